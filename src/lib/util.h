@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util.h - strings, number parsing and whole-file I/O.
+ *
+ * Every function returns 0 (or a documented non-negative value) on success and
+ * -errno on failure; results go through ret_ parameters, written only on success.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* strv: NULL-terminated arrays of malloc'd strings. */
+size_t strv_length(char *const *l);
+/* Append a copy of s to *l. */
+int strv_extend(char ***l, const char *s);
+/* Append s itself (takes ownership even on failure). */
+int strv_push(char ***l, char *s);
+char **strv_copy(char *const *l);
+bool strv_contains(char *const *l, const char *s);
+
+/* malloc'd printf; NULL on ENOMEM. */
+char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+
+/* Strict decimal (or 0x hex for the u64 variants) parsing: the whole string must be a number in range. */
+int parse_int(const char *s, int *ret);
+int parse_u32(const char *s, uint32_t *ret);
+int parse_u64(const char *s, uint64_t *ret);
+int parse_i64(const char *s, int64_t *ret);
+/* "256M", "1G", "4096", "2k": suffixes k/K, m/M, g/G, t/T are powers of 1024. */
+int parse_size(const char *s, uint64_t *ret);
+
+/* Whole-file helpers. read_full_* NUL-terminate the buffer; *ret_size excludes the NUL. */
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size);
+int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
+int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
+/* Read the first line of a small (sysfs/procfs) file without the trailing newline. */
+int read_one_line_file(const char *path, char **ret);
+int write_all(int fd, const void *buf, size_t len);
+/* Write s to an existing file (sysfs, procfs, cgroupfs). No O_CREAT. */
+int write_string_file(const char *path, const char *s);
+int write_string_file_at(int dirfd, const char *path, const char *s);
+/* Write data to path atomically: a temp file in the same directory, then rename(). */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+int mkdir_p(const char *path, mode_t mode);
+/* Remove path and everything below it without following symlinks or crossing mounts. */
+int rm_rf(const char *path);
+
+int fd_cloexec(int fd, bool on);
+int fd_nonblock(int fd, bool on);
+/* Close every fd >= from except those listed in keep (sorted not required). */
+int close_all_fds(int from, const int *keep, size_t n_keep);
+
+/* Read a signal name ("TERM", "SIGTERM", "sigkill") or number ("9"). Returns the signal or -EINVAL. */
+int signal_from_string(const char *s);
+/* "SIGTERM" for 15; "SIGRTMIN+3" for real-time signals; NULL when out of range. */
+const char *signal_to_string(int sig, char *buf, size_t size);
