@@ -111,6 +111,14 @@ int cmd_images(struct cmd_context *c)
                         split_name(*name, repo, sizeof(repo), tag, sizeof(tag));
                         if (!matches(filter, repo))
                                 continue;
+                        /* The digest this repository knows the image by, when it came from a registry. */
+                        digest = "<none>";
+                        STRV_FOREACH(d, l[i]->repo_digests)
+                        {
+                                const char *at = strchr(*d, '@');
+                                if (at && (size_t)(at - *d) == strlen(repo) && strncmp(*d, repo, strlen(repo)) == 0)
+                                        digest = at + 1;
+                        }
                         const char *row[] = { repo, tag, digest, notrunc ? fullid : id, created, size };
                         r = table_add_row(t, row);
                         if (r < 0)

@@ -138,15 +138,19 @@ int image_import_manifest(struct image_import *im, const struct manifest *m, con
                         return err_set(-EPROTONOSUPPORT, "layers[%zu].mediaType: unsupported layer type '%.100s'", i,
                                        d->media_type);
         }
+        /* An image the store already has only gains names: its layers need not be fetched again. */
+        bool have_image = store_image_exists(im->store, m->config.digest);
         for (size_t i = 0; i < m->n_layers; i++) {
                 const struct descriptor *d = &m->layers[i];
                 int64_t size = -1;
 
                 layer_chain_id(i ? parent : NULL, cfg->diff_ids[i], chain);
-                r = ensure_blob(im, d);
-                if (r < 0)
-                        return r;
-                if (!store_layer_exists(im->store, chain)) {
+                if (!have_image) {
+                        r = ensure_blob(im, d);
+                        if (r < 0)
+                                return r;
+                }
+                if (!have_image && !store_layer_exists(im->store, chain)) {
                         r = unpack_staged(im, d, cfg->diff_ids[i], chain, &size);
                         if (r < 0)
                                 return r;

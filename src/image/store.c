@@ -445,6 +445,12 @@ int store_txn_blob_path(struct store_txn *t, const char *digest, char **ret)
         return 0;
 }
 
+bool store_image_exists(struct image_store *s, const char *id)
+{
+        int64_t one = 0;
+        return db_query_int(s->db, &one, "SELECT 1 FROM images WHERE id = ?", "s", id) > 0;
+}
+
 bool store_layer_exists(struct image_store *s, const char *chain_id)
 {
         _cleanup_free_ char *path = NULL;

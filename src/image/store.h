@@ -129,6 +129,8 @@ int store_txn_add_blob(struct store_txn *t, const void *data, size_t len, const 
                        char ret_digest[80]);
 /* Where a blob can be read now: staged in this transaction or already stored (malloc'd path), or -ENOENT. */
 int store_txn_blob_path(struct store_txn *t, const char *digest, char **ret);
+/* True when the image (config digest) is in the store. */
+bool store_image_exists(struct image_store *s, const char *id);
 /* True when a layer with this chain id is stored (row and directory), so it need not be unpacked again. */
 bool store_layer_exists(struct image_store *s, const char *chain_id);
 /* Create the staging directory for a layer and return an fd of it (O_DIRECTORY). */
