@@ -193,7 +193,10 @@ static int unpacker_parent(struct unpacker *u, const char *parent)
         return fd;
 }
 
-/* Remove whatever is at parent/name (a directory with its content), except a directory when keep_dir. */
+/*
+ * Remove whatever is at parent/name (a directory with its content), except a directory when keep_dir.
+ * Returns 0 when there was nothing, 1 when a directory was kept, 2 when something was removed.
+ */
 static int remove_existing(int parent_fd, const char *name, bool keep_dir)
 {
         struct stat st;
@@ -209,11 +212,12 @@ static int remove_existing(int parent_fd, const char *name, bool keep_dir)
                 p = strdup_printf("%s/%s", fd_path(parent_fd, buf), name);
                 if (!p)
                         return -ENOMEM;
-                return rm_rf(p);
+                int r = rm_rf(p);
+                return r < 0 ? r : 2;
         }
         if (unlinkat(parent_fd, name, 0) < 0 && errno != ENOENT)
                 return negative_errno();
-        return 0;
+        return 2;
 }
 
 static bool xattr_allowed(const char *name)
@@ -305,7 +309,7 @@ static int remember_dir(struct unpacker *u, const char *path, struct archive_ent
         return 0;
 }
 
-static int write_whiteout(struct unpacker *u, int parent_fd, const char *parent, const char *name)
+static int write_whiteout(int parent_fd, const char *name)
 {
         const char *target = name + strlen(".wh.");
         int r;
@@ -326,11 +330,9 @@ static int write_whiteout(struct unpacker *u, int parent_fd, const char *parent,
         r = remove_existing(parent_fd, target, false);
         if (r < 0)
                 return r;
-        unpacker_drop_parent(u);
         /* overlayfs whiteout: a character device with device number 0/0. */
         if (mknodat(parent_fd, target, S_IFCHR | 0000, makedev(0, 0)) < 0)
                 return negative_errno();
-        (void)parent;
         return 0;
 }
 
@@ -380,7 +382,7 @@ static int unpack_entry(struct unpacker *u, struct archive *a, struct archive_en
                                strerror(-pfd));
 
         if (startswith(name, ".wh.")) {
-                r = write_whiteout(u, pfd, parent, name);
+                r = write_whiteout(pfd, name);
                 if (r < 0)
                         return err_set(r, "layer entry '%s': invalid whiteout: %s", printable(raw, pbuf),
                                        r == -EINVAL ? "bad name" : strerror(-r));
@@ -391,11 +393,13 @@ static int unpack_entry(struct unpacker *u, struct archive *a, struct archive_en
         if (r < 0)
                 return err_set(r, "layer entry '%s': cannot replace the existing entry: %s", printable(raw, pbuf),
                                strerror(-r));
-        if (r == 0 && (type == AE_IFDIR || type == AE_IFLNK))
-                unpacker_drop_parent(u); /* the cache may name this very entry's old self */
-        pfd = unpacker_parent(u, parent);
-        if (pfd < 0)
-                return pfd;
+        if (r == 2) {
+                /* The cached parent fd may be this very entry's old self, or below it: resolve again. */
+                unpacker_drop_parent(u);
+                pfd = unpacker_parent(u, parent);
+                if (pfd < 0)
+                        return pfd;
+        }
 
         if (hardlink) {
                 _cleanup_free_ char *target = NULL;
