@@ -1,0 +1,69 @@
+"""Fixtures of the image tests: a private hull store per test, registries per module, images."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import image_util as iu
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/image/" in str(item.fspath) and os.geteuid() != 0:
+            item.add_marker(pytest.mark.skip(reason="image tests run hull as root"))
+
+
+@pytest.fixture
+def hull(tmp_path, leak_check):
+    if not os.path.exists(iu.HULL):
+        pytest.skip(f"hull is not built ({iu.HULL}): run scripts/build release")
+    root = tmp_path / "store"
+    h = iu.Hull(str(root))
+    # A staging directory left behind is an import that did not clean up after itself.
+    leak_check.watch_dir(str(root / "image" / "tmp"))
+    return h
+
+
+@pytest.fixture
+def busybox(hull, tmp_path):
+    """The busybox rootfs imported as docker.io/library/bb:1; returns the image id."""
+    tar = iu.busybox_tar(str(tmp_path / "bb.tar"))
+    return hull.run("import", "--change", 'CMD ["/bin/sh"]', tar, "bb:1").out.strip()
+
+
+def _registry(kind, tmp_path_factory):
+    if not shutil.which("docker-registry") and not os.path.exists("/usr/bin/docker-registry"):
+        pytest.skip("docker-registry is not installed")
+    if kind == "basic" and not shutil.which("htpasswd"):
+        pytest.skip("htpasswd (apache2-utils) is not installed")
+    r = iu.Registry(str(tmp_path_factory.mktemp("registry-" + kind)), kind)
+    return r
+
+
+@pytest.fixture(scope="module")
+def registry_http(tmp_path_factory):
+    r = _registry("http", tmp_path_factory)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def registry_https(tmp_path_factory):
+    r = _registry("https", tmp_path_factory)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def registry_basic(tmp_path_factory):
+    r = _registry("basic", tmp_path_factory)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def registry_token(tmp_path_factory):
+    r = _registry("token", tmp_path_factory)
+    yield r
+    r.close()
