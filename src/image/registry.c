@@ -73,6 +73,12 @@ struct request {
 
 static bool curl_initialized;
 
+static void curl_freep(char **p)
+{
+        curl_free(*p);
+}
+#define _cleanup_curl_free_ _cleanup_(curl_freep)
+
 void auth_challenge_done(struct auth_challenge *c)
 {
         free(c->realm);
@@ -415,7 +421,8 @@ static int status_error(struct registry *r, struct request *q, const char *what)
 
 static int fetch_token(struct registry *r, const struct auth_challenge *c, const char *scope)
 {
-        _cleanup_free_ char *url = NULL, *esc_service = NULL, *esc_scope = NULL;
+        _cleanup_free_ char *url = NULL;
+        _cleanup_curl_free_ char *esc_service = NULL, *esc_scope = NULL;
         _cleanup_json_ struct json_object *o = NULL;
         struct request q = { .method = "GET", .body_max = 1 << 20, .in_fd = -EBADF };
         const char *tok = NULL;
@@ -808,7 +815,8 @@ static uint64_t chunk_size(void)
 int registry_upload_blob(struct registry *r, const char *repo, const char *digest, int fd, uint64_t size,
                          const char *from_repo, const struct image_progress *p)
 {
-        _cleanup_free_ char *url = NULL, *scope = NULL, *esc_from = NULL, *location = NULL;
+        _cleanup_free_ char *url = NULL, *scope = NULL, *location = NULL;
+        _cleanup_curl_free_ char *esc_from = NULL;
         struct request q = { .method = "POST", .body_max = ERROR_BODY_MAX, .in_fd = -EBADF };
         uint64_t chunk = chunk_size();
         bool chunked = size > MIN((uint64_t)MONOLITHIC_MAX, chunk);
@@ -891,8 +899,6 @@ int registry_upload_blob(struct registry *r, const char *repo, const char *diges
         image_progress_emit(p, PROGRESS_DONE, "Copying blob", digest, size, size);
         k = 0;
 out:
-        if (esc_from)
-                curl_free(esc_from);
         request_done(&q);
         return k;
 }

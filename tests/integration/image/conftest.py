@@ -1,4 +1,4 @@
-"""Fixtures of the image tests: a private hull store per test, registries per module, images."""
+"""Fixtures of the image tests: a private hull store, registries and images, all per test."""
 import os
 import shutil
 import subprocess
@@ -32,38 +32,38 @@ def busybox(hull, tmp_path):
     return hull.run("import", "--change", 'CMD ["/bin/sh"]', tar, "bb:1").out.strip()
 
 
-def _registry(kind, tmp_path_factory):
+def _registry(kind, tmp_path):
     if not shutil.which("docker-registry") and not os.path.exists("/usr/bin/docker-registry"):
         pytest.skip("docker-registry is not installed")
     if kind == "basic" and not shutil.which("htpasswd"):
         pytest.skip("htpasswd (apache2-utils) is not installed")
-    r = iu.Registry(str(tmp_path_factory.mktemp("registry-" + kind)), kind)
+    r = iu.Registry(str(tmp_path / ("registry-" + kind)), kind)
     return r
 
 
-@pytest.fixture(scope="module")
-def registry_http(tmp_path_factory):
-    r = _registry("http", tmp_path_factory)
+@pytest.fixture
+def registry_http(tmp_path):
+    r = _registry("http", tmp_path)
     yield r
     r.close()
 
 
-@pytest.fixture(scope="module")
-def registry_https(tmp_path_factory):
-    r = _registry("https", tmp_path_factory)
+@pytest.fixture
+def registry_https(tmp_path):
+    r = _registry("https", tmp_path)
     yield r
     r.close()
 
 
-@pytest.fixture(scope="module")
-def registry_basic(tmp_path_factory):
-    r = _registry("basic", tmp_path_factory)
+@pytest.fixture
+def registry_basic(tmp_path):
+    r = _registry("basic", tmp_path)
     yield r
     r.close()
 
 
-@pytest.fixture(scope="module")
-def registry_token(tmp_path_factory):
-    r = _registry("token", tmp_path_factory)
+@pytest.fixture
+def registry_token(tmp_path):
+    r = _registry("token", tmp_path)
     yield r
     r.close()

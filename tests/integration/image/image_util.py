@@ -174,7 +174,7 @@ class Registry:
     def opts(self, creds=True):
         """hull options to reach this registry."""
         o = []
-        if self.kind == "http":
+        if self.kind in ("http", "token"):
             o.append("--tls-verify=false")
         if self.cert_dir:
             o += ["--cert-dir", self.cert_dir]
@@ -184,7 +184,7 @@ class Registry:
 
     def skopeo_opts(self, direction):
         o = []
-        if self.kind == "http":
+        if self.kind in ("http", "token"):
             o.append(f"--{direction}-tls-verify=false")
         if self.cert_dir:
             o.append(f"--{direction}-cert-dir={self.cert_dir}")
