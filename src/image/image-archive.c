@@ -730,7 +730,7 @@ int image_archive_import(struct image_store *s, const char *path, const char *na
         else {
                 r = layer_diff_id_fd(blob, diff_id);
                 if (r < 0)
-                        return err_prefix(r, "'%s'", path);
+                        return r;
         }
 
         rfc3339_now(now);

@@ -87,8 +87,12 @@ static int unpack_staged(struct image_import *im, const struct descriptor *d, co
                 return r;
         image_progress_emit(im->progress, PROGRESS_START, "Extracting", d->digest, 0, (uint64_t)d->size);
         r = unpack_layer_fd(fd, dest, &o, &res);
-        if (r < 0)
-                return err_prefix(r, "layer %s", d->digest);
+        if (r < 0) {
+                /* Name the layer once: "layer sha256:0123456789ab: <what is wrong>". */
+                char msg[1024];
+                snprintf(msg, sizeof(msg), "%s", startswith(err_msg(r), "layer: ") ?: err_msg(r));
+                return err_set(r, "layer %.19s: %s", d->digest, msg);
+        }
         image_progress_emit(im->progress, PROGRESS_DONE, "Extracting", d->digest, res.stream_size, res.stream_size);
         *ret_size = (int64_t)res.unpacked_size;
         return 0;

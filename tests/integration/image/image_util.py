@@ -24,6 +24,9 @@ HULL = os.path.join(BUILD, "cmd", "hull", "hull")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+PROGRESS = ("Copying blob ", "Extracting ", "Writing blob ", "Writing manifest ")
+
+
 class Hull:
     """hull with --root set to a private store."""
 
@@ -44,10 +47,11 @@ class Hull:
         return p
 
     def fail(self, *args, **kw):
-        """Run, expect exit status 125 and exactly one line on stderr starting with 'hull'."""
+        """Run, expect exit status 125 and exactly one error line on stderr starting with 'hull'
+        (besides the plain progress lines a non-terminal gets)."""
         p = self.run(*args, check=False, **kw)
         assert p.returncode == 125, f"expected 125, got {p.returncode}: {p.err}"
-        lines = [l for l in p.err.splitlines() if l.strip()]
+        lines = [l for l in p.err.splitlines() if l.strip() and not l.startswith(PROGRESS)]
         assert len(lines) == 1, f"expected one line of error, got:\n{p.err}"
         assert lines[0].startswith("hull"), lines[0]
         return lines[0]
