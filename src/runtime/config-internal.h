@@ -48,6 +48,8 @@ int config_get_abs_path(struct json_object *o, const char *key, const char *path
 int config_check_abs_path(const char *s, const char *path);
 /* An array of strings as a strv (empty array: empty strv, not NULL). */
 int config_get_strv(struct json_object *o, const char *key, const char *path, char ***ret);
+/* json_get_int64() that also refuses values of 2^63 and above. */
+int config_get_int64(struct json_object *o, const char *key, const char *path, int64_t *ret);
 /* Integers with an inclusive range; the message names the range. */
 int config_get_int64_range(struct json_object *o, const char *key, const char *path, int64_t min, int64_t max,
                            int64_t *ret);

@@ -137,7 +137,7 @@ static int parse_time_offsets(struct json_object *o, const char *path, struct oc
                 if (r < 0)
                         return r;
                 snprintf(pe, sizeof(pe), "%s.%s.secs", p, clock);
-                r = config_opt(json_get_int64(v, "secs", pe, secs));
+                r = config_opt(config_get_int64(v, "secs", pe, secs));
                 if (r < 0)
                         return r;
                 snprintf(pe, sizeof(pe), "%s.%s.nanosecs", p, clock);

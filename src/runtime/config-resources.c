@@ -107,7 +107,7 @@ static int get_memory_value(struct json_object *o, const char *key, const char *
         int r;
 
         snprintf(p, sizeof(p), "%s.%s", path, key);
-        r = config_opt(json_get_int64(o, key, p, &v));
+        r = config_opt(config_get_int64(o, key, p, &v));
         if (r <= 0)
                 return r;
         if (v < -1)
@@ -182,7 +182,7 @@ static int parse_cpu(struct json_object *o, const char *path, struct oci_resourc
                 return err_set(-ERANGE, "%s: %" PRIu64 " is out of range (2 to 262144)", p, res->cpu_shares);
 
         snprintf(p, sizeof(p), "%s.cpu.quota", path);
-        r = config_opt(json_get_int64(cpu, "quota", p, &res->cpu_quota));
+        r = config_opt(config_get_int64(cpu, "quota", p, &res->cpu_quota));
         if (r < 0)
                 return r;
         res->has_cpu_quota = r > 0 && res->cpu_quota != 0;

@@ -239,11 +239,24 @@ int config_get_strv(struct json_object *o, const char *key, const char *path, ch
         return 0;
 }
 
+int config_get_int64(struct json_object *o, const char *key, const char *path, int64_t *ret)
+{
+        int64_t v;
+        int r = json_get_int64(o, key, path, &v);
+        if (r < 0)
+                return r;
+        /* json-c keeps 2^63 and above as uint64 and reads them as INT64_MAX without setting ERANGE. */
+        if (v == INT64_MAX && json_object_get_uint64(json_object_object_get(o, key)) > (uint64_t)INT64_MAX)
+                return err_set(-ERANGE, "%s: integer out of range", path);
+        *ret = v;
+        return 0;
+}
+
 int config_get_int64_range(struct json_object *o, const char *key, const char *path, int64_t min, int64_t max,
                            int64_t *ret)
 {
         int64_t v;
-        int r = json_get_int64(o, key, path, &v);
+        int r = config_get_int64(o, key, path, &v);
         if (r < 0)
                 return r;
         if (v < min || v > max)
@@ -531,7 +544,7 @@ static int parse_hook(struct json_object *e, const char *path, void *elem)
         if (r < 0)
                 return r;
         snprintf(p, sizeof(p), "%s.timeout", path);
-        r = json_get_int64(e, "timeout", p, &timeout);
+        r = config_get_int64(e, "timeout", p, &timeout);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
