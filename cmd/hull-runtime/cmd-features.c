@@ -48,8 +48,8 @@ int cmd_features(struct cmd_args *a)
                 json_object_array_add(ns, json_object_new_string(ns_type_to_string(t)));
         json_object_object_add(l, "namespaces", ns);
         for (int c = 0; c <= cap_last_cap(); c++)
-                if (cap_to_name(c))
-                        json_object_array_add(caps, json_object_new_string(cap_to_name(c)));
+                if (cap_to_spec_name(c))
+                        json_object_array_add(caps, json_object_new_string(cap_to_spec_name(c)));
         json_object_object_add(l, "capabilities", caps);
         json_object_object_add(cg, "v1", json_object_new_boolean(true));
         json_object_object_add(cg, "v2", json_object_new_boolean(true));

@@ -140,9 +140,34 @@ static _noreturn_ void child_main(struct init_ctx *c)
         struct sync_msg m;
         int r;
 
-        /* Die with a runtime that dies during setup; cleared before READY (create exits then). */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent)
+        /*
+         * Die with a runtime that dies during setup; cleared before READY (create exits then).
+         * A runtime that died before this line is noticed at the next sync message (EOF).
+         */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 _exit(1);
+        /*
+         * Close every fd the child does not need right away: the state directory's fd carries the
+         * create lock (flock belongs to the open file, which fork shares), and no runtime fd may
+         * reach the container (CVE-2024-21626).
+         */
+        {
+                int keep[8 + _NS_TYPE_MAX + 16];
+                size_t n = 0;
+                keep[n++] = c->sync_fd;
+                if (c->fifo_fd >= 0)
+                        keep[n++] = c->fifo_fd;
+                if (c->console_fd >= 0)
+                        keep[n++] = c->console_fd;
+                keep[n++] = c->stub_fd;
+                for (int t = 0; t < _NS_TYPE_MAX; t++)
+                        if (c->ns_fds[t] >= 0)
+                                keep[n++] = c->ns_fds[t];
+                for (size_t i = 0; i < c->n_cg_fds && n < ELEMENTSOF(keep); i++)
+                        keep[n++] = c->cg_fds[i];
+                if (close_all_fds(3 + c->opts->preserve_fds, keep, n) < 0)
+                        _exit(1);
+        }
         /* Keep other container processes away from /proc/<us>/exe and our memory until execve. */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 

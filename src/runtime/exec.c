@@ -69,6 +69,20 @@ static _noreturn_ void exec_child_main(struct exec_child *c)
         int r;
 
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        {
+                /* No runtime fd may reach the container (CVE-2024-21626): keep only what is needed. */
+                int keep[24];
+                size_t n = 0;
+                keep[n++] = c->sync_fd;
+                keep[n++] = c->pidfd;
+                keep[n++] = c->x.stub_fd;
+                if (c->console_fd >= 0)
+                        keep[n++] = c->console_fd;
+                for (size_t i = 0; i < c->n_cg_fds && n < ELEMENTSOF(keep); i++)
+                        keep[n++] = c->cg_fds[i];
+                if (close_all_fds(3 + c->x.preserve_fds, keep, n) < 0)
+                        _exit(126);
+        }
         for (size_t i = 0; i < c->n_cg_fds; i++)
                 if (write(c->cg_fds[i], "0", 1) < 0)
                         exec_fail(c, err_set(negative_errno(), "cannot join the container's cgroup: %m"));

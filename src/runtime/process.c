@@ -270,7 +270,7 @@ int process_load_seccomp(const struct process_exec *x)
 
         if (x->proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return err_set(negative_errno(), "process.noNewPrivileges: %m");
-        r = seccomp_load(x->seccomp, &listener);
+        r = seccomp_prog_load(x->seccomp, &listener);
         if (r < 0)
                 return err_set(r, "linux.seccomp: cannot load the filter: %s", strerror(-r));
         if (listener >= 0) {
