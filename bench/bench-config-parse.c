@@ -71,7 +71,8 @@ int main(int argc, char **argv)
         printf("%-32s %8s %12s %12s %7s\n", "file", "bytes", "json-c us", "hull us", "ratio");
         for (int f = first; f < argc; f++) {
                 _cleanup_free_ char *buf = NULL;
-                _cleanup_free_ double *a = calloc(rounds, sizeof(double)), *b = calloc(rounds, sizeof(double));
+                _cleanup_free_ double *a = calloc(rounds, sizeof(double)),
+                                      *b = calloc(rounds, sizeof(double));
                 size_t len;
                 int r = read_full_file(argv[f], 1 << 24, &buf, &len);
 
