@@ -452,9 +452,10 @@ static int check_sysctls(const struct oci_config *c)
                                 "linux.sysctl: '%s' is not namespaced, setting it would change the host",
                                 config_quote(l->sysctl[i].key, q));
                 if (!config_find_namespace(c, t))
-                        return err_set(-EINVAL,
-                                       "linux.sysctl: '%s' needs a %s namespace in linux.namespaces",
-                                       config_quote(l->sysctl[i].key, q), ns_type_to_string(t));
+                        return err_set(
+                                -EINVAL,
+                                "linux.sysctl: '%s' needs a namespace of type '%s' in linux.namespaces",
+                                config_quote(l->sysctl[i].key, q), ns_type_to_string(t));
         }
         return 0;
 }

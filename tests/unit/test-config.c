@@ -493,7 +493,7 @@ TEST(process_errors)
                 ",'process':{'args':['sh'],'cwd':'/','ioPriority':{'class':'IOPRIO_CLASS_X','priority':0}}}",
                 "process.ioPriority.class: unknown class 'IOPRIO_CLASS_X'");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/"
-                              "','ioPriority':{'class':'IOPRIO_CLASS_RT','priority':8}}}",
+                     "','ioPriority':{'class':'IOPRIO_CLASS_RT','priority':8}}}",
                      "process.ioPriority.priority: 8 is out of range (0 to 7)");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','scheduler':{'policy':'SCHED_ISO'}}}",
                      "process.scheduler.policy: unknown or unsupported policy 'SCHED_ISO'");
@@ -677,7 +677,7 @@ TEST(time_offsets)
                      ",'linux':{'namespaces':[{'type':'time'}],'timeOffsets':{'realtime':{'secs':1}}}}",
                      "linux.timeOffsets: unknown clock 'realtime', expected 'monotonic' or 'boottime'");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'time'}],'timeOffsets':{'boottime':{'"
-                              "nanosecs':1000000000}}}}",
+                     "nanosecs':1000000000}}}}",
                      "linux.timeOffsets.boottime.nanosecs: 1000000000 is not below 1000000000");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'time'}],'timeOffsets':{'boottime':5}}}",
                      "linux.timeOffsets.boottime: expected an object, got integer");
@@ -864,11 +864,12 @@ TEST(pids_blkio_hugetlb_network)
 TEST(sysctl)
 {
         ASSERT_ERROR("{" BASE ",'linux':{'sysctl':{'net.ipv4.ip_forward':'1'}}}",
-                     "linux.sysctl: 'net.ipv4.ip_forward' needs a network namespace in linux.namespaces");
+                     "linux.sysctl: 'net.ipv4.ip_forward' needs a namespace of type 'network' in "
+                     "linux.namespaces");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'network'}],'sysctl':{'vm.swappiness':'1'}}}",
                      "linux.sysctl: 'vm.swappiness' is not namespaced, setting it would change the host");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'network'}],'sysctl':{'kernel.shmmax':'1'}}}",
-                     "linux.sysctl: 'kernel.shmmax' needs a ipc namespace in linux.namespaces");
+                     "linux.sysctl: 'kernel.shmmax' needs a namespace of type 'ipc' in linux.namespaces");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'network'}],'sysctl':{'net.ipv4..x':'1'}}}",
                      "linux.sysctl: invalid key 'net.ipv4..x'");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'network'}],'sysctl':{'net/../../x':'1'}}}",
