@@ -51,13 +51,13 @@ int config_get_strv(struct json_object *o, const char *key, const char *path, ch
 /* json_get_int64() that also refuses values of 2^63 and above. */
 int config_get_int64(struct json_object *o, const char *key, const char *path, int64_t *ret);
 /* Integers with an inclusive range; the message names the range. */
-int config_get_int64_range(struct json_object *o, const char *key, const char *path, int64_t min, int64_t max,
-                           int64_t *ret);
+int config_get_int64_range(struct json_object *o, const char *key, const char *path, int64_t min,
+                           int64_t max, int64_t *ret);
 int config_get_uint64_range(struct json_object *o, const char *key, const char *path, uint64_t min,
                             uint64_t max, uint64_t *ret);
 /* An object member whose values must all be strings, as (key, value) pairs. */
-int config_get_string_map(struct json_object *o, const char *key, const char *path, struct oci_key_value **ret,
-                          size_t *ret_n);
+int config_get_string_map(struct json_object *o, const char *key, const char *path,
+                          struct oci_key_value **ret, size_t *ret_n);
 void config_key_values_free(struct oci_key_value *kv, size_t n);
 
 /* A cpuset list ("0-3,7"): digits, ranges with lo <= hi, separated by commas. */

@@ -92,8 +92,8 @@ static int parse_namespaces(struct json_object *o, const char *path, struct oci_
         int r;
 
         snprintf(p, sizeof(p), "%s.namespaces", path);
-        r = config_opt(config_get_object_array(o, "namespaces", p, sizeof(struct oci_namespace), parse_namespace,
-                                               namespace_done, &arr, &n));
+        r = config_opt(config_get_object_array(o, "namespaces", p, sizeof(struct oci_namespace),
+                                               parse_namespace, namespace_done, &arr, &n));
         if (r <= 0)
                 return r;
         l->namespaces = arr;
@@ -116,8 +116,7 @@ static int parse_time_offsets(struct json_object *o, const char *path, struct oc
         r = config_opt(json_get_object(o, "timeOffsets", p, &offsets));
         if (r <= 0)
                 return r;
-        json_object_object_foreach(offsets, clock, v)
-        {
+        json_object_object_foreach (offsets, clock, v) {
                 int64_t *secs;
                 uint32_t *nsecs;
                 char pe[CONFIG_PATH_MAX];
@@ -130,8 +129,8 @@ static int parse_time_offsets(struct json_object *o, const char *path, struct oc
                         secs = &l->time_boottime_secs;
                         nsecs = &l->time_boottime_nsecs;
                 } else
-                        return err_set(-EINVAL, "%s: unknown clock '%s', expected 'monotonic' or 'boottime'", p,
-                                       config_quote(clock, q));
+                        return err_set(-EINVAL, "%s: unknown clock '%s', expected 'monotonic' or 'boottime'",
+                                       p, config_quote(clock, q));
                 snprintf(pe, sizeof(pe), "%s.%s", p, clock);
                 r = json_expect_type(v, json_type_object, pe);
                 if (r < 0)
@@ -223,7 +222,7 @@ static int check_sysctl_key(const char *key, const char *path)
                 if (!isgraph((unsigned char)*s))
                         goto bad;
         for (;;) {
-                size_t n = strcspn(c, (char[]){ sep, 0 });
+                size_t n = strcspn(c, (char[]){sep, 0});
                 if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
                         goto bad;
                 if (!c[n])
@@ -308,8 +307,8 @@ static int parse_personality(struct json_object *o, const char *path, struct oci
 
 static int parse_propagation(struct json_object *o, const char *path, struct oci_linux *l)
 {
-        static const char *const modes[] = { "shared",  "slave",  "private",  "unbindable",
-                                             "rshared", "rslave", "rprivate", "runbindable" };
+        static const char *const modes[] = {"shared",  "slave",  "private",  "unbindable",
+                                            "rshared", "rslave", "rprivate", "runbindable"};
         char p[CONFIG_PATH_MAX], q[80];
         int r;
 
@@ -321,7 +320,8 @@ static int parse_propagation(struct json_object *o, const char *path, struct oci
         for (size_t i = 0; i < ELEMENTSOF(modes); i++)
                 if (streq(l->rootfs_propagation, modes[i]))
                         return 0;
-        return err_set(-EINVAL, "%s: unknown propagation '%s', expected shared, slave, private or unbindable", p,
+        return err_set(-EINVAL,
+                       "%s: unknown propagation '%s', expected shared, slave, private or unbindable", p,
                        config_quote(l->rootfs_propagation, q));
 }
 
@@ -340,10 +340,12 @@ int config_linux_parse(struct json_object *o, const char *path, struct oci_linux
         if ((r = parse_namespaces(o, path, l)) < 0)
                 return r;
         snprintf(p, sizeof(p), "%s.uidMappings", path);
-        if ((r = config_opt(config_get_id_mappings(o, "uidMappings", p, &l->uid_mappings, &l->n_uid_mappings))) < 0)
+        if ((r = config_opt(
+                     config_get_id_mappings(o, "uidMappings", p, &l->uid_mappings, &l->n_uid_mappings))) < 0)
                 return r;
         snprintf(p, sizeof(p), "%s.gidMappings", path);
-        if ((r = config_opt(config_get_id_mappings(o, "gidMappings", p, &l->gid_mappings, &l->n_gid_mappings))) < 0)
+        if ((r = config_opt(
+                     config_get_id_mappings(o, "gidMappings", p, &l->gid_mappings, &l->n_gid_mappings))) < 0)
                 return r;
         if ((r = parse_time_offsets(o, path, l)) < 0)
                 return r;
@@ -413,9 +415,9 @@ static int check_user_namespace(const struct oci_config *c)
 /* The namespace (new or joined) that makes a sysctl the container's own, or _NS_TYPE_INVALID. */
 static enum ns_type sysctl_namespace(const char *key)
 {
-        static const char *const ipc_keys[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                                "kernel.sem",    "kernel.shmall", "kernel.shmmax",
-                                                "kernel.shmmni", "kernel.shm_rmid_forced" };
+        static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                               "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
+                                               "kernel.shmmni", "kernel.shm_rmid_forced"};
         char k[128];
 
         /* Classify the dotted spelling; a slash form only differs in separators. */
@@ -445,11 +447,15 @@ static int check_sysctls(const struct oci_config *c)
                 enum ns_type t = sysctl_namespace(l->sysctl[i].key);
 
                 if (t < 0)
-                        return err_set(-EINVAL, "linux.sysctl: '%s' is not namespaced, setting it would change the host",
-                                       config_quote(l->sysctl[i].key, q));
+                        return err_set(
+                                -EINVAL,
+                                "linux.sysctl: '%s' is not namespaced, setting it would change the host",
+                                config_quote(l->sysctl[i].key, q));
                 if (!config_find_namespace(c, t))
-                        return err_set(-EINVAL, "linux.sysctl: '%s' needs a %s namespace in linux.namespaces",
-                                       config_quote(l->sysctl[i].key, q), ns_type_to_string(t));
+                        return err_set(
+                                -EINVAL,
+                                "linux.sysctl: '%s' needs a namespace of type '%s' in linux.namespaces",
+                                config_quote(l->sysctl[i].key, q), ns_type_to_string(t));
         }
         return 0;
 }
@@ -465,7 +471,8 @@ int config_linux_check(const struct oci_config *c)
         if (c->linux_cfg && c->linux_cfg->has_time_offsets) {
                 ns = config_find_namespace(c, NS_TIME);
                 if (!ns || ns->path)
-                        return err_set(-EINVAL, "linux.timeOffsets: needs a new time namespace in linux.namespaces");
+                        return err_set(-EINVAL,
+                                       "linux.timeOffsets: needs a new time namespace in linux.namespaces");
         }
         /* sethostname(2) in a shared uts namespace would rename the host. */
         if (c->hostname && c->hostname[0] && !config_find_namespace(c, NS_UTS))

@@ -50,24 +50,24 @@ static int name_lookup(const struct name_value *t, size_t n, const char *s, int 
 }
 
 static const struct name_value sched_policies[] = {
-        { "SCHED_OTHER", SCHED_OTHER }, { "SCHED_FIFO", SCHED_FIFO },   { "SCHED_RR", SCHED_RR },
-        { "SCHED_BATCH", SCHED_BATCH }, { "SCHED_IDLE", SCHED_IDLE },   { "SCHED_DEADLINE", SCHED_DEADLINE },
+        {"SCHED_OTHER", SCHED_OTHER}, {"SCHED_FIFO", SCHED_FIFO}, {"SCHED_RR", SCHED_RR},
+        {"SCHED_BATCH", SCHED_BATCH}, {"SCHED_IDLE", SCHED_IDLE}, {"SCHED_DEADLINE", SCHED_DEADLINE},
 };
 
 static const struct name_value sched_flags[] = {
-        { "SCHED_FLAG_RESET_ON_FORK", HULL_SCHED_FLAG_RESET_ON_FORK },
-        { "SCHED_FLAG_RECLAIM", HULL_SCHED_FLAG_RECLAIM },
-        { "SCHED_FLAG_DL_OVERRUN", HULL_SCHED_FLAG_DL_OVERRUN },
-        { "SCHED_FLAG_KEEP_POLICY", HULL_SCHED_FLAG_KEEP_POLICY },
-        { "SCHED_FLAG_KEEP_PARAMS", HULL_SCHED_FLAG_KEEP_PARAMS },
-        { "SCHED_FLAG_UTIL_CLAMP_MIN", HULL_SCHED_FLAG_UTIL_CLAMP_MIN },
-        { "SCHED_FLAG_UTIL_CLAMP_MAX", HULL_SCHED_FLAG_UTIL_CLAMP_MAX },
+        {"SCHED_FLAG_RESET_ON_FORK", HULL_SCHED_FLAG_RESET_ON_FORK},
+        {"SCHED_FLAG_RECLAIM", HULL_SCHED_FLAG_RECLAIM},
+        {"SCHED_FLAG_DL_OVERRUN", HULL_SCHED_FLAG_DL_OVERRUN},
+        {"SCHED_FLAG_KEEP_POLICY", HULL_SCHED_FLAG_KEEP_POLICY},
+        {"SCHED_FLAG_KEEP_PARAMS", HULL_SCHED_FLAG_KEEP_PARAMS},
+        {"SCHED_FLAG_UTIL_CLAMP_MIN", HULL_SCHED_FLAG_UTIL_CLAMP_MIN},
+        {"SCHED_FLAG_UTIL_CLAMP_MAX", HULL_SCHED_FLAG_UTIL_CLAMP_MAX},
 };
 
 static const struct name_value ioprio_classes[] = {
-        { "IOPRIO_CLASS_RT", IOPRIO_CLASS_RT },
-        { "IOPRIO_CLASS_BE", IOPRIO_CLASS_BE },
-        { "IOPRIO_CLASS_IDLE", IOPRIO_CLASS_IDLE },
+        {"IOPRIO_CLASS_RT", IOPRIO_CLASS_RT},
+        {"IOPRIO_CLASS_BE", IOPRIO_CLASS_BE},
+        {"IOPRIO_CLASS_IDLE", IOPRIO_CLASS_IDLE},
 };
 
 void process_free(struct oci_process *p)
@@ -232,8 +232,8 @@ static int parse_rlimit(struct json_object *e, const char *path, void *elem)
                 return r;
         /* setrlimit(2) fails with EINVAL for soft > hard; say so before the container is half built. */
         if (rl->soft > rl->hard)
-                return err_set(-EINVAL, "%s: soft limit %" PRIu64 " is above hard limit %" PRIu64, path, rl->soft,
-                               rl->hard);
+                return err_set(-EINVAL, "%s: soft limit %" PRIu64 " is above hard limit %" PRIu64, path,
+                               rl->soft, rl->hard);
         return 0;
 }
 
@@ -255,11 +255,13 @@ static int parse_rlimits(struct json_object *o, const char *path, struct oci_pro
                 return r;
         proc->rlimits = arr;
         proc->n_rlimits = n;
-        /* config.md: "If rlimits contains duplicated entries with same type, the runtime MUST generate an error". */
+        /* config.md: "If rlimits contains duplicated entries with same type, the runtime MUST generate an
+         * error". */
         for (size_t i = 0; i < n; i++)
                 for (size_t j = 0; j < i; j++)
                         if (proc->rlimits[i].resource == proc->rlimits[j].resource)
-                                return err_set(-EINVAL, "%s[%zu].type: duplicate of %s[%zu].type", p, i, p, j);
+                                return err_set(-EINVAL, "%s[%zu].type: duplicate of %s[%zu].type", p, i, p,
+                                               j);
         return 0;
 }
 
@@ -279,7 +281,8 @@ static int parse_io_priority(struct json_object *o, const char *path, struct oci
         r = config_need(config_get_str(io, "class", p, &class), p);
         if (r < 0)
                 return r;
-        if (name_lookup(ioprio_classes, ELEMENTSOF(ioprio_classes), class, &proc->io_priority.ioprio_class) < 0)
+        if (name_lookup(ioprio_classes, ELEMENTSOF(ioprio_classes), class, &proc->io_priority.ioprio_class) <
+            0)
                 return err_set(-EINVAL, "%s: unknown class '%s'", p, config_quote(class, q));
         /* ioprio_set(2): levels 0 (highest) to 7 within the RT and BE classes. */
         snprintf(p, sizeof(p), "%s.ioPriority.priority", path);
@@ -311,7 +314,8 @@ static int parse_scheduler(struct json_object *o, const char *path, struct oci_p
                 return r;
         /* The spec lists SCHED_ISO, which Linux reserved but never implemented. */
         if (name_lookup(sched_policies, ELEMENTSOF(sched_policies), policy, &s->policy) < 0)
-                return err_set(-EINVAL, "%s: unknown or unsupported policy '%s'", p, config_quote(policy, q));
+                return err_set(-EINVAL, "%s: unknown or unsupported policy '%s'", p,
+                               config_quote(policy, q));
         snprintf(p, sizeof(p), "%s.scheduler.nice", path);
         r = config_opt(config_get_int64_range(sched, "nice", p, -20, 19, &v));
         if (r < 0)
@@ -330,7 +334,8 @@ static int parse_scheduler(struct json_object *o, const char *path, struct oci_p
         for (size_t i = 0; flags && flags[i]; i++) {
                 int f;
                 if (name_lookup(sched_flags, ELEMENTSOF(sched_flags), flags[i], &f) < 0)
-                        return err_set(-EINVAL, "%s[%zu]: unknown flag '%s'", p, i, config_quote(flags[i], q));
+                        return err_set(-EINVAL, "%s[%zu]: unknown flag '%s'", p, i,
+                                       config_quote(flags[i], q));
                 s->flags |= (uint64_t)f;
         }
         snprintf(p, sizeof(p), "%s.scheduler.runtime", path);
@@ -413,7 +418,8 @@ static int parse_args_env(struct json_object *o, const char *path, struct oci_pr
         for (size_t i = 0; proc->env && proc->env[i]; i++) {
                 const char *e = proc->env[i];
                 if (e[0] == '=' || !strchr(e, '='))
-                        return err_set(-EINVAL, "%s[%zu]: expected KEY=value, got '%s'", p, i, config_quote(e, q));
+                        return err_set(-EINVAL, "%s[%zu]: expected KEY=value, got '%s'", p, i,
+                                       config_quote(e, q));
         }
         return 0;
 }

@@ -73,7 +73,8 @@ static int parse_device_rule(struct json_object *e, const char *path, void *elem
         if (r < 0)
                 return r;
         if (r > 0 && (strlen(type) != 1 || !strchr("acb", type[0])))
-                return err_set(-EINVAL, "%s: unknown device type '%s', expected a, c or b", p, config_quote(type, q));
+                return err_set(-EINVAL, "%s: unknown device type '%s', expected a, c or b", p,
+                               config_quote(type, q));
         d->type = r > 0 ? type[0] : 'a';
         d->major = d->minor = -1;
         snprintf(p, sizeof(p), "%s.major", path);
@@ -87,20 +88,23 @@ static int parse_device_rule(struct json_object *e, const char *path, void *elem
         if (r < 0)
                 return r;
         if (r == 0 || !access[0]) {
-                /* A rule without permissions matches nothing in the kernel; every runtime reads it as all. */
+                /* A rule without permissions matches nothing in the kernel; every runtime reads it as all.
+                 */
                 memcpy(d->access, "rwm", 4);
                 return 0;
         }
         for (size_t i = 0; access[i]; i++)
                 if (i >= 3 || !strchr("rwm", access[i]) || strchr(access + i + 1, access[i]))
-                        return err_set(-EINVAL, "%s: invalid access '%s', expected a combination of r, w and m", p,
+                        return err_set(-EINVAL,
+                                       "%s: invalid access '%s', expected a combination of r, w and m", p,
                                        config_quote(access, q));
         snprintf(d->access, sizeof(d->access), "%s", access);
         return 0;
 }
 
 /* -1 (unlimited) or a byte count. */
-static int get_memory_value(struct json_object *o, const char *key, const char *path, bool *has, int64_t *ret)
+static int get_memory_value(struct json_object *o, const char *key, const char *path, bool *has,
+                            int64_t *ret)
 {
         char p[CONFIG_PATH_MAX];
         int64_t v;
@@ -111,7 +115,8 @@ static int get_memory_value(struct json_object *o, const char *key, const char *
         if (r <= 0)
                 return r;
         if (v < -1)
-                return err_set(-EINVAL, "%s: must be -1 (unlimited) or a number of bytes, got %" PRId64, p, v);
+                return err_set(-EINVAL, "%s: must be -1 (unlimited) or a number of bytes, got %" PRId64, p,
+                               v);
         *has = true;
         *ret = v;
         return 0;
@@ -128,13 +133,15 @@ static int parse_memory(struct json_object *o, const char *path, struct oci_reso
         if (r <= 0)
                 return r;
         if ((r = get_memory_value(mem, "limit", p, &res->has_memory_limit, &res->memory_limit)) < 0 ||
-            (r = get_memory_value(mem, "reservation", p, &res->has_memory_reservation, &res->memory_reservation)) <
-                    0 ||
+            (r = get_memory_value(mem, "reservation", p, &res->has_memory_reservation,
+                                  &res->memory_reservation)) < 0 ||
             (r = get_memory_value(mem, "swap", p, &res->has_memory_swap, &res->memory_swap)) < 0 ||
             (r = get_memory_value(mem, "kernel", p, &res->has_memory_kernel, &res->memory_kernel)) < 0 ||
-            (r = get_memory_value(mem, "kernelTCP", p, &res->has_memory_kernel_tcp, &res->memory_kernel_tcp)) < 0)
+            (r = get_memory_value(mem, "kernelTCP", p, &res->has_memory_kernel_tcp,
+                                  &res->memory_kernel_tcp)) < 0)
                 return r;
-        /* "swap" is memory+swap (memory.memsw.limit_in_bytes), which the kernel keeps >= the memory limit. */
+        /* "swap" is memory+swap (memory.memsw.limit_in_bytes), which the kernel keeps >= the memory limit.
+         */
         if (res->has_memory_swap && res->has_memory_limit && res->memory_swap > 0 &&
             (res->memory_limit == -1 || res->memory_swap < res->memory_limit))
                 return err_set(-EINVAL,
@@ -187,7 +194,8 @@ static int parse_cpu(struct json_object *o, const char *path, struct oci_resourc
                 return r;
         res->has_cpu_quota = r > 0 && res->cpu_quota != 0;
         if (res->has_cpu_quota && res->cpu_quota != -1 && res->cpu_quota < 1000)
-                return err_set(-ERANGE, "%s: must be -1 (unlimited) or at least 1000 microseconds, got %" PRId64, p,
+                return err_set(-ERANGE,
+                               "%s: must be -1 (unlimited) or at least 1000 microseconds, got %" PRId64, p,
                                res->cpu_quota);
 
         snprintf(p, sizeof(p), "%s.cpu.period", path);
@@ -207,11 +215,12 @@ static int parse_cpu(struct json_object *o, const char *path, struct oci_resourc
         res->has_cpu_burst = r > 0;
         if (res->has_cpu_burst && res->has_cpu_quota && res->cpu_quota > 0 &&
             res->cpu_burst > (uint64_t)res->cpu_quota)
-                return err_set(-EINVAL, "%s: %" PRIu64 " is larger than cpu.quota %" PRId64, p, res->cpu_burst,
-                               res->cpu_quota);
+                return err_set(-EINVAL, "%s: %" PRIu64 " is larger than cpu.quota %" PRId64, p,
+                               res->cpu_burst, res->cpu_quota);
 
         snprintf(p, sizeof(p), "%s.cpu.realtimeRuntime", path);
-        r = config_opt(config_get_int64_range(cpu, "realtimeRuntime", p, -1, INT64_MAX, &res->cpu_rt_runtime));
+        r = config_opt(
+                config_get_int64_range(cpu, "realtimeRuntime", p, -1, INT64_MAX, &res->cpu_rt_runtime));
         if (r < 0)
                 return r;
         res->has_cpu_rt_runtime = r > 0;
@@ -222,7 +231,8 @@ static int parse_cpu(struct json_object *o, const char *path, struct oci_resourc
         res->has_cpu_rt_period = r > 0;
         if (res->has_cpu_rt_runtime && res->has_cpu_rt_period && res->cpu_rt_runtime > 0 &&
             (uint64_t)res->cpu_rt_runtime > res->cpu_rt_period)
-                return err_set(-EINVAL, "%s.cpu.realtimeRuntime: %" PRId64 " is larger than realtimePeriod %" PRIu64,
+                return err_set(-EINVAL,
+                               "%s.cpu.realtimeRuntime: %" PRId64 " is larger than realtimePeriod %" PRIu64,
                                path, res->cpu_rt_runtime, res->cpu_rt_period);
 
         snprintf(p, sizeof(p), "%s.cpu.cpus", path);
@@ -267,7 +277,8 @@ static int parse_pids(struct json_object *o, const char *path, struct oci_resour
 }
 
 /* cgroup v1 blkio.weight and blkio.leaf_weight: 10 to 1000. */
-static int get_blkio_weight(struct json_object *o, const char *key, const char *path, bool *has, uint16_t *ret)
+static int get_blkio_weight(struct json_object *o, const char *key, const char *path, bool *has,
+                            uint16_t *ret)
 {
         char p[CONFIG_PATH_MAX];
         uint64_t v;
@@ -324,8 +335,8 @@ static int parse_throttle_device(struct json_object *e, const char *path, void *
         return config_need(json_get_uint64(e, "rate", p, &t->rate), p);
 }
 
-static int get_throttle(struct json_object *o, const char *key, const char *path, struct oci_throttle_device **ret,
-                        size_t *ret_n)
+static int get_throttle(struct json_object *o, const char *key, const char *path,
+                        struct oci_throttle_device **ret, size_t *ret_n)
 {
         char p[CONFIG_PATH_MAX];
         void *arr = NULL;
@@ -333,8 +344,8 @@ static int get_throttle(struct json_object *o, const char *key, const char *path
         int r;
 
         snprintf(p, sizeof(p), "%s.%s", path, key);
-        r = config_opt(config_get_object_array(o, key, p, sizeof(struct oci_throttle_device), parse_throttle_device,
-                                               nothing_done, &arr, &n));
+        r = config_opt(config_get_object_array(o, key, p, sizeof(struct oci_throttle_device),
+                                               parse_throttle_device, nothing_done, &arr, &n));
         if (r <= 0)
                 return r;
         *ret = arr;
@@ -355,7 +366,8 @@ static int parse_block_io(struct json_object *o, const char *path, struct oci_re
         if (r <= 0)
                 return r;
         if ((r = get_blkio_weight(bio, "weight", p, &res->has_blkio_weight, &res->blkio_weight)) < 0 ||
-            (r = get_blkio_weight(bio, "leafWeight", p, &res->has_blkio_leaf_weight, &res->blkio_leaf_weight)) < 0)
+            (r = get_blkio_weight(bio, "leafWeight", p, &res->has_blkio_leaf_weight,
+                                  &res->blkio_leaf_weight)) < 0)
                 return r;
         snprintf(pe, sizeof(pe), "%s.weightDevice", p);
         r = config_opt(config_get_object_array(bio, "weightDevice", pe, sizeof(struct oci_weight_device),
@@ -395,8 +407,8 @@ static int parse_hugepage(struct json_object *e, const char *path, void *elem)
                 return r;
         /* "<size><unit-prefix>B" as in the hugetlb.<size>.limit_in_bytes file names: 64KB, 2MB, 1GB. */
         digits = strspn(h->page_size, "0123456789");
-        if (digits == 0 || h->page_size[0] == '0' || !h->page_size[digits] || !strchr("KMG", h->page_size[digits]) ||
-            !streq(h->page_size + digits + 1, "B"))
+        if (digits == 0 || h->page_size[0] == '0' || !h->page_size[digits] ||
+            !strchr("KMG", h->page_size[digits]) || !streq(h->page_size + digits + 1, "B"))
                 return err_set(-EINVAL, "%s: invalid page size '%s', expected a size like 2MB or 1GB", p,
                                config_quote(h->page_size, q));
         snprintf(p, sizeof(p), "%s.limit", path);
@@ -460,8 +472,7 @@ static int parse_rdma(struct json_object *o, const char *path, struct oci_resour
         r = config_opt(json_get_object(o, "rdma", p, &rdma));
         if (r <= 0)
                 return r;
-        json_object_object_foreach(rdma, dev, v)
-        {
+        json_object_object_foreach (rdma, dev, v) {
                 char pe[CONFIG_PATH_MAX], pf[CONFIG_PATH_MAX];
                 uint32_t x;
                 int a, b;
@@ -515,15 +526,16 @@ int config_resources_parse(struct json_object *o, const char *path, struct oci_r
         if (!res)
                 return -ENOMEM;
         snprintf(p, sizeof(p), "%s.devices", path);
-        r = config_opt(config_get_object_array(o, "devices", p, sizeof(struct oci_device_rule), parse_device_rule,
-                                               nothing_done, &arr, &n));
+        r = config_opt(config_get_object_array(o, "devices", p, sizeof(struct oci_device_rule),
+                                               parse_device_rule, nothing_done, &arr, &n));
         if (r < 0)
                 return r;
         res->devices = arr;
         res->n_devices = n;
         if ((r = parse_memory(o, path, res)) < 0)
                 return r;
-        /* Before runtime-spec 1.0 disableOOMKiller sat here, beside memory; older generators still write it. */
+        /* Before runtime-spec 1.0 disableOOMKiller sat here, beside memory; older generators still write it.
+         */
         if (!res->has_disable_oom_killer) {
                 snprintf(p, sizeof(p), "%s.disableOOMKiller", path);
                 r = config_opt(json_get_bool(o, "disableOOMKiller", p, &res->disable_oom_killer));

@@ -28,12 +28,12 @@
 
 /* config-linux.md "architectures" (libseccomp 2.5 names plus the later loongarch64, m68k, sh). */
 static const char *const seccomp_arches[] = {
-        "SCMP_ARCH_X86",         "SCMP_ARCH_X86_64",  "SCMP_ARCH_X32",        "SCMP_ARCH_ARM",
-        "SCMP_ARCH_AARCH64",     "SCMP_ARCH_MIPS",    "SCMP_ARCH_MIPS64",     "SCMP_ARCH_MIPS64N32",
-        "SCMP_ARCH_MIPSEL",      "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-        "SCMP_ARCH_PPC64",       "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390",       "SCMP_ARCH_S390X",
-        "SCMP_ARCH_PARISC",      "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",   "SCMP_ARCH_LOONGARCH64",
-        "SCMP_ARCH_M68K",        "SCMP_ARCH_SH",      "SCMP_ARCH_SHEB",
+        "SCMP_ARCH_X86",     "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
+        "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
+        "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+        "SCMP_ARCH_PPC64",   "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
+        "SCMP_ARCH_PARISC",  "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",     "SCMP_ARCH_LOONGARCH64",
+        "SCMP_ARCH_M68K",    "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB",
 };
 
 static const char *const seccomp_flags[] = {
@@ -70,7 +70,8 @@ static void seccomp_freep(struct oci_seccomp **s)
         config_seccomp_free(*s);
 }
 
-static int get_action(struct json_object *o, const char *key, const char *path, enum seccomp_action_kind *ret)
+static int get_action(struct json_object *o, const char *key, const char *path,
+                      enum seccomp_action_kind *ret)
 {
         _cleanup_free_ char *s = NULL;
         char q[80];
@@ -87,8 +88,8 @@ static int get_action(struct json_object *o, const char *key, const char *path, 
 }
 
 /* errnoRet / defaultErrnoRet: returns 1 when set. */
-static int get_errno_ret(struct json_object *o, const char *key, const char *path, enum seccomp_action_kind action,
-                         uint32_t *ret)
+static int get_errno_ret(struct json_object *o, const char *key, const char *path,
+                         enum seccomp_action_kind action, uint32_t *ret)
 {
         uint64_t v;
         int r;
@@ -97,8 +98,8 @@ static int get_errno_ret(struct json_object *o, const char *key, const char *pat
         if (r <= 0)
                 return r;
         if (action != SECCOMP_ACT_ERRNO && action != SECCOMP_ACT_TRACE)
-                return err_set(-EINVAL, "%s: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not %s", path,
-                               seccomp_action_to_string(action));
+                return err_set(-EINVAL, "%s: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not %s",
+                               path, seccomp_action_to_string(action));
         *ret = (uint32_t)v;
         return 1;
 }
@@ -165,8 +166,8 @@ static int parse_rule(struct json_object *e, const char *path, void *elem)
                 return r;
         rule->has_errno_ret = r > 0;
         snprintf(p, sizeof(p), "%s.args", path);
-        r = config_opt(config_get_object_array(e, "args", p, sizeof(struct oci_seccomp_arg), parse_arg, arg_done,
-                                               &arr, &n));
+        r = config_opt(config_get_object_array(e, "args", p, sizeof(struct oci_seccomp_arg), parse_arg,
+                                               arg_done, &arr, &n));
         if (r < 0)
                 return r;
         rule->args = arr;
@@ -174,7 +175,8 @@ static int parse_rule(struct json_object *e, const char *path, void *elem)
         return 0;
 }
 
-static int check_names(char **l, const char *const *known, size_t n_known, const char *path, const char *what)
+static int check_names(char **l, const char *const *known, size_t n_known, const char *path,
+                       const char *what)
 {
         char q[80];
 
@@ -183,7 +185,8 @@ static int check_names(char **l, const char *const *known, size_t n_known, const
                 while (k < n_known && !streq(l[i], known[k]))
                         k++;
                 if (k == n_known)
-                        return err_set(-EINVAL, "%s[%zu]: unknown %s '%s'", path, i, what, config_quote(l[i], q));
+                        return err_set(-EINVAL, "%s[%zu]: unknown %s '%s'", path, i, what,
+                                       config_quote(l[i], q));
         }
         return 0;
 }
@@ -215,7 +218,8 @@ int config_seccomp_parse(struct json_object *o, const char *path, struct oci_sec
         snprintf(p, sizeof(p), "%s.architectures", path);
         r = config_opt(config_get_strv(o, "architectures", p, &s->architectures));
         if (r > 0)
-                r = check_names(s->architectures, seccomp_arches, ELEMENTSOF(seccomp_arches), p, "architecture");
+                r = check_names(s->architectures, seccomp_arches, ELEMENTSOF(seccomp_arches), p,
+                                "architecture");
         if (r < 0)
                 return r;
         snprintf(p, sizeof(p), "%s.flags", path);

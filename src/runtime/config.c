@@ -30,8 +30,8 @@
 /* ---------------------------------------------------------------- enum tables */
 
 static const char *const ns_type_names[_NS_TYPE_MAX] = {
-        [NS_PID] = "pid",   [NS_NET] = "network", [NS_MNT] = "mount",   [NS_IPC] = "ipc",
-        [NS_UTS] = "uts",   [NS_USER] = "user",   [NS_CGROUP] = "cgroup", [NS_TIME] = "time",
+        [NS_PID] = "pid", [NS_NET] = "network", [NS_MNT] = "mount",     [NS_IPC] = "ipc",
+        [NS_UTS] = "uts", [NS_USER] = "user",   [NS_CGROUP] = "cgroup", [NS_TIME] = "time",
 };
 
 static const char *const ns_proc_names[_NS_TYPE_MAX] = {
@@ -40,8 +40,8 @@ static const char *const ns_proc_names[_NS_TYPE_MAX] = {
 };
 
 static const int ns_clone_flags[_NS_TYPE_MAX] = {
-        [NS_PID] = CLONE_NEWPID, [NS_NET] = CLONE_NEWNET,   [NS_MNT] = CLONE_NEWNS,
-        [NS_IPC] = CLONE_NEWIPC, [NS_UTS] = CLONE_NEWUTS,   [NS_USER] = CLONE_NEWUSER,
+        [NS_PID] = CLONE_NEWPID,       [NS_NET] = CLONE_NEWNET,   [NS_MNT] = CLONE_NEWNS,
+        [NS_IPC] = CLONE_NEWIPC,       [NS_UTS] = CLONE_NEWUTS,   [NS_USER] = CLONE_NEWUSER,
         [NS_CGROUP] = CLONE_NEWCGROUP, [NS_TIME] = CLONE_NEWTIME,
 };
 
@@ -112,9 +112,12 @@ enum seccomp_action_kind seccomp_action_from_string(const char *s)
 }
 
 static const char *const seccomp_op_names[_SECCOMP_OP_MAX] = {
-        [SECCOMP_OP_NE] = "SCMP_CMP_NE", [SECCOMP_OP_LT] = "SCMP_CMP_LT",
-        [SECCOMP_OP_LE] = "SCMP_CMP_LE", [SECCOMP_OP_EQ] = "SCMP_CMP_EQ",
-        [SECCOMP_OP_GE] = "SCMP_CMP_GE", [SECCOMP_OP_GT] = "SCMP_CMP_GT",
+        [SECCOMP_OP_NE] = "SCMP_CMP_NE",
+        [SECCOMP_OP_LT] = "SCMP_CMP_LT",
+        [SECCOMP_OP_LE] = "SCMP_CMP_LE",
+        [SECCOMP_OP_EQ] = "SCMP_CMP_EQ",
+        [SECCOMP_OP_GE] = "SCMP_CMP_GE",
+        [SECCOMP_OP_GT] = "SCMP_CMP_GT",
         [SECCOMP_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
 };
 
@@ -133,14 +136,22 @@ static const struct {
         const char *name;
         int resource;
 } rlimit_table[] = {
-        { "RLIMIT_AS", RLIMIT_AS },           { "RLIMIT_CORE", RLIMIT_CORE },
-        { "RLIMIT_CPU", RLIMIT_CPU },         { "RLIMIT_DATA", RLIMIT_DATA },
-        { "RLIMIT_FSIZE", RLIMIT_FSIZE },     { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-        { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-        { "RLIMIT_NICE", RLIMIT_NICE },       { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-        { "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_RSS", RLIMIT_RSS },
-        { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },   { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-        { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
+        {"RLIMIT_AS", RLIMIT_AS},
+        {"RLIMIT_CORE", RLIMIT_CORE},
+        {"RLIMIT_CPU", RLIMIT_CPU},
+        {"RLIMIT_DATA", RLIMIT_DATA},
+        {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+        {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+        {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+        {"RLIMIT_NICE", RLIMIT_NICE},
+        {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+        {"RLIMIT_NPROC", RLIMIT_NPROC},
+        {"RLIMIT_RSS", RLIMIT_RSS},
+        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+        {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+        {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 int rlimit_from_string(const char *s)
@@ -252,16 +263,16 @@ int config_get_int64(struct json_object *o, const char *key, const char *path, i
         return 0;
 }
 
-int config_get_int64_range(struct json_object *o, const char *key, const char *path, int64_t min, int64_t max,
-                           int64_t *ret)
+int config_get_int64_range(struct json_object *o, const char *key, const char *path, int64_t min,
+                           int64_t max, int64_t *ret)
 {
         int64_t v;
         int r = config_get_int64(o, key, path, &v);
         if (r < 0)
                 return r;
         if (v < min || v > max)
-                return err_set(-ERANGE, "%s: %" PRId64 " is out of range (%" PRId64 " to %" PRId64 ")", path, v,
-                               min, max);
+                return err_set(-ERANGE, "%s: %" PRId64 " is out of range (%" PRId64 " to %" PRId64 ")", path,
+                               v, min, max);
         *ret = v;
         return 0;
 }
@@ -274,8 +285,8 @@ int config_get_uint64_range(struct json_object *o, const char *key, const char *
         if (r < 0)
                 return r;
         if (v < min || v > max)
-                return err_set(-ERANGE, "%s: %" PRIu64 " is out of range (%" PRIu64 " to %" PRIu64 ")", path, v,
-                               min, max);
+                return err_set(-ERANGE, "%s: %" PRIu64 " is out of range (%" PRIu64 " to %" PRIu64 ")", path,
+                               v, min, max);
         *ret = v;
         return 0;
 }
@@ -289,8 +300,8 @@ void config_key_values_free(struct oci_key_value *kv, size_t n)
         free(kv);
 }
 
-int config_get_string_map(struct json_object *o, const char *key, const char *path, struct oci_key_value **ret,
-                          size_t *ret_n)
+int config_get_string_map(struct json_object *o, const char *key, const char *path,
+                          struct oci_key_value **ret, size_t *ret_n)
 {
         struct oci_key_value *kv = NULL;
         struct json_object *m;
@@ -306,8 +317,7 @@ int config_get_string_map(struct json_object *o, const char *key, const char *pa
                 if (!kv)
                         return -ENOMEM;
         }
-        json_object_object_foreach(m, k, v)
-        {
+        json_object_object_foreach (m, k, v) {
                 snprintf(p, sizeof(p), "%s.%s", path, k);
                 if (!*k) {
                         r = err_set(-EINVAL, "%s: keys must not be empty", path);
@@ -360,7 +370,8 @@ int config_check_cpu_list(const char *s, const char *path)
         }
         return 0;
 bad:
-        return err_set(-EINVAL, "%s: invalid CPU list '%s', expected a list like '0-3,7'", path, config_quote(s, q));
+        return err_set(-EINVAL, "%s: invalid CPU list '%s', expected a list like '0-3,7'", path,
+                       config_quote(s, q));
 }
 
 int config_get_object_array(struct json_object *o, const char *key, const char *path, size_t size,
@@ -425,7 +436,8 @@ static int parse_id_mapping(struct json_object *e, const char *path, void *elem)
         if (m->size == 0)
                 return err_set(-EINVAL, "%s: must be greater than 0", p);
         /* Both ranges end at id + size - 1, which must still be a uint32 (the kernel's EINVAL). */
-        if ((uint64_t)m->container_id + m->size - 1 > UINT32_MAX || (uint64_t)m->host_id + m->size - 1 > UINT32_MAX)
+        if ((uint64_t)m->container_id + m->size - 1 > UINT32_MAX ||
+            (uint64_t)m->host_id + m->size - 1 > UINT32_MAX)
                 return err_set(-ERANGE, "%s: id + size - 1 overflows 32 bits", path);
         return 0;
 }
@@ -452,7 +464,8 @@ int config_get_id_mappings(struct json_object *o, const char *key, const char *p
                 return r;
         m = arr;
         if (n > ID_MAPPINGS_MAX)
-                return err_set(-E2BIG, "%s: %zu entries, the kernel accepts at most %d", path, n, ID_MAPPINGS_MAX);
+                return err_set(-E2BIG, "%s: %zu entries, the kernel accepts at most %d", path, n,
+                               ID_MAPPINGS_MAX);
         /* user_namespaces(7): overlapping ranges on either side make the whole write fail. */
         for (size_t i = 0; i < n; i++)
                 for (size_t j = 0; j < i; j++)
@@ -509,7 +522,8 @@ static int parse_mount(struct json_object *e, const char *path, void *elem)
         r = config_opt(config_get_id_mappings(e, "gidMappings", p, &m->gid_mappings, &m->n_gid_mappings));
         if (r < 0)
                 return r;
-        /* An idmapped mount takes one mount_setattr(MOUNT_ATTR_IDMAP) with a user namespace holding both maps. */
+        /* An idmapped mount takes one mount_setattr(MOUNT_ATTR_IDMAP) with a user namespace holding both
+         * maps. */
         if ((m->n_uid_mappings > 0) != (m->n_gid_mappings > 0))
                 return err_set(-EINVAL, "%s: uidMappings and gidMappings must be given together", path);
         return 0;
@@ -612,7 +626,8 @@ static int parse_root(struct json_object *doc, struct oci_config *c)
         struct json_object *root;
         int r;
 
-        /* Optional on Windows (Hyper-V) only; config.md: "On all other platforms, this field is REQUIRED". */
+        /* Optional on Windows (Hyper-V) only; config.md: "On all other platforms, this field is REQUIRED".
+         */
         r = config_need(json_get_object(doc, "root", "root", &root), "root");
         if (r < 0)
                 return r;
@@ -660,8 +675,8 @@ static int config_from_json(struct json_object *doc, struct oci_config **ret)
         r = config_opt(config_get_str(doc, "domainname", "domainname", &c->domainname));
         if (r < 0)
                 return r;
-        r = config_opt(config_get_object_array(doc, "mounts", "mounts", sizeof(struct oci_mount), parse_mount,
-                                               mount_done, &arr, &n));
+        r = config_opt(config_get_object_array(doc, "mounts", "mounts", sizeof(struct oci_mount),
+                                               parse_mount, mount_done, &arr, &n));
         if (r < 0)
                 return r;
         c->mounts = arr;
@@ -669,7 +684,8 @@ static int config_from_json(struct json_object *doc, struct oci_config **ret)
         r = parse_hooks(doc, c);
         if (r < 0)
                 return r;
-        r = config_opt(config_get_string_map(doc, "annotations", "annotations", &c->annotations, &c->n_annotations));
+        r = config_opt(config_get_string_map(doc, "annotations", "annotations", &c->annotations,
+                                             &c->n_annotations));
         if (r < 0)
                 return r;
         r = config_opt(json_get_object(doc, "linux", "linux", &o));

@@ -14,7 +14,7 @@
 
 #define SPEC_OCI_VERSION "1.2.0"
 
-static const char *const default_caps[] = { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL };
+static const char *const default_caps[] = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL};
 
 static const char *const default_env[] = {
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -27,28 +27,36 @@ struct default_mount {
         const char *const *options;
 };
 
-#define OPTS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 static const struct default_mount default_mounts[] = {
-        { "/proc", "proc", "proc", NULL },
-        { "/dev", "tmpfs", "tmpfs", OPTS("nosuid", "strictatime", "mode=755", "size=65536k") },
-        { "/dev/pts", "devpts", "devpts",
-          OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5") },
-        { "/dev/shm", "tmpfs", "shm", OPTS("nosuid", "noexec", "nodev", "mode=1777", "size=65536k") },
-        { "/dev/mqueue", "mqueue", "mqueue", OPTS("nosuid", "noexec", "nodev") },
-        { "/sys", "sysfs", "sysfs", OPTS("nosuid", "noexec", "nodev", "ro") },
-        { "/sys/fs/cgroup", "cgroup", "cgroup", OPTS("nosuid", "noexec", "nodev", "relatime", "ro") },
+        {"/proc", "proc", "proc", NULL},
+        {"/dev", "tmpfs", "tmpfs", OPTS("nosuid", "strictatime", "mode=755", "size=65536k")},
+        {"/dev/pts", "devpts", "devpts",
+         OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5")},
+        {"/dev/shm", "tmpfs", "shm", OPTS("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")},
+        {"/dev/mqueue", "mqueue", "mqueue", OPTS("nosuid", "noexec", "nodev")},
+        {"/sys", "sysfs", "sysfs", OPTS("nosuid", "noexec", "nodev", "ro")},
+        {"/sys/fs/cgroup", "cgroup", "cgroup", OPTS("nosuid", "noexec", "nodev", "relatime", "ro")},
 };
 
 /* A new sysfs needs a network namespace owned by the caller's user namespace; rootless binds the host's. */
-static const struct default_mount rootless_sys = { "/sys", "none", "/sys",
-                                                   OPTS("rbind", "nosuid", "noexec", "nodev", "ro") };
+static const struct default_mount rootless_sys = {"/sys", "none", "/sys",
+                                                  OPTS("rbind", "nosuid", "noexec", "nodev", "ro")};
 
-static const char *const default_namespaces[] = { "pid", "network", "ipc", "uts", "mount", "cgroup", NULL };
+static const char *const default_namespaces[] = {"pid", "network", "ipc", "uts", "mount", "cgroup", NULL};
 
 static const char *const default_masked[] = {
-        "/proc/acpi",      "/proc/asound",    "/proc/kcore",       "/proc/keys",    "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/sys/firmware",
+        "/proc/scsi",
         NULL,
 };
 
@@ -102,13 +110,15 @@ static struct json_object *process_object(void)
 
         if (!p)
                 return NULL;
-        if (add(p, "terminal", json_object_new_boolean(true)) < 0 || add(p, "user", json_object_new_object()) < 0)
+        if (add(p, "terminal", json_object_new_boolean(true)) < 0 ||
+            add(p, "user", json_object_new_object()) < 0)
                 return NULL;
         user = json_object_object_get(p, "user");
         if (add(user, "uid", json_object_new_int(0)) < 0 || add(user, "gid", json_object_new_int(0)) < 0)
                 return NULL;
-        if (add(p, "args", string_array((const char *const[]){ "sh", NULL }, NULL)) < 0 ||
-            add(p, "env", string_array(default_env, NULL)) < 0 || add(p, "cwd", json_object_new_string("/")) < 0 ||
+        if (add(p, "args", string_array((const char *const[]){"sh", NULL}, NULL)) < 0 ||
+            add(p, "env", string_array(default_env, NULL)) < 0 ||
+            add(p, "cwd", json_object_new_string("/")) < 0 ||
             add(p, "capabilities", json_object_new_object()) < 0)
                 return NULL;
         caps = json_object_object_get(p, "capabilities");
@@ -170,8 +180,8 @@ static struct json_object *single_mapping(unsigned id)
         m = json_object_new_object();
         if (push(a, m) < 0)
                 return NULL;
-        if (add(m, "containerID", json_object_new_int(0)) < 0 || add(m, "hostID", json_object_new_int64(id)) < 0 ||
-            add(m, "size", json_object_new_int(1)) < 0)
+        if (add(m, "containerID", json_object_new_int(0)) < 0 ||
+            add(m, "hostID", json_object_new_int64(id)) < 0 || add(m, "size", json_object_new_int(1)) < 0)
                 return NULL;
         return TAKE_PTR(a);
 }
@@ -245,8 +255,8 @@ int spec_default(bool rootless, struct json_object **ret)
         if (add(root, "path", json_object_new_string("rootfs")) < 0 ||
             add(root, "readonly", json_object_new_boolean(true)) < 0)
                 return -ENOMEM;
-        if (add(doc, "hostname", json_object_new_string("hull")) < 0 || add(doc, "mounts", mounts_array(rootless)) < 0 ||
-            add(doc, "linux", linux_object(rootless)) < 0)
+        if (add(doc, "hostname", json_object_new_string("hull")) < 0 ||
+            add(doc, "mounts", mounts_array(rootless)) < 0 || add(doc, "linux", linux_object(rootless)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(doc);
         return 0;

@@ -57,24 +57,42 @@ static const char *error_of(const char *s)
 
 /* runc 1.1.5 "runc spec" output, verbatim. */
 static const char runc_spec[] =
-        "{'ociVersion':'1.0.2-dev','process':{'terminal':true,'user':{'uid':0,'gid':0},'args':['sh'],'env':['"
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin','TERM=xterm'],'cwd':'/','capabili"
-        "ties':{'bounding':['CAP_AUDIT_WRITE','CAP_KILL','CAP_NET_BIND_SERVICE'],'effective':['CAP_AUDIT_WRIT"
-        "E','CAP_KILL','CAP_NET_BIND_SERVICE'],'permitted':['CAP_AUDIT_WRITE','CAP_KILL','CAP_NET_BIND_SERVIC"
-        "E'],'ambient':['CAP_AUDIT_WRITE','CAP_KILL','CAP_NET_BIND_SERVICE']},'rlimits':[{'type':'RLIMIT_NOFI"
-        "LE','hard':1024,'soft':1024}],'noNewPrivileges':true},'root':{'path':'rootfs','readonly':true},'host"
-        "name':'runc','mounts':[{'destination':'/proc','type':'proc','source':'proc'},{'destination':'/dev','"
-        "type':'tmpfs','source':'tmpfs','options':['nosuid','strictatime','mode=755','size=65536k']},{'destin"
-        "ation':'/dev/pts','type':'devpts','source':'devpts','options':['nosuid','noexec','newinstance','ptmx"
-        "mode=0666','mode=0620','gid=5']},{'destination':'/dev/shm','type':'tmpfs','source':'shm','options':["
-        "'nosuid','noexec','nodev','mode=1777','size=65536k']},{'destination':'/dev/mqueue','type':'mqueue','"
-        "source':'mqueue','options':['nosuid','noexec','nodev']},{'destination':'/sys','type':'sysfs','source"
-        "':'sysfs','options':['nosuid','noexec','nodev','ro']},{'destination':'/sys/fs/cgroup','type':'cgroup"
-        "','source':'cgroup','options':['nosuid','noexec','nodev','relatime','ro']}],'linux':{'resources':{'d"
-        "evices':[{'allow':false,'access':'rwm'}]},'namespaces':[{'type':'pid'},{'type':'network'},{'type':'i"
-        "pc'},{'type':'uts'},{'type':'mount'}],'maskedPaths':['/proc/acpi','/proc/asound','/proc/kcore','/pro"
-        "c/keys','/proc/latency_stats','/proc/timer_list','/proc/timer_stats','/proc/sched_debug','/sys/firmw"
-        "are','/proc/scsi'],'readonlyPaths':['/proc/bus','/proc/fs','/proc/irq','/proc/sys','/proc/sysrq-trig"
+        "{'ociVersion':'1.0.2-dev','process':{'terminal':true,'user':{'uid':0,'gid':0},'args':['sh'],'env':["
+        "'"
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin','TERM=xterm'],'cwd':'/"
+        "','capabili"
+        "ties':{'bounding':['CAP_AUDIT_WRITE','CAP_KILL','CAP_NET_BIND_SERVICE'],'effective':['CAP_AUDIT_"
+        "WRIT"
+        "E','CAP_KILL','CAP_NET_BIND_SERVICE'],'permitted':['CAP_AUDIT_WRITE','CAP_KILL','CAP_NET_BIND_"
+        "SERVIC"
+        "E'],'ambient':['CAP_AUDIT_WRITE','CAP_KILL','CAP_NET_BIND_SERVICE']},'rlimits':[{'type':'RLIMIT_"
+        "NOFI"
+        "LE','hard':1024,'soft':1024}],'noNewPrivileges':true},'root':{'path':'rootfs','readonly':true},'"
+        "host"
+        "name':'runc','mounts':[{'destination':'/proc','type':'proc','source':'proc'},{'destination':'/"
+        "dev','"
+        "type':'tmpfs','source':'tmpfs','options':['nosuid','strictatime','mode=755','size=65536k']},{'"
+        "destin"
+        "ation':'/dev/"
+        "pts','type':'devpts','source':'devpts','options':['nosuid','noexec','newinstance','ptmx"
+        "mode=0666','mode=0620','gid=5']},{'destination':'/dev/"
+        "shm','type':'tmpfs','source':'shm','options':["
+        "'nosuid','noexec','nodev','mode=1777','size=65536k']},{'destination':'/dev/"
+        "mqueue','type':'mqueue','"
+        "source':'mqueue','options':['nosuid','noexec','nodev']},{'destination':'/"
+        "sys','type':'sysfs','source"
+        "':'sysfs','options':['nosuid','noexec','nodev','ro']},{'destination':'/sys/fs/"
+        "cgroup','type':'cgroup"
+        "','source':'cgroup','options':['nosuid','noexec','nodev','relatime','ro']}],'linux':{'resources':{'"
+        "d"
+        "evices':[{'allow':false,'access':'rwm'}]},'namespaces':[{'type':'pid'},{'type':'network'},{'type':'"
+        "i"
+        "pc'},{'type':'uts'},{'type':'mount'}],'maskedPaths':['/proc/acpi','/proc/asound','/proc/kcore','/"
+        "pro"
+        "c/keys','/proc/latency_stats','/proc/timer_list','/proc/timer_stats','/proc/sched_debug','/sys/"
+        "firmw"
+        "are','/proc/scsi'],'readonlyPaths':['/proc/bus','/proc/fs','/proc/irq','/proc/sys','/proc/"
+        "sysrq-trig"
         "ger']}}";
 
 /* Every section with every field set. */
@@ -84,11 +102,14 @@ static const char full_config[] =
         " 'user':{'uid':1000,'gid':1001,'umask':18,'additionalGids':[5,6]},"
         " 'args':['/bin/sh','-c','true'],'env':['PATH=/bin','EMPTY='],'cwd':'/home',"
         " 'capabilities':{'bounding':['CAP_CHOWN','CAP_KILL','CAP_BPF','CAP_CHECKPOINT_RESTORE'],"
-        "   'effective':['CAP_KILL'],'inheritable':[],'permitted':['CAP_KILL','CAP_PERFMON'],'ambient':['CAP_KILL']},"
+        "   "
+        "'effective':['CAP_KILL'],'inheritable':[],'permitted':['CAP_KILL','CAP_PERFMON'],'ambient':['CAP_"
+        "KILL']},"
         " 'rlimits':[{'type':'RLIMIT_NOFILE','soft':1024,'hard':4096},"
         "   {'type':'RLIMIT_CORE','soft':18446744073709551615,'hard':18446744073709551615}],"
         " 'noNewPrivileges':true,'apparmorProfile':'hull-default','oomScoreAdj':-500,"
-        " 'selinuxLabel':'system_u:system_r:container_t:s0','ioPriority':{'class':'IOPRIO_CLASS_BE','priority':4},"
+        " 'selinuxLabel':'system_u:system_r:container_t:s0','ioPriority':{'class':'IOPRIO_CLASS_BE','"
+        "priority':4},"
         " 'scheduler':{'policy':'SCHED_BATCH','nice':5,'flags':['SCHED_FLAG_RESET_ON_FORK'],'runtime':1,"
         "   'deadline':2,'period':3},"
         " 'execCPUAffinity':{'initial':'0-1,3','final':'1'}},"
@@ -101,15 +122,18 @@ static const char full_config[] =
         "  'env':['K=v'],'timeout':5}],'createContainer':[{'path':'/c'}],'startContainer':[{'path':'/d'}],"
         "  'poststart':[{'path':'/e'}],'poststop':[{'path':'/f'},{'path':'/g'}]},"
         "'annotations':{'org.example.key':'value','empty':''},"
-        "'linux':{'namespaces':[{'type':'pid'},{'type':'network','path':'/var/run/netns/n1'},{'type':'mount'},"
+        "'linux':{'namespaces':[{'type':'pid'},{'type':'network','path':'/var/run/netns/"
+        "n1'},{'type':'mount'},"
         "  {'type':'ipc'},{'type':'uts'},{'type':'user'},{'type':'cgroup'},{'type':'time'}],"
-        " 'uidMappings':[{'containerID':0,'hostID':1000,'size':1},{'containerID':1,'hostID':100000,'size':65536}],"
+        " 'uidMappings':[{'containerID':0,'hostID':1000,'size':1},{'containerID':1,'hostID':100000,'size':"
+        "65536}],"
         " 'gidMappings':[{'containerID':0,'hostID':1000,'size':65537}],"
         " 'timeOffsets':{'monotonic':{'secs':-10,'nanosecs':5},'boottime':{'secs':3600}},"
         " 'devices':[{'type':'c','path':'/dev/fuse','major':10,'minor':229,'fileMode':438,'uid':0,'gid':0},"
         "  {'type':'u','path':'/dev/u','major':1,'minor':3},{'type':'p','path':'/dev/fifo'}],"
         " 'cgroupsPath':'/hull/box',"
-        " 'resources':{'devices':[{'allow':false,'access':'rwm'},{'allow':true,'type':'c','major':10,'minor':229,"
+        " 'resources':{'devices':[{'allow':false,'access':'rwm'},{'allow':true,'type':'c','major':10,'minor'"
+        ":229,"
         "   'access':'rw'},{'allow':true,'type':'b','major':8}],"
         "  'memory':{'limit':536870912,'reservation':-1,'swap':1073741824,'kernel':-1,'kernelTCP':-1,"
         "   'swappiness':10,'disableOOMKiller':true,'useHierarchy':true,'checkBeforeUpdate':true},"
@@ -125,17 +149,21 @@ static const char full_config[] =
         "  'network':{'classID':1048577,'priorities':[{'name':'eth0','priority':500}]},"
         "  'rdma':{'mlx5_1':{'hcaHandles':3,'hcaObjects':10000}},"
         "  'unified':{'io.max':'8:0 rbps=1048576','memory.high':'max'}},"
-        " 'sysctl':{'net.ipv4.ip_forward':'1','kernel.shmmax':'65536','net/ipv4/conf/eth0.100/rp_filter':'0'},"
+        " 'sysctl':{'net.ipv4.ip_forward':'1','kernel.shmmax':'65536','net/ipv4/conf/eth0.100/"
+        "rp_filter':'0'},"
         " 'seccomp':{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':38,"
         "  'architectures':['SCMP_ARCH_X86_64','SCMP_ARCH_X86'],'flags':['SECCOMP_FILTER_FLAG_LOG'],"
         "  'listenerPath':'/run/agent.sock','listenerMetadata':'meta',"
         "  'syscalls':[{'names':['read','write'],'action':'SCMP_ACT_ALLOW'},"
-        "   {'names':['personality'],'action':'SCMP_ACT_ALLOW','args':[{'index':0,'value':8,'op':'SCMP_CMP_EQ'},"
+        "   "
+        "{'names':['personality'],'action':'SCMP_ACT_ALLOW','args':[{'index':0,'value':8,'op':'SCMP_CMP_EQ'}"
+        ","
         "     {'index':5,'value':255,'valueTwo':8,'op':'SCMP_CMP_MASKED_EQ'}]},"
         "   {'names':['mkdir'],'action':'SCMP_ACT_NOTIFY'},{'names':['ptrace'],'action':'SCMP_ACT_KILL'},"
         "   {'names':['chmod'],'action':'SCMP_ACT_ERRNO','errnoRet':1}]},"
         " 'rootfsPropagation':'rslave','maskedPaths':['/proc/kcore'],'readonlyPaths':['/proc/sys'],"
-        " 'mountLabel':'system_u:object_r:container_file_t:s0','personality':{'domain':'LINUX32','flags':[]},"
+        " 'mountLabel':'system_u:object_r:container_file_t:s0','personality':{'domain':'LINUX32','flags':[]}"
+        ","
         " 'intelRdt':{'closID':'guaranteed'}},"
         "'solaris':{'milestone':'x'},'windows':{'layerFolders':[]},'futureField':{'anything':[1,2,3]}}";
 
@@ -284,7 +312,8 @@ TEST(full_config)
         ASSERT_EQ(res->blkio_weight, 500);
         ASSERT_EQ(res->blkio_leaf_weight, 300);
         ASSERT_EQ(res->n_blkio_weight_devices, 1);
-        ASSERT_TRUE(res->blkio_weight_devices[0].has_weight && !res->blkio_weight_devices[0].has_leaf_weight);
+        ASSERT_TRUE(res->blkio_weight_devices[0].has_weight &&
+                    !res->blkio_weight_devices[0].has_leaf_weight);
         ASSERT_EQ(res->blkio_throttle_read_bps[0].rate, 1048576);
         ASSERT_EQ(res->blkio_throttle_write_iops[0].minor, 16);
         ASSERT_EQ(res->n_hugepage_limits, 2);
@@ -386,13 +415,17 @@ TEST(default_spec_rootless)
 TEST(syntax_and_top_level)
 {
         ASSERT_ERROR("", "config.json: empty document");
-        ASSERT_ERROR("{'ociVersion':", "config.json: invalid JSON at line 1, column 15: unexpected end of data");
+        ASSERT_ERROR("{'ociVersion':",
+                     "config.json: invalid JSON at line 1, column 15: unexpected end of data");
         ASSERT_ERROR("[]", "config: expected an object, got array");
         ASSERT_ERROR("{'root':{'path':'r'}}", "ociVersion: required field is missing");
         ASSERT_ERROR("{'ociVersion':1,'root':{'path':'r'}}", "ociVersion: expected a string, got integer");
-        ASSERT_ERROR("{'ociVersion':'2.0.0','root':{'path':'r'}}", "ociVersion: unsupported version '2.0.0', expected 1.x");
-        ASSERT_ERROR("{'ociVersion':'0.5.0','root':{'path':'r'}}", "ociVersion: unsupported version '0.5.0', expected 1.x");
-        ASSERT_ERROR("{'ociVersion':'1.x','root':{'path':'r'}}", "ociVersion: unsupported version '1.x', expected 1.x");
+        ASSERT_ERROR("{'ociVersion':'2.0.0','root':{'path':'r'}}",
+                     "ociVersion: unsupported version '2.0.0', expected 1.x");
+        ASSERT_ERROR("{'ociVersion':'0.5.0','root':{'path':'r'}}",
+                     "ociVersion: unsupported version '0.5.0', expected 1.x");
+        ASSERT_ERROR("{'ociVersion':'1.x','root':{'path':'r'}}",
+                     "ociVersion: unsupported version '1.x', expected 1.x");
         ASSERT_STREQ(error_of("{'ociVersion':'1.0.0','root':{'path':'r'}}"), "(parsed)");
         ASSERT_STREQ(error_of("{'ociVersion':'1.1.0+dev','root':{'path':'r'}}"), "(parsed)");
         ASSERT_STREQ(error_of("{'ociVersion':'1.3.0-rc.1','root':{'path':'r'}}"), "(parsed)");
@@ -406,12 +439,14 @@ TEST(syntax_and_top_level)
         ASSERT_ERROR("{" BASE ",'annotations':{'a':1}}", "annotations.a: expected a string, got integer");
         ASSERT_ERROR("{" BASE ",'annotations':{'':'x'}}", "annotations: keys must not be empty");
         /* Unknown members are ignored at every level; null reads as absent. */
-        ASSERT_STREQ(error_of("{" BASE ",'x':1,'process':null,'linux':{'y':{},'resources':{'z':[]}}}"), "(parsed)");
+        ASSERT_STREQ(error_of("{" BASE ",'x':1,'process':null,'linux':{'y':{},'resources':{'z':[]}}}"),
+                     "(parsed)");
 }
 
 TEST(nul_in_strings)
 {
-        ASSERT_ERROR("{'ociVersion':'1.2.0','root':{'path':'a\\u0000b'}}", "root.path: contains a NUL character");
+        ASSERT_ERROR("{'ociVersion':'1.2.0','root':{'path':'a\\u0000b'}}",
+                     "root.path: contains a NUL character");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh\\u0000x'],'cwd':'/'}}",
                      "process.args[0]: contains a NUL character");
 }
@@ -419,9 +454,11 @@ TEST(nul_in_strings)
 TEST(process_errors)
 {
         ASSERT_ERROR("{" BASE ",'process':{'cwd':'/'}}", "process.args: required field is missing");
-        ASSERT_ERROR("{" BASE ",'process':{'args':[],'cwd':'/'}}", "process.args: must contain at least one element");
+        ASSERT_ERROR("{" BASE ",'process':{'args':[],'cwd':'/'}}",
+                     "process.args: must contain at least one element");
         ASSERT_ERROR("{" BASE ",'process':{'args':[''],'cwd':'/'}}", "process.args[0]: must not be empty");
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh',1],'cwd':'/'}}", "process.args[1]: expected a string, got integer");
+        ASSERT_ERROR("{" BASE ",'process':{'args':['sh',1],'cwd':'/'}}",
+                     "process.args[1]: expected a string, got integer");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh']}}", "process.cwd: required field is missing");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'tmp'}}",
                      "process.cwd: must be an absolute path, got 'tmp'");
@@ -439,8 +476,10 @@ TEST(process_errors)
                      "process.user.gid: required field is missing");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','user':{'uid':0,'gid':0,'umask':512}}}",
                      "process.user.umask: 512 is out of range (0 to 511)");
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','user':{'uid':0,'gid':0,'additionalGids':[1,'x']}}}",
-                     "process.user.additionalGids[1]: expected an unsigned integer, got string");
+        ASSERT_ERROR(
+                "{" BASE
+                ",'process':{'args':['sh'],'cwd':'/','user':{'uid':0,'gid':0,'additionalGids':[1,'x']}}}",
+                "process.user.additionalGids[1]: expected an unsigned integer, got string");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','terminal':'yes'}}",
                      "process.terminal: expected a boolean, got string");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','consoleSize':{'height':1}}}",
@@ -449,28 +488,37 @@ TEST(process_errors)
                      "process.oomScoreAdj: 1001 is out of range (-1000 to 1000)");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','oomScoreAdj':1.5}}",
                      "process.oomScoreAdj: expected an integer, got number");
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','ioPriority':{'class':'IOPRIO_CLASS_X','priority':0}}}",
-                     "process.ioPriority.class: unknown class 'IOPRIO_CLASS_X'");
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','ioPriority':{'class':'IOPRIO_CLASS_RT','priority':8}}}",
+        ASSERT_ERROR(
+                "{" BASE
+                ",'process':{'args':['sh'],'cwd':'/','ioPriority':{'class':'IOPRIO_CLASS_X','priority':0}}}",
+                "process.ioPriority.class: unknown class 'IOPRIO_CLASS_X'");
+        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/"
+                     "','ioPriority':{'class':'IOPRIO_CLASS_RT','priority':8}}}",
                      "process.ioPriority.priority: 8 is out of range (0 to 7)");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','scheduler':{'policy':'SCHED_ISO'}}}",
                      "process.scheduler.policy: unknown or unsupported policy 'SCHED_ISO'");
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','scheduler':{'policy':'SCHED_OTHER','nice':20}}}",
+        ASSERT_ERROR("{" BASE
+                     ",'process':{'args':['sh'],'cwd':'/','scheduler':{'policy':'SCHED_OTHER','nice':20}}}",
                      "process.scheduler.nice: 20 is out of range (-20 to 19)");
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','scheduler':{'policy':'SCHED_RR','flags':['X']}}}",
+        ASSERT_ERROR("{" BASE
+                     ",'process':{'args':['sh'],'cwd':'/','scheduler':{'policy':'SCHED_RR','flags':['X']}}}",
                      "process.scheduler.flags[0]: unknown flag 'X'");
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','execCPUAffinity':{'initial':'3-1'}}}",
-                     "process.execCPUAffinity.initial: invalid CPU list '3-1', expected a list like '0-3,7'");
+        ASSERT_ERROR(
+                "{" BASE ",'process':{'args':['sh'],'cwd':'/','execCPUAffinity':{'initial':'3-1'}}}",
+                "process.execCPUAffinity.initial: invalid CPU list '3-1', expected a list like '0-3,7'");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','execCPUAffinity':{'final':'1,'}}}",
                      "process.execCPUAffinity.final: invalid CPU list '1,', expected a list like '0-3,7'");
 }
 
 TEST(capabilities)
 {
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','capabilities':{'bounding':['CAP_KILL','CAP_FOO']}}}",
-                     "process.capabilities.bounding[1]: unknown capability 'CAP_FOO'");
+        ASSERT_ERROR(
+                "{" BASE
+                ",'process':{'args':['sh'],'cwd':'/','capabilities':{'bounding':['CAP_KILL','CAP_FOO']}}}",
+                "process.capabilities.bounding[1]: unknown capability 'CAP_FOO'");
         /* libcap alone would take these spellings; the spec's is CAP_ in upper case. */
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','capabilities':{'ambient':['cap_kill']}}}",
+        ASSERT_ERROR("{" BASE
+                     ",'process':{'args':['sh'],'cwd':'/','capabilities':{'ambient':['cap_kill']}}}",
                      "process.capabilities.ambient[0]: unknown capability 'cap_kill'");
         ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','capabilities':{'effective':['12']}}}",
                      "process.capabilities.effective[0]: unknown capability '12'");
@@ -487,14 +535,21 @@ TEST(rlimits)
         ASSERT_EQ(rlimit_from_string("RLIMIT_RTTIME"), RLIMIT_RTTIME);
         ASSERT_ERR(rlimit_from_string("RLIMIT_FOO"), -EINVAL);
         ASSERT_ERR(rlimit_from_string("nofile"), -EINVAL);
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','rlimits':[{'type':'RLIMIT_FOO','soft':1,'hard':1}]}}",
-                     "process.rlimits[0].type: unknown rlimit 'RLIMIT_FOO'");
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','rlimits':[{'type':'RLIMIT_CORE','soft':2,'hard':1}]}}",
-                     "process.rlimits[0]: soft limit 2 is above hard limit 1");
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','rlimits':[{'type':'RLIMIT_CORE','hard':1}]}}",
+        ASSERT_ERROR(
+                "{" BASE
+                ",'process':{'args':['sh'],'cwd':'/','rlimits':[{'type':'RLIMIT_FOO','soft':1,'hard':1}]}}",
+                "process.rlimits[0].type: unknown rlimit 'RLIMIT_FOO'");
+        ASSERT_ERROR(
+                "{" BASE
+                ",'process':{'args':['sh'],'cwd':'/','rlimits':[{'type':'RLIMIT_CORE','soft':2,'hard':1}]}}",
+                "process.rlimits[0]: soft limit 2 is above hard limit 1");
+        ASSERT_ERROR("{" BASE
+                     ",'process':{'args':['sh'],'cwd':'/','rlimits':[{'type':'RLIMIT_CORE','hard':1}]}}",
                      "process.rlimits[0].soft: required field is missing");
-        ASSERT_ERROR("{" BASE ",'process':{'args':['sh'],'cwd':'/','rlimits':[{'type':'RLIMIT_CORE','soft':1,"
-                     "'hard':1},{'type':'RLIMIT_NOFILE','soft':1,'hard':1},{'type':'RLIMIT_CORE','soft':0,'hard':0}]}}",
+        ASSERT_ERROR("{" BASE
+                     ",'process':{'args':['sh'],'cwd':'/','rlimits':[{'type':'RLIMIT_CORE','soft':1,"
+                     "'hard':1},{'type':'RLIMIT_NOFILE','soft':1,'hard':1},{'type':'RLIMIT_CORE','soft':0,'"
+                     "hard':0}]}}",
                      "process.rlimits[2].type: duplicate of process.rlimits[0].type");
 }
 
@@ -503,11 +558,14 @@ TEST(mounts_and_hooks)
         ASSERT_ERROR("{" BASE ",'mounts':[{'destination':'/a'},{'destination':'/b'},{'destination':'/c'},"
                      "{'destination':'tmp','type':'tmpfs'}]}",
                      "mounts[3].destination: must be an absolute path, got 'tmp'");
-        ASSERT_ERROR("{" BASE ",'mounts':[{'type':'tmpfs'}]}", "mounts[0].destination: required field is missing");
+        ASSERT_ERROR("{" BASE ",'mounts':[{'type':'tmpfs'}]}",
+                     "mounts[0].destination: required field is missing");
         ASSERT_ERROR("{" BASE ",'mounts':[{'destination':'/a','options':'ro'}]}",
                      "mounts[0].options: expected an array, got string");
-        ASSERT_ERROR("{" BASE ",'mounts':[{'destination':'/a','uidMappings':[{'containerID':0,'hostID':1,'size':1}]}]}",
-                     "mounts[0]: uidMappings and gidMappings must be given together");
+        ASSERT_ERROR(
+                "{" BASE
+                ",'mounts':[{'destination':'/a','uidMappings':[{'containerID':0,'hostID':1,'size':1}]}]}",
+                "mounts[0]: uidMappings and gidMappings must be given together");
         ASSERT_ERROR("{" BASE ",'hooks':{'poststop':[{'path':'rel/hook'}]}}",
                      "hooks.poststop[0].path: must be an absolute path, got 'rel/hook'");
         ASSERT_ERROR("{" BASE ",'hooks':{'createRuntime':[{'path':'/h','timeout':0}]}}",
@@ -525,11 +583,13 @@ TEST(namespaces)
 {
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'pid'},{'type':'mount'},{'type':'foo'}]}}",
                      "linux.namespaces[2].type: unknown namespace type 'foo'");
-        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'pid'},{'type':'pid','path':'/proc/1/ns/pid'}]}}",
+        ASSERT_ERROR("{" BASE
+                     ",'linux':{'namespaces':[{'type':'pid'},{'type':'pid','path':'/proc/1/ns/pid'}]}}",
                      "linux.namespaces[1].type: duplicate namespace type 'pid'");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'network','path':'netns/x'}]}}",
                      "linux.namespaces[0].path: must be an absolute path, got 'netns/x'");
-        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'path':'/x'}]}}", "linux.namespaces[0].type: required field is missing");
+        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'path':'/x'}]}}",
+                     "linux.namespaces[0].type: required field is missing");
         ASSERT_ERROR("{" BASE ",'hostname':'h','linux':{'namespaces':[{'type':'pid'}]}}",
                      "hostname: needs a uts namespace in linux.namespaces");
         ASSERT_ERROR("{" BASE ",'domainname':'d'}", "domainname: needs a uts namespace in linux.namespaces");
@@ -547,12 +607,13 @@ TEST(namespaces)
         ASSERT_TRUE(ns_type_to_string(_NS_TYPE_INVALID) == NULL);
 }
 
-#define USERNS "{'type':'user'}"
+#define USERNS       "{'type':'user'}"
 #define MAP(c, h, s) "{'containerID':" #c ",'hostID':" #h ",'size':" #s "}"
 
 TEST(id_mappings)
 {
-        ASSERT_ERROR("{" BASE ",'linux':{'uidMappings':[" MAP(0, 1000, 1) "],'gidMappings':[" MAP(0, 1000, 1) "]}}",
+        ASSERT_ERROR("{" BASE
+                     ",'linux':{'uidMappings':[" MAP(0, 1000, 1) "],'gidMappings':[" MAP(0, 1000, 1) "]}}",
                      "linux.uidMappings: needs a user namespace in linux.namespaces");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS "],'uidMappings':[" MAP(0, 1000, 1) "]}}",
                      "linux.gidMappings: required when linux.namespaces creates a user namespace");
@@ -561,24 +622,30 @@ TEST(id_mappings)
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'user','path':'/proc/1/ns/user'}],"
                      "'uidMappings':[" MAP(0, 0, 1) "],'gidMappings':[" MAP(0, 0, 1) "]}}",
                      "linux.uidMappings: not allowed when joining the user namespace '/proc/1/ns/user'");
-        ASSERT_STREQ(error_of("{" BASE ",'linux':{'namespaces':[{'type':'user','path':'/proc/1/ns/user'}]}}"),
-                     "(parsed)");
-        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS "],'uidMappings':[" MAP(0, 1000, 0) "],"
-                     "'gidMappings':[" MAP(0, 1000, 1) "]}}",
+        ASSERT_STREQ(
+                error_of("{" BASE ",'linux':{'namespaces':[{'type':'user','path':'/proc/1/ns/user'}]}}"),
+                "(parsed)");
+        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS
+                     "],'uidMappings':[" MAP(0, 1000, 0) "],"
+                                                         "'gidMappings':[" MAP(0, 1000, 1) "]}}",
                      "linux.uidMappings[0].size: must be greater than 0");
-        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS "],'uidMappings':[" MAP(0, 4294967295, 2) "],"
-                     "'gidMappings':[" MAP(0, 1000, 1) "]}}",
+        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS
+                     "],'uidMappings':[" MAP(0, 4294967295, 2) "],"
+                                                               "'gidMappings':[" MAP(0, 1000, 1) "]}}",
                      "linux.uidMappings[0]: id + size - 1 overflows 32 bits");
-        ASSERT_STREQ(error_of("{" BASE ",'linux':{'namespaces':[" USERNS "],'uidMappings':[" MAP(1, 4294967295, 1) "],"
-                              "'gidMappings':[" MAP(0, 0, 4294967295) "]}}"),
+        ASSERT_STREQ(error_of("{" BASE ",'linux':{'namespaces':[" USERNS "],'uidMappings':[" MAP(
+                             1, 4294967295, 1) "],"
+                                               "'gidMappings':[" MAP(0, 0, 4294967295) "]}}"),
                      "(parsed)");
-        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS "],'uidMappings':[" MAP(0, 1000, 10) "," MAP(5, 5000, 1)
-                     "],'gidMappings':[" MAP(0, 1000, 1) "]}}",
+        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS "],'uidMappings':[" MAP(0, 1000, 10) "," MAP(
+                             5, 5000, 1) "],'gidMappings':[" MAP(0, 1000, 1) "]}}",
                      "linux.uidMappings[1]: overlaps linux.uidMappings[0]");
-        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS "],'uidMappings':[" MAP(0, 1000, 1) "],"
-                     "'gidMappings':[" MAP(0, 1000, 10) "," MAP(10, 1005, 1) "]}}",
+        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS "],'uidMappings':[" MAP(
+                             0, 1000, 1) "],"
+                                         "'gidMappings':[" MAP(0, 1000, 10) "," MAP(10, 1005, 1) "]}}",
                      "linux.gidMappings[1]: overlaps linux.gidMappings[0]");
-        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS "],'uidMappings':[{'containerID':0,'hostID':1}]}}",
+        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[" USERNS
+                     "],'uidMappings':[{'containerID':0,'hostID':1}]}}",
                      "linux.uidMappings[0].size: required field is missing");
 }
 
@@ -591,7 +658,8 @@ TEST(id_mappings_kernel_limit)
         /* 341 disjoint single-id mappings: one more than uid_map takes. */
         s = malloc(size);
         ASSERT_TRUE(s != NULL);
-        p = s + sprintf(s, "{" BASE ",'linux':{'namespaces':[" USERNS "],'gidMappings':[" MAP(0, 0, 1) "],'uidMappings':[");
+        p = s + sprintf(s, "{" BASE ",'linux':{'namespaces':[" USERNS
+                           "],'gidMappings':[" MAP(0, 0, 1) "],'uidMappings':[");
         for (int i = 0; i < 341; i++)
                 p += sprintf(p, "%s{'containerID':%d,'hostID':%d,'size':1}", i ? "," : "", i, 1000 + i);
         strcpy(p, "]}}");
@@ -605,9 +673,11 @@ TEST(time_offsets)
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'time','path':'/proc/1/ns/time'}],"
                      "'timeOffsets':{'boottime':{'secs':1}}}}",
                      "linux.timeOffsets: needs a new time namespace in linux.namespaces");
-        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'time'}],'timeOffsets':{'realtime':{'secs':1}}}}",
+        ASSERT_ERROR("{" BASE
+                     ",'linux':{'namespaces':[{'type':'time'}],'timeOffsets':{'realtime':{'secs':1}}}}",
                      "linux.timeOffsets: unknown clock 'realtime', expected 'monotonic' or 'boottime'");
-        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'time'}],'timeOffsets':{'boottime':{'nanosecs':1000000000}}}}",
+        ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'time'}],'timeOffsets':{'boottime':{'"
+                     "nanosecs':1000000000}}}}",
                      "linux.timeOffsets.boottime.nanosecs: 1000000000 is not below 1000000000");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'time'}],'timeOffsets':{'boottime':5}}}",
                      "linux.timeOffsets.boottime: expected an object, got integer");
@@ -629,7 +699,8 @@ TEST(devices)
                      "linux.devices[0].major: 4096 is out of range (0 to 4095)");
         ASSERT_ERROR("{" BASE ",'linux':{'devices':[{'type':'c','path':'/dev/x','major':1,'minor':-1}]}}",
                      "linux.devices[0].minor: -1 is out of range (0 to 1048575)");
-        ASSERT_ERROR("{" BASE ",'linux':{'devices':[{'type':'c','path':'/dev/x','major':1,'minor':1,'uid':-1}]}}",
+        ASSERT_ERROR("{" BASE
+                     ",'linux':{'devices':[{'type':'c','path':'/dev/x','major':1,'minor':1,'uid':-1}]}}",
                      "linux.devices[0].uid: expected an unsigned integer, got -1");
         ASSERT_STREQ(error_of("{" BASE ",'linux':{'devices':[{'type':'p','path':'/dev/p'}]}}"), "(parsed)");
 }
@@ -641,11 +712,14 @@ TEST(device_rules)
         ASSERT_ERROR("{" BASE ",'linux':{'resources':{'devices':[{'allow':true,'type':'u'}]}}}",
                      "linux.resources.devices[0].type: unknown device type 'u', expected a, c or b");
         ASSERT_ERROR("{" BASE ",'linux':{'resources':{'devices':[{'allow':true,'access':'rwx'}]}}}",
-                     "linux.resources.devices[0].access: invalid access 'rwx', expected a combination of r, w and m");
+                     "linux.resources.devices[0].access: invalid access 'rwx', expected a combination of r, "
+                     "w and m");
         ASSERT_ERROR("{" BASE ",'linux':{'resources':{'devices':[{'allow':true,'access':'rr'}]}}}",
-                     "linux.resources.devices[0].access: invalid access 'rr', expected a combination of r, w and m");
+                     "linux.resources.devices[0].access: invalid access 'rr', expected a combination of r, "
+                     "w and m");
         ASSERT_ERROR("{" BASE ",'linux':{'resources':{'devices':[{'allow':true,'access':'rwmr'}]}}}",
-                     "linux.resources.devices[0].access: invalid access 'rwmr', expected a combination of r, w and m");
+                     "linux.resources.devices[0].access: invalid access 'rwmr', expected a combination of "
+                     "r, w and m");
         ASSERT_ERROR("{" BASE ",'linux':{'resources':{'devices':[{'allow':true,'major':-2}]}}}",
                      "linux.resources.devices[0].major: -2 is out of range (-1 to 4294967295)");
         ASSERT_ERROR("{" BASE ",'linux':{'resources':{'devices':[{'allow':'yes'}]}}}",
@@ -689,9 +763,11 @@ TEST(memory_values)
         ASSERT_STREQ(resources_error("{'memory':{'kernelTCP':'1G'}}"),
                      "linux.resources.memory.kernelTCP: expected an integer, got string");
         ASSERT_STREQ(resources_error("{'memory':{'limit':2000,'swap':1000}}"),
-                     "linux.resources.memory.swap: 1000 must be -1 or at least memory.limit (2000), it counts memory+swap");
+                     "linux.resources.memory.swap: 1000 must be -1 or at least memory.limit (2000), it "
+                     "counts memory+swap");
         ASSERT_STREQ(resources_error("{'memory':{'limit':-1,'swap':1000}}"),
-                     "linux.resources.memory.swap: 1000 must be -1 or at least memory.limit (-1), it counts memory+swap");
+                     "linux.resources.memory.swap: 1000 must be -1 or at least memory.limit (-1), it counts "
+                     "memory+swap");
         ASSERT_STREQ(resources_error("{'memory':{'swappiness':101}}"),
                      "linux.resources.memory.swappiness: 101 is out of range (0 to 100)");
         ASSERT_STREQ(resources_error("{'memory':{'swappiness':-1}}"),
@@ -716,13 +792,16 @@ TEST(cpu_ranges)
         ASSERT_FALSE(r->has_cpu_shares || r->has_cpu_quota || r->has_cpu_period);
         ASSERT_TRUE(r->has_cpu_burst);
         ASSERT_STREQ(r->cpu_cpus, "");
-        ASSERT_STREQ(resources_error("{'cpu':{'shares':1}}"), "linux.resources.cpu.shares: 1 is out of range (2 to 262144)");
+        ASSERT_STREQ(resources_error("{'cpu':{'shares':1}}"),
+                     "linux.resources.cpu.shares: 1 is out of range (2 to 262144)");
         ASSERT_STREQ(resources_error("{'cpu':{'shares':262145}}"),
                      "linux.resources.cpu.shares: 262145 is out of range (2 to 262144)");
-        ASSERT_STREQ(resources_error("{'cpu':{'quota':999}}"),
-                     "linux.resources.cpu.quota: must be -1 (unlimited) or at least 1000 microseconds, got 999");
-        ASSERT_STREQ(resources_error("{'cpu':{'quota':-5}}"),
-                     "linux.resources.cpu.quota: must be -1 (unlimited) or at least 1000 microseconds, got -5");
+        ASSERT_STREQ(
+                resources_error("{'cpu':{'quota':999}}"),
+                "linux.resources.cpu.quota: must be -1 (unlimited) or at least 1000 microseconds, got 999");
+        ASSERT_STREQ(
+                resources_error("{'cpu':{'quota':-5}}"),
+                "linux.resources.cpu.quota: must be -1 (unlimited) or at least 1000 microseconds, got -5");
         ASSERT_STREQ(resources_error("{'cpu':{'quota':-1,'burst':5}}"), "(parsed)");
         ASSERT_STREQ(resources_error("{'cpu':{'period':999}}"),
                      "linux.resources.cpu.period: 999 is out of range (1000 to 1000000 microseconds)");
@@ -736,7 +815,8 @@ TEST(cpu_ranges)
                      "linux.resources.cpu.cpus: invalid CPU list '0-', expected a list like '0-3,7'");
         ASSERT_STREQ(resources_error("{'cpu':{'mems':'a'}}"),
                      "linux.resources.cpu.mems: invalid CPU list 'a', expected a list like '0-3,7'");
-        ASSERT_STREQ(resources_error("{'cpu':{'idle':2}}"), "linux.resources.cpu.idle: 2 is out of range (0 to 1)");
+        ASSERT_STREQ(resources_error("{'cpu':{'idle':2}}"),
+                     "linux.resources.cpu.idle: 2 is out of range (0 to 1)");
 }
 
 TEST(pids_blkio_hugetlb_network)
@@ -754,37 +834,42 @@ TEST(pids_blkio_hugetlb_network)
                      "linux.resources.blockIO.weight: 5 is out of range (10 to 1000)");
         ASSERT_STREQ(resources_error("{'blockIO':{'weightDevice':[{'major':8,'minor':0}]}}"),
                      "linux.resources.blockIO.weightDevice[0]: needs weight or leafWeight");
-        ASSERT_STREQ(resources_error("{'blockIO':{'weightDevice':[{'major':8,'minor':0,'leafWeight':1001}]}}"),
-                     "linux.resources.blockIO.weightDevice[0].leafWeight: 1001 is out of range (10 to 1000)");
+        ASSERT_STREQ(
+                resources_error("{'blockIO':{'weightDevice':[{'major':8,'minor':0,'leafWeight':1001}]}}"),
+                "linux.resources.blockIO.weightDevice[0].leafWeight: 1001 is out of range (10 to 1000)");
         ASSERT_STREQ(resources_error("{'blockIO':{'throttleReadBpsDevice':[{'major':8,'rate':1}]}}"),
                      "linux.resources.blockIO.throttleReadBpsDevice[0].minor: required field is missing");
         ASSERT_STREQ(resources_error("{'blockIO':{'throttleWriteIOPSDevice':[{'major':8,'minor':0}]}}"),
                      "linux.resources.blockIO.throttleWriteIOPSDevice[0].rate: required field is missing");
         ASSERT_STREQ(resources_error("{'hugepageLimits':[{'pageSize':'2M','limit':1}]}"),
-                     "linux.resources.hugepageLimits[0].pageSize: invalid page size '2M', expected a size like 2MB or 1GB");
+                     "linux.resources.hugepageLimits[0].pageSize: invalid page size '2M', expected a size "
+                     "like 2MB or 1GB");
         ASSERT_STREQ(resources_error("{'hugepageLimits':[{'pageSize':'2MB'}]}"),
                      "linux.resources.hugepageLimits[0].limit: required field is missing");
         ASSERT_STREQ(resources_error("{'network':{'priorities':[{'name':'eth0'}]}}"),
                      "linux.resources.network.priorities[0].priority: required field is missing");
         ASSERT_STREQ(resources_error("{'network':{'classID':-1}}"),
                      "linux.resources.network.classID: expected an unsigned integer, got -1");
-        ASSERT_STREQ(resources_error("{'rdma':{'mlx4':{}}}"), "linux.resources.rdma.mlx4: needs hcaHandles or hcaObjects");
+        ASSERT_STREQ(resources_error("{'rdma':{'mlx4':{}}}"),
+                     "linux.resources.rdma.mlx4: needs hcaHandles or hcaObjects");
         ASSERT_STREQ(resources_error("{'unified':{'../../release_agent':'x'}}"),
                      "linux.resources.unified: invalid cgroup file name '../../release_agent'");
         ASSERT_STREQ(resources_error("{'unified':{'memory.max':5}}"),
                      "linux.resources.unified.memory.max: expected a string, got integer");
         ASSERT_STREQ(resources_error("[]"), "linux.resources: expected an object, got array");
-        ASSERT_STREQ(resources_error("{"), "resources.json: invalid JSON at line 1, column 2: unexpected end of data");
+        ASSERT_STREQ(resources_error("{"),
+                     "resources.json: invalid JSON at line 1, column 2: unexpected end of data");
 }
 
 TEST(sysctl)
 {
         ASSERT_ERROR("{" BASE ",'linux':{'sysctl':{'net.ipv4.ip_forward':'1'}}}",
-                     "linux.sysctl: 'net.ipv4.ip_forward' needs a network namespace in linux.namespaces");
+                     "linux.sysctl: 'net.ipv4.ip_forward' needs a namespace of type 'network' in "
+                     "linux.namespaces");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'network'}],'sysctl':{'vm.swappiness':'1'}}}",
                      "linux.sysctl: 'vm.swappiness' is not namespaced, setting it would change the host");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'network'}],'sysctl':{'kernel.shmmax':'1'}}}",
-                     "linux.sysctl: 'kernel.shmmax' needs a ipc namespace in linux.namespaces");
+                     "linux.sysctl: 'kernel.shmmax' needs a namespace of type 'ipc' in linux.namespaces");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'network'}],'sysctl':{'net.ipv4..x':'1'}}}",
                      "linux.sysctl: invalid key 'net.ipv4..x'");
         ASSERT_ERROR("{" BASE ",'linux':{'namespaces':[{'type':'network'}],'sysctl':{'net/../../x':'1'}}}",
@@ -799,15 +884,20 @@ TEST(sysctl)
 TEST(linux_misc)
 {
         ASSERT_ERROR("{" BASE ",'linux':{'rootfsPropagation':'shared-ish'}}",
-                     "linux.rootfsPropagation: unknown propagation 'shared-ish', expected shared, slave, private or unbindable");
+                     "linux.rootfsPropagation: unknown propagation 'shared-ish', expected shared, slave, "
+                     "private or unbindable");
         ASSERT_ERROR("{" BASE ",'linux':{'maskedPaths':['/proc/kcore','proc/x']}}",
                      "linux.maskedPaths[1]: must be an absolute path, got 'proc/x'");
-        ASSERT_ERROR("{" BASE ",'linux':{'readonlyPaths':'/proc'}}", "linux.readonlyPaths: expected an array, got string");
+        ASSERT_ERROR("{" BASE ",'linux':{'readonlyPaths':'/proc'}}",
+                     "linux.readonlyPaths: expected an array, got string");
         ASSERT_ERROR("{" BASE ",'linux':{'personality':{'domain':'LINUX64'}}}",
                      "linux.personality.domain: unknown domain 'LINUX64', expected 'LINUX' or 'LINUX32'");
-        ASSERT_ERROR("{" BASE ",'linux':{'personality':{'flags':[]}}}", "linux.personality.domain: required field is missing");
-        ASSERT_ERROR("{" BASE ",'linux':{'intelRdt':true}}", "linux.intelRdt: expected an object, got boolean");
-        ASSERT_ERROR("{" BASE ",'linux':{'cgroupsPath':['a']}}", "linux.cgroupsPath: expected a string, got array");
+        ASSERT_ERROR("{" BASE ",'linux':{'personality':{'flags':[]}}}",
+                     "linux.personality.domain: required field is missing");
+        ASSERT_ERROR("{" BASE ",'linux':{'intelRdt':true}}",
+                     "linux.intelRdt: expected an object, got boolean");
+        ASSERT_ERROR("{" BASE ",'linux':{'cgroupsPath':['a']}}",
+                     "linux.cgroupsPath: expected a string, got array");
 }
 
 #define SECCOMP(s) "{" BASE ",'linux':{'seccomp':" s "}}"
@@ -815,46 +905,63 @@ TEST(linux_misc)
 TEST(seccomp)
 {
         ASSERT_ERROR(SECCOMP("{}"), "linux.seccomp.defaultAction: required field is missing");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_FOO'}"), "linux.seccomp.defaultAction: unknown action 'SCMP_ACT_FOO'");
+        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_FOO'}"),
+                     "linux.seccomp.defaultAction: unknown action 'SCMP_ACT_FOO'");
         ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_NOTIFY','listenerPath':'/x'}"),
                      "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
         ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','defaultErrnoRet':1}"),
-                     "linux.seccomp.defaultErrnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not SCMP_ACT_ALLOW");
+                     "linux.seccomp.defaultErrnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, "
+                     "not SCMP_ACT_ALLOW");
         ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':65536}"),
                      "linux.seccomp.defaultErrnoRet: 65536 is out of range (0 to 65535)");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','architectures':['SCMP_ARCH_X86_64','x86_64']}"),
-                     "linux.seccomp.architectures[1]: unknown architecture 'x86_64'");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','flags':['SECCOMP_FILTER_FLAG_NEW_LISTENER']}"),
-                     "linux.seccomp.flags[0]: unknown flag 'SECCOMP_FILTER_FLAG_NEW_LISTENER'");
+        ASSERT_ERROR(
+                SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','architectures':['SCMP_ARCH_X86_64','x86_64']}"),
+                "linux.seccomp.architectures[1]: unknown architecture 'x86_64'");
+        ASSERT_ERROR(
+                SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','flags':['SECCOMP_FILTER_FLAG_NEW_LISTENER']}"),
+                "linux.seccomp.flags[0]: unknown flag 'SECCOMP_FILTER_FLAG_NEW_LISTENER'");
         ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','listenerMetadata':'m'}"),
                      "linux.seccomp.listenerMetadata: must not be set without listenerPath");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['a'],'action':'SCMP_ACT_ALLOW'},"
-                             "{'names':['b'],'action':'SCMP_ACT_ERRNO'},{'names':['c'],'action':'SCMP_ACT_LOG'},"
-                             "{'names':['d'],'action':'SCMP_ACT_TRAP'},{'names':['e'],'action':'SCMP_ACT_FOO'}]}"),
-                     "linux.seccomp.syscalls[4].action: unknown action 'SCMP_ACT_FOO'");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':[],'action':'SCMP_ACT_ALLOW'}]}"),
+        ASSERT_ERROR(
+                SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['a'],'action':'SCMP_ACT_"
+                        "ALLOW'},"
+                        "{'names':['b'],'action':'SCMP_ACT_ERRNO'},{'names':['c'],'action':'SCMP_ACT_LOG'},"
+                        "{'names':['d'],'action':'SCMP_ACT_TRAP'},{'names':['e'],'action':'SCMP_ACT_FOO'}]"
+                        "}"),
+                "linux.seccomp.syscalls[4].action: unknown action 'SCMP_ACT_FOO'");
+        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':[],'action':'SCMP_ACT_"
+                             "ALLOW'}]}"),
                      "linux.seccomp.syscalls[0].names: must contain at least one syscall name");
         ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'action':'SCMP_ACT_ALLOW'}]}"),
                      "linux.seccomp.syscalls[0].names: required field is missing");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read',''],'action':'SCMP_ACT_ALLOW'}]}"),
+        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read',''],'action':'"
+                             "SCMP_ACT_ALLOW'}]}"),
                      "linux.seccomp.syscalls[0].names[1]: must not be empty");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read'],'action':'SCMP_ACT_KILL',"
+        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read'],'action':'"
+                             "SCMP_ACT_KILL',"
                              "'errnoRet':1}]}"),
-                     "linux.seccomp.syscalls[0].errnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not SCMP_ACT_KILL_THREAD");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read'],'action':'SCMP_ACT_ERRNO',"
+                     "linux.seccomp.syscalls[0].errnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an "
+                     "errno, not SCMP_ACT_KILL_THREAD");
+        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read'],'action':'"
+                             "SCMP_ACT_ERRNO',"
                              "'args':[{'index':6,'value':1,'op':'SCMP_CMP_EQ'}]}]}"),
                      "linux.seccomp.syscalls[0].args[0].index: 6 is out of range (0 to 5)");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read'],'action':'SCMP_ACT_ERRNO',"
+        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read'],'action':'"
+                             "SCMP_ACT_ERRNO',"
                              "'args':[{'index':0,'value':1,'op':'SCMP_CMP_XX'}]}]}"),
                      "linux.seccomp.syscalls[0].args[0].op: unknown operator 'SCMP_CMP_XX'");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read'],'action':'SCMP_ACT_ERRNO',"
+        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read'],'action':'"
+                             "SCMP_ACT_ERRNO',"
                              "'args':[{'index':0,'op':'SCMP_CMP_EQ'}]}]}"),
                      "linux.seccomp.syscalls[0].args[0].value: required field is missing");
-        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_NOTIFY'}]}"),
+        ASSERT_ERROR(SECCOMP("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'"
+                             "SCMP_ACT_NOTIFY'}]}"),
                      "linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
-        ASSERT_STREQ(error_of(SECCOMP("{'defaultAction':'SCMP_ACT_TRACE','defaultErrnoRet':0,'syscalls':[{'names':['x'],"
-                                      "'action':'SCMP_ACT_KILL_PROCESS'}]}")),
-                     "(parsed)");
+        ASSERT_STREQ(
+                error_of(SECCOMP(
+                        "{'defaultAction':'SCMP_ACT_TRACE','defaultErrnoRet':0,'syscalls':[{'names':['x'],"
+                        "'action':'SCMP_ACT_KILL_PROCESS'}]}")),
+                "(parsed)");
 }
 
 TEST(seccomp_names)
@@ -876,7 +983,8 @@ TEST(process_document)
 {
         _cleanup_process_ struct oci_process *p = NULL;
         struct oci_process *q = NULL;
-        _cleanup_free_ char *j = doc("{'args':['ps','aux'],'cwd':'/','env':['A=b'],'user':{'uid':5,'gid':6}}");
+        _cleanup_free_ char *j =
+                doc("{'args':['ps','aux'],'cwd':'/','env':['A=b'],'user':{'uid':5,'gid':6}}");
         _cleanup_free_ char *bad = doc("{'args':['ps'],'cwd':'x'}");
 
         err_clear();
@@ -888,7 +996,8 @@ TEST(process_document)
         ASSERT_TRUE(q == NULL);
         ASSERT_STREQ(err_msg(-EINVAL), "process.cwd: must be an absolute path, got 'x'");
         ASSERT_ERR(process_parse("[1,", 3, "process.json", &q), -EINVAL);
-        ASSERT_STREQ(err_msg(-EINVAL), "process.json: invalid JSON at line 1, column 4: unexpected end of data");
+        ASSERT_STREQ(err_msg(-EINVAL),
+                     "process.json: invalid JSON at line 1, column 4: unexpected end of data");
         ASSERT_ERR(process_parse("[1]", 3, "process.json", &q), -EINVAL);
         ASSERT_STREQ(err_msg(-EINVAL), "process: expected an object, got array");
 }
@@ -948,14 +1057,14 @@ static void parse_mutant(struct json_object *root)
         config_free(c);
 }
 
-static const char *const replacements[] = { "null", "true", "-1", "0", "1.5", "\"\"", "\"x\"", "[]", "{}", "[1]",
-                                            "18446744073709551616", "{\"a\":1}" };
+static const char *const replacements[] = {
+        "null",     "true", "-1", "0", "1.5", "\"\"", "\"x\"", "[]", "{}", "[1]", "18446744073709551616",
+        "{\"a\":1}"};
 
 static void mutate(struct json_object *root, struct json_object *node)
 {
         if (json_object_get_type(node) == json_type_object) {
-                json_object_object_foreach(node, key, child)
-                {
+                json_object_object_foreach (node, key, child) {
                         for (size_t i = 0; i < ELEMENTSOF(replacements); i++) {
                                 struct json_object *orig = json_object_get(child);
                                 json_object_object_add(node, key, json_tokener_parse(replacements[i]));
@@ -967,7 +1076,8 @@ static void mutate(struct json_object *root, struct json_object *node)
         } else if (json_object_get_type(node) == json_type_array) {
                 for (size_t k = 0; k < json_object_array_length(node); k++) {
                         for (size_t i = 0; i < ELEMENTSOF(replacements); i++) {
-                                struct json_object *orig = json_object_get(json_object_array_get_idx(node, k));
+                                struct json_object *orig =
+                                        json_object_get(json_object_array_get_idx(node, k));
                                 json_object_array_put_idx(node, k, json_tokener_parse(replacements[i]));
                                 parse_mutant(root);
                                 json_object_array_put_idx(node, k, orig);
