@@ -245,7 +245,7 @@ static int bpf(int cmd, union bpf_attr *a)
         return r < 0 ? negative_errno() : (int)r;
 }
 
-static int prog_load(const struct bpf_insn *insns, size_t n, int *ret)
+int cgroup_bpf_load(const struct bpf_insn *insns, size_t n, int *ret)
 {
         union bpf_attr a;
         char *log = NULL;
@@ -357,7 +357,7 @@ int cgroup_bpf_apply_devices(int dfd, const struct oci_resources *res)
         cgroup_dev_state_done(&st);
         if (r < 0)
                 return r;
-        r = prog_load(insns, n_insns, &prog);
+        r = cgroup_bpf_load(insns, n_insns, &prog);
         if (r < 0)
                 return r;
         r = query_ours(dfd, old, ELEMENTSOF(old), &n_old);

@@ -124,7 +124,7 @@ int cg_err_no_controller(const char *field, enum cgroup_controller c);
 /* Unit conversions (runtime-spec values to cgroup v2 files), as runc and crun 1.8 convert them. */
 /* cpu.shares (2..262144, clamped) to cpu.weight (1..10000); 1024 gives 39. */
 uint64_t cgroup_cpu_shares_to_weight(uint64_t shares);
-/* blkio.weight (10..1000, clamped) to io.weight (1..10000); 500 gives 5000. */
+/* blkio.weight (10..1000, clamped) to io.weight (1..10000); 500 gives 4950. */
 uint64_t cgroup_blkio_weight_to_io_weight(uint64_t weight);
 /*
  * memory.swap is the v1 memsw limit (memory + swap); v2's memory.swap.max is swap alone:
@@ -172,6 +172,8 @@ void cgroup_dev_rule_format(const struct oci_device_rule *r, char buf[static 64]
 struct bpf_insn;
 /* Generate the BPF_PROG_TYPE_CGROUP_DEVICE program for state s. *ret is malloc'd. */
 int cgroup_bpf_generate(const struct cgroup_dev_state *s, struct bpf_insn **ret, size_t *ret_n);
+/* BPF_PROG_LOAD as BPF_PROG_TYPE_CGROUP_DEVICE; on refusal the verifier's last line is in err_msg(). */
+int cgroup_bpf_load(const struct bpf_insn *insns, size_t n, int *ret);
 /*
  * Load the program for res->devices (plus the default devices), attach it to the cgroup dfd with
  * BPF_F_ALLOW_MULTI, then detach the programs this runtime attached before (replace on update).

@@ -484,7 +484,7 @@ int cgroup_own_path(const char *proc_self_cgroup, const struct cgroup_layout_mou
                 c2 = c1 ? strchr(c1 + 1, ':') : NULL;
                 if (!c2)
                         continue;
-                *c2 = 0;
+                *c1 = *c2 = 0;
                 const char *list = c1 + 1, *path = c2 + 1;
                 if (m->v2 ? !streq(line, "0") || *list : !streq(list, m->name))
                         continue;
