@@ -108,7 +108,7 @@ int cgroup_mount(const struct cgroup *cg, const char *target, unsigned long flag
                                         return err_set(negative_errno(), "cannot create symlink %s: %m", t);
                 }
         }
-        if (move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        if (move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
                 return err_set(negative_errno(), "cannot attach the cgroup tmpfs at %s: %m", target);
 
         for (size_t i = 0; i < cg->n_hier; i++) {

@@ -254,7 +254,7 @@ static void print_json(struct json_object *o)
 }
 
 /* Fork CMD inside the cgroup the way hull-runtime does: the child writes "0" to every cgroup.procs fd. */
-static pid_t spawn(const struct cgroup *cg, char **argv)
+static pid_t spawn(const struct cgroup *cg, char **argv, bool detach)
 {
         _cleanup_free_ int *fds = NULL;
         size_t n = 0;
@@ -274,6 +274,12 @@ static pid_t spawn(const struct cgroup *cg, char **argv)
                                 perror("cgroup-tool: join");
                                 _exit(126);
                         }
+                /* exec: the caller reads our stdout to its end, so the child must not hold it. */
+                if (detach) {
+                        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+                                _exit(126);
+                }
                 execvp(argv[0], argv);
                 perror("cgroup-tool: exec");
                 _exit(127);
@@ -355,7 +361,7 @@ static int cmd_run(char **argv)
                 die(r, "apply");
         }
         oomfd = cgroup_oom_fd(cg);
-        pid = spawn(cg, argv);
+        pid = spawn(cg, argv, false);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         json_object_object_add(out, "exit", WIFEXITED(status) ? json_object_new_int(WEXITSTATUS(status)) : NULL);
@@ -380,6 +386,9 @@ static int cmd_mount(const struct cgroup *cg)
 
         if (!opt_target)
                 die(err_set(-EINVAL, "--target is required"), NULL);
+        /* A cgroup namespace is rooted where the process is when it unshares: join first, as a container does. */
+        if (opt_cgroupns && (r = cgroup_enter(cg, getpid())) < 0)
+                die(r, "enter");
         if (unshare(CLONE_NEWNS | (opt_cgroupns ? CLONE_NEWCGROUP : 0)) < 0)
                 die(negative_errno(), "unshare");
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -451,7 +460,7 @@ int main(int argc, char **argv)
                 } else if (streq(verb, "exec")) {
                         if (!*rest)
                                 die(err_set(-EINVAL, "exec needs a command"), NULL);
-                        printf("%d\n", (int)spawn(cg, rest));
+                        printf("%d\n", (int)spawn(cg, rest, true));
                 } else if (streq(verb, "enter")) {
                         int pid;
                         if (!*rest || parse_int(*rest, &pid) < 0)
