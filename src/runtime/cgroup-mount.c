@@ -29,17 +29,32 @@
 
 #define MS_HONOURED (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
+static unsigned ms_to_attr(unsigned long flags)
+{
+        return (flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) | (flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
+               (flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0) | (flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
+}
+
+/*
+ * A detached copy of the container's cgroup directory, flags set on the copy (mount_setattr,
+ * Linux 5.12), then attached: mount --bind plus a remount would need the target path to lead to
+ * the new mount, which a /proc/self/fd/N target does not (it names the directory underneath).
+ */
 static int bind_cgroup(const struct cgroup_hier *h, const char *dst, unsigned long flags)
 {
         _cleanup_free_ char *src = strdup_printf("%s%s", h->mount, h->path);
+        _cleanup_close_ int tree = -EBADF;
+        struct mount_attr attr = { .attr_set = ms_to_attr(flags) };
 
         if (!src)
                 return -ENOMEM;
-        if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+        tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
                 return err_set(negative_errno(), "cannot bind cgroup %s: %m", src);
-        /* A bind mount takes its flags only on a remount. */
-        if ((flags & MS_HONOURED) && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | (flags & MS_HONOURED), NULL) < 0)
-                return err_set(negative_errno(), "cannot remount cgroup %s with the mount's flags: %m", src);
+        if (attr.attr_set && mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                return err_set(negative_errno(), "cannot set the mount's flags on cgroup %s: %m", src);
+        if (move_mount(tree, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+                return err_set(negative_errno(), "cannot bind cgroup %s: %m", src);
         return 0;
 }
 
@@ -68,7 +83,6 @@ static const char *dir_name(const struct cgroup_hier *h)
 int cgroup_mount(const struct cgroup *cg, const char *target, unsigned long flags, bool in_cgroupns)
 {
         _cleanup_close_ int fs = -EBADF, mnt = -EBADF;
-        unsigned attr = 0;
         int r;
 
         if (cg->mode == CGROUP_MODE_V2) {
@@ -85,10 +99,8 @@ int cgroup_mount(const struct cgroup *cg, const char *target, unsigned long flag
             fsconfig(fs, FSCONFIG_SET_STRING, "size", "64k", 0) < 0 ||
             fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return err_set(negative_errno(), "cannot create the tmpfs for cgroups: %m");
-        attr |= flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0;
-        attr |= flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0;
-        attr |= flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0;
-        mnt = fsmount(fs, FSMOUNT_CLOEXEC, attr);
+        /* Read-only comes last: the directories and symlinks are made through this mount. */
+        mnt = fsmount(fs, FSMOUNT_CLOEXEC, ms_to_attr(flags & ~MS_RDONLY));
         if (mnt < 0)
                 return err_set(negative_errno(), "cannot create the tmpfs for cgroups: %m");
 
@@ -120,9 +132,8 @@ int cgroup_mount(const struct cgroup *cg, const char *target, unsigned long flag
                         return r;
         }
         if (flags & MS_RDONLY) {
-                char self[32];
-                snprintf(self, sizeof(self), "/proc/self/fd/%d", mnt);
-                if (mount(NULL, self, NULL, MS_REMOUNT | MS_BIND | (flags & MS_HONOURED), NULL) < 0)
+                struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+                if (mount_setattr(mnt, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
                         return err_set(negative_errno(), "cannot make the cgroup tmpfs read-only: %m");
         }
         return 0;
