@@ -573,35 +573,36 @@ const char *cgroup_get_path(const struct cgroup *cg)
 }
 
 /* rmdir the leaf of h, then the parents this runtime created, deepest first. */
-static int hier_remove(struct cgroup_hier *h);
+static int hier_remove(struct cgroup_hier *h, bool bpf);
 
 /*
- * mkdir path below the mount, creating parents only when the first mkdir says ENOENT.
+ * mkdir full (an absolute path below the mount point, which is its first mount_len bytes),
+ * creating parents only when the first mkdir says ENOENT, and never above the mount point.
  * Returns the number of trailing components created (0: the leaf existed).
  */
-static int mkdir_levels(int mfd, const char *rel)
+static int mkdir_levels(const char *full, size_t mount_len)
 {
         _cleanup_free_ char *parent = NULL;
         char *slash;
         int r;
 
-        if (mkdirat(mfd, rel, 0755) >= 0)
+        if (mkdir(full, 0755) >= 0)
                 return 1;
         if (errno == EEXIST)
                 return 0;
         if (errno != ENOENT)
                 return negative_errno();
-        parent = strdup(rel);
+        parent = strdup(full);
         if (!parent)
                 return -ENOMEM;
         slash = strrchr(parent, '/');
-        if (!slash)
-                return -ENOENT;
+        if (!slash || (size_t)(slash - parent) <= mount_len)
+                return -ENOENT; /* the hierarchy itself is gone */
         *slash = 0;
-        r = mkdir_levels(mfd, parent);
+        r = mkdir_levels(parent, mount_len);
         if (r < 0)
                 return r;
-        if (mkdirat(mfd, rel, 0755) < 0)
+        if (mkdir(full, 0755) < 0)
                 return errno == EEXIST ? 0 : negative_errno();
         return r + 1;
 }
@@ -609,31 +610,37 @@ static int mkdir_levels(int mfd, const char *rel)
 static int hier_create(struct cgroup *cg, const struct cgroup_layout_mount *m, char *path)
 {
         struct cgroup_hier *h = &cg->hier[cg->n_hier];
+        _cleanup_free_ char *full = NULL;
         _cleanup_close_ int mfd = -EBADF;
+        bool cpuset = !m->v2 && (m->mask & CGROUP_MASK(CGROUP_CPUSET)), enable = m->v2 && cg->mode == CGROUP_MODE_V2;
         int r;
 
         *h = (struct cgroup_hier){ .path = path, .dfd = -EBADF, .v2 = m->v2, .mask = m->mask };
         h->mount = strdup(m->mount);
         h->name = strdup(m->name);
         cg->n_hier++; /* from here on cgroup_free() owns path */
-        if (!h->mount || !h->name)
+        full = strdup_printf("%s%s", m->mount, path);
+        if (!h->mount || !h->name || !full)
                 return -ENOMEM;
+        /* Absolute paths below the mount point (from mountinfo, not from the container): two syscalls. */
+        r = mkdir_levels(full, strlen(m->mount));
+        if (r < 0)
+                return err_set(r, "cannot create cgroup %s: %s", full, strerror(-r));
+        h->created = (unsigned)r;
+        h->dfd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (h->dfd < 0)
+                return err_set(negative_errno(), "cannot open cgroup %s: %m", full);
+        if (!cpuset && !(enable && h->created > 0))
+                return 0;
         mfd = open(m->mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (mfd < 0)
                 return err_set(negative_errno(), "cannot open cgroup hierarchy %s: %m", m->mount);
-        r = mkdir_levels(mfd, path + 1);
-        if (r < 0)
-                return err_set(r, "cannot create cgroup %s%s: %s", m->mount, path, strerror(-r));
-        h->created = (unsigned)r;
-        h->dfd = openat(mfd, path + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (h->dfd < 0)
-                return err_set(negative_errno(), "cannot open cgroup %s%s: %m", m->mount, path);
-        if (!m->v2 && (m->mask & CGROUP_MASK(CGROUP_CPUSET))) {
+        if (cpuset) {
                 r = cgroup_v1_cpuset_init(mfd, path, h->created);
                 if (r < 0)
-                        return err_prefix(r, "cannot initialize cpuset of %s%s", m->mount, path);
+                        return err_prefix(r, "cannot initialize cpuset of %s", full);
         }
-        if (m->v2 && cg->mode == CGROUP_MODE_V2 && h->created > 0)
+        if (enable)
                 (void)cgroup_v2_enable_controllers(mfd, path, h->created, NULL);
         return 0;
 }
@@ -687,7 +694,7 @@ int cgroup_create(const char *path, const char *id, struct cgroup **ret)
         return 0;
 fail:
         for (size_t i = 0; i < cg->n_hier; i++)
-                (void)hier_remove(&cg->hier[i]);
+                (void)hier_remove(&cg->hier[i], false);
         cgroup_free(cg);
         return r;
 }
@@ -835,25 +842,24 @@ static int remove_children(int dfd, unsigned depth)
         return r;
 }
 
-static int hier_remove(struct cgroup_hier *h)
+static int hier_remove(struct cgroup_hier *h, bool bpf)
 {
-        _cleanup_close_ int mfd = open(h->mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_free_ char *p = strdup(h->path + 1);
+        _cleanup_free_ char *p = strdup_printf("%s%s", h->mount, h->path);
+        size_t mount_len = strlen(h->mount);
         unsigned delay = 1;
         int r = 0;
 
-        if (mfd < 0)
-                return negative_errno();
         if (!p)
                 return -ENOMEM;
-        if (h->v2 && h->dfd >= 0)
+        /* Only v2 mode attaches device programs; a hybrid cgroup2 hierarchy has none of ours. */
+        if (bpf && h->dfd >= 0)
                 (void)cgroup_bpf_detach_devices(h->dfd);
         /*
          * EBUSY: the kernel still holds exiting tasks (v1 counts them until they are reaped) or the
          * container made cgroups of its own; both go away shortly, so retry for about half a second.
          */
         for (unsigned attempt = 0;; attempt++) {
-                if (unlinkat(mfd, p, AT_REMOVEDIR) >= 0 || errno == ENOENT)
+                if (rmdir(p) >= 0 || errno == ENOENT)
                         break;
                 r = negative_errno();
                 if (r != -EBUSY && r != -ENOTEMPTY)
@@ -868,11 +874,11 @@ static int hier_remove(struct cgroup_hier *h)
         h->dfd = safe_close(h->dfd);
         for (unsigned level = 1; level < h->created; level++) {
                 char *slash = strrchr(p, '/');
-                if (!slash)
+                if (!slash || (size_t)(slash - p) <= mount_len)
                         break;
                 *slash = 0;
                 /* A parent that another container now uses stays. */
-                if (unlinkat(mfd, p, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                if (rmdir(p) < 0 && errno != ENOENT)
                         break;
         }
         return 0;
@@ -884,7 +890,7 @@ int cgroup_destroy(struct cgroup *cg)
 
         for (size_t i = 0; i < cg->n_hier; i++) {
                 struct cgroup_hier *h = &cg->hier[i];
-                int k = hier_remove(h);
+                int k = hier_remove(h, cg->mode == CGROUP_MODE_V2);
                 if (k < 0 && r >= 0)
                         r = err_set(k, "cannot remove cgroup %s%s: %s", h->mount, h->path, strerror(-k));
         }

@@ -418,7 +418,7 @@ int main(int argc, char **argv)
         verb = argv[1];
         argv++;
         argc--;
-        while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1)
+        while ((c = getopt_long(argc, argv, "", options, NULL)) != -1)
                 parse_option(c, optarg);
         char **rest = argv + optind;
 
