@@ -19,15 +19,13 @@
  * never touches the cgroups themselves.
  *
  * Implements runtime-spec config-linux.md "Control groups" and "Cgroups path"; the resource
- * sections live in cgroup-v1.c, cgroup-v2.c and cgroup-bpf.c, statistics in cgroup-stats.c.
+ * sections live in cgroup-v1.c, cgroup-v2.c and cgroup-bpf.c (hugepageLimits, shared, is here),
+ * processes and OOM in cgroup-procs.c, statistics in cgroup-stats.c, the container's view of
+ * /sys/fs/cgroup in cgroup-mount.c.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
