@@ -340,7 +340,7 @@ static int prog_detach(int dfd, int prog_fd)
         return bpf(BPF_PROG_DETACH, &a);
 }
 
-int cgroup_bpf_apply_devices(int dfd, const struct oci_resources *res)
+int cgroup_bpf_apply_devices(int dfd, const struct oci_resources *res, bool update)
 {
         _cleanup_free_ struct bpf_insn *insns = NULL;
         _cleanup_close_ int prog = -EBADF;
@@ -360,9 +360,12 @@ int cgroup_bpf_apply_devices(int dfd, const struct oci_resources *res)
         r = cgroup_bpf_load(insns, n_insns, &prog);
         if (r < 0)
                 return r;
-        r = query_ours(dfd, old, ELEMENTSOF(old), &n_old);
-        if (r < 0)
-                log_debug("cgroup: BPF_PROG_QUERY failed: %s", strerror(-r));
+        /* A cgroup this runtime just created has no program of ours yet: query only on update. */
+        if (update) {
+                r = query_ours(dfd, old, ELEMENTSOF(old), &n_old);
+                if (r < 0)
+                        log_debug("cgroup: BPF_PROG_QUERY failed: %s", strerror(-r));
+        }
 
         memset(&a, 0, sizeof(a));
         a.target_fd = (uint32_t)dfd;

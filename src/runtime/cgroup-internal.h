@@ -176,9 +176,9 @@ int cgroup_bpf_generate(const struct cgroup_dev_state *s, struct bpf_insn **ret,
 int cgroup_bpf_load(const struct bpf_insn *insns, size_t n, int *ret);
 /*
  * Load the program for res->devices (plus the default devices), attach it to the cgroup dfd with
- * BPF_F_ALLOW_MULTI, then detach the programs this runtime attached before (replace on update).
+ * BPF_F_ALLOW_MULTI, then, on update, detach the programs this runtime attached before.
  */
-int cgroup_bpf_apply_devices(int dfd, const struct oci_resources *res);
+int cgroup_bpf_apply_devices(int dfd, const struct oci_resources *res, bool update);
 /* Detach every program this runtime attached to dfd (by program name). */
 int cgroup_bpf_detach_devices(int dfd);
 

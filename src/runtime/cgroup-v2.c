@@ -363,7 +363,7 @@ int cgroup_v2_apply(struct cgroup *cg, const struct oci_resources *res, bool upd
             (r = apply_io(h->dfd, res)) < 0)
                 return r;
         if (!update || res->n_devices > 0) {
-                r = cgroup_bpf_apply_devices(h->dfd, res);
+                r = cgroup_bpf_apply_devices(h->dfd, res, update);
                 if (r < 0)
                         return r;
         }
