@@ -108,3 +108,38 @@ class Cgroup:
             self("kill", "KILL", check=False)
             wait_gone(self.pids() if os.path.exists(self.state) else [])
             self("destroy")
+
+
+def check_freeze_thaw(cg, out, while_frozen):
+    """Freeze a process that writes a line every 10 ms, check it stops and resumes after thaw."""
+    cg.exec(*progress_counter(out))
+    time.sleep(0.2)
+    cg("freeze")
+    assert cg("frozen").stdout.strip() == "true"
+    while_frozen()
+    n = lines(out)
+    time.sleep(0.3)
+    assert lines(out) == n
+    cg("thaw")
+    assert cg("frozen").stdout.strip() == "false"
+    time.sleep(0.3)
+    assert lines(out) > n
+
+
+def check_kill_all(cg):
+    """kill_all TERM reaches every process (a parent ignoring it survives), KILL leaves none."""
+    cg.exec("/usr/bin/python3", "-c", "import signal, subprocess, time\n"
+            "a = [subprocess.Popen(['sleep', '100']) for _ in range(2)]\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(100)")
+    deadline = time.monotonic() + 5
+    while len(cg.pids()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pids = cg.pids()
+    assert len(pids) == 3
+    cg("kill", "TERM")  # freeze, signal each, thaw
+    time.sleep(0.2)
+    assert len(cg.pids()) == 1  # the parent ignores TERM, its children do not
+    assert cg("frozen").stdout.strip() == "false"
+    cg("kill", "KILL")
+    assert wait_gone(pids)
+    assert cg.pids() == []

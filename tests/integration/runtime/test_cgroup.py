@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from cgtool import OPEN_CHECK, Cgroup, lines, own_cgroups, progress_counter, read, run_json, tool, wait_gone
+from cgtool import OPEN_CHECK, Cgroup, check_freeze_thaw, check_kill_all, own_cgroups, read, run_json, tool
 
 CG = "/sys/fs/cgroup"
 
@@ -215,38 +215,14 @@ def test_devices_list_and_update(statedir, tag):
 def test_freeze_thaw(statedir, tag, tmp_path):
     out = tmp_path / "progress"
     with Cgroup(statedir, "f", "--id", tag) as cg:
-        cg.exec(*progress_counter(out))
-        time.sleep(0.2)
-        cg("freeze")
-        assert cg("frozen").stdout.strip() == "true"
-        assert read(f"{CG}/freezer{cg.path}/freezer.state") == "FROZEN"
-        n = lines(out)
-        time.sleep(0.3)
-        assert lines(out) == n
-        cg("thaw")
-        assert cg("frozen").stdout.strip() == "false"
-        time.sleep(0.3)
-        assert lines(out) > n
+        def is_frozen():
+            assert read(f"{CG}/freezer{cg.path}/freezer.state") == "FROZEN"
+        check_freeze_thaw(cg, out, is_frozen)
 
 
 def test_kill_all(statedir, tag):
     with Cgroup(statedir, "k", "--id", tag) as cg:
-        # a parent that ignores TERM, with two children that do not
-        cg.exec("/usr/bin/python3", "-c", "import signal, subprocess, time\n"
-                "a = [subprocess.Popen(['sleep', '100']) for _ in range(2)]\n"
-                "signal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(100)")
-        deadline = time.monotonic() + 5
-        while len(cg.pids()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        pids = cg.pids()
-        assert len(pids) == 3
-        cg("kill", "TERM")
-        time.sleep(0.2)
-        left = cg.pids()
-        assert len(left) == 1  # the parent ignores TERM, its children do not
-        cg("kill", "KILL")
-        assert wait_gone(pids)
-        assert cg.pids() == []
+        check_kill_all(cg)  # SIGKILL: freeze, signal, thaw on v1; cgroup.kill where the hybrid cgroup2 is joined
         assert read(f"{CG}/freezer{cg.path}/freezer.state") == "THAWED"
 
 

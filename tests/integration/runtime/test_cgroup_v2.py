@@ -11,11 +11,10 @@ Two groups of tests:
 import json
 import os
 import signal
-import time
 
 import pytest
 
-from cgtool import OPEN_CHECK, Cgroup, lines, own_cgroups, progress_counter, read, run_json, tool, wait_gone
+from cgtool import OPEN_CHECK, Cgroup, check_freeze_thaw, check_kill_all, own_cgroups, read, run_json, tool, wait_gone
 
 if os.geteuid() != 0:
     pytest.skip("cgroup tests need root", allow_module_level=True)
@@ -99,38 +98,15 @@ def test_v2_device_program_replaced_on_update(statedir, tag, tmp_path):
 def test_v2_freeze_thaw(statedir, tag, tmp_path):
     out = tmp_path / "progress"
     with Cgroup(statedir, "f", "--id", tag, env=ENV) as cg:
-        cg.exec(*progress_counter(out))
-        time.sleep(0.2)
-        cg("freeze")
-        assert cg("frozen").stdout.strip() == "true"
-        assert "frozen 1" in read(f"{UNIFIED}{cg.path}/cgroup.events")
-        n = lines(out)
-        time.sleep(0.3)
-        assert lines(out) == n
-        cg("thaw")
-        assert cg("frozen").stdout.strip() == "false"
-        time.sleep(0.3)
-        assert lines(out) > n
+        def is_frozen():
+            assert "frozen 1" in read(f"{UNIFIED}{cg.path}/cgroup.events")
+        check_freeze_thaw(cg, out, is_frozen)
 
 
 @needs_unified
 def test_v2_kill_all(statedir, tag):
     with Cgroup(statedir, "k", "--id", tag, env=ENV) as cg:
-        cg.exec("/usr/bin/python3", "-c", "import signal, subprocess, time\n"
-                "a = [subprocess.Popen(['sleep', '100']) for _ in range(2)]\n"
-                "signal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(100)")
-        deadline = time.monotonic() + 5
-        while len(cg.pids()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        pids = cg.pids()
-        assert len(pids) == 3
-        cg("kill", "TERM")  # freeze, signal each, thaw
-        time.sleep(0.2)
-        assert len(cg.pids()) == 1
-        assert cg("frozen").stdout.strip() == "false"
-        cg("kill", "KILL")  # cgroup.kill
-        assert wait_gone(pids)
-        assert cg.pids() == []
+        check_kill_all(cg)  # SIGKILL: cgroup.kill
 
 
 @needs_unified
