@@ -367,6 +367,11 @@ static int apply_devices(struct cgroup *cg, const struct oci_resources *r, bool 
                 if (k < 0)
                         return k;
         }
+        if (r->n_devices == 0 && !cgroup_hier_for(cg, CGROUP_DEVICES)) {
+                /* Nothing asked for and nothing to enforce with: only a config with rules fails. */
+                log_debug("cgroup: no devices hierarchy, default device rules not enforced");
+                return 0;
+        }
         dfd = need(cg, CGROUP_DEVICES, "linux.resources.devices");
         if (dfd < 0)
                 return dfd;
