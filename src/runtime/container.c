@@ -758,12 +758,10 @@ int container_create(const struct create_options *o, int *ret_exit)
         for (size_t i = 0; i < cr.c.n_cg_fds; i++)
                 cr.c.cg_fds[i] = safe_close(cr.c.cg_fds[i]);
 
-        /* While the child mounts, write the limits. */
-        if (cfg->linux_cfg && cfg->linux_cfg->resources) {
-                r = cgroup_apply(cr.state->cgroup, cfg->linux_cfg->resources, false);
-                if (r < 0)
-                        goto undo;
-        }
+        /* While the child mounts, write the limits (always: the default device rules come with them). */
+        r = cgroup_apply(cr.state->cgroup, cfg->linux_cfg ? cfg->linux_cfg->resources : NULL, false);
+        if (r < 0)
+                goto undo;
         r = parent_loop(&cr, cfg);
         if (r < 0)
                 goto undo;

@@ -198,7 +198,6 @@ int mount_prepare_root(struct mount_context *ctx)
 {
         unsigned long prop = MS_SLAVE | MS_REC;
         const char *p = ctx->cfg->linux_cfg ? ctx->cfg->linux_cfg->rootfs_propagation : NULL;
-        char buf[32];
         int fd;
 
         /* "shared"/"rshared" rootfsPropagation needs the host side shared too; slave otherwise. */
@@ -215,7 +214,6 @@ int mount_prepare_root(struct mount_context *ctx)
         if (fd < 0)
                 return err_set(negative_errno(), "cannot open rootfs '%s': %m", ctx->rootfs);
         ctx->rootfs_fd = fd;
-        (void)buf;
         return 0;
 }
 
