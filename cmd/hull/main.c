@@ -11,7 +11,7 @@
 #include <stdarg.h>
 
 #include "cmd.h"
-#include "config.h"
+#include "hull-build.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
