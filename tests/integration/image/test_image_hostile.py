@@ -165,8 +165,16 @@ class LyingRegistry:
                     if m == "huge_manifest":
                         return self.send(200, b"{" + b" " * (5 << 20) + b"}", "application/vnd.oci.image.manifest.v1+json")
                     return self.send(200, outer.manifest, "application/vnd.oci.image.manifest.v1+json")
+                if self.path.startswith("/storage/"):
+                    return self.send(200, outer.layer)
                 if "/blobs/" in self.path:
                     digest = self.path.rsplit("/", 1)[1]
+                    if m == "redirect" and digest != "sha256:" + hashlib.sha256(outer.cfg).hexdigest():
+                        self.send_response(307)
+                        self.send_header("Location", "/storage/" + digest)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                     if digest == "sha256:" + hashlib.sha256(outer.cfg).hexdigest():
                         return self.send(200, outer.cfg)
                     if m == "wrong_blob":
@@ -220,10 +228,12 @@ def test_lying_registry(mode, want, hull, tmp_path):
         srv.close()
 
 
-def test_honest_fake_registry_works(hull, tmp_path):
-    """The same fake server without lies: the failures above are the lies, not the server."""
+@pytest.mark.parametrize("mode", ["honest", "redirect"])
+def test_honest_fake_registry_works(mode, hull, tmp_path):
+    """The same fake server without lies (and with blobs redirected to "storage", as registries
+    in front of object stores do): the failures above are the lies, not the server."""
     layer = open(iu.busybox_tar(str(tmp_path / "bb.tar")), "rb").read()
-    srv = LyingRegistry("honest", layer)
+    srv = LyingRegistry(mode, layer)
     try:
         hull.run("pull", "--tls-verify=false", f"{srv.host}/lies/bb:1")
         assert len(hull.images()) == 1
