@@ -5,6 +5,9 @@ import subprocess
 import pytest
 
 import image_util as iu
+from image_fixtures import ROOT_ONLY, busybox, hull, registry_basic, registry_http, registry_https, registry_token  # noqa: F401
+
+pytestmark = ROOT_ONLY
 
 COMMANDS = ["pull", "push", "load", "save", "import", "images", "rmi", "tag", "inspect", "history",
             "image prune", "image sign", "completion", "help", "version"]

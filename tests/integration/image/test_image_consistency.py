@@ -11,6 +11,9 @@ import time
 import pytest
 
 import image_util as iu
+from image_fixtures import ROOT_ONLY, busybox, hull, registry_basic, registry_http, registry_https, registry_token  # noqa: F401
+
+pytestmark = ROOT_ONLY
 
 
 def docker_archive(path, layers, tag):

@@ -11,6 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import image_util as iu
+from image_fixtures import ROOT_ONLY, busybox, hull, registry_basic, registry_http, registry_https, registry_token  # noqa: F401
+
+pytestmark = ROOT_ONLY
 
 
 def hostile_layer(tmp_path, name, entries, gz=False):

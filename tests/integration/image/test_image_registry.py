@@ -10,6 +10,9 @@ import ssl
 import pytest
 
 import image_util as iu
+from image_fixtures import ROOT_ONLY, busybox, hull, registry_basic, registry_http, registry_https, registry_token  # noqa: F401
+
+pytestmark = ROOT_ONLY
 
 
 def skopeo(*args):

@@ -1,4 +1,8 @@
-"""Fixtures of the image tests: a private hull store, registries and images, all per test."""
+"""Fixtures of the image tests: a private hull store, registries and images, all per test.
+
+Test modules import them by name (a conftest.py here would shadow tests/integration/conftest.py,
+which other areas import as "conftest"), and mark themselves root-only with ROOT_ONLY.
+"""
 import os
 import shutil
 import subprocess
@@ -8,10 +12,7 @@ import pytest
 import image_util as iu
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "/image/" in str(item.fspath) and os.geteuid() != 0:
-            item.add_marker(pytest.mark.skip(reason="image tests run hull as root"))
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="image tests run hull as root")
 
 
 @pytest.fixture
