@@ -10,7 +10,7 @@
  * struct disk_file is one image file. All driver I/O on it goes through disk_file_*,
  * which handle short reads and writes, EINTR, reads past the end of the file (zeros)
  * and O_DIRECT: when the caller's offset, length or buffers are not aligned to
- * DISK_DIRECT_ALIGN, the request goes through an aligned bounce buffer (a write that
+ * the file's O_DIRECT alignment, the request goes through an aligned bounce buffer (a write that
  * covers part of an aligned block reads the block first).
  */
 #pragma once
@@ -23,7 +23,7 @@
 #include "disk.h"
 
 #define DISK_SECTOR         512u
-/* O_DIRECT needs the logical block size of the device; 4096 covers every device hull meets. */
+/* O_DIRECT needs the logical block size of the device: 512 or 4096 (probed at open). */
 #define DISK_DIRECT_ALIGN   4096u
 /* A backing chain longer than this is taken for a loop (qcow2 images naming each other). */
 #define DISK_MAX_CHAIN      16u
@@ -31,6 +31,7 @@
 struct disk_file {
         int fd;
         bool direct;
+        unsigned align; /* O_DIRECT alignment of offsets, lengths and buffers */
         uint64_t size; /* bytes; drivers that extend the file update it */
 };
 

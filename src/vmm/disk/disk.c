@@ -116,14 +116,31 @@ int iov_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, stru
 
 /* ---------------------------------------------------------------- image file I/O */
 
-static bool direct_aligned(uint64_t offset, const struct iovec *iov, int iovcnt)
+static bool direct_aligned(const struct disk_file *f, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
-        if (offset % DISK_DIRECT_ALIGN)
+        if (offset % f->align)
                 return false;
         for (int i = 0; i < iovcnt; i++)
-                if ((uintptr_t)iov[i].iov_base % DISK_DIRECT_ALIGN || iov[i].iov_len % DISK_DIRECT_ALIGN)
+                if ((uintptr_t)iov[i].iov_base % f->align || iov[i].iov_len % f->align)
                         return false;
         return true;
+}
+
+/*
+ * The O_DIRECT alignment of an open file: 512 when a 512-byte read at a 512- (not 4096-)
+ * aligned address works, else 4096. Probing needs no statx(STATX_DIOALIGN) (Linux 6.1,
+ * not in Debian 12's glibc headers) and no knowledge of the device under the file system.
+ */
+static unsigned direct_align_probe(int fd, uint64_t size)
+{
+        void *buf = NULL;
+        unsigned align = DISK_DIRECT_ALIGN;
+        if (size >= DISK_SECTOR && posix_memalign(&buf, DISK_DIRECT_ALIGN, 2 * DISK_DIRECT_ALIGN) == 0) {
+                if (pread(fd, (uint8_t *)buf + DISK_SECTOR, DISK_SECTOR, 0) == DISK_SECTOR)
+                        align = DISK_SECTOR;
+                free(buf);
+        }
+        return align;
 }
 
 /* preadv/pwritev until done; a read that meets the end of the file fills the rest with zeros. */
@@ -181,8 +198,8 @@ static int file_rw_bounce(struct disk_file *f, bool write, const struct iovec *i
                           uint64_t offset)
 {
         size_t len = iov_size(iov, iovcnt);
-        uint64_t start = offset & ~(uint64_t)(DISK_DIRECT_ALIGN - 1);
-        uint64_t end = ALIGN_UP(offset + len, (uint64_t)DISK_DIRECT_ALIGN);
+        uint64_t start = offset & ~(uint64_t)(f->align - 1);
+        uint64_t end = ALIGN_UP(offset + len, (uint64_t)f->align);
         size_t blen = (size_t)(end - start);
         __attribute__((cleanup(free_aligned))) void *buf = NULL;
 
@@ -218,7 +235,7 @@ static int file_rw_bounce(struct disk_file *f, bool write, const struct iovec *i
 static int file_io(struct disk_file *f, bool write, const struct iovec *iov, int iovcnt, uint64_t offset)
 {
         int r;
-        if (f->direct && !direct_aligned(offset, iov, iovcnt))
+        if (f->direct && !direct_aligned(f, offset, iov, iovcnt))
                 r = file_rw_bounce(f, write, iov, iovcnt, offset);
         else
                 r = file_rw(f->fd, write, iov, iovcnt, offset);
@@ -360,6 +377,7 @@ static int open_at_depth(const char *path, const struct disk_open_options *o, un
                 d->file.size = (uint64_t)end;
         } else
                 return err_set(-EINVAL, "'%s' is not a regular file or block device", path);
+        d->file.align = o->direct ? direct_align_probe(d->file.fd, d->file.size) : DISK_SECTOR;
 
         enum disk_format f = o->format;
         if (f == _DISK_FORMAT_INVALID) {

@@ -364,6 +364,38 @@ static int refcount_add(struct qcow2 *q, uint64_t host, int delta)
         return 0;
 }
 
+/* Count n clusters from host with value: one write per refcount block, not per cluster. */
+static int refcount_set_range(struct qcow2 *q, uint64_t host, uint64_t n, uint64_t value)
+{
+        unsigned bits = 1u << q->refcount_order;
+        uint64_t c = host >> q->cluster_bits, end = c + n;
+        while (c < end) {
+                /* The first one through refcount_set(), which creates the block if needed. */
+                int r = refcount_set(q, c << q->cluster_bits, value);
+                if (r < 0)
+                        return r;
+                uint64_t ti = c / q->rb_entries;
+                uint64_t last = MIN(end, (ti + 1) * q->rb_entries);
+                if (last - c > 1) {
+                        uint8_t *b;
+                        r = cache_get(q, &q->rb_cache, q->rt[ti], false, &b);
+                        if (r < 0)
+                                return r;
+                        uint64_t i0 = (c + 1) % q->rb_entries, i1 = i0 + (last - c - 1);
+                        for (uint64_t i = i0; i < i1; i++) {
+                                size_t o, l;
+                                rb_set(q, b, i, value, &o, &l);
+                        }
+                        uint64_t from = i0 * bits / 8, to = (i1 * bits + 7) / 8;
+                        r = disk_file_pwrite(&q->d->file, b + from, to - from, q->rt[ti] + from);
+                        if (r < 0)
+                                return r;
+                }
+                c = last;
+        }
+        return 0;
+}
+
 static int alloc_cluster(struct qcow2 *q, uint64_t *ret)
 {
         uint64_t off = reserve(q, 1);
@@ -676,6 +708,69 @@ static int write_cluster(struct qcow2 *q, uint64_t g, const struct iovec *iov, i
         return 0;
 }
 
+/*
+ * Whole clusters from g (cluster aligned, len >= one cluster) in one go: a run of allocated
+ * clusters that follow each other on the host is written in place with one pwritev; a run
+ * of clusters without a host cluster, inside one L2 table, gets contiguous new clusters,
+ * one refcount write per block, one data write and one L2 write. Returns the bytes done,
+ * 0 when the first cluster needs the cluster-by-cluster path (compressed, preallocated zero).
+ */
+static int write_run(struct qcow2 *q, uint64_t g, const struct iovec *iov, int iovcnt, size_t skip, size_t len,
+                     struct iovec *scratch, size_t *ret)
+{
+        uint64_t cs = q->cluster_size;
+        struct mapping m;
+        int r = lookup(q, g, &m);
+        if (r < 0)
+                return r;
+        bool fresh = m.kind == CLUSTER_UNALLOCATED || m.kind == CLUSTER_ZERO;
+        if (!fresh && m.kind != CLUSTER_NORMAL) {
+                *ret = 0;
+                return 0;
+        }
+        uint64_t n = 1, max = len / cs;
+        uint64_t table_left = q->l2_entries - m.l2_index;
+        while (n < max && (!fresh || n < table_left)) {
+                struct mapping next;
+                r = lookup(q, g + n * cs, &next);
+                if (r < 0)
+                        return r;
+                if (fresh ? (next.kind != CLUSTER_UNALLOCATED && next.kind != CLUSTER_ZERO)
+                          : (next.kind != CLUSTER_NORMAL || next.host != m.host + n * cs))
+                        break;
+                n++;
+        }
+        uint64_t host = m.host;
+        if (fresh) {
+                r = ensure_l2(q, g, &m);
+                if (r < 0)
+                        return r;
+                host = reserve(q, n);
+                r = refcount_set_range(q, host, n, 1);
+        } else
+                for (uint64_t i = 0; i < n && r >= 0; i++)
+                        r = check_overlap(q, host + i * cs);
+        if (r < 0)
+                return r;
+        int k = iov_slice(iov, iovcnt, skip, n * cs, scratch);
+        r = disk_file_pwritev(&q->d->file, scratch, k, host);
+        if (r < 0)
+                return r;
+        if (fresh) {
+                uint8_t *t;
+                r = cache_get(q, &q->l2_cache, m.l2_off, false, &t);
+                if (r < 0)
+                        return r;
+                for (uint64_t i = 0; i < n; i++)
+                        put_be64(t + (m.l2_index + i) * 8, (host + i * cs) | OFLAG_COPIED);
+                r = disk_file_pwrite(&q->d->file, t + m.l2_index * 8, n * 8, m.l2_off + m.l2_index * 8);
+                if (r < 0)
+                        return r;
+        }
+        *ret = n * cs;
+        return 0;
+}
+
 static int qcow2_write(struct disk *d, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
         struct qcow2 *q = d->priv;
@@ -685,8 +780,19 @@ static int qcow2_write(struct disk *d, uint64_t offset, const struct iovec *iov,
                 return -ENOMEM;
         for (size_t done = 0; done < total;) {
                 uint64_t g = offset + done;
-                size_t n = (size_t)MIN(q->cluster_size - (g & (q->cluster_size - 1)), (uint64_t)(total - done));
-                int r = write_cluster(q, g, iov, iovcnt, done, n, scratch);
+                size_t n = 0;
+                int r;
+                if ((g & (q->cluster_size - 1)) == 0 && total - done >= q->cluster_size) {
+                        r = write_run(q, g, iov, iovcnt, done, total - done, scratch, &n);
+                        if (r < 0)
+                                return r;
+                        if (n > 0) {
+                                done += n;
+                                continue;
+                        }
+                }
+                n = (size_t)MIN(q->cluster_size - (g & (q->cluster_size - 1)), (uint64_t)(total - done));
+                r = write_cluster(q, g, iov, iovcnt, done, n, scratch);
                 if (r < 0)
                         return r;
                 done += n;

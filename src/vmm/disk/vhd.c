@@ -233,9 +233,13 @@ static int alloc_block(struct disk *d, uint32_t b, uint64_t *ret)
         int r = disk_file_pwrite(&d->file, v->bitmap, v->bitmap_size, off);
         if (r < 0)
                 return r;
-        r = disk_file_write_zeroes(&d->file, off + v->bitmap_size, v->block_size);
-        if (r < 0)
-                return r;
+        /* The data must read as zeros: past the end of the file it already does (a hole). */
+        if (off + v->bitmap_size < d->file.size) {
+                r = disk_file_write_zeroes(&d->file, off + v->bitmap_size,
+                                           MIN((uint64_t)v->block_size, d->file.size - off - v->bitmap_size));
+                if (r < 0)
+                        return r;
+        }
         r = write_footer(d, off + len);
         if (r < 0)
                 return r;

@@ -9,8 +9,9 @@
  *   disk-tool write PATH OFFSET                  stdin (a multiple of 512 bytes) to the disk
  *   disk-tool discard PATH OFFSET LENGTH
  *   disk-tool dump PATH OUT                      the whole virtual disk to a raw file
- *   disk-tool bench PATH read|write [--bs N] [--total N]
+ *   disk-tool bench PATH read|write [--bs N] [--total N] [--no-flush]
  *                                                sequential throughput, one line of JSON
+ *                                                (writes end with a flush unless --no-flush)
  *
  * Options for every command that opens: --format F (default: detect), --direct,
  * --readonly. Exit status 0, or 1 with "disk-tool: ..." on stderr.
@@ -32,6 +33,7 @@ struct args {
         struct disk_open_options open;
         struct disk_create_options create;
         uint64_t bs, total;
+        bool no_flush;
 };
 
 static int fail(int r, const char *what)
@@ -63,6 +65,8 @@ static int parse(int argc, char **argv, struct args *a)
                         a->open.readonly = true;
                 else if (streq(s, "--fixed"))
                         a->create.vhd_fixed = true;
+                else if (streq(s, "--no-flush"))
+                        a->no_flush = true;
                 else if (v && streq(s, "--format")) {
                         a->open.format = disk_format_from_string(v);
                         if (a->open.format < 0)
@@ -181,7 +185,7 @@ static int cmd_bench(struct disk *d, const char *mode, const struct args *a)
                 struct iovec v = { buf, a->bs };
                 r = wr ? disk_write(d, off, &v, 1) : disk_read(d, off, &v, 1);
         }
-        if (r >= 0 && wr)
+        if (r >= 0 && wr && !a->no_flush)
                 r = disk_flush(d);
         double t = now() - t0;
         free(buf);
