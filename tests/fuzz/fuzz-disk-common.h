@@ -32,13 +32,14 @@ static int fuzz_disk(const uint8_t *data, size_t size, enum disk_format format)
         }
         char path[64];
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-        struct disk_open_options o = { .format = format };
+        struct disk_open_options o = {.format = format};
         struct disk *d = NULL;
         if (disk_open(path, &o, &d) >= 0) {
                 static uint8_t buf[65536];
-                struct iovec v[2] = { { buf, 4096 }, { buf + 4096, 8192 } };
+                struct iovec v[2] = {{buf, 4096}, {buf + 4096, 8192}};
                 uint64_t sz = disk_size(d), len = 12288;
-                uint64_t offs[3] = { 0, (sz / 2) & ~(uint64_t)511, sz > len ? (sz - len) & ~(uint64_t)511 : 0 };
+                uint64_t offs[3] = {0, (sz / 2) & ~(uint64_t)511,
+                                    sz > len ? (sz - len) & ~(uint64_t)511 : 0};
                 for (unsigned i = 0; i < 3; i++)
                         (void)disk_read(d, offs[i], v, 2);
                 (void)disk_write(d, offs[1], v, 2);

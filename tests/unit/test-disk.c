@@ -51,7 +51,7 @@ static int write_pattern(struct disk *d, uint64_t off, size_t len, unsigned seed
                 buf[i + 3] = pattern(off + i, seed);
         /* Unaligned buffers, split off the sector grid. */
         size_t a = len / 3 + 1;
-        struct iovec v[2] = { { buf + 3, a }, { buf + 3 + a, len - a } };
+        struct iovec v[2] = {{buf + 3, a}, {buf + 3 + a, len - a}};
         return disk_write(d, off, v, 2);
 }
 
@@ -62,7 +62,7 @@ static int check_pattern(struct disk *d, uint64_t off, size_t len, unsigned seed
         if (!buf)
                 return -ENOMEM;
         memset(buf, 0xee, len);
-        struct iovec v[3] = { { buf, 512 }, { buf + 512, len / 2 - 512 }, { buf + len / 2, len - len / 2 } };
+        struct iovec v[3] = {{buf, 512}, {buf + 512, len / 2 - 512}, {buf + len / 2, len - len / 2}};
         if (len < 2048)
                 v[0].iov_len = len;
         int r = disk_read(d, off, v, len < 2048 ? 1 : 3);
@@ -80,7 +80,7 @@ static int check_pattern(struct disk *d, uint64_t off, size_t len, unsigned seed
 
 static struct disk *open_disk(const char *path, bool readonly)
 {
-        struct disk_open_options o = { .format = _DISK_FORMAT_INVALID, .readonly = readonly };
+        struct disk_open_options o = {.format = _DISK_FORMAT_INVALID, .readonly = readonly};
         struct disk *d = NULL;
         int r = disk_open(path, &o, &d);
         if (r < 0)
@@ -136,32 +136,33 @@ TEST(format_names)
 
 TEST(raw_roundtrip)
 {
-        roundtrip(&(struct disk_create_options){ .format = DISK_FORMAT_RAW, .size = 8 << 20 }, "r.raw");
+        roundtrip(&(struct disk_create_options){.format = DISK_FORMAT_RAW, .size = 8 << 20}, "r.raw");
 }
 
 TEST(qcow2_v3_roundtrip)
 {
-        roundtrip(&(struct disk_create_options){ .format = DISK_FORMAT_QCOW2, .size = 8 << 20 }, "v3.qcow2");
+        roundtrip(&(struct disk_create_options){.format = DISK_FORMAT_QCOW2, .size = 8 << 20}, "v3.qcow2");
 }
 
 TEST(qcow2_v2_small_clusters_roundtrip)
 {
-        roundtrip(&(struct disk_create_options){ .format = DISK_FORMAT_QCOW2,
-                                                 .size = 8 << 20,
-                                                 .qcow2_version = 2,
-                                                 .qcow2_cluster_bits = 12 },
+        roundtrip(&(struct disk_create_options){.format = DISK_FORMAT_QCOW2,
+                                                .size = 8 << 20,
+                                                .qcow2_version = 2,
+                                                .qcow2_cluster_bits = 12},
                   "v2.qcow2");
 }
 
 TEST(vhd_dynamic_roundtrip)
 {
-        roundtrip(&(struct disk_create_options){ .format = DISK_FORMAT_VHD, .size = 8 << 20 }, "d.vhd");
+        roundtrip(&(struct disk_create_options){.format = DISK_FORMAT_VHD, .size = 8 << 20}, "d.vhd");
 }
 
 TEST(vhd_fixed_roundtrip)
 {
-        roundtrip(&(struct disk_create_options){ .format = DISK_FORMAT_VHD, .size = 8 << 20, .vhd_fixed = true },
-                  "f.vhd");
+        roundtrip(
+                &(struct disk_create_options){.format = DISK_FORMAT_VHD, .size = 8 << 20, .vhd_fixed = true},
+                "f.vhd");
 }
 
 TEST(bounds_and_readonly)
@@ -171,10 +172,10 @@ TEST(bounds_and_readonly)
         _cleanup_disk_ struct disk *d = open_disk(p, false);
         ASSERT_TRUE(d);
         uint8_t buf[1024] = {};
-        struct iovec v = { buf, 512 };
+        struct iovec v = {buf, 512};
         ASSERT_ERR(disk_read(d, 1 << 20, &v, 1), -EINVAL);
         ASSERT_ERR(disk_read(d, 100, &v, 1), -EINVAL);
-        ASSERT_ERR(disk_write(d, (1 << 20) - 512, &(struct iovec){ buf, 1024 }, 1), -EINVAL);
+        ASSERT_ERR(disk_write(d, (1 << 20) - 512, &(struct iovec){buf, 1024}, 1), -EINVAL);
         ASSERT_ERR(disk_read(d, UINT64_MAX - 511, &v, 1), -EINVAL);
         v.iov_len = 100;
         ASSERT_ERR(disk_write(d, 0, &v, 1), -EINVAL);
@@ -209,10 +210,10 @@ TEST(qcow2_backing_chain)
         disk_close(d);
 
         const char *top = tmp_path("top.qcow2");
-        struct disk_create_options co = { .format = DISK_FORMAT_QCOW2,
-                                          .size = 6 << 20,
-                                          .backing = "mid.qcow2",
-                                          .backing_format = DISK_FORMAT_QCOW2 };
+        struct disk_create_options co = {.format = DISK_FORMAT_QCOW2,
+                                         .size = 6 << 20,
+                                         .backing = "mid.qcow2",
+                                         .backing_format = DISK_FORMAT_QCOW2};
         ASSERT_OK(disk_create_ext(top, &co));
         d = open_disk(top, false);
         ASSERT_TRUE(d);
@@ -266,18 +267,18 @@ TEST(qcow2_backing_loop)
         ASSERT_TRUE(name);
         ASSERT_OK(patch(tmp_path("lb.qcow2"), (uint64_t)(name - h) + 1, "c", 1));
         struct disk *d = NULL;
-        struct disk_open_options o = { .format = _DISK_FORMAT_INVALID, .readonly = true };
+        struct disk_open_options o = {.format = _DISK_FORMAT_INVALID, .readonly = true};
         ASSERT_ERR(disk_open(tmp_path("lc.qcow2"), &o, &d), -ELOOP);
         ASSERT_CONTAINS(err_msg(-ELOOP), "backing chain");
 }
 
 /* Open path after writing data at off; expect error r and a message containing what. */
-static void expect_open_error(const char *path, uint64_t off, const void *data, size_t len, bool readonly, int r,
-                              const char *what)
+static void expect_open_error(const char *path, uint64_t off, const void *data, size_t len, bool readonly,
+                              int r, const char *what)
 {
         ASSERT_OK(patch(path, off, data, len));
         struct disk *d = NULL;
-        struct disk_open_options o = { .format = _DISK_FORMAT_INVALID, .readonly = readonly };
+        struct disk_open_options o = {.format = _DISK_FORMAT_INVALID, .readonly = readonly};
         err_clear();
         int got = disk_open(path, &o, &d);
         if (got >= 0)
@@ -303,9 +304,11 @@ TEST(qcow2_corrupt_headers)
         put32(b, 30);
         expect_open_error(fresh_qcow2(), 20, b, 4, true, -EINVAL, "cluster_bits 30");
         put64(b, 0x7fff0000);
-        expect_open_error(fresh_qcow2(), 40, b, 8, true, -EINVAL, "l1_table_offset 0x7fff0000 beyond end of file");
+        expect_open_error(fresh_qcow2(), 40, b, 8, true, -EINVAL,
+                          "l1_table_offset 0x7fff0000 beyond end of file");
         put64(b, 12345);
-        expect_open_error(fresh_qcow2(), 40, b, 8, true, -EINVAL, "l1_table_offset 0x3039 is not cluster aligned");
+        expect_open_error(fresh_qcow2(), 40, b, 8, true, -EINVAL,
+                          "l1_table_offset 0x3039 is not cluster aligned");
         put64(b, 0x10000000);
         expect_open_error(fresh_qcow2(), 48, b, 8, true, -EINVAL, "refcount_table_offset");
         put32(b, 0);
@@ -349,7 +352,7 @@ TEST(qcow2_corrupt_tables)
         d = open_disk(p, false);
         ASSERT_TRUE(d);
         uint8_t buf[512];
-        struct iovec v = { buf, 512 };
+        struct iovec v = {buf, 512};
         err_clear();
         ASSERT_ERR(disk_read(d, 0, &v, 1), -EIO);
         ASSERT_CONTAINS(err_msg(-EIO), "l2 table offset 0x40000000 beyond end of file");
@@ -382,7 +385,8 @@ TEST(qcow2_refcount_growth)
         /* 512-byte clusters: one refcount block covers 256 clusters and the first refcount
          * table 64 blocks (8 MiB of file), so 10 MiB of data forces new blocks and a new table. */
         const char *p = tmp_path("g.qcow2");
-        struct disk_create_options co = { .format = DISK_FORMAT_QCOW2, .size = 16 << 20, .qcow2_cluster_bits = 9 };
+        struct disk_create_options co = {
+                .format = DISK_FORMAT_QCOW2, .size = 16 << 20, .qcow2_cluster_bits = 9};
         ASSERT_OK(disk_create_ext(p, &co));
         struct disk *d = open_disk(p, false);
         ASSERT_TRUE(d);
@@ -400,8 +404,8 @@ TEST(qcow2_refcount_growth)
 
 TEST(discard)
 {
-        const char *names[] = { "dr.raw", "dq.qcow2", "dv.vhd" };
-        enum disk_format fmts[] = { DISK_FORMAT_RAW, DISK_FORMAT_QCOW2, DISK_FORMAT_VHD };
+        const char *names[] = {"dr.raw", "dq.qcow2", "dv.vhd"};
+        enum disk_format fmts[] = {DISK_FORMAT_RAW, DISK_FORMAT_QCOW2, DISK_FORMAT_VHD};
         for (unsigned i = 0; i < 3; i++) {
                 const char *p = tmp_path(names[i]);
                 ASSERT_OK(disk_create(p, fmts[i], 4 << 20, NULL));
@@ -419,12 +423,12 @@ TEST(discard)
 
 TEST(direct_io_unaligned_buffers)
 {
-        const char *fmts[] = { "o.raw", "o.qcow2", "o.vhd" };
-        enum disk_format f[] = { DISK_FORMAT_RAW, DISK_FORMAT_QCOW2, DISK_FORMAT_VHD };
+        const char *fmts[] = {"o.raw", "o.qcow2", "o.vhd"};
+        enum disk_format f[] = {DISK_FORMAT_RAW, DISK_FORMAT_QCOW2, DISK_FORMAT_VHD};
         for (unsigned i = 0; i < 3; i++) {
                 const char *p = tmp_path(fmts[i]);
                 ASSERT_OK(disk_create(p, f[i], 4 << 20, NULL));
-                struct disk_open_options o = { .format = _DISK_FORMAT_INVALID, .direct = true };
+                struct disk_open_options o = {.format = _DISK_FORMAT_INVALID, .direct = true};
                 _cleanup_disk_ struct disk *d = NULL;
                 int r = disk_open(p, &o, &d);
                 if (r == -EINVAL)
@@ -467,7 +471,7 @@ TEST(vhd_corrupt)
         ASSERT_TRUE(d);
         uint8_t buf[512];
         err_clear();
-        ASSERT_ERR(disk_read(d, 0, &(struct iovec){ buf, 512 }, 1), -EIO);
+        ASSERT_ERR(disk_read(d, 0, &(struct iovec){buf, 512}, 1), -EIO);
         ASSERT_CONTAINS(err_msg(-EIO), "bat entry 0: block at 0x20000000 beyond end of file");
         disk_close(d);
         /* A block size that is not a power of two (the dynamic header checksum is checked first). */
@@ -489,11 +493,11 @@ static uint64_t rng(void)
 
 TEST(random_corruption_never_crashes)
 {
-        const char *names[] = { "m.qcow2", "m.vhd" };
-        enum disk_format f[] = { DISK_FORMAT_QCOW2, DISK_FORMAT_VHD };
+        const char *names[] = {"m.qcow2", "m.vhd"};
+        enum disk_format f[] = {DISK_FORMAT_QCOW2, DISK_FORMAT_VHD};
         for (unsigned k = 0; k < 2; k++) {
                 const char *orig = tmp_path(names[k]);
-                struct disk_create_options co = { .format = f[k], .size = 1 << 20, .qcow2_cluster_bits = 9 };
+                struct disk_create_options co = {.format = f[k], .size = 1 << 20, .qcow2_cluster_bits = 9};
                 ASSERT_OK(disk_create_ext(orig, &co));
                 struct disk *d = open_disk(orig, false);
                 ASSERT_TRUE(d);
@@ -511,18 +515,20 @@ TEST(random_corruption_never_crashes)
                         unsigned flips = 1 + rng() % 8;
                         for (unsigned j = 0; j < flips; j++) {
                                 /* Mostly metadata: the first 16 KiB and the VHD footer. */
-                                size_t at = rng() % 2 ? rng() % MIN(n, (size_t)16384) : n - 1 - rng() % MIN(n, 4096);
+                                size_t at = rng() % 2 ? rng() % MIN(n, (size_t)16384)
+                                                      : n - 1 - rng() % MIN(n, 4096);
                                 copy[at] = (char)rng();
                         }
                         unlink(m);
                         ASSERT_OK(write_file_atomic(m, copy, n, 0644));
-                        struct disk_open_options o = { .format = _DISK_FORMAT_INVALID };
+                        struct disk_open_options o = {.format = _DISK_FORMAT_INVALID};
                         struct disk *x = NULL;
                         if (disk_open(m, &o, &x) < 0)
                                 continue;
                         uint8_t buf[4096];
-                        struct iovec v = { buf, sizeof(buf) };
-                        for (uint64_t off = 0; off + sizeof(buf) <= disk_size(x) && off < (1 << 20); off += 60 * 1024)
+                        struct iovec v = {buf, sizeof(buf)};
+                        for (uint64_t off = 0; off + sizeof(buf) <= disk_size(x) && off < (1 << 20);
+                             off += 60 * 1024)
                                 (void)disk_read(x, off, &v, 1);
                         if (disk_size(x) >= 8192)
                                 (void)disk_write(x, 4096, &v, 1);

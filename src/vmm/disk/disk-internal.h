@@ -22,17 +22,17 @@
 
 #include "disk.h"
 
-#define DISK_SECTOR         512u
+#define DISK_SECTOR 512u
 /* O_DIRECT needs the logical block size of the device: 512 or 4096 (probed at open). */
-#define DISK_DIRECT_ALIGN   4096u
+#define DISK_DIRECT_ALIGN 4096u
 /* A backing chain longer than this is taken for a loop (qcow2 images naming each other). */
-#define DISK_MAX_CHAIN      16u
+#define DISK_MAX_CHAIN 16u
 
 struct disk_file {
         int fd;
         bool direct;
         unsigned align; /* O_DIRECT alignment of offsets, lengths and buffers */
-        uint64_t size; /* bytes; drivers that extend the file update it */
+        uint64_t size;  /* bytes; drivers that extend the file update it */
 };
 
 struct disk_ops {

@@ -64,20 +64,20 @@ size_t iov_size(const struct iovec *iov, int iovcnt)
 }
 
 /* Walk [skip, skip + len) of the vector, calling fn on each piece. */
-#define IOV_FOREACH_PIECE(iov, iovcnt, skip, len, base, n, body)                                                  \
-        do {                                                                                                      \
-                size_t _skip = (skip), _left = (len);                                                             \
-                for (int _i = 0; _i < (iovcnt) && _left > 0; _i++) {                                              \
-                        if (_skip >= (iov)[_i].iov_len) {                                                         \
-                                _skip -= (iov)[_i].iov_len;                                                       \
-                                continue;                                                                         \
-                        }                                                                                         \
-                        uint8_t *base = (uint8_t *)(iov)[_i].iov_base + _skip;                                    \
-                        size_t n = MIN((iov)[_i].iov_len - _skip, _left);                                         \
-                        _skip = 0;                                                                                \
-                        body;                                                                                     \
-                        _left -= n;                                                                               \
-                }                                                                                                 \
+#define IOV_FOREACH_PIECE(iov, iovcnt, skip, len, base, n, body)               \
+        do {                                                                   \
+                size_t _skip = (skip), _left = (len);                          \
+                for (int _i = 0; _i < (iovcnt) && _left > 0; _i++) {           \
+                        if (_skip >= (iov)[_i].iov_len) {                      \
+                                _skip -= (iov)[_i].iov_len;                    \
+                                continue;                                      \
+                        }                                                      \
+                        uint8_t *base = (uint8_t *)(iov)[_i].iov_base + _skip; \
+                        size_t n = MIN((iov)[_i].iov_len - _skip, _left);      \
+                        _skip = 0;                                             \
+                        body;                                                  \
+                        _left -= n;                                            \
+                }                                                              \
         } while (0)
 
 void iov_to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf, size_t len)
@@ -205,7 +205,7 @@ static int file_rw_bounce(struct disk_file *f, bool write, const struct iovec *i
 
         if (posix_memalign(&buf, DISK_DIRECT_ALIGN, blen) != 0)
                 return -ENOMEM;
-        struct iovec b = { buf, blen };
+        struct iovec b = {buf, blen};
         bool partial = start != offset || end != offset + len;
         if (!write || partial) {
                 /* Read what the write does not cover (or everything, for a read). For a write
@@ -259,13 +259,13 @@ int disk_file_pwritev(struct disk_file *f, const struct iovec *iov, int iovcnt, 
 
 int disk_file_pread(struct disk_file *f, void *buf, size_t len, uint64_t offset)
 {
-        struct iovec v = { buf, len };
+        struct iovec v = {buf, len};
         return file_io(f, false, &v, 1, offset);
 }
 
 int disk_file_pwrite(struct disk_file *f, const void *buf, size_t len, uint64_t offset)
 {
-        struct iovec v = { (void *)buf, len };
+        struct iovec v = {(void *)buf, len};
         return file_io(f, true, &v, 1, offset);
 }
 
@@ -337,7 +337,7 @@ static void serial_from_path(struct disk *d)
 static int open_at_depth(const char *path, const struct disk_open_options *o, unsigned depth,
                          struct disk **ret)
 {
-        struct disk_open_options defaults = { .format = _DISK_FORMAT_INVALID };
+        struct disk_open_options defaults = {.format = _DISK_FORMAT_INVALID};
         if (!o)
                 o = &defaults;
         if (!path || !ret)
@@ -427,7 +427,7 @@ int disk_open_backing(struct disk *d, const char *name, enum disk_format f, stru
                 name = full;
         }
         /* Backing files are only read: a write to the top image never reaches them. */
-        struct disk_open_options o = { .format = f, .readonly = true, .direct = d->file.direct };
+        struct disk_open_options o = {.format = f, .readonly = true, .direct = d->file.direct};
         int r = open_at_depth(name, &o, d->depth + 1, ret);
         if (r < 0)
                 return err_prefix(r, "backing file '%s'", name);

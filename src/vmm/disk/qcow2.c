@@ -51,26 +51,27 @@
 #define QCOW2_MAX_BACKING_NAME 1023u
 #define QCOW2_MAX_SIZE         (UINT64_C(1) << 55) /* offsets are 56 bits wide */
 
-#define INCOMPAT_DIRTY         (UINT64_C(1) << 0)
-#define INCOMPAT_CORRUPT       (UINT64_C(1) << 1)
-#define INCOMPAT_DATA_FILE     (UINT64_C(1) << 2)
-#define INCOMPAT_COMPRESSION   (UINT64_C(1) << 3)
-#define INCOMPAT_EXTL2         (UINT64_C(1) << 4)
-#define INCOMPAT_KNOWN         (INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_DATA_FILE | INCOMPAT_COMPRESSION | INCOMPAT_EXTL2)
+#define INCOMPAT_DIRTY       (UINT64_C(1) << 0)
+#define INCOMPAT_CORRUPT     (UINT64_C(1) << 1)
+#define INCOMPAT_DATA_FILE   (UINT64_C(1) << 2)
+#define INCOMPAT_COMPRESSION (UINT64_C(1) << 3)
+#define INCOMPAT_EXTL2       (UINT64_C(1) << 4)
+#define INCOMPAT_KNOWN \
+        (INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_DATA_FILE | INCOMPAT_COMPRESSION | INCOMPAT_EXTL2)
 
-#define EXT_END                0x00000000u
-#define EXT_BACKING_FORMAT     0xe2792acau
-#define EXT_FEATURE_NAMES      0x6803f857u
-#define EXT_BITMAPS            0x23852875u
-#define EXT_CRYPTO             0x0537be77u
-#define EXT_DATA_FILE          0x44415441u
+#define EXT_END            0x00000000u
+#define EXT_BACKING_FORMAT 0xe2792acau
+#define EXT_FEATURE_NAMES  0x6803f857u
+#define EXT_BITMAPS        0x23852875u
+#define EXT_CRYPTO         0x0537be77u
+#define EXT_DATA_FILE      0x44415441u
 
-#define OFLAG_COPIED           (UINT64_C(1) << 63)
-#define OFLAG_COMPRESSED       (UINT64_C(1) << 62)
-#define OFLAG_ZERO             UINT64_C(1)
-#define ENTRY_OFFSET_MASK      UINT64_C(0x00fffffffffffe00)
+#define OFLAG_COPIED      (UINT64_C(1) << 63)
+#define OFLAG_COMPRESSED  (UINT64_C(1) << 62)
+#define OFLAG_ZERO        UINT64_C(1)
+#define ENTRY_OFFSET_MASK UINT64_C(0x00fffffffffffe00)
 
-#define CACHE_SLOTS            16
+#define CACHE_SLOTS 16
 
 enum cluster_kind {
         CLUSTER_UNALLOCATED,
@@ -195,7 +196,8 @@ static uint64_t rb_get(const struct qcow2 *q, const uint8_t *b, uint64_t i)
 }
 
 /* Sets counter i and returns the byte range of the block that changed. */
-static void rb_set(const struct qcow2 *q, uint8_t *b, uint64_t i, uint64_t v, size_t *ret_off, size_t *ret_len)
+static void rb_set(const struct qcow2 *q, uint8_t *b, uint64_t i, uint64_t v, size_t *ret_off,
+                   size_t *ret_len)
 {
         unsigned bits = 1u << q->refcount_order;
         switch (q->refcount_order) {
@@ -259,7 +261,8 @@ static int refcount_table_grow(struct qcow2 *q, uint64_t need)
         uint64_t per_cluster = q->cluster_size / 8;
         uint64_t clusters = (entries + per_cluster - 1) / per_cluster;
         if (clusters * q->cluster_size > QCOW2_MAX_RT_BYTES)
-                return err_set(-EFBIG, "qcow2: the refcount table would exceed %u bytes", QCOW2_MAX_RT_BYTES);
+                return err_set(-EFBIG, "qcow2: the refcount table would exceed %u bytes",
+                               QCOW2_MAX_RT_BYTES);
         entries = clusters * per_cluster;
         uint64_t *nrt = calloc(entries, sizeof(uint64_t));
         if (!nrt)
@@ -411,9 +414,9 @@ static int alloc_cluster(struct qcow2 *q, uint64_t *ret)
 struct mapping {
         enum cluster_kind kind;
         uint64_t entry;
-        uint64_t host;     /* NORMAL, ZERO_ALLOC: host cluster; COMPRESSED: byte offset */
-        uint64_t csize;    /* COMPRESSED: bytes of compressed data */
-        uint64_t l2_off;   /* 0 when the L1 entry is empty */
+        uint64_t host;   /* NORMAL, ZERO_ALLOC: host cluster; COMPRESSED: byte offset */
+        uint64_t csize;  /* COMPRESSED: bytes of compressed data */
+        uint64_t l2_off; /* 0 when the L1 entry is empty */
         uint64_t l2_index;
 };
 
@@ -461,14 +464,15 @@ static int l1_entry(struct qcow2 *q, uint64_t guest, uint64_t *ret_l2, uint64_t 
         uint64_t cl = guest >> q->cluster_bits;
         uint64_t i = cl / q->l2_entries;
         if (i >= q->l1_size)
-                return CORRUPT("guest offset 0x%" PRIx64 " is past the l1 table (l1_size %" PRIu64 ")", guest,
-                               (uint64_t)q->l1_size);
+                return CORRUPT("guest offset 0x%" PRIx64 " is past the l1 table (l1_size %" PRIu64 ")",
+                               guest, (uint64_t)q->l1_size);
         uint64_t l2 = q->l1[i] & ENTRY_OFFSET_MASK;
         if (l2 && (l2 & (q->cluster_size - 1)))
-                return CORRUPT("l1 entry %" PRIu64 ": l2 table offset 0x%" PRIx64 " is not cluster aligned", i,
-                               l2);
+                return CORRUPT("l1 entry %" PRIu64 ": l2 table offset 0x%" PRIx64 " is not cluster aligned",
+                               i, l2);
         if (l2 && !range_ok(l2, q->cluster_size, q->end))
-                return CORRUPT("l1 entry %" PRIu64 ": l2 table offset 0x%" PRIx64 " beyond end of file", i, l2);
+                return CORRUPT("l1 entry %" PRIu64 ": l2 table offset 0x%" PRIx64 " beyond end of file", i,
+                               l2);
         *ret_l2 = l2;
         *ret_index = cl % q->l2_entries;
         return 0;
@@ -476,7 +480,7 @@ static int l1_entry(struct qcow2 *q, uint64_t guest, uint64_t *ret_l2, uint64_t 
 
 static int lookup(struct qcow2 *q, uint64_t guest, struct mapping *m)
 {
-        *m = (struct mapping){ .kind = CLUSTER_UNALLOCATED };
+        *m = (struct mapping){.kind = CLUSTER_UNALLOCATED};
         int r = l1_entry(q, guest, &m->l2_off, &m->l2_index);
         if (r < 0 || m->l2_off == 0)
                 return r;
@@ -538,16 +542,18 @@ static int decompress(struct qcow2 *q, const struct mapping *m)
         if (r < 0)
                 return r;
         /* Raw deflate (no zlib header), as QEMU writes it; window bits 12 fit in 15. */
-        z_stream z = { .next_in = in, .avail_in = (uInt)m->csize, .next_out = q->cbuf,
-                       .avail_out = (uInt)q->cluster_size };
+        z_stream z = {.next_in = in,
+                      .avail_in = (uInt)m->csize,
+                      .next_out = q->cbuf,
+                      .avail_out = (uInt)q->cluster_size};
         if (inflateInit2(&z, -15) != Z_OK)
                 return -ENOMEM;
         int zr = inflate(&z, Z_FINISH);
         uint64_t out = q->cluster_size - z.avail_out;
         inflateEnd(&z);
         if ((zr != Z_STREAM_END && zr != Z_BUF_ERROR && zr != Z_OK) || out != q->cluster_size)
-                return CORRUPT("compressed cluster at 0x%" PRIx64 " does not inflate to a full cluster (%" PRIu64
-                               " bytes)",
+                return CORRUPT("compressed cluster at 0x%" PRIx64
+                               " does not inflate to a full cluster (%" PRIu64 " bytes)",
                                m->host, out);
         q->cbuf_entry = m->entry;
         return 0;
@@ -634,8 +640,8 @@ static int check_overlap(struct qcow2 *q, uint64_t host)
         return 0;
 }
 
-static int write_cluster(struct qcow2 *q, uint64_t g, const struct iovec *iov, int iovcnt, size_t skip, size_t n,
-                         struct iovec *scratch)
+static int write_cluster(struct qcow2 *q, uint64_t g, const struct iovec *iov, int iovcnt, size_t skip,
+                         size_t n, struct iovec *scratch)
 {
         uint64_t in = g & (q->cluster_size - 1);
         struct mapping m;
@@ -653,7 +659,7 @@ static int write_cluster(struct qcow2 *q, uint64_t g, const struct iovec *iov, i
         /* Copy on write: build the whole cluster unless the write covers it. */
         bool whole = n == q->cluster_size;
         if (!whole) {
-                struct iovec cv = { q->cbuf, q->cluster_size };
+                struct iovec cv = {q->cbuf, q->cluster_size};
                 switch (m.kind) {
                 case CLUSTER_UNALLOCATED:
                         q->cbuf_entry = 0;
@@ -715,8 +721,8 @@ static int write_cluster(struct qcow2 *q, uint64_t g, const struct iovec *iov, i
  * one refcount write per block, one data write and one L2 write. Returns the bytes done,
  * 0 when the first cluster needs the cluster-by-cluster path (compressed, preallocated zero).
  */
-static int write_run(struct qcow2 *q, uint64_t g, const struct iovec *iov, int iovcnt, size_t skip, size_t len,
-                     struct iovec *scratch, size_t *ret)
+static int write_run(struct qcow2 *q, uint64_t g, const struct iovec *iov, int iovcnt, size_t skip,
+                     size_t len, struct iovec *scratch, size_t *ret)
 {
         uint64_t cs = q->cluster_size;
         struct mapping m;
@@ -928,7 +934,8 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, size_t hlen, char *ba
         d->size = size & ~(uint64_t)(DISK_SECTOR - 1);
         uint32_t crypt = get_be32(h + 32);
         if (crypt != 0)
-                return err_set(-EOPNOTSUPP, "qcow2: encrypted images are not supported (crypt_method %u)", crypt);
+                return err_set(-EOPNOTSUPP, "qcow2: encrypted images are not supported (crypt_method %u)",
+                               crypt);
 
         size_t hdr_len = QCOW2_V2_HEADER;
         q->refcount_order = 4;
@@ -942,27 +949,32 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, size_t hlen, char *ba
                 if (hdr_len < QCOW2_V3_HEADER || hdr_len % 8 || hdr_len > hlen)
                         return err_set(-EINVAL, "qcow2: header_length %zu invalid", hdr_len);
                 if (q->refcount_order > 6)
-                        return err_set(-EINVAL, "qcow2: refcount_order %u out of range 0..6", q->refcount_order);
+                        return err_set(-EINVAL, "qcow2: refcount_order %u out of range 0..6",
+                                       q->refcount_order);
                 if (q->incompat & INCOMPAT_DATA_FILE)
                         return err_set(-EOPNOTSUPP, "qcow2: external data files are not supported");
                 if (q->incompat & INCOMPAT_EXTL2)
-                        return err_set(-EOPNOTSUPP, "qcow2: extended L2 entries (subclusters) are not supported");
+                        return err_set(-EOPNOTSUPP,
+                                       "qcow2: extended L2 entries (subclusters) are not supported");
                 if (q->incompat & INCOMPAT_COMPRESSION) {
                         uint8_t type = hdr_len > 104 ? h[104] : 0;
                         if (type != 0)
-                                return err_set(-EOPNOTSUPP,
-                                               "qcow2: compression type %u (zstd) is not supported, only zlib",
-                                               type);
+                                return err_set(
+                                        -EOPNOTSUPP,
+                                        "qcow2: compression type %u (zstd) is not supported, only zlib",
+                                        type);
                 }
                 if (q->incompat & ~INCOMPAT_KNOWN)
                         return err_set(-EOPNOTSUPP, "qcow2: unknown incompatible features 0x%" PRIx64,
                                        q->incompat & ~INCOMPAT_KNOWN);
                 if (!d->readonly && (q->incompat & INCOMPAT_DIRTY))
-                        return err_set(-EROFS, "qcow2: image is dirty (lazy refcounts not written back); "
-                                               "repair it with 'qemu-img check -r all' or open it read-only");
+                        return err_set(-EROFS,
+                                       "qcow2: image is dirty (lazy refcounts not written back); "
+                                       "repair it with 'qemu-img check -r all' or open it read-only");
                 if (!d->readonly && (q->incompat & INCOMPAT_CORRUPT))
-                        return err_set(-EROFS, "qcow2: image is marked corrupt; open it read-only or repair it "
-                                               "with 'qemu-img check -r all'");
+                        return err_set(-EROFS,
+                                       "qcow2: image is marked corrupt; open it read-only or repair it "
+                                       "with 'qemu-img check -r all'");
                 if (!d->readonly && autoclear) {
                         /* We do not keep bitmaps up to date: clearing the bits tells readers so. */
                         uint8_t zero[8] = {};
@@ -981,14 +993,19 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, size_t hlen, char *ba
         uint64_t l2_span = q->cluster_size * q->l2_entries;
         uint64_t need = (size + l2_span - 1) / l2_span;
         if ((uint64_t)q->l1_size * 8 > QCOW2_MAX_L1_BYTES)
-                return err_set(-EINVAL, "qcow2: l1_size %u exceeds %u entries", q->l1_size, QCOW2_MAX_L1_BYTES / 8);
+                return err_set(-EINVAL, "qcow2: l1_size %u exceeds %u entries", q->l1_size,
+                               QCOW2_MAX_L1_BYTES / 8);
         if (q->l1_size < need)
-                return err_set(-EINVAL, "qcow2: l1_size %u too small for size %" PRIu64 " (needs %" PRIu64 ")",
+                return err_set(-EINVAL,
+                               "qcow2: l1_size %u too small for size %" PRIu64 " (needs %" PRIu64 ")",
                                q->l1_size, size, need);
         if (q->l1_offset & (q->cluster_size - 1))
-                return err_set(-EINVAL, "qcow2: l1_table_offset 0x%" PRIx64 " is not cluster aligned", q->l1_offset);
-        if (q->l1_size && (q->l1_offset == 0 || !range_ok(q->l1_offset, (uint64_t)q->l1_size * 8, d->file.size)))
-                return err_set(-EINVAL, "qcow2: l1_table_offset 0x%" PRIx64 " beyond end of file", q->l1_offset);
+                return err_set(-EINVAL, "qcow2: l1_table_offset 0x%" PRIx64 " is not cluster aligned",
+                               q->l1_offset);
+        if (q->l1_size &&
+            (q->l1_offset == 0 || !range_ok(q->l1_offset, (uint64_t)q->l1_size * 8, d->file.size)))
+                return err_set(-EINVAL, "qcow2: l1_table_offset 0x%" PRIx64 " beyond end of file",
+                               q->l1_offset);
 
         q->rt_offset = get_be64(h + 48);
         q->rt_clusters = get_be32(h + 56);
@@ -1003,8 +1020,9 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, size_t hlen, char *ba
                                q->rt_offset);
         q->nb_snapshots = get_be32(h + 60);
         if (!d->readonly && q->nb_snapshots)
-                return err_set(-EROFS, "qcow2: writing images with internal snapshots (%u) is not supported; "
-                                       "open it read-only",
+                return err_set(-EROFS,
+                               "qcow2: writing images with internal snapshots (%u) is not supported; "
+                               "open it read-only",
                                q->nb_snapshots);
 
         uint64_t bf_off = get_be64(h + 8);
@@ -1015,7 +1033,8 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, size_t hlen, char *ba
                         return err_set(-EINVAL, "qcow2: backing_file_size %u out of range 1..%u", bf_len,
                                        QCOW2_MAX_BACKING_NAME);
                 if (bf_off < hdr_len || !range_ok(bf_off, bf_len, hdr_limit))
-                        return err_set(-EINVAL, "qcow2: backing_file_offset 0x%" PRIx64 " outside the header cluster",
+                        return err_set(-EINVAL,
+                                       "qcow2: backing_file_offset 0x%" PRIx64 " outside the header cluster",
                                        bf_off);
                 memcpy(backing, h + bf_off, bf_len);
                 backing[bf_len] = 0;
@@ -1057,8 +1076,9 @@ int qcow2_open(struct disk *d)
                 return r;
         for (uint64_t i = 0; i < q->rt_size; i++) {
                 if (q->rt[i] & (q->cluster_size - 1) || !range_ok(q->rt[i], q->cluster_size, q->end))
-                        return err_set(-EINVAL, "qcow2: refcount table entry %" PRIu64 ": block offset 0x%" PRIx64
-                                                " beyond end of file or unaligned",
+                        return err_set(-EINVAL,
+                                       "qcow2: refcount table entry %" PRIu64 ": block offset 0x%" PRIx64
+                                       " beyond end of file or unaligned",
                                        i, q->rt[i]);
         }
         q->cbuf = malloc(q->cluster_size);
@@ -1094,9 +1114,10 @@ int qcow2_create(const char *path, const struct disk_create_options *o)
         if (o->backing) {
                 size_t bl = strlen(o->backing);
                 if (bl == 0 || bl > QCOW2_MAX_BACKING_NAME)
-                        return err_set(-EINVAL, "qcow2: backing file name must be 1..%u bytes", QCOW2_MAX_BACKING_NAME);
+                        return err_set(-EINVAL, "qcow2: backing file name must be 1..%u bytes",
+                                       QCOW2_MAX_BACKING_NAME);
                 /* Open the backing file as a reader would, to learn its format and size. */
-                struct disk tmp = { .path = (char *)path };
+                struct disk tmp = {.path = (char *)path};
                 struct disk *b;
                 int r = disk_open_backing(&tmp, o->backing, o->backing_format, &b);
                 if (r < 0)
@@ -1113,13 +1134,16 @@ int qcow2_create(const char *path, const struct disk_create_options *o)
         uint64_t l2_span = cs * (cs / 8);
         uint64_t l1_size = (size + l2_span - 1) / l2_span;
         if (l1_size * 8 > QCOW2_MAX_L1_BYTES)
-                return err_set(-EFBIG, "qcow2: size %" PRIu64 " needs an l1 table above %u bytes; use larger clusters",
+                return err_set(-EFBIG,
+                               "qcow2: size %" PRIu64
+                               " needs an l1 table above %u bytes; use larger clusters",
                                size, QCOW2_MAX_L1_BYTES);
         uint64_t l1_clusters = ALIGN_UP(l1_size * 8, cs) / cs;
         uint64_t used = 3 + l1_clusters; /* header, refcount table, refcount block, L1 */
         uint64_t rb_entries = cs * 8 / 16;
         if (used > rb_entries)
-                return err_set(-EFBIG, "qcow2: size %" PRIu64 " too large for %" PRIu64 "-byte clusters", size, cs);
+                return err_set(-EFBIG, "qcow2: size %" PRIu64 " too large for %" PRIu64 "-byte clusters",
+                               size, cs);
 
         _cleanup_free_ uint8_t *buf = calloc(3, cs);
         if (!buf)
@@ -1150,7 +1174,8 @@ int qcow2_create(const char *path, const struct disk_create_options *o)
         if (o->backing) {
                 size_t bl = strlen(o->backing);
                 if (p + bl > cs)
-                        return err_set(-EINVAL, "qcow2: backing file name does not fit the %" PRIu64 "-byte header",
+                        return err_set(-EINVAL,
+                                       "qcow2: backing file name does not fit the %" PRIu64 "-byte header",
                                        cs);
                 put_be64(h + 8, p);
                 put_be32(h + 16, (uint32_t)bl);
@@ -1165,7 +1190,7 @@ int qcow2_create(const char *path, const struct disk_create_options *o)
                 int r = -errno;
                 return err_set(r, "cannot create '%s': %s", path, strerror(-r));
         }
-        struct disk_file f = { .fd = fd };
+        struct disk_file f = {.fd = fd};
         int r = disk_file_pwrite(&f, buf, 3 * cs, 0);
         if (r >= 0)
                 r = disk_file_truncate(&f, used * cs);

@@ -30,7 +30,8 @@ static int raw_write(struct disk *d, uint64_t offset, const struct iovec *iov, i
 
 static int raw_discard(struct disk *d, uint64_t offset, uint64_t length)
 {
-        if (fallocate(d->file.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) < 0) {
+        if (fallocate(d->file.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) <
+            0) {
                 if (errno == EOPNOTSUPP || errno == ENOSYS)
                         return 0;
                 return -errno;

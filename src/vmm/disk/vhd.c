@@ -235,8 +235,9 @@ static int alloc_block(struct disk *d, uint32_t b, uint64_t *ret)
                 return r;
         /* The data must read as zeros: past the end of the file it already does (a hole). */
         if (off + v->bitmap_size < d->file.size) {
-                r = disk_file_write_zeroes(&d->file, off + v->bitmap_size,
-                                           MIN((uint64_t)v->block_size, d->file.size - off - v->bitmap_size));
+                r = disk_file_write_zeroes(
+                        &d->file, off + v->bitmap_size,
+                        MIN((uint64_t)v->block_size, d->file.size - off - v->bitmap_size));
                 if (r < 0)
                         return r;
         }
@@ -345,11 +346,13 @@ static int open_dynamic(struct disk *d, struct vhd *v)
         v->bat_offset = get_be64(h + 16);
         v->bat_entries = get_be32(h + 28);
         v->block_size = get_be32(h + 32);
-        if (v->block_size < 512 || v->block_size > VHD_MAX_BLOCK_SIZE || (v->block_size & (v->block_size - 1)))
+        if (v->block_size < 512 || v->block_size > VHD_MAX_BLOCK_SIZE ||
+            (v->block_size & (v->block_size - 1)))
                 return INVALID("block_size %" PRIu32 " is not a power of two in 512..%u", v->block_size,
                                VHD_MAX_BLOCK_SIZE);
         if ((uint64_t)v->bat_entries * v->block_size < d->size)
-                return INVALID("max_table_entries %" PRIu32 " too small for size %" PRIu64, v->bat_entries, d->size);
+                return INVALID("max_table_entries %" PRIu32 " too small for size %" PRIu64, v->bat_entries,
+                               d->size);
         /* Entries past the virtual size are never used; do not read or trust them. */
         v->bat_entries = (uint32_t)((d->size + v->block_size - 1) / v->block_size);
         if (v->bat_offset % 512 || !range_ok(v->bat_offset, (uint64_t)v->bat_entries * 4, v->footer_offset))
@@ -416,8 +419,8 @@ int vhd_open(struct disk *d)
         switch (v->type) {
         case VHD_TYPE_FIXED:
                 if (!range_ok(0, d->size, v->footer_offset))
-                        return INVALID("current_size %" PRIu64 " larger than the %" PRIu64 " bytes of data", d->size,
-                                       v->footer_offset);
+                        return INVALID("current_size %" PRIu64 " larger than the %" PRIu64 " bytes of data",
+                                       d->size, v->footer_offset);
                 return 0;
         case VHD_TYPE_DYNAMIC:
                 d->ops = &vhd_dyn_ops;
@@ -498,7 +501,7 @@ int vhd_create(const char *path, const struct disk_create_options *o)
                 int r = -errno;
                 return err_set(r, "cannot create '%s': %s", path, strerror(-r));
         }
-        struct disk_file f = { .fd = fd };
+        struct disk_file f = {.fd = fd};
         int r = 0;
         uint64_t footer_at = size;
         if (o->vhd_fixed)

@@ -44,15 +44,16 @@ static int fail(int r, const char *what)
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: disk-tool create|info|read|write|discard|dump|bench ... (see disk-tool.c)\n");
+        fprintf(stderr,
+                "usage: disk-tool create|info|read|write|discard|dump|bench ... (see disk-tool.c)\n");
         return 2;
 }
 
 static int parse(int argc, char **argv, struct args *a)
 {
         *a = (struct args){
-                .open = { .format = _DISK_FORMAT_INVALID },
-                .create = { .backing_format = _DISK_FORMAT_INVALID },
+                .open = {.format = _DISK_FORMAT_INVALID},
+                .create = {.backing_format = _DISK_FORMAT_INVALID},
                 .bs = 1 << 20,
                 .total = 256 << 20,
         };
@@ -115,7 +116,7 @@ static int cmd_read(struct disk *d, uint64_t off, uint64_t len)
                 return fail(-ENOMEM, "read");
         while (len > 0) {
                 size_t n = (size_t)MIN(len, (uint64_t)(1 << 20));
-                struct iovec v = { buf, n };
+                struct iovec v = {buf, n};
                 int r = disk_read(d, off, &v, 1);
                 if (r < 0)
                         return fail(r, "read");
@@ -136,7 +137,7 @@ static int cmd_write(struct disk *d, uint64_t off)
                 return fail(r, "read stdin");
         /* Two iovecs, split off the 512 grid, to exercise the scatter-gather paths. */
         size_t half = len / 2 + (len > 2 ? 1 : 0);
-        struct iovec v[2] = { { data, half }, { data + half, len - half } };
+        struct iovec v[2] = {{data, half}, {data + half, len - half}};
         r = disk_write(d, off, v, len ? 2 : 0);
         if (r < 0)
                 return fail(r, "write");
@@ -156,7 +157,7 @@ static int cmd_dump(struct disk *d, const char *out)
                 return fail(-ENOMEM, "dump");
         for (uint64_t off = 0; off < disk_size(d);) {
                 size_t n = (size_t)MIN(disk_size(d) - off, (uint64_t)(1 << 20));
-                struct iovec v = { buf, n };
+                struct iovec v = {buf, n};
                 int r = disk_read(d, off, &v, 1);
                 if (r < 0)
                         return fail(r, "read");
@@ -182,7 +183,7 @@ static int cmd_bench(struct disk *d, const char *mode, const struct args *a)
         double t0 = now();
         int r = 0;
         for (uint64_t off = 0; off < total && r >= 0; off += a->bs) {
-                struct iovec v = { buf, a->bs };
+                struct iovec v = {buf, a->bs};
                 r = wr ? disk_write(d, off, &v, 1) : disk_read(d, off, &v, 1);
         }
         if (r >= 0 && wr && !a->no_flush)
@@ -191,8 +192,8 @@ static int cmd_bench(struct disk *d, const char *mode, const struct args *a)
         free(buf);
         if (r < 0)
                 return fail(r, mode);
-        printf("{\"mode\":\"%s\",\"bytes\":%" PRIu64 ",\"seconds\":%.6f,\"mib_per_s\":%.1f}\n", mode, total, t,
-               (double)total / (1 << 20) / t);
+        printf("{\"mode\":\"%s\",\"bytes\":%" PRIu64 ",\"seconds\":%.6f,\"mib_per_s\":%.1f}\n", mode, total,
+               t, (double)total / (1 << 20) / t);
         return 0;
 }
 

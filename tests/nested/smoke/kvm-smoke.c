@@ -55,7 +55,7 @@ static int fail(const char *what)
 int main(void)
 {
         /* mov al, 0x42; out 0x10, al; hlt */
-        static const uint8_t code[] = { 0xb0, SMOKE_BYTE, 0xe6, SMOKE_PORT, 0xf4 };
+        static const uint8_t code[] = {0xb0, SMOKE_BYTE, 0xe6, SMOKE_PORT, 0xf4};
         double t0 = now_ms();
         signal(SIGALRM, watchdog);
         alarm(60);
@@ -106,7 +106,7 @@ int main(void)
         sregs.cs.selector = 0;
         if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
                 return fail("KVM_SET_SREGS");
-        struct kvm_regs regs = { .rip = GUEST_BASE, .rflags = 0x2 };
+        struct kvm_regs regs = {.rip = GUEST_BASE, .rflags = 0x2};
         if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
                 return fail("KVM_SET_REGS");
 
