@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD
+from hulltest import BUILD
 
 DISK_TOOL = os.path.join(BUILD, "tests", "integration", "vmm", "disk-tool")
 MIB = 1 << 20
