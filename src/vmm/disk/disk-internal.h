@@ -77,6 +77,26 @@ int disk_file_write_zeroes(struct disk_file *f, uint64_t offset, uint64_t len);
 /* Set the file's size (and f->size). */
 int disk_file_truncate(struct disk_file *f, uint64_t size);
 
+/*
+ * One piece of a request, cut at a multiple of the format's unit (qcow2 cluster, VHD block):
+ * guest offset, the piece's place in the caller's vector (skip, len), the bytes left in the
+ * request from there (left >= len), and a scratch vector with room for iovcnt entries.
+ * A handler may take more than its piece (merging what follows); it stores what it did in
+ * *ret_done (at least 1 byte, at most left).
+ */
+struct disk_piece {
+        uint64_t offset;
+        uint64_t in_unit; /* offset % unit */
+        size_t skip, len, left;
+        const struct iovec *iov;
+        int iovcnt;
+        struct iovec *scratch;
+};
+typedef int (*disk_piece_fn)(struct disk *d, const struct disk_piece *p, size_t *ret_done);
+/* Split [offset, offset + iov_size) at multiples of unit and hand each piece to fn. */
+int disk_split_request(struct disk *d, uint64_t offset, const struct iovec *iov, int iovcnt, uint64_t unit,
+                       disk_piece_fn fn);
+
 /* iovec helpers; skip is a byte offset into the vector. Lengths past the vector are cut. */
 size_t iov_size(const struct iovec *iov, int iovcnt);
 void iov_to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf, size_t len);

@@ -114,6 +114,36 @@ int iov_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, stru
         return k;
 }
 
+int disk_split_request(struct disk *d, uint64_t offset, const struct iovec *iov, int iovcnt, uint64_t unit,
+                       disk_piece_fn fn)
+{
+        size_t total = iov_size(iov, iovcnt);
+        _cleanup_free_ struct iovec *scratch = malloc(sizeof(*scratch) * MAX(iovcnt, 1));
+        if (!scratch)
+                return -ENOMEM;
+        for (size_t done = 0; done < total;) {
+                uint64_t g = offset + done;
+                struct disk_piece p = {
+                        .offset = g,
+                        .in_unit = g % unit,
+                        .skip = done,
+                        .len = (size_t)MIN(unit - g % unit, (uint64_t)(total - done)),
+                        .left = total - done,
+                        .iov = iov,
+                        .iovcnt = iovcnt,
+                        .scratch = scratch,
+                };
+                size_t n = 0;
+                int r = fn(d, &p, &n);
+                if (r < 0)
+                        return r;
+                if (n == 0 || n > p.left)
+                        return -EIO; /* a handler bug; never loop forever */
+                done += n;
+        }
+        return 0;
+}
+
 /* ---------------------------------------------------------------- image file I/O */
 
 static bool direct_aligned(const struct disk_file *f, uint64_t offset, const struct iovec *iov, int iovcnt)

@@ -577,56 +577,54 @@ static int read_backing(struct qcow2 *q, uint64_t guest, const struct iovec *iov
         return 0;
 }
 
+static int read_piece(struct disk *d, const struct disk_piece *p, size_t *ret_done)
+{
+        struct qcow2 *q = d->priv;
+        size_t n = p->len;
+        struct mapping m;
+        int r = lookup(q, p->offset, &m);
+        if (r < 0)
+                return r;
+        switch (m.kind) {
+        case CLUSTER_UNALLOCATED:
+                r = read_backing(q, p->offset, p->iov, p->iovcnt, p->skip, n, p->scratch);
+                break;
+        case CLUSTER_ZERO:
+        case CLUSTER_ZERO_ALLOC:
+                iov_memset(p->iov, p->iovcnt, p->skip, 0, n);
+                break;
+        case CLUSTER_COMPRESSED:
+                r = decompress(q, &m);
+                if (r >= 0)
+                        iov_from_buf(p->iov, p->iovcnt, p->skip, q->cbuf + p->in_unit, n);
+                break;
+        default: {
+                /* Merge the following clusters while they follow on the host. */
+                uint64_t host = m.host + p->in_unit;
+                while (n < p->left) {
+                        struct mapping next;
+                        r = lookup(q, p->offset + n, &next);
+                        if (r < 0)
+                                return r;
+                        if (next.kind != CLUSTER_NORMAL || next.host != host + n)
+                                break;
+                        n += (size_t)MIN(q->cluster_size, (uint64_t)(p->left - n));
+                }
+                int k = iov_slice(p->iov, p->iovcnt, p->skip, n, p->scratch);
+                r = disk_file_preadv(&d->file, p->scratch, k, host);
+                break;
+        }
+        }
+        if (r < 0)
+                return r;
+        *ret_done = n;
+        return 0;
+}
+
 static int qcow2_read(struct disk *d, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
         struct qcow2 *q = d->priv;
-        size_t total = iov_size(iov, iovcnt);
-        _cleanup_free_ struct iovec *scratch = malloc(sizeof(*scratch) * iovcnt);
-        if (!scratch)
-                return -ENOMEM;
-        for (size_t done = 0; done < total;) {
-                uint64_t g = offset + done;
-                uint64_t in = g & (q->cluster_size - 1);
-                size_t n = (size_t)MIN(q->cluster_size - in, (uint64_t)(total - done));
-                struct mapping m;
-                int r = lookup(q, g, &m);
-                if (r < 0)
-                        return r;
-                switch (m.kind) {
-                case CLUSTER_UNALLOCATED:
-                        r = read_backing(q, g, iov, iovcnt, done, n, scratch);
-                        break;
-                case CLUSTER_ZERO:
-                case CLUSTER_ZERO_ALLOC:
-                        iov_memset(iov, iovcnt, done, 0, n);
-                        break;
-                case CLUSTER_COMPRESSED:
-                        r = decompress(q, &m);
-                        if (r >= 0)
-                                iov_from_buf(iov, iovcnt, done, q->cbuf + in, n);
-                        break;
-                default: {
-                        /* Merge the following clusters while they follow on the host. */
-                        uint64_t host = m.host + in;
-                        while (done + n < total) {
-                                struct mapping next;
-                                r = lookup(q, g + n, &next);
-                                if (r < 0)
-                                        return r;
-                                if (next.kind != CLUSTER_NORMAL || next.host != host + n)
-                                        break;
-                                n += (size_t)MIN(q->cluster_size, (uint64_t)(total - done - n));
-                        }
-                        int k = iov_slice(iov, iovcnt, done, n, scratch);
-                        r = disk_file_preadv(&d->file, scratch, k, host);
-                        break;
-                }
-                }
-                if (r < 0)
-                        return r;
-                done += n;
-        }
-        return 0;
+        return disk_split_request(d, offset, iov, iovcnt, q->cluster_size, read_piece);
 }
 
 /* Refuse a data write that would land on the header, the L1 table or the refcount table. */
@@ -777,33 +775,26 @@ static int write_run(struct qcow2 *q, uint64_t g, const struct iovec *iov, int i
         return 0;
 }
 
+static int write_piece(struct disk *d, const struct disk_piece *p, size_t *ret_done)
+{
+        struct qcow2 *q = d->priv;
+        int r;
+        if (p->in_unit == 0 && p->left >= q->cluster_size) {
+                r = write_run(q, p->offset, p->iov, p->iovcnt, p->skip, p->left, p->scratch, ret_done);
+                if (r < 0 || *ret_done > 0)
+                        return r;
+        }
+        r = write_cluster(q, p->offset, p->iov, p->iovcnt, p->skip, p->len, p->scratch);
+        if (r < 0)
+                return r;
+        *ret_done = p->len;
+        return 0;
+}
+
 static int qcow2_write(struct disk *d, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
         struct qcow2 *q = d->priv;
-        size_t total = iov_size(iov, iovcnt);
-        _cleanup_free_ struct iovec *scratch = malloc(sizeof(*scratch) * MAX(iovcnt, 1));
-        if (!scratch)
-                return -ENOMEM;
-        for (size_t done = 0; done < total;) {
-                uint64_t g = offset + done;
-                size_t n = 0;
-                int r;
-                if ((g & (q->cluster_size - 1)) == 0 && total - done >= q->cluster_size) {
-                        r = write_run(q, g, iov, iovcnt, done, total - done, scratch, &n);
-                        if (r < 0)
-                                return r;
-                        if (n > 0) {
-                                done += n;
-                                continue;
-                        }
-                }
-                n = (size_t)MIN(q->cluster_size - (g & (q->cluster_size - 1)), (uint64_t)(total - done));
-                r = write_cluster(q, g, iov, iovcnt, done, n, scratch);
-                if (r < 0)
-                        return r;
-                done += n;
-        }
-        return 0;
+        return disk_split_request(d, offset, iov, iovcnt, q->cluster_size, write_piece);
 }
 
 static int qcow2_discard(struct disk *d, uint64_t offset, uint64_t length)

@@ -169,49 +169,46 @@ static bool bit_set(const uint8_t *bm, uint64_t i)
         return bm[i / 8] & (0x80 >> (i % 8));
 }
 
+static int read_piece(struct disk *d, const struct disk_piece *p, size_t *ret_done)
+{
+        struct vhd *v = d->priv;
+        uint32_t b = (uint32_t)(p->offset / v->block_size);
+        uint64_t off;
+        int r = block_offset(d, b, &off);
+        if (r < 0)
+                return r;
+        *ret_done = p->len;
+        if (off == 0) {
+                iov_memset(p->iov, p->iovcnt, p->skip, 0, p->len);
+                return 0;
+        }
+        r = load_bitmap(d, b, off);
+        if (r < 0)
+                return r;
+        /* Runs of sectors that are all present or all absent. */
+        for (size_t k = 0; k < p->len;) {
+                uint64_t s = (p->in_unit + k) / 512;
+                bool present = bit_set(v->bitmap, s);
+                size_t run = 512;
+                while (k + run < p->len && bit_set(v->bitmap, s + run / 512) == present)
+                        run += 512;
+                if (present) {
+                        int cnt = iov_slice(p->iov, p->iovcnt, p->skip + k, run, p->scratch);
+                        r = disk_file_preadv(&d->file, p->scratch, cnt,
+                                             off + v->bitmap_size + p->in_unit + k);
+                        if (r < 0)
+                                return r;
+                } else
+                        iov_memset(p->iov, p->iovcnt, p->skip + k, 0, run);
+                k += run;
+        }
+        return 0;
+}
+
 static int vhd_dyn_read(struct disk *d, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
         struct vhd *v = d->priv;
-        size_t total = iov_size(iov, iovcnt);
-        _cleanup_free_ struct iovec *scratch = malloc(sizeof(*scratch) * iovcnt);
-        if (!scratch)
-                return -ENOMEM;
-        for (size_t done = 0; done < total;) {
-                uint64_t g = offset + done;
-                uint32_t b = (uint32_t)(g / v->block_size);
-                uint64_t in = g % v->block_size;
-                size_t n = (size_t)MIN((uint64_t)v->block_size - in, (uint64_t)(total - done));
-                uint64_t off;
-                int r = block_offset(d, b, &off);
-                if (r < 0)
-                        return r;
-                if (off == 0) {
-                        iov_memset(iov, iovcnt, done, 0, n);
-                        done += n;
-                        continue;
-                }
-                r = load_bitmap(d, b, off);
-                if (r < 0)
-                        return r;
-                /* Runs of sectors that are all present or all absent. */
-                for (size_t k = 0; k < n;) {
-                        uint64_t s = (in + k) / 512;
-                        bool present = bit_set(v->bitmap, s);
-                        size_t run = 512;
-                        while (k + run < n && bit_set(v->bitmap, s + run / 512) == present)
-                                run += 512;
-                        if (present) {
-                                int cnt = iov_slice(iov, iovcnt, done + k, run, scratch);
-                                r = disk_file_preadv(&d->file, scratch, cnt, off + v->bitmap_size + in + k);
-                                if (r < 0)
-                                        return r;
-                        } else
-                                iov_memset(iov, iovcnt, done + k, 0, run);
-                        k += run;
-                }
-                done += n;
-        }
-        return 0;
+        return disk_split_request(d, offset, iov, iovcnt, v->block_size, read_piece);
 }
 
 static int write_footer(struct disk *d, uint64_t at)
@@ -256,51 +253,48 @@ static int alloc_block(struct disk *d, uint32_t b, uint64_t *ret)
         return 0;
 }
 
+static int write_piece(struct disk *d, const struct disk_piece *p, size_t *ret_done)
+{
+        struct vhd *v = d->priv;
+        uint32_t b = (uint32_t)(p->offset / v->block_size);
+        uint64_t off;
+        int r = block_offset(d, b, &off);
+        if (r < 0)
+                return r;
+        if (off == 0) {
+                r = alloc_block(d, b, &off);
+                if (r < 0)
+                        return r;
+        }
+        int cnt = iov_slice(p->iov, p->iovcnt, p->skip, p->len, p->scratch);
+        r = disk_file_pwritev(&d->file, p->scratch, cnt, off + v->bitmap_size + p->in_unit);
+        if (r < 0)
+                return r;
+        /* Mark the sectors present once their data is on disk. */
+        r = load_bitmap(d, b, off);
+        if (r < 0)
+                return r;
+        uint64_t first = p->in_unit / 512, last = (p->in_unit + p->len) / 512 - 1;
+        bool changed = false;
+        for (uint64_t s = first; s <= last; s++)
+                if (!bit_set(v->bitmap, s)) {
+                        v->bitmap[s / 8] |= (uint8_t)(0x80 >> (s % 8));
+                        changed = true;
+                }
+        if (changed) {
+                uint64_t a = first / 8, z = last / 8 + 1;
+                r = disk_file_pwrite(&d->file, v->bitmap + a, z - a, off + a);
+                if (r < 0)
+                        return r;
+        }
+        *ret_done = p->len;
+        return 0;
+}
+
 static int vhd_dyn_write(struct disk *d, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
         struct vhd *v = d->priv;
-        size_t total = iov_size(iov, iovcnt);
-        _cleanup_free_ struct iovec *scratch = malloc(sizeof(*scratch) * iovcnt);
-        if (!scratch)
-                return -ENOMEM;
-        for (size_t done = 0; done < total;) {
-                uint64_t g = offset + done;
-                uint32_t b = (uint32_t)(g / v->block_size);
-                uint64_t in = g % v->block_size;
-                size_t n = (size_t)MIN((uint64_t)v->block_size - in, (uint64_t)(total - done));
-                uint64_t off;
-                int r = block_offset(d, b, &off);
-                if (r < 0)
-                        return r;
-                if (off == 0) {
-                        r = alloc_block(d, b, &off);
-                        if (r < 0)
-                                return r;
-                }
-                int cnt = iov_slice(iov, iovcnt, done, n, scratch);
-                r = disk_file_pwritev(&d->file, scratch, cnt, off + v->bitmap_size + in);
-                if (r < 0)
-                        return r;
-                /* Mark the sectors present once their data is on disk. */
-                r = load_bitmap(d, b, off);
-                if (r < 0)
-                        return r;
-                uint64_t first = in / 512, last = (in + n) / 512 - 1;
-                bool changed = false;
-                for (uint64_t s = first; s <= last; s++)
-                        if (!bit_set(v->bitmap, s)) {
-                                v->bitmap[s / 8] |= (uint8_t)(0x80 >> (s % 8));
-                                changed = true;
-                        }
-                if (changed) {
-                        uint64_t a = first / 8, z = last / 8 + 1;
-                        r = disk_file_pwrite(&d->file, v->bitmap + a, z - a, off + a);
-                        if (r < 0)
-                                return r;
-                }
-                done += n;
-        }
-        return 0;
+        return disk_split_request(d, offset, iov, iovcnt, v->block_size, write_piece);
 }
 
 static void vhd_close(struct disk *d)
