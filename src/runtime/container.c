@@ -21,6 +21,7 @@
  * cgroup, so that the namespace's root is the container's cgroup.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -123,6 +124,22 @@ static int child_sysctl(const struct oci_linux *l)
         return 0;
 }
 
+/* linux.timeOffsets, written while no process is in the new time namespace yet (time_namespaces(7)). */
+static int child_time_offsets(const struct oci_linux *l)
+{
+        char buf[128];
+        int r;
+
+        if (!l || !l->has_time_offsets)
+                return 0;
+        snprintf(buf, sizeof(buf), "monotonic %" PRId64 " %u\nboottime %" PRId64 " %u\n", l->time_monotonic_secs,
+                 l->time_monotonic_nsecs, l->time_boottime_secs, l->time_boottime_nsecs);
+        r = write_string_file("/proc/self/timens_offsets", buf);
+        if (r < 0)
+                return err_set(r, "linux.timeOffsets: cannot set: %s", strerror(-r));
+        return 0;
+}
+
 /* Everything the container process does; never returns. */
 static _noreturn_ void child_main(struct init_ctx *c)
 {
@@ -194,10 +211,12 @@ static _noreturn_ void child_main(struct init_ctx *c)
                 }
                 if (c->unshare_flags && unshare((int)c->unshare_flags) < 0)
                         child_fail(c, err_set(negative_errno(), "cannot create namespaces: %m"));
+                if ((c->unshare_flags & CLONE_NEWTIME) && (r = child_time_offsets(cfg->linux_cfg)) < 0)
+                        child_fail(c, r);
                 if ((c->unshare_flags & (CLONE_NEWPID | CLONE_NEWTIME)) || c->ns_fds[NS_PID] >= 0 ||
                     c->ns_fds[NS_TIME] >= 0) {
                         /* pid and time namespaces apply to children only: fork the real process. */
-                        pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT, NULL, NULL, NULL, 0);
+                        pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
                         if (pid < 0)
                                 child_fail(c, err_set(negative_errno(), "cannot fork into the pid namespace: %m"));
                         if (pid > 0) {
@@ -251,10 +270,15 @@ static _noreturn_ void child_main(struct init_ctx *c)
         }
 
         if (c->new_mntns) {
-                if ((r = mount_pivot_root(c->rootfs, c->opts->no_pivot)) < 0 || (r = mount_finalize(cfg)) < 0)
+                if ((r = mount_pivot_root(c->rootfs, c->opts->no_pivot)) < 0)
                         child_fail(c, r);
         } else if (chroot(c->rootfs) < 0 || chdir("/") < 0)
                 child_fail(c, err_set(negative_errno(), "cannot enter rootfs '%s': %m", c->rootfs));
+        /* sysctl before the read-only paths: /proc/sys is one of them. */
+        if ((r = child_sysctl(cfg->linux_cfg)) < 0)
+                child_fail(c, r);
+        if (c->new_mntns && (r = mount_finalize(cfg)) < 0)
+                child_fail(c, r);
 
         if (cfg->hostname && *cfg->hostname) {
                 if (!c->new_utsns)
@@ -268,9 +292,6 @@ static _noreturn_ void child_main(struct init_ctx *c)
                 if (setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
                         child_fail(c, err_set(negative_errno(), "domainname: cannot set '%s': %m", cfg->domainname));
         }
-        if ((r = child_sysctl(cfg->linux_cfg)) < 0)
-                child_fail(c, r);
-
         if (setsid() < 0)
                 child_fail(c, err_set(negative_errno(), "setsid: %m"));
         if (proc->terminal) {
@@ -595,8 +616,9 @@ static int plan_namespaces(struct create_run *cr, const struct oci_config *cfg)
         if (!cr->c.new_mntns)
                 log_debug("no new mount namespace: the rootfs is entered with chroot");
 
+        /* clone() has no room for CLONE_NEWTIME (its value is in the exit-signal byte): unshare it. */
         if (cr->c.ns_fds[NS_USER] >= 0 || cr->c.ns_fds[NS_PID] >= 0 || cr->c.ns_fds[NS_TIME] >= 0 ||
-            (cr->c.new_userns && joins_other)) {
+            (new_flags & CLONE_NEWTIME) || (cr->c.new_userns && joins_other)) {
                 cr->c.two_stage = true;
                 cr->c.unshare_flags = new_flags & ~(unsigned long)CLONE_NEWUSER;
                 cr->c.clone_flags = 0;

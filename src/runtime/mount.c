@@ -13,7 +13,6 @@
  * ro, atime flags) or it fails with EPERM, so they are read back with statvfs and kept.
  */
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -373,13 +372,16 @@ static int make_device(struct mount_context *ctx, const char *path, char type, u
 
         if (ctx->in_userns && fmt != S_IFIFO) {
                 /* mknod of devices is not allowed in a user namespace: bind the host's node. */
+                /* The host's node at the same path, as runc does (there may be no /dev/char here). */
                 _cleanup_close_ int t = openat(dfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-                char host[PATH_MAX];
+                struct stat st;
                 if (t < 0)
                         return err_set(negative_errno(), "cannot create '%s': %m", path);
-                snprintf(host, sizeof(host), "/dev/%s/%u:%u", fmt == S_IFBLK ? "block" : "char", major, minor);
-                if (mount(host, fd_path(t, buf), NULL, MS_BIND, NULL) < 0)
-                        return err_set(negative_errno(), "cannot bind device '%s' onto '%s': %m", host, path);
+                if (stat(path, &st) < 0 || (st.st_mode & S_IFMT) != fmt || st.st_rdev != makedev(major, minor))
+                        return err_set(-ENODEV, "device '%s' (%u:%u) does not exist on the host, and a user "
+                                       "namespace cannot create it", path, major, minor);
+                if (mount(path, fd_path(t, buf), NULL, MS_BIND, NULL) < 0)
+                        return err_set(negative_errno(), "cannot bind device '%s': %m", path);
                 return 0;
         }
         if (mknodat(dfd, name, fmt | (mode & 07777), makedev(major, minor)) < 0) {
@@ -449,7 +451,7 @@ int mount_devices(struct mount_context *ctx)
 
 int mount_pivot_root(const char *rootfs, bool no_pivot)
 {
-        _cleanup_close_ int oldroot = -EBADF, newroot = -EBADF;
+        _cleanup_close_ int newroot = -EBADF;
 
         if (no_pivot) {
                 if (chdir(rootfs) < 0 || mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||

@@ -1,6 +1,7 @@
 """Fixtures shared by every integration test: `tag` and the autouse `leak_check` (see hulltest.py)."""
 import os
 import shutil
+import stat
 
 import pytest
 
@@ -31,6 +32,12 @@ def leak_check(request, tag):
     msgs = [f"{k}: {e}" for k, e in leaks]
     msgs += [f"process: {pid} {cmd}" for pid, cmd in procs.items()]
     msgs += [f"state file: {f}" for f in files]
+    st = os.stat("/dev/null")
+    if not (stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3):
+        msgs.append("host damage: /dev/null is no longer the null device")
+        os.unlink("/dev/null")
+        os.mknod("/dev/null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.chmod("/dev/null", 0o666)
     if msgs:
         _cleanup(leaks, procs)
         for d in lc.state_dirs:

@@ -4,7 +4,7 @@ import os
 import subprocess
 import time
 
-import conftest
+import hulltest as conftest
 
 TOOL = os.path.join(conftest.BUILD, "tests", "integration", "runtime", "cgroup-tool")
 

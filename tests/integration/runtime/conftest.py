@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -35,8 +36,16 @@ class Runtime:
         return c + [str(a) for a in args]
 
     def run(self, *args, check=True, timeout=60, input=None, log=None, log_format=None, **kw):
-        p = subprocess.run(self.cmd(*args, log=log, log_format=log_format), capture_output=True, text=True,
-                           timeout=timeout, input=input, **kw)
+        """Run to completion. Output goes through files, not pipes: a container started by
+        `create` or `run -d` inherits the runtime's stdio and would hold pipes open."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            p = subprocess.run(self.cmd(*args, log=log, log_format=log_format), stdout=out, stderr=err,
+                               timeout=timeout, input=input.encode() if isinstance(input, str) else input,
+                               stdin=None if input is not None else subprocess.DEVNULL, **kw)
+            out.seek(0)
+            err.seek(0)
+            p.stdout = out.read().decode(errors="replace")
+            p.stderr = err.read().decode(errors="replace")
         if check and p.returncode != 0:
             raise AssertionError(f"hull-runtime {' '.join(map(str, args))} failed ({p.returncode}):\n"
                                  f"{p.stdout}\n{p.stderr}")

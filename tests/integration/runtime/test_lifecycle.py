@@ -96,7 +96,7 @@ def test_kill_signal_names_and_numbers(rt, bundle):
 
 
 def test_list_ps_pause_resume_events_update(rt, bundle):
-    bundle.set_args("/bin/sh", "-c", "sleep 30 & sleep 30")
+    bundle.set_args("/bin/sh", "-c", "sleep 30 & sleep 30; true")
     rt.run("run", "-d", "--bundle", bundle.path, bundle.id)
     try:
         ids = rt.run("list", "-q").stdout.split()

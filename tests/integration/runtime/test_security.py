@@ -81,7 +81,9 @@ def test_cve_2019_5736_runtime_binary_not_writable(tmp_path, bundle, leak_check,
     os.mkdir(root)
     leak_check.watch_dir(root)
     run = lambda *a, **kw: subprocess.run([rt_copy, "--root", root] + list(a), capture_output=True, text=True, **kw)
-    assert run("run", "-d", "--bundle", bundle.path, bundle.id).returncode == 0
+    # The container inherits stdio: give `run -d` no pipes it would hold open.
+    assert subprocess.run([rt_copy, "--root", root, "run", "-d", "--bundle", bundle.path, bundle.id],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode == 0
     try:
         # As `exec` of the container's own entry point would: the program is "#!/proc/self/exe".
         p = run("exec", "--env", "HULL_ATTACK=1", "--env", "LD_PRELOAD=/evil.so", bundle.id, "/evil.sh")
