@@ -1121,10 +1121,19 @@ int image_archive_save(struct image_store *s, char **ids, char **names, enum ima
                 free(tmp);
                 tmp = NULL;
         } else {
+                struct stat st;
                 if (to_stdout) {
                         if (isatty(STDOUT_FILENO))
                                 return err_set(-EINVAL, "refusing to write an archive to a terminal: use --output");
                         out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+                        /*
+                         * A device or a FIFO (-o /dev/null, a pipe) is written in place: the
+                         * rename that makes regular files appear whole would replace the node.
+                         */
+                        if (S_ISDIR(st.st_mode))
+                                return err_set(-EISDIR, "'%s' is a directory (oci-dir writes directories)", path);
+                        out = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
                 } else {
                         tmp = strdup_printf("%s.tmp-%d", path, (int)getpid());
                         if (!tmp)
@@ -1132,7 +1141,7 @@ int image_archive_save(struct image_store *s, char **ids, char **names, enum ima
                         out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
                 }
                 if (out < 0)
-                        return err_set(negative_errno(), "cannot create '%s': %m", tmp ?: "stdout");
+                        return err_set(negative_errno(), "cannot create '%s': %m", tmp ?: path);
                 sv.a = archive_write_new();
                 if (!sv.a)
                         return -ENOMEM;

@@ -86,6 +86,18 @@ def test_load_from_stdin_and_compressed(hull, busybox, tmp_path):
     assert hull.images()[0]["Id"] == busybox
 
 
+def test_save_to_a_device_writes_in_place(hull, busybox, tmp_path):
+    import stat
+    hull.run("save", "-o", "/dev/null", "bb:1")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    hull.run("save", "-o", fifo, "bb:1")
+    data = reader.communicate(timeout=30)[0]
+    assert len(data) > 1 << 20 and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
 def test_save_to_stdout_is_a_tar(hull, busybox, tmp_path):
     p = hull.run("save", "bb:1")
     (tmp_path / "o.tar").write_bytes(p.stdout)
