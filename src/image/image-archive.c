@@ -31,6 +31,9 @@
 #include "unpack.h"
 #include "util.h"
 
+/* Read/write buffer of the copy loops (heap: library code may run on several threads). */
+#define IO_BUFFER (256u << 10)
+
 #define MEMBERS_MAX 100000
 
 struct member {
@@ -144,11 +147,6 @@ static int read_member(struct loader *l, const char *name, size_t max, char **re
         return 0;
 }
 
-struct archive_src {
-        struct archive *a;
-        char buf[256 << 10];
-};
-
 static int stage_entry(struct loader *l, struct archive *a, struct archive_entry *e, const char *name)
 {
         _cleanup_free_ char *expect = NULL;
@@ -157,9 +155,11 @@ static int stage_entry(struct loader *l, struct archive *a, struct archive_entry
         const char *hex = startswith(name, "blobs/sha256/");
         int64_t size = archive_entry_size(e);
         uint64_t done = 0, last = 0;
-        static char buf[256 << 10];
+        _cleanup_free_ char *buf = malloc(IO_BUFFER);
         int r;
 
+        if (!buf)
+                return -ENOMEM;
         if (hex) {
                 expect = strdup_printf("sha256:%s", hex);
                 if (!expect)
@@ -174,7 +174,7 @@ static int stage_entry(struct loader *l, struct archive *a, struct archive_entry
         const struct image_progress *p = size >= (64 << 10) ? l->p : NULL;
         image_progress_emit(p, PROGRESS_START, "Copying blob", expect ?: name, 0, (uint64_t)MAX(size, 0));
         for (;;) {
-                la_ssize_t k = archive_read_data(a, buf, sizeof(buf));
+                la_ssize_t k = archive_read_data(a, buf, IO_BUFFER);
                 if (k == 0)
                         break;
                 if (k < 0) {
@@ -277,7 +277,6 @@ static int fetch_from_dir(void *userdata, const struct descriptor *d)
         _cleanup_free_ char *path = strdup_printf("%s/blobs/sha256/%s", l->dir, d->digest + strlen("sha256:"));
         _cleanup_close_ int fd = -EBADF;
         struct blob_writer *w;
-        static char buf[256 << 10];
         int r;
 
         if (!path)
@@ -289,22 +288,10 @@ static int fetch_from_dir(void *userdata, const struct descriptor *d)
         if (r < 0)
                 return r;
         image_progress_emit(l->p, PROGRESS_START, "Copying blob", d->digest, 0, (uint64_t)d->size);
-        for (;;) {
-                ssize_t k = read(fd, buf, sizeof(buf));
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        r = negative_errno();
-                        blob_writer_abort(w);
-                        return r;
-                }
-                if (k == 0)
-                        break;
-                r = blob_writer_write(w, buf, (size_t)k);
-                if (r < 0) {
-                        blob_writer_abort(w);
-                        return r;
-                }
+        r = blob_writer_copy_fd(w, fd);
+        if (r < 0) {
+                blob_writer_abort(w);
+                return r;
         }
         r = blob_writer_finish(w, d->digest, d->size, NULL);
         if (r < 0)
@@ -425,6 +412,12 @@ static int load_oci(struct loader *l, char ***names)
         return 0;
 }
 
+/* A member manifest.json must have: -ENOENT becomes "<path>: missing". */
+static int required(int r, const char *path)
+{
+        return r == -ENOENT ? err_set(-EINVAL, "%s: missing", path) : r;
+}
+
 static int load_docker(struct loader *l, char ***names)
 {
         _cleanup_free_ char *buf = NULL;
@@ -461,15 +454,11 @@ static int load_docker(struct loader *l, char ***names)
                 if (r < 0)
                         return r;
                 snprintf(path, sizeof(path), "manifest.json[%zu].Config", i);
-                r = json_get_string(e, "Config", path, &config_file);
-                if (r == -ENOENT)
-                        return err_set(-EINVAL, "%s: missing", path);
+                r = required(json_get_string(e, "Config", path, &config_file), path);
                 if (r < 0)
                         return r;
                 snprintf(path, sizeof(path), "manifest.json[%zu].Layers", i);
-                r = json_get_strv(e, "Layers", path, &layer_files);
-                if (r == -ENOENT)
-                        return err_set(-EINVAL, "%s: missing", path);
+                r = required(json_get_strv(e, "Layers", path, &layer_files), path);
                 if (r < 0)
                         return r;
                 snprintf(path, sizeof(path), "manifest.json[%zu].RepoTags", i);
@@ -670,7 +659,6 @@ int image_archive_import(struct image_store *s, const char *path, const char *na
         struct json_object *c, *rootfs, *diffs, *hist, *h;
         struct blob_writer *w;
         char digest[80], diff_id[80], cdigest[80], mdigest[80], now[64];
-        static char buf[256 << 10];
         uint64_t size = 0;
         const char *mt, *cs;
         int r;
@@ -696,24 +684,12 @@ int image_archive_import(struct image_store *s, const char *path, const char *na
         if (r < 0)
                 return r;
         image_progress_emit(p, PROGRESS_START, "Copying blob", path, 0, 0);
-        for (;;) {
-                ssize_t k = read(in, buf, sizeof(buf));
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        r = err_set(negative_errno(), "reading '%s': %m", path);
-                        blob_writer_abort(w);
-                        return r;
-                }
-                if (k == 0)
-                        break;
-                r = blob_writer_write(w, buf, (size_t)k);
-                if (r < 0) {
-                        blob_writer_abort(w);
-                        return r;
-                }
-                size += (uint64_t)k;
+        r = blob_writer_copy_fd(w, in);
+        if (r < 0) {
+                blob_writer_abort(w);
+                return err_prefix(r, "'%s'", path);
         }
+        size = blob_writer_size(w);
         r = blob_writer_finish(w, NULL, -1, digest);
         if (r < 0)
                 return r;
@@ -793,11 +769,11 @@ static int write_member_fd(struct saver *sv, const char *name, int fd, uint64_t 
 {
         struct archive_entry *e = archive_entry_new();
         struct sha256_ctx *c = verify ? sha256_new() : NULL;
-        static char buf[256 << 10];
+        _cleanup_free_ char *buf = malloc(IO_BUFFER);
         uint64_t done = 0;
         int r = 0;
 
-        if (!e || (verify && !c)) {
+        if (!e || (verify && !c) || !buf) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -811,7 +787,7 @@ static int write_member_fd(struct saver *sv, const char *name, int fd, uint64_t 
                 goto out;
         }
         while (done < size) {
-                ssize_t k = read(fd, buf, MIN(sizeof(buf), size - done));
+                ssize_t k = read(fd, buf, MIN(IO_BUFFER, size - done));
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k <= 0) {
@@ -861,18 +837,21 @@ static int write_member_mem(struct saver *sv, const char *name, const char *data
 static int copy_fd_to_file(int fd, const char *dest, const char *verify)
 {
         _cleanup_close_ int out = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        struct sha256_ctx *c = sha256_new();
-        static char buf[256 << 10];
+        struct sha256_ctx *c;
+        _cleanup_free_ char *buf = NULL;
         char hex[SHA256_HEX_LEN + 1];
         int r = 0;
 
-        if (out < 0 || !c) {
-                r = out < 0 ? err_set(negative_errno(), "cannot create '%s': %m", dest) : -ENOMEM;
+        if (out < 0)
+                return err_set(negative_errno(), "cannot create '%s': %m", dest);
+        c = sha256_new();
+        buf = malloc(IO_BUFFER);
+        if (!c || !buf) {
                 sha256_free(c);
-                return r;
+                return -ENOMEM;
         }
         for (;;) {
-                ssize_t k = read(fd, buf, sizeof(buf));
+                ssize_t k = read(fd, buf, IO_BUFFER);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0) {
@@ -932,10 +911,10 @@ static int decompress_to_tmp(struct saver *sv, int fd, int *ret)
         _cleanup_free_ char *tmp = strdup_printf("%s/image/tmp", image_store_root(sv->s));
         struct archive *a = archive_read_new();
         struct archive_entry *e;
-        static char buf[256 << 10];
+        _cleanup_free_ char *buf = malloc(IO_BUFFER);
         int out, r = 0;
 
-        if (!tmp || !a) {
+        if (!tmp || !a || !buf) {
                 if (a)
                         archive_read_free(a);
                 return -ENOMEM;
@@ -947,10 +926,10 @@ static int decompress_to_tmp(struct saver *sv, int fd, int *ret)
         }
         archive_read_support_filter_all(a);
         archive_read_support_format_raw(a);
-        if (archive_read_open_fd(a, fd, sizeof(buf)) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK)
+        if (archive_read_open_fd(a, fd, IO_BUFFER) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK)
                 r = err_set(-EINVAL, "layer: %s", archive_error_string(a) ?: "unreadable");
         while (r >= 0) {
-                la_ssize_t k = archive_read_data(a, buf, sizeof(buf));
+                la_ssize_t k = archive_read_data(a, buf, IO_BUFFER);
                 if (k == 0)
                         break;
                 if (k < 0) {

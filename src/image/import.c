@@ -20,6 +20,9 @@
 #include "unpack.h"
 #include "util.h"
 
+/* Read/write buffer of the copy loops (heap: library code may run on several threads). */
+#define IO_BUFFER (256u << 10)
+
 static int64_t parse_created(const char *s)
 {
         struct tm tm = {};
@@ -199,10 +202,10 @@ int layer_diff_id_fd(int fd, char ret[80])
         struct archive_entry *e;
         struct sha256_ctx *c = sha256_new();
         char hex[SHA256_HEX_LEN + 1];
-        static char buf[256 << 10];
+        _cleanup_free_ char *buf = malloc(IO_BUFFER);
         int r = 0;
 
-        if (!a || !c) {
+        if (!a || !c || !buf) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -217,7 +220,7 @@ int layer_diff_id_fd(int fd, char ret[80])
                 goto out;
         }
         for (;;) {
-                la_ssize_t k = archive_read_data(a, buf, sizeof(buf));
+                la_ssize_t k = archive_read_data(a, buf, IO_BUFFER);
                 if (k == 0)
                         break;
                 if (k < 0) {

@@ -69,6 +69,7 @@ struct request {
         const char *progress_digest;
         uint64_t progress_total, progress_last;
         char *content_type_resp, *location, *www_auth, *docker_digest;
+        char *url_buf, *scope_buf; /* owned by the request when repo_request() built them */
 };
 
 static bool curl_initialized;
@@ -276,6 +277,9 @@ static void request_reset_response(struct request *q)
 static void request_done(struct request *q)
 {
         request_reset_response(q);
+        free(q->url_buf);
+        free(q->scope_buf);
+        q->url_buf = q->scope_buf = NULL;
 }
 
 static char *header_value(const char *line, size_t n, const char *name)
@@ -687,25 +691,29 @@ static char *scope_for(const char *repo, bool push)
         return strdup_printf("repository:%s:%s", repo, push ? "pull,push" : "pull");
 }
 
+/* Perform q against /v2/<repo>/<kind>/<ref> with the token scope pull (or pull,push). */
+static int repo_request(struct registry *r, struct request *q, const char *repo, const char *kind, const char *ref,
+                        bool push)
+{
+        int k = ensure_base(r);
+        if (k < 0)
+                return k;
+        q->url = q->url_buf = repo_url(r, repo, kind, ref);
+        q->scope = q->scope_buf = scope_for(repo, push);
+        if (!q->url || !q->scope)
+                return -ENOMEM;
+        return perform(r, q);
+}
+
 int registry_get_manifest(struct registry *r, const char *repo, const char *reference, char **ret_body,
                           size_t *ret_len, char **ret_type, char ret_digest[80])
 {
-        _cleanup_free_ char *url = NULL, *scope = NULL;
         struct request q = { .method = "GET", .accept = manifest_accept_header(), .idempotent = true,
                              .body_max = MANIFEST_MAX_SIZE, .in_fd = -EBADF };
         char hex[SHA256_HEX_LEN + 1], what[320];
         int k;
 
-        k = ensure_base(r);
-        if (k < 0)
-                return k;
-        url = repo_url(r, repo, "manifests", reference);
-        scope = scope_for(repo, false);
-        if (!url || !scope)
-                return -ENOMEM;
-        q.url = url;
-        q.scope = scope;
-        k = perform(r, &q);
+        k = repo_request(r, &q, repo, "manifests", reference, false);
         if (k == -EFBIG)
                 k = err_set(-EFBIG, "registry %s: manifest of %s:%s is larger than %u bytes", r->host, repo,
                             reference, MANIFEST_MAX_SIZE);
@@ -741,22 +749,12 @@ out:
 int registry_get_blob(struct registry *r, const char *repo, const char *digest, registry_sink_fn sink,
                       void *userdata, const struct image_progress *p, uint64_t total)
 {
-        _cleanup_free_ char *url = NULL, *scope = NULL;
         struct request q = { .method = "GET", .idempotent = true, .follow = true, .body_max = ERROR_BODY_MAX,
                              .sink = sink, .userdata = userdata, .progress = p, .progress_digest = digest,
                              .progress_total = total, .in_fd = -EBADF };
         int k;
 
-        k = ensure_base(r);
-        if (k < 0)
-                return k;
-        url = repo_url(r, repo, "blobs", digest);
-        scope = scope_for(repo, false);
-        if (!url || !scope)
-                return -ENOMEM;
-        q.url = url;
-        q.scope = scope;
-        k = perform(r, &q);
+        k = repo_request(r, &q, repo, "blobs", digest, false);
         if (k >= 0 && q.status != 200) {
                 char what[300];
                 snprintf(what, sizeof(what), "blob %s", digest);
@@ -768,20 +766,10 @@ int registry_get_blob(struct registry *r, const char *repo, const char *digest, 
 
 int registry_blob_exists(struct registry *r, const char *repo, const char *digest)
 {
-        _cleanup_free_ char *url = NULL, *scope = NULL;
         struct request q = { .method = "HEAD", .idempotent = true, .body_max = ERROR_BODY_MAX, .in_fd = -EBADF };
         int k;
 
-        k = ensure_base(r);
-        if (k < 0)
-                return k;
-        url = repo_url(r, repo, "blobs", digest);
-        scope = scope_for(repo, true);
-        if (!url || !scope)
-                return -ENOMEM;
-        q.url = url;
-        q.scope = scope;
-        k = perform(r, &q);
+        k = repo_request(r, &q, repo, "blobs", digest, true);
         if (k >= 0)
                 k = q.status == 200 ? 1 : q.status == 404 ? 0 : status_error(r, &q, "checking a blob");
         request_done(&q);
@@ -906,21 +894,11 @@ out:
 int registry_put_manifest(struct registry *r, const char *repo, const char *reference, const char *body,
                           size_t len, const char *media_type)
 {
-        _cleanup_free_ char *url = NULL, *scope = NULL;
         struct request q = { .method = "PUT", .idempotent = true, .body_max = ERROR_BODY_MAX, .in_buf = body,
                              .in_len = len, .content_type = media_type, .in_fd = -EBADF };
         int k;
 
-        k = ensure_base(r);
-        if (k < 0)
-                return k;
-        url = repo_url(r, repo, "manifests", reference);
-        scope = scope_for(repo, true);
-        if (!url || !scope)
-                return -ENOMEM;
-        q.url = url;
-        q.scope = scope;
-        k = perform(r, &q);
+        k = repo_request(r, &q, repo, "manifests", reference, true);
         if (k >= 0 && q.status != 201)
                 k = status_error(r, &q, "pushing the manifest");
         request_done(&q);

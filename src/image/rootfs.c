@@ -584,7 +584,6 @@ int rootfs_commit(struct image_store *s, const char *parent_id, const char *uppe
         struct json_object *rootfs, *diffs, *hist, *h;
         struct blob_writer *w;
         char diff_id[80], cdigest[80], mdigest[80];
-        static char buf[256 << 10];
         const char *cs;
         size_t mlen;
         int r;
@@ -619,23 +618,10 @@ int rootfs_commit(struct image_store *s, const char *parent_id, const char *uppe
         r = store_txn_blob_new(t, &w);
         if (r < 0)
                 return r;
-        for (;;) {
-                ssize_t k = read(tar_fd, buf, sizeof(buf));
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0) {
-                        if (k < 0) {
-                                r = negative_errno();
-                                blob_writer_abort(w);
-                                return r;
-                        }
-                        break;
-                }
-                r = blob_writer_write(w, buf, (size_t)k);
-                if (r < 0) {
-                        blob_writer_abort(w);
-                        return r;
-                }
+        r = blob_writer_copy_fd(w, tar_fd);
+        if (r < 0) {
+                blob_writer_abort(w);
+                return r;
         }
         uint64_t tar_size = blob_writer_size(w);
         r = blob_writer_finish(w, NULL, -1, diff_id);

@@ -21,6 +21,8 @@
 #include "store.h"
 #include "util.h"
 
+#define COPY_BUFFER (256u << 10)
+
 struct image_store {
         char *root;
         char *dir; /* <root>/image */
@@ -336,6 +338,28 @@ int blob_writer_write(struct blob_writer *w, const void *data, size_t len)
         sha256_update(w->sha, data, len);
         w->size += len;
         return 0;
+}
+
+int blob_writer_copy_fd(struct blob_writer *w, int fd)
+{
+        _cleanup_free_ char *buf = malloc(COPY_BUFFER);
+
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf, COPY_BUFFER);
+                int r;
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return err_set(negative_errno(), "reading: %m");
+                if (k == 0)
+                        return 0;
+                r = blob_writer_write(w, buf, (size_t)k);
+                if (r < 0)
+                        return r;
+        }
 }
 
 int blob_writer_fd(struct blob_writer *w)

@@ -114,6 +114,8 @@ static inline void store_txn_freep(struct store_txn **t)
 struct blob_writer;
 int store_txn_blob_new(struct store_txn *t, struct blob_writer **ret);
 int blob_writer_write(struct blob_writer *w, const void *data, size_t len);
+/* Copy fd from its current offset to its end into w. */
+int blob_writer_copy_fd(struct blob_writer *w, int fd);
 int blob_writer_fd(struct blob_writer *w);
 uint64_t blob_writer_size(struct blob_writer *w);
 /*

@@ -220,6 +220,15 @@ int db_run(struct db *db, const char *sql, const char *types, ...)
         return sqlite3_changes(db->h);
 }
 
+/* Prepare, bind and step once: 1 with *ret_st on the row, 0 when there is none. */
+static int query_one(struct db *db, sqlite3_stmt **ret_st, const char *sql, const char *types, va_list ap)
+{
+        int r = prepare_v(db, ret_st, sql, types, ap);
+        if (r < 0)
+                return r;
+        return db_step(db, *ret_st);
+}
+
 int db_query_int(struct db *db, int64_t *ret, const char *sql, const char *types, ...)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -227,11 +236,8 @@ int db_query_int(struct db *db, int64_t *ret, const char *sql, const char *types
         int r;
 
         va_start(ap, types);
-        r = prepare_v(db, &st, sql, types, ap);
+        r = query_one(db, &st, sql, types, ap);
         va_end(ap);
-        if (r < 0)
-                return r;
-        r = db_step(db, st);
         if (r <= 0)
                 return r;
         *ret = sqlite3_column_int64(st, 0);
@@ -246,11 +252,8 @@ int db_query_str(struct db *db, char **ret, const char *sql, const char *types, 
         int r;
 
         va_start(ap, types);
-        r = prepare_v(db, &st, sql, types, ap);
+        r = query_one(db, &st, sql, types, ap);
         va_end(ap);
-        if (r < 0)
-                return r;
-        r = db_step(db, st);
         if (r <= 0)
                 return r;
         s = strdup(db_column_str(st, 0));

@@ -42,29 +42,18 @@ def _registry(kind, tmp_path):
     return r
 
 
-@pytest.fixture
-def registry_http(tmp_path):
-    r = _registry("http", tmp_path)
-    yield r
-    r.close()
+def _registry_fixture(kind):
+    @pytest.fixture
+    def fixture(tmp_path):
+        r = _registry(kind, tmp_path)
+        yield r
+        r.close()
+    fixture.__name__ = "registry_" + kind
+    fixture.__doc__ = f"A docker-registry ({kind}) for this test, stopped at teardown."
+    return fixture
 
 
-@pytest.fixture
-def registry_https(tmp_path):
-    r = _registry("https", tmp_path)
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def registry_basic(tmp_path):
-    r = _registry("basic", tmp_path)
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def registry_token(tmp_path):
-    r = _registry("token", tmp_path)
-    yield r
-    r.close()
+registry_http = _registry_fixture("http")
+registry_https = _registry_fixture("https")
+registry_basic = _registry_fixture("basic")
+registry_token = _registry_fixture("token")
