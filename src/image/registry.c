@@ -53,6 +53,7 @@ struct request {
         const char *content_type;
         bool idempotent;
         bool follow;
+        bool no_auth; /* the ping: a 401 already says "this is a registry" */
         /* Upload body: a buffer or a range of an fd. */
         const char *in_buf;
         int in_fd;
@@ -417,6 +418,12 @@ static int status_error(struct registry *r, struct request *q, const char *what)
                 (void)json_get_string(first, "message", "message", &msg);
         }
         err_clear();
+        /* HEAD answers have no body: say what a bare 401 means here. */
+        if (!code && !msg && q->status == 401)
+                return err_set(e, "registry %s: %s: %s", r->host, what,
+                               r->use_basic ? "the credentials were refused"
+                               : r->token   ? "access denied"
+                                            : "authentication required (give --creds USER:PASS)");
         if (code || msg)
                 return err_set(e, "registry %s: %s: %.60s%s%.200s", r->host, what, strempty(code), msg ? ": " : "",
                                strempty(msg));
@@ -617,7 +624,7 @@ static int perform(struct registry *r, struct request *q)
                         return err_set(rc == CURLE_PARTIAL_FILE ? -EPIPE : -EHOSTUNREACH, "registry %s: %s %s: %s",
                                        r->host, q->method, q->url, curl_easy_strerror(rc));
                 }
-                if (q->status == 401 && !authed) {
+                if (q->status == 401 && !authed && !q->no_auth) {
                         int k = authenticate(r, q);
                         if (k < 0)
                                 return k;
@@ -646,8 +653,8 @@ static int ensure_base(struct registry *r)
         for (size_t i = 0; i < ELEMENTSOF(schemes); i++) {
                 _cleanup_free_ char *base = strdup_printf("%s://%s", schemes[i], r->host);
                 _cleanup_free_ char *url = strdup_printf("%s/v2/", base ?: "");
-                struct request q = { .method = "GET", .url = url, .idempotent = true, .body_max = ERROR_BODY_MAX,
-                                     .in_fd = -EBADF };
+                struct request q = { .method = "GET", .url = url, .idempotent = true, .no_auth = true,
+                                     .body_max = ERROR_BODY_MAX, .in_fd = -EBADF };
                 int k;
 
                 if (!base || !url)
