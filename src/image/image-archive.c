@@ -650,14 +650,13 @@ int image_archive_import(struct image_store *s, const char *path, const char *na
         _cleanup_store_txn_ struct store_txn *t = NULL;
         _cleanup_close_ int in = -EBADF, blob = -EBADF;
         _cleanup_json_ struct json_object *cfg = json_object_new_object();
-        _cleanup_free_ char *blob_path = NULL, *mjson = NULL;
-        _cleanup_manifest_ struct manifest *m = NULL;
+        _cleanup_free_ char *blob_path = NULL;
         _cleanup_strv_free_ char **tags = NULL;
         struct json_object *c, *rootfs, *diffs, *hist, *h;
         struct blob_writer *w;
-        char digest[80], diff_id[80], cdigest[80], mdigest[80], now[64];
+        char digest[80], diff_id[80], now[64];
         uint64_t size = 0;
-        const char *mt, *cs;
+        const char *mt;
         int r;
 
         if (!cfg)
@@ -731,23 +730,7 @@ int image_archive_import(struct image_store *s, const char *path, const char *na
         json_object_object_add(h, "comment", json_object_new_string("imported from tarball"));
         json_object_array_add(hist, h);
         json_object_object_add(cfg, "history", hist);
-        cs = json_to_string(cfg);
-        r = store_txn_add_blob(t, cs, strlen(cs), NULL, cdigest);
-        if (r < 0)
-                return r;
-
-        struct descriptor config = { .media_type = (char *)MT_OCI_CONFIG, .digest = cdigest,
-                                     .size = (int64_t)strlen(cs) };
         struct descriptor layer = { .media_type = (char *)mt, .digest = digest, .size = (int64_t)size };
-        mjson = manifest_oci_to_json(&config, &layer, 1);
-        if (!mjson)
-                return -ENOMEM;
-        r = store_txn_add_blob(t, mjson, strlen(mjson), NULL, mdigest);
-        if (r < 0)
-                return r;
-        r = manifest_parse(mjson, strlen(mjson), MT_OCI_MANIFEST, &m);
-        if (r < 0)
-                return r;
         struct image_import im = { .store = s, .txn = t, .progress = p };
-        return image_import_manifest(&im, m, mdigest, NULL, NULL, tags, ret_id);
+        return image_import_config(&im, json_to_string(cfg), &layer, 1, tags, ret_id);
 }

@@ -196,6 +196,32 @@ int image_import_manifest(struct image_import *im, const struct manifest *m, con
         return r;
 }
 
+int image_import_config(struct image_import *im, const char *config, const struct descriptor *layers,
+                        size_t n_layers, char **tags, char **ret_id)
+{
+        _cleanup_manifest_ struct manifest *m = NULL;
+        _cleanup_free_ char *mjson = NULL;
+        char cdigest[80], mdigest[80];
+        int r;
+
+        r = store_txn_add_blob(im->txn, config, strlen(config), NULL, cdigest);
+        if (r < 0)
+                return r;
+        struct descriptor cd = { .media_type = (char *)MT_OCI_CONFIG, .digest = cdigest,
+                                 .size = (int64_t)strlen(config) };
+        mjson = manifest_oci_to_json(&cd, layers, n_layers);
+        if (!mjson)
+                return -ENOMEM;
+        r = store_txn_add_blob(im->txn, mjson, strlen(mjson), NULL, mdigest);
+        if (r < 0)
+                return r;
+        /* Parsed back like any other manifest: what is stored is what the checks saw. */
+        r = manifest_parse(mjson, strlen(mjson), MT_OCI_MANIFEST, &m);
+        if (r < 0)
+                return r;
+        return image_import_manifest(im, m, mdigest, NULL, NULL, tags, ret_id);
+}
+
 int layer_diff_id_fd(int fd, char ret[80])
 {
         struct archive *a = archive_read_new();

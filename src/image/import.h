@@ -32,6 +32,14 @@ struct image_import {
 int image_import_manifest(struct image_import *im, const struct manifest *m, const char *manifest_digest,
                           const char *index_digest, const char *repo, char **tags, char **ret_id);
 
+/*
+ * Import an image made here (import, commit, later build): stage config (JSON text),
+ * write an OCI manifest of it and the given layer descriptors (blobs already staged or
+ * stored), and import that. Returns as image_import_manifest().
+ */
+int image_import_config(struct image_import *im, const char *config, const struct descriptor *layers,
+                        size_t n_layers, char **tags, char **ret_id);
+
 /* sha256 of the uncompressed content of a (possibly compressed) tar in fd, read from offset 0. */
 int layer_diff_id_fd(int fd, char ret[80]);
 /* Media type for a layer blob from its first bytes: gzip, zstd or plain tar. */

@@ -576,15 +576,14 @@ int rootfs_commit(struct image_store *s, const char *parent_id, const char *uppe
 {
         _cleanup_image_config_ struct image_config *cfg = NULL;
         _cleanup_store_txn_ struct store_txn *t = NULL;
-        _cleanup_free_ char *tmp = NULL, *now = NULL, *mjson = NULL, *manifest_buf = NULL;
+        _cleanup_free_ char *tmp = NULL, *now = NULL, *manifest_buf = NULL;
         _cleanup_close_ int upper_fd = -EBADF, tar_fd = -EBADF;
         _cleanup_free_ struct descriptor *descs = NULL;
-        _cleanup_manifest_ struct manifest *parent_m = NULL, *m = NULL;
+        _cleanup_manifest_ struct manifest *parent_m = NULL;
         _cleanup_strv_free_ char **tags = NULL;
         struct json_object *rootfs, *diffs, *hist, *h;
         struct blob_writer *w;
-        char diff_id[80], cdigest[80], mdigest[80];
-        const char *cs;
+        char diff_id[80];
         size_t mlen;
         int r;
 
@@ -645,11 +644,6 @@ int rootfs_commit(struct image_store *s, const char *parent_id, const char *uppe
         json_object_object_add(h, "created", json_object_new_string(now));
         json_object_object_add(h, "created_by", json_object_new_string(created_by ?: "hull commit"));
         json_object_array_add(hist, h);
-        cs = json_to_string(cfg->json);
-        r = store_txn_add_blob(t, cs, strlen(cs), NULL, cdigest);
-        if (r < 0)
-                return r;
-
         descs = calloc(parent_m->n_layers + 1, sizeof(*descs));
         if (!descs)
                 return -ENOMEM;
@@ -657,22 +651,12 @@ int rootfs_commit(struct image_store *s, const char *parent_id, const char *uppe
                 descs[i] = parent_m->layers[i];
         descs[parent_m->n_layers] = (struct descriptor){ .media_type = (char *)MT_OCI_LAYER, .digest = diff_id,
                                                          .size = (int64_t)tar_size };
-        struct descriptor cd = { .media_type = (char *)MT_OCI_CONFIG, .digest = cdigest, .size = (int64_t)strlen(cs) };
-        mjson = manifest_oci_to_json(&cd, descs, parent_m->n_layers + 1);
-        if (!mjson)
-                return -ENOMEM;
-        r = store_txn_add_blob(t, mjson, strlen(mjson), NULL, mdigest);
-        if (r < 0)
-                return r;
-        r = manifest_parse(mjson, strlen(mjson), MT_OCI_MANIFEST, &m);
-        if (r < 0)
-                return r;
         if (tag) {
                 r = strv_extend(&tags, tag);
                 if (r < 0)
                         return r;
         }
         struct image_import im = { .store = s, .txn = t };
-        r = image_import_manifest(&im, m, mdigest, NULL, NULL, tags, ret_id);
+        r = image_import_config(&im, json_to_string(cfg->json), descs, parent_m->n_layers + 1, tags, ret_id);
         return r < 0 ? r : 0;
 }
