@@ -360,6 +360,45 @@ static double timed_prepare(const struct oci_seccomp *s, const char *cache_dir, 
         return t;
 }
 
+#define SYSCALL_LOOPS 200000
+
+/*
+ * Nanoseconds per syscall(nr, a0, a1, a2) in a fresh child that first loads prog (NULL: no
+ * filter); a filter cannot be removed, hence one child per measurement.
+ */
+static double syscall_ns(const struct seccomp_prog *prog, long nr, long a0, long a1, long a2)
+{
+        int fds[2], listener;
+        double ns = -1;
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                die(negative_errno(), "pipe2");
+        pid = fork();
+        if (pid < 0)
+                die(negative_errno(), "fork");
+        if (pid == 0) {
+                double t0;
+
+                if (prog &&
+                    (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_prog_load(prog, &listener) < 0))
+                        _exit(1);
+                for (int i = 0; i < SYSCALL_LOOPS / 10; i++)
+                        syscall(nr, a0, a1, a2);
+                t0 = now_ms();
+                for (int i = 0; i < SYSCALL_LOOPS; i++)
+                        syscall(nr, a0, a1, a2);
+                ns = (now_ms() - t0) * 1e6 / SYSCALL_LOOPS;
+                _exit(write(fds[1], &ns, sizeof(ns)) == sizeof(ns) ? 0 : 1);
+        }
+        safe_close(fds[1]);
+        if (read(fds[0], &ns, sizeof(ns)) != sizeof(ns))
+                die(-EIO, "syscall timing child");
+        safe_close(fds[0]);
+        (void)waitpid(pid, NULL, 0);
+        return ns;
+}
+
 static int bench(const char *file, const char *rounds_s, const char *cache_dir)
 {
         struct profile p = {};
@@ -394,9 +433,34 @@ static int bench(const char *file, const char *rounds_s, const char *cache_dir)
         }
         (void)unlink(cache_file);
         printf("{\"rules\": %zu, \"names\": %zu, \"insns\": %zu, \"rounds\": %u, \"no_cache_ms\": %.3f, "
-               "\"cold_cache_ms\": %.3f, \"warm_cache_ms\": %.3f}\n",
+               "\"cold_cache_ms\": %.3f, \"warm_cache_ms\": %.3f",
                p.s.n_syscalls, names, n_insns, rounds, median(none, rounds), median(cold, rounds),
                median(warm, rounds));
+
+        /*
+         * What the filter costs each syscall, no filter and filter alternated: getppid() is allowed
+         * whatever its arguments, socket(-1, 0, 0) goes through argument checks in Docker-format
+         * profiles (AF_NETLINK/NETLINK_AUDIT) and fails with EAFNOSUPPORT.
+         */
+        static const struct {
+                const char *name;
+                long nr, a0, a1, a2;
+        } calls[] = {{"getppid", SYS_getppid, 0, 0, 0}, {"socket", SYS_socket, -1, 0, 0}};
+        _cleanup_seccomp_prog_ struct seccomp_prog *prog = NULL;
+        unsigned reps = rounds < 21 ? rounds : 21;
+
+        r = seccomp_prepare(&p.s, NULL, &prog);
+        if (r < 0)
+                die(r, "seccomp_prepare");
+        for (size_t c = 0; c < ELEMENTSOF(calls); c++) {
+                for (unsigned i = 0; i < reps; i++) {
+                        none[i] = syscall_ns(NULL, calls[c].nr, calls[c].a0, calls[c].a1, calls[c].a2);
+                        warm[i] = syscall_ns(prog, calls[c].nr, calls[c].a0, calls[c].a1, calls[c].a2);
+                }
+                printf(", \"%s_ns_no_filter\": %.0f, \"%s_ns_filter\": %.0f", calls[c].name,
+                       median(none, reps), calls[c].name, median(warm, reps));
+        }
+        printf("}\n");
         profile_done(&p);
         return 0;
 }
