@@ -189,6 +189,12 @@ int caps_set(const struct oci_capabilities *c)
                         return 0;
                 return negative_errno();
         }
+        /*
+         * The kernel raises an ambient capability only when it is both permitted and inheritable.
+         * runc's own default config lists ambient ones without inheritable ones and runc starts it,
+         * leaving those out: do the same instead of refusing a config the ecosystem relies on.
+         */
+        amb &= perm & inh;
         while (amb) {
                 int cap = first_bit(amb);
 

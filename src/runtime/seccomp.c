@@ -431,27 +431,52 @@ struct cache_header {
 };
 _Static_assert(sizeof(struct cache_header) == 144, "cache header layout");
 
-static void hash_u64(struct sha256_ctx *h, uint64_t v)
+/* The cache key is the hash of a canonical serialization, built in memory then hashed once. */
+struct keybuf {
+        uint8_t *p;
+        size_t n, cap;
+        bool oom;
+};
+
+static void key_add(struct keybuf *k, const void *data, size_t len)
+{
+        if (k->oom)
+                return;
+        if (k->n + len > k->cap) {
+                size_t cap = MAX(k->cap * 2, k->n + len + 4096);
+                uint8_t *p = realloc(k->p, cap);
+                if (!p) {
+                        k->oom = true;
+                        return;
+                }
+                k->p = p;
+                k->cap = cap;
+        }
+        memcpy(k->p + k->n, data, len);
+        k->n += len;
+}
+
+static void hash_u64(struct keybuf *h, uint64_t v)
 {
         uint8_t b[8];
 
         for (int i = 0; i < 8; i++)
                 b[i] = (uint8_t)(v >> (8 * i));
-        sha256_update(h, b, sizeof(b));
+        key_add(h, b, sizeof(b));
 }
 
 /* Length-prefixed, so that ("ab","c") and ("a","bc") differ; NULL differs from "". */
-static void hash_str(struct sha256_ctx *h, const char *s)
+static void hash_str(struct keybuf *h, const char *s)
 {
         if (!s) {
                 hash_u64(h, UINT64_MAX);
                 return;
         }
         hash_u64(h, strlen(s));
-        sha256_update(h, s, strlen(s));
+        key_add(h, s, strlen(s));
 }
 
-static void hash_strv(struct sha256_ctx *h, char **l)
+static void hash_strv(struct keybuf *h, char **l)
 {
         hash_u64(h, strv_length(l));
         STRV_FOREACH (s, l)
@@ -461,10 +486,10 @@ static void hash_strv(struct sha256_ctx *h, char **l)
 int seccomp_cache_key(const struct oci_seccomp *s, char key[SHA256_HEX_LEN + 1])
 {
         const struct scmp_version *v = seccomp_version();
-        struct sha256_ctx *h = sha256_new();
+        struct keybuf b = {};
+        struct keybuf *h = &b;
+        int k;
 
-        if (!h)
-                return -ENOMEM;
         hash_str(h, CACHE_KEY_VERSION);
         hash_u64(h, v->major);
         hash_u64(h, v->minor);
@@ -491,8 +516,10 @@ int seccomp_cache_key(const struct oci_seccomp *s, char key[SHA256_HEX_LEN + 1])
                         hash_u64(h, r->args[j].value_two);
                 }
         }
-        sha256_final_hex(h, key);
-        return 0;
+        /* The kernel's sha256: hull-runtime does not load libcrypto (see sha256-kernel.c). */
+        k = b.oom ? -ENOMEM : sha256_kernel_hex(b.p, b.n, key);
+        free(b.p);
+        return k;
 }
 
 /* The cache directory exists (created 0700 if missing), is ours and only ours to write. */
@@ -547,8 +574,8 @@ static int cache_read(const char *path, const char *key, struct sock_filter **re
             memcmp(hdr.key, key, SHA256_HEX_LEN) != 0 || hdr.zero != 0 || n == 0 || n > BPF_MAXINSNS ||
             size != sizeof(hdr) + n * sizeof(struct sock_filter))
                 return -EBADMSG;
-        sha256_hex(buf + sizeof(hdr), n * sizeof(struct sock_filter), digest);
-        if (memcmp(hdr.digest, digest, SHA256_HEX_LEN) != 0)
+        if (sha256_kernel_hex(buf + sizeof(hdr), n * sizeof(struct sock_filter), digest) < 0 ||
+            memcmp(hdr.digest, digest, SHA256_HEX_LEN) != 0)
                 return -EBADMSG;
         insns = malloc(n * sizeof(struct sock_filter));
         if (!insns)
@@ -570,7 +597,9 @@ static int cache_write(const char *path, const char *key, const struct sock_filt
                 return -ENOMEM;
         memcpy(hdr.magic, CACHE_MAGIC, sizeof(hdr.magic));
         memcpy(hdr.key, key, SHA256_HEX_LEN);
-        sha256_hex(insns, n * sizeof(struct sock_filter), digest);
+        int r = sha256_kernel_hex(insns, n * sizeof(struct sock_filter), digest);
+        if (r < 0)
+                return r;
         memcpy(hdr.digest, digest, SHA256_HEX_LEN);
         memcpy(buf, &hdr, sizeof(hdr));
         memcpy(buf + sizeof(hdr), insns, n * sizeof(struct sock_filter));
@@ -610,11 +639,14 @@ int seccomp_prepare(const struct oci_seccomp *s, const char *cache_dir, struct s
 
         if (cache_dir && cache_dir_usable(cache_dir)) {
                 r = seccomp_cache_key(s, key);
-                if (r < 0)
+                if (r == -ENOMEM)
                         return r;
-                path = strdup_printf("%s/%s.bpf", cache_dir, key);
-                if (!path)
+                if (r < 0)
+                        log_debug("seccomp: not caching, no sha256 from the kernel: %s", strerror(-r));
+                else if (!(path = strdup_printf("%s/%s.bpf", cache_dir, key)))
                         return -ENOMEM;
+        }
+        if (path) {
                 r = cache_read(path, key, &p->insns, &p->n_insns);
                 if (r >= 0) {
                         log_debug("seccomp: %zu instructions from cache '%s'", p->n_insns, path);

@@ -19,9 +19,9 @@ import threading
 
 import pytest
 
-import conftest
+import hulltest
 
-TOOL = os.path.join(conftest.BUILD, "tests", "integration", "runtime", "seccomp-tool")
+TOOL = os.path.join(hulltest.BUILD, "tests", "integration", "runtime", "seccomp-tool")
 PODMAN_PROFILE = "/usr/share/containers/seccomp.json"
 PY = sys.executable or "/usr/bin/python3"
 SIGSYS = 31
