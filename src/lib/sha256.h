@@ -18,10 +18,5 @@ void sha256_free(struct sha256_ctx *c);
 void sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1]);
 /* Hash a whole fd from its current offset. */
 int sha256_fd(int fd, char hex[SHA256_HEX_LEN + 1]);
-/*
- * The same hash from the kernel's crypto API (sha256-kernel.c), for hull-runtime, which must not
- * load libcrypto. Returns 0, or -errno when the kernel offers no AF_ALG sha256.
- */
-int sha256_kernel_hex(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1]);
 /* True when s is "sha256:" followed by exactly 64 lowercase hex digits. */
 bool digest_is_valid(const char *s);

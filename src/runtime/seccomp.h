@@ -53,8 +53,9 @@ static inline void seccomp_prog_freep(struct seccomp_prog **p)
 #define _cleanup_seccomp_prog_ _cleanup_(seccomp_prog_freep)
 
 /*
- * The cache file name of s, without ".bpf": sha256 over the fields that shape the program plus
- * the libseccomp version, native architecture and kernel API level. The cache directory given to
+ * The cache file name of s, without ".bpf": a 64-bit FNV-1a hash (16 hex digits) of the fields
+ * that shape the program plus the libseccomp version, native architecture and kernel API level.
+ * The file also holds the whole key, compared on every hit, so a collision is only a miss. The cache directory given to
  * seccomp_prepare() must belong to the runtime's euid and not be group/other-writable (it is
  * created 0700 when missing), otherwise the cache is not used.
  */
