@@ -321,7 +321,13 @@ def test_ambient_capability_survives_exec_as_non_root():
 
 
 def test_invalid_capability_sets_are_explained():
-    p = subprocess.run([TOOL, "-S", "-c", "CAP_CHOWN", "-A", "CAP_KILL", "--", "true"], capture_output=True,
+    p = subprocess.run([TOOL, "-S", "-B", "CAP_CHOWN", "-c", "CAP_KILL", "--", "true"], capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 125
-    assert "process.capabilities.ambient: 'CAP_KILL' is not in the permitted set" in p.stderr
+    assert "process.capabilities.inheritable: 'CAP_KILL' is not in the bounding set" in p.stderr
+
+
+def test_ambient_capability_outside_inheritable_is_left_out():
+    # As runc: the kernel cannot raise it, the container starts without it.
+    st = status_of(["-u", "1000:1000", "-c", "CAP_CHOWN", "-A", "CAP_NET_BIND_SERVICE"])
+    assert st["CapAmb"] == 0 and st["CapInh"] == 1
