@@ -22,10 +22,10 @@
  *     libseccomp's (datum_a, datum_b) order.
  *   - errnoRet defaults to EPERM for SCMP_ACT_ERRNO and SCMP_ACT_TRACE; on any other
  *     action it is an error (spec: "the runtime MUST print and error and fail").
- *   - SCMP_ACT_NOTIFY is refused as the default action and on write(2), as runc refuses
- *     it: the container process hands the listener fd to its parent with write(2)
- *     after the filter is loaded (fd number + pidfd_getfd(2)), and a notifying write
- *     would wait for an agent that has no fd yet.
+ *   - SCMP_ACT_NOTIFY is refused as the default action and on the syscalls that hand the
+ *     listener over (runc refuses write(2); hull-runtime's sync socket uses sendmsg(2)):
+ *     the container process passes the fd to its parent after the filter is loaded, and
+ *     a notifying hand-over would wait for an agent that has no fd yet.
  *   - SCMP_FLTATR_CTL_NNP is 0: the runtime sets no_new_privs itself, when
  *     process.noNewPrivileges asks for it, and libseccomp's loader is not used anyway.
  *   - SCMP_FLTATR_CTL_OPTIMIZE 2 (binary tree of syscall numbers): a container's every
@@ -209,22 +209,28 @@ static bool uses_notify(const struct oci_seccomp *s)
         return false;
 }
 
+/* What the container process calls to pass the listener to its parent (see seccomp.h). */
+static const char *const handover_syscalls[] = {"write", "sendmsg"};
+
 /* Checks that do not need libseccomp; they run on a cache hit too. */
 static int validate(const struct oci_seccomp *s, bool notify)
 {
         if (s->default_action == SECCOMP_ACT_NOTIFY)
-                return err_set(-EINVAL, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
-                                        "action (the runtime needs write(2) to hand over the listener)");
+                return err_set(-EINVAL,
+                               "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
+                               "action (the runtime hands the listener over after loading the filter)");
         for (size_t i = 0; i < s->n_syscalls; i++) {
                 if (s->syscalls[i].action != SECCOMP_ACT_NOTIFY)
                         continue;
                 STRV_FOREACH (n, s->syscalls[i].names)
-                        if (streq(*n, "write"))
-                                return err_set(
-                                        -EINVAL,
-                                        "linux.seccomp.syscalls[%zu].names: SCMP_ACT_NOTIFY cannot be used "
-                                        "for 'write' (the runtime needs it to hand over the listener)",
-                                        i);
+                        for (size_t k = 0; k < ELEMENTSOF(handover_syscalls); k++)
+                                if (streq(*n, handover_syscalls[k]))
+                                        return err_set(
+                                                -EINVAL,
+                                                "linux.seccomp.syscalls[%zu].names: SCMP_ACT_NOTIFY cannot "
+                                                "be used for '%s' (the runtime hands the listener over "
+                                                "with it)",
+                                                i, *n);
         }
         if (notify && (!s->listener_path || !*s->listener_path))
                 return err_set(-EINVAL, "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
@@ -587,7 +593,8 @@ static bool cache_dir_usable(const char *dir)
 /* -ENOENT on a miss, -EBADMSG on a file that is not a valid entry for key. */
 static int cache_read(const char *path, const struct keybuf *key, struct sock_filter **ret, size_t *ret_n)
 {
-        const size_t max = sizeof(struct cache_header) + CACHE_KEY_MAX + BPF_MAXINSNS * sizeof(struct sock_filter);
+        const size_t max =
+                sizeof(struct cache_header) + CACHE_KEY_MAX + BPF_MAXINSNS * sizeof(struct sock_filter);
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         _cleanup_free_ char *buf = NULL;
         struct sock_filter *insns;
@@ -678,7 +685,8 @@ int seccomp_prepare(const struct oci_seccomp *s, const char *cache_dir, struct s
                         return r;
                 if (r < 0)
                         log_debug("seccomp: not caching a profile this large");
-                else if (!(path = strdup_printf("%s/%016" PRIx64 ".bpf", cache_dir, fnv1a(FNV_OFFSET, key.p, key.n))))
+                else if (!(path = strdup_printf("%s/%016" PRIx64 ".bpf", cache_dir,
+                                                fnv1a(FNV_OFFSET, key.p, key.n))))
                         return -ENOMEM;
         }
         if (path) {

@@ -491,7 +491,11 @@ TEST(notify_rules)
         compile_fails(
                 &s, -EINVAL,
                 "linux.seccomp.syscalls[0].names: SCMP_ACT_NOTIFY cannot be used for 'write' (the runtime "
-                "needs it to hand over the listener)");
+                "hands the listener over with it)");
+        rules[0].names = (char *[]){"sendmsg", "mkdir", NULL};
+        compile_fails(&s, -EINVAL,
+                      "linux.seccomp.syscalls[0].names: SCMP_ACT_NOTIFY cannot be used for 'sendmsg' (the "
+                      "runtime hands the listener over with it)");
         rules[0].names = (char *[]){"mkdir", NULL};
         compile_fails(&s, -EINVAL, "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
         s.listener_path = "/run/agent.sock";
@@ -504,7 +508,7 @@ TEST(notify_rules)
         compile_fails(
                 &s, -EINVAL,
                 "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action (the runtime "
-                "needs write(2) to hand over the listener)");
+                "hands the listener over after loading the filter)");
 
         struct oci_seccomp plain = {.default_action = SECCOMP_ACT_ALLOW, .listener_metadata = "x"};
         compile_fails(&plain, -EINVAL,
@@ -612,7 +616,8 @@ TEST(cache_miss_then_hit)
         ASSERT_TRUE(planted_buf);
         memcpy(planted_buf, buf, CACHE_HDR + klen);
         memcpy(planted_buf + 12, &n32, sizeof(n32));
-        memcpy(planted_buf + CACHE_HDR + klen, other_prog->insns, other_prog->n_insns * sizeof(struct sock_filter));
+        memcpy(planted_buf + CACHE_HDR + klen, other_prog->insns,
+               other_prog->n_insns * sizeof(struct sock_filter));
         sum = test_fnv1a(planted_buf + CACHE_HDR, plen - CACHE_HDR);
         memcpy(planted_buf + 16, &sum, sizeof(sum));
         ASSERT_OK(write_file_atomic(path, planted_buf, plen, 0600));
