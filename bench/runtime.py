@@ -110,6 +110,23 @@ def bench_batch(r, bundle, state, n, parallel):
     return time.perf_counter() - t0, sum(1 for c in codes if c != 0)
 
 
+def restore_hugetlb():
+    """Give hugetlb back to cgroup v2. The v1 hierarchy outlives its mount while it has child
+    cgroups (other programs may have made some meanwhile): remove those, then it goes away."""
+    subprocess.run(["umount", "/sys/fs/cgroup/hugetlb"])
+    os.rmdir("/sys/fs/cgroup/hugetlb")
+    tmp = tempfile.mkdtemp(prefix="hull-hugetlb-")
+    if subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", tmp]).returncode == 0:
+        for dirpath, dirnames, _ in sorted(os.walk(tmp), key=lambda w: -len(w[0])):
+            if dirpath != tmp:
+                try:
+                    os.rmdir(dirpath)
+                except OSError as e:
+                    print(f"warning: cannot remove {dirpath}: {e}; hugetlb stays a v1 hierarchy", file=sys.stderr)
+        subprocess.run(["umount", tmp])
+    os.rmdir(tmp)
+
+
 def ms(x):
     return f"{x * 1000:.1f} ms"
 
@@ -174,8 +191,7 @@ def main():
                     subprocess.run(runtime_cmd(r, states[r]) + ["delete", "--force", cid], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
         if mounted:
-            subprocess.run(["umount", "/sys/fs/cgroup/hugetlb"])
-            os.rmdir("/sys/fs/cgroup/hugetlb")
+            restore_hugetlb()
 
 
 if __name__ == "__main__":
