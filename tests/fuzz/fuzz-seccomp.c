@@ -21,21 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define KNOWN_FLAGS \
         (SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW | (1u << 5))
 
-static bool uses_notify(const struct oci_seccomp *s)
-{
-        if (s->default_action == SECCOMP_ACT_NOTIFY)
-                return true;
-        for (size_t i = 0; i < s->n_syscalls; i++)
-                if (s->syscalls[i].action == SECCOMP_ACT_NOTIFY)
-                        return true;
-        return false;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct oci_config *c = NULL;
         struct seccomp_prog *p = NULL;
         const struct oci_seccomp *s;
+        size_t notify;
         int r;
 
         if (size > 1 << 16)
@@ -45,13 +36,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         s = c->linux_cfg ? c->linux_cfg->seccomp : NULL;
         if (s) {
+                notify = s->default_action == SECCOMP_ACT_NOTIFY;
+                for (size_t i = 0; i < s->n_syscalls; i++)
+                        notify += s->syscalls[i].action == SECCOMP_ACT_NOTIFY;
                 err_clear();
                 r = seccomp_prepare(s, NULL, &p);
                 if (r >= 0) {
                         if (!p || p->n_insns == 0 || p->n_insns > BPF_MAXINSNS ||
                             BPF_CLASS(p->insns[p->n_insns - 1].code) != BPF_RET)
                                 abort();
-                        if (p->needs_listener != uses_notify(s) || (p->flags & ~KNOWN_FLAGS))
+                        if (p->needs_listener != (notify > 0) || (p->flags & ~KNOWN_FLAGS))
                                 abort();
                         seccomp_prog_free(p);
                 } else if (p || (r == -EINVAL && !err_has_msg()))
