@@ -56,9 +56,9 @@ static inline void seccomp_prog_freep(struct seccomp_prog **p)
 /*
  * The cache file name of s, without ".bpf": a 64-bit FNV-1a hash (16 hex digits) of the fields
  * that shape the program plus the libseccomp version, native architecture and kernel API level.
- * The file also holds the whole key, compared on every hit, so a collision is only a miss. The cache
- * directory given to seccomp_prepare() must belong to the runtime's euid and not be group/other-writable (it
- * is created 0700 when missing), otherwise the cache is not used.
+ * The file also holds the whole key, compared on every hit, so a collision is only a miss.
+ * The cache directory given to seccomp_prepare() must belong to the runtime's euid and not be
+ * group/other-writable (it is created 0700 when missing), otherwise the cache is not used.
  */
 int seccomp_cache_key(const struct oci_seccomp *s, char key[SHA256_HEX_LEN + 1]);
 
