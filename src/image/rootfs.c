@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * rootfs.c - overlay mounts of image layers, the copy fallback, and diffs of
- * upper directories back into layers; see rootfs.h.
+ * rootfs.c - overlay mounts of image layers and the copy fallback; see rootfs.h.
+ * The way back (upper directory -> layer) is in rootfs-commit.c, apart so that
+ * mounting a container's root file system does not pull libarchive in.
  *
  * Every walk of a tree here goes through directory fds opened with
  * O_NOFOLLOW, entry by entry: the trees are built from image content, and a
  * symlink in them must never lead a copy or a diff out of the tree.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -22,22 +21,11 @@
 #include "import.h"
 #include "json.h"
 #include "log.h"
+#include "rootfs-internal.h"
 #include "rootfs.h"
 #include "sha256.h"
 #include "util.h"
 
-#define OPAQUE_XATTR "trusted.overlay.opaque"
-
-static bool is_whiteout(const struct stat *st)
-{
-        return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
-}
-
-static bool is_opaque(int dfd)
-{
-        char v[4] = {};
-        return fgetxattr(dfd, OPAQUE_XATTR, v, sizeof(v)) == 1 && v[0] == 'y';
-}
 
 /* ------------------------------------------------------------------ overlay */
 
@@ -107,12 +95,6 @@ static int overlay_mount(char *const *layers, const char *target, const char *up
 }
 
 /* ------------------------------------------------------------------ copy fallback */
-
-struct hardlink {
-        dev_t dev;
-        ino_t ino;
-        char *path;
-};
 
 struct copier {
         int root_fd; /* target */
@@ -390,273 +372,4 @@ int rootfs_umount(const char *target, enum rootfs_mode mode)
                         return err_set(negative_errno(), "unmounting '%s': %m", target);
         }
         return 0;
-}
-
-/* ------------------------------------------------------------------ diff */
-
-struct differ {
-        struct archive *a;
-        struct hardlink *links;
-        size_t n_links;
-};
-
-static int write_header(struct differ *df, const char *path, const struct stat *st, const char *link,
-                        const char *hardlink, int fd, const char *lpath)
-{
-        struct archive_entry *e = archive_entry_new();
-        char names[4096];
-        ssize_t n;
-        int r = 0;
-
-        if (!e)
-                return -ENOMEM;
-        archive_entry_copy_stat(e, st);
-        archive_entry_set_pathname(e, path);
-        if (link)
-                archive_entry_set_symlink(e, link);
-        if (hardlink) {
-                archive_entry_set_hardlink(e, hardlink);
-                archive_entry_set_size(e, 0);
-        }
-        if (!S_ISREG(st->st_mode))
-                archive_entry_set_size(e, 0);
-        n = fd >= 0 ? flistxattr(fd, names, sizeof(names)) : lpath ? llistxattr(lpath, names, sizeof(names)) : 0;
-        for (char *p = names; n > 0 && p < names + n; p += strlen(p) + 1) {
-                char val[4096];
-                ssize_t k;
-                if (startswith(p, "trusted.overlay."))
-                        continue;
-                k = fd >= 0 ? fgetxattr(fd, p, val, sizeof(val)) : lgetxattr(lpath, p, val, sizeof(val));
-                if (k >= 0)
-                        archive_entry_xattr_add_entry(e, p, val, (size_t)k);
-        }
-        if (archive_write_header(df->a, e) < ARCHIVE_WARN)
-                r = err_set(-EIO, "writing the diff: %s", archive_error_string(df->a));
-        archive_entry_free(e);
-        return r;
-}
-
-static int write_marker(struct differ *df, const char *dir, const char *name)
-{
-        struct stat st = { .st_mode = S_IFREG | 0644, .st_nlink = 1 };
-        _cleanup_free_ char *p = strdup_printf("%s%s%s", dir, *dir ? "/" : "", name);
-        if (!p)
-                return -ENOMEM;
-        return write_header(df, p, &st, NULL, NULL, -EBADF, NULL);
-}
-
-static int diff_tree(struct differ *df, int dfd, const char *rel)
-{
-        DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
-        struct dirent *de;
-        int r = 0;
-
-        if (!d)
-                return negative_errno();
-        while ((de = readdir(d)) && r >= 0) {
-                _cleanup_free_ char *path = NULL, *lpath = NULL;
-                struct stat st;
-                char buf[32];
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                path = strdup_printf("%s%s%s", rel, *rel ? "/" : "", de->d_name);
-                lpath = strdup_printf("%s/%s", fd_path(dirfd(d), buf), de->d_name);
-                if (!path || !lpath) {
-                        r = -ENOMEM;
-                        break;
-                }
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        r = negative_errno();
-                        break;
-                }
-                if (is_whiteout(&st)) {
-                        _cleanup_free_ char *wh = strdup_printf(".wh.%s", de->d_name);
-                        r = wh ? write_marker(df, rel, wh) : -ENOMEM;
-                } else if (S_ISDIR(st.st_mode)) {
-                        _cleanup_close_ int sub = openat(dirfd(d), de->d_name,
-                                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (sub < 0) {
-                                r = negative_errno();
-                                break;
-                        }
-                        r = write_header(df, path, &st, NULL, NULL, sub, NULL);
-                        if (r >= 0 && is_opaque(sub))
-                                r = write_marker(df, path, ".wh..wh..opq");
-                        if (r >= 0)
-                                r = diff_tree(df, sub, path);
-                } else if (S_ISREG(st.st_mode)) {
-                        const char *first = NULL;
-                        for (size_t i = 0; st.st_nlink > 1 && i < df->n_links; i++)
-                                if (df->links[i].dev == st.st_dev && df->links[i].ino == st.st_ino)
-                                        first = df->links[i].path;
-                        if (first) {
-                                r = write_header(df, path, &st, NULL, first, -EBADF, lpath);
-                                continue;
-                        }
-                        _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                        char data[65536];
-                        if (fd < 0) {
-                                r = negative_errno();
-                                break;
-                        }
-                        r = write_header(df, path, &st, NULL, NULL, fd, NULL);
-                        for (;;) {
-                                ssize_t k = r < 0 ? 0 : read(fd, data, sizeof(data));
-                                if (k < 0)
-                                        r = negative_errno();
-                                if (k <= 0)
-                                        break;
-                                if (archive_write_data(df->a, data, (size_t)k) != k)
-                                        r = err_set(-EIO, "writing the diff: %s", archive_error_string(df->a));
-                        }
-                        if (r >= 0 && st.st_nlink > 1) {
-                                struct hardlink *nl = realloc(df->links, (df->n_links + 1) * sizeof(*nl));
-                                if (!nl) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                df->links = nl;
-                                df->links[df->n_links++] = (struct hardlink){ st.st_dev, st.st_ino, TAKE_PTR(path) };
-                        }
-                } else if (S_ISLNK(st.st_mode)) {
-                        char target[4096];
-                        ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-                        if (k < 0) {
-                                r = negative_errno();
-                                break;
-                        }
-                        target[k] = 0;
-                        r = write_header(df, path, &st, target, NULL, -EBADF, lpath);
-                } else
-                        r = write_header(df, path, &st, NULL, NULL, -EBADF, lpath);
-        }
-        closedir(d);
-        return r;
-}
-
-int rootfs_diff_tar(int upper_fd, int out_fd)
-{
-        struct differ df = { .a = archive_write_new() };
-        int r;
-
-        if (!df.a)
-                return -ENOMEM;
-        archive_write_set_format_pax_restricted(df.a);
-        archive_write_set_bytes_in_last_block(df.a, 1);
-        if (archive_write_open_fd(df.a, out_fd) != ARCHIVE_OK) {
-                r = err_set(-EIO, "%s", archive_error_string(df.a));
-                goto out;
-        }
-        r = diff_tree(&df, upper_fd, "");
-        if (r >= 0 && archive_write_close(df.a) != ARCHIVE_OK)
-                r = err_set(-EIO, "writing the diff: %s", archive_error_string(df.a));
-out:
-        archive_write_free(df.a);
-        for (size_t i = 0; i < df.n_links; i++)
-                free(df.links[i].path);
-        free(df.links);
-        return r;
-}
-
-/* ------------------------------------------------------------------ commit */
-
-static char *now_rfc3339(void)
-{
-        char buf[64];
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        return strdup(buf);
-}
-
-int rootfs_commit(struct image_store *s, const char *parent_id, const char *upper, const char *created_by,
-                  const char *tag, char **ret_id)
-{
-        _cleanup_image_config_ struct image_config *cfg = NULL;
-        _cleanup_store_txn_ struct store_txn *t = NULL;
-        _cleanup_free_ char *tmp = NULL, *now = NULL, *manifest_buf = NULL;
-        _cleanup_close_ int upper_fd = -EBADF, tar_fd = -EBADF;
-        _cleanup_free_ struct descriptor *descs = NULL;
-        _cleanup_manifest_ struct manifest *parent_m = NULL;
-        _cleanup_strv_free_ char **tags = NULL;
-        struct json_object *rootfs, *diffs, *hist, *h;
-        struct blob_writer *w;
-        char diff_id[80];
-        size_t mlen;
-        int r;
-
-        r = store_image_config(s, parent_id, &cfg);
-        if (r < 0)
-                return r;
-        r = store_image_manifest(s, parent_id, &manifest_buf, &mlen);
-        if (r < 0)
-                return r;
-        r = manifest_parse(manifest_buf, mlen, NULL, &parent_m);
-        if (r < 0)
-                return r;
-        upper_fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (upper_fd < 0)
-                return err_set(negative_errno(), "cannot open '%s': %m", upper);
-        r = store_txn_begin(s, &t);
-        if (r < 0)
-                return r;
-        /* The diff goes to an anonymous file first, then into a blob writer that hashes it. */
-        tmp = strdup_printf("%s/image/tmp", image_store_root(s));
-        if (!tmp)
-                return -ENOMEM;
-        tar_fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        if (tar_fd < 0)
-                return negative_errno();
-        r = rootfs_diff_tar(upper_fd, tar_fd);
-        if (r < 0)
-                return r;
-        if (lseek(tar_fd, 0, SEEK_SET) < 0)
-                return negative_errno();
-        r = store_txn_blob_new(t, &w);
-        if (r < 0)
-                return r;
-        r = blob_writer_copy_fd(w, tar_fd);
-        if (r < 0) {
-                blob_writer_abort(w);
-                return r;
-        }
-        uint64_t tar_size = blob_writer_size(w);
-        r = blob_writer_finish(w, NULL, -1, diff_id);
-        if (r < 0)
-                return r;
-
-        /* The new config: the parent's, one more diff_id and one more history entry. */
-        now = now_rfc3339();
-        if (!now)
-                return -ENOMEM;
-        json_object_object_add(cfg->json, "created", json_object_new_string(now));
-        if (!json_object_object_get_ex(cfg->json, "rootfs", &rootfs) ||
-            !json_object_object_get_ex(rootfs, "diff_ids", &diffs))
-                return -EINVAL;
-        json_object_array_add(diffs, json_object_new_string(diff_id));
-        if (!json_object_object_get_ex(cfg->json, "history", &hist)) {
-                hist = json_object_new_array();
-                json_object_object_add(cfg->json, "history", hist);
-        }
-        h = json_object_new_object();
-        json_object_object_add(h, "created", json_object_new_string(now));
-        json_object_object_add(h, "created_by", json_object_new_string(created_by ?: "hull commit"));
-        json_object_array_add(hist, h);
-        descs = calloc(parent_m->n_layers + 1, sizeof(*descs));
-        if (!descs)
-                return -ENOMEM;
-        for (size_t i = 0; i < parent_m->n_layers; i++)
-                descs[i] = parent_m->layers[i];
-        descs[parent_m->n_layers] = (struct descriptor){ .media_type = (char *)MT_OCI_LAYER, .digest = diff_id,
-                                                         .size = (int64_t)tar_size };
-        if (tag) {
-                r = strv_extend(&tags, tag);
-                if (r < 0)
-                        return r;
-        }
-        struct image_import im = { .store = s, .txn = t };
-        r = image_import_config(&im, json_to_string(cfg->json), descs, parent_m->n_layers + 1, tags, ret_id);
-        return r < 0 ? r : 0;
 }
