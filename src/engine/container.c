@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * container.c - creating and starting containers; see container.h for the directory
+ * layout and the crash-consistency rules, container-ops.c for the rest of the lifecycle.
+ *
+ * Start sequence (each step undone when a later one fails, up to the monitor's birth;
+ * from then on the monitor owns the container and releases everything itself):
+ *   1. lock the container, refresh it, refuse a running one;
+ *   2. mount the rootfs (overlay of the image's layers with the container's upper dir);
+ *   3. resolve the user in the image's /etc/passwd, prepare volumes (copying the image's
+ *      content into an empty one), write /etc/hostname, hosts, resolv.conf;
+ *   4. write config.json (ocispec.h) and the health check's process;
+ *   5. spawn hull-monitor detached (double fork + setsid, so that the CLI can exit and a
+ *      kill of the CLI never reaches it) with one end of a socketpair, and wait for its
+ *      first word: 'r' (running) or 'e' (could not start, with the exit status).
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "attach-proto.h"
+#include "chase.h"
+#include "container-internal.h"
+#include "error.h"
+#include "fscopy.h"
+#include "json.h"
+#include "leftovers.h"
+#include "logfile.h"
+#include "ocispec.h"
+#include "rootfs.h"
+#include "store.h"
+#include "user.h"
+#include "util.h"
+#include "volume.h"
+
+#define MONITOR_START_TIMEOUT_MS (120 * 1000)
+
+char *ctr_cgroup_path(const char *id)
+{
+        return strdup_printf("/hull-%s", id);
+}
+
+int ctr_lock(struct engine *e, const char *id, bool wait, int *ret_fd)
+{
+        _cleanup_free_ char *p = strdup_printf("%s/%s/" LOCK_FILE, e->containers_dir, id);
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!p)
+                return -ENOMEM;
+        fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negative_errno();
+        if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0)
+                return errno == EWOULDBLOCK ? -EBUSY : negative_errno();
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Fetch a missing image with `hull-image pull` (the transfer code lives outside the run path). */
+static int pull_image(struct engine *e, const char *image)
+{
+        const char *helper;
+        char err[512] = "";
+        int pfd[2], status, r;
+        pid_t p;
+
+        r = engine_binary(e, ENGINE_BIN_IMAGE, &helper);
+        if (r < 0)
+                return r;
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                return negative_errno();
+        p = fork();
+        if (p < 0) {
+                r = negative_errno();
+                safe_close(pfd[0]);
+                safe_close(pfd[1]);
+                return r;
+        }
+        if (p == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                dup2(null, STDIN_FILENO);
+                dup2(null, STDOUT_FILENO);
+                dup2(pfd[1], STDERR_FILENO);
+                execl(helper, helper, "--root", e->root, "pull", "-q", image, (char *)NULL);
+                _exit(127);
+        }
+        safe_close(pfd[1]);
+        {
+                _cleanup_free_ char *out = NULL;
+                if (read_full_fd(pfd[0], 1 << 20, &out, NULL) >= 0 && out) {
+                        /* The helper's last line is its one-line error. */
+                        size_t n = strlen(out);
+                        while (n > 0 && out[n - 1] == '\n')
+                                out[--n] = 0;
+                        snprintf(err, sizeof(err), "%s", strrchr(out, '\n') ? strrchr(out, '\n') + 1 : out);
+                }
+        }
+        safe_close(pfd[0]);
+        while (waitpid(p, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        return err_set(-ENOENT, "image '%s' is not in the store and pulling it failed: %s", image,
+                       err[0] ? (startswith(err, "hull: ") ? err + 6 : err) : "hull-image pull failed");
+}
+
+/* Anonymous volumes for the image's VOLUME entries that no -v/--mount covers (Docker's behaviour). */
+static int add_image_volumes(struct runspec *spec, const struct image_config *img)
+{
+        STRV_FOREACH(v, img ? img->volumes : NULL)
+        {
+                bool covered = false;
+                for (size_t i = 0; i < spec->n_mounts; i++)
+                        covered = covered || streq(spec->mounts[i].destination, *v);
+                if (!covered && (*v)[0] == '/') {
+                        _cleanup_free_ char *arg = strdup(*v);
+                        int r;
+                        if (!arg)
+                                return -ENOMEM;
+                        r = runspec_add_volume(spec, arg);
+                        if (r < 0) {
+                                err_clear();
+                                continue; /* a VOLUME that -v cannot express (":" in it): skip it */
+                        }
+                }
+        }
+        return 0;
+}
+
+/* Inside the creation transaction: name anonymous volumes, record every volume and who uses it. */
+static int claim_volumes(struct engine *e, const char *id, struct runspec *spec)
+{
+        int r;
+
+        for (size_t i = 0; i < spec->n_mounts; i++) {
+                struct runspec_mount *m = &spec->mounts[i];
+                if (m->kind != MOUNT_VOLUME)
+                        continue;
+                if (m->anonymous && !m->source) {
+                        char vid[65];
+                        r = workload_new_id(vid);
+                        if (r < 0)
+                                return r;
+                        m->source = strdup(vid);
+                        if (!m->source)
+                                return -ENOMEM;
+                }
+                if ((r = volume_claim(e, m->source, m->anonymous)) < 0 ||
+                    (r = volume_attach(e, id, m->source, m->destination)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int labels_json(char **labels, char **ret)
+{
+        _cleanup_json_ struct json_object *o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        for (size_t i = 0; labels && labels[i] && labels[i + 1]; i += 2)
+                json_object_object_add(o, labels[i], json_object_new_string(labels[i + 1]));
+        *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        return *ret ? 0 : -ENOMEM;
+}
+
+int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in, bool pull, struct workload **ret)
+{
+        _cleanup_runspec_ struct runspec *spec = NULL;
+        _cleanup_json_ struct json_object *sj = NULL;
+        _cleanup_image_config_ struct image_config *img = NULL;
+        _cleanup_free_ char *image_id = NULL, *dir = NULL, *gen_name = NULL, *labels = NULL, *spec_text = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        struct image_store *s;
+        struct workload w = { .kind = (char *)"container", .state = WORKLOAD_CREATED };
+        char id[65];
+        int r;
+
+        /* Work on a copy: anonymous volumes get their names here. */
+        if ((r = runspec_to_json(spec_in, &sj)) < 0 || (r = runspec_from_json(sj, &spec)) < 0)
+                return r;
+        if ((r = runspec_validate(spec)) < 0 || (name && (r = runspec_check_name(name)) < 0))
+                return r;
+        if (!spec->image)
+                return err_set(-EINVAL, "no image given");
+        r = engine_store(e, &s);
+        if (r < 0)
+                return r;
+        r = store_resolve(s, spec->image, &image_id);
+        if (r == -ENOENT && pull) {
+                err_clear();
+                r = pull_image(e, spec->image);
+                if (r >= 0)
+                        r = store_resolve(s, spec->image, &image_id);
+        }
+        if (r == -ENOENT && !err_has_msg())
+                r = err_set(-ENOENT, "image '%s' not found", spec->image);
+        if (r < 0)
+                return r;
+        r = store_image_config(s, image_id, &img);
+        if (r < 0)
+                return r;
+        if ((r = add_image_volumes(spec, img)) < 0)
+                return r;
+        /* Fail now, not at start, on what the image cannot run (no command at all). */
+        {
+                _cleanup_strv_free_ char **args = NULL;
+                if ((r = ocispec_args(spec, img, &args)) < 0)
+                        return r;
+        }
+
+        if ((r = workload_new_id(id)) < 0)
+                return r;
+        dir = engine_container_dir(e, id);
+        if (!dir)
+                return -ENOMEM;
+        /* The directory and its lock first: whoever finds the row can then tell whether we still live. */
+        if (mkdir(dir, 0700) < 0)
+                return err_set(negative_errno(), "cannot create '%s': %m", dir);
+        r = ctr_lock(e, id, true, &lock);
+        if (r < 0)
+                goto undo_dir;
+        if ((r = labels_json(spec->labels, &labels)) < 0)
+                goto undo_dir;
+
+        for (int attempt = 0;; attempt++) {
+                free(gen_name);
+                gen_name = NULL;
+                if (!name && (r = workload_new_name(e->db, &gen_name)) < 0)
+                        goto undo_dir;
+                r = db_begin(e->db);
+                if (r < 0)
+                        goto undo_dir;
+                r = claim_volumes(e, id, spec);
+                if (r >= 0) {
+                        json_object_put(sj);
+                        sj = NULL;
+                        free(spec_text);
+                        spec_text = NULL;
+                        r = runspec_to_json(spec, &sj);
+                        if (r >= 0 && !(spec_text = strdup(json_object_to_json_string_ext(sj, JSON_C_TO_STRING_PLAIN))))
+                                r = -ENOMEM;
+                }
+                if (r >= 0) {
+                        w.id = id;
+                        w.name = (char *)(name ?: gen_name);
+                        w.image_id = image_id;
+                        w.image_ref = spec->image;
+                        w.spec = spec_text;
+                        w.labels = labels;
+                        w.created = now_ns();
+                        /* Inserted in its final state: "creating" would only add a window to repair. */
+                        r = workload_insert(e->db, &w);
+                }
+                if (r >= 0)
+                        r = db_commit(e->db);
+                else
+                        db_rollback(e->db);
+                /* Two generated names can collide between concurrent creates: draw again. */
+                if (r == -EEXIST && !name && attempt < 8) {
+                        err_clear();
+                        /* The failed transaction named the anonymous volumes; name them anew. */
+                        for (size_t i = 0; i < spec->n_mounts; i++)
+                                if (spec->mounts[i].anonymous) {
+                                        free(spec->mounts[i].source);
+                                        spec->mounts[i].source = NULL;
+                                }
+                        continue;
+                }
+                break;
+        }
+        if (r < 0)
+                goto undo_dir;
+        return workload_get(e->db, id, ret);
+
+undo_dir:
+        {
+                char msg[1024];
+                snprintf(msg, sizeof(msg), "%s", err_msg(r));
+                rm_rf(dir);
+                err_set(r, "%s", msg);
+        }
+        return r;
+}
+
+/* ------------------------------------------------------------------ start */
+
+struct bundle {
+        struct runspec *spec;
+        struct image_config *img;
+        char *dir, *rootfs, *upper, *work;
+        char **mount_sources;
+        enum rootfs_mode mode;
+        bool mounted;
+        char hostname[65];
+};
+
+static void bundle_done(struct bundle *b)
+{
+        if (b->mounted)
+                rootfs_umount(b->rootfs, b->mode);
+        runspec_free(b->spec);
+        image_config_free(b->img);
+        free(b->dir);
+        free(b->rootfs);
+        free(b->upper);
+        free(b->work);
+        strv_free(b->mount_sources);
+}
+
+static int write_file(const char *dir, const char *name, const char *data)
+{
+        _cleanup_free_ char *p = strdup_printf("%s/%s", dir, name);
+        if (!p)
+                return -ENOMEM;
+        return write_file_atomic(p, data, strlen(data), 0644);
+}
+
+/* Copy what the image has at dest into an empty volume (Docker's first-mount rule). */
+static int volume_copy_up(struct engine *e, int root_fd, const struct runspec_mount *m)
+{
+        _cleanup_free_ char *data = volume_data_path(e, m->source);
+        _cleanup_close_ int src = -EBADF, dst = -EBADF;
+
+        if (!data)
+                return -ENOMEM;
+        src = chase_open(root_fd, m->destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (src < 0)
+                return 0; /* nothing there in the image */
+        dst = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dst < 0)
+                return err_set(negative_errno(), "cannot open '%s': %m", data);
+        return fscopy_dir_contents(src, dst, FSCOPY_KEEP_OWNER);
+}
+
+static int prepare_mounts(struct engine *e, struct bundle *b, int root_fd)
+{
+        size_t n = b->spec->n_mounts;
+        int r;
+
+        b->mount_sources = calloc(n + 1, sizeof(char *));
+        if (!b->mount_sources)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const struct runspec_mount *m = &b->spec->mounts[i];
+                struct stat st;
+
+                if (m->kind == MOUNT_TMPFS)
+                        continue;
+                if (m->kind == MOUNT_BIND) {
+                        if (stat(m->source, &st) < 0)
+                                return err_set(negative_errno(), "bind mount source '%s': %m", m->source);
+                        b->mount_sources[i] = strdup(m->source);
+                } else {
+                        bool empty;
+                        if ((r = volume_prepare(e, m->source)) < 0)
+                                return r;
+                        empty = volume_is_empty(e, m->source);
+                        if (empty && !m->nocopy && (r = volume_copy_up(e, root_fd, m)) < 0)
+                                return err_prefix(r, "copying the image's '%s' into volume '%s'", m->destination,
+                                                  m->source);
+                        b->mount_sources[i] = volume_data_path(e, m->source);
+                }
+                if (!b->mount_sources[i])
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static bool have_swap_accounting(void)
+{
+        return access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0 ||
+               access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+}
+
+/* The health check's process, or NULL when the container has none. */
+static int health_args(const struct bundle *b, char ***ret, int64_t *interval, int64_t *timeout, int64_t *start,
+                       int *retries)
+{
+        const struct runspec_health *h = &b->spec->health;
+        const struct image_healthcheck *ih = b->img ? &b->img->healthcheck : NULL;
+        char **test = h->test ? h->test : ih ? ih->test : NULL;
+
+        *ret = NULL;
+        if (b->spec->no_healthcheck || !test || !test[0] || streq(test[0], "NONE"))
+                return 0;
+        *interval = h->interval ?: ih && ih->interval ? ih->interval : 30000000000LL;
+        *timeout = h->timeout ?: ih && ih->timeout ? ih->timeout : 30000000000LL;
+        *start = h->start_period ?: ih ? ih->start_period : 0;
+        *retries = h->retries ?: ih && ih->retries ? (int)ih->retries : 3;
+        if (streq(test[0], "CMD-SHELL")) {
+                if (!test[1])
+                        return err_set(-EINVAL, "health check: CMD-SHELL needs a command");
+                *ret = strv_copy((char *const[]){ (char *)"/bin/sh", (char *)"-c", test[1], NULL });
+        } else if (streq(test[0], "CMD"))
+                *ret = strv_copy(test + 1);
+        else
+                /* Docker takes a bare list as a CMD. */
+                *ret = strv_copy(test);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int write_config(struct engine *e, struct workload *w, struct bundle *b, const struct user_ids *user,
+                        struct json_object **ret_config)
+{
+        _cleanup_json_ struct json_object *config = NULL;
+        _cleanup_free_ char *cg = ctr_cgroup_path(w->id), *path = strdup_printf("%s/config.json", b->dir);
+        struct ocispec_input in = {
+                .spec = b->spec,
+                .image = b->img,
+                .id = w->id,
+                .rootfs = b->rootfs,
+                .dir = b->dir,
+                .user = user,
+                .mount_sources = b->mount_sources,
+                .cgroups_path = cg,
+                .hostname = b->hostname,
+                .have_swap_accounting = have_swap_accounting(),
+        };
+        int r;
+
+        if (!cg || !path)
+                return -ENOMEM;
+        r = ocispec_build(&in, &config);
+        if (r < 0)
+                return r;
+        r = json_write_file_atomic(path, config, 0600);
+        if (r < 0)
+                return err_set(r, "cannot write '%s': %s", path, strerror(-r));
+        *ret_config = TAKE_PTR(config);
+        return 0;
+}
+
+static int prepare_bundle(struct engine *e, struct workload *w, struct bundle *b, struct json_object **ret_config)
+{
+        _cleanup_json_ struct json_object *sj = NULL;
+        _cleanup_strv_free_ char **layers = NULL;
+        _cleanup_close_ int root_fd = -EBADF;
+        _cleanup_(user_ids_done) struct user_ids user = {};
+        _cleanup_free_ char *hosts = NULL, *resolv = NULL;
+        struct image_store *s;
+        int r;
+
+        r = json_parse_buffer(w->spec, strlen(w->spec), "container spec", &sj);
+        if (r < 0 || (r = runspec_from_json(sj, &b->spec)) < 0)
+                return r;
+        b->dir = engine_container_dir(e, w->id);
+        b->rootfs = strdup_printf("%s/rootfs", b->dir);
+        b->upper = strdup_printf("%s/upper", b->dir);
+        b->work = strdup_printf("%s/work", b->dir);
+        if (!b->dir || !b->rootfs || !b->upper || !b->work)
+                return -ENOMEM;
+        if ((r = engine_store(e, &s)) < 0 || (r = store_image_config(s, w->image_id, &b->img)) < 0 ||
+            (r = store_image_layer_paths(s, w->image_id, &layers)) < 0)
+                return r;
+        /* Left mounted by a start that was killed: never stack a second overlay on it. */
+        leftover_umount(b->rootfs);
+        if (mkdir(b->rootfs, 0755) < 0 && errno != EEXIST)
+                return err_set(negative_errno(), "cannot create '%s': %m", b->rootfs);
+        r = rootfs_mount_layers(layers, b->rootfs, b->upper, b->work, 0, &b->mode);
+        if (r < 0)
+                return err_prefix(r, "mounting the root file system");
+        b->mounted = true;
+        /* The layers are mounted: let garbage collection and prunes go on. */
+        engine_store_release(e);
+
+        root_fd = open(b->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return err_set(negative_errno(), "cannot open '%s': %m", b->rootfs);
+        r = user_resolve(root_fd, b->spec->user ? b->spec->user : b->img ? b->img->user : NULL, &user);
+        if (r < 0)
+                return r;
+        if ((r = prepare_mounts(e, b, root_fd)) < 0)
+                return r;
+
+        if (b->spec->network && streq(b->spec->network, "host")) {
+                if (gethostname(b->hostname, sizeof(b->hostname) - 1) < 0)
+                        snprintf(b->hostname, sizeof(b->hostname), "localhost");
+        } else
+                ocispec_hostname(b->spec, w->id, b->hostname);
+        hosts = ocispec_hosts_file(b->spec, b->hostname);
+        if (!hosts)
+                return -ENOMEM;
+        {
+                char nl[67];
+                snprintf(nl, sizeof(nl), "%s\n", b->hostname);
+                if ((r = write_file(b->dir, "hostname", nl)) < 0 || (r = write_file(b->dir, "hosts", hosts)) < 0)
+                        return err_set(r, "cannot write the container's /etc files: %s", strerror(-r));
+        }
+        /* The host's resolvers (a later network attach writes its own). */
+        if (read_full_file("/etc/resolv.conf", 1 << 16, &resolv, NULL) < 0 && !(resolv = strdup("")))
+                return -ENOMEM;
+        if ((r = write_file(b->dir, "resolv.conf", resolv)) < 0)
+                return r;
+        return write_config(e, w, b, &user, ret_config);
+}
+
+static int write_health_process(struct bundle *b, struct json_object *config, char **args)
+{
+        _cleanup_json_ struct json_object *p = NULL;
+        _cleanup_free_ char *path = strdup_printf("%s/health-process.json", b->dir);
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = ocispec_exec_process(config, args, NULL, NULL, NULL, false, &p);
+        if (r < 0)
+                return r;
+        return json_write_file_atomic(path, p, 0600);
+}
+
+static int add_arg(char ***argv, const char *fmt, ...) _printf_(2, 3);
+static int add_arg(char ***argv, const char *fmt, ...)
+{
+        char buf[4096];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        return strv_extend(argv, buf);
+}
+
+static int monitor_argv(struct engine *e, struct workload *w, struct bundle *b, struct json_object *config,
+                        char ***ret)
+{
+        _cleanup_strv_free_ char **argv = NULL, **hargs = NULL;
+        _cleanup_free_ char *restart = runspec_restart_string(b->spec), *cg = ctr_cgroup_path(w->id);
+        const char *monitor, *runtime, *hull;
+        int64_t interval = 0, timeout = 0, start = 0;
+        int retries = 0, r;
+        bool v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+
+        if (!restart || !cg)
+                return -ENOMEM;
+        if ((r = engine_binary(e, ENGINE_BIN_MONITOR, &monitor)) < 0 ||
+            (r = engine_binary(e, ENGINE_BIN_RUNTIME, &runtime)) < 0)
+                return r;
+        r = 0;
+        r |= add_arg(&argv, "%s", monitor);
+        r |= add_arg(&argv, "--id=%s", w->id);
+        r |= add_arg(&argv, "--dir=%s", b->dir);
+        r |= add_arg(&argv, "--runtime=%s", runtime);
+        r |= add_arg(&argv, "--runtime-root=%s", e->runtime_root);
+        r |= add_arg(&argv, "--rootfs=%s", b->rootfs);
+        r |= add_arg(&argv, "--cgroup-path=%s", cg);
+        r |= add_arg(&argv, "--oom-file=%s%s/%s", v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", cg,
+                     v2 ? "memory.events" : "memory.oom_control");
+        r |= add_arg(&argv, "--restart=%s", restart);
+        r |= add_arg(&argv, "--restarts=%d", w->restart_count);
+        r |= add_arg(&argv, "--attach-fd=3");
+        if (b->spec->log_max_size) {
+                r |= add_arg(&argv, "--log-max-size=%llu", (unsigned long long)b->spec->log_max_size);
+                r |= add_arg(&argv, "--log-max-files=%u", b->spec->log_max_files ?: 1);
+        }
+        if (b->spec->tty)
+                r |= add_arg(&argv, "--tty");
+        if (b->spec->interactive)
+                r |= add_arg(&argv, "--stdin");
+        if (!b->spec->network || !streq(b->spec->network, "host"))
+                r |= add_arg(&argv, "--netns-lo");
+        if (r < 0)
+                return -ENOMEM;
+        r = health_args(b, &hargs, &interval, &timeout, &start, &retries);
+        if (r < 0)
+                return r;
+        if (hargs) {
+                if ((r = write_health_process(b, config, hargs)) < 0)
+                        return r;
+                r = 0;
+                r |= add_arg(&argv, "--health-process=%s/health-process.json", b->dir);
+                r |= add_arg(&argv, "--health-interval=%lld", (long long)interval);
+                r |= add_arg(&argv, "--health-timeout=%lld", (long long)timeout);
+                r |= add_arg(&argv, "--health-start-period=%lld", (long long)start);
+                r |= add_arg(&argv, "--health-retries=%d", retries);
+                if (r < 0)
+                        return -ENOMEM;
+        }
+        if (b->spec->auto_remove) {
+                /* When nobody attached takes the removal over, the monitor becomes `hull container cleanup`. */
+                if ((r = engine_binary(e, ENGINE_BIN_HULL, &hull)) < 0)
+                        return r;
+                if (add_arg(&argv, "--exit-command=%s", hull) < 0 || add_arg(&argv, "--exit-command=--root") < 0 ||
+                    add_arg(&argv, "--exit-command=%s", e->root) < 0 ||
+                    add_arg(&argv, "--exit-command=container") < 0 || add_arg(&argv, "--exit-command=cleanup") < 0 ||
+                    add_arg(&argv, "--exit-command=%s", w->id) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+/*
+ * Double fork: the monitor is reparented away from us (to init, or the nearest subreaper)
+ * in its own session, so that neither our exit nor a signal to our process group reaches
+ * it. fd 3 of the monitor is its end of the socketpair.
+ */
+static int spawn_monitor(char **argv, int *ret_fd, pid_t *ret_pid)
+{
+        int sp[2], pp[2], status;
+        pid_t child, mon = 0;
+        ssize_t n;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                return negative_errno();
+        if (pipe2(pp, O_CLOEXEC) < 0) {
+                int r = negative_errno();
+                safe_close(sp[0]);
+                safe_close(sp[1]);
+                return r;
+        }
+        child = fork();
+        if (child < 0) {
+                int r = negative_errno();
+                safe_close(sp[0]);
+                safe_close(sp[1]);
+                safe_close(pp[0]);
+                safe_close(pp[1]);
+                return r;
+        }
+        if (child == 0) {
+                pid_t g;
+                setsid();
+                g = fork();
+                if (g == 0) {
+                        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                        sigset_t all;
+                        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 || dup2(sp[1], 3) < 0)
+                                _exit(127);
+                        close_all_fds(4, NULL, 0);
+                        sigfillset(&all);
+                        sigprocmask(SIG_UNBLOCK, &all, NULL);
+                        signal(SIGPIPE, SIG_DFL);
+                        execv(argv[0], argv);
+                        _exit(127);
+                }
+                (void)!write(pp[1], &g, sizeof(g));
+                _exit(g < 0 ? 1 : 0);
+        }
+        safe_close(sp[1]);
+        safe_close(pp[1]);
+        n = read(pp[0], &mon, sizeof(mon));
+        safe_close(pp[0]);
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (n != sizeof(mon) || mon <= 0) {
+                safe_close(sp[0]);
+                return err_set(-ECHILD, "cannot start hull-monitor");
+        }
+        *ret_fd = sp[0];
+        *ret_pid = mon;
+        return 0;
+}
+
+/* The monitor's first word: 'r' pid, or 'e' status + reason. */
+static int await_start(int fd, struct workload *w)
+{
+        char buf[ATTACH_MSG_MAX];
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+        int32_t v;
+
+        for (;;) {
+                int k = poll(&p, 1, MONITOR_START_TIMEOUT_MS);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return err_set(-ETIMEDOUT, "the container did not start within %d s",
+                                       MONITOR_START_TIMEOUT_MS / 1000);
+                n = recv(fd, buf, sizeof(buf) - 1, 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return err_set(-EIO, "hull-monitor exited before the container started");
+                if (buf[0] == ATTACH_STARTED && n >= 5) {
+                        memcpy(&v, buf + 1, 4);
+                        w->pid = v;
+                        return 0;
+                }
+                if (buf[0] == ATTACH_ERROR && n >= 5) {
+                        memcpy(&v, buf + 1, 4);
+                        buf[n] = 0;
+                        w->exit_code = v;
+                        return err_set(-ENOEXEC, "%s", buf + 5);
+                }
+        }
+}
+
+int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_start_result *ret)
+{
+        _cleanup_close_ int lock = -EBADF, fd = -EBADF;
+        _cleanup_(bundle_done) struct bundle b = {};
+        _cleanup_json_ struct json_object *config = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *status_path = NULL, *stop_path = NULL;
+        struct monitor_status st;
+        pid_t mon;
+        int r;
+
+        r = ctr_lock(e, w->id, true, &lock);
+        if (r < 0)
+                return err_set(r, "cannot lock container %s: %s", w->name, strerror(-r));
+        r = ctr_refresh_locked(e, w, true);
+        if (r < 0)
+                return r;
+        if (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED || w->state == WORKLOAD_RESTARTING ||
+            w->state == WORKLOAD_STOPPING)
+                return err_set(-EALREADY, "container %s is already running", w->name);
+        r = prepare_bundle(e, w, &b, &config);
+        if (r < 0)
+                return r;
+        r = monitor_argv(e, w, &b, config, &argv);
+        if (r < 0)
+                return r;
+        status_path = strdup_printf("%s/" STATUS_FILE, b.dir);
+        stop_path = strdup_printf("%s/" STOP_FILE, b.dir);
+        if (!status_path || !stop_path)
+                return -ENOMEM;
+        unlink(status_path);
+        unlink(stop_path);
+
+        r = spawn_monitor(argv, &fd, &mon);
+        if (r < 0)
+                return r;
+        /* From here the monitor owns the mount: it unmounts it when the container ends. */
+        b.mounted = false;
+        r = await_start(fd, w);
+        if (monitor_status_read(b.dir, &st) >= 0) {
+                w->monitor_pid = st.monitor_pid;
+                w->monitor_start = st.monitor_start;
+                w->pid_start = st.pid_start;
+                w->started = st.started;
+                w->restart_count = (int)st.restarts;
+                free(w->health);
+                w->health = strdup(st.health);
+        }
+        if (r == -ENOEXEC) {
+                char msg[1024];
+                snprintf(msg, sizeof(msg), "%s", err_msg(r));
+                /* Podman's rule: a container that could not start stays "created", with the reason. */
+                w->state = WORKLOAD_CREATED;
+                w->pid = 0;
+                free(w->error);
+                w->error = strdup(msg);
+                workload_update_status(e->db, w);
+                return err_set(r, "%s", msg);
+        }
+        if (r < 0) {
+                /* The monitor died or hung: refresh repairs what it left. */
+                char msg[1024];
+                snprintf(msg, sizeof(msg), "%s", err_msg(r));
+                ctr_refresh_locked(e, w, true);
+                return err_set(r, "%s", msg);
+        }
+        w->state = WORKLOAD_RUNNING;
+        w->exit_code = -1;
+        w->finished = 0;
+        free(w->error);
+        w->error = strdup("");
+        r = workload_update_status(e->db, w);
+        if (r < 0)
+                return r;
+        ret->pid = (pid_t)w->pid;
+        ret->attach_fd = attach ? TAKE_FD(fd) : -EBADF;
+        return 0;
+}

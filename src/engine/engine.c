@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* engine.c - the engine's context, schema and helper binaries; see engine.h. */
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "engine.h"
+#include "error.h"
+#include "hull-build.h"
+#include "store.h"
+#include "util.h"
+
+/*
+ * Module "engine" of the state database. Steps are never edited once released: a change
+ * is a new step. workload_volumes ties anonymous and named volumes to the containers using
+ * them (a volume in use cannot be removed: the foreign key refuses it).
+ */
+static const struct db_migration engine_schema[] = {
+        { "CREATE TABLE workloads ("
+          "  id TEXT PRIMARY KEY,"
+          "  name TEXT NOT NULL UNIQUE,"
+          "  kind TEXT NOT NULL DEFAULT 'container',"
+          "  image_id TEXT,"
+          "  image_ref TEXT,"
+          "  spec TEXT NOT NULL,"
+          "  labels TEXT NOT NULL DEFAULT '{}',"
+          "  state TEXT NOT NULL,"
+          "  pid INTEGER NOT NULL DEFAULT 0,"
+          "  pid_start INTEGER NOT NULL DEFAULT 0,"
+          "  monitor_pid INTEGER NOT NULL DEFAULT 0,"
+          "  monitor_start INTEGER NOT NULL DEFAULT 0,"
+          "  exit_code INTEGER NOT NULL DEFAULT -1,"
+          "  oom INTEGER NOT NULL DEFAULT 0,"
+          "  error TEXT NOT NULL DEFAULT '',"
+          "  created INTEGER NOT NULL,"
+          "  started INTEGER NOT NULL DEFAULT 0,"
+          "  finished INTEGER NOT NULL DEFAULT 0,"
+          "  restart_count INTEGER NOT NULL DEFAULT 0,"
+          "  health TEXT NOT NULL DEFAULT '');"
+          "CREATE INDEX workloads_image ON workloads(image_id);"
+          "CREATE TABLE volumes ("
+          "  name TEXT PRIMARY KEY,"
+          "  driver TEXT NOT NULL DEFAULT 'local',"
+          "  created INTEGER NOT NULL,"
+          "  labels TEXT NOT NULL DEFAULT '{}',"
+          "  options TEXT NOT NULL DEFAULT '{}',"
+          "  anonymous INTEGER NOT NULL DEFAULT 0);"
+          "CREATE TABLE workload_volumes ("
+          "  workload_id TEXT NOT NULL REFERENCES workloads(id) ON DELETE CASCADE,"
+          "  volume TEXT NOT NULL REFERENCES volumes(name),"
+          "  destination TEXT NOT NULL,"
+          "  PRIMARY KEY (workload_id, destination));"
+          "CREATE INDEX workload_volumes_volume ON workload_volumes(volume);" },
+};
+
+/*
+ * The image module's images table exists once the store was opened; a workload can only
+ * name an image after that, so the trigger is made then (engine_store()).
+ */
+static const char images_in_use_trigger[] =
+        "CREATE TRIGGER IF NOT EXISTS engine_images_in_use BEFORE DELETE ON images "
+        "WHEN EXISTS (SELECT 1 FROM workloads WHERE image_id = OLD.id) "
+        "BEGIN SELECT RAISE(ABORT, 'image is in use by a container'); END;";
+
+void engine_free(struct engine *e)
+{
+        if (!e)
+                return;
+        engine_store_release(e);
+        db_close(e->db);
+        free(e->root);
+        free(e->containers_dir);
+        free(e->volumes_dir);
+        free(e->runtime_root);
+        for (int i = 0; i < _ENGINE_BIN_MAX; i++)
+                free(e->bin[i]);
+        free(e);
+}
+
+int engine_open(const char *root, struct engine **ret)
+{
+        _cleanup_engine_ struct engine *e = calloc(1, sizeof(*e));
+        _cleanup_free_ char *dbpath = NULL;
+        int r;
+
+        if (!e)
+                return -ENOMEM;
+        e->root = strdup(root);
+        e->containers_dir = strdup_printf("%s/containers", root);
+        e->volumes_dir = strdup_printf("%s/volumes", root);
+        e->runtime_root = strdup_printf("%s/runtime", root);
+        dbpath = strdup_printf("%s/state.db", root);
+        if (!e->root || !e->containers_dir || !e->volumes_dir || !e->runtime_root || !dbpath)
+                return -ENOMEM;
+        /* 0700: container directories hold the attach socket and the logs. */
+        if (mkdir(e->containers_dir, 0700) < 0 && errno != EEXIST) {
+                r = mkdir_p(e->containers_dir, 0700);
+                if (r < 0)
+                        return err_set(r, "cannot create '%s': %s", e->containers_dir, strerror(-r));
+        }
+        r = db_open(dbpath, &e->db);
+        if (r < 0)
+                return r;
+        r = db_migrate(e->db, "engine", engine_schema, ELEMENTSOF(engine_schema));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+int engine_store(struct engine *e, struct image_store **ret)
+{
+        int r;
+
+        if (!e->store) {
+                r = image_store_open(e->root, &e->store);
+                if (r < 0)
+                        return r;
+                r = db_exec(e->db, images_in_use_trigger);
+                if (r < 0)
+                        return r;
+        }
+        *ret = e->store;
+        return 0;
+}
+
+void engine_store_release(struct engine *e)
+{
+        image_store_close(e->store);
+        e->store = NULL;
+}
+
+char *engine_container_dir(struct engine *e, const char *id)
+{
+        return strdup_printf("%s/%s", e->containers_dir, id);
+}
+
+static const struct {
+        const char *name, *env;
+} binaries[_ENGINE_BIN_MAX] = {
+        [ENGINE_BIN_RUNTIME] = { "hull-runtime", "HULL_RUNTIME" },
+        [ENGINE_BIN_MONITOR] = { "hull-monitor", "HULL_MONITOR" },
+        [ENGINE_BIN_HULL] = { "hull", "HULL_BIN" },
+        [ENGINE_BIN_IMAGE] = { "hull-image", "HULL_IMAGE" },
+};
+
+static bool executable(const char *p)
+{
+        return access(p, X_OK) == 0;
+}
+
+int engine_find_binary(enum engine_binary which, char **ret)
+{
+        const char *name = binaries[which].name, *v = getenv(binaries[which].env);
+        char self[PATH_MAX];
+        ssize_t n;
+
+        if (v && *v) {
+                *ret = strdup(v);
+                return *ret ? 0 : -ENOMEM;
+        }
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n > 0) {
+                char *slash;
+                self[n] = 0;
+                slash = strrchr(self, '/');
+                if (slash) {
+                        /* Installed side by side, or a build tree (build/cmd/hull/hull -> build/cmd/<name>/<name>). */
+                        _cleanup_free_ char *a = NULL, *b = NULL;
+                        *slash = 0;
+                        a = strdup_printf("%s/%s", self, name);
+                        b = strdup_printf("%s/../%s/%s", self, name, name);
+                        if (!a || !b)
+                                return -ENOMEM;
+                        if (executable(a)) {
+                                *ret = TAKE_PTR(a);
+                                return 0;
+                        }
+                        if (executable(b)) {
+                                *ret = realpath(b, NULL);
+                                return *ret ? 0 : -ENOMEM;
+                        }
+                        /* hull itself: this very executable when it is hull. */
+                        if (which == ENGINE_BIN_HULL && streq(slash + 1, "hull")) {
+                                *slash = '/';
+                                *ret = strdup(self);
+                                return *ret ? 0 : -ENOMEM;
+                        }
+                }
+        }
+        {
+                _cleanup_free_ char *p = strdup_printf("%s/%s", HULL_LIBEXECDIR, name);
+                if (!p)
+                        return -ENOMEM;
+                if (executable(p)) {
+                        *ret = TAKE_PTR(p);
+                        return 0;
+                }
+        }
+        {
+                const char *path = getenv("PATH") ?: "/usr/local/bin:/usr/bin:/bin";
+                for (const char *s = path; *s;) {
+                        size_t l = strcspn(s, ":");
+                        _cleanup_free_ char *p = strdup_printf("%.*s/%s", (int)l, s, name);
+                        if (!p)
+                                return -ENOMEM;
+                        if (l > 0 && executable(p)) {
+                                *ret = TAKE_PTR(p);
+                                return 0;
+                        }
+                        s += l;
+                        if (*s == ':')
+                                s++;
+                }
+        }
+        return err_set(-ENOENT, "cannot find %s (set $%s, or install it next to hull or in %s)", name,
+                       binaries[which].env, HULL_LIBEXECDIR);
+}
+
+int engine_binary(struct engine *e, enum engine_binary which, const char **ret)
+{
+        if (!e->bin[which]) {
+                int r = engine_find_binary(which, &e->bin[which]);
+                if (r < 0)
+                        return r;
+        }
+        *ret = e->bin[which];
+        return 0;
+}

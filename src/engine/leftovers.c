@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* leftovers.c - cgroups and mounts left behind by killed processes; see leftovers.h. */
+#include <dirent.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "leftovers.h"
+#include "util.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+static void sweep_one(const char *dir)
+{
+        _cleanup_free_ char *procs = strdup_printf("%s/cgroup.procs", dir), *pids = NULL;
+
+        if (procs && read_full_file(procs, 1 << 20, &pids, NULL) >= 0)
+                for (char *s = pids, *e; s && *s; s = e) {
+                        e = strchr(s, '\n');
+                        if (e)
+                                *e++ = 0;
+                        kill((pid_t)atoi(s), SIGKILL);
+                }
+        /* rmdir fails with EBUSY until the killed tasks are gone from the cgroup. */
+        for (int k = 0; k < 100 && rmdir(dir) < 0 && errno == EBUSY; k++)
+                usleep(10000);
+}
+
+void leftover_cgroup_sweep(const char *cgroup_path)
+{
+        DIR *d;
+        struct dirent *de;
+        struct stat st;
+
+        if (!cgroup_path || !*cgroup_path)
+                return;
+        {
+                /* cgroup v2 mounted at /sys/fs/cgroup itself. */
+                _cleanup_free_ char *p = strdup_printf(CGROUP_ROOT "%s", cgroup_path);
+                if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                        sweep_one(p);
+        }
+        d = opendir(CGROUP_ROOT);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                if (de->d_name[0] == '.' || de->d_type == DT_LNK)
+                        continue;
+                p = strdup_printf(CGROUP_ROOT "/%s%s", de->d_name, cgroup_path);
+                if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                        sweep_one(p);
+        }
+        closedir(d);
+}
+
+bool is_mount_point(const char *path)
+{
+        _cleanup_free_ char *parent = strdup_printf("%s/..", path);
+        struct stat a, b;
+
+        if (!parent || lstat(path, &a) < 0 || stat(parent, &b) < 0)
+                return false;
+        return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
+}
+
+int leftover_umount(const char *path)
+{
+        if (!path || !is_mount_point(path))
+                return 0;
+        if (umount2(path, UMOUNT_NOFOLLOW) < 0) {
+                if (errno != EBUSY)
+                        return negative_errno();
+                /* Still pinned (a process holds a file in it): detach, the kernel frees it later. */
+                if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+                        return negative_errno();
+        }
+        return 1;
+}
