@@ -75,10 +75,7 @@ void io_drop_client(struct monitor *m, size_t i)
 
 bool io_any_ack(struct monitor *m)
 {
-        for (size_t i = 0; i < m->n_clients; i++)
-                if (m->clients[i].acked)
-                        return true;
-        return false;
+        return m->acked;
 }
 
 static int client_flush(struct client *c)
@@ -248,7 +245,8 @@ void io_client_event(struct monitor *m, size_t i, short revents)
                         }
                         break;
                 case ATTACH_ACK_EXIT:
-                        c->acked = true;
+                        /* Kept on the monitor: the client usually closes right after. */
+                        m->acked = true;
                         break;
                 default:
                         break;

@@ -58,7 +58,6 @@ struct client {
         struct msg *head, *tail;
         size_t queued;
         bool initial; /* the --attach-fd client */
-        bool acked;   /* sent ATTACH_ACK_EXIT */
 };
 
 struct options {
@@ -105,6 +104,7 @@ struct monitor {
         size_t health_len;
         bool health_killed;
         bool done;
+        bool acked; /* a client sent ATTACH_ACK_EXIT: it removes the container, no exit command */
 };
 
 /* main.c */

@@ -8,7 +8,7 @@
 #include "output.h"
 #include "util.h"
 
-static struct json_object *inspect_json(struct image_store *s, const char *id, int *ret_r)
+struct json_object *image_inspect_json(struct image_store *s, const char *id, int *ret_r)
 {
         _cleanup_image_info_ struct image_info *info = NULL;
         _cleanup_image_config_ struct image_config *cfg = NULL;
@@ -65,7 +65,7 @@ static struct json_object *inspect_json(struct image_store *s, const char *id, i
 }
 
 /* Print tmpl with {{.A.B}} replaced by the JSON value at that path (strings bare). */
-static int print_template(struct json_object *o, const char *tmpl)
+int inspect_template(struct json_object *o, const char *tmpl)
 {
         for (const char *p = tmpl; *p;) {
                 if (p[0] == '{' && p[1] == '{') {
@@ -118,13 +118,13 @@ int cmd_inspect(struct cmd_context *c)
                         ret = cmd_fail(r, "inspecting '%s'", c->argv[i]);
                         continue;
                 }
-                o = inspect_json(c->store, id, &r);
+                o = image_inspect_json(c->store, id, &r);
                 if (!o) {
                         ret = cmd_fail(r, "inspecting '%s'", c->argv[i]);
                         continue;
                 }
                 if (format && !streq(format, "json")) {
-                        r = print_template(o, format);
+                        r = inspect_template(o, format);
                         json_object_put(o);
                         if (r < 0)
                                 return cmd_fail(r == -ENOENT ? -ENOENT : -EINVAL, "--format '%s'", format);

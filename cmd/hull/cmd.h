@@ -17,14 +17,22 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "engine.h"
+
+struct json_object;
 #include "store.h"
 
 #define EXIT_ENGINE_ERROR 125
-#define CMD_OPTIONS_MAX   24
+#define CMD_OPTIONS_MAX   64
 
 enum {
-        CMD_NEEDS_ROOT = 1 << 0,  /* refuse to run unless euid is 0 */
-        CMD_NEEDS_STORE = 1 << 1, /* open the image store (shared lock) before the handler */
+        CMD_NEEDS_ROOT = 1 << 0,   /* refuse to run unless euid is 0 */
+        CMD_NEEDS_STORE = 1 << 1,  /* open the image store (shared lock) before the handler */
+        CMD_NEEDS_ENGINE = 1 << 2, /* open the engine (state.db, containers, volumes) before the handler */
+        CMD_STOP_AT_ARGS = 1 << 3, /* options end at the first argument ("run IMAGE ls -l": -l is ls's) */
+        CMD_TRANSFER = 1 << 4,     /* moves images in or out: runs in the hull-image helper (see main.c) */
+        CMD_HIDDEN = 1 << 5,       /* internal (called by hull-monitor): not in help or completion */
+        CMD_WORKLOAD_EXIT = 1 << 6, /* the exit status is the container's own (run, start -a, exec, wait) */
 };
 
 enum cmd_opt_kind {
@@ -66,8 +74,10 @@ struct cmd_context {
         char **multi[CMD_OPTIONS_MAX];
         bool set[CMD_OPTIONS_MAX];
         struct image_store *store; /* CMD_NEEDS_STORE */
+        struct engine *engine;     /* CMD_NEEDS_ENGINE */
         const char *root;
         bool stdout_tty, stderr_tty;
+        int exit_status; /* returned by hull when the handler succeeds (a container's own status) */
 };
 
 /* Option access by long name; a name that is not in the command's table is a programming error. */
@@ -97,6 +107,39 @@ int cmd_history(struct cmd_context *c);
 int cmd_image_prune(struct cmd_context *c);
 int cmd_image_sign(struct cmd_context *c);
 int cmd_completion(struct cmd_context *c);
+/* Containers and volumes (src/engine). */
+int cmd_run(struct cmd_context *c);
+int cmd_create(struct cmd_context *c);
+int cmd_start(struct cmd_context *c);
+int cmd_stop(struct cmd_context *c);
+int cmd_restart(struct cmd_context *c);
+int cmd_kill(struct cmd_context *c);
+int cmd_rm(struct cmd_context *c);
+int cmd_container_prune(struct cmd_context *c);
+int cmd_container_cleanup(struct cmd_context *c);
+int cmd_ps(struct cmd_context *c);
+int cmd_logs(struct cmd_context *c);
+int cmd_exec(struct cmd_context *c);
+int cmd_attach(struct cmd_context *c);
+int cmd_inspect_any(struct cmd_context *c);
+int cmd_container_inspect(struct cmd_context *c);
+int cmd_top(struct cmd_context *c);
+int cmd_stats(struct cmd_context *c);
+int cmd_wait(struct cmd_context *c);
+int cmd_cp(struct cmd_context *c);
+int cmd_pause(struct cmd_context *c);
+int cmd_unpause(struct cmd_context *c);
+int cmd_rename(struct cmd_context *c);
+int cmd_volume_create(struct cmd_context *c);
+int cmd_volume_ls(struct cmd_context *c);
+int cmd_volume_inspect(struct cmd_context *c);
+int cmd_volume_rm(struct cmd_context *c);
+int cmd_volume_prune(struct cmd_context *c);
+
+/* An image's inspect document (cmd-inspect.c), for `hull inspect` of images and containers alike. */
+struct json_object *image_inspect_json(struct image_store *s, const char *id, int *ret_r);
+/* Print one document through a template: {{.A.B}} is the JSON value at that path (cmd-inspect.c). */
+int inspect_template(struct json_object *o, const char *tmpl);
 int cmd_help(struct cmd_context *c);
 int cmd_version(struct cmd_context *c);
 

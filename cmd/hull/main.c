@@ -18,6 +18,19 @@
 
 #define DEFAULT_ROOT "/var/lib/hull"
 
+/*
+ * Two executables are built from this table. `hull` runs every command but those that move
+ * images in and out (registries, archives: libcurl, libarchive, libcrypto and their
+ * dependencies cost milliseconds and megabytes to load on every command, measured in
+ * docs/benchmarks.md); for those it executes `hull-image`, which is this same program
+ * built with HULL_IMAGE_TRANSFER and all the libraries, with the same arguments.
+ */
+#ifdef HULL_IMAGE_TRANSFER
+#define TRANSFER(fn) fn
+#else
+#define TRANSFER(fn) NULL
+#endif
+
 static const char *const image_ls_aliases[] = { "image ls", "image list", NULL };
 static const char *const rmi_aliases[] = { "image rm", NULL };
 static const char *const pull_aliases[] = { "image pull", NULL };
@@ -26,7 +39,26 @@ static const char *const load_aliases[] = { "image load", NULL };
 static const char *const save_aliases[] = { "image save", NULL };
 static const char *const import_aliases[] = { "image import", NULL };
 static const char *const tag_aliases[] = { "image tag", NULL };
-static const char *const inspect_aliases[] = { "image inspect", NULL };
+static const char *const run_aliases[] = { "container run", NULL };
+static const char *const create_aliases[] = { "container create", NULL };
+static const char *const start_aliases[] = { "container start", NULL };
+static const char *const stop_aliases[] = { "container stop", NULL };
+static const char *const restart_aliases[] = { "container restart", NULL };
+static const char *const kill_aliases[] = { "container kill", NULL };
+static const char *const rm_aliases[] = { "container rm", "container remove", NULL };
+static const char *const ps_aliases[] = { "container ls", "container list", "container ps", NULL };
+static const char *const logs_aliases[] = { "container logs", NULL };
+static const char *const exec_aliases[] = { "container exec", NULL };
+static const char *const attach_aliases[] = { "container attach", NULL };
+static const char *const top_aliases[] = { "container top", NULL };
+static const char *const stats_aliases[] = { "container stats", NULL };
+static const char *const wait_aliases[] = { "container wait", NULL };
+static const char *const cp_aliases[] = { "container cp", NULL };
+static const char *const pause_aliases[] = { "container pause", NULL };
+static const char *const unpause_aliases[] = { "container unpause", NULL };
+static const char *const rename_aliases[] = { "container rename", NULL };
+static const char *const volume_ls_aliases[] = { "volume list", NULL };
+static const char *const volume_rm_aliases[] = { "volume remove", NULL };
 static const char *const history_aliases[] = { "image history", NULL };
 
 #define OPT_TLS                                                                                                    \
@@ -100,10 +132,152 @@ static const struct cmd_option prune_opts[] = {
         { "force", 'f', OPT_FLAG, NULL, "do not ask (hull never asks; accepted for podman compatibility)" },
         {},
 };
+
+/* `run` and `create` share their options (cmd-run.c reads them into a runspec). */
+#define OPTS_CREATE                                                                                                \
+        { "name", 0, OPT_VALUE, "NAME", "name the container (default: a generated adjective_noun)" },             \
+        { "interactive", 'i', OPT_FLAG, NULL, "keep the container's stdin open and connected" },                   \
+        { "tty", 't', OPT_FLAG, NULL, "give the container a pseudo-terminal" },                                    \
+        { "rm", 0, OPT_FLAG, NULL, "remove the container (and its anonymous volumes) when it exits" },            \
+        { "env", 'e', OPT_MULTI, "KEY=VALUE", "set an environment variable (KEY alone: take its value from here)" }, \
+        { "env-file", 0, OPT_MULTI, "FILE", "read KEY=VALUE lines from FILE" },                                    \
+        { "volume", 'v', OPT_MULTI, "[SRC:]DST[:OPTS]", "bind mount SRC (a path) or mount volume SRC (a name) at DST; ro, rw, nocopy, propagation" }, \
+        { "mount", 0, OPT_MULTI, "type=TYPE,...", "mount: type=bind|volume|tmpfs,source=,target=,readonly,bind-propagation=,tmpfs-size=,tmpfs-mode=" }, \
+        { "tmpfs", 0, OPT_MULTI, "DST[:OPTS]", "mount a tmpfs at DST (options as mount(8): size=64m,mode=1777...)" }, \
+        { "workdir", 'w', OPT_VALUE, "DIR", "working directory of the process (default: the image's)" },           \
+        { "user", 'u', OPT_VALUE, "USER[:GROUP]", "run as this user: a name from the image's /etc/passwd or a uid" }, \
+        { "entrypoint", 0, OPT_VALUE, "CMD", "replace the image's ENTRYPOINT (a program, or a JSON array); clears its CMD" }, \
+        { "restart", 0, OPT_VALUE, "POLICY", "no (default), on-failure[:N], always, unless-stopped" },              \
+        { "memory", 'm', OPT_VALUE, "SIZE", "memory limit (e.g. 512m, 1g)" },                                      \
+        { "memory-swap", 0, OPT_VALUE, "SIZE", "memory plus swap limit (-1: unlimited; default twice --memory)" },  \
+        { "memory-reservation", 0, OPT_VALUE, "SIZE", "soft memory limit" },                                       \
+        { "cpus", 0, OPT_VALUE, "N", "CPU time limit in CPUs (e.g. 1.5)" },                                        \
+        { "cpu-shares", 'c', OPT_VALUE, "N", "relative CPU weight (default 1024)" },                               \
+        { "cpuset-cpus", 0, OPT_VALUE, "LIST", "CPUs the container may use (e.g. 0-1)" },                          \
+        { "pids-limit", 0, OPT_VALUE, "N", "most processes at once (-1: unlimited)" },                             \
+        { "shm-size", 0, OPT_VALUE, "SIZE", "size of /dev/shm (default 64m)" },                                    \
+        { "ulimit", 0, OPT_MULTI, "NAME=SOFT[:HARD]", "set a resource limit (nofile, nproc, core...)" },            \
+        { "cap-add", 0, OPT_MULTI, "CAP", "add a capability (ALL for every one)" },                                \
+        { "cap-drop", 0, OPT_MULTI, "CAP", "drop a capability (ALL for every one)" },                              \
+        { "privileged", 0, OPT_FLAG, NULL, "every capability, the host's devices, no seccomp, no masked paths" },   \
+        { "read-only", 0, OPT_FLAG, NULL, "mount the root file system read-only" },                                \
+        { "security-opt", 0, OPT_MULTI, "OPT", "seccomp=FILE|unconfined, no-new-privileges" },                     \
+        { "hostname", 'h', OPT_VALUE, "NAME", "the container's host name (default: the first 12 digits of its id)" }, \
+        { "label", 'l', OPT_MULTI, "KEY=VALUE", "set a label (also an OCI annotation)" },                          \
+        { "health-cmd", 0, OPT_VALUE, "CMD", "health check command, run with /bin/sh -c in the container" },      \
+        { "health-interval", 0, OPT_VALUE, "DURATION", "time between health checks (default 30s)" },               \
+        { "health-timeout", 0, OPT_VALUE, "DURATION", "time a check may take (default 30s)" },                     \
+        { "health-retries", 0, OPT_VALUE, "N", "failures in a row before unhealthy (default 3)" },                 \
+        { "health-start-period", 0, OPT_VALUE, "DURATION", "time during which failures do not count" },            \
+        { "no-healthcheck", 0, OPT_FLAG, NULL, "disable the image's health check" },                               \
+        { "network", 0, OPT_VALUE, "MODE", "none (default: a private namespace with loopback) or host" },          \
+        { "stop-signal", 0, OPT_VALUE, "SIGNAL", "signal that stops the container (default: the image's, or SIGTERM)" }, \
+        { "stop-timeout", 0, OPT_VALUE, "SECONDS", "time stop waits before SIGKILL (default 10)" },               \
+        { "add-host", 0, OPT_MULTI, "HOST:IP", "add a line to the container's /etc/hosts" },                       \
+        { "log-opt", 0, OPT_MULTI, "OPT", "json-file log options: max-size=SIZE, max-file=N" },                    \
+        { "pull", 0, OPT_VALUE, "POLICY", "missing (default): pull the image when the store lacks it; never" }
+
+static const struct cmd_option run_opts[] = {
+        OPTS_CREATE,
+        { "detach", 'd', OPT_FLAG, NULL, "run in the background and print the container id" },
+        { "sig-proxy", 0, OPT_BOOL, "BOOL", "pass signals received by hull to the container (default true)" },
+        {},
+};
+static const struct cmd_option create_opts[] = { OPTS_CREATE, {} };
+static const struct cmd_option start_opts[] = {
+        { "attach", 'a', OPT_FLAG, NULL, "attach to the container's output and wait for its exit" },
+        { "interactive", 'i', OPT_FLAG, NULL, "also connect stdin (with --attach)" },
+        {},
+};
+static const struct cmd_option stop_opts[] = {
+        { "time", 't', OPT_VALUE, "SECONDS", "wait this long before SIGKILL (default: --stop-timeout, or 10)" },
+        { "all", 'a', OPT_FLAG, NULL, "stop every running container" },
+        {},
+};
+static const struct cmd_option restart_opts[] = {
+        { "time", 't', OPT_VALUE, "SECONDS", "wait this long before SIGKILL (default: --stop-timeout, or 10)" },
+        {},
+};
+static const struct cmd_option kill_opts[] = {
+        { "signal", 's', OPT_VALUE, "SIGNAL", "signal to send (default KILL)" },
+        {},
+};
+static const struct cmd_option rm_opts[] = {
+        { "force", 'f', OPT_FLAG, NULL, "kill running containers first; ignore missing ones" },
+        { "volumes", 'v', OPT_FLAG, NULL, "also remove the containers' anonymous volumes" },
+        { "all", 'a', OPT_FLAG, NULL, "remove every container" },
+        {},
+};
+static const struct cmd_option ps_opts[] = {
+        { "all", 'a', OPT_FLAG, NULL, "show every container (default: running ones)" },
+        { "quiet", 'q', OPT_FLAG, NULL, "print container ids only" },
+        { "format", 0, OPT_VALUE, "FORMAT", "table (default), json, or a template like '{{.Names}} {{.Status}}'" },
+        { "filter", 'f', OPT_MULTI, "KEY=VALUE", "name=, id=, label=KEY[=VALUE], status=, ancestor=" },
+        { "noheading", 'n', OPT_FLAG, NULL, "do not print the heading of the table" },
+        { "no-trunc", 0, OPT_FLAG, NULL, "show full ids and commands" },
+        {},
+};
+static const struct cmd_option logs_opts[] = {
+        { "follow", 'f', OPT_FLAG, NULL, "keep printing new output until the container stops" },
+        { "tail", 0, OPT_VALUE, "N", "print only the last N lines (default all)" },
+        { "timestamps", 't', OPT_FLAG, NULL, "prefix each line with its time (RFC 3339, nanoseconds)" },
+        { "since", 0, OPT_VALUE, "TIME", "lines at or after TIME (RFC 3339, or a duration such as 10m)" },
+        { "until", 0, OPT_VALUE, "TIME", "lines before TIME (RFC 3339, or a duration such as 10m)" },
+        {},
+};
+static const struct cmd_option exec_opts[] = {
+        { "interactive", 'i', OPT_FLAG, NULL, "keep stdin connected" },
+        { "tty", 't', OPT_FLAG, NULL, "give the process a pseudo-terminal" },
+        { "detach", 'd', OPT_FLAG, NULL, "run in the background" },
+        { "user", 'u', OPT_VALUE, "USER[:GROUP]", "run as this user (default: the container's)" },
+        { "workdir", 'w', OPT_VALUE, "DIR", "working directory (default: the container's)" },
+        { "env", 'e', OPT_MULTI, "KEY=VALUE", "set an environment variable" },
+        {},
+};
+static const struct cmd_option attach_opts[] = {
+        { "no-stdin", 0, OPT_FLAG, NULL, "do not connect stdin" },
+        { "sig-proxy", 0, OPT_BOOL, "BOOL", "pass signals received by hull to the container (default true)" },
+        {},
+};
+static const struct cmd_option any_inspect_opts[] = {
+        { "format", 'f', OPT_VALUE, "FORMAT", "json (default) or a template like '{{.State.Status}}'" },
+        { "type", 0, OPT_VALUE, "TYPE", "container, image, volume or all (default)" },
+        {},
+};
+static const struct cmd_option stats_opts[] = {
+        { "no-stream", 0, OPT_FLAG, NULL, "print one sample and exit" },
+        { "all", 'a', OPT_FLAG, NULL, "accepted for podman compatibility (only running containers have usage)" },
+        { "format", 0, OPT_VALUE, "FORMAT", "table (default), json, or a template like '{{.Name}} {{.CPUPerc}}'" },
+        { "interval", 'i', OPT_VALUE, "SECONDS", "time between samples when streaming (default 1)" },
+        {},
+};
+static const struct cmd_option cp_opts[] = {
+        { "archive", 'a', OPT_FLAG, NULL, "keep the files' owners (default: owned by root)" },
+        {},
+};
+static const struct cmd_option force_opts[] = {
+        { "force", 'f', OPT_FLAG, NULL, "do not ask (hull never asks; accepted for podman compatibility)" },
+        {},
+};
+static const struct cmd_option volume_create_opts[] = {
+        { "label", 'l', OPT_MULTI, "KEY=VALUE", "set a label" },
+        { "driver", 'd', OPT_VALUE, "DRIVER", "local (the only driver)" },
+        {},
+};
+static const struct cmd_option volume_ls_opts[] = {
+        { "quiet", 'q', OPT_FLAG, NULL, "print volume names only" },
+        { "format", 0, OPT_VALUE, "FORMAT", "table (default), json, or a template like '{{.Name}}'" },
+        { "noheading", 'n', OPT_FLAG, NULL, "do not print the heading of the table" },
+        {},
+};
+static const struct cmd_option volume_rm_opts[] = {
+        { "force", 'f', OPT_FLAG, NULL, "remove the containers using the volume first; ignore missing volumes" },
+        {},
+};
 static const struct cmd_option no_opts[] = { {} };
 
 const struct cmd cmd_table[] = {
-        { "pull", pull_aliases, cmd_pull, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 1, 1, "IMAGE",
+        { "pull", pull_aliases, TRANSFER(cmd_pull), CMD_NEEDS_ROOT | CMD_NEEDS_STORE | CMD_TRANSFER, 1, 1, "IMAGE",
           "copy an image from a registry into the store",
           "Fetches IMAGE (e.g. busybox, docker.io/library/busybox:1.36, localhost:5000/app@sha256:...) over the OCI\n"
           "distribution protocol. From a multi-architecture index the linux image of this machine's architecture\n"
@@ -112,23 +286,23 @@ const struct cmd cmd_table[] = {
           "for the repository, the image is refused unless a valid one is found (see `hull image sign`).\n"
           "Registry credentials: --creds, else $HULL_REGISTRY_CREDS. Prints the image id.",
           pull_opts },
-        { "push", push_aliases, cmd_push, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 1, 2, "IMAGE [DESTINATION]",
+        { "push", push_aliases, TRANSFER(cmd_push), CMD_NEEDS_ROOT | CMD_NEEDS_STORE | CMD_TRANSFER, 1, 2, "IMAGE [DESTINATION]",
           "copy an image from the store to a registry",
           "Uploads the layers, config and manifest of IMAGE to DESTINATION (default: IMAGE's own name). Blobs the\n"
           "registry already has are skipped, and mounted from the source repository when it is on the same\n"
           "registry. The manifest is pushed as stored, so the digest does not change.",
           push_opts },
-        { "load", load_aliases, cmd_load, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 0, 0, "",
+        { "load", load_aliases, TRANSFER(cmd_load), CMD_NEEDS_ROOT | CMD_NEEDS_STORE | CMD_TRANSFER, 0, 0, "",
           "load images from a docker-archive or oci-archive tarball or an OCI layout directory",
           "Reads a tarball written by `hull save`, `podman save`, `docker save` or `skopeo copy` (plain or\n"
           "compressed), or an OCI image layout directory. Each image is stored whole or not at all.",
           load_opts },
-        { "save", save_aliases, cmd_save, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 1, -1, "IMAGE [IMAGE...]",
+        { "save", save_aliases, TRANSFER(cmd_save), CMD_NEEDS_ROOT | CMD_NEEDS_STORE | CMD_TRANSFER, 1, -1, "IMAGE [IMAGE...]",
           "write images to a tarball or an OCI layout directory",
           "Writes the images in docker-archive format (loadable by docker, podman and hull), oci-archive or\n"
           "oci-dir. Blob digests are verified while they are written; on failure no partial file is left.",
           save_opts },
-        { "import", import_aliases, cmd_import, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 1, 2, "TARBALL [NAME]",
+        { "import", import_aliases, TRANSFER(cmd_import), CMD_NEEDS_ROOT | CMD_NEEDS_STORE | CMD_TRANSFER, 1, 2, "TARBALL [NAME]",
           "create an image from a root file system tarball",
           "Makes a one-layer image of TARBALL (plain, gzip, xz or zstd compressed; '-' reads stdin) and names it\n"
           "NAME. --change sets config fields with Dockerfile syntax, e.g. --change 'CMD [\"/bin/sh\"]'.",
@@ -146,7 +320,122 @@ const struct cmd cmd_table[] = {
         { "tag", tag_aliases, cmd_tag, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 2, -1, "IMAGE NAME [NAME...]",
           "add names to an image", "Points each NAME (normalised, e.g. 'app' is docker.io/library/app:latest) at IMAGE.",
           no_opts },
-        { "inspect", inspect_aliases, cmd_inspect, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 1, -1, "IMAGE [IMAGE...]",
+        { "run", run_aliases, cmd_run, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_STOP_AT_ARGS | CMD_WORKLOAD_EXIT, 1, -1, "IMAGE [COMMAND [ARG...]]",
+          "run a command in a new container",
+          "Creates a container from IMAGE (pulled first when the store lacks it, unless --pull never) and starts\n"
+          "it. In the foreground, hull passes stdin (-i), the terminal (-t) and signals through and exits with\n"
+          "the container's status; the output is also recorded in the container's json-file log (`hull logs`),\n"
+          "and `hull ps`, `stop`, `inspect` work from another shell meanwhile. With -d it prints the id and\n"
+          "returns while the container runs: a small monitor process (hull-monitor) holds its stdio, writes its\n"
+          "log, applies --restart and the health check, and records the exit.\n\n"
+          "Containers are unprivileged by default: Docker's default capabilities, hull's seccomp profile\n"
+          "(EPERM for system calls ordinary programs do not need), masked and read-only /proc and /sys paths,\n"
+          "a private network namespace with a loopback device (--network none). Options after IMAGE belong to\n"
+          "COMMAND. With -t, the sequence ctrl-p ctrl-q detaches and leaves the container running.\n\n"
+          "Exit status: the container's own; 125 when hull failed (bad option, name in use, missing image),\n"
+          "126 when COMMAND could not be executed, 127 when it was not found.",
+          run_opts },
+        { "create", create_aliases, cmd_create, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_STOP_AT_ARGS, 1, -1, "IMAGE [COMMAND [ARG...]]",
+          "create a container without starting it",
+          "Takes the options of `hull run` (but -d, --sig-proxy), records the container and prints its id.\n"
+          "Nothing is mounted or started until `hull start`. A name in use or a missing image fails with\n"
+          "one line and leaves nothing behind.",
+          create_opts },
+        { "start", start_aliases, cmd_start, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_WORKLOAD_EXIT, 1, -1, "CONTAINER [CONTAINER...]",
+          "start created or stopped containers",
+          "Mounts each container's root file system, writes its OCI configuration and starts it under a new\n"
+          "monitor. Prints each name. With --attach (one container), waits for it as `hull run` does and exits\n"
+          "with its status.",
+          start_opts },
+        { "stop", stop_aliases, cmd_stop, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, -1, "CONTAINER [CONTAINER...]", "stop running containers",
+          "Sends the stop signal (--stop-signal, else the image's STOPSIGNAL, else SIGTERM), waits --time\n"
+          "seconds, then sends SIGKILL. A stopped container is not restarted by its restart policy.",
+          stop_opts },
+        { "restart", restart_aliases, cmd_restart, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "CONTAINER [CONTAINER...]", "stop and start containers",
+          "Stops each container as `hull stop` does (when it runs) and starts it again.", restart_opts },
+        { "kill", kill_aliases, cmd_kill, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "CONTAINER [CONTAINER...]", "send a signal to containers",
+          "Sends --signal (default KILL) to each container's main process. Killing with KILL or the stop signal\n"
+          "counts as a stop: the restart policy does not restart the container.",
+          kill_opts },
+        { "rm", rm_aliases, cmd_rm, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, -1, "CONTAINER [CONTAINER...]", "remove containers",
+          "Removes stopped containers: their directory, log and record. --force kills running ones first. The\n"
+          "containers' named volumes stay; their anonymous volumes go with --volumes.",
+          rm_opts },
+        { "ps", ps_aliases, cmd_ps, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "", "list containers",
+          "Lists running containers (all with --all), newest first. Columns: CONTAINER ID, IMAGE, COMMAND,\n"
+          "CREATED, STATUS, NAMES. Template fields: ID, Image, ImageID, Command, Created, CreatedAt, Status,\n"
+          "State, Names, Labels, ExitCode, Pid, RestartCount, Health. A container whose monitor died is\n"
+          "found and repaired on the way.",
+          ps_opts },
+        { "logs", logs_aliases, cmd_logs, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 1, "CONTAINER", "print a container's output",
+          "Prints what the container wrote to stdout (to stdout) and stderr (to stderr), from its json-file log\n"
+          "(rotated files included).",
+          logs_opts },
+        { "exec", exec_aliases, cmd_exec, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_STOP_AT_ARGS | CMD_WORKLOAD_EXIT, 2, -1,
+          "CONTAINER COMMAND [ARG...]", "run a command in a running container",
+          "Runs COMMAND with the container's environment, user, capabilities and security settings, changed by\n"
+          "the options.\n\n"
+          "Exit status: COMMAND's; 126 when it could not be executed, 127 when it was not found, 125 when hull\n"
+          "failed.",
+          exec_opts },
+        { "attach", attach_aliases, cmd_attach, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_WORKLOAD_EXIT, 1, 1, "CONTAINER",
+          "attach to a running container's input and output",
+          "Prints the container's output as it comes and passes stdin (when the container was started with -i)\n"
+          "until it exits. With a terminal, ctrl-p ctrl-q detaches.",
+          attach_opts },
+        { "inspect", NULL, cmd_inspect_any, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "NAME [NAME...]",
+          "show the details of containers, images or volumes as JSON",
+          "Looks each NAME up as a container, then an image, then a volume (or only as --type says) and prints\n"
+          "a JSON array of their documents, as podman's inspect does.",
+          any_inspect_opts },
+        { "container inspect", NULL, cmd_container_inspect, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "CONTAINER [CONTAINER...]",
+          "show the details of containers as JSON",
+          "Fields: Id, Name, Created, Path, Args, State (Status, Running, Paused, Restarting, OOMKilled, Pid,\n"
+          "ExitCode, Error, StartedAt, FinishedAt, Health), Image, ImageName, Config, HostConfig, Mounts,\n"
+          "RestartCount, LogPath, HullSpec (the options the container was created with).",
+          inspect_opts },
+        { "top", top_aliases, cmd_top, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 1, "CONTAINER", "list the processes of a container",
+          "Columns: USER (from the container's /etc/passwd), PID, PPID, %CPU, ELAPSED, TTY, TIME, COMMAND.",
+          no_opts },
+        { "stats", stats_aliases, cmd_stats, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, -1, "[CONTAINER...]", "show resource usage of containers",
+          "Samples the cgroups of running containers (all of them without arguments): CPU %, memory use and\n"
+          "limit, network and block I/O, processes. Streams until interrupted unless --no-stream. Template\n"
+          "fields: ID, Name, CPUPerc, MemUsage, MemPerc, NetIO, BlockIO, PIDs.",
+          stats_opts },
+        { "wait", wait_aliases, cmd_wait, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "CONTAINER [CONTAINER...]", "wait for containers to stop",
+          "Blocks until each container has stopped and prints its exit code.", no_opts },
+        { "cp", cp_aliases, cmd_cp, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 2, 2, "SRC DEST", "copy files between a container and the host",
+          "One of SRC and DEST is CONTAINER:PATH. A directory is copied whole; SRC ending in /. copies its\n"
+          "contents; an existing directory DEST receives SRC under its own name (docker cp's rules). Works on\n"
+          "running and stopped containers; symlinks in the container never lead outside it.",
+          cp_opts },
+        { "pause", pause_aliases, cmd_pause, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "CONTAINER [CONTAINER...]",
+          "freeze every process of containers", "Uses the cgroup freezer.", no_opts },
+        { "unpause", unpause_aliases, cmd_unpause, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "CONTAINER [CONTAINER...]",
+          "thaw paused containers", "", no_opts },
+        { "rename", rename_aliases, cmd_rename, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 2, 2, "CONTAINER NAME", "rename a container", "", no_opts },
+        { "container prune", NULL, cmd_container_prune, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "", "remove every stopped container",
+          "Removes created and exited containers (with their anonymous volumes) and prints their ids.",
+          force_opts },
+        { "container cleanup", NULL, cmd_container_cleanup, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_HIDDEN, 1, 1, "CONTAINER",
+          "(internal) finish a container that ended", "Run by hull-monitor for containers started with --rm.",
+          no_opts },
+        { "volume create", NULL, cmd_volume_create, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 1, "[NAME]", "create a volume",
+          "Creates a named volume on local disk (a generated name when NAME is missing) and prints its name.\n"
+          "Its data outlives every container that mounts it (-v NAME:/path).",
+          volume_create_opts },
+        { "volume ls", volume_ls_aliases, cmd_volume_ls, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "", "list volumes",
+          "Columns: DRIVER, VOLUME NAME. Template fields: Name, Driver, Mountpoint, CreatedAt, Labels, Anonymous.",
+          volume_ls_opts },
+        { "volume inspect", NULL, cmd_volume_inspect, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VOLUME [VOLUME...]",
+          "show the details of volumes as JSON", "Fields: Name, Driver, Mountpoint, CreatedAt, Labels, Scope, UsedBy.",
+          inspect_opts },
+        { "volume rm", volume_rm_aliases, cmd_volume_rm, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VOLUME [VOLUME...]", "remove volumes",
+          "A volume that a container uses is refused, unless --force, which removes those containers first.",
+          volume_rm_opts },
+        { "volume prune", NULL, cmd_volume_prune, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "", "remove every volume no container uses",
+          "Prints the names of the removed volumes.", force_opts },
+        { "image inspect", NULL, cmd_inspect, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 1, -1, "IMAGE [IMAGE...]",
           "show the details of images as JSON",
           "Prints a JSON array with, for each image: Id, Digest, RepoTags, RepoDigests, Created, Architecture, Os,\n"
           "Size, Config (Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Volumes, StopSignal, Healthcheck,\n"
@@ -160,7 +449,7 @@ const struct cmd cmd_table[] = {
           "Removes unnamed images (all images with --all), then deletes layers and blobs that no image\n"
           "references and what interrupted imports left behind.",
           prune_opts },
-        { "image sign", NULL, cmd_image_sign, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 1, 1, "IMAGE",
+        { "image sign", NULL, TRANSFER(cmd_image_sign), CMD_NEEDS_ROOT | CMD_NEEDS_STORE | CMD_TRANSFER, 1, 1, "IMAGE",
           "sign an image in a registry",
           "Signs the manifest digest of IMAGE as the registry serves it with --key and uploads the signature\n"
           "next to it, under the tag sha256-<hex>.sig (format: docs/image-signing.md). A pull checks it when\n"
@@ -257,7 +546,8 @@ void cmd_print_help(const struct cmd *cmd, FILE *f)
         }
         fprintf(f, "\nGlobal options:\n");
         print_options(global_opts, f);
-        fprintf(f, "\nExit status: 0 on success, 125 when hull failed.\n");
+        if (!(cmd->flags & CMD_WORKLOAD_EXIT))
+                fprintf(f, "\nExit status: 0 on success, 125 when hull failed.\n");
 }
 
 static void print_main_help(FILE *f)
@@ -265,7 +555,8 @@ static void print_main_help(FILE *f)
         fprintf(f, "Usage: hull [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGUMENTS]\n\n"
                    "hull runs containers and virtual machines from images, without a daemon.\n\nCommands:\n");
         for (size_t i = 0; i < cmd_table_size; i++)
-                fprintf(f, "  %-14s %s\n", cmd_table[i].name, cmd_table[i].summary);
+                if (!(cmd_table[i].flags & CMD_HIDDEN))
+                        fprintf(f, "  %-17s %s\n", cmd_table[i].name, cmd_table[i].summary);
         fprintf(f, "\nGlobal options:\n");
         print_options(global_opts, f);
         fprintf(f, "\nRun 'hull COMMAND --help' for a command's options.\n");
@@ -315,6 +606,21 @@ static const struct cmd *find_cmd(int argc, char **argv, int *ret_words)
         return NULL;
 }
 
+/* Run the transfer command in hull-image (same table, all libraries), keeping our arguments. */
+static int exec_image_helper(char **argv)
+{
+        _cleanup_free_ char *helper = NULL;
+        int r = engine_find_binary(ENGINE_BIN_IMAGE, &helper);
+
+        if (r < 0) {
+                fprintf(stderr, "hull: %s\n", err_msg(r));
+                return EXIT_ENGINE_ERROR;
+        }
+        execv(helper, argv);
+        fprintf(stderr, "hull: cannot execute '%s': %s\n", helper, strerror(errno));
+        return EXIT_ENGINE_ERROR;
+}
+
 static int parse_global(const char *name, const char *value, const char **root)
 {
         if (streq(name, "root")) {
@@ -340,6 +646,7 @@ static int parse_command_line(struct cmd_context *c, int argc, char **argv)
         char shorts[2 * CMD_OPTIONS_MAX + 8] = "+";
         const struct cmd_option *o = c->cmd->options;
         size_t n = 0, ns = 1;
+        bool help_h;
         int k;
 
         for (int i = 0; o && o[i].name; i++, n++) {
@@ -358,10 +665,16 @@ static int parse_command_line(struct cmd_context *c, int argc, char **argv)
                 lopts[n] = (struct option){ global_opts[i].name,
                                             global_opts[i].kind == OPT_FLAG ? no_argument : required_argument, NULL,
                                             2000 + i };
-        shorts[ns++] = 'h';
+        /* -h is help unless the command gives it a meaning (run -h is --hostname, as in podman). */
+        help_h = !strchr(shorts + 1, 'h');
+        if (help_h)
+                shorts[ns++] = 'h';
         shorts[ns] = 0;
-        /* Options may follow arguments ("hull rmi busybox -f"), as podman's parser allows. */
-        shorts[0] = '-';
+        /*
+         * Options may follow arguments ("hull rmi busybox -f"), as podman's parser allows; but
+         * after run's IMAGE or exec's CONTAINER everything belongs to the container's command.
+         */
+        shorts[0] = c->cmd->flags & CMD_STOP_AT_ARGS ? '+' : '-';
         optind = 1;
         opterr = 0;
         while ((k = getopt_long(argc, argv, shorts, lopts, NULL)) != -1) {
@@ -379,7 +692,7 @@ static int parse_command_line(struct cmd_context *c, int argc, char **argv)
                                         bad, c->cmd->name);
                         return -EINVAL;
                 }
-                if (k == 'h' || k == 2000 + 2) {
+                if ((k == 'h' && help_h) || k == 2000 + 2) {
                         cmd_print_help(c->cmd, stdout);
                         return 1;
                 }
@@ -459,6 +772,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "hull: unknown command '%s' (see 'hull --help')\n", argv[i]);
                 return EXIT_ENGINE_ERROR;
         }
+        if (!cmd->run && (cmd->flags & CMD_TRANSFER))
+                return exec_image_helper(argv);
         c.cmd = cmd;
         c.argv = calloc((size_t)argc + 1, sizeof(char *));
         if (!c.argv)
@@ -491,12 +806,20 @@ int main(int argc, char **argv)
                         goto out;
                 }
         }
+        if (cmd->flags & CMD_NEEDS_ENGINE) {
+                r = engine_open(c.root, &c.engine);
+                if (r < 0) {
+                        cmd_fail(r, "opening the engine state in '%s'", c.root);
+                        goto out;
+                }
+        }
         err_clear();
         r = cmd->run(&c);
 out:
+        engine_free(c.engine);
         image_store_close(c.store);
         for (size_t k = 0; k < CMD_OPTIONS_MAX; k++)
                 strv_free(c.multi[k]);
         free(c.argv);
-        return r < 0 ? EXIT_ENGINE_ERROR : 0;
+        return r < 0 ? EXIT_ENGINE_ERROR : c.exit_status;
 }

@@ -52,7 +52,8 @@ int ctr_lock(struct engine *e, const char *id, bool wait, int *ret_fd)
 
         if (!p)
                 return -ENOMEM;
-        fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* Never O_CREAT: a lock file made in a directory being removed would keep rmdir from finishing. */
+        fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return negative_errno();
         if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0)
@@ -168,12 +169,28 @@ static int labels_json(char **labels, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
+/* Words joined with spaces, those holding a space quoted: how ps shows a command. */
+static char *command_line(char **args)
+{
+        char *out = strdup("");
+        STRV_FOREACH(a, args)
+        {
+                char *n = strdup_printf(strpbrk(*a, " \t") ? "%s%s\"%s\"" : "%s%s%s", out ?: "", out && *out ? " " : "",
+                                        *a);
+                free(out);
+                if (!(out = n))
+                        return NULL;
+        }
+        return out;
+}
+
 int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in, bool pull, struct workload **ret)
 {
         _cleanup_runspec_ struct runspec *spec = NULL;
         _cleanup_json_ struct json_object *sj = NULL;
         _cleanup_image_config_ struct image_config *img = NULL;
-        _cleanup_free_ char *image_id = NULL, *dir = NULL, *gen_name = NULL, *labels = NULL, *spec_text = NULL;
+        _cleanup_free_ char *image_id = NULL, *dir = NULL, *gen_name = NULL, *labels = NULL, *spec_text = NULL,
+                            *command = NULL;
         _cleanup_close_ int lock = -EBADF;
         struct image_store *s;
         struct workload w = { .kind = (char *)"container", .state = WORKLOAD_CREATED };
@@ -211,6 +228,8 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
                 _cleanup_strv_free_ char **args = NULL;
                 if ((r = ocispec_args(spec, img, &args)) < 0)
                         return r;
+                if (!(command = command_line(args)))
+                        return -ENOMEM;
         }
 
         if ((r = workload_new_id(id)) < 0)
@@ -221,6 +240,14 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
         /* The directory and its lock first: whoever finds the row can then tell whether we still live. */
         if (mkdir(dir, 0700) < 0)
                 return err_set(negative_errno(), "cannot create '%s': %m", dir);
+        {
+                _cleanup_free_ char *lp = strdup_printf("%s/" LOCK_FILE, dir);
+                _cleanup_close_ int lfd = lp ? open(lp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -EBADF;
+                if (lfd < 0) {
+                        r = lp ? negative_errno() : -ENOMEM;
+                        goto undo_dir;
+                }
+        }
         r = ctr_lock(e, id, true, &lock);
         if (r < 0)
                 goto undo_dir;
@@ -252,6 +279,7 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
                         w.image_ref = spec->image;
                         w.spec = spec_text;
                         w.labels = labels;
+                        w.command = command;
                         w.created = now_ns();
                         /* Inserted in its final state: "creating" would only add a window to repair. */
                         r = workload_insert(e->db, &w);

@@ -38,6 +38,7 @@ void workload_free(struct workload *w)
         free(w->labels);
         free(w->error);
         free(w->health);
+        free(w->command);
         free(w);
 }
 
@@ -50,7 +51,7 @@ void workload_list_free(struct workload **l, size_t n)
 
 #define COLUMNS                                                                                                   \
         "id, name, kind, image_id, image_ref, spec, labels, state, pid, pid_start, monitor_pid, monitor_start, "     \
-        "exit_code, oom, error, created, started, finished, restart_count, health"
+        "exit_code, oom, error, created, started, finished, restart_count, health, command"
 
 static int from_row(sqlite3_stmt *st, struct workload **ret)
 {
@@ -78,7 +79,8 @@ static int from_row(sqlite3_stmt *st, struct workload **ret)
         w->finished = sqlite3_column_int64(st, 17);
         w->restart_count = sqlite3_column_int(st, 18);
         w->health = strdup(db_column_str(st, 19));
-        if (!w->id || !w->name || !w->kind || !w->image_id || !w->image_ref || !w->spec || !w->labels || !w->error ||
+        w->command = strdup(db_column_str(st, 20));
+        if (!w->command || !w->id || !w->name || !w->kind || !w->image_id || !w->image_ref || !w->spec || !w->labels || !w->error ||
             !w->health)
                 return -ENOMEM;
         *ret = TAKE_PTR(w);
@@ -91,10 +93,10 @@ int workload_insert(struct db *db, const struct workload *w)
         int r;
 
         r = db_run(db,
-                   "INSERT INTO workloads (id, name, kind, image_id, image_ref, spec, labels, state, created) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   "ssssssssi", w->id, w->name, w->kind ?: "container", w->image_id, w->image_ref, w->spec,
-                   w->labels ?: "{}", workload_state_to_string(w->state), w->created);
+                   "INSERT INTO workloads (id, name, kind, image_id, image_ref, spec, labels, state, created, command) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "ssssssssis", w->id, w->name, w->kind ?: "container", w->image_id, w->image_ref, w->spec,
+                   w->labels ?: "{}", workload_state_to_string(w->state), w->created, w->command ?: "");
         if (r != -EEXIST)
                 return r < 0 ? r : 0;
         err_clear();

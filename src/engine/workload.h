@@ -44,7 +44,8 @@ enum workload_state workload_state_from_string(const char *s);
 struct workload {
         char *id, *name, *kind;
         char *image_id, *image_ref;
-        char *spec;   /* runspec JSON */
+        char *spec;    /* runspec JSON */
+        char *command; /* the process's command line as ps shows it (ENTRYPOINT + CMD, resolved at create) */
         char *labels; /* JSON object */
         enum workload_state state;
         int64_t pid, pid_start;

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmd-ps.c - `hull ps`: containers as a table, JSON (podman's field names) or a template.
+ * Listing refreshes each container (ctr_list()): exits recorded by monitors are folded
+ * in, and containers whose monitor died are repaired, on the way.
+ */
+#include <json-c/json.h>
+
+#include "cmd.h"
+#include "container.h"
+#include "ctr-format.h"
+#include "error.h"
+#include "json.h"
+#include "logfile.h"
+#include "output.h"
+#include "util.h"
+
+static bool label_matches(const struct workload *w, const char *f)
+{
+        _cleanup_json_ struct json_object *o = NULL;
+        const char *eq = strchr(f, '=');
+        _cleanup_free_ char *key = eq ? strndup(f, (size_t)(eq - f)) : strdup(f);
+        struct json_object *v;
+
+        if (!key || json_parse_buffer(w->labels, strlen(w->labels), "labels", &o) < 0) {
+                err_clear();
+                return false;
+        }
+        if (!json_object_object_get_ex(o, key, &v))
+                return false;
+        return !eq || streq(json_object_get_string(v), eq + 1);
+}
+
+static const char *state_word(enum workload_state s)
+{
+        switch (s) {
+        case WORKLOAD_CREATING:
+        case WORKLOAD_CREATED:
+                return "created";
+        case WORKLOAD_EXITED:
+                return "exited";
+        default:
+                return workload_state_to_string(s);
+        }
+}
+
+/* Docker's filters: every given key must match (several values of one key: any of them). */
+static int matches(const struct workload *w, char **filters, bool *ret)
+{
+        static const char *const keys[] = { "name", "id", "label", "status", "ancestor" };
+
+        for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+                bool given = false, any = false;
+                STRV_FOREACH(f, filters)
+                {
+                        const char *v = startswith(*f, keys[k]);
+                        if (!v || *v != '=')
+                                continue;
+                        v++;
+                        given = true;
+                        if ((k == 0 && strstr(w->name, v)) || (k == 1 && startswith(w->id, v)) ||
+                            (k == 2 && label_matches(w, v)) || (k == 3 && streq(state_word(w->state), v)) ||
+                            (k == 4 && (streq(w->image_ref, v) || startswith(w->image_id + strlen("sha256:"), v))))
+                                any = true;
+                }
+                if (given && !any) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        STRV_FOREACH(f, filters)
+        {
+                bool known = false;
+                for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                        known = known || (startswith(*f, keys[k]) && (*f)[strlen(keys[k])] == '=');
+                if (!known) {
+                        fprintf(stderr, "hull ps: unknown filter '%s' (name=, id=, label=, status=, ancestor=)\n", *f);
+                        return -EINVAL;
+                }
+        }
+        *ret = true;
+        return 0;
+}
+
+static struct json_object *ps_json(const struct workload *w)
+{
+        struct json_object *o = json_object_new_object(), *names = json_object_new_array(), *labels = NULL;
+        char st[128], t[48];
+
+        json_object_object_add(o, "Id", json_object_new_string(w->id));
+        json_object_object_add(o, "Image", json_object_new_string(w->image_ref));
+        json_object_object_add(o, "ImageID", json_object_new_string(startswith(w->image_id, "sha256:") ?: w->image_id));
+        json_object_object_add(o, "Command", json_object_new_string(w->command));
+        json_object_object_add(o, "Created", json_object_new_int64(w->created / 1000000000));
+        json_object_object_add(o, "CreatedAt", json_object_new_string(logfile_format_time(w->created, t, sizeof(t))));
+        json_object_object_add(o, "State", json_object_new_string(state_word(w->state)));
+        json_object_object_add(o, "Status", json_object_new_string(ctr_status_line(w, st)));
+        json_object_array_add(names, json_object_new_string(w->name));
+        json_object_object_add(o, "Names", names);
+        if (json_parse_buffer(w->labels, strlen(w->labels), "labels", &labels) < 0) {
+                err_clear();
+                labels = json_object_new_object();
+        }
+        json_object_object_add(o, "Labels", labels);
+        json_object_object_add(o, "ExitCode", json_object_new_int(w->exit_code < 0 ? 0 : w->exit_code));
+        json_object_object_add(o, "Exited", json_object_new_boolean(w->state == WORKLOAD_EXITED));
+        json_object_object_add(o, "Pid", json_object_new_int64(w->pid));
+        json_object_object_add(o, "RestartCount", json_object_new_int(w->restart_count));
+        json_object_object_add(o, "Health", json_object_new_string(w->health ? w->health : ""));
+        json_object_object_add(o, "StartedAt", json_object_new_int64(w->started / 1000000000));
+        return o;
+}
+
+int cmd_ps(struct cmd_context *c)
+{
+        static const char *const headers[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES",
+                                               "", "", "", "", "", "", "", "" };
+        static const char *const fields[] = { "ID", "Image", "Command", "Created", "Status", "Names", "ImageID",
+                                              "CreatedAt", "State", "Labels", "ExitCode", "Pid", "RestartCount",
+                                              "Health" };
+        _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
+        _cleanup_json_ struct json_object *arr = json_object_new_array();
+        const char *format = cmd_opt(c, "format");
+        bool all = cmd_flag(c, "all"), quiet = cmd_flag(c, "quiet"), no_trunc = cmd_flag(c, "no-trunc");
+        bool json = format && streq(format, "json");
+        struct workload **l = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (!t || !arr)
+                return -ENOMEM;
+        for (size_t i = 6; i < ELEMENTSOF(fields); i++)
+                table_hide_column(t, fields[i]);
+        r = ctr_list(c->engine, &l, &n);
+        if (r < 0)
+                return cmd_fail(r, "listing containers");
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                const struct workload *w = l[i];
+                char id[16], st[128], ago[64], created[48], code[16], pid[24], restarts[16];
+                _cleanup_free_ char *cmdline = NULL;
+                bool ok;
+
+                r = matches(w, cmd_opt_all(c, "filter"), &ok);
+                if (r < 0 || !ok)
+                        continue;
+                if (!all && w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED &&
+                    w->state != WORKLOAD_RESTARTING && w->state != WORKLOAD_STOPPING)
+                        continue;
+                if (quiet) {
+                        printf("%.*s\n", no_trunc ? 64 : 12, w->id);
+                        continue;
+                }
+                if (json) {
+                        json_object_array_add(arr, ps_json(w));
+                        continue;
+                }
+                snprintf(id, sizeof(id), "%.12s", w->id);
+                cmdline = !no_trunc && strlen(w->command) > 20 ? strdup_printf("%.17s...", w->command)
+                                                                 : strdup(w->command);
+                snprintf(code, sizeof(code), "%d", w->exit_code);
+                snprintf(pid, sizeof(pid), "%lld", (long long)w->pid);
+                snprintf(restarts, sizeof(restarts), "%d", w->restart_count);
+                r = table_add_row(t, (const char *const[]){ no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
+                                                            format_ago(w->created / 1000000000, ago),
+                                                            ctr_status_line(w, st), w->name, w->image_id,
+                                                            logfile_format_time(w->created, created, sizeof(created)),
+                                                            state_word(w->state), w->labels, code, pid, restarts,
+                                                            w->health ?: "" });
+        }
+        workload_list_free(l, n);
+        if (r < 0)
+                return r == -EINVAL ? r : cmd_fail(r, "listing containers");
+        if (quiet)
+                return 0;
+        if (json) {
+                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                return 0;
+        }
+        r = table_print(t, format, cmd_flag(c, "noheading"), stdout);
+        if (r < 0)
+                return cmd_fail(r == -ENOENT ? -ENOENT : -EINVAL, "--format '%s': unknown field or bad template", format);
+        return 0;
+}

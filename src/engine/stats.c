@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * stats.c - container statistics and process lists; see stats.h.
+ *
+ * The cgroup comes from hull-runtime's state of the container (state.h): the same paths
+ * the runtime created, on whichever cgroup version the host runs. Network counters come
+ * from /proc/<init pid>/net/dev, which shows the container's network namespace.
+ */
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "chase.h"
+#include "error.h"
+#include "json.h"
+#include "state.h"
+#include "stats.h"
+#include "util.h"
+
+static uint64_t get_u64(struct json_object *o, const char *a, const char *b, const char *c)
+{
+        struct json_object *v = o;
+        const char *path[] = { a, b, c };
+        for (size_t i = 0; i < ELEMENTSOF(path) && path[i] && v; i++)
+                if (!json_object_object_get_ex(v, path[i], &v))
+                        return 0;
+        return v ? (uint64_t)json_object_get_uint64(v) : 0;
+}
+
+static void blkio(struct json_object *data, uint64_t *rd, uint64_t *wr)
+{
+        struct json_object *a;
+
+        *rd = *wr = 0;
+        if (!json_object_object_get_ex(data, "blkio", &a) || !json_object_object_get_ex(a, "ioServiceBytesRecursive", &a) ||
+            !json_object_is_type(a, json_type_array))
+                return;
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                struct json_object *e = json_object_array_get_idx(a, i), *op, *v;
+                const char *o;
+                if (!json_object_object_get_ex(e, "op", &op) || !json_object_object_get_ex(e, "value", &v))
+                        continue;
+                o = json_object_get_string(op);
+                if (strcasecmp(o, "read") == 0)
+                        *rd += (uint64_t)json_object_get_uint64(v);
+                else if (strcasecmp(o, "write") == 0)
+                        *wr += (uint64_t)json_object_get_uint64(v);
+        }
+}
+
+static uint64_t host_memory(void)
+{
+        _cleanup_free_ char *m = NULL;
+        const char *p;
+        if (read_full_file("/proc/meminfo", 1 << 16, &m, NULL) < 0 || !(p = strstr(m, "MemTotal:")))
+                return 0;
+        return strtoull(p + strlen("MemTotal:"), NULL, 10) * 1024;
+}
+
+static void net_dev(pid_t pid, uint64_t *rx, uint64_t *tx)
+{
+        _cleanup_free_ char *path = strdup_printf("/proc/%d/net/dev", (int)pid), *data = NULL;
+        char *line, *save = NULL;
+
+        *rx = *tx = 0;
+        if (!path || read_full_file(path, 1 << 20, &data, NULL) < 0)
+                return;
+        for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char name[64];
+                unsigned long long v[16];
+                char *colon = strchr(line, ':');
+                if (!colon)
+                        continue;
+                *colon = 0;
+                if (sscanf(line, " %63s", name) != 1 || streq(name, "lo"))
+                        continue;
+                /* rx: bytes packets errs drop fifo frame compressed multicast; then tx: bytes ... */
+                if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                           &v[5], &v[6], &v[7], &v[8]) == 9) {
+                        *rx += v[0];
+                        *tx += v[8];
+                }
+        }
+}
+
+int ctr_stats_read(struct engine *e, struct workload *w, struct ctr_stats *ret)
+{
+        _cleanup_state_ struct container_state *st = NULL;
+        _cleanup_json_ struct json_object *data = NULL;
+        struct json_object *raw;
+        struct timespec ts;
+        struct ctr_stats s = {};
+        uint64_t inactive = 0;
+        int r;
+
+        if (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED)
+                return err_set(-EINVAL, "container %s is not running", w->name);
+        r = state_open(e->runtime_root, w->id, false, &st);
+        if (r < 0)
+                return r;
+        if (!st->cgroup)
+                return err_set(-ENOENT, "container %s has no cgroup", w->name);
+        r = cgroup_stats(st->cgroup, &data);
+        if (r < 0)
+                return r;
+        s.cpu_ns = get_u64(data, "cpu", "usage", "total");
+        s.mem_usage = get_u64(data, "memory", "usage", "usage");
+        s.mem_limit = get_u64(data, "memory", "usage", "limit");
+        /* Docker shows usage without the page cache the kernel can drop at once. */
+        if (json_object_object_get_ex(data, "memory", &raw) && json_object_object_get_ex(raw, "raw", &raw)) {
+                inactive = get_u64(raw, "total_inactive_file", NULL, NULL) ?: get_u64(raw, "inactive_file", NULL, NULL);
+                if (inactive < s.mem_usage)
+                        s.mem_usage -= inactive;
+        }
+        {
+                uint64_t host = host_memory();
+                /* v1 reports "no limit" as a huge page-aligned number. */
+                if (host && (s.mem_limit == 0 || s.mem_limit > host))
+                        s.mem_limit = host;
+        }
+        s.pids = get_u64(data, "pids", "current", NULL);
+        s.pids_limit = get_u64(data, "pids", "limit", NULL);
+        blkio(data, &s.blk_read, &s.blk_write);
+        net_dev((pid_t)w->pid, &s.net_rx, &s.net_tx);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s.at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        *ret = s;
+        return 0;
+}
+
+double ctr_stats_cpu_percent(const struct ctr_stats *prev, const struct ctr_stats *cur)
+{
+        int64_t dt = cur->at - prev->at;
+        if (dt <= 0 || cur->cpu_ns < prev->cpu_ns)
+                return 0;
+        return (double)(cur->cpu_ns - prev->cpu_ns) * 100.0 / (double)dt;
+}
+
+void top_entries_free(struct top_entry *l, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(l[i].args);
+        free(l);
+}
+
+/* The user name of uid in the container's /etc/passwd (through its root, confined), else the number. */
+static void user_name(int root_fd, uid_t uid, char out[64])
+{
+        _cleanup_close_ int fd = root_fd >= 0 ? chase_open(root_fd, "/etc/passwd", O_RDONLY | O_CLOEXEC, 0) : -EBADF;
+        _cleanup_free_ char *data = NULL;
+
+        snprintf(out, 64, "%u", (unsigned)uid);
+        if (fd < 0 || read_full_fd(fd, 4 << 20, &data, NULL) < 0)
+                return;
+        for (char *l = data, *e; l && *l; l = e) {
+                char name[64];
+                unsigned u;
+                e = strchr(l, '\n');
+                if (e)
+                        *e++ = 0;
+                if (sscanf(l, "%63[^:]:%*[^:]:%u:", name, &u) == 2 && u == uid) {
+                        snprintf(out, 64, "%s", name);
+                        return;
+                }
+        }
+}
+
+static int proc_entry(pid_t pid, int root_fd, double uptime, long hz, struct top_entry *t)
+{
+        _cleanup_free_ char *p = NULL, *stat = NULL, *status = NULL, *cmd = NULL;
+        unsigned long long utime, stime, start;
+        int ppid, tty;
+        size_t n = 0;
+        const char *u, *rp;
+
+        *t = (struct top_entry){ .pid = pid };
+        if (!(p = strdup_printf("/proc/%d/stat", (int)pid)) || read_full_file(p, 4096, &stat, NULL) < 0)
+                return -ESRCH;
+        rp = strrchr(stat, ')');
+        if (!rp || sscanf(rp + 2, "%*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+                          &ppid, &tty, &utime, &stime, &start) != 5)
+                return -EIO;
+        t->ppid = ppid;
+        if (tty)
+                snprintf(t->tty, sizeof(t->tty), "pts/%d", (tty & 0xff) | ((tty >> 12) & 0xfff00));
+        else
+                snprintf(t->tty, sizeof(t->tty), "?");
+        t->cpu_s = (utime + stime) / (unsigned long long)hz;
+        t->elapsed_s = uptime > (double)start / (double)hz ? (uint64_t)(uptime - (double)start / (double)hz) : 0;
+        t->cpu_percent = t->elapsed_s ? (double)(utime + stime) / (double)hz * 100.0 / (double)t->elapsed_s : 0;
+        free(p);
+        if ((p = strdup_printf("/proc/%d/status", (int)pid)) && read_full_file(p, 1 << 16, &status, NULL) >= 0 &&
+            (u = strstr(status, "\nUid:")))
+                user_name(root_fd, (uid_t)strtoul(u + 5, NULL, 10), t->user);
+        free(p);
+        if ((p = strdup_printf("/proc/%d/cmdline", (int)pid)) && read_full_file(p, 1 << 16, &cmd, &n) >= 0 && n > 0) {
+                for (size_t i = 0; i + 1 < n; i++)
+                        if (cmd[i] == 0)
+                                cmd[i] = ' ';
+                t->args = TAKE_PTR(cmd);
+        } else {
+                const char *lp = strchr(stat, '(');
+                t->args = strdup_printf("[%.*s]", lp ? (int)(rp - lp - 1) : 0, lp ? lp + 1 : "");
+        }
+        return t->args ? 0 : -ENOMEM;
+}
+
+int ctr_top(struct engine *e, struct workload *w, struct top_entry **ret, size_t *ret_n)
+{
+        _cleanup_state_ struct container_state *st = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        _cleanup_free_ char *up = NULL, *root = NULL;
+        _cleanup_close_ int root_fd = -EBADF;
+        struct top_entry *l;
+        size_t n = 0, k = 0;
+        double uptime = 0;
+        long hz = sysconf(_SC_CLK_TCK);
+        int r;
+
+        if (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED)
+                return err_set(-EINVAL, "container %s is not running", w->name);
+        r = state_open(e->runtime_root, w->id, false, &st);
+        if (r < 0)
+                return r;
+        if (!st->cgroup)
+                return err_set(-ENOENT, "container %s has no cgroup", w->name);
+        r = cgroup_pids(st->cgroup, &pids, &n);
+        if (r < 0)
+                return r;
+        if (read_full_file("/proc/uptime", 128, &up, NULL) >= 0)
+                uptime = strtod(up, NULL);
+        root = strdup_printf("/proc/%d/root", (int)w->pid);
+        if (root && pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
+                root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        l = calloc(n ? n : 1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = proc_entry(pids[i], root_fd, uptime, hz > 0 ? hz : 100, &l[k]);
+                if (r == -ENOMEM) {
+                        top_entries_free(l, k);
+                        return r;
+                }
+                if (r >= 0)
+                        k++;
+        }
+        *ret = l;
+        *ret_n = k;
+        return 0;
+}
