@@ -6,7 +6,8 @@
  * Output is never held back for a client: each client has a queue, sent as its socket
  * accepts more; a client whose queue passes CLIENT_QUEUE_MAX is disconnected rather than
  * letting it grow without bound (the log still has everything). Container stdin is a
- * non-blocking pipe with a queue of the same bound.
+ * non-blocking pipe with a queue; above STDIN_HIGH the clients are not read until the
+ * container has taken some, so a fast writer waits instead of losing input.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -188,8 +189,9 @@ static void stdin_add(struct monitor *m, const char *data, size_t len)
 
         if ((!m->o.tty && m->stdin_fd < 0) || (m->o.tty && m->pty_fd < 0) || len == 0)
                 return;
-        if (m->stdin_len + len > CLIENT_QUEUE_MAX)
-                return; /* the container does not read its stdin: drop, never grow without bound */
+        /* Clients are not read above STDIN_HIGH, so this bound is only reached by a message in flight. */
+        if (m->stdin_len + len > STDIN_HIGH + ATTACH_MSG_MAX)
+                return;
         b = realloc(m->stdin_buf, m->stdin_len + len);
         if (!b)
                 return;
@@ -210,7 +212,8 @@ void io_client_event(struct monitor *m, size_t i, short revents)
         }
         if (!(revents & (POLLIN | POLLHUP | POLLERR)))
                 return;
-        for (;;) {
+        /* Stop at the high mark: what stays in the socket is read once the container took its stdin. */
+        while (m->stdin_len < STDIN_HIGH) {
                 ssize_t k = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
                 if (k < 0 && errno == EAGAIN)
                         return;
@@ -244,6 +247,33 @@ void io_client_event(struct monitor *m, size_t i, short revents)
                                         kill(m->pid, sig);
                         }
                         break;
+                case ATTACH_EXEC_DETACHED: {
+                        char name[256], err[512] = "", reply[4 + sizeof(err)];
+                        int32_t code;
+                        size_t l = (size_t)k - 1;
+                        /* A file of the container directory, named by a client of our 0700 directory. */
+                        if (l == 0 || l >= sizeof(name) || memchr(buf + 1, '/', l) || memchr(buf + 1, 0, l) ||
+                            buf[1] == '.' || m->pid <= 0) {
+                                code = EXIT_ENGINE_ERROR;
+                                snprintf(err, sizeof(err), m->pid <= 0 ? "the container is not running"
+                                                                       : "invalid exec request");
+                        } else {
+                                memcpy(name, buf + 1, l);
+                                name[l] = 0;
+                                code = runtime_exec_detached(m, name, err, sizeof(err));
+                                if (code < 0) {
+                                        snprintf(err, sizeof(err), "cannot run hull-runtime: %s", strerror(-code));
+                                        code = EXIT_ENGINE_ERROR;
+                                }
+                        }
+                        memcpy(reply, &code, 4);
+                        memcpy(reply + 4, err, strlen(err));
+                        if (client_queue(c, ATTACH_EXEC_RESULT, reply, 4 + strlen(err)) < 0 || client_flush(c) < 0) {
+                                io_drop_client(m, i);
+                                return;
+                        }
+                        break;
+                }
                 case ATTACH_ACK_EXIT:
                         /* Kept on the monitor: the client usually closes right after. */
                         m->acked = true;

@@ -323,7 +323,9 @@ static void run_loop(struct monitor *m, int64_t linger_until)
         for (;;) {
                 struct pollfd p[8 + MAX_CLIENTS];
                 size_t n = 0, client0;
-                int out_i = -1, err_i = -1, pty_i = -1, health_i = -1, listen_i = -1;
+                int out_i = -1, err_i = -1, pty_i = -1, health_i = -1, listen_i = -1, in_i = -1;
+                /* Backpressure: while the container does not take its stdin, clients wait to send more. */
+                bool read_clients = m->stdin_len < STDIN_HIGH;
                 int64_t now = mono_ns();
 
                 if (m->done) {
@@ -352,10 +354,17 @@ static void run_loop(struct monitor *m, int64_t linger_until)
                         health_i = (int)n;
                         p[n++] = (struct pollfd){ .fd = m->health_fd, .events = POLLIN };
                 }
+                if (m->stdin_len > 0 && !m->o.tty && m->stdin_fd >= 0) {
+                        in_i = (int)n;
+                        p[n++] = (struct pollfd){ .fd = m->stdin_fd, .events = POLLOUT };
+                }
+                if (m->stdin_len > 0 && m->o.tty && pty_i >= 0)
+                        p[pty_i].events |= POLLOUT;
                 client0 = n;
                 for (size_t i = 0; i < m->n_clients; i++)
                         p[n++] = (struct pollfd){ .fd = m->clients[i].fd,
-                                                  .events = (short)(POLLIN | (m->clients[i].queued ? POLLOUT : 0)) };
+                                                  .events = (short)((read_clients ? POLLIN : 0) |
+                                                                    (m->clients[i].queued ? POLLOUT : 0)) };
 
                 if (poll(p, n, m->done ? 50 : timeout_ms(m, now)) < 0) {
                         if (errno == EINTR)
@@ -374,7 +383,9 @@ static void run_loop(struct monitor *m, int64_t linger_until)
                         m->out_fd = safe_close(m->out_fd);
                 if (err_i >= 0 && p[err_i].revents && !io_read_output(m, m->err_fd, LOG_STREAM_STDERR))
                         m->err_fd = safe_close(m->err_fd);
-                if (pty_i >= 0 && p[pty_i].revents && !io_read_output(m, m->pty_fd, LOG_STREAM_STDOUT))
+                if ((in_i >= 0 && p[in_i].revents) || (pty_i >= 0 && (p[pty_i].revents & POLLOUT)))
+                        io_flush_stdin(m);
+                if (pty_i >= 0 && (p[pty_i].revents & ~POLLOUT) && !io_read_output(m, m->pty_fd, LOG_STREAM_STDOUT))
                         m->pty_fd = safe_close(m->pty_fd);
                 if (health_i >= 0 && p[health_i].revents) {
                         char buf[1024];

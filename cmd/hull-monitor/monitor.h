@@ -37,6 +37,7 @@
 
 #define MAX_CLIENTS      32
 #define CLIENT_QUEUE_MAX (4u << 20)
+#define STDIN_HIGH       (1u << 20) /* queued stdin above which clients are not read */
 
 enum restart_kind {
         RESTART_NO,
@@ -119,6 +120,8 @@ int runtime_launch(struct monitor *m);
 void runtime_delete(struct monitor *m);
 /* Spawn `hull-runtime exec --process FILE` with stdout+stderr into a pipe; returns its pid. */
 int runtime_exec_health(struct monitor *m, int *ret_out_fd);
+/* `hull-runtime exec --detach --process FILE` as our child; its exit status, its error in err. */
+int runtime_exec_detached(struct monitor *m, const char *process_file, char *err, size_t err_size);
 /* Read the OOM counter of the container's cgroup (before delete). */
 bool runtime_oom_killed(struct monitor *m);
 /* Unmount the container's rootfs (the engine mounted it). */

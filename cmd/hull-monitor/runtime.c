@@ -126,6 +126,12 @@ static void last_runtime_error(const char *log, char *buf, size_t size)
                         buf[o++] = *p;
         }
         buf[o] = 0;
+        /* hull-runtime's context ("create container '<id>': ", "exec in container '<id>': ") repeats ours. */
+        {
+                const char *p2 = strstr(buf, "container '"), *q;
+                if (p2 && p2 - buf < 24 && (q = strstr(p2, "': ")))
+                        memmove(buf, q + 3, strlen(q + 3) + 1);
+        }
 }
 
 /* podman's mapping of the runtime's words to exit statuses: 127 not found, 126 not executable. */
@@ -364,6 +370,30 @@ int runtime_exec_health(struct monitor *m, int *ret_out_fd)
         fd_nonblock(pfd[0], true);
         *ret_out_fd = pfd[0];
         return (int)p;
+}
+
+int runtime_exec_detached(struct monitor *m, const char *process_file, char *err, size_t err_size)
+{
+        _cleanup_strv_free_ char **argv = NULL;
+        int status, r;
+        pid_t p;
+
+        r = runtime_cmd(m, "exec.log", &argv, "exec", "--detach", "--process", process_file, m->o.id, NULL);
+        if (r < 0)
+                return r;
+        p = spawn(argv, -1, -1, -1);
+        if (p < 0)
+                return (int)p;
+        /* Short: the runtime returns once the process runs. The process stays our descendant. */
+        status = wait_pid(p);
+        unlinkat(AT_FDCWD, process_file, 0);
+        if (status < 0)
+                return status;
+        r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r != 0)
+                last_runtime_error("exec.log", err, err_size);
+        unlinkat(AT_FDCWD, "exec.log", 0);
+        return r;
 }
 
 bool runtime_oom_killed(struct monitor *m)

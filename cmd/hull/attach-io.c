@@ -108,7 +108,8 @@ int attach_run(int fd, const struct attach_options *o, int *ret_code)
         _cleanup_close_ int sfd = -EBADF;
         sigset_t mask, old;
         bool stdin_open = o->stdin_on, out_ok = true, err_ok = true, saw_p = false;
-        char buf[ATTACH_MSG_MAX + 1];
+        char buf[ATTACH_MSG_MAX + 1], pending[ATTACH_MSG_MAX];
+        size_t n_pending = 0; /* a stdin message the socket did not take yet (its first byte is the type) */
         int r = 0;
 
         sigemptyset(&mask);
@@ -126,9 +127,10 @@ int attach_run(int fd, const struct attach_options *o, int *ret_code)
 
         for (;;) {
                 struct pollfd p[3] = {
-                        { .fd = fd, .events = POLLIN },
+                        { .fd = fd, .events = (short)(POLLIN | (n_pending ? POLLOUT : 0)) },
                         { .fd = sfd, .events = POLLIN },
-                        { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+                        /* No more stdin while a message waits: the monitor is applying backpressure. */
+                        { .fd = stdin_open && !n_pending ? STDIN_FILENO : -1, .events = POLLIN },
                 };
                 ssize_t n;
 
@@ -137,6 +139,15 @@ int attach_run(int fd, const struct attach_options *o, int *ret_code)
                                 continue;
                         r = negative_errno();
                         break;
+                }
+                if (n_pending && (p[0].revents & POLLOUT)) {
+                        n = send(fd, pending, n_pending, MSG_DONTWAIT | MSG_NOSIGNAL);
+                        if (n >= 0)
+                                n_pending = 0;
+                        else if (errno != EAGAIN && errno != EINTR) {
+                                r = negative_errno();
+                                break;
+                        }
                 }
                 if (p[1].revents) {
                         struct signalfd_siginfo si;
@@ -167,7 +178,15 @@ int attach_run(int fd, const struct attach_options *o, int *ret_code)
                                                 saw_p = buf[i] == DETACH_1;
                                         }
                                 }
-                                send_msg(fd, ATTACH_STDIN, buf, (size_t)n);
+                                pending[0] = ATTACH_STDIN;
+                                memcpy(pending + 1, buf, (size_t)n);
+                                if (send(fd, pending, (size_t)n + 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+                                        if (errno != EAGAIN && errno != EINTR) {
+                                                r = negative_errno();
+                                                break;
+                                        }
+                                        n_pending = (size_t)n + 1;
+                                }
                         }
                 }
                 if (p[0].revents) {

@@ -18,8 +18,15 @@ int cmd_exec(struct cmd_context *c)
 
         if ((r = ctr_lookup_or_fail(c, c->argv[0], &w)) < 0)
                 return r;
+        if (cmd_flag(c, "detach")) {
+                r = ctr_exec_detached(c->engine, w, c->argv + 1, cmd_opt(c, "user"), cmd_opt(c, "workdir"),
+                                      cmd_opt_all(c, "env"));
+                if (r < 0)
+                        return cmd_fail(r, "executing in container %s", w->name);
+                return 0;
+        }
         r = ctr_exec_argv(c->engine, w, c->argv + 1, cmd_opt(c, "user"), cmd_opt(c, "workdir"), cmd_opt_all(c, "env"),
-                          cmd_flag(c, "tty"), cmd_flag(c, "detach"), &argv);
+                          cmd_flag(c, "tty"), &argv);
         if (r < 0)
                 return cmd_fail(r, "executing in container %s", w->name);
         if (cmd_flag(c, "tty") && !isatty(STDIN_FILENO))

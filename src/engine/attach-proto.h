@@ -14,12 +14,17 @@
  *     'w' u16 u16     terminal size: rows, columns (with -t)
  *     's' i32         send this signal to the container (signal proxying)
  *     'a'             "I saw the exit and remove the container myself" (run --rm)
+ *     'X' name        run the process in <container dir>/<name> (runtime-spec process JSON,
+ *                     removed afterwards) detached, as a child of the monitor: an exec -d
+ *                     process reparented anywhere else would keep the pid namespace's init
+ *                     from finishing its exit until that parent reaps it (zap_pid_ns_processes)
  *   monitor -> client
  *     '1' bytes       stdout (all output with -t)
  *     '2' bytes       stderr
  *     'r' i32         the container runs; its pid
  *     'e' i32 text    the container could not be started: exit status for the CLI
  *                     (125 engine/runtime, 126 cannot execute, 127 not found) and the reason
+ *     'R' i32 text    the result of an 'X': hull-runtime exec's status and error
  *     'x' i32         the container exited with this status (128+N when killed by signal
  *                     N), no restart follows, and its resources are released
  *
@@ -42,6 +47,8 @@ enum {
         ATTACH_RESIZE = 'w',
         ATTACH_SIGNAL = 's',
         ATTACH_ACK_EXIT = 'a',
+        ATTACH_EXEC_DETACHED = 'X',
+        ATTACH_EXEC_RESULT = 'R',
         ATTACH_STDOUT = '1',
         ATTACH_STDERR = '2',
         ATTACH_STARTED = 'r',

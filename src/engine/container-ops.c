@@ -419,7 +419,7 @@ static int stop_locked(struct engine *e, struct workload *w, int timeout, int si
         w->state = WORKLOAD_STOPPING;
         signal_container(w, sig);
         r = wait_end(e, w, timeout * 1000);
-        if (r == -ETIMEDOUT && sig != SIGKILL) {
+        if (r == -ETIMEDOUT) {
                 signal_container(w, SIGKILL);
                 r = wait_end(e, w, STOP_WAIT_AFTER_KILL_MS);
         }
@@ -584,15 +584,14 @@ int ctr_attach(struct engine *e, struct workload *w, int *ret_fd)
         return 0;
 }
 
-int ctr_exec_argv(struct engine *e, struct workload *w, char **args, const char *user, const char *workdir,
-                  char **env, bool tty, bool detach, char ***ret_argv)
+/* The runtime-spec process of an exec: the container's own, changed by the arguments. */
+static int exec_process(struct engine *e, struct workload *w, char **args, const char *user, const char *workdir,
+                        char **env, bool tty, struct json_object **ret)
 {
-        _cleanup_free_ char *dir = engine_container_dir(e, w->id), *cfg_path = NULL, *fdpath = NULL;
-        _cleanup_json_ struct json_object *config = NULL, *proc = NULL;
+        _cleanup_free_ char *dir = engine_container_dir(e, w->id), *cfg_path = NULL;
+        _cleanup_json_ struct json_object *config = NULL;
         _cleanup_(user_ids_done) struct user_ids ids = {};
-        _cleanup_strv_free_ char **argv = NULL;
-        const char *runtime, *text;
-        int fd, r;
+        int r;
 
         if (!dir)
                 return -ENOMEM;
@@ -609,17 +608,32 @@ int ctr_exec_argv(struct engine *e, struct workload *w, char **args, const char 
         if (r < 0)
                 return r;
         if (user) {
-                _cleanup_free_ char *rootfs = strdup_printf("%s/rootfs", dir);
+                _cleanup_free_ char *root = strdup_printf("/proc/%lld/root", (long long)w->pid);
                 _cleanup_close_ int root_fd = -EBADF;
-                if (!rootfs)
+                if (!root)
                         return -ENOMEM;
-                root_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (root_fd < 0)
-                        return err_set(negative_errno(), "cannot open the container's root: %m");
+                /* The container's own view of its files (/etc/passwd may be on a volume). */
+                root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (root_fd < 0 || !pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
+                        return err_set(-ESRCH, "container %s stopped", w->name);
                 if ((r = user_resolve(root_fd, user, &ids)) < 0)
                         return r;
         }
-        r = ocispec_exec_process(config, args, user ? &ids : NULL, workdir, env, tty, &proc);
+        return ocispec_exec_process(config, args, user ? &ids : NULL, workdir, env, tty, ret);
+}
+
+int ctr_exec_argv(struct engine *e, struct workload *w, char **args, const char *user, const char *workdir,
+                  char **env, bool tty, char ***ret_argv)
+{
+        _cleanup_free_ char *dir = engine_container_dir(e, w->id), *fdpath = NULL;
+        _cleanup_json_ struct json_object *proc = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        const char *runtime, *text;
+        int fd, r;
+
+        if (!dir)
+                return -ENOMEM;
+        r = exec_process(e, w, args, user, workdir, env, tty, &proc);
         if (r < 0)
                 return r;
         /* An unnamed file: hull-runtime reads it through the inherited fd, nothing stays on disk. */
@@ -639,12 +653,60 @@ int ctr_exec_argv(struct engine *e, struct workload *w, char **args, const char 
         }
         if (strv_extend(&argv, runtime) < 0 || strv_extend(&argv, "--root") < 0 ||
             strv_extend(&argv, e->runtime_root) < 0 || strv_extend(&argv, "exec") < 0 ||
-            strv_extend(&argv, "--process") < 0 || strv_extend(&argv, fdpath) < 0 ||
-            (detach && strv_extend(&argv, "--detach") < 0) || strv_extend(&argv, w->id) < 0) {
+            strv_extend(&argv, "--process") < 0 || strv_extend(&argv, fdpath) < 0 || strv_extend(&argv, w->id) < 0) {
                 safe_close(fd);
                 return -ENOMEM;
         }
         /* fd stays open (without close-on-exec) for the exec that follows. */
         *ret_argv = TAKE_PTR(argv);
         return 0;
+}
+
+int ctr_exec_detached(struct engine *e, struct workload *w, char **args, const char *user, const char *workdir,
+                      char **env)
+{
+        _cleanup_free_ char *dir = engine_container_dir(e, w->id), *path = NULL;
+        _cleanup_json_ struct json_object *proc = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char name[80], rnd[65], buf[ATTACH_MSG_MAX + 1];
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        if ((r = exec_process(e, w, args, user, workdir, env, false, &proc)) < 0 || (r = workload_new_id(rnd)) < 0)
+                return r;
+        snprintf(name, sizeof(name), "exec-%.16s.json", rnd);
+        if (!(path = strdup_printf("%s/%s", dir, name)))
+                return -ENOMEM;
+        r = json_write_file_atomic(path, proc, 0600);
+        if (r < 0)
+                return err_set(r, "cannot write the exec process: %s", strerror(-r));
+        /* The monitor runs it, so that the process stays its descendant (attach-proto.h, 'X'). */
+        r = ctr_attach(e, w, &fd);
+        if (r >= 0) {
+                buf[0] = ATTACH_EXEC_DETACHED;
+                memcpy(buf + 1, name, strlen(name));
+                if (send(fd, buf, strlen(name) + 1, MSG_NOSIGNAL) < 0)
+                        r = negative_errno();
+        }
+        while (r >= 0) {
+                ssize_t n = recv(fd, buf, ATTACH_MSG_MAX, 0);
+                int32_t code;
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        r = err_set(-ECONNRESET, "the container's monitor went away");
+                        break;
+                }
+                if (buf[0] != ATTACH_EXEC_RESULT || n < 5)
+                        continue; /* output of the container, meant for attached clients */
+                memcpy(&code, buf + 1, 4);
+                buf[n] = 0;
+                if (code != 0)
+                        return err_set(code == EXIT_NOT_FOUND || code == EXIT_CANNOT_EXECUTE ? -ENOEXEC : -EIO, "%s",
+                                       n > 5 ? buf + 5 : "hull-runtime exec failed");
+                return 0;
+        }
+        unlink(path);
+        return r;
 }

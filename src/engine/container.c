@@ -133,24 +133,34 @@ static int add_image_volumes(struct runspec *spec, const struct image_config *im
         return 0;
 }
 
-/* Inside the creation transaction: name anonymous volumes, record every volume and who uses it. */
-static int claim_volumes(struct engine *e, const char *id, struct runspec *spec)
+/* Give anonymous volumes their names (before the runspec is stored: the names are part of it). */
+static int name_anonymous_volumes(struct runspec *spec)
 {
-        int r;
-
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 struct runspec_mount *m = &spec->mounts[i];
+                char vid[65];
+                int r;
+
+                if (m->kind != MOUNT_VOLUME || !m->anonymous)
+                        continue;
+                if ((r = workload_new_id(vid)) < 0)
+                        return r;
+                free(m->source);
+                if (!(m->source = strdup(vid)))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Inside the creation transaction, after the row: record every volume and that this container uses it. */
+static int claim_volumes(struct engine *e, const char *id, const struct runspec *spec)
+{
+        for (size_t i = 0; i < spec->n_mounts; i++) {
+                const struct runspec_mount *m = &spec->mounts[i];
+                int r;
+
                 if (m->kind != MOUNT_VOLUME)
                         continue;
-                if (m->anonymous && !m->source) {
-                        char vid[65];
-                        r = workload_new_id(vid);
-                        if (r < 0)
-                                return r;
-                        m->source = strdup(vid);
-                        if (!m->source)
-                                return -ENOMEM;
-                }
                 if ((r = volume_claim(e, m->source, m->anonymous)) < 0 ||
                     (r = volume_attach(e, id, m->source, m->destination)) < 0)
                         return r;
@@ -187,7 +197,7 @@ static char *command_line(char **args)
 int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in, bool pull, struct workload **ret)
 {
         _cleanup_runspec_ struct runspec *spec = NULL;
-        _cleanup_json_ struct json_object *sj = NULL;
+        _cleanup_json_ struct json_object *sj = NULL, *sj2 = NULL;
         _cleanup_image_config_ struct image_config *img = NULL;
         _cleanup_free_ char *image_id = NULL, *dir = NULL, *gen_name = NULL, *labels = NULL, *spec_text = NULL,
                             *command = NULL;
@@ -223,7 +233,12 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
                 return r;
         if ((r = add_image_volumes(spec, img)) < 0)
                 return r;
-        /* Fail now, not at start, on what the image cannot run (no command at all). */
+        /* Bad input fails before anything is recorded: a bind mount of nothing, no command at all. */
+        for (size_t i = 0; i < spec->n_mounts; i++) {
+                struct stat st;
+                if (spec->mounts[i].kind == MOUNT_BIND && stat(spec->mounts[i].source, &st) < 0)
+                        return err_set(negative_errno(), "bind mount source '%s': %m", spec->mounts[i].source);
+        }
         {
                 _cleanup_strv_free_ char **args = NULL;
                 if ((r = ocispec_args(spec, img, &args)) < 0)
@@ -254,6 +269,12 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
         if ((r = labels_json(spec->labels, &labels)) < 0)
                 goto undo_dir;
 
+        if ((r = name_anonymous_volumes(spec)) < 0 || (r = runspec_to_json(spec, &sj2)) < 0)
+                goto undo_dir;
+        if (!(spec_text = strdup(json_object_to_json_string_ext(sj2, JSON_C_TO_STRING_PLAIN)))) {
+                r = -ENOMEM;
+                goto undo_dir;
+        }
         for (int attempt = 0;; attempt++) {
                 free(gen_name);
                 gen_name = NULL;
@@ -262,28 +283,18 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
                 r = db_begin(e->db);
                 if (r < 0)
                         goto undo_dir;
-                r = claim_volumes(e, id, spec);
-                if (r >= 0) {
-                        json_object_put(sj);
-                        sj = NULL;
-                        free(spec_text);
-                        spec_text = NULL;
-                        r = runspec_to_json(spec, &sj);
-                        if (r >= 0 && !(spec_text = strdup(json_object_to_json_string_ext(sj, JSON_C_TO_STRING_PLAIN))))
-                                r = -ENOMEM;
-                }
-                if (r >= 0) {
-                        w.id = id;
-                        w.name = (char *)(name ?: gen_name);
-                        w.image_id = image_id;
-                        w.image_ref = spec->image;
-                        w.spec = spec_text;
-                        w.labels = labels;
-                        w.command = command;
-                        w.created = now_ns();
-                        /* Inserted in its final state: "creating" would only add a window to repair. */
-                        r = workload_insert(e->db, &w);
-                }
+                w.id = id;
+                w.name = (char *)(name ?: gen_name);
+                w.image_id = image_id;
+                w.image_ref = spec->image;
+                w.spec = spec_text;
+                w.labels = labels;
+                w.command = command;
+                w.created = now_ns();
+                /* Inserted in its final state: "creating" would only add a window to repair. */
+                r = workload_insert(e->db, &w);
+                if (r >= 0)
+                        r = claim_volumes(e, id, spec);
                 if (r >= 0)
                         r = db_commit(e->db);
                 else
@@ -291,12 +302,6 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
                 /* Two generated names can collide between concurrent creates: draw again. */
                 if (r == -EEXIST && !name && attempt < 8) {
                         err_clear();
-                        /* The failed transaction named the anonymous volumes; name them anew. */
-                        for (size_t i = 0; i < spec->n_mounts; i++)
-                                if (spec->mounts[i].anonymous) {
-                                        free(spec->mounts[i].source);
-                                        spec->mounts[i].source = NULL;
-                                }
                         continue;
                 }
                 break;

@@ -88,9 +88,12 @@ int ctr_stop_signal(struct engine *e, const struct workload *w);
 int ctr_attach(struct engine *e, struct workload *w, int *ret_fd);
 
 /*
- * Prepare `hull-runtime exec` of args in a running container: the argv to execute (the
- * process JSON is passed as an inherited fd, nothing is left on disk). user/workdir/env
- * may be NULL.
+ * Prepare `hull-runtime exec` of args in a running container, in the foreground: the argv
+ * to execute (the process JSON is passed as an inherited fd, nothing is left on disk).
+ * user/workdir/env may be NULL.
  */
 int ctr_exec_argv(struct engine *e, struct workload *w, char **args, const char *user, const char *workdir,
-                  char **env, bool tty, bool detach, char ***ret_argv);
+                  char **env, bool tty, char ***ret_argv);
+/* Start args in the container in the background, through its monitor (attach-proto.h, 'X'). */
+int ctr_exec_detached(struct engine *e, struct workload *w, char **args, const char *user, const char *workdir,
+                      char **env);
