@@ -33,6 +33,7 @@
 #include "logfile.h"
 #include "ocispec.h"
 #include "rootfs.h"
+#include "seccomp-profile.h"
 #include "store.h"
 #include "user.h"
 #include "util.h"
@@ -233,7 +234,16 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
                 return r;
         if ((r = add_image_volumes(spec, img)) < 0)
                 return r;
-        /* Bad input fails before anything is recorded: a bind mount of nothing, no command at all. */
+        /* Bad input fails before anything is recorded: capabilities, a seccomp profile, a bind mount of nothing, no command. */
+        {
+                _cleanup_strv_free_ char **caps = NULL;
+                _cleanup_json_ struct json_object *sc = NULL;
+                if ((r = ocispec_capabilities(spec, &caps)) < 0)
+                        return r;
+                if (spec->seccomp_profile && !spec->privileged &&
+                    (r = seccomp_profile_resolve(spec->seccomp_profile, strlen(spec->seccomp_profile), caps, &sc)) < 0)
+                        return err_prefix(r, "--security-opt seccomp");
+        }
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 struct stat st;
                 if (spec->mounts[i].kind == MOUNT_BIND && stat(spec->mounts[i].source, &st) < 0)

@@ -90,14 +90,23 @@ static int normalize_cap(const char *name, char **ret)
         return 0;
 }
 
+/*
+ * "ALL": every capability this process may hand on (its bounding set), as podman gives
+ * --privileged; asking for one outside it would make capset(2) fail in the container.
+ */
 static int all_caps(char ***ret)
 {
         _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *status = NULL;
+        const char *b;
+        uint64_t bnd = UINT64_MAX;
         int last = cap_last_cap();
 
-        for (int c = 0; c <= last; c++) {
+        if (read_full_file("/proc/self/status", 1 << 16, &status, NULL) >= 0 && (b = strstr(status, "\nCapBnd:")))
+                bnd = strtoull(b + strlen("\nCapBnd:"), NULL, 16);
+        for (int c = 0; c <= last && c < 64; c++) {
                 const char *n = cap_to_spec_name(c);
-                if (n && strv_extend(&l, n) < 0)
+                if (n && (bnd & (UINT64_C(1) << c)) && strv_extend(&l, n) < 0)
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(l);
