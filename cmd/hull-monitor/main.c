@@ -493,6 +493,8 @@ int main(int argc, char **argv)
                 monitor_status_write(m.o.dir, &m.st);
                 return 1;
         }
+        /* Our pid first: an engine that finds us dead before the container ran knows to clean up. */
+        monitor_write_status(&m);
         launch(&m);
         run_loop(&m, INT64_MAX);
         unlinkat(AT_FDCWD, ATTACH_SOCKET, 0);

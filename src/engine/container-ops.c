@@ -11,6 +11,7 @@
  * them, except SIGKILL (pid_namespaces(7)): that is why the stop signal is followed by
  * SIGKILL after the timeout.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -34,6 +35,7 @@
 #include "volume.h"
 
 #define STOP_WAIT_AFTER_KILL_MS (30 * 1000)
+#define ORPHAN_MIN_AGE          (3 * 1000000000LL)
 
 int ctr_runtime(struct engine *e, char *err, size_t err_size, ...)
 {
@@ -131,8 +133,14 @@ int ctr_destroy(struct engine *e, struct workload *w, bool volumes)
         if (w->state != WORKLOAD_REMOVING && (r = workload_set_state(e->db, w->id, WORKLOAD_REMOVING)) < 0)
                 return r;
         w->state = WORKLOAD_REMOVING;
-        leftover_umount(rootfs);
-        r = rm_rf(dir);
+        /* A monitor on its way out may still drop a file in the directory: try again briefly. */
+        for (int k = 0;; k++) {
+                leftover_umount(rootfs);
+                r = rm_rf(dir);
+                if (r != -ENOTEMPTY || k == 20)
+                        break;
+                usleep(50000);
+        }
         if (r < 0 && r != -ENOENT)
                 return err_set(r, "cannot remove '%s': %s", dir, strerror(-r));
         r = workload_delete(e->db, w->id);
@@ -183,8 +191,13 @@ int ctr_refresh_locked(struct engine *e, struct workload *w, bool have_lock)
         r = monitor_status_read(dir, &st);
         if (r < 0) {
                 /* No status: never started, or a monitor that died before its first word. */
-                if (!running_like(w->state))
+                if (!running_like(w->state)) {
+                        _cleanup_free_ char *rootfs = strdup_printf("%s/rootfs", dir);
+                        /* A start killed after mounting, before the monitor said anything. */
+                        if (rootfs && is_mount_point(rootfs) && repair_lock(e, w, have_lock, &lock))
+                                leftover_umount(rootfs);
                         return 0;
+                }
                 if (w->monitor_pid > 0 && pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
                         return 0;
                 if (!repair_lock(e, w, have_lock, &lock))
@@ -224,6 +237,15 @@ int ctr_refresh_locked(struct engine *e, struct workload *w, bool have_lock)
                         w->state = st.pid == 0 && st.error[0] ? WORKLOAD_CREATED : WORKLOAD_EXITED;
                 } else
                         w->state = WORKLOAD_STOPPING; /* the monitor is releasing it, or about to restart it */
+        } else if (streq(st.state, "starting") && !alive) {
+                /* Died between its birth and the container's start: undo what it may have made. */
+                if (!repair_lock(e, w, have_lock, &lock))
+                        return 0;
+                ctr_release(e, w);
+                w->state = WORKLOAD_CREATED;
+                w->pid = 0;
+                if ((r = set_str(&w->error, "hull-monitor died while starting the container")) < 0)
+                        return r;
         } else if (alive) {
                 w->pid = st.pid;
                 w->pid_start = st.pid_start;
@@ -260,6 +282,50 @@ int ctr_refresh(struct engine *e, struct workload *w)
         return ctr_refresh_locked(e, w, false);
 }
 
+/*
+ * Directories of containers/ that no row names: a create killed between its mkdir and its
+ * INSERT, or a removal killed after its DELETE. Each is removed once its lock is free (or,
+ * lacking a lock file, once it is old enough that no create can still be making it), and
+ * only after checking again, under the lock, that no row appeared meanwhile.
+ */
+static void sweep_orphans(struct engine *e, struct workload **l, size_t n)
+{
+        DIR *d = opendir(e->containers_dir);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_close_ int lock = -EBADF;
+                _cleanup_free_ char *dir = NULL, *rootfs = NULL;
+                _cleanup_workload_ struct workload *w = NULL;
+                bool known = false;
+                struct stat st;
+                int r;
+
+                if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
+                        continue;
+                for (size_t i = 0; i < n && !known; i++)
+                        known = streq(l[i]->id, de->d_name);
+                if (known)
+                        continue;
+                dir = engine_container_dir(e, de->d_name);
+                if (!dir || !(rootfs = strdup_printf("%s/rootfs", dir)))
+                        break;
+                /* Young ones may be a create between its mkdir and its lock (or a slow INSERT). */
+                if (stat(dir, &st) < 0 || now_ns() - (int64_t)st.st_mtim.tv_sec * 1000000000 < ORPHAN_MIN_AGE)
+                        continue;
+                r = ctr_lock(e, de->d_name, false, &lock);
+                if (r == -EBUSY)
+                        continue;
+                if (workload_get(e->db, de->d_name, &w) >= 0)
+                        continue;
+                err_clear();
+                leftover_umount(rootfs);
+                rm_rf(dir);
+        }
+        if (d)
+                closedir(d);
+}
+
 int ctr_list(struct engine *e, struct workload ***ret, size_t *ret_n)
 {
         struct workload **l = NULL;
@@ -284,6 +350,7 @@ int ctr_list(struct engine *e, struct workload ***ret, size_t *ret_n)
                 }
                 l[k++] = l[i];
         }
+        sweep_orphans(e, l, k);
         *ret = l;
         *ret_n = k;
         return 0;

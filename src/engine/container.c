@@ -266,16 +266,22 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
         if (mkdir(dir, 0700) < 0)
                 return err_set(negative_errno(), "cannot create '%s': %m", dir);
         {
-                _cleanup_free_ char *lp = strdup_printf("%s/" LOCK_FILE, dir);
-                _cleanup_close_ int lfd = lp ? open(lp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -EBADF;
-                if (lfd < 0) {
-                        r = lp ? negative_errno() : -ENOMEM;
+                /*
+                 * Made under another name, locked, then renamed: "lock" never exists unlocked, so
+                 * that a concurrent sweep of orphaned directories cannot take it from us.
+                 */
+                _cleanup_free_ char *tmp = strdup_printf("%s/" LOCK_FILE ".new", dir),
+                                    *lp = strdup_printf("%s/" LOCK_FILE, dir);
+                if (!tmp || !lp) {
+                        r = -ENOMEM;
+                        goto undo_dir;
+                }
+                lock = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                if (lock < 0 || flock(lock, LOCK_EX) < 0 || rename(tmp, lp) < 0) {
+                        r = negative_errno();
                         goto undo_dir;
                 }
         }
-        r = ctr_lock(e, id, true, &lock);
-        if (r < 0)
-                goto undo_dir;
         if ((r = labels_json(spec->labels, &labels)) < 0)
                 goto undo_dir;
 
@@ -740,7 +746,8 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *status_path = NULL, *stop_path = NULL;
         struct monitor_status st;
-        pid_t mon;
+        uint64_t mon_start = 0;
+        pid_t mon = 0;
         int r;
 
         r = ctr_lock(e, w->id, true, &lock);
@@ -768,6 +775,8 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
         r = spawn_monitor(argv, &fd, &mon);
         if (r < 0)
                 return r;
+        if (pid_start_time(mon, &mon_start) < 0)
+                mon_start = 0; /* gone already: await_start() says so */
         /* From here the monitor owns the mount: it unmounts it when the container ends. */
         b.mounted = false;
         r = await_start(fd, w);
@@ -792,9 +801,11 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
                 return err_set(r, "%s", msg);
         }
         if (r < 0) {
-                /* The monitor died or hung: refresh repairs what it left. */
+                /* The monitor died or hung: release what it or we made, then let refresh record it. */
                 char msg[1024];
                 snprintf(msg, sizeof(msg), "%s", err_msg(r));
+                if (!pid_is(mon, mon_start))
+                        ctr_release(e, w);
                 ctr_refresh_locked(e, w, true);
                 return err_set(r, "%s", msg);
         }

@@ -66,14 +66,18 @@ bool is_mount_point(const char *path)
 
 int leftover_umount(const char *path)
 {
-        if (!path || !is_mount_point(path))
-                return 0;
-        if (umount2(path, UMOUNT_NOFOLLOW) < 0) {
-                if (errno != EBUSY)
-                        return negative_errno();
-                /* Still pinned (a process holds a file in it): detach, the kernel frees it later. */
-                if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
-                        return negative_errno();
+        int n = 0;
+
+        /* Mounts stacked by starts that were killed one after another: take them all off. */
+        while (path && n < 16 && is_mount_point(path)) {
+                if (umount2(path, UMOUNT_NOFOLLOW) < 0) {
+                        if (errno != EBUSY)
+                                return negative_errno();
+                        /* Still pinned (a process holds a file in it): detach, the kernel frees it later. */
+                        if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+                                return negative_errno();
+                }
+                n++;
         }
-        return 1;
+        return n > 0;
 }
