@@ -548,6 +548,8 @@ void cmd_print_help(const struct cmd *cmd, FILE *f)
         print_options(global_opts, f);
         if (!(cmd->flags & CMD_WORKLOAD_EXIT))
                 fprintf(f, "\nExit status: 0 on success, 125 when hull failed.\n");
+        else if (!cmd->help || !strstr(cmd->help, "Exit status:"))
+                fprintf(f, "\nExit status: the container's own when hull waited for it, else 0; 125 when hull failed.\n");
 }
 
 static void print_main_help(FILE *f)
