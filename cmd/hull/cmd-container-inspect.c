@@ -24,6 +24,10 @@ static int inspect_one(struct cmd_context *c, const char *name, unsigned kinds, 
 {
         int r = -ENOENT;
 
+        /* "app:1", "repo/app", "app@sha256:..." can only be images: keep the image's own error then. */
+        if ((kinds & KIND_IMAGE) && strpbrk(name, ":/@"))
+                kinds = KIND_IMAGE;
+
         if (kinds & KIND_CONTAINER) {
                 _cleanup_workload_ struct workload *w = NULL;
                 r = ctr_lookup(c->engine, name, &w);
@@ -53,7 +57,7 @@ static int inspect_one(struct cmd_context *c, const char *name, unsigned kinds, 
                 if (r >= 0)
                         return volume_inspect_json(c->engine, v, ret);
         }
-        if (r == -ENOENT) {
+        if (r == -ENOENT && kinds != KIND_IMAGE) {
                 err_clear();
                 return err_set(-ENOENT, "no such %s '%s'",
                                kinds == KIND_CONTAINER ? "container"
