@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd-prune.c - `hull image prune`: remove unnamed (or all) images, then collect every unreferenced file. */
+/* cmd-prune.c - `hull image prune`: remove unnamed (or all) images no container uses, then collect every unreferenced file. */
 #include "cmd.h"
+#include "workload.h"
 #include "output.h"
 #include "util.h"
 
@@ -18,6 +19,9 @@ int cmd_image_prune(struct cmd_context *c)
                 return cmd_fail(r, "listing images");
         for (size_t i = 0; i < n && r >= 0; i++) {
                 if (!all && l[i]->tags[0])
+                        continue;
+                /* Containers run from it: not unused (podman's image prune keeps it too). */
+                if (workload_image_users(c->engine->db, l[i]->id, NULL) != 0)
                         continue;
                 r = store_remove_image(c->store, l[i]->id);
                 if (r >= 0)

@@ -8,10 +8,36 @@
  * the store (otherwise the next one that opens it alone does it).
  */
 #include "cmd.h"
+#include "container.h"
 #include "error.h"
 #include "output.h"
 #include "reference.h"
 #include "util.h"
+
+/* An image containers use stays (their root file systems are its layers), unless --force removes them. */
+static int release_from_containers(struct cmd_context *c, const char *id, bool force)
+{
+        _cleanup_free_ char *user = NULL;
+        struct workload **l = NULL;
+        size_t n = 0;
+        char sid[16];
+        int r = workload_image_users(c->engine->db, id, &user);
+
+        if (r <= 0)
+                return r;
+        if (!force)
+                return err_set(-EBUSY, "image %s is in use by container %s: remove the container first, or use --force",
+                               short_id(id, sid), user);
+        r = ctr_list(c->engine, &l, &n);
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if (streq(l[i]->image_id, id)) {
+                        r = ctr_remove(c->engine, l[i], true, true);
+                        if (r >= 0)
+                                printf("Removed container: %s\n", l[i]->name);
+                }
+        workload_list_free(l, n);
+        return r;
+}
 
 static int remove_one(struct cmd_context *c, const char *arg, bool force)
 {
@@ -28,6 +54,10 @@ static int remove_one(struct cmd_context *c, const char *arg, bool force)
                 name = image_ref_string(ref);
                 if (!name)
                         return -ENOMEM;
+                /* Its last name: the image goes too, so containers using it must be dealt with first. */
+                n = store_count_tags(c->store, id);
+                if (n == 1 && (r = release_from_containers(c, id, force)) < 0)
+                        return r;
                 r = store_untag(c->store, name, NULL);
                 if (r < 0)
                         return r;
@@ -43,6 +73,9 @@ static int remove_one(struct cmd_context *c, const char *arg, bool force)
                         return err_set(-EBUSY, "image %s has %d names: remove them one by one, or use --force",
                                        short_id(id, sid), n);
         }
+        r = release_from_containers(c, id, force);
+        if (r < 0)
+                return r;
         r = store_remove_image(c->store, id);
         if (r < 0)
                 return r;
@@ -62,7 +95,9 @@ int cmd_rmi(struct cmd_context *c)
                 if (r < 0)
                         return cmd_fail(r, "listing images");
                 for (size_t i = 0; i < n && r >= 0; i++) {
-                        r = store_remove_image(c->store, l[i]->id);
+                        r = release_from_containers(c, l[i]->id, force);
+                        if (r >= 0)
+                                r = store_remove_image(c->store, l[i]->id);
                         if (r >= 0)
                                 printf("Deleted: %s\n", l[i]->id + strlen("sha256:"));
                 }

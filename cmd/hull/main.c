@@ -312,7 +312,7 @@ const struct cmd cmd_table[] = {
           "Lists every image with its names, or those whose repository is NAME. Columns: REPOSITORY, TAG,\n"
           "IMAGE ID, CREATED, SIZE (unpacked). Template fields: ID, Repository, Tag, Digest, Created, Size.",
           images_opts },
-        { "rmi", rmi_aliases, cmd_rmi, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 0, -1, "IMAGE [IMAGE...]",
+        { "rmi", rmi_aliases, cmd_rmi, CMD_NEEDS_ROOT | CMD_NEEDS_STORE | CMD_NEEDS_ENGINE, 0, -1, "IMAGE [IMAGE...]",
           "remove images",
           "Removing a name removes that name; the image goes with its last name. An image id with several\n"
           "names is only removed with --force. Layers no other image uses are deleted.",
@@ -444,7 +444,7 @@ const struct cmd cmd_table[] = {
         { "history", history_aliases, cmd_history, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 1, 1, "IMAGE",
           "show how an image was built", "Lists the history entries of IMAGE's config, newest first.",
           history_opts },
-        { "image prune", NULL, cmd_image_prune, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 0, 0, "",
+        { "image prune", NULL, cmd_image_prune, CMD_NEEDS_ROOT | CMD_NEEDS_STORE | CMD_NEEDS_ENGINE, 0, 0, "",
           "remove unused images and collect garbage",
           "Removes unnamed images (all images with --all), then deletes layers and blobs that no image\n"
           "references and what interrupted imports left behind.",

@@ -304,3 +304,13 @@ def test_cp(hull, tag, tmp_path):
     assert hull.run("exec", tag, "cat", "/a-copied").out == "alpha"
     hull.run("rm", "-f", tag)
     assert "exactly one of SRC and DEST" in hull.fail("cp", "/a", "/b")
+
+
+def test_images_in_use_stay(hull, tag):
+    hull.run("create", "--name", tag, "bb")
+    assert f"in use by container {tag}" in hull.fail("rmi", "bb")
+    assert "docker.io/library/bb:latest" in hull.run("images").out  # the name was not lost
+    hull.run("image", "prune", "-a")
+    assert "docker.io/library/bb:latest" in hull.run("images").out
+    out = hull.run("rmi", "-f", "bb").out
+    assert f"Removed container: {tag}" in out and hull.ps() == []
