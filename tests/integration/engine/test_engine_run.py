@@ -309,8 +309,8 @@ def test_cp(hull, tag, tmp_path):
 def test_images_in_use_stay(hull, tag):
     hull.run("create", "--name", tag, "bb")
     assert f"in use by container {tag}" in hull.fail("rmi", "bb")
-    assert "docker.io/library/bb:latest" in hull.run("images").out  # the name was not lost
+    assert "docker.io/library/bb " in hull.run("images").out  # the name was not lost
     hull.run("image", "prune", "-a")
-    assert "docker.io/library/bb:latest" in hull.run("images").out
+    assert "docker.io/library/bb " in hull.run("images").out
     out = hull.run("rmi", "-f", "bb").out
     assert f"Removed container: {tag}" in out and hull.ps() == []
