@@ -79,7 +79,8 @@ int logfile_parse_time(const char *s, size_t len, int64_t *ret_ns)
         if (digits(s, 4, &y) < 0 || digits(s + 5, 2, &mo) < 0 || digits(s + 8, 2, &d) < 0 ||
             digits(s + 11, 2, &h) < 0 || digits(s + 14, 2, &mi) < 0 || digits(s + 17, 2, &se) < 0)
                 return -EINVAL;
-        if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        /* Nanoseconds since the epoch in an int64_t reach from 1677 to 2262. */
+        if (y < 1678 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
                 return -EINVAL;
         if (s[i] == '.') {
                 size_t n = 0;
