@@ -101,6 +101,12 @@ int engine_open(const char *root, struct engine **ret)
         r = db_open(dbpath, &e->db);
         if (r < 0)
                 return r;
+        /*
+         * Hull processes live for one command: SQLite's checkpoint when the last connection
+         * closes (fsync of the WAL and the database) would be paid by nearly every command.
+         * The WAL is checkpointed by the writer that passes wal_autocheckpoint instead.
+         */
+        sqlite3_db_config(db_handle(e->db), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
         r = db_migrate(e->db, "engine", engine_schema, ELEMENTSOF(engine_schema));
         if (r < 0)
                 return r;

@@ -1,65 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* sha256.c - SHA-256 via OpenSSL EVP; see sha256.h. */
-#include <openssl/evp.h>
-
+/*
+ * sha256.c - what sha256.h builds on the digest context: hex output, whole buffers and fds,
+ * digest strings. The context itself is sha256-openssl.c (or sha256-builtin.c).
+ */
 #include "sha256.h"
 
-struct sha256_ctx {
-        EVP_MD_CTX *md;
-};
-
-struct sha256_ctx *sha256_new(void)
-{
-        struct sha256_ctx *c = calloc(1, sizeof(*c));
-        if (!c)
-                return NULL;
-        c->md = EVP_MD_CTX_new();
-        if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
-                sha256_free(c);
-                return NULL;
-        }
-        return c;
-}
-
-void sha256_update(struct sha256_ctx *c, const void *data, size_t len)
-{
-        EVP_DigestUpdate(c->md, data, len);
-}
-
-static void to_hex(const unsigned char *b, size_t n, char *out)
+void sha256_to_hex(const unsigned char md[32], char hex[SHA256_HEX_LEN + 1])
 {
         static const char hexd[] = "0123456789abcdef";
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = hexd[b[i] >> 4];
-                out[2 * i + 1] = hexd[b[i] & 15];
+        for (size_t i = 0; i < 32; i++) {
+                hex[2 * i] = hexd[md[i] >> 4];
+                hex[2 * i + 1] = hexd[md[i] & 15];
         }
-        out[2 * n] = 0;
-}
-
-void sha256_final_hex(struct sha256_ctx *c, char hex[SHA256_HEX_LEN + 1])
-{
-        unsigned char md[32];
-        unsigned int n = 0;
-
-        EVP_DigestFinal_ex(c->md, md, &n);
-        to_hex(md, 32, hex);
-        sha256_free(c);
-}
-
-void sha256_free(struct sha256_ctx *c)
-{
-        if (!c)
-                return;
-        EVP_MD_CTX_free(c->md);
-        free(c);
+        hex[SHA256_HEX_LEN] = 0;
 }
 
 void sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1])
 {
-        unsigned char md[32];
+        struct sha256_ctx *c = sha256_new();
 
-        EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL);
-        to_hex(md, 32, hex);
+        /* Out of memory: an impossible digest, which matches nothing. */
+        if (!c) {
+                memset(hex, 'x', SHA256_HEX_LEN);
+                hex[SHA256_HEX_LEN] = 0;
+                return;
+        }
+        sha256_update(c, data, len);
+        sha256_final_hex(c, hex);
 }
 
 int sha256_fd(int fd, char hex[SHA256_HEX_LEN + 1])
