@@ -97,7 +97,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                 { "log-max-files", required_argument, NULL, 'F' },
                 { "tty", no_argument, NULL, 't' },
                 { "stdin", no_argument, NULL, 's' },
-                { "netns-lo", no_argument, NULL, 'n' },
+                { "netns-new", no_argument, NULL, 'n' },
                 { "restart", required_argument, NULL, 'r' },
                 { "restarts", required_argument, NULL, 'c' },
                 { "health-process", required_argument, NULL, 'H' },
@@ -129,7 +129,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                 case 'F': r = parse_u32(optarg, &o->log_max_files); break;
                 case 't': o->tty = true; break;
                 case 's': o->stdin_open = true; break;
-                case 'n': o->netns_lo = true; break;
+                case 'n': o->netns_new = true; break;
                 case 'r': r = parse_restart(optarg, o); break;
                 case 'c': r = parse_u32(optarg, &o->restarts); break;
                 case 'H': o->health_process = optarg; break;

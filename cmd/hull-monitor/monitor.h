@@ -66,7 +66,7 @@ struct options {
         const char *log_path;
         uint64_t log_max_size;
         unsigned log_max_files;
-        bool tty, stdin_open, netns_lo;
+        bool tty, stdin_open, netns_new; /* netns_new: the config joins "/proc/self/fd/3", made here */
         enum restart_kind restart;
         unsigned restart_max; /* on-failure:N, 0 = unlimited */
         unsigned restarts;    /* count so far (kept across `hull start`) */
@@ -114,7 +114,7 @@ void monitor_note(struct monitor *m, const char *fmt, ...) _printf_(2, 3);
 int monitor_write_status(struct monitor *m);
 
 /* runtime.c: hull-runtime calls and what surrounds them. */
-/* Create and start the container; on failure set exit status and error, return < 0. */
+/* Make the namespaces we own, run the container; on failure set exit status and error, return < 0. */
 int runtime_launch(struct monitor *m);
 /* Delete the container's runtime state (force), sweep what a killed runtime could leave. */
 void runtime_delete(struct monitor *m);

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * runtime.c - what hull-monitor asks of hull-runtime (runc's command line: create, start,
- * delete, exec), and the host-side steps around it: the loopback device of a new network
- * namespace, the OOM counter, a sweep of cgroups a killed runtime could leave, and the
- * rootfs unmount.
+ * runtime.c - what hull-monitor asks of hull-runtime (runc's command line: run --detach,
+ * delete, exec), and the host-side steps around it: the container's network namespace, the
+ * OOM counter, a sweep of cgroups a killed runtime could leave, and the rootfs unmount.
+ *
+ * Network: the namespace is made here before the container exists (unshare, loopback up,
+ * back to ours), and handed to the runtime as fd 3, which config.json names as
+ * "/proc/self/fd/3" (runtime-spec config-linux.md: a namespace "path" is joined). This is
+ * where a network is attached before anything runs in the container; it also lets one
+ * `run --detach` replace create + start (one runtime execution less per start).
  *
  * The container inherits hull-runtime's stdio (runtime-spec runtime.md leaves it to the
- * runtime; runc and crun pass their own), so `create` runs with the container's pipes as
+ * runtime; runc and crun pass their own), so the runtime runs with the container's pipes as
  * stdio, or /dev/null and --console-socket with a terminal. hull-runtime also writes its
- * errors to stderr: the pipes are only read once create succeeded, so a failed create's
- * message never reaches the container log; the message comes from --log (JSON lines).
+ * errors to stderr: the pipes are only read once it succeeded, so a failure's message never
+ * reaches the container log; the message comes from --log (JSON lines).
  */
 #include <fcntl.h>
 #include <net/if.h>
@@ -30,30 +35,37 @@
 #define RUNTIME_LOG    "runtime.log"
 #define CONSOLE_SOCKET "console.sock"
 
-/* Fork and exec argv with the given stdio (-1: /dev/null). Returns the pid or -errno. */
-static pid_t spawn(char **argv, int in, int out, int err)
+/* Fork and exec argv with the given stdio (-1: /dev/null) and extra as fd 3 (-1: none). Returns the pid or -errno. */
+static pid_t spawn_with(char **argv, int in, int out, int err, int extra)
 {
         pid_t p = fork();
         if (p < 0)
                 return negative_errno();
         if (p == 0) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                int fds[3] = { in >= 0 ? in : null, out >= 0 ? out : null, err >= 0 ? err : null };
+                int fds[4] = { in >= 0 ? in : null, out >= 0 ? out : null, err >= 0 ? err : null, extra };
                 sigset_t all;
 
-                for (int i = 0; i < 3; i++)
-                        if (fds[i] == i)
-                                fd_cloexec(i, false);
-                        else if (dup2(fds[i], i) < 0)
+                /* Above every target first, so that no dup2() below overwrites a source. */
+                for (int i = 0; i < 4; i++)
+                        if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10)) < 0)
+                                _exit(127);
+                for (int i = 0; i < 4; i++)
+                        if (fds[i] >= 0 && dup2(fds[i], i) < 0)
                                 _exit(127);
                 sigfillset(&all);
                 sigprocmask(SIG_UNBLOCK, &all, NULL);
                 signal(SIGPIPE, SIG_DFL);
-                close_all_fds(3, NULL, 0);
+                close_all_fds(extra >= 0 ? 4 : 3, NULL, 0);
                 execv(argv[0], argv);
                 _exit(127);
         }
         return p;
+}
+
+static pid_t spawn(char **argv, int in, int out, int err)
+{
+        return spawn_with(argv, in, out, err, -1);
 }
 
 static int wait_pid(pid_t p)
@@ -198,37 +210,45 @@ static int console_receive(int listen_fd)
         return fd;
 }
 
-/* Bring "lo" up inside the container's new network namespace (what runc's loopback strategy did). */
-static int netns_lo_up(pid_t pid)
+/*
+ * A new network namespace with its loopback device up, as an fd (what runc's "loopback"
+ * strategy gave and Docker's --network none has). The monitor enters it for the setup and
+ * comes back: it is single-threaded, so setns(2) moves the whole process.
+ */
+static int netns_prepare(void)
 {
-        char path[64];
-        int status;
-        pid_t p;
+        _cleanup_close_ int orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), s = -EBADF;
+        struct ifreq ifr = {};
+        int ns, r = 0;
 
-        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-        p = fork();
-        if (p < 0)
+        if (orig < 0)
                 return negative_errno();
-        if (p == 0) {
-                struct ifreq ifr = {};
-                int ns = open(path, O_RDONLY | O_CLOEXEC), s;
-                if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
-                        _exit(1);
-                s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-                if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-                        _exit(1);
-                ifr.ifr_flags |= IFF_UP;
-                _exit(ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? 1 : 0);
+        if (unshare(CLONE_NEWNET) < 0)
+                return negative_errno();
+        ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (ns < 0)
+                r = negative_errno();
+        s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+        if (r >= 0 && (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0))
+                r = negative_errno();
+        ifr.ifr_flags |= IFF_UP;
+        if (r >= 0 && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+                r = negative_errno();
+        /* Back home whatever happened: the monitor's own sockets live in the host's namespace. */
+        if (setns(orig, CLONE_NEWNET) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                safe_close(ns);
+                return r;
         }
-        status = wait_pid(p);
-        return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+        return ns;
 }
 
 int runtime_launch(struct monitor *m)
 {
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_close_ int console = -EBADF, in_r = -EBADF, out_w = -EBADF, err_w = -EBADF;
+        _cleanup_close_ int console = -EBADF, in_r = -EBADF, out_w = -EBADF, err_w = -EBADF, netns = -EBADF;
         _cleanup_free_ char *pidbuf = NULL;
         int in[2] = { -EBADF, -EBADF }, out[2] = { -EBADF, -EBADF }, err[2] = { -EBADF, -EBADF };
         char msg[sizeof(m->st.error)];
@@ -238,13 +258,21 @@ int runtime_launch(struct monitor *m)
 
         unlinkat(AT_FDCWD, RUNTIME_LOG, 0);
         unlinkat(AT_FDCWD, "pid", 0);
+        /* Between making the namespaces and running the process: this is where a network is attached. */
+        if (m->o.netns_new) {
+                netns = netns_prepare();
+                if (netns < 0) {
+                        fail(m, EXIT_ENGINE_ERROR, "cannot make the container's network namespace: %s", strerror(-netns));
+                        return netns;
+                }
+        }
         if (m->o.tty) {
                 console = console_listen();
                 if (console < 0) {
                         fail(m, EXIT_ENGINE_ERROR, "cannot create the console socket: %s", strerror(-console));
                         return console;
                 }
-                r = runtime_cmd(m, RUNTIME_LOG, &argv, "create", "--bundle", ".", "--pid-file", "pid",
+                r = runtime_cmd(m, RUNTIME_LOG, &argv, "run", "--detach", "--bundle", ".", "--pid-file", "pid",
                                 "--console-socket", CONSOLE_SOCKET, m->o.id, NULL);
         } else {
                 if ((m->o.stdin_open && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
@@ -260,18 +288,20 @@ int runtime_launch(struct monitor *m)
                 out_w = out[1];
                 m->err_fd = err[0];
                 err_w = err[1];
-                r = runtime_cmd(m, RUNTIME_LOG, &argv, "create", "--bundle", ".", "--pid-file", "pid", m->o.id, NULL);
+                r = runtime_cmd(m, RUNTIME_LOG, &argv, "run", "--detach", "--bundle", ".", "--pid-file", "pid", m->o.id,
+                                NULL);
         }
         if (r < 0) {
                 fail(m, EXIT_ENGINE_ERROR, "out of memory");
                 return r;
         }
-        p = spawn(argv, in_r, out_w, err_w);
+        p = spawn_with(argv, in_r, out_w, err_w, netns);
         if (p < 0) {
                 fail(m, EXIT_ENGINE_ERROR, "cannot run '%s': %s", m->o.runtime, strerror(-(int)p));
                 return (int)p;
         }
         /* Our copies of the container's ends: EOF on the pipes must mean the container closed them. */
+        netns = safe_close(netns);
         in_r = safe_close(in_r);
         out_w = safe_close(out_w);
         err_w = safe_close(err_w);
@@ -279,20 +309,19 @@ int runtime_launch(struct monitor *m)
         if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 last_runtime_error(RUNTIME_LOG, msg, sizeof(msg));
                 if (!msg[0])
-                        snprintf(msg, sizeof(msg), "hull-runtime create %s",
+                        snprintf(msg, sizeof(msg), "hull-runtime run %s",
                                  status >= 0 && WIFSIGNALED(status) ? "was killed" : "failed");
                 fail(m, exit_code_for(msg), "%s", msg);
                 goto undo;
         }
         r = read_full_file("pid", 64, &pidbuf, NULL);
         if (r < 0 || parse_int(pidbuf, &m->pid) < 0 || m->pid <= 0) {
-                fail(m, EXIT_ENGINE_ERROR, "hull-runtime create left no usable pid file");
+                fail(m, EXIT_ENGINE_ERROR, "hull-runtime run left no usable pid file");
                 goto undo;
         }
-        if (pid_start_time(m->pid, &start) < 0) {
-                fail(m, EXIT_ENGINE_ERROR, "the container process vanished after create");
-                goto undo;
-        }
+        /* It runs already and may have exited (a zombie that is ours to reap): then no start time. */
+        if (pid_start_time(m->pid, &start) < 0)
+                start = 0;
         m->st.pid = m->pid;
         m->st.pid_start = (int64_t)start;
         if (m->o.tty) {
@@ -304,21 +333,6 @@ int runtime_launch(struct monitor *m)
                 fd_nonblock(pty, true);
                 m->pty_fd = pty;
                 unlinkat(AT_FDCWD, CONSOLE_SOCKET, 0);
-        }
-        /*
-         * Between create and start the namespaces exist and nothing runs yet: this is where a
-         * network is attached. Today that is the loopback device of --network none.
-         */
-        if (m->o.netns_lo && netns_lo_up(m->pid) < 0) {
-                fail(m, EXIT_ENGINE_ERROR, "cannot bring up the loopback device of the container");
-                goto undo;
-        }
-        strv_free(argv);
-        argv = NULL;
-        if (runtime_cmd(m, RUNTIME_LOG, &argv, "start", m->o.id, NULL) < 0 || run_runtime(argv) < 0) {
-                last_runtime_error(RUNTIME_LOG, msg, sizeof(msg));
-                fail(m, exit_code_for(msg), "%s", msg[0] ? msg : "hull-runtime start failed");
-                goto undo;
         }
         if (m->out_fd >= 0)
                 fd_nonblock(m->out_fd, true);

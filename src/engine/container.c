@@ -469,6 +469,8 @@ static int write_config(struct engine *e, struct workload *w, struct bundle *b, 
                 .cgroups_path = cg,
                 .hostname = b->hostname,
                 .have_swap_accounting = have_swap_accounting(),
+                /* hull-monitor makes the namespace and passes it to hull-runtime as fd 3 (monitor.h). */
+                .netns_path = b->spec->network && streq(b->spec->network, "host") ? NULL : "/proc/self/fd/3",
         };
         int r;
 
@@ -610,7 +612,7 @@ static int monitor_argv(struct engine *e, struct workload *w, struct bundle *b, 
         if (b->spec->interactive)
                 r |= add_arg(&argv, "--stdin");
         if (!b->spec->network || !streq(b->spec->network, "host"))
-                r |= add_arg(&argv, "--netns-lo");
+                r |= add_arg(&argv, "--netns-new");
         if (r < 0)
                 return -ENOMEM;
         r = health_args(b, &hargs, &interval, &timeout, &start, &retries);

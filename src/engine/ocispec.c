@@ -547,6 +547,9 @@ int ocispec_build(const struct ocispec_input *in, struct json_object **ret)
                         e = jnew(&b, json_object_new_object());
                         push(&b, ns, e);
                         put(&b, e, "type", json_object_new_string(kinds[i]));
+                        /* Made (and attached to a network) by hull-monitor, handed to the runtime as fd 3. */
+                        if (streq(kinds[i], "network") && in->netns_path)
+                                put(&b, e, "path", json_object_new_string(in->netns_path));
                 }
         }
         put(&b, linux_o, "resources", resources_json(&b, in));
