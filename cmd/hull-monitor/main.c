@@ -174,8 +174,7 @@ static void launch(struct monitor *m)
                 m->st.finished = now_ns();
                 snprintf(m->st.state, sizeof(m->st.state), "exited");
                 monitor_write_status(m);
-                runtime_delete(m);
-                rootfs_release(m);
+                runtime_delete(m, true);
                 m->st.cleaned = m->st.final = true;
                 monitor_write_status(m);
                 memcpy(msg, &code, 4);
@@ -249,8 +248,8 @@ static void container_finished(struct monitor *m)
         m->pty_fd = safe_close(m->pty_fd);
         m->stdin_fd = safe_close(m->stdin_fd);
         m->stdin_len = 0;
-        runtime_delete(m);
         if (should_restart(m)) {
+                runtime_delete(m, false);
                 int64_t ran = mono_ns() - m->started_mono;
                 if (m->backoff == 0 || ran >= BACKOFF_RESET)
                         m->backoff = BACKOFF_START;
@@ -262,7 +261,7 @@ static void container_finished(struct monitor *m)
                 monitor_write_status(m);
                 return;
         }
-        rootfs_release(m);
+        runtime_delete(m, true);
         m->st.cleaned = m->st.final = true;
         monitor_write_status(m);
         io_broadcast(m, ATTACH_EXIT, &code, sizeof(code));

@@ -116,8 +116,8 @@ int monitor_write_status(struct monitor *m);
 /* runtime.c: hull-runtime calls and what surrounds them. */
 /* Make the namespaces we own, run the container; on failure set exit status and error, return < 0. */
 int runtime_launch(struct monitor *m);
-/* Delete the container's runtime state (force), sweep what a killed runtime could leave. */
-void runtime_delete(struct monitor *m);
+/* Delete the container's runtime state (force; sweep what a killed runtime could leave); unmount the rootfs too. */
+void runtime_delete(struct monitor *m, bool release_rootfs);
 /* Spawn `hull-runtime exec --process FILE` with stdout+stderr into a pipe; returns its pid. */
 int runtime_exec_health(struct monitor *m, int *ret_out_fd);
 /* `hull-runtime exec --detach --process FILE` as our child; its exit status, its error in err. */

@@ -99,18 +99,6 @@ static int runtime_cmd(struct monitor *m, const char *log, char ***ret, ...)
         return 0;
 }
 
-static int run_runtime(char **argv)
-{
-        int status;
-        pid_t p = spawn(argv, -1, -1, -1);
-        if (p < 0)
-                return p;
-        status = wait_pid(p);
-        if (status < 0)
-                return status;
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
-}
-
 /* The last error hull-runtime logged (its JSON lines carry "msg"), unescaped into buf. */
 static void last_runtime_error(const char *log, char *buf, size_t size)
 {
@@ -351,14 +339,23 @@ undo:
         return -EIO;
 }
 
-void runtime_delete(struct monitor *m)
+void runtime_delete(struct monitor *m, bool release_rootfs)
 {
         _cleanup_strv_free_ char **argv = NULL;
+        int status = -1;
+        pid_t p = -1;
 
         if (runtime_cmd(m, "delete.log", &argv, "delete", "--force", m->o.id, NULL) >= 0)
-                (void)run_runtime(argv);
+                p = spawn(argv, -1, -1, -1);
+        /* The processes are gone: the host's rootfs mount can go while the runtime works. */
+        if (release_rootfs)
+                rootfs_release(m);
+        if (p > 0)
+                status = wait_pid(p);
         unlinkat(AT_FDCWD, "delete.log", 0);
-        leftover_cgroup_sweep(m->o.cgroup_path);
+        /* A runtime killed between making the cgroup and saving its state cannot delete it. */
+        if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                leftover_cgroup_sweep(m->o.cgroup_path);
 }
 
 int runtime_exec_health(struct monitor *m, int *ret_out_fd)

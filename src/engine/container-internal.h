@@ -19,5 +19,5 @@ char *ctr_cgroup_path(const char *id);
 int ctr_refresh_locked(struct engine *e, struct workload *w, bool have_lock);
 /* Wait up to timeout_ms for the monitor of w to exit. 0 when gone, -ETIMEDOUT. */
 int ctr_wait_monitor(const struct workload *w, int timeout_ms);
-/* Remove the container directory and row (the lock is held); anonymous volumes too when volumes. */
+/* Remove the container's row, then its directory (the lock is held); anonymous volumes too when volumes. */
 int ctr_destroy(struct engine *e, struct workload *w, bool volumes);

@@ -119,6 +119,12 @@ static int set_str(char **dst, const char *v)
         return 0;
 }
 
+/*
+ * The row goes first, in one transaction, then the directory: a kill in between leaves a
+ * directory without a row, which the next listing sweeps (sweep_orphans()) once its lock is
+ * free. The rootfs is unmounted before the row goes, so that nothing mounted is ever left
+ * without a record pointing at it for longer than the sweep's wait.
+ */
 int ctr_destroy(struct engine *e, struct workload *w, bool volumes)
 {
         _cleanup_strv_free_ char **anon = NULL;
@@ -129,8 +135,9 @@ int ctr_destroy(struct engine *e, struct workload *w, bool volumes)
                 return -ENOMEM;
         if (volumes && (r = volume_anonymous_of(e, w->id, &anon)) < 0)
                 return r;
-        /* "removing" first: a kill from here on leaves a row the next command finishes. */
-        if (w->state != WORKLOAD_REMOVING && (r = workload_set_state(e->db, w->id, WORKLOAD_REMOVING)) < 0)
+        leftover_umount(rootfs);
+        r = workload_delete(e->db, w->id);
+        if (r < 0)
                 return r;
         w->state = WORKLOAD_REMOVING;
         /* A monitor on its way out may still drop a file in the directory: try again briefly. */
@@ -143,9 +150,6 @@ int ctr_destroy(struct engine *e, struct workload *w, bool volumes)
         }
         if (r < 0 && r != -ENOENT)
                 return err_set(r, "cannot remove '%s': %s", dir, strerror(-r));
-        r = workload_delete(e->db, w->id);
-        if (r < 0)
-                return r;
         STRV_FOREACH(v, anon)
         {
                 if (volume_remove(e, *v) < 0)
@@ -162,7 +166,8 @@ static bool repair_lock(struct engine *e, const struct workload *w, bool have_lo
         return ctr_lock(e, w->id, false, fd) >= 0;
 }
 
-int ctr_refresh_locked(struct engine *e, struct workload *w, bool have_lock)
+/* persist: write what changed to the row (a removal that follows needs only the answer). */
+static int refresh(struct engine *e, struct workload *w, bool have_lock, bool persist)
 {
         _cleanup_close_ int lock = -EBADF;
         _cleanup_free_ char *dir = engine_container_dir(e, w->id);
@@ -208,7 +213,7 @@ int ctr_refresh_locked(struct engine *e, struct workload *w, bool have_lock)
                 w->finished = now_ns();
                 if ((r = set_str(&w->error, "hull-monitor exited before it recorded the container's end")) < 0)
                         return r;
-                return workload_update_status(e->db, w);
+                return persist ? workload_update_status(e->db, w) : 0;
         }
 
         alive = pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
@@ -274,7 +279,12 @@ int ctr_refresh_locked(struct engine *e, struct workload *w, bool have_lock)
                   old.finished != w->finished || old.started != w->started || old.monitor_pid != w->monitor_pid ||
                   old.restart_count != w->restart_count || old.oom != w->oom ||
                   !streq(old_health, w->health) || !streq(old_error, w->error);
-        return changed ? workload_update_status(e->db, w) : 0;
+        return changed && persist ? workload_update_status(e->db, w) : 0;
+}
+
+int ctr_refresh_locked(struct engine *e, struct workload *w, bool have_lock)
+{
+        return refresh(e, w, have_lock, true);
 }
 
 int ctr_refresh(struct engine *e, struct workload *w)
@@ -573,7 +583,7 @@ int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
         }
         if (r < 0)
                 return err_set(r, "cannot lock container %s: %s", w->name, strerror(-r));
-        r = ctr_refresh_locked(e, w, true);
+        r = refresh(e, w, true, false);
         if (r < 0)
                 return r;
         if (running_like(w->state)) {

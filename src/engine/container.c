@@ -10,13 +10,14 @@
  *   3. resolve the user in the image's /etc/passwd, prepare volumes (copying the image's
  *      content into an empty one), write /etc/hostname, hosts, resolv.conf;
  *   4. write config.json (ocispec.h) and the health check's process;
- *   5. spawn hull-monitor detached (double fork + setsid, so that the CLI can exit and a
- *      kill of the CLI never reaches it) with one end of a socketpair, and wait for its
- *      first word: 'r' (running) or 'e' (could not start, with the exit status).
+ *   5. spawn hull-monitor detached (its own session, so that the CLI can exit and a kill of
+ *      the CLI never reaches it) with one end of a socketpair, and wait for its first word:
+ *      'r' (running) or 'e' (could not start, with the exit status).
  */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -645,61 +646,40 @@ static int monitor_argv(struct engine *e, struct workload *w, struct bundle *b, 
 }
 
 /*
- * Double fork: the monitor is reparented away from us (to init, or the nearest subreaper)
- * in its own session, so that neither our exit nor a signal to our process group reaches
- * it. fd 3 of the monitor is its end of the socketpair.
+ * The monitor in its own session (setsid: neither a signal to our process group nor the end
+ * of our terminal reaches it), with /dev/null as stdio and its end of the socketpair as fd 3,
+ * through posix_spawn (vfork-style: no copy of our page tables). When we exit it is reparented
+ * to the nearest subreaper or init, so the container never depends on this process.
  */
 static int spawn_monitor(char **argv, int *ret_fd, pid_t *ret_pid)
 {
-        int sp[2], pp[2], status;
-        pid_t child, mon = 0;
-        ssize_t n;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, all;
+        int sp[2], r;
+        pid_t mon;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
                 return negative_errno();
-        if (pipe2(pp, O_CLOEXEC) < 0) {
-                int r = negative_errno();
-                safe_close(sp[0]);
-                safe_close(sp[1]);
-                return r;
-        }
-        child = fork();
-        if (child < 0) {
-                int r = negative_errno();
-                safe_close(sp[0]);
-                safe_close(sp[1]);
-                safe_close(pp[0]);
-                safe_close(pp[1]);
-                return r;
-        }
-        if (child == 0) {
-                pid_t g;
-                setsid();
-                g = fork();
-                if (g == 0) {
-                        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                        sigset_t all;
-                        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 || dup2(sp[1], 3) < 0)
-                                _exit(127);
-                        close_all_fds(4, NULL, 0);
-                        sigfillset(&all);
-                        sigprocmask(SIG_UNBLOCK, &all, NULL);
-                        signal(SIGPIPE, SIG_DFL);
-                        execv(argv[0], argv);
-                        _exit(127);
-                }
-                (void)!write(pp[1], &g, sizeof(g));
-                _exit(g < 0 ? 1 : 0);
-        }
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawnattr_init(&attr);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+        posix_spawn_file_actions_adddup2(&fa, 0, 1);
+        posix_spawn_file_actions_adddup2(&fa, 0, 2);
+        posix_spawn_file_actions_adddup2(&fa, sp[1], 3);
+        posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &all);
+        r = -posix_spawn(&mon, argv[0], &fa, &attr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
         safe_close(sp[1]);
-        safe_close(pp[1]);
-        n = read(pp[0], &mon, sizeof(mon));
-        safe_close(pp[0]);
-        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (n != sizeof(mon) || mon <= 0) {
+        if (r < 0) {
                 safe_close(sp[0]);
-                return err_set(-ECHILD, "cannot start hull-monitor");
+                return err_set(r, "cannot start hull-monitor: %s", strerror(-r));
         }
         *ret_fd = sp[0];
         *ret_pid = mon;
