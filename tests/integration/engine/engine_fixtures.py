@@ -24,6 +24,27 @@ def _need_binaries():
         pytest.skip("assets/busybox-rootfs is missing: run scripts/prepare-assets")
 
 
+def _hull_cgroups():
+    """Container cgroups of hull ("/hull-<id>" in every hierarchy)."""
+    out = set()
+    for top in os.listdir("/sys/fs/cgroup"):
+        d = os.path.join("/sys/fs/cgroup", top)
+        if os.path.isdir(d) and not os.path.islink(d):
+            out |= {os.path.join(d, e) for e in os.listdir(d) if e.startswith("hull-")}
+    return out
+
+
+def _check_cgroups(before):
+    """The leak check counts cgroups only in strict mode (their names carry no test tag): count ours here."""
+    left = sorted(_hull_cgroups() - before)
+    for d in sorted(left, key=len, reverse=True):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+    assert not left, "container cgroups left behind:\n  " + "\n  ".join(left)
+
+
 @pytest.fixture
 def hull(tmp_path, tag, leak_check):
     """A private store with busybox imported as bb (CMD ["/bin/sh"])."""
@@ -33,8 +54,10 @@ def hull(tmp_path, tag, leak_check):
     tar = eu.busybox_tar(str(tmp_path / "bb.tar"))
     h.run("import", "--change", 'CMD ["/bin/sh"]', tar, "bb")
     leak_check.watch_dir(str(root / "containers"))
+    before = _hull_cgroups()
     yield h
     h.cleanup()
+    _check_cgroups(before)
 
 
 @pytest.fixture(scope="module")
@@ -54,5 +77,7 @@ def debian_store(tmp_path_factory):
 @pytest.fixture
 def debian(debian_store, leak_check):
     leak_check.watch_dir(os.path.join(debian_store.root, "containers"))
+    before = _hull_cgroups()
     yield debian_store
     debian_store.cleanup()
+    _check_cgroups(before)
