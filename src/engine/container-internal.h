@@ -17,6 +17,8 @@ void ctr_release(struct engine *e, const struct workload *w);
 char *ctr_cgroup_path(const char *id);
 /* Refresh; with the lock held by the caller (repairs allowed) or not (repairs only if the lock is free). */
 int ctr_refresh_locked(struct engine *e, struct workload *w, bool have_lock);
+/* Until the monitor recorded the end (status final) or is gone, at most timeout_ms (-1: no limit); -ETIMEDOUT. */
+int ctr_wait_end(struct engine *e, struct workload *w, int timeout_ms);
 /* Wait up to timeout_ms for the monitor of w to exit. 0 when gone, -ETIMEDOUT. */
 int ctr_wait_monitor(const struct workload *w, int timeout_ms);
 /* Remove the container's row, then its directory (the lock is held); anonymous volumes too when volumes. */

@@ -453,8 +453,7 @@ int ctr_wait_monitor(const struct workload *w, int timeout_ms)
         return r > 0 ? 0 : -ETIMEDOUT;
 }
 
-/* Until the monitor recorded the end (status final) or is gone; -ETIMEDOUT. */
-static int wait_end(struct engine *e, struct workload *w, int timeout_ms)
+int ctr_wait_end(struct engine *e, struct workload *w, int timeout_ms)
 {
         _cleanup_free_ char *dir = engine_container_dir(e, w->id);
         int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
@@ -495,10 +494,10 @@ static int stop_locked(struct engine *e, struct workload *w, int timeout, int si
                 return r;
         w->state = WORKLOAD_STOPPING;
         signal_container(w, sig);
-        r = wait_end(e, w, timeout * 1000);
+        r = ctr_wait_end(e, w, timeout * 1000);
         if (r == -ETIMEDOUT) {
                 signal_container(w, SIGKILL);
-                r = wait_end(e, w, STOP_WAIT_AFTER_KILL_MS);
+                r = ctr_wait_end(e, w, STOP_WAIT_AFTER_KILL_MS);
         }
         if (r < 0)
                 return err_set(r, "container %s did not stop", w->name);
@@ -629,7 +628,7 @@ int ctr_wait(struct engine *e, struct workload *w, int *ret_code)
                         return r;
                 if (!running_like(w->state))
                         break;
-                r = wait_end(e, w, -1);
+                r = ctr_wait_end(e, w, -1);
                 if (r < 0)
                         return r;
         }

@@ -749,6 +749,9 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
         r = ctr_refresh_locked(e, w, true);
         if (r < 0)
                 return r;
+        /* Ended a moment ago, its monitor still releasing it: let it finish. */
+        if (w->state == WORKLOAD_STOPPING && ctr_wait_end(e, w, 10000) >= 0 && (r = ctr_refresh_locked(e, w, true)) < 0)
+                return r;
         if (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED || w->state == WORKLOAD_RESTARTING ||
             w->state == WORKLOAD_STOPPING)
                 return err_set(-EALREADY, "container %s is already running", w->name);
