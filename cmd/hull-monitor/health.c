@@ -29,7 +29,8 @@ static void record(struct monitor *m, int64_t start, int code, const char *out, 
         struct health_result *h;
 
         if (m->st.n_health_log == HEALTH_LOG_KEEP) {
-                memmove(&m->st.health_log[0], &m->st.health_log[1], sizeof(m->st.health_log[0]) * (HEALTH_LOG_KEEP - 1));
+                memmove(&m->st.health_log[0], &m->st.health_log[1],
+                        sizeof(m->st.health_log[0]) * (HEALTH_LOG_KEEP - 1));
                 m->st.n_health_log--;
         }
         h = &m->st.health_log[m->st.n_health_log++];

@@ -22,7 +22,7 @@
 
 int io_listen(struct monitor *m)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int fd;
 
         unlinkat(AT_FDCWD, ATTACH_SOCKET, 0);
@@ -50,11 +50,11 @@ void io_accept(struct monitor *m)
                         safe_close(fd);
                         continue;
                 }
-                m->clients[m->n_clients++] = (struct client){ .fd = fd };
+                m->clients[m->n_clients++] = (struct client){.fd = fd};
                 /* A late client learns that the container runs (and its pid) like the first one did. */
                 if (m->pid > 0) {
                         int32_t pid = m->pid;
-                        char msg[5] = { ATTACH_STARTED };
+                        char msg[5] = {ATTACH_STARTED};
                         memcpy(msg + 1, &pid, 4);
                         (void)!send(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
                 }
@@ -252,23 +252,26 @@ void io_client_event(struct monitor *m, size_t i, short revents)
                         int32_t code;
                         size_t l = (size_t)k - 1;
                         /* A file of the container directory, named by a client of our 0700 directory. */
-                        if (l == 0 || l >= sizeof(name) || memchr(buf + 1, '/', l) || memchr(buf + 1, 0, l) ||
-                            buf[1] == '.' || m->pid <= 0) {
+                        if (l == 0 || l >= sizeof(name) || memchr(buf + 1, '/', l) ||
+                            memchr(buf + 1, 0, l) || buf[1] == '.' || m->pid <= 0) {
                                 code = EXIT_ENGINE_ERROR;
-                                snprintf(err, sizeof(err), m->pid <= 0 ? "the container is not running"
-                                                                       : "invalid exec request");
+                                snprintf(err, sizeof(err),
+                                         m->pid <= 0 ? "the container is not running"
+                                                     : "invalid exec request");
                         } else {
                                 memcpy(name, buf + 1, l);
                                 name[l] = 0;
                                 code = runtime_exec_detached(m, name, err, sizeof(err));
                                 if (code < 0) {
-                                        snprintf(err, sizeof(err), "cannot run hull-runtime: %s", strerror(-code));
+                                        snprintf(err, sizeof(err), "cannot run hull-runtime: %s",
+                                                 strerror(-code));
                                         code = EXIT_ENGINE_ERROR;
                                 }
                         }
                         memcpy(reply, &code, 4);
                         memcpy(reply + 4, err, strlen(err));
-                        if (client_queue(c, ATTACH_EXEC_RESULT, reply, 4 + strlen(err)) < 0 || client_flush(c) < 0) {
+                        if (client_queue(c, ATTACH_EXEC_RESULT, reply, 4 + strlen(err)) < 0 ||
+                            client_flush(c) < 0) {
                                 io_drop_client(m, i);
                                 return;
                         }

@@ -87,61 +87,113 @@ static int parse_restart(const char *s, struct options *o)
 static int parse_options(int argc, char **argv, struct options *o)
 {
         static const struct option lo[] = {
-                { "id", required_argument, NULL, 'i' },
-                { "dir", required_argument, NULL, 'd' },
-                { "runtime", required_argument, NULL, 'R' },
-                { "runtime-root", required_argument, NULL, 'T' },
-                { "rootfs", required_argument, NULL, 'f' },
-                { "log-path", required_argument, NULL, 'l' },
-                { "log-max-size", required_argument, NULL, 'S' },
-                { "log-max-files", required_argument, NULL, 'F' },
-                { "tty", no_argument, NULL, 't' },
-                { "stdin", no_argument, NULL, 's' },
-                { "netns-new", no_argument, NULL, 'n' },
-                { "restart", required_argument, NULL, 'r' },
-                { "restarts", required_argument, NULL, 'c' },
-                { "health-process", required_argument, NULL, 'H' },
-                { "health-interval", required_argument, NULL, 'I' },
-                { "health-timeout", required_argument, NULL, 'O' },
-                { "health-start-period", required_argument, NULL, 'P' },
-                { "health-retries", required_argument, NULL, 'N' },
-                { "oom-file", required_argument, NULL, 'o' },
-                { "cgroup-path", required_argument, NULL, 'g' },
-                { "attach-fd", required_argument, NULL, 'a' },
-                { "exit-command", required_argument, NULL, 'x' },
+                {"id", required_argument, NULL, 'i'},
+                {"dir", required_argument, NULL, 'd'},
+                {"runtime", required_argument, NULL, 'R'},
+                {"runtime-root", required_argument, NULL, 'T'},
+                {"rootfs", required_argument, NULL, 'f'},
+                {"log-path", required_argument, NULL, 'l'},
+                {"log-max-size", required_argument, NULL, 'S'},
+                {"log-max-files", required_argument, NULL, 'F'},
+                {"tty", no_argument, NULL, 't'},
+                {"stdin", no_argument, NULL, 's'},
+                {"netns-new", no_argument, NULL, 'n'},
+                {"restart", required_argument, NULL, 'r'},
+                {"restarts", required_argument, NULL, 'c'},
+                {"health-process", required_argument, NULL, 'H'},
+                {"health-interval", required_argument, NULL, 'I'},
+                {"health-timeout", required_argument, NULL, 'O'},
+                {"health-start-period", required_argument, NULL, 'P'},
+                {"health-retries", required_argument, NULL, 'N'},
+                {"oom-file", required_argument, NULL, 'o'},
+                {"cgroup-path", required_argument, NULL, 'g'},
+                {"attach-fd", required_argument, NULL, 'a'},
+                {"exit-command", required_argument, NULL, 'x'},
                 {},
         };
         int k, r = 0;
         uint64_t u;
 
-        *o = (struct options){ .attach_fd = -EBADF, .log_max_files = 1, .health_retries = 3,
-                               .health_interval = 30000000000LL, .health_timeout = 30000000000LL };
+        *o = (struct options){.attach_fd = -EBADF,
+                              .log_max_files = 1,
+                              .health_retries = 3,
+                              .health_interval = 30000000000LL,
+                              .health_timeout = 30000000000LL};
         opterr = 0;
         while ((k = getopt_long(argc, argv, "", lo, NULL)) != -1) {
                 switch (k) {
-                case 'i': o->id = optarg; break;
-                case 'd': o->dir = optarg; break;
-                case 'R': o->runtime = optarg; break;
-                case 'T': o->runtime_root = optarg; break;
-                case 'f': o->rootfs = optarg; break;
-                case 'l': o->log_path = optarg; break;
-                case 'S': r = parse_u64(optarg, &o->log_max_size); break;
-                case 'F': r = parse_u32(optarg, &o->log_max_files); break;
-                case 't': o->tty = true; break;
-                case 's': o->stdin_open = true; break;
-                case 'n': o->netns_new = true; break;
-                case 'r': r = parse_restart(optarg, o); break;
-                case 'c': r = parse_u32(optarg, &o->restarts); break;
-                case 'H': o->health_process = optarg; break;
-                case 'I': r = parse_u64(optarg, &u); o->health_interval = (int64_t)u; break;
-                case 'O': r = parse_u64(optarg, &u); o->health_timeout = (int64_t)u; break;
-                case 'P': r = parse_u64(optarg, &u); o->health_start_period = (int64_t)u; break;
-                case 'N': r = parse_u32(optarg, &o->health_retries); break;
-                case 'o': o->oom_file = optarg; break;
-                case 'g': o->cgroup_path = optarg; break;
-                case 'a': r = parse_int(optarg, &o->attach_fd); break;
-                case 'x': r = strv_extend(&o->exit_command, optarg); break;
-                default: r = -EINVAL; break;
+                case 'i':
+                        o->id = optarg;
+                        break;
+                case 'd':
+                        o->dir = optarg;
+                        break;
+                case 'R':
+                        o->runtime = optarg;
+                        break;
+                case 'T':
+                        o->runtime_root = optarg;
+                        break;
+                case 'f':
+                        o->rootfs = optarg;
+                        break;
+                case 'l':
+                        o->log_path = optarg;
+                        break;
+                case 'S':
+                        r = parse_u64(optarg, &o->log_max_size);
+                        break;
+                case 'F':
+                        r = parse_u32(optarg, &o->log_max_files);
+                        break;
+                case 't':
+                        o->tty = true;
+                        break;
+                case 's':
+                        o->stdin_open = true;
+                        break;
+                case 'n':
+                        o->netns_new = true;
+                        break;
+                case 'r':
+                        r = parse_restart(optarg, o);
+                        break;
+                case 'c':
+                        r = parse_u32(optarg, &o->restarts);
+                        break;
+                case 'H':
+                        o->health_process = optarg;
+                        break;
+                case 'I':
+                        r = parse_u64(optarg, &u);
+                        o->health_interval = (int64_t)u;
+                        break;
+                case 'O':
+                        r = parse_u64(optarg, &u);
+                        o->health_timeout = (int64_t)u;
+                        break;
+                case 'P':
+                        r = parse_u64(optarg, &u);
+                        o->health_start_period = (int64_t)u;
+                        break;
+                case 'N':
+                        r = parse_u32(optarg, &o->health_retries);
+                        break;
+                case 'o':
+                        o->oom_file = optarg;
+                        break;
+                case 'g':
+                        o->cgroup_path = optarg;
+                        break;
+                case 'a':
+                        r = parse_int(optarg, &o->attach_fd);
+                        break;
+                case 'x':
+                        r = strv_extend(&o->exit_command, optarg);
+                        break;
+                default:
+                        r = -EINVAL;
+                        break;
                 }
                 if (r < 0) {
                         fprintf(stderr, "hull-monitor: invalid option '%s'\n", argv[optind - 1]);
@@ -328,42 +380,43 @@ static void run_loop(struct monitor *m, int64_t linger_until)
                 int64_t now = mono_ns();
 
                 if (m->done) {
-                        if ((queues_empty(m) && (!m->o.exit_command || io_any_ack(m) || m->n_clients == 0)) ||
+                        if ((queues_empty(m) &&
+                             (!m->o.exit_command || io_any_ack(m) || m->n_clients == 0)) ||
                             now >= linger_until)
                                 return;
                 }
-                p[n++] = (struct pollfd){ .fd = m->sig_fd, .events = POLLIN };
+                p[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
                 if (!m->done) {
                         listen_i = (int)n;
-                        p[n++] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
+                        p[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
                 }
                 if (m->out_fd >= 0) {
                         out_i = (int)n;
-                        p[n++] = (struct pollfd){ .fd = m->out_fd, .events = POLLIN };
+                        p[n++] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
                 }
                 if (m->err_fd >= 0) {
                         err_i = (int)n;
-                        p[n++] = (struct pollfd){ .fd = m->err_fd, .events = POLLIN };
+                        p[n++] = (struct pollfd){.fd = m->err_fd, .events = POLLIN};
                 }
                 if (m->pty_fd >= 0) {
                         pty_i = (int)n;
-                        p[n++] = (struct pollfd){ .fd = m->pty_fd, .events = POLLIN };
+                        p[n++] = (struct pollfd){.fd = m->pty_fd, .events = POLLIN};
                 }
                 if (m->health_fd >= 0) {
                         health_i = (int)n;
-                        p[n++] = (struct pollfd){ .fd = m->health_fd, .events = POLLIN };
+                        p[n++] = (struct pollfd){.fd = m->health_fd, .events = POLLIN};
                 }
                 if (m->stdin_len > 0 && !m->o.tty && m->stdin_fd >= 0) {
                         in_i = (int)n;
-                        p[n++] = (struct pollfd){ .fd = m->stdin_fd, .events = POLLOUT };
+                        p[n++] = (struct pollfd){.fd = m->stdin_fd, .events = POLLOUT};
                 }
                 if (m->stdin_len > 0 && m->o.tty && pty_i >= 0)
                         p[pty_i].events |= POLLOUT;
                 client0 = n;
                 for (size_t i = 0; i < m->n_clients; i++)
-                        p[n++] = (struct pollfd){ .fd = m->clients[i].fd,
-                                                  .events = (short)((read_clients ? POLLIN : 0) |
-                                                                    (m->clients[i].queued ? POLLOUT : 0)) };
+                        p[n++] = (struct pollfd){.fd = m->clients[i].fd,
+                                                 .events = (short)((read_clients ? POLLIN : 0) |
+                                                                   (m->clients[i].queued ? POLLOUT : 0))};
 
                 if (poll(p, n, m->done ? 50 : timeout_ms(m, now)) < 0) {
                         if (errno == EINTR)
@@ -384,7 +437,8 @@ static void run_loop(struct monitor *m, int64_t linger_until)
                         m->err_fd = safe_close(m->err_fd);
                 if ((in_i >= 0 && p[in_i].revents) || (pty_i >= 0 && (p[pty_i].revents & POLLOUT)))
                         io_flush_stdin(m);
-                if (pty_i >= 0 && (p[pty_i].revents & ~POLLOUT) && !io_read_output(m, m->pty_fd, LOG_STREAM_STDOUT))
+                if (pty_i >= 0 && (p[pty_i].revents & ~POLLOUT) &&
+                    !io_read_output(m, m->pty_fd, LOG_STREAM_STDOUT))
                         m->pty_fd = safe_close(m->pty_fd);
                 if (health_i >= 0 && p[health_i].revents) {
                         char buf[1024];
@@ -401,7 +455,8 @@ static void run_loop(struct monitor *m, int64_t linger_until)
                         io_accept(m);
 
                 now = mono_ns();
-                if (m->exited && ((m->out_fd < 0 && m->err_fd < 0 && m->pty_fd < 0) || now >= m->drain_deadline))
+                if (m->exited &&
+                    ((m->out_fd < 0 && m->err_fd < 0 && m->pty_fd < 0) || now >= m->drain_deadline))
                         container_finished(m);
                 if (m->restart_at && now >= m->restart_at && !m->done) {
                         m->restart_at = 0;
@@ -457,7 +512,7 @@ static int setup(struct monitor *m)
         if (m->o.attach_fd >= 0) {
                 fd_cloexec(m->o.attach_fd, true);
                 fd_nonblock(m->o.attach_fd, true);
-                m->clients[m->n_clients++] = (struct client){ .fd = m->o.attach_fd, .initial = true };
+                m->clients[m->n_clients++] = (struct client){.fd = m->o.attach_fd, .initial = true};
         }
         return 0;
 }
@@ -465,8 +520,13 @@ static int setup(struct monitor *m)
 int main(int argc, char **argv)
 {
         static struct monitor m = {
-                .sig_fd = -EBADF, .listen_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF,
-                .pty_fd = -EBADF, .stdin_fd = -EBADF, .health_fd = -EBADF,
+                .sig_fd = -EBADF,
+                .listen_fd = -EBADF,
+                .out_fd = -EBADF,
+                .err_fd = -EBADF,
+                .pty_fd = -EBADF,
+                .stdin_fd = -EBADF,
+                .health_fd = -EBADF,
         };
         uint64_t start = 0;
         int r;

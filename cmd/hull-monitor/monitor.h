@@ -91,8 +91,8 @@ struct monitor {
         char *stdin_buf;
         size_t stdin_len;
         bool stdin_close_pending;
-        pid_t pid;        /* container process, 0 when none */
-        bool exited;      /* container exited, output being drained */
+        pid_t pid;   /* container process, 0 when none */
+        bool exited; /* container exited, output being drained */
         int64_t drain_deadline;
         int64_t restart_at; /* ns (CLOCK_MONOTONIC), 0 none */
         int64_t backoff;    /* ns */
@@ -116,7 +116,8 @@ int monitor_write_status(struct monitor *m);
 /* runtime.c: hull-runtime calls and what surrounds them. */
 /* Make the namespaces we own, run the container; on failure set exit status and error, return < 0. */
 int runtime_launch(struct monitor *m);
-/* Delete the container's runtime state (force; sweep what a killed runtime could leave); unmount the rootfs too. */
+/* Delete the container's runtime state (force; sweep what a killed runtime could leave); unmount the rootfs
+ * too. */
 void runtime_delete(struct monitor *m, bool release_rootfs);
 /* Spawn `hull-runtime exec --process FILE` with stdout+stderr into a pipe; returns its pid. */
 int runtime_exec_health(struct monitor *m, int *ret_out_fd);

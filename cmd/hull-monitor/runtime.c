@@ -35,7 +35,8 @@
 #define RUNTIME_LOG    "runtime.log"
 #define CONSOLE_SOCKET "console.sock"
 
-/* Fork and exec argv with the given stdio (-1: /dev/null) and extra as fd 3 (-1: none). Returns the pid or -errno. */
+/* Fork and exec argv with the given stdio (-1: /dev/null) and extra as fd 3 (-1: none). Returns the pid or
+ * -errno. */
 static pid_t spawn_with(char **argv, int in, int out, int err, int extra)
 {
         pid_t p = fork();
@@ -43,7 +44,7 @@ static pid_t spawn_with(char **argv, int in, int out, int err, int extra)
                 return negative_errno();
         if (p == 0) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                int fds[4] = { in >= 0 ? in : null, out >= 0 ? out : null, err >= 0 ? err : null, extra };
+                int fds[4] = {in >= 0 ? in : null, out >= 0 ? out : null, err >= 0 ? err : null, extra};
                 sigset_t all;
 
                 /* Above every target first, so that no dup2() below overwrites a source. */
@@ -86,8 +87,8 @@ static int runtime_cmd(struct monitor *m, const char *log, char ***ret, ...)
         int r = 0;
 
         if (strv_extend(&l, m->o.runtime) < 0 || strv_extend(&l, "--root") < 0 ||
-            strv_extend(&l, m->o.runtime_root) < 0 || strv_extend(&l, "--log") < 0 || strv_extend(&l, log) < 0 ||
-            strv_extend(&l, "--log-format") < 0 || strv_extend(&l, "json") < 0)
+            strv_extend(&l, m->o.runtime_root) < 0 || strv_extend(&l, "--log") < 0 ||
+            strv_extend(&l, log) < 0 || strv_extend(&l, "--log-format") < 0 || strv_extend(&l, "json") < 0)
                 return -ENOMEM;
         va_start(ap, ret);
         while (r >= 0 && (w = va_arg(ap, const char *)))
@@ -126,7 +127,8 @@ static void last_runtime_error(const char *log, char *buf, size_t size)
                         buf[o++] = *p;
         }
         buf[o] = 0;
-        /* hull-runtime's context ("create container '<id>': ", "exec in container '<id>': ") repeats ours. */
+        /* hull-runtime's context ("create container '<id>': ", "exec in container '<id>': ") repeats ours.
+         */
         {
                 const char *p2 = strstr(buf, "container '"), *q;
                 if (p2 && p2 - buf < 24 && (q = strstr(p2, "': ")))
@@ -137,7 +139,8 @@ static void last_runtime_error(const char *log, char *buf, size_t size)
 /* podman's mapping of the runtime's words to exit statuses: 127 not found, 126 not executable. */
 static int exit_code_for(const char *msg)
 {
-        if (strstr(msg, "not found in $PATH") || (strstr(msg, "exec: '") && strstr(msg, "No such file or directory")))
+        if (strstr(msg, "not found in $PATH") ||
+            (strstr(msg, "exec: '") && strstr(msg, "No such file or directory")))
                 return EXIT_NOT_FOUND;
         if (strstr(msg, "exec: '") && strstr(msg, "permission denied"))
                 return EXIT_CANNOT_EXECUTE;
@@ -157,7 +160,7 @@ static void fail(struct monitor *m, int code, const char *fmt, ...)
 /* A listening socket for --console-socket; hull-runtime connects during create and sends the pty master. */
 static int console_listen(void)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int fd;
 
         unlinkat(AT_FDCWD, CONSOLE_SOCKET, 0);
@@ -181,8 +184,9 @@ static int console_receive(int listen_fd)
                 char buf[CMSG_SPACE(sizeof(int))];
         } u = {};
         char data[256];
-        struct iovec iov = { data, sizeof(data) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+        struct iovec iov = {data, sizeof(data)};
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
         struct cmsghdr *c;
         _cleanup_close_ int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         int fd;
@@ -238,7 +242,7 @@ int runtime_launch(struct monitor *m)
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int console = -EBADF, in_r = -EBADF, out_w = -EBADF, err_w = -EBADF, netns = -EBADF;
         _cleanup_free_ char *pidbuf = NULL;
-        int in[2] = { -EBADF, -EBADF }, out[2] = { -EBADF, -EBADF }, err[2] = { -EBADF, -EBADF };
+        int in[2] = {-EBADF, -EBADF}, out[2] = {-EBADF, -EBADF}, err[2] = {-EBADF, -EBADF};
         char msg[sizeof(m->st.error)];
         int status, r;
         pid_t p;
@@ -250,18 +254,20 @@ int runtime_launch(struct monitor *m)
         if (m->o.netns_new) {
                 netns = netns_prepare();
                 if (netns < 0) {
-                        fail(m, EXIT_ENGINE_ERROR, "cannot make the container's network namespace: %s", strerror(-netns));
+                        fail(m, EXIT_ENGINE_ERROR, "cannot make the container's network namespace: %s",
+                             strerror(-netns));
                         return netns;
                 }
         }
         if (m->o.tty) {
                 console = console_listen();
                 if (console < 0) {
-                        fail(m, EXIT_ENGINE_ERROR, "cannot create the console socket: %s", strerror(-console));
+                        fail(m, EXIT_ENGINE_ERROR, "cannot create the console socket: %s",
+                             strerror(-console));
                         return console;
                 }
-                r = runtime_cmd(m, RUNTIME_LOG, &argv, "run", "--detach", "--bundle", ".", "--pid-file", "pid",
-                                "--console-socket", CONSOLE_SOCKET, m->o.id, NULL);
+                r = runtime_cmd(m, RUNTIME_LOG, &argv, "run", "--detach", "--bundle", ".", "--pid-file",
+                                "pid", "--console-socket", CONSOLE_SOCKET, m->o.id, NULL);
         } else {
                 if ((m->o.stdin_open && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
                     pipe2(err, O_CLOEXEC) < 0) {
@@ -276,8 +282,8 @@ int runtime_launch(struct monitor *m)
                 out_w = out[1];
                 m->err_fd = err[0];
                 err_w = err[1];
-                r = runtime_cmd(m, RUNTIME_LOG, &argv, "run", "--detach", "--bundle", ".", "--pid-file", "pid", m->o.id,
-                                NULL);
+                r = runtime_cmd(m, RUNTIME_LOG, &argv, "run", "--detach", "--bundle", ".", "--pid-file",
+                                "pid", m->o.id, NULL);
         }
         if (r < 0) {
                 fail(m, EXIT_ENGINE_ERROR, "out of memory");
@@ -315,7 +321,8 @@ int runtime_launch(struct monitor *m)
         if (m->o.tty) {
                 int pty = console_receive(console);
                 if (pty < 0) {
-                        fail(m, EXIT_ENGINE_ERROR, "no terminal came through the console socket: %s", strerror(-pty));
+                        fail(m, EXIT_ENGINE_ERROR, "no terminal came through the console socket: %s",
+                             strerror(-pty));
                         goto undo;
                 }
                 fd_nonblock(pty, true);
@@ -366,8 +373,8 @@ int runtime_exec_health(struct monitor *m, int *ret_out_fd)
         int r;
 
         unlinkat(AT_FDCWD, "exec.pid", 0);
-        r = runtime_cmd(m, "health.log", &argv, "exec", "--process", m->o.health_process, "--pid-file", "exec.pid",
-                        m->o.id, NULL);
+        r = runtime_cmd(m, "health.log", &argv, "exec", "--process", m->o.health_process, "--pid-file",
+                        "exec.pid", m->o.id, NULL);
         if (r < 0)
                 return r;
         if (pipe2(pfd, O_CLOEXEC) < 0)

@@ -90,7 +90,7 @@ static bool write_out(int fd, const char *p, size_t n)
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN) {
-                                struct pollfd w = { .fd = fd, .events = POLLOUT };
+                                struct pollfd w = {.fd = fd, .events = POLLOUT};
                                 poll(&w, 1, -1);
                                 continue;
                         }
@@ -104,7 +104,7 @@ static bool write_out(int fd, const char *p, size_t n)
 
 int attach_run(int fd, const struct attach_options *o, int *ret_code)
 {
-        static const int proxied[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+        static const int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
         _cleanup_close_ int sfd = -EBADF;
         sigset_t mask, old;
         bool stdin_open = o->stdin_on, out_ok = true, err_ok = true, saw_p = false;
@@ -127,10 +127,10 @@ int attach_run(int fd, const struct attach_options *o, int *ret_code)
 
         for (;;) {
                 struct pollfd p[3] = {
-                        { .fd = fd, .events = (short)(POLLIN | (n_pending ? POLLOUT : 0)) },
-                        { .fd = sfd, .events = POLLIN },
+                        {.fd = fd, .events = (short)(POLLIN | (n_pending ? POLLOUT : 0))},
+                        {.fd = sfd, .events = POLLIN},
                         /* No more stdin while a message waits: the monitor is applying backpressure. */
-                        { .fd = stdin_open && !n_pending ? STDIN_FILENO : -1, .events = POLLIN },
+                        {.fd = stdin_open && !n_pending ? STDIN_FILENO : -1, .events = POLLIN},
                 };
                 ssize_t n;
 

@@ -19,8 +19,9 @@ int cmd_attach(struct cmd_context *c)
                 return r;
         if ((r = ctr_spec(w, &s)) < 0 || (r = ctr_attach(c->engine, w, &fd)) < 0)
                 return cmd_fail(r, "attaching to container %s", w->name);
-        ao = (struct attach_options){ .tty = s->tty, .stdin_on = s->interactive && !cmd_flag(c, "no-stdin"),
-                                      .sig_proxy = cmd_bool(c, "sig-proxy", true) };
+        ao = (struct attach_options){.tty = s->tty,
+                                     .stdin_on = s->interactive && !cmd_flag(c, "no-stdin"),
+                                     .sig_proxy = cmd_bool(c, "sig-proxy", true)};
         r = attach_run(fd, &ao, &code);
         if (r == ATTACH_DETACHED)
                 return 0;

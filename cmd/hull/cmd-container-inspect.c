@@ -96,7 +96,8 @@ static int inspect_all(struct cmd_context *c, unsigned kinds)
                 json_object_array_add(all, o);
         }
         if (json)
-                puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
         return ret;
 }
 
@@ -122,7 +123,8 @@ int cmd_inspect_any(struct cmd_context *c)
         else if (type && streq(type, "volume"))
                 kinds = KIND_VOLUME;
         else if (type && !streq(type, "all")) {
-                fprintf(stderr, "hull inspect: --type: expected container, image, volume or all, not '%s'\n", type);
+                fprintf(stderr, "hull inspect: --type: expected container, image, volume or all, not '%s'\n",
+                        type);
                 return -EINVAL;
         }
         return inspect_all(c, kinds);

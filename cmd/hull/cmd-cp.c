@@ -23,7 +23,8 @@ int cmd_cp(struct cmd_context *c)
         _cleanup_free_ char *src_name = NULL, *dst_name = NULL;
         _cleanup_workload_ struct workload *w = NULL;
         const char *src_path, *dst_path;
-        bool from = split_ref(c->argv[0], &src_name, &src_path), to = split_ref(c->argv[1], &dst_name, &dst_path);
+        bool from = split_ref(c->argv[0], &src_name, &src_path),
+             to = split_ref(c->argv[1], &dst_name, &dst_path);
         int r;
 
         if (from == to) {
@@ -36,7 +37,8 @@ int cmd_cp(struct cmd_context *c)
         }
         if ((r = ctr_lookup_or_fail(c, from ? src_name : dst_name, &w)) < 0)
                 return r;
-        r = ctr_copy(c->engine, w, to, to ? dst_path : src_path, to ? c->argv[0] : c->argv[1], cmd_flag(c, "archive"));
+        r = ctr_copy(c->engine, w, to, to ? dst_path : src_path, to ? c->argv[0] : c->argv[1],
+                     cmd_flag(c, "archive"));
         if (r < 0)
                 return cmd_fail(r, "copying %s to %s", c->argv[0], c->argv[1]);
         return 0;

@@ -25,8 +25,8 @@ int cmd_exec(struct cmd_context *c)
                         return cmd_fail(r, "executing in container %s", w->name);
                 return 0;
         }
-        r = ctr_exec_argv(c->engine, w, c->argv + 1, cmd_opt(c, "user"), cmd_opt(c, "workdir"), cmd_opt_all(c, "env"),
-                          cmd_flag(c, "tty"), &argv);
+        r = ctr_exec_argv(c->engine, w, c->argv + 1, cmd_opt(c, "user"), cmd_opt(c, "workdir"),
+                          cmd_opt_all(c, "env"), cmd_flag(c, "tty"), &argv);
         if (r < 0)
                 return cmd_fail(r, "executing in container %s", w->name);
         if (cmd_flag(c, "tty") && !isatty(STDIN_FILENO))

@@ -41,15 +41,16 @@ static int parse_when(const char *flag, const char *v, int64_t *ret)
                 *ret = now_ns() - d;
                 return 0;
         }
-        return err_set(-EINVAL, "%s: expected an RFC 3339 time, seconds since the epoch or a duration, not '%s'",
+        return err_set(-EINVAL,
+                       "%s: expected an RFC 3339 time, seconds since the epoch or a duration, not '%s'",
                        flag, v);
 }
 
 int cmd_logs(struct cmd_context *c)
 {
         _cleanup_workload_ struct workload *w = NULL;
-        struct logs_options o = { .follow = cmd_flag(c, "follow"), .tail = -1 };
-        struct out out = { .timestamps = cmd_flag(c, "timestamps") };
+        struct logs_options o = {.follow = cmd_flag(c, "follow"), .tail = -1};
+        struct out out = {.timestamps = cmd_flag(c, "timestamps")};
         const char *v;
         int r;
 

@@ -47,12 +47,11 @@ static const char *state_word(enum workload_state s)
 /* Docker's filters: every given key must match (several values of one key: any of them). */
 static int matches(const struct workload *w, char **filters, bool *ret)
 {
-        static const char *const keys[] = { "name", "id", "label", "status", "ancestor" };
+        static const char *const keys[] = {"name", "id", "label", "status", "ancestor"};
 
         for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
                 bool given = false, any = false;
-                STRV_FOREACH(f, filters)
-                {
+                STRV_FOREACH (f, filters) {
                         const char *v = startswith(*f, keys[k]);
                         if (!v || *v != '=')
                                 continue;
@@ -60,7 +59,8 @@ static int matches(const struct workload *w, char **filters, bool *ret)
                         given = true;
                         if ((k == 0 && strstr(w->name, v)) || (k == 1 && startswith(w->id, v)) ||
                             (k == 2 && label_matches(w, v)) || (k == 3 && streq(state_word(w->state), v)) ||
-                            (k == 4 && (streq(w->image_ref, v) || startswith(w->image_id + strlen("sha256:"), v))))
+                            (k == 4 &&
+                             (streq(w->image_ref, v) || startswith(w->image_id + strlen("sha256:"), v))))
                                 any = true;
                 }
                 if (given && !any) {
@@ -68,13 +68,14 @@ static int matches(const struct workload *w, char **filters, bool *ret)
                         return 0;
                 }
         }
-        STRV_FOREACH(f, filters)
-        {
+        STRV_FOREACH (f, filters) {
                 bool known = false;
                 for (size_t k = 0; k < ELEMENTSOF(keys); k++)
                         known = known || (startswith(*f, keys[k]) && (*f)[strlen(keys[k])] == '=');
                 if (!known) {
-                        fprintf(stderr, "hull ps: unknown filter '%s' (name=, id=, label=, status=, ancestor=)\n", *f);
+                        fprintf(stderr,
+                                "hull ps: unknown filter '%s' (name=, id=, label=, status=, ancestor=)\n",
+                                *f);
                         return -EINVAL;
                 }
         }
@@ -89,10 +90,12 @@ static struct json_object *ps_json(const struct workload *w)
 
         json_object_object_add(o, "Id", json_object_new_string(w->id));
         json_object_object_add(o, "Image", json_object_new_string(w->image_ref));
-        json_object_object_add(o, "ImageID", json_object_new_string(startswith(w->image_id, "sha256:") ?: w->image_id));
+        json_object_object_add(o, "ImageID",
+                               json_object_new_string(startswith(w->image_id, "sha256:") ?: w->image_id));
         json_object_object_add(o, "Command", json_object_new_string(w->command));
         json_object_object_add(o, "Created", json_object_new_int64(w->created / 1000000000));
-        json_object_object_add(o, "CreatedAt", json_object_new_string(logfile_format_time(w->created, t, sizeof(t))));
+        json_object_object_add(o, "CreatedAt",
+                               json_object_new_string(logfile_format_time(w->created, t, sizeof(t))));
         json_object_object_add(o, "State", json_object_new_string(state_word(w->state)));
         json_object_object_add(o, "Status", json_object_new_string(ctr_status_line(w, st)));
         json_object_array_add(names, json_object_new_string(w->name));
@@ -113,11 +116,23 @@ static struct json_object *ps_json(const struct workload *w)
 
 int cmd_ps(struct cmd_context *c)
 {
-        static const char *const headers[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES",
-                                               "", "", "", "", "", "", "", "" };
-        static const char *const fields[] = { "ID", "Image", "Command", "Created", "Status", "Names", "ImageID",
-                                              "CreatedAt", "State", "Labels", "ExitCode", "Pid", "RestartCount",
-                                              "Health" };
+        static const char *const headers[] = {"CONTAINER ID",
+                                              "IMAGE",
+                                              "COMMAND",
+                                              "CREATED",
+                                              "STATUS",
+                                              "NAMES",
+                                              "",
+                                              "",
+                                              "",
+                                              "",
+                                              "",
+                                              "",
+                                              "",
+                                              ""};
+        static const char *const fields[] = {"ID",       "Image",   "Command",      "Created", "Status",
+                                             "Names",    "ImageID", "CreatedAt",    "State",   "Labels",
+                                             "ExitCode", "Pid",     "RestartCount", "Health"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_json_ struct json_object *arr = json_object_new_array();
         const char *format = cmd_opt(c, "format");
@@ -156,16 +171,16 @@ int cmd_ps(struct cmd_context *c)
                 }
                 snprintf(id, sizeof(id), "%.12s", w->id);
                 cmdline = !no_trunc && strlen(w->command) > 20 ? strdup_printf("%.17s...", w->command)
-                                                                 : strdup(w->command);
+                                                               : strdup(w->command);
                 snprintf(code, sizeof(code), "%d", w->exit_code);
                 snprintf(pid, sizeof(pid), "%lld", (long long)w->pid);
                 snprintf(restarts, sizeof(restarts), "%d", w->restart_count);
-                r = table_add_row(t, (const char *const[]){ no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
-                                                            format_ago(w->created / 1000000000, ago),
-                                                            ctr_status_line(w, st), w->name, w->image_id,
-                                                            logfile_format_time(w->created, created, sizeof(created)),
-                                                            state_word(w->state), w->labels, code, pid, restarts,
-                                                            w->health ?: "" });
+                r = table_add_row(
+                        t, (const char *const[]){
+                                   no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
+                                   format_ago(w->created / 1000000000, ago), ctr_status_line(w, st), w->name,
+                                   w->image_id, logfile_format_time(w->created, created, sizeof(created)),
+                                   state_word(w->state), w->labels, code, pid, restarts, w->health ?: ""});
         }
         workload_list_free(l, n);
         if (r < 0)
@@ -173,11 +188,13 @@ int cmd_ps(struct cmd_context *c)
         if (quiet)
                 return 0;
         if (json) {
-                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
                 return 0;
         }
         r = table_print(t, format, cmd_flag(c, "noheading"), stdout);
         if (r < 0)
-                return cmd_fail(r == -ENOENT ? -ENOENT : -EINVAL, "--format '%s': unknown field or bad template", format);
+                return cmd_fail(r == -ENOENT ? -ENOENT : -EINVAL,
+                                "--format '%s': unknown field or bad template", format);
         return 0;
 }

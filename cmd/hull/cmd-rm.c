@@ -29,7 +29,8 @@ int cmd_rm(struct cmd_context *c)
                 return ret;
         }
         if (c->argc == 0) {
-                fprintf(stderr, "hull rm: missing arguments (usage: hull rm [OPTIONS] CONTAINER [CONTAINER...])\n");
+                fprintf(stderr,
+                        "hull rm: missing arguments (usage: hull rm [OPTIONS] CONTAINER [CONTAINER...])\n");
                 return -EINVAL;
         }
         for (int i = 0; i < c->argc; i++) {

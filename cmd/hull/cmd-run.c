@@ -18,10 +18,10 @@
 #include "runspec.h"
 #include "util.h"
 
-static int apply_all(struct cmd_context *c, struct runspec *s, const char *opt, int (*fn)(struct runspec *, const char *))
+static int apply_all(struct cmd_context *c, struct runspec *s, const char *opt,
+                     int (*fn)(struct runspec *, const char *))
 {
-        STRV_FOREACH(v, cmd_opt_all(c, opt))
-        {
+        STRV_FOREACH (v, cmd_opt_all(c, opt)) {
                 int r = fn(s, *v);
                 if (r < 0)
                         return r;
@@ -40,11 +40,14 @@ static int parse_entrypoint(struct runspec *s, const char *v)
                 if (r < 0)
                         return r;
                 if (!json_object_is_type(o, json_type_array))
-                        return err_set(-EINVAL, "--entrypoint: expected a JSON array of strings, got '%s'", v);
+                        return err_set(-EINVAL, "--entrypoint: expected a JSON array of strings, got '%s'",
+                                       v);
                 for (size_t i = 0; i < json_object_array_length(o); i++) {
                         struct json_object *e = json_object_array_get_idx(o, i);
                         if (!json_object_is_type(e, json_type_string))
-                                return err_set(-EINVAL, "--entrypoint: expected a JSON array of strings, got '%s'", v);
+                                return err_set(-EINVAL,
+                                               "--entrypoint: expected a JSON array of strings, got '%s'",
+                                               v);
                         if (strv_extend(&s->entrypoint, json_object_get_string(e)) < 0)
                                 return -ENOMEM;
                 }
@@ -66,8 +69,7 @@ static int parse_number(const char *flag, const char *v, int64_t min, int64_t *r
 
 static int env_files(struct cmd_context *c, struct runspec *s)
 {
-        STRV_FOREACH(f, cmd_opt_all(c, "env-file"))
-        {
+        STRV_FOREACH (f, cmd_opt_all(c, "env-file")) {
                 _cleanup_free_ char *text = NULL;
                 size_t n;
                 int r = read_full_file(*f, 16 << 20, &text, &n);
@@ -108,7 +110,8 @@ static int runspec_from_options(struct cmd_context *c, struct runspec *s)
             (r = apply_all(c, s, "log-opt", runspec_set_log_opt)) < 0)
                 return r;
         if ((v = cmd_opt(c, "workdir")) && (v[0] != '/' || !(s->workdir = strdup(v))))
-                return v[0] != '/' ? err_set(-EINVAL, "--workdir: must be an absolute path, not '%s'", v) : -ENOMEM;
+                return v[0] != '/' ? err_set(-EINVAL, "--workdir: must be an absolute path, not '%s'", v)
+                                   : -ENOMEM;
         if ((v = cmd_opt(c, "user")) && !(s->user = strdup(v)))
                 return -ENOMEM;
         if ((v = cmd_opt(c, "hostname")) && !(s->hostname = strdup(v)))
@@ -119,12 +122,14 @@ static int runspec_from_options(struct cmd_context *c, struct runspec *s)
                 return r;
         if ((v = cmd_opt(c, "memory")) && (r = runspec_parse_memory("--memory", v, false, &s->memory)) < 0)
                 return r;
-        if ((v = cmd_opt(c, "memory-swap")) && (r = runspec_parse_memory("--memory-swap", v, true, &s->memory_swap)) < 0)
+        if ((v = cmd_opt(c, "memory-swap")) &&
+            (r = runspec_parse_memory("--memory-swap", v, true, &s->memory_swap)) < 0)
                 return r;
         if ((v = cmd_opt(c, "memory-reservation")) &&
             (r = runspec_parse_memory("--memory-reservation", v, false, &s->memory_reservation)) < 0)
                 return r;
-        if ((v = cmd_opt(c, "shm-size")) && (r = runspec_parse_memory("--shm-size", v, false, &s->shm_size)) < 0)
+        if ((v = cmd_opt(c, "shm-size")) &&
+            (r = runspec_parse_memory("--shm-size", v, false, &s->shm_size)) < 0)
                 return r;
         if ((v = cmd_opt(c, "cpus")) && (r = runspec_set_cpus(s, v)) < 0)
                 return r;
@@ -139,21 +144,23 @@ static int runspec_from_options(struct cmd_context *c, struct runspec *s)
                 return r;
         if (s->pids_limit == 0 && v)
                 s->pids_limit = -1; /* podman reads 0 as "unlimited" too */
-        STRV_FOREACH(cap, cmd_opt_all(c, "cap-add"))
-        if (strv_extend(&s->cap_add, *cap) < 0)
-                return -ENOMEM;
-        STRV_FOREACH(cap, cmd_opt_all(c, "cap-drop"))
-        if (strv_extend(&s->cap_drop, *cap) < 0)
-                return -ENOMEM;
+        STRV_FOREACH (cap, cmd_opt_all(c, "cap-add"))
+                if (strv_extend(&s->cap_add, *cap) < 0)
+                        return -ENOMEM;
+        STRV_FOREACH (cap, cmd_opt_all(c, "cap-drop"))
+                if (strv_extend(&s->cap_drop, *cap) < 0)
+                        return -ENOMEM;
         if ((v = cmd_opt(c, "health-cmd"))) {
                 strv_free(s->health.test);
-                s->health.test = strv_copy((char *const[]){ (char *)"CMD-SHELL", (char *)v, NULL });
+                s->health.test = strv_copy((char *const[]){(char *)"CMD-SHELL", (char *)v, NULL});
                 if (!s->health.test)
                         return -ENOMEM;
         }
-        if ((v = cmd_opt(c, "health-interval")) && (r = runspec_parse_duration("--health-interval", v, &s->health.interval)) < 0)
+        if ((v = cmd_opt(c, "health-interval")) &&
+            (r = runspec_parse_duration("--health-interval", v, &s->health.interval)) < 0)
                 return r;
-        if ((v = cmd_opt(c, "health-timeout")) && (r = runspec_parse_duration("--health-timeout", v, &s->health.timeout)) < 0)
+        if ((v = cmd_opt(c, "health-timeout")) &&
+            (r = runspec_parse_duration("--health-timeout", v, &s->health.timeout)) < 0)
                 return r;
         if ((v = cmd_opt(c, "health-start-period")) &&
             (r = runspec_parse_duration("--health-start-period", v, &s->health.start_period)) < 0)
@@ -180,8 +187,7 @@ static int runspec_from_options(struct cmd_context *c, struct runspec *s)
                         return r;
                 s->stop_timeout = (int)MIN(x, INT32_MAX);
         }
-        STRV_FOREACH(h, cmd_opt_all(c, "add-host"))
-        {
+        STRV_FOREACH (h, cmd_opt_all(c, "add-host")) {
                 if (!strchr(*h, ':') || (*h)[0] == ':')
                         return err_set(-EINVAL, "--add-host: expected HOST:IP, got '%s'", *h);
                 if (strv_extend(&s->add_hosts, *h) < 0)
@@ -238,7 +244,7 @@ static int start_failed(struct cmd_context *c, struct workload *w, int r, bool r
 int cmd_run(struct cmd_context *c)
 {
         _cleanup_workload_ struct workload *w = NULL;
-        struct ctr_start_result res = { .attach_fd = -EBADF };
+        struct ctr_start_result res = {.attach_fd = -EBADF};
         _cleanup_runspec_ struct runspec *s = NULL;
         bool detach = cmd_flag(c, "detach");
         struct attach_options ao;
@@ -257,8 +263,10 @@ int cmd_run(struct cmd_context *c)
                 printf("%s\n", w->id);
                 return 0;
         }
-        ao = (struct attach_options){ .tty = s->tty, .stdin_on = s->interactive,
-                                      .sig_proxy = cmd_bool(c, "sig-proxy", true), .ack_exit = s->auto_remove };
+        ao = (struct attach_options){.tty = s->tty,
+                                     .stdin_on = s->interactive,
+                                     .sig_proxy = cmd_bool(c, "sig-proxy", true),
+                                     .ack_exit = s->auto_remove};
         r = attach_run(res.attach_fd, &ao, &code);
         safe_close(res.attach_fd);
         if (r == ATTACH_DETACHED)

@@ -19,7 +19,7 @@ int cmd_start(struct cmd_context *c)
         for (int i = 0; i < c->argc; i++) {
                 _cleanup_workload_ struct workload *w = NULL;
                 _cleanup_runspec_ struct runspec *s = NULL;
-                struct ctr_start_result res = { .attach_fd = -EBADF };
+                struct ctr_start_result res = {.attach_fd = -EBADF};
                 struct attach_options ao;
                 int code = 0, r;
 
@@ -48,8 +48,10 @@ int cmd_start(struct cmd_context *c)
                         safe_close(res.attach_fd);
                         return cmd_fail(r, "reading container %s", w->name);
                 }
-                ao = (struct attach_options){ .tty = s->tty, .stdin_on = s->interactive && cmd_flag(c, "interactive"),
-                                              .sig_proxy = true, .ack_exit = s->auto_remove };
+                ao = (struct attach_options){.tty = s->tty,
+                                             .stdin_on = s->interactive && cmd_flag(c, "interactive"),
+                                             .sig_proxy = true,
+                                             .ack_exit = s->auto_remove};
                 r = attach_run(res.attach_fd, &ao, &code);
                 safe_close(res.attach_fd);
                 if (r == ATTACH_DETACHED)

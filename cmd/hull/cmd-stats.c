@@ -68,9 +68,10 @@ static int collect(struct cmd_context *c, struct item **ret, size_t *ret_n)
 
 static int show(struct cmd_context *c, struct item *items, size_t n, bool first)
 {
-        static const char *const headers[] = { "ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET IO",
-                                               "BLOCK IO", "PIDS" };
-        static const char *const fields[] = { "ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs" };
+        static const char *const headers[] = {"ID",    "NAME",   "CPU %",    "MEM USAGE / LIMIT",
+                                              "MEM %", "NET IO", "BLOCK IO", "PIDS"};
+        static const char *const fields[] = {"ID",      "Name",  "CPUPerc", "MemUsage",
+                                             "MemPerc", "NetIO", "BlockIO", "PIDs"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_json_ struct json_object *arr = json_object_new_array();
         const char *format = cmd_opt(c, "format");
@@ -106,23 +107,30 @@ static int show(struct cmd_context *c, struct item *items, size_t n, bool first)
                         json_object_object_add(o, "Name", json_object_new_string(it->w->name));
                         json_object_object_add(o, "CPUPerc", json_object_new_double(cp));
                         json_object_object_add(o, "CPUNano", json_object_new_int64((int64_t)it->cur.cpu_ns));
-                        json_object_object_add(o, "MemUsage", json_object_new_int64((int64_t)it->cur.mem_usage));
-                        json_object_object_add(o, "MemLimit", json_object_new_int64((int64_t)it->cur.mem_limit));
+                        json_object_object_add(o, "MemUsage",
+                                               json_object_new_int64((int64_t)it->cur.mem_usage));
+                        json_object_object_add(o, "MemLimit",
+                                               json_object_new_int64((int64_t)it->cur.mem_limit));
                         json_object_object_add(o, "MemPerc", json_object_new_double(mp));
-                        json_object_object_add(o, "NetInput", json_object_new_int64((int64_t)it->cur.net_rx));
-                        json_object_object_add(o, "NetOutput", json_object_new_int64((int64_t)it->cur.net_tx));
-                        json_object_object_add(o, "BlockInput", json_object_new_int64((int64_t)it->cur.blk_read));
-                        json_object_object_add(o, "BlockOutput", json_object_new_int64((int64_t)it->cur.blk_write));
+                        json_object_object_add(o, "NetInput",
+                                               json_object_new_int64((int64_t)it->cur.net_rx));
+                        json_object_object_add(o, "NetOutput",
+                                               json_object_new_int64((int64_t)it->cur.net_tx));
+                        json_object_object_add(o, "BlockInput",
+                                               json_object_new_int64((int64_t)it->cur.blk_read));
+                        json_object_object_add(o, "BlockOutput",
+                                               json_object_new_int64((int64_t)it->cur.blk_write));
                         json_object_object_add(o, "PIDs", json_object_new_int64((int64_t)it->cur.pids));
                         json_object_array_add(arr, o);
                         continue;
                 }
-                r = table_add_row(t, (const char *const[]){ id, it->w->name, cpu, mem, memp, net, blk, pids });
+                r = table_add_row(t, (const char *const[]){id, it->w->name, cpu, mem, memp, net, blk, pids});
         }
         if (r < 0)
                 return r;
         if (json) {
-                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
                 return 0;
         }
         if (!first && c->stdout_tty && (!format || streq(format, "table")))

@@ -46,7 +46,8 @@ int cmd_stop(struct cmd_context *c)
                 return ret;
         }
         if (c->argc == 0) {
-                fprintf(stderr, "hull stop: missing arguments (usage: hull stop [OPTIONS] CONTAINER [CONTAINER...])\n");
+                fprintf(stderr, "hull stop: missing arguments (usage: hull stop [OPTIONS] CONTAINER "
+                                "[CONTAINER...])\n");
                 return -EINVAL;
         }
         for (int i = 0; i < c->argc; i++) {

@@ -11,7 +11,8 @@
 static const char *hms(uint64_t s, char buf[static 32])
 {
         if (s >= 86400)
-                snprintf(buf, 32, "%llud%02lluh", (unsigned long long)(s / 86400), (unsigned long long)(s / 3600 % 24));
+                snprintf(buf, 32, "%llud%02lluh", (unsigned long long)(s / 86400),
+                         (unsigned long long)(s / 3600 % 24));
         else
                 snprintf(buf, 32, "%02llu:%02llu:%02llu", (unsigned long long)(s / 3600),
                          (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
@@ -20,8 +21,10 @@ static const char *hms(uint64_t s, char buf[static 32])
 
 int cmd_top(struct cmd_context *c)
 {
-        static const char *const headers[] = { "USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND" };
-        static const char *const fields[] = { "User", "PID", "PPID", "CPU", "Elapsed", "TTY", "Time", "Command" };
+        static const char *const headers[] = {"USER",    "PID", "PPID", "%CPU",
+                                              "ELAPSED", "TTY", "TIME", "COMMAND"};
+        static const char *const fields[] = {"User",    "PID", "PPID", "CPU",
+                                             "Elapsed", "TTY", "Time", "Command"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_workload_ struct workload *w = NULL;
         struct top_entry *l = NULL;
@@ -40,8 +43,9 @@ int cmd_top(struct cmd_context *c)
                 snprintf(pid, sizeof(pid), "%d", (int)l[i].pid);
                 snprintf(ppid, sizeof(ppid), "%d", (int)l[i].ppid);
                 snprintf(cpu, sizeof(cpu), "%.3f", l[i].cpu_percent);
-                r = table_add_row(t, (const char *const[]){ l[i].user, pid, ppid, cpu, hms(l[i].elapsed_s, el), l[i].tty,
-                                                            hms(l[i].cpu_s, tm), l[i].args });
+                r = table_add_row(t,
+                                  (const char *const[]){l[i].user, pid, ppid, cpu, hms(l[i].elapsed_s, el),
+                                                        l[i].tty, hms(l[i].cpu_s, tm), l[i].args});
         }
         top_entries_free(l, n);
         if (r < 0)

@@ -22,8 +22,7 @@ int cmd_volume_create(struct cmd_context *c)
 
         if (driver && !streq(driver, "local"))
                 return cmd_fail(-EINVAL, "--driver: only the local driver exists, not '%s'", driver);
-        STRV_FOREACH(l, cmd_opt_all(c, "label"))
-        {
+        STRV_FOREACH (l, cmd_opt_all(c, "label")) {
                 const char *eq = strchr(*l, '=');
                 _cleanup_free_ char *k = eq ? strndup(*l, (size_t)(eq - *l)) : strdup(*l);
                 if (!k || !*k)
@@ -47,8 +46,9 @@ int cmd_volume_create(struct cmd_context *c)
 
 int cmd_volume_ls(struct cmd_context *c)
 {
-        static const char *const headers[] = { "DRIVER", "VOLUME NAME", "", "", "", "" };
-        static const char *const fields[] = { "Driver", "Name", "Mountpoint", "CreatedAt", "Labels", "Anonymous" };
+        static const char *const headers[] = {"DRIVER", "VOLUME NAME", "", "", "", ""};
+        static const char *const fields[] = {"Driver",    "Name",   "Mountpoint",
+                                             "CreatedAt", "Labels", "Anonymous"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_json_ struct json_object *arr = json_object_new_array();
         const char *format = cmd_opt(c, "format");
@@ -77,9 +77,10 @@ int cmd_volume_ls(struct cmd_context *c)
                         json_object_array_add(arr, o);
                         continue;
                 }
-                r = table_add_row(t, (const char *const[]){ l[i]->driver, l[i]->name, l[i]->mountpoint,
-                                                            json_object_get_string(json_object_object_get(o, "CreatedAt")),
-                                                            l[i]->labels, l[i]->anonymous ? "true" : "false" });
+                r = table_add_row(t, (const char *const[]){
+                                             l[i]->driver, l[i]->name, l[i]->mountpoint,
+                                             json_object_get_string(json_object_object_get(o, "CreatedAt")),
+                                             l[i]->labels, l[i]->anonymous ? "true" : "false"});
                 json_object_put(o);
         }
         volume_info_list_free(l, n);
@@ -88,7 +89,8 @@ int cmd_volume_ls(struct cmd_context *c)
         if (cmd_flag(c, "quiet"))
                 return 0;
         if (json) {
-                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
                 return 0;
         }
         if (table_print(t, format, cmd_flag(c, "noheading"), stdout) < 0)
@@ -109,8 +111,7 @@ int cmd_volume_rm(struct cmd_context *c)
                         _cleanup_volume_info_ struct volume_info *v = NULL;
                         err_clear();
                         if ((r = volume_inspect(c->engine, c->argv[i], &v)) >= 0)
-                                STRV_FOREACH(u, v->users)
-                                {
+                                STRV_FOREACH (u, v->users) {
                                         _cleanup_workload_ struct workload *w = NULL;
                                         if ((r = ctr_lookup(c->engine, *u, &w)) >= 0)
                                                 r = ctr_remove(c->engine, w, true, false);
@@ -138,7 +139,7 @@ int cmd_volume_prune(struct cmd_context *c)
 
         if (r < 0)
                 return cmd_fail(r, "pruning volumes");
-        STRV_FOREACH(v, removed)
-        printf("%s\n", *v);
+        STRV_FOREACH (v, removed)
+                printf("%s\n", *v);
         return 0;
 }

@@ -44,18 +44,21 @@ const char *ctr_status_line(const struct workload *w, char buf[static 128])
         case WORKLOAD_RUNNING:
         case WORKLOAD_PAUSED:
                 snprintf(buf, 128, "Up %s%s%s%s%s", format_duration(now - w->started, d),
-                         w->state == WORKLOAD_PAUSED ? " (Paused)" : "", w->health && w->health[0] ? " (" : "",
-                         w->health && w->health[0] ? w->health : "", w->health && w->health[0] ? ")" : "");
+                         w->state == WORKLOAD_PAUSED ? " (Paused)" : "",
+                         w->health && w->health[0] ? " (" : "", w->health && w->health[0] ? w->health : "",
+                         w->health && w->health[0] ? ")" : "");
                 break;
         case WORKLOAD_RESTARTING:
-                snprintf(buf, 128, "Restarting (%d) %s ago", w->exit_code, format_duration(now - w->finished, d));
+                snprintf(buf, 128, "Restarting (%d) %s ago", w->exit_code,
+                         format_duration(now - w->finished, d));
                 break;
         case WORKLOAD_STOPPING:
                 snprintf(buf, 128, "Stopping");
                 break;
         case WORKLOAD_EXITED:
                 if (w->finished)
-                        snprintf(buf, 128, "Exited (%d) %s ago", w->exit_code, format_duration(now - w->finished, d));
+                        snprintf(buf, 128, "Exited (%d) %s ago", w->exit_code,
+                                 format_duration(now - w->finished, d));
                 else
                         snprintf(buf, 128, "Exited (%d)", w->exit_code);
                 break;

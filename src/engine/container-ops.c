@@ -96,9 +96,11 @@ int ctr_runtime(struct engine *e, char *err, size_t err_size, ...)
 
 void ctr_release(struct engine *e, const struct workload *w)
 {
-        _cleanup_free_ char *cg = ctr_cgroup_path(w->id), *rootfs = strdup_printf("%s/%s/rootfs", e->containers_dir, w->id);
+        _cleanup_free_ char *cg = ctr_cgroup_path(w->id),
+                            *rootfs = strdup_printf("%s/%s/rootfs", e->containers_dir, w->id);
 
-        /* delete --force kills what still runs; the sweep covers a runtime killed before it saved its state. */
+        /* delete --force kills what still runs; the sweep covers a runtime killed before it saved its state.
+         */
         (void)ctr_runtime(e, NULL, 0, "delete", "--force", w->id, NULL);
         leftover_cgroup_sweep(cg);
         leftover_umount(rootfs);
@@ -106,7 +108,8 @@ void ctr_release(struct engine *e, const struct workload *w)
 
 static bool running_like(enum workload_state s)
 {
-        return s == WORKLOAD_RUNNING || s == WORKLOAD_PAUSED || s == WORKLOAD_RESTARTING || s == WORKLOAD_STOPPING;
+        return s == WORKLOAD_RUNNING || s == WORKLOAD_PAUSED || s == WORKLOAD_RESTARTING ||
+               s == WORKLOAD_STOPPING;
 }
 
 static int set_str(char **dst, const char *v)
@@ -150,8 +153,7 @@ int ctr_destroy(struct engine *e, struct workload *w, bool volumes)
         }
         if (r < 0 && r != -ENOENT)
                 return err_set(r, "cannot remove '%s': %s", dir, strerror(-r));
-        STRV_FOREACH(v, anon)
-        {
+        STRV_FOREACH (v, anon) {
                 if (volume_remove(e, *v) < 0)
                         err_clear(); /* another container uses it now: it stays */
         }
@@ -211,7 +213,8 @@ static int refresh(struct engine *e, struct workload *w, bool have_lock, bool pe
                 w->state = WORKLOAD_EXITED;
                 w->pid = 0;
                 w->finished = now_ns();
-                if ((r = set_str(&w->error, "hull-monitor exited before it recorded the container's end")) < 0)
+                if ((r = set_str(&w->error, "hull-monitor exited before it recorded the container's end")) <
+                    0)
                         return r;
                 return persist ? workload_update_status(e->db, w) : 0;
         }
@@ -241,7 +244,8 @@ static int refresh(struct engine *e, struct workload *w, bool have_lock, bool pe
                         /* Never ran (the runtime refused the process): "created", as podman shows it. */
                         w->state = st.pid == 0 && st.error[0] ? WORKLOAD_CREATED : WORKLOAD_EXITED;
                 } else
-                        w->state = WORKLOAD_STOPPING; /* the monitor is releasing it, or about to restart it */
+                        w->state =
+                                WORKLOAD_STOPPING; /* the monitor is releasing it, or about to restart it */
         } else if (streq(st.state, "starting") && !alive) {
                 /* Died between its birth and the container's start: undo what it may have made. */
                 if (!repair_lock(e, w, have_lock, &lock))
@@ -276,9 +280,9 @@ static int refresh(struct engine *e, struct workload *w, bool have_lock, bool pe
                         return r;
         }
         changed = old.state != w->state || old.pid != w->pid || old.exit_code != w->exit_code ||
-                  old.finished != w->finished || old.started != w->started || old.monitor_pid != w->monitor_pid ||
-                  old.restart_count != w->restart_count || old.oom != w->oom ||
-                  !streq(old_health, w->health) || !streq(old_error, w->error);
+                  old.finished != w->finished || old.started != w->started ||
+                  old.monitor_pid != w->monitor_pid || old.restart_count != w->restart_count ||
+                  old.oom != w->oom || !streq(old_health, w->health) || !streq(old_error, w->error);
         return changed && persist ? workload_update_status(e->db, w) : 0;
 }
 
@@ -321,7 +325,8 @@ static void sweep_orphans(struct engine *e, struct workload **l, size_t n)
                 if (!dir || !(rootfs = strdup_printf("%s/rootfs", dir)))
                         break;
                 /* Young ones may be a create between its mkdir and its lock (or a slow INSERT). */
-                if (stat(dir, &st) < 0 || now_ns() - (int64_t)st.st_mtim.tv_sec * 1000000000 < ORPHAN_MIN_AGE)
+                if (stat(dir, &st) < 0 ||
+                    now_ns() - (int64_t)st.st_mtim.tv_sec * 1000000000 < ORPHAN_MIN_AGE)
                         continue;
                 r = ctr_lock(e, de->d_name, false, &lock);
                 if (r == -EBUSY)
@@ -410,8 +415,8 @@ int ctr_stop_signal(struct engine *e, const struct workload *w)
 
         if (ctr_spec(w, &s) >= 0 && s->stop_signal)
                 name = s->stop_signal;
-        else if (engine_store(e, &st) >= 0 && store_image_config(st, w->image_id, &img) >= 0 && img->stop_signal &&
-                 img->stop_signal[0])
+        else if (engine_store(e, &st) >= 0 && store_image_config(st, w->image_id, &img) >= 0 &&
+                 img->stop_signal && img->stop_signal[0])
                 name = img->stop_signal;
         err_clear();
         sig = name ? signal_from_string(name) : SIGTERM;
@@ -446,7 +451,7 @@ int ctr_wait_monitor(const struct workload *w, int timeout_ms)
         /* Checked after the pidfd exists: from here the pid cannot be recycled under us. */
         if (pfd < 0 || !pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
                 return 0;
-        p = (struct pollfd){ .fd = pfd, .events = POLLIN };
+        p = (struct pollfd){.fd = pfd, .events = POLLIN};
         do
                 r = poll(&p, 1, timeout_ms);
         while (r < 0 && errno == EINTR);
@@ -559,7 +564,8 @@ int ctr_pause(struct engine *e, struct workload *w, bool pause)
         if (r < 0)
                 return r;
         if (pause && w->state != WORKLOAD_RUNNING)
-                return err_set(-EINVAL, "container %s is %s, not running", w->name, workload_state_to_string(w->state));
+                return err_set(-EINVAL, "container %s is %s, not running", w->name,
+                               workload_state_to_string(w->state));
         if (!pause && w->state != WORKLOAD_PAUSED)
                 return err_set(-EINVAL, "container %s is not paused", w->name);
         r = ctr_runtime(e, err, sizeof(err), pause ? "pause" : "resume", w->id, NULL);
@@ -587,8 +593,9 @@ int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
                 return r;
         if (running_like(w->state)) {
                 if (!force)
-                        return err_set(-EBUSY, "container %s is %s: stop it first, or remove it with --force", w->name,
-                                       workload_state_to_string(w->state));
+                        return err_set(-EBUSY,
+                                       "container %s is %s: stop it first, or remove it with --force",
+                                       w->name, workload_state_to_string(w->state));
                 r = stop_locked(e, w, 0, SIGKILL);
                 if (r < 0)
                         return r;
@@ -640,7 +647,7 @@ int ctr_attach(struct engine *e, struct workload *w, int *ret_fd)
 {
         _cleanup_free_ char *dir = engine_container_dir(e, w->id);
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
         if (!dir)
                 return -ENOMEM;
@@ -661,8 +668,8 @@ int ctr_attach(struct engine *e, struct workload *w, int *ret_fd)
 }
 
 /* The runtime-spec process of an exec: the container's own, changed by the arguments. */
-static int exec_process(struct engine *e, struct workload *w, char **args, const char *user, const char *workdir,
-                        char **env, bool tty, struct json_object **ret)
+static int exec_process(struct engine *e, struct workload *w, char **args, const char *user,
+                        const char *workdir, char **env, bool tty, struct json_object **ret)
 {
         _cleanup_free_ char *dir = engine_container_dir(e, w->id), *cfg_path = NULL;
         _cleanup_json_ struct json_object *config = NULL;
@@ -729,7 +736,8 @@ int ctr_exec_argv(struct engine *e, struct workload *w, char **args, const char 
         }
         if (strv_extend(&argv, runtime) < 0 || strv_extend(&argv, "--root") < 0 ||
             strv_extend(&argv, e->runtime_root) < 0 || strv_extend(&argv, "exec") < 0 ||
-            strv_extend(&argv, "--process") < 0 || strv_extend(&argv, fdpath) < 0 || strv_extend(&argv, w->id) < 0) {
+            strv_extend(&argv, "--process") < 0 || strv_extend(&argv, fdpath) < 0 ||
+            strv_extend(&argv, w->id) < 0) {
                 safe_close(fd);
                 return -ENOMEM;
         }
@@ -738,8 +746,8 @@ int ctr_exec_argv(struct engine *e, struct workload *w, char **args, const char 
         return 0;
 }
 
-int ctr_exec_detached(struct engine *e, struct workload *w, char **args, const char *user, const char *workdir,
-                      char **env)
+int ctr_exec_detached(struct engine *e, struct workload *w, char **args, const char *user,
+                      const char *workdir, char **env)
 {
         _cleanup_free_ char *dir = engine_container_dir(e, w->id), *path = NULL;
         _cleanup_json_ struct json_object *proc = NULL;
@@ -749,7 +757,8 @@ int ctr_exec_detached(struct engine *e, struct workload *w, char **args, const c
 
         if (!dir)
                 return -ENOMEM;
-        if ((r = exec_process(e, w, args, user, workdir, env, false, &proc)) < 0 || (r = workload_new_id(rnd)) < 0)
+        if ((r = exec_process(e, w, args, user, workdir, env, false, &proc)) < 0 ||
+            (r = workload_new_id(rnd)) < 0)
                 return r;
         snprintf(name, sizeof(name), "exec-%.16s.json", rnd);
         if (!(path = strdup_printf("%s/%s", dir, name)))
@@ -779,8 +788,9 @@ int ctr_exec_detached(struct engine *e, struct workload *w, char **args, const c
                 memcpy(&code, buf + 1, 4);
                 buf[n] = 0;
                 if (code != 0)
-                        return err_set(code == EXIT_NOT_FOUND || code == EXIT_CANNOT_EXECUTE ? -ENOEXEC : -EIO, "%s",
-                                       n > 5 ? buf + 5 : "hull-runtime exec failed");
+                        return err_set(code == EXIT_NOT_FOUND || code == EXIT_CANNOT_EXECUTE ? -ENOEXEC
+                                                                                             : -EIO,
+                                       "%s", n > 5 ? buf + 5 : "hull-runtime exec failed");
                 return 0;
         }
         unlink(path);

@@ -115,8 +115,7 @@ static int pull_image(struct engine *e, const char *image)
 /* Anonymous volumes for the image's VOLUME entries that no -v/--mount covers (Docker's behaviour). */
 static int add_image_volumes(struct runspec *spec, const struct image_config *img)
 {
-        STRV_FOREACH(v, img ? img->volumes : NULL)
-        {
+        STRV_FOREACH (v, img ? img->volumes : NULL) {
                 bool covered = false;
                 for (size_t i = 0; i < spec->n_mounts; i++)
                         covered = covered || streq(spec->mounts[i].destination, *v);
@@ -185,10 +184,9 @@ static int labels_json(char **labels, char **ret)
 static char *command_line(char **args)
 {
         char *out = strdup("");
-        STRV_FOREACH(a, args)
-        {
-                char *n = strdup_printf(strpbrk(*a, " \t") ? "%s%s\"%s\"" : "%s%s%s", out ?: "", out && *out ? " " : "",
-                                        *a);
+        STRV_FOREACH (a, args) {
+                char *n = strdup_printf(strpbrk(*a, " \t") ? "%s%s\"%s\"" : "%s%s%s", out ?: "",
+                                        out && *out ? " " : "", *a);
                 free(out);
                 if (!(out = n))
                         return NULL;
@@ -196,16 +194,17 @@ static char *command_line(char **args)
         return out;
 }
 
-int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in, bool pull, struct workload **ret)
+int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in, bool pull,
+               struct workload **ret)
 {
         _cleanup_runspec_ struct runspec *spec = NULL;
         _cleanup_json_ struct json_object *sj = NULL, *sj2 = NULL;
         _cleanup_image_config_ struct image_config *img = NULL;
-        _cleanup_free_ char *image_id = NULL, *dir = NULL, *gen_name = NULL, *labels = NULL, *spec_text = NULL,
-                            *command = NULL;
+        _cleanup_free_ char *image_id = NULL, *dir = NULL, *gen_name = NULL, *labels = NULL,
+                            *spec_text = NULL, *command = NULL;
         _cleanup_close_ int lock = -EBADF;
         struct image_store *s;
-        struct workload w = { .kind = (char *)"container", .state = WORKLOAD_CREATED };
+        struct workload w = {.kind = (char *)"container", .state = WORKLOAD_CREATED};
         char id[65];
         int r;
 
@@ -235,20 +234,23 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
                 return r;
         if ((r = add_image_volumes(spec, img)) < 0)
                 return r;
-        /* Bad input fails before anything is recorded: capabilities, a seccomp profile, a bind mount of nothing, no command. */
+        /* Bad input fails before anything is recorded: capabilities, a seccomp profile, a bind mount of
+         * nothing, no command. */
         {
                 _cleanup_strv_free_ char **caps = NULL;
                 _cleanup_json_ struct json_object *sc = NULL;
                 if ((r = ocispec_capabilities(spec, &caps)) < 0)
                         return r;
                 if (spec->seccomp_profile && !spec->privileged &&
-                    (r = seccomp_profile_resolve(spec->seccomp_profile, strlen(spec->seccomp_profile), caps, &sc)) < 0)
+                    (r = seccomp_profile_resolve(spec->seccomp_profile, strlen(spec->seccomp_profile), caps,
+                                                 &sc)) < 0)
                         return err_prefix(r, "--security-opt seccomp");
         }
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 struct stat st;
                 if (spec->mounts[i].kind == MOUNT_BIND && stat(spec->mounts[i].source, &st) < 0)
-                        return err_set(negative_errno(), "bind mount source '%s': %m", spec->mounts[i].source);
+                        return err_set(negative_errno(), "bind mount source '%s': %m",
+                                       spec->mounts[i].source);
         }
         {
                 _cleanup_strv_free_ char **args = NULL;
@@ -327,13 +329,12 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
                 goto undo_dir;
         return workload_get(e->db, id, ret);
 
-undo_dir:
-        {
-                char msg[1024];
-                snprintf(msg, sizeof(msg), "%s", err_msg(r));
-                rm_rf(dir);
-                err_set(r, "%s", msg);
-        }
+undo_dir : {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", err_msg(r));
+        rm_rf(dir);
+        err_set(r, "%s", msg);
+}
         return r;
 }
 
@@ -422,8 +423,8 @@ static int prepare_mounts(struct engine *e, struct bundle *b, int root_fd)
                                 return r;
                         empty = volume_is_empty(e, m->source);
                         if (empty && !m->nocopy && (r = volume_copy_up(e, root_fd, m)) < 0)
-                                return err_prefix(r, "copying the image's '%s' into volume '%s'", m->destination,
-                                                  m->source);
+                                return err_prefix(r, "copying the image's '%s' into volume '%s'",
+                                                  m->destination, m->source);
                         b->mount_sources[i] = volume_data_path(e, m->source);
                 }
                 if (!b->mount_sources[i])
@@ -439,8 +440,8 @@ static bool have_swap_accounting(void)
 }
 
 /* The health check's process, or NULL when the container has none. */
-static int health_args(const struct bundle *b, char ***ret, int64_t *interval, int64_t *timeout, int64_t *start,
-                       int *retries)
+static int health_args(const struct bundle *b, char ***ret, int64_t *interval, int64_t *timeout,
+                       int64_t *start, int *retries)
 {
         const struct runspec_health *h = &b->spec->health;
         const struct image_healthcheck *ih = b->img ? &b->img->healthcheck : NULL;
@@ -456,7 +457,7 @@ static int health_args(const struct bundle *b, char ***ret, int64_t *interval, i
         if (streq(test[0], "CMD-SHELL")) {
                 if (!test[1])
                         return err_set(-EINVAL, "health check: CMD-SHELL needs a command");
-                *ret = strv_copy((char *const[]){ (char *)"/bin/sh", (char *)"-c", test[1], NULL });
+                *ret = strv_copy((char *const[]){(char *)"/bin/sh", (char *)"-c", test[1], NULL});
         } else if (streq(test[0], "CMD"))
                 *ret = strv_copy(test + 1);
         else
@@ -498,7 +499,8 @@ static int write_config(struct engine *e, struct workload *w, struct bundle *b, 
         return 0;
 }
 
-static int prepare_bundle(struct engine *e, struct workload *w, struct bundle *b, struct json_object **ret_config)
+static int prepare_bundle(struct engine *e, struct workload *w, struct bundle *b,
+                          struct json_object **ret_config)
 {
         _cleanup_json_ struct json_object *sj = NULL;
         _cleanup_strv_free_ char **layers = NULL;
@@ -551,7 +553,8 @@ static int prepare_bundle(struct engine *e, struct workload *w, struct bundle *b
         {
                 char nl[67];
                 snprintf(nl, sizeof(nl), "%s\n", b->hostname);
-                if ((r = write_file(b->dir, "hostname", nl, 0644)) < 0 || (r = write_file(b->dir, "hosts", hosts, 0644)) < 0)
+                if ((r = write_file(b->dir, "hostname", nl, 0644)) < 0 ||
+                    (r = write_file(b->dir, "hosts", hosts, 0644)) < 0)
                         return err_set(r, "cannot write the container's /etc files: %s", strerror(-r));
         }
         /* The host's resolvers (a later network attach writes its own). */
@@ -643,12 +646,15 @@ static int monitor_argv(struct engine *e, struct workload *w, struct bundle *b, 
                         return -ENOMEM;
         }
         if (b->spec->auto_remove) {
-                /* When nobody attached takes the removal over, the monitor becomes `hull container cleanup`. */
+                /* When nobody attached takes the removal over, the monitor becomes `hull container cleanup`.
+                 */
                 if ((r = engine_binary(e, ENGINE_BIN_HULL, &hull)) < 0)
                         return r;
-                if (add_arg(&argv, "--exit-command=%s", hull) < 0 || add_arg(&argv, "--exit-command=--root") < 0 ||
+                if (add_arg(&argv, "--exit-command=%s", hull) < 0 ||
+                    add_arg(&argv, "--exit-command=--root") < 0 ||
                     add_arg(&argv, "--exit-command=%s", e->root) < 0 ||
-                    add_arg(&argv, "--exit-command=container") < 0 || add_arg(&argv, "--exit-command=cleanup") < 0 ||
+                    add_arg(&argv, "--exit-command=container") < 0 ||
+                    add_arg(&argv, "--exit-command=cleanup") < 0 ||
                     add_arg(&argv, "--exit-command=%s", w->id) < 0)
                         return -ENOMEM;
         }
@@ -701,7 +707,7 @@ static int spawn_monitor(char **argv, int *ret_fd, pid_t *ret_pid)
 static int await_start(int fd, struct workload *w)
 {
         char buf[ATTACH_MSG_MAX];
-        struct pollfd p = { .fd = fd, .events = POLLIN };
+        struct pollfd p = {.fd = fd, .events = POLLIN};
         ssize_t n;
         int32_t v;
 
@@ -750,7 +756,8 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
         if (r < 0)
                 return r;
         /* Ended a moment ago, its monitor still releasing it: let it finish. */
-        if (w->state == WORKLOAD_STOPPING && ctr_wait_end(e, w, 10000) >= 0 && (r = ctr_refresh_locked(e, w, true)) < 0)
+        if (w->state == WORKLOAD_STOPPING && ctr_wait_end(e, w, 10000) >= 0 &&
+            (r = ctr_refresh_locked(e, w, true)) < 0)
                 return r;
         if (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED || w->state == WORKLOAD_RESTARTING ||
             w->state == WORKLOAD_STOPPING)

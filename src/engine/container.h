@@ -44,7 +44,8 @@ struct ctr_start_result {
  * claim the name, write the row and the directory. Nothing is mounted. The new row
  * through *ret. On failure nothing is left behind.
  */
-int ctr_create(struct engine *e, const char *name, const struct runspec *spec, bool pull, struct workload **ret);
+int ctr_create(struct engine *e, const char *name, const struct runspec *spec, bool pull,
+               struct workload **ret);
 
 /*
  * Start a created or exited container: mount its rootfs, write config.json, spawn the
@@ -55,7 +56,8 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec, b
  */
 int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_start_result *ret);
 
-/* Stop: the stop signal (--stop-signal, the image's STOPSIGNAL, SIGTERM), then SIGKILL after timeout seconds. */
+/* Stop: the stop signal (--stop-signal, the image's STOPSIGNAL, SIGTERM), then SIGKILL after timeout
+ * seconds. */
 int ctr_stop(struct engine *e, struct workload *w, int timeout);
 /* Send a signal; KILL and the stop signal also keep the restart policy from restarting it. */
 int ctr_kill(struct engine *e, struct workload *w, int sig);
@@ -95,5 +97,5 @@ int ctr_attach(struct engine *e, struct workload *w, int *ret_fd);
 int ctr_exec_argv(struct engine *e, struct workload *w, char **args, const char *user, const char *workdir,
                   char **env, bool tty, char ***ret_argv);
 /* Start args in the container in the background, through its monitor (attach-proto.h, 'X'). */
-int ctr_exec_detached(struct engine *e, struct workload *w, char **args, const char *user, const char *workdir,
-                      char **env);
+int ctr_exec_detached(struct engine *e, struct workload *w, char **args, const char *user,
+                      const char *workdir, char **env);

@@ -27,8 +27,8 @@
 #include "volume.h"
 
 struct side {
-        int dfd;       /* directory holding the entry */
-        char *name;    /* entry name in dfd ("." for "contents of") */
+        int dfd;    /* directory holding the entry */
+        char *name; /* entry name in dfd ("." for "contents of") */
         bool exists, is_dir, contents;
 };
 
@@ -84,8 +84,8 @@ static int resolve(int root_fd, const char *path, struct side *s)
         s->dfd = root_fd >= 0 ? chase_open(root_fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
                               : open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->dfd < 0)
-                return err_set(s->dfd < 0 && root_fd >= 0 ? s->dfd : negative_errno(), "'%s': no such directory",
-                               parent);
+                return err_set(s->dfd < 0 && root_fd >= 0 ? s->dfd : negative_errno(),
+                               "'%s': no such directory", parent);
         s->name = TAKE_PTR(name);
         if (fstatat(s->dfd, s->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 s->exists = true;
@@ -94,7 +94,8 @@ static int resolve(int root_fd, const char *path, struct side *s)
         return 0;
 }
 
-static int do_copy(struct side *src, struct side *dst, const char *src_path, const char *dst_path, unsigned flags)
+static int do_copy(struct side *src, struct side *dst, const char *src_path, const char *dst_path,
+                   unsigned flags)
 {
         _cleanup_close_ int into = -EBADF;
         const char *leaf;
@@ -126,15 +127,16 @@ static int do_copy(struct side *src, struct side *dst, const char *src_path, con
 }
 
 /* A stopped container's path may be on a volume or a bind mount: use the source then. */
-static int redirect(struct engine *e, const struct runspec *s, const char *path, char **ret_root, char **ret_path)
+static int redirect(struct engine *e, const struct runspec *s, const char *path, char **ret_root,
+                    char **ret_path)
 {
         size_t best = 0;
         const struct runspec_mount *m = NULL;
 
         for (size_t i = 0; i < s->n_mounts; i++) {
                 size_t l = strlen(s->mounts[i].destination);
-                if (s->mounts[i].kind != MOUNT_TMPFS && l > best && strncmp(path, s->mounts[i].destination, l) == 0 &&
-                    (path[l] == '/' || path[l] == 0)) {
+                if (s->mounts[i].kind != MOUNT_TMPFS && l > best &&
+                    strncmp(path, s->mounts[i].destination, l) == 0 && (path[l] == '/' || path[l] == 0)) {
                         best = l;
                         m = &s->mounts[i];
                 }
@@ -150,9 +152,10 @@ int ctr_copy(struct engine *e, struct workload *w, bool to_container, const char
              bool archive)
 {
         _cleanup_close_ int lock = -EBADF, root_fd = -EBADF;
-        _cleanup_free_ char *dir = engine_container_dir(e, w->id), *rootfs = NULL, *vroot = NULL, *vpath = NULL;
+        _cleanup_free_ char *dir = engine_container_dir(e, w->id), *rootfs = NULL, *vroot = NULL,
+                            *vpath = NULL;
         _cleanup_runspec_ struct runspec *spec = NULL;
-        struct side c = { .dfd = -EBADF }, h = { .dfd = -EBADF };
+        struct side c = {.dfd = -EBADF}, h = {.dfd = -EBADF};
         bool mounted = false;
         enum rootfs_mode mode = ROOTFS_OVERLAY;
         int r;
@@ -181,7 +184,8 @@ int ctr_copy(struct engine *e, struct workload *w, bool to_container, const char
                         root_fd = open(vroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         cpath = vpath;
                 } else {
-                        if ((r = engine_store(e, &s)) < 0 || (r = store_image_layer_paths(s, w->image_id, &layers)) < 0)
+                        if ((r = engine_store(e, &s)) < 0 ||
+                            (r = store_image_layer_paths(s, w->image_id, &layers)) < 0)
                                 return r;
                         _cleanup_free_ char *upper = strdup_printf("%s/upper", dir),
                                             *work = strdup_printf("%s/work", dir);

@@ -15,42 +15,42 @@
  * them (a volume in use cannot be removed: the foreign key refuses it).
  */
 static const struct db_migration engine_schema[] = {
-        { "CREATE TABLE workloads ("
-          "  id TEXT PRIMARY KEY,"
-          "  name TEXT NOT NULL UNIQUE,"
-          "  kind TEXT NOT NULL DEFAULT 'container',"
-          "  image_id TEXT,"
-          "  image_ref TEXT,"
-          "  spec TEXT NOT NULL,"
-          "  labels TEXT NOT NULL DEFAULT '{}',"
-          "  state TEXT NOT NULL,"
-          "  pid INTEGER NOT NULL DEFAULT 0,"
-          "  pid_start INTEGER NOT NULL DEFAULT 0,"
-          "  monitor_pid INTEGER NOT NULL DEFAULT 0,"
-          "  monitor_start INTEGER NOT NULL DEFAULT 0,"
-          "  exit_code INTEGER NOT NULL DEFAULT -1,"
-          "  oom INTEGER NOT NULL DEFAULT 0,"
-          "  error TEXT NOT NULL DEFAULT '',"
-          "  created INTEGER NOT NULL,"
-          "  started INTEGER NOT NULL DEFAULT 0,"
-          "  finished INTEGER NOT NULL DEFAULT 0,"
-          "  restart_count INTEGER NOT NULL DEFAULT 0,"
-          "  health TEXT NOT NULL DEFAULT '',"
-          "  command TEXT NOT NULL DEFAULT '');"
-          "CREATE INDEX workloads_image ON workloads(image_id);"
-          "CREATE TABLE volumes ("
-          "  name TEXT PRIMARY KEY,"
-          "  driver TEXT NOT NULL DEFAULT 'local',"
-          "  created INTEGER NOT NULL,"
-          "  labels TEXT NOT NULL DEFAULT '{}',"
-          "  options TEXT NOT NULL DEFAULT '{}',"
-          "  anonymous INTEGER NOT NULL DEFAULT 0);"
-          "CREATE TABLE workload_volumes ("
-          "  workload_id TEXT NOT NULL REFERENCES workloads(id) ON DELETE CASCADE,"
-          "  volume TEXT NOT NULL REFERENCES volumes(name),"
-          "  destination TEXT NOT NULL,"
-          "  PRIMARY KEY (workload_id, destination));"
-          "CREATE INDEX workload_volumes_volume ON workload_volumes(volume);" },
+        {"CREATE TABLE workloads ("
+         "  id TEXT PRIMARY KEY,"
+         "  name TEXT NOT NULL UNIQUE,"
+         "  kind TEXT NOT NULL DEFAULT 'container',"
+         "  image_id TEXT,"
+         "  image_ref TEXT,"
+         "  spec TEXT NOT NULL,"
+         "  labels TEXT NOT NULL DEFAULT '{}',"
+         "  state TEXT NOT NULL,"
+         "  pid INTEGER NOT NULL DEFAULT 0,"
+         "  pid_start INTEGER NOT NULL DEFAULT 0,"
+         "  monitor_pid INTEGER NOT NULL DEFAULT 0,"
+         "  monitor_start INTEGER NOT NULL DEFAULT 0,"
+         "  exit_code INTEGER NOT NULL DEFAULT -1,"
+         "  oom INTEGER NOT NULL DEFAULT 0,"
+         "  error TEXT NOT NULL DEFAULT '',"
+         "  created INTEGER NOT NULL,"
+         "  started INTEGER NOT NULL DEFAULT 0,"
+         "  finished INTEGER NOT NULL DEFAULT 0,"
+         "  restart_count INTEGER NOT NULL DEFAULT 0,"
+         "  health TEXT NOT NULL DEFAULT '',"
+         "  command TEXT NOT NULL DEFAULT '');"
+         "CREATE INDEX workloads_image ON workloads(image_id);"
+         "CREATE TABLE volumes ("
+         "  name TEXT PRIMARY KEY,"
+         "  driver TEXT NOT NULL DEFAULT 'local',"
+         "  created INTEGER NOT NULL,"
+         "  labels TEXT NOT NULL DEFAULT '{}',"
+         "  options TEXT NOT NULL DEFAULT '{}',"
+         "  anonymous INTEGER NOT NULL DEFAULT 0);"
+         "CREATE TABLE workload_volumes ("
+         "  workload_id TEXT NOT NULL REFERENCES workloads(id) ON DELETE CASCADE,"
+         "  volume TEXT NOT NULL REFERENCES volumes(name),"
+         "  destination TEXT NOT NULL,"
+         "  PRIMARY KEY (workload_id, destination));"
+         "CREATE INDEX workload_volumes_volume ON workload_volumes(volume);"},
 };
 
 /*
@@ -150,10 +150,10 @@ char *engine_container_dir(struct engine *e, const char *id)
 static const struct {
         const char *name, *env;
 } binaries[_ENGINE_BIN_MAX] = {
-        [ENGINE_BIN_RUNTIME] = { "hull-runtime", "HULL_RUNTIME" },
-        [ENGINE_BIN_MONITOR] = { "hull-monitor", "HULL_MONITOR" },
-        [ENGINE_BIN_HULL] = { "hull", "HULL_BIN" },
-        [ENGINE_BIN_IMAGE] = { "hull-image", "HULL_IMAGE" },
+        [ENGINE_BIN_RUNTIME] = {"hull-runtime", "HULL_RUNTIME"},
+        [ENGINE_BIN_MONITOR] = {"hull-monitor", "HULL_MONITOR"},
+        [ENGINE_BIN_HULL] = {"hull", "HULL_BIN"},
+        [ENGINE_BIN_IMAGE] = {"hull-image", "HULL_IMAGE"},
 };
 
 static bool executable(const char *p)
@@ -177,7 +177,8 @@ int engine_find_binary(enum engine_binary which, char **ret)
                 self[n] = 0;
                 slash = strrchr(self, '/');
                 if (slash) {
-                        /* Installed side by side, or a build tree (build/cmd/hull/hull -> build/cmd/<name>/<name>). */
+                        /* Installed side by side, or a build tree (build/cmd/hull/hull ->
+                         * build/cmd/<name>/<name>). */
                         _cleanup_free_ char *a = NULL, *b = NULL;
                         *slash = 0;
                         a = strdup_printf("%s/%s", self, name);

@@ -36,7 +36,7 @@ static int copy_data(int in, int out)
 
 static void copy_attrs(int dst_dfd, const char *name, const struct stat *st, unsigned flags)
 {
-        struct timespec ts[2] = { st->st_atim, st->st_mtim };
+        struct timespec ts[2] = {st->st_atim, st->st_mtim};
 
         if (flags & FSCOPY_KEEP_OWNER)
                 (void)fchownat(dst_dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);

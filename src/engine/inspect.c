@@ -35,8 +35,8 @@ static struct json_object *jtime(int64_t ns)
 static struct json_object *jstrv(char **l)
 {
         struct json_object *a = json_object_new_array();
-        STRV_FOREACH(s, l)
-        json_object_array_add(a, json_object_new_string(*s));
+        STRV_FOREACH (s, l)
+                json_object_array_add(a, json_object_new_string(*s));
         return a;
 }
 
@@ -69,8 +69,9 @@ static struct json_object *state_json(struct engine *e, const struct workload *w
 
         err_clear();
         json_object_object_add(s, "Status", jstr(podman_status(w->state)));
-        json_object_object_add(s, "Running", json_object_new_boolean(w->state == WORKLOAD_RUNNING ||
-                                                                       w->state == WORKLOAD_PAUSED));
+        json_object_object_add(
+                s, "Running",
+                json_object_new_boolean(w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED));
         json_object_object_add(s, "Paused", json_object_new_boolean(w->state == WORKLOAD_PAUSED));
         json_object_object_add(s, "Restarting", json_object_new_boolean(w->state == WORKLOAD_RESTARTING));
         json_object_object_add(s, "OOMKilled", json_object_new_boolean(w->oom));
@@ -90,7 +91,8 @@ static struct json_object *state_json(struct engine *e, const struct workload *w
                         struct json_object *r = json_object_new_object();
                         json_object_object_add(r, "Start", jtime(st.health_log[i].start));
                         json_object_object_add(r, "End", jtime(st.health_log[i].end));
-                        json_object_object_add(r, "ExitCode", json_object_new_int(st.health_log[i].exit_code));
+                        json_object_object_add(r, "ExitCode",
+                                               json_object_new_int(st.health_log[i].exit_code));
                         json_object_object_add(r, "Output", jstr(st.health_log[i].output));
                         json_object_array_add(log, r);
                 }
@@ -103,7 +105,7 @@ static struct json_object *state_json(struct engine *e, const struct workload *w
 static struct json_object *mounts_json(struct engine *e, const struct runspec *s)
 {
         struct json_object *a = json_object_new_array();
-        static const char *const kinds[] = { "bind", "volume", "tmpfs" };
+        static const char *const kinds[] = {"bind", "volume", "tmpfs"};
 
         for (size_t i = 0; i < s->n_mounts; i++) {
                 const struct runspec_mount *m = &s->mounts[i];
@@ -144,8 +146,12 @@ static void process_fields(struct engine *e, const struct workload *w, const str
         json_object_object_add(root, "Path", jstr(args ? args[0] : ""));
         json_object_object_add(root, "Args", jstrv(args && args[0] ? args + 1 : NULL));
         json_object_object_add(cfg, "Cmd", jstrv(s->command ? s->command : img ? img->cmd : NULL));
-        json_object_object_add(cfg, "Entrypoint", jstrv(s->entrypoint_set ? s->entrypoint : img ? img->entrypoint : NULL));
-        if (path && json_parse_file(path, 16 << 20, &config) >= 0 && json_object_object_get_ex(config, "process", &p)) {
+        json_object_object_add(cfg, "Entrypoint",
+                               jstrv(s->entrypoint_set ? s->entrypoint
+                                     : img             ? img->entrypoint
+                                                       : NULL));
+        if (path && json_parse_file(path, 16 << 20, &config) >= 0 &&
+            json_object_object_get_ex(config, "process", &p)) {
                 if (json_object_object_get_ex(p, "env", &v))
                         json_object_object_add(cfg, "Env", json_object_get(v));
                 if (json_object_object_get_ex(p, "cwd", &v))
@@ -153,13 +159,16 @@ static void process_fields(struct engine *e, const struct workload *w, const str
         } else {
                 json_object_object_add(cfg, "Env", jstrv(s->env));
                 json_object_object_add(cfg, "WorkingDir",
-                                       jstr(s->workdir ? s->workdir : img && img->working_dir ? img->working_dir : "/"));
+                                       jstr(s->workdir                ? s->workdir
+                                            : img && img->working_dir ? img->working_dir
+                                                                      : "/"));
         }
         err_clear();
         json_object_object_add(cfg, "User", jstr(s->user ? s->user : img ? img->user : ""));
-        json_object_object_add(cfg, "StopSignal", jstr(s->stop_signal ? s->stop_signal
-                                                       : img && img->stop_signal ? img->stop_signal
-                                                                                 : "SIGTERM"));
+        json_object_object_add(cfg, "StopSignal",
+                               jstr(s->stop_signal            ? s->stop_signal
+                                    : img && img->stop_signal ? img->stop_signal
+                                                              : "SIGTERM"));
 }
 
 int ctr_inspect_json(struct engine *e, struct workload *w, struct json_object **ret)
@@ -208,7 +217,8 @@ int ctr_inspect_json(struct engine *e, struct workload *w, struct json_object **
         for (size_t i = 0; s->labels && s->labels[i] && s->labels[i + 1]; i += 2)
                 json_object_object_add(labels, s->labels[i], jstr(s->labels[i + 1]));
         json_object_object_add(cfg, "Labels", labels);
-        json_object_object_add(cfg, "StopTimeout", json_object_new_int(s->stop_timeout >= 0 ? s->stop_timeout : 10));
+        json_object_object_add(cfg, "StopTimeout",
+                               json_object_new_int(s->stop_timeout >= 0 ? s->stop_timeout : 10));
         process_fields(e, w, s, o, cfg);
 
         host = json_object_new_object();
@@ -225,9 +235,9 @@ int ctr_inspect_json(struct engine *e, struct workload *w, struct json_object **
         json_object_object_add(host, "Memory", json_object_new_int64(s->memory));
         json_object_object_add(host, "MemorySwap", json_object_new_int64(s->memory_swap));
         json_object_object_add(host, "MemoryReservation", json_object_new_int64(s->memory_reservation));
-        json_object_object_add(host, "NanoCpus", json_object_new_int64(s->cpu_period ? s->cpu_quota * 1000000000 /
-                                                                                              s->cpu_period
-                                                                                        : 0));
+        json_object_object_add(
+                host, "NanoCpus",
+                json_object_new_int64(s->cpu_period ? s->cpu_quota * 1000000000 / s->cpu_period : 0));
         json_object_object_add(host, "CpuQuota", json_object_new_int64(s->cpu_quota));
         json_object_object_add(host, "CpuPeriod", json_object_new_int64(s->cpu_period));
         json_object_object_add(host, "CpuShares", json_object_new_int64((int64_t)s->cpu_shares));

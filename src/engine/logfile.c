@@ -50,8 +50,8 @@ const char *logfile_format_time(int64_t ns, char *buf, size_t size)
         unsigned m, d;
 
         civil_from_days(days, &y, &m, &d);
-        snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02u.%09lldZ", (long long)y, m, d, (unsigned)(rem / 3600),
-                 (unsigned)(rem / 60 % 60), (unsigned)(rem % 60), (long long)frac);
+        snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02u.%09lldZ", (long long)y, m, d,
+                 (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60), (long long)frac);
         return buf;
 }
 
@@ -319,8 +319,8 @@ static int read_string(struct cursor *c, char *out, size_t *ret_len)
                                 continue;
                         }
                         if (cp >= 0xd800 && cp <= 0xdbff) {
-                                if (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u' || hex4(c->p + 2, &lo) < 0 ||
-                                    lo < 0xdc00 || lo > 0xdfff)
+                                if (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u' ||
+                                    hex4(c->p + 2, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
                                         return -EBADMSG;
                                 c->p += 6;
                                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
@@ -346,8 +346,8 @@ static int read_string(struct cursor *c, char *out, size_t *ret_len)
 
 int logfile_decode(const char *line, size_t len, struct log_record *ret)
 {
-        struct cursor c = { line, line + len };
-        struct log_record r = { .stream = _LOG_STREAM_INVALID, .time_ns = -1 };
+        struct cursor c = {line, line + len};
+        struct log_record r = {.stream = _LOG_STREAM_INVALID, .time_ns = -1};
         bool have_log = false;
 
         skip_ws(&c);
@@ -443,7 +443,7 @@ static int writer_open_file(struct log_writer *w)
 
 int log_writer_open(struct log_writer *w, const char *path, uint64_t max_size, unsigned max_files)
 {
-        *w = (struct log_writer){ .fd = -EBADF, .max_size = max_size, .max_files = max_files ? max_files : 1 };
+        *w = (struct log_writer){.fd = -EBADF, .max_size = max_size, .max_files = max_files ? max_files : 1};
         w->path = strdup(path);
         w->buf = malloc(LOGFILE_RECORD_MAX);
         if (!w->path || !w->buf) {

@@ -135,8 +135,8 @@ static bool container_done(struct engine *e, struct workload *w)
         return st.final || !pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
 }
 
-static int follow(struct engine *e, struct workload *w, const char *path, const char *dir, int fd, char **carry,
-                  size_t *n_carry, logs_fn fn, void *userdata)
+static int follow(struct engine *e, struct workload *w, const char *path, const char *dir, int fd,
+                  char **carry, size_t *n_carry, logs_fn fn, void *userdata)
 {
         _cleanup_close_ int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         _cleanup_close_ int cur = fd;
@@ -144,10 +144,11 @@ static int follow(struct engine *e, struct workload *w, const char *path, const 
 
         if (in < 0)
                 return negative_errno();
-        if (inotify_add_watch(in, dir, IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0)
+        if (inotify_add_watch(in, dir,
+                              IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0)
                 return negative_errno();
         for (;;) {
-                struct pollfd p = { .fd = in, .events = POLLIN };
+                struct pollfd p = {.fd = in, .events = POLLIN};
                 char ev[4096];
                 bool done;
 
@@ -157,7 +158,8 @@ static int follow(struct engine *e, struct workload *w, const char *path, const 
                 /* Rotated under us: what we hold is now ctr.log.1, read to its end, then the new file. */
                 {
                         struct stat a, b;
-                        if (fstat(cur, &a) >= 0 && stat(path, &b) >= 0 && (a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+                        if (fstat(cur, &a) >= 0 && stat(path, &b) >= 0 &&
+                            (a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
                                 int nfd = open(path, O_RDONLY | O_CLOEXEC);
                                 if (nfd >= 0) {
                                         r = read_records(cur, carry, n_carry, fn, userdata);
@@ -187,7 +189,7 @@ int ctr_logs(struct engine *e, struct workload *w, const struct logs_options *o,
 {
         _cleanup_free_ char *dir = engine_container_dir(e, w->id), *path = NULL, *carry = NULL;
         _cleanup_close_ int cur = -EBADF;
-        struct ring g = { .o = o, .fn = fn, .userdata = userdata };
+        struct ring g = {.o = o, .fn = fn, .userdata = userdata};
         size_t n_carry = 0;
         unsigned last = 0;
         int r = 0;
@@ -243,7 +245,8 @@ int ctr_logs(struct engine *e, struct workload *w, const struct logs_options *o,
                 return r;
         if (cur < 0) {
                 /* Not written yet (a container that has not started): wait for the file. */
-                for (int i = 0; i < 200 && (cur = open(path, O_RDONLY | O_CLOEXEC)) < 0 && !container_done(e, w); i++)
+                for (int i = 0;
+                     i < 200 && (cur = open(path, O_RDONLY | O_CLOEXEC)) < 0 && !container_done(e, w); i++)
                         usleep(50000);
                 if (cur < 0)
                         return 0;

@@ -24,15 +24,36 @@
 
 /* Docker's default capability set (moby oci/caps/defaults.go lists the same fourteen). */
 static const char *const default_caps[] = {
-        "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
-        "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE", NULL,
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE",
+        NULL,
 };
 
 static const char *const masked_paths[] = {
-        "/proc/asound",     "/proc/acpi",        "/proc/kcore", "/proc/keys",   "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-        "/sys/devices/virtual/powercap", NULL,
+        "/proc/asound",
+        "/proc/acpi",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
+        "/sys/devices/virtual/powercap",
+        NULL,
 };
 
 static const char *const readonly_paths[] = {
@@ -77,8 +98,9 @@ static struct json_object *strv_json(struct jb *b, char *const *l)
 
 static int normalize_cap(const char *name, char **ret)
 {
-        _cleanup_free_ char *u = startswith(name, "CAP_") || startswith(name, "cap_") ? strdup(name)
-                                                                                        : strdup_printf("CAP_%s", name);
+        _cleanup_free_ char *u = startswith(name, "CAP_") || startswith(name, "cap_")
+                                         ? strdup(name)
+                                         : strdup_printf("CAP_%s", name);
         if (!u)
                 return -ENOMEM;
         for (char *p = u; *p; p++)
@@ -102,7 +124,8 @@ static int all_caps(char ***ret)
         uint64_t bnd = UINT64_MAX;
         int last = cap_last_cap();
 
-        if (read_full_file("/proc/self/status", 1 << 16, &status, NULL) >= 0 && (b = strstr(status, "\nCapBnd:")))
+        if (read_full_file("/proc/self/status", 1 << 16, &status, NULL) >= 0 &&
+            (b = strstr(status, "\nCapBnd:")))
                 bnd = strtoull(b + strlen("\nCapBnd:"), NULL, 16);
         for (int c = 0; c <= last && c < 64; c++) {
                 const char *n = cap_to_spec_name(c);
@@ -129,10 +152,10 @@ int ocispec_capabilities(const struct runspec *spec, char ***ret)
         bool drop_all = false, add_all = spec->privileged;
         int r;
 
-        STRV_FOREACH(d, spec->cap_drop)
-        drop_all = drop_all || strcasecmp(*d, "ALL") == 0;
-        STRV_FOREACH(a, spec->cap_add)
-        add_all = add_all || strcasecmp(*a, "ALL") == 0;
+        STRV_FOREACH (d, spec->cap_drop)
+                drop_all = drop_all || strcasecmp(*d, "ALL") == 0;
+        STRV_FOREACH (a, spec->cap_add)
+                add_all = add_all || strcasecmp(*a, "ALL") == 0;
 
         if (add_all)
                 r = all_caps(&caps);
@@ -143,8 +166,7 @@ int ocispec_capabilities(const struct runspec *spec, char ***ret)
         if (r < 0)
                 return r;
         if (!add_all) {
-                STRV_FOREACH(a, spec->cap_add)
-                {
+                STRV_FOREACH (a, spec->cap_add) {
                         _cleanup_free_ char *n = NULL;
                         if ((r = normalize_cap(*a, &n)) < 0)
                                 return err_prefix(r, "--cap-add");
@@ -153,14 +175,14 @@ int ocispec_capabilities(const struct runspec *spec, char ***ret)
                 }
         }
         if (!spec->privileged)
-                STRV_FOREACH(d, spec->cap_drop)
-                {
+                STRV_FOREACH (d, spec->cap_drop) {
                         _cleanup_free_ char *n = NULL;
                         if (strcasecmp(*d, "ALL") == 0)
                                 continue;
                         if ((r = normalize_cap(*d, &n)) < 0)
                                 return err_prefix(r, "--cap-drop");
-                        /* After --cap-add, ALL included: "--cap-add ALL --cap-drop NET_RAW" keeps all but one. */
+                        /* After --cap-add, ALL included: "--cap-add ALL --cap-drop NET_RAW" keeps all but
+                         * one. */
                         strv_remove(caps, n);
                 }
         *ret = TAKE_PTR(caps);
@@ -172,24 +194,27 @@ int ocispec_args(const struct runspec *spec, const struct image_config *image, c
         _cleanup_strv_free_ char **args = NULL;
 
         if (spec->entrypoint_set) {
-                STRV_FOREACH(e, spec->entrypoint)
-                if (strv_extend(&args, *e) < 0)
-                        return -ENOMEM;
-                /* A new entrypoint drops the image's Cmd (Docker: "--entrypoint clears any default command"). */
-                STRV_FOREACH(c, spec->command)
-                if (strv_extend(&args, *c) < 0)
-                        return -ENOMEM;
+                STRV_FOREACH (e, spec->entrypoint)
+                        if (strv_extend(&args, *e) < 0)
+                                return -ENOMEM;
+                /* A new entrypoint drops the image's Cmd (Docker: "--entrypoint clears any default
+                 * command"). */
+                STRV_FOREACH (c, spec->command)
+                        if (strv_extend(&args, *c) < 0)
+                                return -ENOMEM;
         } else {
-                STRV_FOREACH(e, image ? image->entrypoint : NULL)
-                if (strv_extend(&args, *e) < 0)
-                        return -ENOMEM;
-                STRV_FOREACH(c, spec->command ? spec->command : image ? image->cmd : NULL)
-                if (strv_extend(&args, *c) < 0)
-                        return -ENOMEM;
+                STRV_FOREACH (e, image ? image->entrypoint : NULL)
+                        if (strv_extend(&args, *e) < 0)
+                                return -ENOMEM;
+                STRV_FOREACH (c, spec->command ? spec->command : image ? image->cmd : NULL)
+                        if (strv_extend(&args, *c) < 0)
+                                return -ENOMEM;
         }
         if (strv_length(args) == 0 || !args[0][0])
-                return err_set(-EINVAL, "no command specified: the image has no ENTRYPOINT or CMD, give one after the "
-                                        "image name");
+                return err_set(
+                        -EINVAL,
+                        "no command specified: the image has no ENTRYPOINT or CMD, give one after the "
+                        "image name");
         *ret = TAKE_PTR(args);
         return 0;
 }
@@ -207,8 +232,7 @@ char *ocispec_hosts_file(const struct runspec *spec, const char *hostname)
         _cleanup_free_ char *extra = strdup("");
         char *r;
 
-        STRV_FOREACH(h, spec->add_hosts)
-        {
+        STRV_FOREACH (h, spec->add_hosts) {
                 const char *colon = strchr(*h, ':');
                 char *n;
                 if (!colon || !extra)
@@ -228,9 +252,9 @@ char *ocispec_hosts_file(const struct runspec *spec, const char *hostname)
 static bool env_has(char **env, const char *name)
 {
         size_t n = strlen(name);
-        STRV_FOREACH(e, env)
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-                return true;
+        STRV_FOREACH (e, env)
+                if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+                        return true;
         return false;
 }
 
@@ -258,15 +282,15 @@ static int build_env(const struct ocispec_input *in, char ***ret)
 
         if (!env_has(img ? img->env : NULL, "PATH") && strv_extend(&env, DEFAULT_PATH) < 0)
                 return -ENOMEM;
-        STRV_FOREACH(e, img ? img->env : NULL)
-        if ((r = env_put(&env, *e)) < 0)
-                return r;
+        STRV_FOREACH (e, img ? img->env : NULL)
+                if ((r = env_put(&env, *e)) < 0)
+                        return r;
         host = strdup_printf("HOSTNAME=%s", in->hostname);
         if (!host || env_put(&env, host) < 0)
                 return -ENOMEM;
-        STRV_FOREACH(e, in->spec->env)
-        if ((r = env_put(&env, *e)) < 0)
-                return r;
+        STRV_FOREACH (e, in->spec->env)
+                if ((r = env_put(&env, *e)) < 0)
+                        return r;
         if (in->spec->tty && !env_has(env, "TERM") && strv_extend(&env, "TERM=xterm") < 0)
                 return -ENOMEM;
         if (!env_has(env, "HOME")) {
@@ -287,14 +311,15 @@ static int rlimit_name(const char *n, char buf[static 32])
         return 0;
 }
 
-static struct json_object *process_json(struct jb *b, const struct ocispec_input *in, char **args, char **env,
-                                        char **caps)
+static struct json_object *process_json(struct jb *b, const struct ocispec_input *in, char **args,
+                                        char **env, char **caps)
 {
         const struct runspec *s = in->spec;
         struct json_object *p = jnew(b, json_object_new_object()), *user, *c;
-        const char *cwd = s->workdir ? s->workdir : in->image && in->image->working_dir && in->image->working_dir[0]
-                                                                 ? in->image->working_dir
-                                                                 : "/";
+        const char *cwd = s->workdir ? s->workdir
+                          : in->image && in->image->working_dir && in->image->working_dir[0]
+                                  ? in->image->working_dir
+                                  : "/";
 
         put(b, p, "terminal", json_object_new_boolean(s->tty));
         user = jnew(b, json_object_new_object());
@@ -356,7 +381,7 @@ static struct json_object *mount_json(struct jb *b, const char *dest, const char
         return m;
 }
 
-#define OPTS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 static bool user_mounts(const struct runspec *s, const char *dest)
 {
@@ -371,22 +396,30 @@ static struct json_object *mounts_json(struct jb *b, const struct ocispec_input 
         const struct runspec *s = in->spec;
         struct json_object *a = jnew(b, json_object_new_array());
         char shm[64];
-        static const char *const etc_files[] = { "hostname", "hosts", "resolv.conf" };
+        static const char *const etc_files[] = {"hostname", "hosts", "resolv.conf"};
 
-        snprintf(shm, sizeof(shm), "size=%lldk", (long long)(s->shm_size > 0 ? (s->shm_size + 1023) / 1024 : 65536));
+        snprintf(shm, sizeof(shm), "size=%lldk",
+                 (long long)(s->shm_size > 0 ? (s->shm_size + 1023) / 1024 : 65536));
         push(b, a, mount_json(b, "/proc", "proc", "proc", OPTS("nosuid", "noexec", "nodev"), NULL));
-        push(b, a, mount_json(b, "/dev", "tmpfs", "tmpfs", OPTS("nosuid", "strictatime", "mode=755", "size=65536k"),
-                              NULL));
-        push(b, a, mount_json(b, "/dev/pts", "devpts", "devpts",
-                              OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"), NULL));
-        push(b, a, mount_json(b, "/sys", "sysfs", "sysfs", OPTS("nosuid", "noexec", "nodev", s->privileged ? "rw" : "ro"),
-                              NULL));
-        push(b, a, mount_json(b, "/sys/fs/cgroup", "cgroup", "cgroup",
-                              OPTS("nosuid", "noexec", "nodev", "relatime", s->privileged ? "rw" : "ro"), NULL));
-        push(b, a, mount_json(b, "/dev/mqueue", "mqueue", "mqueue", OPTS("nosuid", "noexec", "nodev"), NULL));
+        push(b, a,
+             mount_json(b, "/dev", "tmpfs", "tmpfs",
+                        OPTS("nosuid", "strictatime", "mode=755", "size=65536k"), NULL));
+        push(b, a,
+             mount_json(b, "/dev/pts", "devpts", "devpts",
+                        OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"),
+                        NULL));
+        push(b, a,
+             mount_json(b, "/sys", "sysfs", "sysfs",
+                        OPTS("nosuid", "noexec", "nodev", s->privileged ? "rw" : "ro"), NULL));
+        push(b, a,
+             mount_json(b, "/sys/fs/cgroup", "cgroup", "cgroup",
+                        OPTS("nosuid", "noexec", "nodev", "relatime", s->privileged ? "rw" : "ro"), NULL));
+        push(b, a,
+             mount_json(b, "/dev/mqueue", "mqueue", "mqueue", OPTS("nosuid", "noexec", "nodev"), NULL));
         if (!user_mounts(s, "/dev/shm"))
-                push(b, a, mount_json(b, "/dev/shm", "tmpfs", "shm", OPTS("nosuid", "noexec", "nodev", "mode=1777", shm),
-                                      NULL));
+                push(b, a,
+                     mount_json(b, "/dev/shm", "tmpfs", "shm",
+                                OPTS("nosuid", "noexec", "nodev", "mode=1777", shm), NULL));
         for (size_t i = 0; i < ELEMENTSOF(etc_files); i++) {
                 _cleanup_free_ char *dest = strdup_printf("/etc/%s", etc_files[i]);
                 _cleanup_free_ char *src = strdup_printf("%s/%s", in->dir, etc_files[i]);
@@ -395,19 +428,22 @@ static struct json_object *mounts_json(struct jb *b, const struct ocispec_input 
                         continue;
                 }
                 if (!user_mounts(s, dest))
-                        push(b, a, mount_json(b, dest, "bind", src, OPTS("rbind", "rprivate", s->read_only ? "ro" : "rw"),
-                                              NULL));
+                        push(b, a,
+                             mount_json(b, dest, "bind", src,
+                                        OPTS("rbind", "rprivate", s->read_only ? "ro" : "rw"), NULL));
         }
         for (size_t i = 0; i < s->n_mounts; i++) {
                 const struct runspec_mount *m = &s->mounts[i];
                 if (m->kind == MOUNT_TMPFS)
-                        push(b, a, mount_json(b, m->destination, "tmpfs", "tmpfs",
-                                              OPTS("nosuid", "nodev", m->readonly ? "ro" : "rw"), m->options));
+                        push(b, a,
+                             mount_json(b, m->destination, "tmpfs", "tmpfs",
+                                        OPTS("nosuid", "nodev", m->readonly ? "ro" : "rw"), m->options));
                 else
-                        push(b, a, mount_json(b, m->destination, "bind", in->mount_sources[i],
-                                              OPTS("rbind", m->propagation ? m->propagation : "rprivate",
-                                                   m->readonly ? "ro" : "rw"),
-                                              NULL));
+                        push(b, a,
+                             mount_json(b, m->destination, "bind", in->mount_sources[i],
+                                        OPTS("rbind", m->propagation ? m->propagation : "rprivate",
+                                             m->readonly ? "ro" : "rw"),
+                                        NULL));
         }
         return a;
 }
@@ -538,7 +574,7 @@ int ocispec_build(const struct ocispec_input *in, struct json_object **ret)
         ns = jnew(&b, json_object_new_array());
         put(&b, linux_o, "namespaces", ns);
         {
-                const char *kinds[] = { "pid", "ipc", "uts", "mount", "cgroup", "network" };
+                const char *kinds[] = {"pid", "ipc", "uts", "mount", "cgroup", "network"};
                 bool host_net = s->network && streq(s->network, "host");
                 for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
                         struct json_object *e;
@@ -547,7 +583,8 @@ int ocispec_build(const struct ocispec_input *in, struct json_object **ret)
                         e = jnew(&b, json_object_new_object());
                         push(&b, ns, e);
                         put(&b, e, "type", json_object_new_string(kinds[i]));
-                        /* Made (and attached to a network) by hull-monitor, handed to the runtime as fd 3. */
+                        /* Made (and attached to a network) by hull-monitor, handed to the runtime as fd 3.
+                         */
                         if (streq(kinds[i], "network") && in->netns_path)
                                 put(&b, e, "path", json_object_new_string(in->netns_path));
                 }
@@ -566,7 +603,8 @@ int ocispec_build(const struct ocispec_input *in, struct json_object **ret)
         if (!s->privileged && !s->seccomp_unconfined) {
                 struct json_object *sc = NULL;
                 if (s->seccomp_profile)
-                        r = seccomp_profile_resolve(s->seccomp_profile, strlen(s->seccomp_profile), caps, &sc);
+                        r = seccomp_profile_resolve(s->seccomp_profile, strlen(s->seccomp_profile), caps,
+                                                    &sc);
                 else
                         r = seccomp_profile_default(caps, &sc);
                 if (r < 0)
@@ -579,14 +617,15 @@ int ocispec_build(const struct ocispec_input *in, struct json_object **ret)
         return 0;
 }
 
-int ocispec_exec_process(struct json_object *config, char **args, const struct user_ids *user, const char *cwd,
-                         char **env, bool tty, struct json_object **ret)
+int ocispec_exec_process(struct json_object *config, char **args, const struct user_ids *user,
+                         const char *cwd, char **env, bool tty, struct json_object **ret)
 {
         _cleanup_json_ struct json_object *p = NULL;
         struct json_object *src, *u, *e;
         struct jb b = {};
 
-        if (!json_object_object_get_ex(config, "process", &src) || !json_object_is_type(src, json_type_object))
+        if (!json_object_object_get_ex(config, "process", &src) ||
+            !json_object_is_type(src, json_type_object))
                 return err_set(-EINVAL, "config.json: no process");
         /* A deep copy: the container's settings, then what this process changes. */
         if (json_object_deep_copy(src, &p, NULL) < 0)
@@ -612,11 +651,12 @@ int ocispec_exec_process(struct json_object *config, char **args, const struct u
         if (env && json_object_object_get_ex(p, "env", &e) && json_object_is_type(e, json_type_array)) {
                 _cleanup_strv_free_ char **merged = NULL;
                 for (size_t i = 0; i < json_object_array_length(e); i++)
-                        if (strv_extend(&merged, json_object_get_string(json_object_array_get_idx(e, i))) < 0)
+                        if (strv_extend(&merged, json_object_get_string(json_object_array_get_idx(e, i))) <
+                            0)
                                 return -ENOMEM;
-                STRV_FOREACH(x, env)
-                if (env_put(&merged, *x) < 0)
-                        return -ENOMEM;
+                STRV_FOREACH (x, env)
+                        if (env_put(&merged, *x) < 0)
+                                return -ENOMEM;
                 if (tty && !env_has(merged, "TERM") && strv_extend(&merged, "TERM=xterm") < 0)
                         return -ENOMEM;
                 put(&b, p, "env", strv_json(&b, merged));

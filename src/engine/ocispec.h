@@ -37,8 +37,8 @@ struct ocispec_input {
         const struct runspec *spec;
         const struct image_config *image; /* NULL: an image without configuration */
         const char *id;
-        const char *rootfs;        /* absolute path of the mounted root file system */
-        const char *dir;           /* container directory: hostname, hosts, resolv.conf live here */
+        const char *rootfs; /* absolute path of the mounted root file system */
+        const char *dir;    /* container directory: hostname, hosts, resolv.conf live here */
         const struct user_ids *user;
         char *const *mount_sources; /* per spec->mounts[i]: host path (bind, volume data), NULL (tmpfs) */
         const char *cgroups_path;
@@ -63,5 +63,5 @@ char *ocispec_hosts_file(const struct runspec *spec, const char *hostname);
  * config.json (user, env, capabilities, cwd...) with new args, and optionally another
  * user, cwd, environment additions and terminal. Used by exec and by health checks.
  */
-int ocispec_exec_process(struct json_object *config, char **args, const struct user_ids *user, const char *cwd,
-                         char **env, bool tty, struct json_object **ret);
+int ocispec_exec_process(struct json_object *config, char **args, const struct user_ids *user,
+                         const char *cwd, char **env, bool tty, struct json_object **ret);

@@ -31,8 +31,7 @@ static struct json_object *strv_json(struct jb *b, char **l)
                 b->oom = true;
                 return NULL;
         }
-        STRV_FOREACH(s, l)
-        {
+        STRV_FOREACH (s, l) {
                 struct json_object *v = json_object_new_string(*s);
                 if (!v || json_object_array_add(a, v) < 0) {
                         json_object_put(v);
@@ -60,7 +59,7 @@ static void put_bool(struct jb *b, struct json_object *o, const char *k, bool v)
                 put(b, o, k, json_object_new_boolean(true));
 }
 
-static const char *const mount_kinds[_MOUNT_KIND_MAX] = { "bind", "volume", "tmpfs" };
+static const char *const mount_kinds[_MOUNT_KIND_MAX] = {"bind", "volume", "tmpfs"};
 
 int runspec_to_json(const struct runspec *s, struct json_object **ret)
 {
@@ -131,7 +130,8 @@ int runspec_to_json(const struct runspec *s, struct json_object **ret)
                 for (size_t i = 0; l && s->labels[i] && s->labels[i + 1]; i += 2)
                         put_str(&b, l, s->labels[i], s->labels[i + 1]);
         }
-        if (s->health.test || s->health.interval || s->health.timeout || s->health.start_period || s->health.retries) {
+        if (s->health.test || s->health.interval || s->health.timeout || s->health.start_period ||
+            s->health.retries) {
                 h = json_object_new_object();
                 put(&b, o, "health", h);
                 if (h) {
@@ -236,11 +236,14 @@ static int mounts_from_json(struct json_object *o, struct runspec *s)
                 _cleanup_free_ char *type = NULL;
 
                 s->n_mounts++;
-                if ((r = json_expect_type(e, json_type_object, "mounts[]")) < 0 || (r = get_str(e, "type", &type)) < 0 ||
-                    (r = get_str(e, "source", &m->source)) < 0 || (r = get_str(e, "destination", &m->destination)) < 0 ||
-                    (r = get_bool(e, "readonly", &m->readonly)) < 0 || (r = get_bool(e, "nocopy", &m->nocopy)) < 0 ||
+                if ((r = json_expect_type(e, json_type_object, "mounts[]")) < 0 ||
+                    (r = get_str(e, "type", &type)) < 0 || (r = get_str(e, "source", &m->source)) < 0 ||
+                    (r = get_str(e, "destination", &m->destination)) < 0 ||
+                    (r = get_bool(e, "readonly", &m->readonly)) < 0 ||
+                    (r = get_bool(e, "nocopy", &m->nocopy)) < 0 ||
                     (r = get_bool(e, "anonymous", &m->anonymous)) < 0 ||
-                    (r = get_str(e, "propagation", &m->propagation)) < 0 || (r = get_str(e, "options", &m->options)) < 0)
+                    (r = get_str(e, "propagation", &m->propagation)) < 0 ||
+                    (r = get_str(e, "options", &m->options)) < 0)
                         return r;
                 m->kind = _MOUNT_KIND_INVALID;
                 for (int k = 0; k < _MOUNT_KIND_MAX; k++)
@@ -262,24 +265,31 @@ int runspec_from_json(struct json_object *o, struct runspec **ret)
 
         if (!s)
                 return -ENOMEM;
-        if ((r = get_str(o, "image", &s->image)) < 0 || (r = get_strv(o, "command", &s->command, NULL)) < 0 ||
+        if ((r = get_str(o, "image", &s->image)) < 0 ||
+            (r = get_strv(o, "command", &s->command, NULL)) < 0 ||
             (r = get_strv(o, "entrypoint", &s->entrypoint, &s->entrypoint_set)) < 0 ||
             (r = get_strv(o, "env", &s->env, NULL)) < 0 || (r = get_str(o, "workdir", &s->workdir)) < 0 ||
             (r = get_str(o, "user", &s->user)) < 0 || (r = get_str(o, "hostname", &s->hostname)) < 0 ||
             (r = get_bool(o, "interactive", &s->interactive)) < 0 || (r = get_bool(o, "tty", &s->tty)) < 0 ||
-            (r = get_bool(o, "autoRemove", &s->auto_remove)) < 0 || (r = get_bool(o, "privileged", &s->privileged)) < 0 ||
+            (r = get_bool(o, "autoRemove", &s->auto_remove)) < 0 ||
+            (r = get_bool(o, "privileged", &s->privileged)) < 0 ||
             (r = get_bool(o, "readOnly", &s->read_only)) < 0 ||
             (r = get_bool(o, "noNewPrivileges", &s->no_new_privileges)) < 0 ||
             (r = get_bool(o, "seccompUnconfined", &s->seccomp_unconfined)) < 0 ||
             (r = get_str(o, "seccompProfile", &s->seccomp_profile)) < 0 ||
-            (r = get_strv(o, "capAdd", &s->cap_add, NULL)) < 0 || (r = get_strv(o, "capDrop", &s->cap_drop, NULL)) < 0 ||
-            (r = mounts_from_json(o, s)) < 0 || (r = get_str(o, "restart", &restart)) < 0 ||
-            (r = get_i64(o, "memory", &s->memory)) < 0 || (r = get_i64(o, "memorySwap", &s->memory_swap)) < 0 ||
+            (r = get_strv(o, "capAdd", &s->cap_add, NULL)) < 0 ||
+            (r = get_strv(o, "capDrop", &s->cap_drop, NULL)) < 0 || (r = mounts_from_json(o, s)) < 0 ||
+            (r = get_str(o, "restart", &restart)) < 0 || (r = get_i64(o, "memory", &s->memory)) < 0 ||
+            (r = get_i64(o, "memorySwap", &s->memory_swap)) < 0 ||
             (r = get_i64(o, "memoryReservation", &s->memory_reservation)) < 0 ||
-            (r = get_i64(o, "cpuQuota", &s->cpu_quota)) < 0 || (r = get_i64(o, "cpuPeriod", &s->cpu_period)) < 0 ||
-            (r = get_str(o, "cpusetCpus", &s->cpuset_cpus)) < 0 || (r = get_i64(o, "pidsLimit", &s->pids_limit)) < 0 ||
-            (r = get_i64(o, "shmSize", &s->shm_size)) < 0 || (r = get_bool(o, "noHealthcheck", &s->no_healthcheck)) < 0 ||
-            (r = get_str(o, "network", &s->network)) < 0 || (r = get_str(o, "stopSignal", &s->stop_signal)) < 0 ||
+            (r = get_i64(o, "cpuQuota", &s->cpu_quota)) < 0 ||
+            (r = get_i64(o, "cpuPeriod", &s->cpu_period)) < 0 ||
+            (r = get_str(o, "cpusetCpus", &s->cpuset_cpus)) < 0 ||
+            (r = get_i64(o, "pidsLimit", &s->pids_limit)) < 0 ||
+            (r = get_i64(o, "shmSize", &s->shm_size)) < 0 ||
+            (r = get_bool(o, "noHealthcheck", &s->no_healthcheck)) < 0 ||
+            (r = get_str(o, "network", &s->network)) < 0 ||
+            (r = get_str(o, "stopSignal", &s->stop_signal)) < 0 ||
             (r = get_i64(o, "stopTimeout", &stop_timeout)) < 0 ||
             (r = get_strv(o, "addHosts", &s->add_hosts, NULL)) < 0)
                 return r;
@@ -306,11 +316,11 @@ int runspec_from_json(struct json_object *o, struct runspec **ret)
         }
         r = json_get_object(o, "labels", "labels", &labels);
         if (r >= 0) {
-                json_object_object_foreach(labels, k, lv)
-                {
+                json_object_object_foreach (labels, k, lv) {
                         if (!json_object_is_type(lv, json_type_string))
                                 return err_set(-EINVAL, "labels.%s: expected a string", k);
-                        if (strv_extend(&s->labels, k) < 0 || strv_extend(&s->labels, json_object_get_string(lv)) < 0)
+                        if (strv_extend(&s->labels, k) < 0 ||
+                            strv_extend(&s->labels, json_object_get_string(lv)) < 0)
                                 return -ENOMEM;
                 }
         } else if (r != -ENOENT)
@@ -321,7 +331,8 @@ int runspec_from_json(struct json_object *o, struct runspec **ret)
                 if ((r = get_strv(h, "test", &s->health.test, NULL)) < 0 ||
                     (r = get_i64(h, "interval", &s->health.interval)) < 0 ||
                     (r = get_i64(h, "timeout", &s->health.timeout)) < 0 ||
-                    (r = get_i64(h, "startPeriod", &s->health.start_period)) < 0 || (r = get_i64(h, "retries", &v)) < 0)
+                    (r = get_i64(h, "startPeriod", &s->health.start_period)) < 0 ||
+                    (r = get_i64(h, "retries", &v)) < 0)
                         return r;
                 s->health.retries = (int)v;
         } else if (r != -ENOENT)
@@ -337,8 +348,8 @@ int runspec_from_json(struct json_object *o, struct runspec **ret)
                         int64_t soft = 0, hard = 0;
                         s->n_ulimits++;
                         if ((r = json_expect_type(e, json_type_object, "ulimits[]")) < 0 ||
-                            (r = get_str(e, "name", &s->ulimits[i].name)) < 0 || (r = get_i64(e, "soft", &soft)) < 0 ||
-                            (r = get_i64(e, "hard", &hard)) < 0)
+                            (r = get_str(e, "name", &s->ulimits[i].name)) < 0 ||
+                            (r = get_i64(e, "soft", &soft)) < 0 || (r = get_i64(e, "hard", &hard)) < 0)
                                 return r;
                         if (!s->ulimits[i].name)
                                 return err_set(-EINVAL, "ulimits[%zu]: no name", i);

@@ -86,7 +86,8 @@ int runspec_parse_restart(const char *s, enum restart_policy *ret, unsigned *ret
                         continue;
                 if (colon) {
                         if (i != RESTART_POLICY_ON_FAILURE)
-                                return err_set(-EINVAL, "--restart: only on-failure takes a count, not '%s'", s);
+                                return err_set(-EINVAL, "--restart: only on-failure takes a count, not '%s'",
+                                               s);
                         if (parse_u32(colon + 1, &max) < 0)
                                 return err_set(-EINVAL, "--restart: invalid count in '%s'", s);
                 }
@@ -94,7 +95,8 @@ int runspec_parse_restart(const char *s, enum restart_policy *ret, unsigned *ret
                 *ret_max = max;
                 return 0;
         }
-        return err_set(-EINVAL, "--restart: unknown policy '%s' (no, always, unless-stopped, on-failure[:N])", s);
+        return err_set(-EINVAL,
+                       "--restart: unknown policy '%s' (no, always, unless-stopped, on-failure[:N])", s);
 }
 
 char *runspec_restart_string(const struct runspec *s)
@@ -160,7 +162,8 @@ int runspec_add_env_file(struct runspec *s, const char *content, size_t len, con
 
                 lineno++;
                 if (memchr(p, 0, (size_t)(le - p)))
-                        return err_set(-EINVAL, "--env-file: %s:%u: the line holds a NUL byte", path, lineno);
+                        return err_set(-EINVAL, "--env-file: %s:%u: the line holds a NUL byte", path,
+                                       lineno);
                 line = strndup(p, (size_t)(le - p));
                 if (!line)
                         return -ENOMEM;
@@ -175,7 +178,8 @@ int runspec_add_env_file(struct runspec *s, const char *content, size_t len, con
                 if (n == 0 || l[0] == '#')
                         continue;
                 if (l[0] == '=')
-                        return err_set(-EINVAL, "--env-file: %s:%u: the variable name is empty", path, lineno);
+                        return err_set(-EINVAL, "--env-file: %s:%u: the variable name is empty", path,
+                                       lineno);
                 if (strchr(l, '=')) {
                         r = env_set(&s->env, l);
                         if (r < 0)
@@ -186,7 +190,8 @@ int runspec_add_env_file(struct runspec *s, const char *content, size_t len, con
                 while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '\t'))
                         l[--n] = 0;
                 if (strpbrk(l, " \t"))
-                        return err_set(-EINVAL, "--env-file: %s:%u: invalid variable name '%s'", path, lineno, l);
+                        return err_set(-EINVAL, "--env-file: %s:%u: invalid variable name '%s'", path,
+                                       lineno, l);
                 r = runspec_add_env(s, l);
                 if (r < 0)
                         return r;
@@ -220,7 +225,7 @@ int runspec_add_label(struct runspec *s, const char *arg)
 
 static bool is_propagation(const char *o)
 {
-        static const char *const l[] = { "private", "rprivate", "shared", "rshared", "slave", "rslave" };
+        static const char *const l[] = {"private", "rprivate", "shared", "rshared", "slave", "rslave"};
         for (size_t i = 0; i < ELEMENTSOF(l); i++)
                 if (streq(o, l[i]))
                         return true;
@@ -243,11 +248,12 @@ static int push_mount(struct runspec *s, struct runspec_mount *m)
 /* Docker's rule for volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
 static bool volume_name_valid(const char *n)
 {
-        if (!n[0] || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= '0' && n[0] <= '9')))
+        if (!n[0] ||
+            !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= '0' && n[0] <= '9')))
                 return false;
         for (const char *p = n; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-                      *p == '.' || *p == '-'))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '_' || *p == '.' || *p == '-'))
                         return false;
         return strlen(n) <= 255;
 }
@@ -255,7 +261,8 @@ static bool volume_name_valid(const char *n)
 static int check_destination(const char *flag, const char *d)
 {
         if (!d || d[0] != '/')
-                return err_set(-EINVAL, "%s: the destination must be an absolute path, not '%s'", flag, strempty(d));
+                return err_set(-EINVAL, "%s: the destination must be an absolute path, not '%s'", flag,
+                               strempty(d));
         if (streq(d, "/"))
                 return err_set(-EINVAL, "%s: cannot mount over the container's root '/'", flag);
         return 0;
@@ -280,7 +287,9 @@ static int volume_options(struct runspec_mount *m, const char *opts, const char 
                         m->nocopy = true;
                 else if (is_propagation(w)) {
                         if (m->kind != MOUNT_BIND)
-                                return err_set(-EINVAL, "--volume: '%s' applies to bind mounts only, in '%s'", w, arg);
+                                return err_set(-EINVAL,
+                                               "--volume: '%s' applies to bind mounts only, in '%s'", w,
+                                               arg);
                         free(m->propagation);
                         m->propagation = TAKE_PTR(w);
                 } else
@@ -295,7 +304,7 @@ static int volume_options(struct runspec_mount *m, const char *opts, const char 
 int runspec_add_volume(struct runspec *s, const char *arg)
 {
         _cleanup_strv_free_ char **parts = NULL;
-        struct runspec_mount m = { .kind = MOUNT_VOLUME };
+        struct runspec_mount m = {.kind = MOUNT_VOLUME};
         const char *opts = NULL, *p = arg;
         size_t n;
         int r;
@@ -319,14 +328,16 @@ int runspec_add_volume(struct runspec *s, const char *arg)
                 opts = n == 2 ? parts[1] : NULL;
         } else {
                 if (parts[0][0] == '.')
-                        return err_set(-EINVAL, "--volume: the source must be an absolute path, not '%s'", parts[0]);
+                        return err_set(-EINVAL, "--volume: the source must be an absolute path, not '%s'",
+                                       parts[0]);
                 if (parts[0][0] == '/')
                         m.kind = MOUNT_BIND;
                 else if (!volume_name_valid(parts[0]))
-                        return err_set(-EINVAL,
-                                       "--volume: invalid volume name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]* or an "
-                                       "absolute path",
-                                       parts[0]);
+                        return err_set(
+                                -EINVAL,
+                                "--volume: invalid volume name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]* or an "
+                                "absolute path",
+                                parts[0]);
                 m.source = strdup(parts[0]);
                 m.destination = strdup(parts[1]);
                 opts = n == 3 ? parts[2] : NULL;
@@ -339,7 +350,8 @@ int runspec_add_volume(struct runspec *s, const char *arg)
                 mount_done(&m);
                 return -ENOMEM;
         }
-        if ((r = check_destination("--volume", m.destination)) < 0 || (r = volume_options(&m, opts, arg)) < 0) {
+        if ((r = check_destination("--volume", m.destination)) < 0 ||
+            (r = volume_options(&m, opts, arg)) < 0) {
                 mount_done(&m);
                 return r;
         }
@@ -372,7 +384,7 @@ static int set_str(char **dst, const char *v)
 
 int runspec_add_mount(struct runspec *s, const char *arg)
 {
-        struct runspec_mount m = { .kind = _MOUNT_KIND_INVALID };
+        struct runspec_mount m = {.kind = _MOUNT_KIND_INVALID};
         _cleanup_free_ char *tmpfs_opts = NULL;
         bool have_type = false;
         int r = 0;
@@ -397,7 +409,8 @@ int runspec_add_mount(struct runspec *s, const char *arg)
                         else if (streq_ptr(v, "tmpfs"))
                                 m.kind = MOUNT_TMPFS;
                         else {
-                                r = err_set(-EINVAL, "--mount: unknown type '%s' (bind, volume or tmpfs)", strempty(v));
+                                r = err_set(-EINVAL, "--mount: unknown type '%s' (bind, volume or tmpfs)",
+                                            strempty(v));
                                 goto fail;
                         }
                         have_type = true;
@@ -421,7 +434,8 @@ int runspec_add_mount(struct runspec *s, const char *arg)
                                 goto fail;
                 } else if (streq(w, "volume-nocopy")) {
                         if (!bool_word(v, &m.nocopy)) {
-                                r = err_set(-EINVAL, "--mount: volume-nocopy takes true or false, not '%s'", v);
+                                r = err_set(-EINVAL, "--mount: volume-nocopy takes true or false, not '%s'",
+                                            v);
                                 goto fail;
                         }
                 } else if (streq(w, "tmpfs-size") || streq(w, "tmpfs-mode")) {
@@ -441,10 +455,11 @@ int runspec_add_mount(struct runspec *s, const char *arg)
                                         goto fail;
                                 }
                         }
-                        t = streq(w, "tmpfs-size") ? strdup_printf("%s%ssize=%llu", strempty(tmpfs_opts),
-                                                                   tmpfs_opts ? "," : "", (unsigned long long)x)
-                                                   : strdup_printf("%s%smode=%o", strempty(tmpfs_opts),
-                                                                   tmpfs_opts ? "," : "", mode);
+                        t = streq(w, "tmpfs-size")
+                                    ? strdup_printf("%s%ssize=%llu", strempty(tmpfs_opts),
+                                                    tmpfs_opts ? "," : "", (unsigned long long)x)
+                                    : strdup_printf("%s%smode=%o", strempty(tmpfs_opts),
+                                                    tmpfs_opts ? "," : "", mode);
                         if (!t) {
                                 r = -ENOMEM;
                                 goto fail;
@@ -505,7 +520,7 @@ fail:
 int runspec_add_tmpfs(struct runspec *s, const char *arg)
 {
         const char *colon = strchr(arg, ':');
-        struct runspec_mount m = { .kind = MOUNT_TMPFS };
+        struct runspec_mount m = {.kind = MOUNT_TMPFS};
         int r;
 
         m.destination = colon ? strndup(arg, (size_t)(colon - arg)) : strdup(arg);
@@ -534,9 +549,9 @@ int runspec_add_tmpfs(struct runspec *s, const char *arg)
         return push_mount(s, &m);
 }
 
-static const char *const ulimit_names[] = { "core",   "cpu",     "data",   "fsize",  "locks",      "memlock",
-                                            "msgqueue", "nice",  "nofile", "nproc",  "rss",        "rtprio",
-                                            "rttime", "sigpending", "stack", "as" };
+static const char *const ulimit_names[] = {"core",     "cpu",        "data",   "fsize", "locks", "memlock",
+                                           "msgqueue", "nice",       "nofile", "nproc", "rss",   "rtprio",
+                                           "rttime",   "sigpending", "stack",  "as"};
 
 int runspec_add_ulimit(struct runspec *s, const char *arg)
 {
@@ -588,7 +603,8 @@ int runspec_set_cpus(struct runspec *s, const char *arg)
         errno = 0;
         v = strtod(arg, &end);
         if (errno || end == arg || *end || v <= 0 || v > 4096)
-                return err_set(-EINVAL, "--cpus: expected a positive number of CPUs such as 1.5, not '%s'", arg);
+                return err_set(-EINVAL, "--cpus: expected a positive number of CPUs such as 1.5, not '%s'",
+                               arg);
         s->cpu_period = DEFAULT_CPU_PERIOD;
         s->cpu_quota = (int64_t)(v * DEFAULT_CPU_PERIOD + 0.5);
         /* The kernel refuses quotas under 1 ms (kernel/sched/core.c, min_cfs_quota_period). */
@@ -609,13 +625,14 @@ int runspec_set_security_opt(struct runspec *s, const char *arg)
                         return 0;
                 }
                 if (!*v)
-                        return err_set(-EINVAL, "--security-opt: seccomp= needs a profile file or 'unconfined'");
+                        return err_set(-EINVAL,
+                                       "--security-opt: seccomp= needs a profile file or 'unconfined'");
                 {
                         _cleanup_free_ char *text = NULL;
                         int r = read_full_file(v, 4 << 20, &text, NULL);
                         if (r < 0)
-                                return err_set(r, "--security-opt: cannot read the seccomp profile '%s': %s", v,
-                                               strerror(-r));
+                                return err_set(r, "--security-opt: cannot read the seccomp profile '%s': %s",
+                                               v, strerror(-r));
                         free(s->seccomp_profile);
                         s->seccomp_profile = TAKE_PTR(text);
                         s->seccomp_unconfined = false;
@@ -626,16 +643,18 @@ int runspec_set_security_opt(struct runspec *s, const char *arg)
             (v = startswith(arg, "no-new-privileges:"))) {
                 bool b = true;
                 if (v && !bool_word(v, &b))
-                        return err_set(-EINVAL, "--security-opt: no-new-privileges takes true or false, not '%s'", v);
+                        return err_set(-EINVAL,
+                                       "--security-opt: no-new-privileges takes true or false, not '%s'", v);
                 s->no_new_privileges = b;
                 return 0;
         }
         /* No SELinux or AppArmor here: "disable"/"unconfined" are what the container gets anyway. */
-        if (streq(arg, "label=disable") || streq(arg, "label:disable") || streq(arg, "apparmor=unconfined") ||
-            streq(arg, "apparmor:unconfined"))
+        if (streq(arg, "label=disable") || streq(arg, "label:disable") ||
+            streq(arg, "apparmor=unconfined") || streq(arg, "apparmor:unconfined"))
                 return 0;
         if (startswith(arg, "label") || startswith(arg, "apparmor"))
-                return err_set(-EINVAL, "--security-opt: '%s' is not supported: this host has no SELinux or AppArmor",
+                return err_set(-EINVAL,
+                               "--security-opt: '%s' is not supported: this host has no SELinux or AppArmor",
                                arg);
         return err_set(-EINVAL,
                        "--security-opt: unknown option '%s' (seccomp=FILE|unconfined, no-new-privileges, "
@@ -650,14 +669,16 @@ int runspec_set_log_opt(struct runspec *s, const char *arg)
         if ((v = startswith(arg, "max-size="))) {
                 uint64_t x;
                 if (parse_size(v, &x) < 0 || x < 4096)
-                        return err_set(-EINVAL, "--log-opt: max-size must be a size of at least 4k, not '%s'", v);
+                        return err_set(-EINVAL,
+                                       "--log-opt: max-size must be a size of at least 4k, not '%s'", v);
                 s->log_max_size = x;
                 return 0;
         }
         if ((v = startswith(arg, "max-file="))) {
                 unsigned n;
                 if (parse_u32(v, &n) < 0 || n < 1 || n > 100)
-                        return err_set(-EINVAL, "--log-opt: max-file must be between 1 and 100, not '%s'", v);
+                        return err_set(-EINVAL, "--log-opt: max-file must be between 1 and 100, not '%s'",
+                                       v);
                 s->log_max_files = n;
                 return 0;
         }
@@ -691,7 +712,8 @@ int runspec_parse_duration(const char *flag, const char *arg, int64_t *ret_ns)
         static const struct {
                 const char *unit;
                 double ns;
-        } units[] = { { "ns", 1 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
+        } units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+                     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
         const char *p = arg;
         double total = 0;
 
@@ -738,11 +760,13 @@ int runspec_check_name(const char *n)
         if (!n[0] || strlen(n) > 128)
                 return err_set(-EINVAL, "--name: '%s' must have 1 to 128 characters", n);
         if (!((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= '0' && n[0] <= '9')))
-                return err_set(-EINVAL, "--name: invalid name '%s': it must start with a letter or a digit", n);
+                return err_set(-EINVAL, "--name: invalid name '%s': it must start with a letter or a digit",
+                               n);
         for (const char *p = n; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-                      *p == '.' || *p == '-'))
-                        return err_set(-EINVAL, "--name: invalid name '%s': only [a-zA-Z0-9_.-] are allowed", n);
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '_' || *p == '.' || *p == '-'))
+                        return err_set(-EINVAL, "--name: invalid name '%s': only [a-zA-Z0-9_.-] are allowed",
+                                       n);
         return 0;
 }
 
@@ -751,9 +775,11 @@ int runspec_validate(const struct runspec *s)
         for (size_t i = 0; i < s->n_mounts; i++)
                 for (size_t j = i + 1; j < s->n_mounts; j++)
                         if (streq(s->mounts[i].destination, s->mounts[j].destination))
-                                return err_set(-EINVAL, "duplicate mount destination '%s'", s->mounts[i].destination);
+                                return err_set(-EINVAL, "duplicate mount destination '%s'",
+                                               s->mounts[i].destination);
         if (s->memory_swap > 0 && s->memory > 0 && s->memory_swap < s->memory)
-                return err_set(-EINVAL, "--memory-swap: must be at least --memory (it counts memory plus swap)");
+                return err_set(-EINVAL,
+                               "--memory-swap: must be at least --memory (it counts memory plus swap)");
         if (s->memory_swap > 0 && s->memory == 0)
                 return err_set(-EINVAL, "--memory-swap: needs --memory");
         if (s->memory_reservation > 0 && s->memory > 0 && s->memory_reservation > s->memory)
@@ -761,6 +787,7 @@ int runspec_validate(const struct runspec *s)
         if (s->network && !streq(s->network, "none") && !streq(s->network, "host"))
                 return err_set(-EINVAL, "--network: '%s' is not supported yet (none or host)", s->network);
         if (s->hostname && s->network && streq(s->network, "host"))
-                return err_set(-EINVAL, "--hostname: cannot be set with --network host (the host's UTS is shared)");
+                return err_set(-EINVAL,
+                               "--hostname: cannot be set with --network host (the host's UTS is shared)");
         return 0;
 }

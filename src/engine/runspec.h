@@ -56,9 +56,9 @@ struct runspec_ulimit {
 };
 
 struct runspec_health {
-        char **test;   /* ["CMD", ...], ["CMD-SHELL", "..."], ["NONE"]; NULL: the image's */
+        char **test; /* ["CMD", ...], ["CMD-SHELL", "..."], ["NONE"]; NULL: the image's */
         int64_t interval, timeout, start_period; /* ns, 0: the image's or Docker's default */
-        int retries;   /* 0: the image's or 3 */
+        int retries;                             /* 0: the image's or 3 */
 };
 
 struct runspec {
@@ -66,7 +66,7 @@ struct runspec {
         char **command;    /* after IMAGE; NULL: the image's Cmd */
         char **entrypoint; /* --entrypoint; meaningful when entrypoint_set ([] clears the image's) */
         bool entrypoint_set;
-        char **env;        /* -e and --env-file, K=V, in the order given */
+        char **env; /* -e and --env-file, K=V, in the order given */
         char *workdir, *user, *hostname;
         bool interactive, tty, auto_remove;
         bool privileged, read_only, no_new_privileges, seccomp_unconfined;
@@ -77,7 +77,7 @@ struct runspec {
         enum restart_policy restart;
         unsigned restart_max;
         int64_t memory, memory_swap, memory_reservation; /* bytes; 0 unset; swap -1 unlimited */
-        int64_t cpu_quota, cpu_period;                    /* --cpus; 0 unset */
+        int64_t cpu_quota, cpu_period;                   /* --cpus; 0 unset */
         uint64_t cpu_shares;
         char *cpuset_cpus;
         int64_t pids_limit; /* 0 unset, -1 unlimited */

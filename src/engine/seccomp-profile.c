@@ -78,10 +78,13 @@ static int condition_matches(struct json_object *cond, const char *path, char **
                 for (size_t i = 0; i < n; i++) {
                         const char *a = json_object_get_string(json_object_array_get_idx(v, i));
                         /* Docker's arches use GOARCH names ("amd64") or SCMP names. */
-                        if (a && (streq(a, native_arch() ?: "") || (streq(a, "amd64") && native_arch() &&
-                                                                  streq(native_arch(), "SCMP_ARCH_X86_64")) ||
-                                  (streq(a, "x32") && native_arch() && streq(native_arch(), "SCMP_ARCH_X86_64")) ||
-                                  (streq(a, "arm64") && native_arch() && streq(native_arch(), "SCMP_ARCH_AARCH64"))))
+                        if (a && (streq(a, native_arch() ?: "") ||
+                                  (streq(a, "amd64") && native_arch() &&
+                                   streq(native_arch(), "SCMP_ARCH_X86_64")) ||
+                                  (streq(a, "x32") && native_arch() &&
+                                   streq(native_arch(), "SCMP_ARCH_X86_64")) ||
+                                  (streq(a, "arm64") && native_arch() &&
+                                   streq(native_arch(), "SCMP_ARCH_AARCH64"))))
                                 any = true;
                 }
                 m = m && any;
@@ -133,7 +136,8 @@ static int architectures(struct json_object *profile, struct json_object **ret)
                 r = json_get_array(e, "subArchitectures", "archMap[].subArchitectures", &subs);
                 if (r >= 0)
                         for (size_t k = 0; k < json_object_array_length(subs); k++)
-                                json_object_array_add(out, json_object_get(json_object_array_get_idx(subs, k)));
+                                json_object_array_add(out,
+                                                      json_object_get(json_object_array_get_idx(subs, k)));
                 else if (r != -ENOENT)
                         return r;
         }
@@ -208,9 +212,9 @@ int seccomp_profile_resolve(const char *text, size_t len, char **caps, struct js
                         return -ENOMEM;
                 }
                 /* Keep what runtime-spec knows; hull-runtime validates the values. */
-                json_object_object_foreach(e, k, val)
-                {
-                        if (streq(k, "names") || streq(k, "action") || streq(k, "errnoRet") || streq(k, "args"))
+                json_object_object_foreach (e, k, val) {
+                        if (streq(k, "names") || streq(k, "action") || streq(k, "errnoRet") ||
+                            streq(k, "args"))
                                 json_object_object_add(rule, k, json_object_get(val));
                         else if (streq(k, "name")) {
                                 /* Docker's older schema: one "name" per rule. */
@@ -219,7 +223,8 @@ int seccomp_profile_resolve(const char *text, size_t len, char **caps, struct js
                                 json_object_object_add(rule, "names", a);
                         }
                 }
-                if (!json_object_object_get_ex(rule, "names", NULL) || !json_object_object_get_ex(rule, "action", NULL))
+                if (!json_object_object_get_ex(rule, "names", NULL) ||
+                    !json_object_object_get_ex(rule, "action", NULL))
                         return err_set(-EINVAL, "seccomp profile: %s: needs names and action", path);
         }
         json_object_object_add(out, "syscalls", TAKE_PTR(rules));
@@ -229,7 +234,8 @@ int seccomp_profile_resolve(const char *text, size_t len, char **caps, struct js
 
 int seccomp_profile_default(char **caps, struct json_object **ret)
 {
-        return seccomp_profile_resolve((const char *)hull_seccomp_default, hull_seccomp_default_size, caps, ret);
+        return seccomp_profile_resolve((const char *)hull_seccomp_default, hull_seccomp_default_size, caps,
+                                       ret);
 }
 
 int seccomp_profile_default_text(const char **ret, size_t *ret_len)

@@ -21,7 +21,7 @@
 static uint64_t get_u64(struct json_object *o, const char *a, const char *b, const char *c)
 {
         struct json_object *v = o;
-        const char *path[] = { a, b, c };
+        const char *path[] = {a, b, c};
         for (size_t i = 0; i < ELEMENTSOF(path) && path[i] && v; i++)
                 if (!json_object_object_get_ex(v, path[i], &v))
                         return 0;
@@ -33,7 +33,8 @@ static void blkio(struct json_object *data, uint64_t *rd, uint64_t *wr)
         struct json_object *a;
 
         *rd = *wr = 0;
-        if (!json_object_object_get_ex(data, "blkio", &a) || !json_object_object_get_ex(a, "ioServiceBytesRecursive", &a) ||
+        if (!json_object_object_get_ex(data, "blkio", &a) ||
+            !json_object_object_get_ex(a, "ioServiceBytesRecursive", &a) ||
             !json_object_is_type(a, json_type_array))
                 return;
         for (size_t i = 0; i < json_object_array_length(a); i++) {
@@ -76,8 +77,8 @@ static void net_dev(pid_t pid, uint64_t *rx, uint64_t *tx)
                 if (sscanf(line, " %63s", name) != 1 || streq(name, "lo"))
                         continue;
                 /* rx: bytes packets errs drop fifo frame compressed multicast; then tx: bytes ... */
-                if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-                           &v[5], &v[6], &v[7], &v[8]) == 9) {
+                if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                           &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) == 9) {
                         *rx += v[0];
                         *tx += v[8];
                 }
@@ -109,7 +110,8 @@ int ctr_stats_read(struct engine *e, struct workload *w, struct ctr_stats *ret)
         s.mem_limit = get_u64(data, "memory", "usage", "limit");
         /* Docker shows usage without the page cache the kernel can drop at once. */
         if (json_object_object_get_ex(data, "memory", &raw) && json_object_object_get_ex(raw, "raw", &raw)) {
-                inactive = get_u64(raw, "total_inactive_file", NULL, NULL) ?: get_u64(raw, "inactive_file", NULL, NULL);
+                inactive = get_u64(raw, "total_inactive_file", NULL, NULL)
+                                   ?: get_u64(raw, "inactive_file", NULL, NULL);
                 if (inactive < s.mem_usage)
                         s.mem_usage -= inactive;
         }
@@ -147,7 +149,8 @@ void top_entries_free(struct top_entry *l, size_t n)
 /* The user name of uid in the container's /etc/passwd (through its root, confined), else the number. */
 static void user_name(int root_fd, uid_t uid, char out[64])
 {
-        _cleanup_close_ int fd = root_fd >= 0 ? chase_open(root_fd, "/etc/passwd", O_RDONLY | O_CLOEXEC, 0) : -EBADF;
+        _cleanup_close_ int fd =
+                root_fd >= 0 ? chase_open(root_fd, "/etc/passwd", O_RDONLY | O_CLOEXEC, 0) : -EBADF;
         _cleanup_free_ char *data = NULL;
 
         snprintf(out, 64, "%u", (unsigned)uid);
@@ -174,11 +177,12 @@ static int proc_entry(pid_t pid, int root_fd, double uptime, long hz, struct top
         size_t n = 0;
         const char *u, *rp;
 
-        *t = (struct top_entry){ .pid = pid };
+        *t = (struct top_entry){.pid = pid};
         if (!(p = strdup_printf("/proc/%d/stat", (int)pid)) || read_full_file(p, 4096, &stat, NULL) < 0)
                 return -ESRCH;
         rp = strrchr(stat, ')');
-        if (!rp || sscanf(rp + 2, "%*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+        if (!rp || sscanf(rp + 2,
+                          "%*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
                           &ppid, &tty, &utime, &stime, &start) != 5)
                 return -EIO;
         t->ppid = ppid;
@@ -187,14 +191,17 @@ static int proc_entry(pid_t pid, int root_fd, double uptime, long hz, struct top
         else
                 snprintf(t->tty, sizeof(t->tty), "?");
         t->cpu_s = (utime + stime) / (unsigned long long)hz;
-        t->elapsed_s = uptime > (double)start / (double)hz ? (uint64_t)(uptime - (double)start / (double)hz) : 0;
-        t->cpu_percent = t->elapsed_s ? (double)(utime + stime) / (double)hz * 100.0 / (double)t->elapsed_s : 0;
+        t->elapsed_s =
+                uptime > (double)start / (double)hz ? (uint64_t)(uptime - (double)start / (double)hz) : 0;
+        t->cpu_percent =
+                t->elapsed_s ? (double)(utime + stime) / (double)hz * 100.0 / (double)t->elapsed_s : 0;
         free(p);
-        if ((p = strdup_printf("/proc/%d/status", (int)pid)) && read_full_file(p, 1 << 16, &status, NULL) >= 0 &&
-            (u = strstr(status, "\nUid:")))
+        if ((p = strdup_printf("/proc/%d/status", (int)pid)) &&
+            read_full_file(p, 1 << 16, &status, NULL) >= 0 && (u = strstr(status, "\nUid:")))
                 user_name(root_fd, (uid_t)strtoul(u + 5, NULL, 10), t->user);
         free(p);
-        if ((p = strdup_printf("/proc/%d/cmdline", (int)pid)) && read_full_file(p, 1 << 16, &cmd, &n) >= 0 && n > 0) {
+        if ((p = strdup_printf("/proc/%d/cmdline", (int)pid)) && read_full_file(p, 1 << 16, &cmd, &n) >= 0 &&
+            n > 0) {
                 for (size_t i = 0; i + 1 < n; i++)
                         if (cmd[i] == 0)
                                 cmd[i] = ' ';

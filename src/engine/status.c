@@ -12,7 +12,7 @@
 
 void monitor_status_init(struct monitor_status *s)
 {
-        *s = (struct monitor_status){ .exit_code = -1 };
+        *s = (struct monitor_status){.exit_code = -1};
 }
 
 struct buf {
@@ -69,11 +69,15 @@ int monitor_status_format(const struct monitor_status *s, char **ret, size_t *re
 {
         struct buf b = {};
 
-        buf_printf(&b, "state=%s\npid=%" PRId64 "\npid_start=%" PRId64 "\nmonitor_pid=%" PRId64
-                       "\nmonitor_start=%" PRId64 "\nstarted=%" PRId64 "\nfinished=%" PRId64 "\n",
-                   s->state, s->pid, s->pid_start, s->monitor_pid, s->monitor_start, s->started, s->finished);
-        buf_printf(&b, "exit_code=%d\noom=%d\nrestarts=%u\nhealth=%s\nhealth_failures=%u\ncleaned=%d\nfinal=%d\n",
-                   s->exit_code, s->oom, s->restarts, s->health, s->health_failures, s->cleaned, s->final);
+        buf_printf(&b,
+                   "state=%s\npid=%" PRId64 "\npid_start=%" PRId64 "\nmonitor_pid=%" PRId64
+                   "\nmonitor_start=%" PRId64 "\nstarted=%" PRId64 "\nfinished=%" PRId64 "\n",
+                   s->state, s->pid, s->pid_start, s->monitor_pid, s->monitor_start, s->started,
+                   s->finished);
+        buf_printf(
+                &b,
+                "exit_code=%d\noom=%d\nrestarts=%u\nhealth=%s\nhealth_failures=%u\ncleaned=%d\nfinal=%d\n",
+                s->exit_code, s->oom, s->restarts, s->health, s->health_failures, s->cleaned, s->final);
         buf_add(&b, "error=", 6);
         buf_escaped(&b, s->error);
         buf_add(&b, "\n", 1);

@@ -103,7 +103,8 @@ static int supplementary(const char *group, const char *user, struct user_ids *u
                 const char *fs, *fe, *gs, *ge;
                 uint32_t gid;
 
-                if (*p != '#' && field(p, e, 3, &fs, &fe) && field(p, e, 2, &gs, &ge) && field_u32(gs, ge, &gid)) {
+                if (*p != '#' && field(p, e, 3, &fs, &fe) && field(p, e, 2, &gs, &ge) &&
+                    field_u32(gs, ge, &gid)) {
                         for (const char *m = fs; m < fe;) {
                                 const char *me = memchr(m, ',', (size_t)(fe - m)) ?: fe;
                                 if (field_eq(m, me, user)) {
@@ -149,10 +150,11 @@ int user_resolve_text(const char *passwd, const char *group, const char *spec, s
                 }
         } else {
                 if (!passwd || !find_line(passwd, 0, user, 0, 0, &ls, &le))
-                        return err_set(-ENOENT, "--user: unable to find user %s: no matching entries in passwd file",
+                        return err_set(-ENOENT,
+                                       "--user: unable to find user %s: no matching entries in passwd file",
                                        user);
-                if (!field(ls, le, 2, &fs, &fe) || !field_u32(fs, fe, &u.uid) || !field(ls, le, 3, &fs, &fe) ||
-                    !field_u32(fs, fe, &u.gid))
+                if (!field(ls, le, 2, &fs, &fe) || !field_u32(fs, fe, &u.uid) ||
+                    !field(ls, le, 3, &fs, &fe) || !field_u32(fs, fe, &u.gid))
                         return err_set(-EINVAL, "--user: the passwd entry of %s is malformed", user);
                 if (field(ls, le, 5, &fs, &fe) && fe > fs)
                         u.home = strndup(fs, (size_t)(fe - fs));
@@ -165,10 +167,11 @@ int user_resolve_text(const char *passwd, const char *group, const char *spec, s
                 }
                 if (is_number(grp))
                         parse_u32(grp, &u.gid);
-                else if (!group || !find_line(group, 0, grp, 0, 0, &ls, &le) || !field(ls, le, 2, &fs, &fe) ||
-                         !field_u32(fs, fe, &u.gid)) {
+                else if (!group || !find_line(group, 0, grp, 0, 0, &ls, &le) ||
+                         !field(ls, le, 2, &fs, &fe) || !field_u32(fs, fe, &u.gid)) {
                         user_ids_done(&u);
-                        return err_set(-ENOENT, "--user: unable to find group %s: no matching entries in group file",
+                        return err_set(-ENOENT,
+                                       "--user: unable to find group %s: no matching entries in group file",
                                        grp);
                 }
         }
@@ -201,7 +204,8 @@ int user_resolve(int root_fd, const char *spec, struct user_ids *ret)
         _cleanup_free_ char *passwd = NULL, *group = NULL;
         int r;
 
-        if ((r = read_etc(root_fd, "/etc/passwd", &passwd)) < 0 || (r = read_etc(root_fd, "/etc/group", &group)) < 0)
+        if ((r = read_etc(root_fd, "/etc/passwd", &passwd)) < 0 ||
+            (r = read_etc(root_fd, "/etc/group", &group)) < 0)
                 return err_set(r, "reading the container's /etc/passwd and /etc/group: %s", strerror(-r));
         return user_resolve_text(passwd, group, spec, ret);
 }

@@ -61,8 +61,8 @@ int volume_create(struct engine *e, const char *name, char **labels, bool anonym
         r = labels_json(labels, &lj);
         if (r < 0)
                 return r;
-        r = db_run(e->db, "INSERT INTO volumes (name, created, labels, anonymous) VALUES (?, ?, ?, ?)", "sisi", name,
-                   now_ns(), lj, (int64_t)anonymous);
+        r = db_run(e->db, "INSERT INTO volumes (name, created, labels, anonymous) VALUES (?, ?, ?, ?)",
+                   "sisi", name, now_ns(), lj, (int64_t)anonymous);
         if (r == -EEXIST) {
                 err_clear();
                 return err_set(-EEXIST, "volume '%s' already exists", name);
@@ -81,8 +81,8 @@ int volume_create(struct engine *e, const char *name, char **labels, bool anonym
 
 int volume_claim(struct engine *e, const char *name, bool anonymous)
 {
-        int r = db_run(e->db, "INSERT OR IGNORE INTO volumes (name, created, anonymous) VALUES (?, ?, ?)", "sii", name,
-                       now_ns(), (int64_t)anonymous);
+        int r = db_run(e->db, "INSERT OR IGNORE INTO volumes (name, created, anonymous) VALUES (?, ?, ?)",
+                       "sii", name, now_ns(), (int64_t)anonymous);
         return r < 0 ? r : 0;
 }
 
@@ -149,7 +149,8 @@ int volume_inspect(struct engine *e, const char *name, struct volume_info **ret)
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = db_prepare(e->db, &st, "SELECT name, driver, created, labels, anonymous FROM volumes WHERE name = ?", "s",
+        r = db_prepare(e->db, &st,
+                       "SELECT name, driver, created, labels, anonymous FROM volumes WHERE name = ?", "s",
                        name);
         if (r < 0)
                 return r;
@@ -168,7 +169,8 @@ int volume_list(struct engine *e, struct volume_info ***ret, size_t *ret_n)
         size_t n = 0;
         int r;
 
-        r = db_prepare(e->db, &st, "SELECT name, driver, created, labels, anonymous FROM volumes ORDER BY name", "");
+        r = db_prepare(e->db, &st,
+                       "SELECT name, driver, created, labels, anonymous FROM volumes ORDER BY name", "");
         if (r < 0)
                 return r;
         while ((r = db_step(e->db, st)) > 0) {
@@ -215,7 +217,8 @@ int volume_remove(struct engine *e, const char *name)
                 db_rollback(e->db);
                 return r;
         }
-        /* Rename first, so that a kill during the removal never leaves a half-empty volume under its name. */
+        /* Rename first, so that a kill during the removal never leaves a half-empty volume under its name.
+         */
         {
                 _cleanup_free_ char *trash = strdup_printf("%s/.removing-%s", e->volumes_dir, name);
                 if (!trash) {
@@ -242,7 +245,8 @@ int volume_prune(struct engine *e, char ***ret)
         int r;
 
         r = db_prepare(e->db, &st,
-                       "SELECT name FROM volumes WHERE name NOT IN (SELECT volume FROM workload_volumes) ORDER BY name",
+                       "SELECT name FROM volumes WHERE name NOT IN (SELECT volume FROM workload_volumes) "
+                       "ORDER BY name",
                        "");
         if (r < 0)
                 return r;
@@ -251,8 +255,7 @@ int volume_prune(struct engine *e, char ***ret)
                         return -ENOMEM;
         if (r < 0)
                 return r;
-        STRV_FOREACH(n, candidates)
-        {
+        STRV_FOREACH (n, candidates) {
                 r = volume_remove(e, *n);
                 if (r == -EBUSY || r == -ENOENT) {
                         /* Taken (or removed) by someone else meanwhile. */
@@ -285,8 +288,9 @@ int volume_prune(struct engine *e, char ***ret)
 
 int volume_attach(struct engine *e, const char *workload_id, const char *name, const char *destination)
 {
-        int r = db_run(e->db, "INSERT INTO workload_volumes (workload_id, volume, destination) VALUES (?, ?, ?)", "sss",
-                       workload_id, name, destination);
+        int r = db_run(e->db,
+                       "INSERT INTO workload_volumes (workload_id, volume, destination) VALUES (?, ?, ?)",
+                       "sss", workload_id, name, destination);
         return r < 0 ? r : 0;
 }
 

@@ -7,9 +7,10 @@
 #include "workload.h"
 
 static const char *const state_names[_WORKLOAD_STATE_MAX] = {
-        [WORKLOAD_CREATING] = "creating", [WORKLOAD_CREATED] = "created",       [WORKLOAD_RUNNING] = "running",
-        [WORKLOAD_PAUSED] = "paused",     [WORKLOAD_RESTARTING] = "restarting", [WORKLOAD_STOPPING] = "stopping",
-        [WORKLOAD_EXITED] = "exited",     [WORKLOAD_REMOVING] = "removing",
+        [WORKLOAD_CREATING] = "creating",     [WORKLOAD_CREATED] = "created",
+        [WORKLOAD_RUNNING] = "running",       [WORKLOAD_PAUSED] = "paused",
+        [WORKLOAD_RESTARTING] = "restarting", [WORKLOAD_STOPPING] = "stopping",
+        [WORKLOAD_EXITED] = "exited",         [WORKLOAD_REMOVING] = "removing",
 };
 
 const char *workload_state_to_string(enum workload_state s)
@@ -49,8 +50,9 @@ void workload_list_free(struct workload **l, size_t n)
         free(l);
 }
 
-#define COLUMNS                                                                                                   \
-        "id, name, kind, image_id, image_ref, spec, labels, state, pid, pid_start, monitor_pid, monitor_start, "     \
+#define COLUMNS                                                                                   \
+        "id, name, kind, image_id, image_ref, spec, labels, state, pid, pid_start, monitor_pid, " \
+        "monitor_start, "                                                                         \
         "exit_code, oom, error, created, started, finished, restart_count, health, command"
 
 static int from_row(sqlite3_stmt *st, struct workload **ret)
@@ -80,8 +82,8 @@ static int from_row(sqlite3_stmt *st, struct workload **ret)
         w->restart_count = sqlite3_column_int(st, 18);
         w->health = strdup(db_column_str(st, 19));
         w->command = strdup(db_column_str(st, 20));
-        if (!w->command || !w->id || !w->name || !w->kind || !w->image_id || !w->image_ref || !w->spec || !w->labels || !w->error ||
-            !w->health)
+        if (!w->command || !w->id || !w->name || !w->kind || !w->image_id || !w->image_ref || !w->spec ||
+            !w->labels || !w->error || !w->health)
                 return -ENOMEM;
         *ret = TAKE_PTR(w);
         return 0;
@@ -93,7 +95,8 @@ int workload_insert(struct db *db, const struct workload *w)
         int r;
 
         r = db_run(db,
-                   "INSERT INTO workloads (id, name, kind, image_id, image_ref, spec, labels, state, created, command) "
+                   "INSERT INTO workloads (id, name, kind, image_id, image_ref, spec, labels, state, "
+                   "created, command) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    "ssssssssis", w->id, w->name, w->kind ?: "container", w->image_id, w->image_ref, w->spec,
                    w->labels ?: "{}", workload_state_to_string(w->state), w->created, w->command ?: "");
@@ -101,7 +104,8 @@ int workload_insert(struct db *db, const struct workload *w)
                 return r < 0 ? r : 0;
         err_clear();
         if (db_query_str(db, &holder, "SELECT id FROM workloads WHERE name = ?", "s", w->name) > 0)
-                return err_set(-EEXIST, "the name '%s' is already in use by container %.12s", w->name, holder);
+                return err_set(-EEXIST, "the name '%s' is already in use by container %.12s", w->name,
+                               holder);
         return err_set(-EEXIST, "container id %.12s exists already", w->id);
 }
 
@@ -209,12 +213,15 @@ int workload_list(struct db *db, struct workload ***ret, size_t *ret_n)
 int workload_update_status(struct db *db, const struct workload *w)
 {
         int r = db_run(db,
-                       "UPDATE workloads SET state = ?, pid = ?, pid_start = ?, monitor_pid = ?, monitor_start = ?, "
-                       "exit_code = ?, oom = ?, error = ?, started = ?, finished = ?, restart_count = ?, health = ? "
+                       "UPDATE workloads SET state = ?, pid = ?, pid_start = ?, monitor_pid = ?, "
+                       "monitor_start = ?, "
+                       "exit_code = ?, oom = ?, error = ?, started = ?, finished = ?, restart_count = ?, "
+                       "health = ? "
                        "WHERE id = ?",
-                       "siiiiiisiiiss", workload_state_to_string(w->state), w->pid, w->pid_start, w->monitor_pid,
-                       w->monitor_start, (int64_t)w->exit_code, (int64_t)w->oom, w->error ?: "", w->started,
-                       w->finished, (int64_t)w->restart_count, w->health ?: "", w->id);
+                       "siiiiiisiiiss", workload_state_to_string(w->state), w->pid, w->pid_start,
+                       w->monitor_pid, w->monitor_start, (int64_t)w->exit_code, (int64_t)w->oom,
+                       w->error ?: "", w->started, w->finished, (int64_t)w->restart_count, w->health ?: "",
+                       w->id);
         if (r == 0)
                 return err_set(-ENOENT, "no such container '%.12s'", w->id);
         return r < 0 ? r : 0;
@@ -222,7 +229,8 @@ int workload_update_status(struct db *db, const struct workload *w)
 
 int workload_set_state(struct db *db, const char *id, enum workload_state s)
 {
-        int r = db_run(db, "UPDATE workloads SET state = ? WHERE id = ?", "ss", workload_state_to_string(s), id);
+        int r = db_run(db, "UPDATE workloads SET state = ? WHERE id = ?", "ss", workload_state_to_string(s),
+                       id);
         if (r == 0)
                 return err_set(-ENOENT, "no such container '%.12s'", id);
         return r < 0 ? r : 0;
@@ -236,7 +244,8 @@ int workload_rename(struct db *db, const char *id, const char *name)
         if (r == -EEXIST) {
                 err_clear();
                 if (db_query_str(db, &holder, "SELECT id FROM workloads WHERE name = ?", "s", name) > 0)
-                        return err_set(-EEXIST, "the name '%s' is already in use by container %.12s", name, holder);
+                        return err_set(-EEXIST, "the name '%s' is already in use by container %.12s", name,
+                                       holder);
         }
         if (r == 0)
                 return err_set(-ENOENT, "no such container '%.12s'", id);
@@ -257,8 +266,8 @@ int workload_image_users(struct db *db, const char *image_id, char **ret_first_n
         if (r < 0)
                 return r;
         if (n > 0 && ret_first_name) {
-                r = db_query_str(db, ret_first_name, "SELECT name FROM workloads WHERE image_id = ? LIMIT 1", "s",
-                                 image_id);
+                r = db_query_str(db, ret_first_name, "SELECT name FROM workloads WHERE image_id = ? LIMIT 1",
+                                 "s", image_id);
                 if (r < 0)
                         return r;
         }
@@ -282,18 +291,19 @@ int workload_new_id(char ret[65])
 
 /* Names in the style users know from Docker: an adjective and a noun (our own lists). */
 static const char *const adjectives[] = {
-        "amber",  "bold",   "brave",   "bright", "calm",   "clever", "cosmic", "crisp",  "daring", "eager",
-        "fancy",  "gentle", "glad",    "golden", "happy",  "hardy",  "honest", "jolly",  "keen",   "kind",
-        "lively", "lucky",  "mellow",  "merry",  "modest", "nimble", "noble",  "patient", "plucky", "polite",
-        "proud",  "quick",  "quiet",   "rapid",  "ready",  "silent", "sleepy", "smart",  "snowy",  "solid",
-        "steady", "sunny",  "swift",   "tidy",   "tender", "upbeat", "vivid",  "warm",   "wise",   "witty",
+        "amber",  "bold",   "brave",  "bright", "calm",   "clever", "cosmic", "crisp",   "daring", "eager",
+        "fancy",  "gentle", "glad",   "golden", "happy",  "hardy",  "honest", "jolly",   "keen",   "kind",
+        "lively", "lucky",  "mellow", "merry",  "modest", "nimble", "noble",  "patient", "plucky", "polite",
+        "proud",  "quick",  "quiet",  "rapid",  "ready",  "silent", "sleepy", "smart",   "snowy",  "solid",
+        "steady", "sunny",  "swift",  "tidy",   "tender", "upbeat", "vivid",  "warm",    "wise",   "witty",
 };
 static const char *const nouns[] = {
-        "anchor", "badger", "beacon", "bison",  "canyon", "cedar",   "comet",  "condor", "coral",  "delta",
-        "ember",  "falcon", "fjord",  "garnet", "glacier", "harbor", "heron",  "island", "jaguar", "kestrel",
-        "lagoon", "lantern", "maple", "meadow", "nebula", "otter",   "osprey", "pebble", "pine",   "quartz",
-        "raven",  "reef",   "ridge",  "river",  "saffron", "sequoia", "sparrow", "summit", "tundra", "valley",
-        "walrus", "willow", "yarrow", "zephyr", "acorn",  "basalt",  "cobalt", "dune",   "fern",   "lynx",
+        "anchor",  "badger",  "beacon", "bison",   "canyon", "cedar",   "comet",  "condor",  "coral",
+        "delta",   "ember",   "falcon", "fjord",   "garnet", "glacier", "harbor", "heron",   "island",
+        "jaguar",  "kestrel", "lagoon", "lantern", "maple",  "meadow",  "nebula", "otter",   "osprey",
+        "pebble",  "pine",    "quartz", "raven",   "reef",   "ridge",   "river",  "saffron", "sequoia",
+        "sparrow", "summit",  "tundra", "valley",  "walrus", "willow",  "yarrow", "zephyr",  "acorn",
+        "basalt",  "cobalt",  "dune",   "fern",    "lynx",
 };
 
 int workload_new_name(struct db *db, char **ret)

@@ -46,7 +46,7 @@ struct workload {
         char *image_id, *image_ref;
         char *spec;    /* runspec JSON */
         char *command; /* the process's command line as ps shows it (ENTRYPOINT + CMD, resolved at create) */
-        char *labels; /* JSON object */
+        char *labels;  /* JSON object */
         enum workload_state state;
         int64_t pid, pid_start;
         int64_t monitor_pid, monitor_start;

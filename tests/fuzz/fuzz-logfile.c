@@ -20,12 +20,13 @@ static int check(void *userdata, const struct log_record *rec)
         size_t n;
 
         if (rec->len > LOGFILE_LINE_MAX)
-                return 0; /* the writer never makes records this long; the encoder's buffer is sized for it */
+                return 0; /* the writer never makes records this long; the encoder's buffer is sized for it
+                           */
         n = logfile_encode(out, rec->data, rec->len, rec->stream, rec->time_ns);
         if (logfile_decode(out, n - 1, &back) < 0)
                 __builtin_trap();
-        if (back.len != rec->len || memcmp(back.data, rec->data, rec->len) != 0 || back.stream != rec->stream ||
-            back.time_ns != rec->time_ns)
+        if (back.len != rec->len || memcmp(back.data, rec->data, rec->len) != 0 ||
+            back.stream != rec->stream || back.time_ns != rec->time_ns)
                 __builtin_trap();
         log_record_done(&back);
         return 0;

@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
         }
         default: {
-                char *caps[] = { (char *)"CAP_SYS_ADMIN", NULL };
+                char *caps[] = {(char *)"CAP_SYS_ADMIN", NULL};
                 struct json_object *o = NULL;
                 if (seccomp_profile_resolve((const char *)data + 1, size - 1, caps, &o) >= 0)
                         json_object_put(o);

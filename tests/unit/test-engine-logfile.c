@@ -28,8 +28,10 @@ TEST(time_format_and_parse)
         int64_t ns;
 
         ASSERT_STREQ(logfile_format_time(0, buf, sizeof(buf)), "1970-01-01T00:00:00.000000000Z");
-        ASSERT_STREQ(logfile_format_time(1717243200123456789LL, buf, sizeof(buf)), "2024-06-01T12:00:00.123456789Z");
-        ASSERT_STREQ(logfile_format_time(951782400LL * 1000000000, buf, sizeof(buf)), "2000-02-29T00:00:00.000000000Z");
+        ASSERT_STREQ(logfile_format_time(1717243200123456789LL, buf, sizeof(buf)),
+                     "2024-06-01T12:00:00.123456789Z");
+        ASSERT_STREQ(logfile_format_time(951782400LL * 1000000000, buf, sizeof(buf)),
+                     "2000-02-29T00:00:00.000000000Z");
         ASSERT_OK(logfile_parse_time("2024-06-01T12:00:00.123456789Z", 30, &ns));
         ASSERT_EQ(ns, 1717243200123456789LL);
         ASSERT_OK(logfile_parse_time("2024-06-01T14:00:00.5+02:00", 27, &ns));
@@ -79,8 +81,10 @@ TEST(round_trip_binary)
 
 TEST(decode_accepts_other_writers)
 {
-        /* Go's encoder (Docker's) escapes <, > and & as \u003c..., keys may come in any order, extra keys. */
-        const char *docker = "{ \"time\":\"2024-01-02T03:04:05.5Z\", \"stream\":\"stdout\", \"log\":\"\\u003cé\\ud83d\\ude00\\n\","
+        /* Go's encoder (Docker's) escapes <, > and & as \u003c..., keys may come in any order, extra keys.
+         */
+        const char *docker = "{ \"time\":\"2024-01-02T03:04:05.5Z\", \"stream\":\"stdout\", "
+                             "\"log\":\"\\u003cé\\ud83d\\ude00\\n\","
                              "\"attrs\":\"x\" }";
         struct log_record rec;
 
@@ -94,7 +98,11 @@ TEST(decode_accepts_other_writers)
 TEST(decode_rejects_garbage)
 {
         static const char *const bad[] = {
-                "", "{}", "[]", "{\"log\":\"x\"}", "{\"log\":\"x\",\"stream\":\"stdin\",\"time\":\"2024-01-01T00:00:00Z\"}",
+                "",
+                "{}",
+                "[]",
+                "{\"log\":\"x\"}",
+                "{\"log\":\"x\",\"stream\":\"stdin\",\"time\":\"2024-01-01T00:00:00Z\"}",
                 "{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"yesterday\"}",
                 "{\"log\":\"x\\q\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00Z\"}",
                 "{\"log\":\"\\ud800\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00Z\"}",
@@ -173,7 +181,7 @@ TEST(status_round_trip)
         snprintf(s.health, sizeof(s.health), "unhealthy");
         snprintf(s.error, sizeof(s.error), "line one\nline two \\ end");
         s.n_health_log = 1;
-        s.health_log[0] = (struct health_result){ .start = 1, .end = 2, .exit_code = 1 };
+        s.health_log[0] = (struct health_result){.start = 1, .end = 2, .exit_code = 1};
         snprintf(s.health_log[0].output, sizeof(s.health_log[0].output), "out\nput");
         ASSERT_OK(monitor_status_format(&s, &text, &n));
         ASSERT_OK(monitor_status_parse(text, n, &back));

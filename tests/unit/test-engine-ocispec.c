@@ -26,9 +26,15 @@ static char *mount_sources[8];
 static struct json_object *build(struct runspec *s, struct image_config *img, const struct user_ids *u)
 {
         struct ocispec_input in = {
-                .spec = s, .image = img, .id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                .rootfs = "/var/lib/hull/containers/x/rootfs", .dir = "/var/lib/hull/containers/x", .user = u,
-                .mount_sources = mount_sources, .cgroups_path = "/hull-x", .hostname = "0123456789ab",
+                .spec = s,
+                .image = img,
+                .id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                .rootfs = "/var/lib/hull/containers/x/rootfs",
+                .dir = "/var/lib/hull/containers/x",
+                .user = u,
+                .mount_sources = mount_sources,
+                .cgroups_path = "/hull-x",
+                .hostname = "0123456789ab",
                 .have_swap_accounting = true,
         };
         struct json_object *o = NULL;
@@ -84,10 +90,10 @@ static bool has_mount(struct json_object *o, const char *dest, const char *type)
 
 static struct image_config *image(void)
 {
-        static char *env[] = { (char *)"PATH=/bin", (char *)"A=image", NULL };
-        static char *cmd[] = { (char *)"sh", NULL };
+        static char *env[] = {(char *)"PATH=/bin", (char *)"A=image", NULL};
+        static char *cmd[] = {(char *)"sh", NULL};
         static struct image_config img;
-        img = (struct image_config){ .env = env, .cmd = cmd, .working_dir = (char *)"/srv" };
+        img = (struct image_config){.env = env, .cmd = cmd, .working_dir = (char *)"/srv"};
         return &img;
 }
 
@@ -109,7 +115,8 @@ TEST(defaults_are_docker_like)
         ASSERT_TRUE(array_has(at(o, "linux", "maskedPaths"), "/sys/firmware"));
         ASSERT_TRUE(array_has(at(o, "linux", "readonlyPaths"), "/proc/sys"));
         ASSERT_TRUE(at(o, "linux", "seccomp") != NULL);
-        ASSERT_STREQ(json_object_get_string(at(at(o, "linux", "seccomp"), "defaultAction", NULL)), "SCMP_ACT_ERRNO");
+        ASSERT_STREQ(json_object_get_string(at(at(o, "linux", "seccomp"), "defaultAction", NULL)),
+                     "SCMP_ACT_ERRNO");
         ASSERT_TRUE(has_mount(o, "/dev/shm", "tmpfs"));
         ASSERT_TRUE(has_mount(o, "/dev/mqueue", "mqueue"));
         ASSERT_TRUE(has_mount(o, "/etc/hosts", "bind"));
@@ -128,7 +135,8 @@ TEST(defaults_are_docker_like)
                 struct json_object *ns = at(o, "linux", "namespaces");
                 bool net = false, cg = false;
                 for (size_t i = 0; i < json_object_array_length(ns); i++) {
-                        const char *t = json_object_get_string(at(json_object_array_get_idx(ns, i), "type", NULL));
+                        const char *t =
+                                json_object_get_string(at(json_object_array_get_idx(ns, i), "type", NULL));
                         net = net || streq(t, "network");
                         cg = cg || streq(t, "cgroup");
                 }
@@ -140,7 +148,7 @@ TEST(env_precedence_and_tty)
 {
         _cleanup_runspec_ struct runspec *s = runspec_new();
         _cleanup_json_ struct json_object *o = NULL;
-        struct user_ids u = { .uid = 1000, .gid = 1000, .home = (char *)"/home/u" };
+        struct user_ids u = {.uid = 1000, .gid = 1000, .home = (char *)"/home/u"};
         struct json_object *env;
 
         s->tty = true;
@@ -160,7 +168,7 @@ TEST(env_precedence_and_tty)
 TEST(args_rules)
 {
         _cleanup_runspec_ struct runspec *s = runspec_new();
-        static char *ep[] = { (char *)"/entry", (char *)"-x", NULL };
+        static char *ep[] = {(char *)"/entry", (char *)"-x", NULL};
         struct image_config img = *image();
         char **args = NULL;
 
@@ -169,14 +177,14 @@ TEST(args_rules)
         ASSERT_EQ(strv_length(args), 3); /* ENTRYPOINT + CMD */
         ASSERT_STREQ(args[2], "sh");
         strv_free(args);
-        s->command = strv_copy((char *const[]){ (char *)"ls", NULL });
+        s->command = strv_copy((char *const[]){(char *)"ls", NULL});
         ASSERT_OK(ocispec_args(s, &img, &args));
         ASSERT_STREQ(args[0], "/entry");
         ASSERT_STREQ(args[2], "ls");
         strv_free(args);
         /* --entrypoint replaces ENTRYPOINT and drops CMD; the command after the image stays. */
         s->entrypoint_set = true;
-        s->entrypoint = strv_copy((char *const[]){ (char *)"/bin/echo", NULL });
+        s->entrypoint = strv_copy((char *const[]){(char *)"/bin/echo", NULL});
         ASSERT_OK(ocispec_args(s, &img, &args));
         ASSERT_EQ(strv_length(args), 2);
         ASSERT_STREQ(args[0], "/bin/echo");
@@ -212,7 +220,8 @@ TEST(privileged_read_only_limits)
         ASSERT_EQ(json_object_get_int64(at(at(res, "memory", NULL), "swap", NULL)), 128 << 20);
         ASSERT_EQ(json_object_get_int64(at(at(res, "cpu", NULL), "quota", NULL)), 50000);
         ASSERT_EQ(json_object_get_int64(at(at(res, "pids", NULL), "limit", NULL)), 50);
-        ASSERT_TRUE(json_object_get_boolean(at(json_object_array_get_idx(at(res, "devices", NULL), 0), "allow", NULL)));
+        ASSERT_TRUE(json_object_get_boolean(
+                at(json_object_array_get_idx(at(res, "devices", NULL), 0), "allow", NULL)));
         ASSERT_STREQ(json_object_get_string(at(at(o, "annotations", NULL), "team", NULL)), "core");
 }
 
@@ -221,8 +230,8 @@ TEST(capabilities_add_drop)
         _cleanup_runspec_ struct runspec *s = runspec_new();
         char **caps = NULL;
 
-        s->cap_add = strv_copy((char *const[]){ (char *)"net_admin", (char *)"CAP_SYS_PTRACE", NULL });
-        s->cap_drop = strv_copy((char *const[]){ (char *)"NET_RAW", (char *)"chown", NULL });
+        s->cap_add = strv_copy((char *const[]){(char *)"net_admin", (char *)"CAP_SYS_PTRACE", NULL});
+        s->cap_drop = strv_copy((char *const[]){(char *)"NET_RAW", (char *)"chown", NULL});
         ASSERT_OK(ocispec_capabilities(s, &caps));
         ASSERT_TRUE(strv_contains(caps, "CAP_NET_ADMIN"));
         ASSERT_TRUE(strv_contains(caps, "CAP_SYS_PTRACE"));
@@ -231,14 +240,14 @@ TEST(capabilities_add_drop)
         ASSERT_EQ(strv_length(caps), 14);
         strv_free(caps);
         strv_free(s->cap_drop);
-        s->cap_drop = strv_copy((char *const[]){ (char *)"ALL", NULL });
+        s->cap_drop = strv_copy((char *const[]){(char *)"ALL", NULL});
         strv_free(s->cap_add);
-        s->cap_add = strv_copy((char *const[]){ (char *)"KILL", NULL });
+        s->cap_add = strv_copy((char *const[]){(char *)"KILL", NULL});
         ASSERT_OK(ocispec_capabilities(s, &caps));
         ASSERT_EQ(strv_length(caps), 1);
         strv_free(caps);
         strv_free(s->cap_add);
-        s->cap_add = strv_copy((char *const[]){ (char *)"CAP_FLY", NULL });
+        s->cap_add = strv_copy((char *const[]){(char *)"CAP_FLY", NULL});
         ASSERT_ERR(ocispec_capabilities(s, &caps), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "CAP_FLY");
 }
@@ -261,7 +270,8 @@ TEST(user_mounts)
                 struct json_object *m = at(o, "mounts", NULL);
                 int shm = 0;
                 for (size_t i = 0; i < json_object_array_length(m); i++)
-                        shm += streq(json_object_get_string(at(json_object_array_get_idx(m, i), "destination", NULL)),
+                        shm += streq(json_object_get_string(
+                                             at(json_object_array_get_idx(m, i), "destination", NULL)),
                                      "/dev/shm");
                 ASSERT_EQ(shm, 1);
         }
@@ -270,7 +280,7 @@ TEST(user_mounts)
 TEST(seccomp_profile_conditions)
 {
         _cleanup_json_ struct json_object *plain = NULL, *admin = NULL;
-        char *caps[] = { (char *)"CAP_CHOWN", NULL }, *admin_caps[] = { (char *)"CAP_SYS_ADMIN", NULL };
+        char *caps[] = {(char *)"CAP_CHOWN", NULL}, *admin_caps[] = {(char *)"CAP_SYS_ADMIN", NULL};
         bool clone_masked = false, clone3_enosys = false, mount_allowed = false;
         struct json_object *rules;
 
@@ -282,7 +292,8 @@ TEST(seccomp_profile_conditions)
                 struct json_object *r = json_object_array_get_idx(rules, i), *names = at(r, "names", NULL);
                 if (array_has(names, "clone") && at(r, "args", NULL))
                         clone_masked = true;
-                if (array_has(names, "clone3") && streq(json_object_get_string(at(r, "action", NULL)), "SCMP_ACT_ERRNO"))
+                if (array_has(names, "clone3") &&
+                    streq(json_object_get_string(at(r, "action", NULL)), "SCMP_ACT_ERRNO"))
                         clone3_enosys = json_object_get_int(at(r, "errnoRet", NULL)) == 38;
                 if (array_has(names, "mount"))
                         mount_allowed = true;
@@ -302,7 +313,8 @@ TEST(seccomp_profile_conditions)
 
 TEST(seccomp_default_names_exist)
 {
-        /* A misspelt name would be skipped silently by the runtime: every name must be a real system call. */
+        /* A misspelt name would be skipped silently by the runtime: every name must be a real system call.
+         */
         _cleanup_json_ struct json_object *o = NULL;
         const char *text;
         size_t len;
@@ -315,11 +327,14 @@ TEST(seccomp_default_names_exist)
                 struct json_object *names = at(json_object_array_get_idx(rules, i), "names", NULL);
                 for (size_t k = 0; k < json_object_array_length(names); k++) {
                         const char *n = json_object_get_string(json_object_array_get_idx(names, k));
-                        /* libseccomp's architecture tokens are the AUDIT_ARCH_ values; -1 is __NR_SCMP_ERROR. */
+                        /* libseccomp's architecture tokens are the AUDIT_ARCH_ values; -1 is
+                         * __NR_SCMP_ERROR. */
                         if (seccomp_syscall_resolve_name_arch(AUDIT_ARCH_X86_64, n) == -1 &&
                             seccomp_syscall_resolve_name_arch(AUDIT_ARCH_I386, n) == -1 &&
                             seccomp_syscall_resolve_name_arch(AUDIT_ARCH_AARCH64, n) == -1)
-                                TEST_FAIL("the default seccomp profile names '%s', which no architecture has", n);
+                                TEST_FAIL(
+                                        "the default seccomp profile names '%s', which no architecture has",
+                                        n);
                 }
         }
 }
@@ -327,12 +342,14 @@ TEST(seccomp_default_names_exist)
 TEST(user_profiles)
 {
         _cleanup_json_ struct json_object *o = NULL;
-        char *caps[] = { NULL };
-        const char *docker_style = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"archMap\":[{\"architecture\":"
-                                   "\"SCMP_ARCH_X86_64\",\"subArchitectures\":[\"SCMP_ARCH_X86\"]}],\"syscalls\":["
-                                   "{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-                                   "{\"name\":\"write\",\"action\":\"SCMP_ACT_ALLOW\"},"
-                                   "{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}}]}";
+        char *caps[] = {NULL};
+        const char *docker_style =
+                "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"archMap\":[{\"architecture\":"
+                "\"SCMP_ARCH_X86_64\",\"subArchitectures\":[\"SCMP_ARCH_X86\"]}],\"syscalls\":["
+                "{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+                "{\"name\":\"write\",\"action\":\"SCMP_ACT_ALLOW\"},"
+                "{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":[\"CAP_SYS_"
+                "ADMIN\"]}}]}";
 
         ASSERT_OK(seccomp_profile_resolve(docker_style, strlen(docker_style), caps, &o));
         ASSERT_EQ(json_object_array_length(at(o, "syscalls", NULL)), 2);
@@ -341,14 +358,16 @@ TEST(user_profiles)
         o = NULL;
         ASSERT_ERR(seccomp_profile_resolve("{}", 2, caps, &o), -EINVAL);
         ASSERT_ERR(seccomp_profile_resolve("[", 1, caps, &o), -EINVAL);
-        ASSERT_ERR(seccomp_profile_resolve("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"action\":\"x\"}]}", 62,
-                                           caps, &o),
+        ASSERT_ERR(seccomp_profile_resolve(
+                           "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"action\":\"x\"}]}", 62,
+                           caps, &o),
                    -EINVAL);
 }
 
 TEST(users_from_passwd)
 {
-        const char *passwd = "root:x:0:0:root:/root:/bin/sh\nweb:x:33:44:www:/var/www:/bin/false\n#c:x:9:9::/:\n";
+        const char *passwd =
+                "root:x:0:0:root:/root:/bin/sh\nweb:x:33:44:www:/var/www:/bin/false\n#c:x:9:9::/:\n";
         const char *group = "root:x:0:\nwww:x:44:\nadm:x:4:web,other\naudio:x:29:web\nstaff:x:50:other\n";
         struct user_ids u = {};
 
@@ -386,8 +405,8 @@ TEST(exec_process)
 {
         _cleanup_runspec_ struct runspec *s = runspec_new();
         _cleanup_json_ struct json_object *o = NULL, *p = NULL;
-        char *args[] = { (char *)"ps", NULL }, *env[] = { (char *)"X=1", (char *)"A=exec", NULL };
-        struct user_ids u = { .uid = 7, .gid = 8 };
+        char *args[] = {(char *)"ps", NULL}, *env[] = {(char *)"X=1", (char *)"A=exec", NULL};
+        struct user_ids u = {.uid = 7, .gid = 8};
 
         o = build(s, image(), NULL);
         ASSERT_TRUE(o != NULL);

@@ -249,7 +249,7 @@ TEST(json_round_trip)
         enum restart_policy p;
 
         s->image = strdup("busybox");
-        s->command = strv_copy((char *const[]){ (char *)"sh", (char *)"-c", (char *)"echo hi", NULL });
+        s->command = strv_copy((char *const[]){(char *)"sh", (char *)"-c", (char *)"echo hi", NULL});
         s->entrypoint_set = true;
         s->entrypoint = calloc(1, sizeof(char *));
         s->tty = s->interactive = s->auto_remove = s->read_only = true;
@@ -263,7 +263,7 @@ TEST(json_round_trip)
         s->memory = 1 << 20;
         s->pids_limit = -1;
         s->stop_timeout = 0;
-        s->health.test = strv_copy((char *const[]){ (char *)"CMD-SHELL", (char *)"true", NULL });
+        s->health.test = strv_copy((char *const[]){(char *)"CMD-SHELL", (char *)"true", NULL});
         s->health.retries = 4;
         ASSERT_OK(runspec_to_json(s, &o));
         ASSERT_OK(runspec_from_json(o, &back));
