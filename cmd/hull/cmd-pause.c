@@ -6,32 +6,19 @@
 #include "error.h"
 #include "util.h"
 
-static int pause_all(struct cmd_context *c, bool pause)
+static int pause_one(struct cmd_context *c, struct workload *w, void *userdata)
 {
-        int r, ret = 0;
-
-        for (int i = 0; i < c->argc; i++) {
-                _cleanup_workload_ struct workload *w = NULL;
-                err_clear();
-                if ((r = ctr_lookup_or_fail(c, c->argv[i], &w)) < 0) {
-                        ret = r;
-                        continue;
-                }
-                r = ctr_pause(c->engine, w, pause);
-                if (r < 0)
-                        ret = cmd_fail(r, "%s container %s", pause ? "pausing" : "unpausing", w->name);
-                else
-                        printf("%s\n", c->argv[i]);
-        }
-        return ret;
+        return ctr_pause(c->engine, w, *(bool *)userdata);
 }
 
 int cmd_pause(struct cmd_context *c)
 {
-        return pause_all(c, true);
+        bool pause = true;
+        return ctr_for_each_arg(c, "pausing", true, pause_one, &pause);
 }
 
 int cmd_unpause(struct cmd_context *c)
 {
-        return pause_all(c, false);
+        bool pause = false;
+        return ctr_for_each_arg(c, "unpausing", true, pause_one, &pause);
 }

@@ -19,6 +19,11 @@ static int timeout_option(struct cmd_context *c, int *ret)
         return 0;
 }
 
+static int stop_one(struct cmd_context *c, struct workload *w, void *userdata)
+{
+        return ctr_stop(c->engine, w, *(int *)userdata);
+}
+
 int cmd_stop(struct cmd_context *c)
 {
         struct workload **all = NULL;
@@ -50,68 +55,38 @@ int cmd_stop(struct cmd_context *c)
                                 "[CONTAINER...])\n");
                 return -EINVAL;
         }
-        for (int i = 0; i < c->argc; i++) {
-                _cleanup_workload_ struct workload *w = NULL;
-                err_clear();
-                if ((r = ctr_lookup_or_fail(c, c->argv[i], &w)) < 0) {
-                        ret = r;
-                        continue;
-                }
-                r = ctr_stop(c->engine, w, timeout);
-                if (r < 0)
-                        ret = cmd_fail(r, "stopping container %s", w->name);
-                else
-                        printf("%s\n", c->argv[i]);
-        }
-        return ret;
+        return ctr_for_each_arg(c, "stopping", true, stop_one, &timeout);
+}
+
+static int restart_one(struct cmd_context *c, struct workload *w, void *userdata)
+{
+        struct ctr_start_result res;
+        int r = ctr_stop(c->engine, w, *(int *)userdata);
+        return r < 0 ? r : ctr_start(c->engine, w, false, &res);
 }
 
 int cmd_restart(struct cmd_context *c)
 {
-        int timeout, r, ret = 0;
+        int timeout, r;
 
         if ((r = timeout_option(c, &timeout)) < 0)
                 return r;
-        for (int i = 0; i < c->argc; i++) {
-                _cleanup_workload_ struct workload *w = NULL;
-                struct ctr_start_result res;
-                err_clear();
-                if ((r = ctr_lookup_or_fail(c, c->argv[i], &w)) < 0) {
-                        ret = r;
-                        continue;
-                }
-                r = ctr_stop(c->engine, w, timeout);
-                if (r >= 0)
-                        r = ctr_start(c->engine, w, false, &res);
-                if (r < 0)
-                        ret = cmd_fail(r, "restarting container %s", w->name);
-                else
-                        printf("%s\n", c->argv[i]);
-        }
-        return ret;
+        return ctr_for_each_arg(c, "restarting", true, restart_one, &timeout);
+}
+
+static int kill_one(struct cmd_context *c, struct workload *w, void *userdata)
+{
+        return ctr_kill(c->engine, w, *(int *)userdata);
 }
 
 int cmd_kill(struct cmd_context *c)
 {
         const char *v = cmd_opt(c, "signal");
-        int sig = SIGKILL, r, ret = 0;
+        int sig = SIGKILL;
 
         if (v && (sig = signal_from_string(v)) <= 0) {
                 fprintf(stderr, "hull kill: --signal: unknown signal '%s'\n", v);
                 return -EINVAL;
         }
-        for (int i = 0; i < c->argc; i++) {
-                _cleanup_workload_ struct workload *w = NULL;
-                err_clear();
-                if ((r = ctr_lookup_or_fail(c, c->argv[i], &w)) < 0) {
-                        ret = r;
-                        continue;
-                }
-                r = ctr_kill(c->engine, w, sig);
-                if (r < 0)
-                        ret = cmd_fail(r, "killing container %s", w->name);
-                else
-                        printf("%s\n", c->argv[i]);
-        }
-        return ret;
+        return ctr_for_each_arg(c, "killing", true, kill_one, &sig);
 }

@@ -6,23 +6,15 @@
 #include "error.h"
 #include "util.h"
 
+static int wait_one(struct cmd_context *c, struct workload *w, void *userdata)
+{
+        int code = 0, r = ctr_wait(c->engine, w, &code);
+        if (r >= 0)
+                printf("%d\n", code);
+        return r;
+}
+
 int cmd_wait(struct cmd_context *c)
 {
-        int r, ret = 0;
-
-        for (int i = 0; i < c->argc; i++) {
-                _cleanup_workload_ struct workload *w = NULL;
-                int code = 0;
-                err_clear();
-                if ((r = ctr_lookup_or_fail(c, c->argv[i], &w)) < 0) {
-                        ret = r;
-                        continue;
-                }
-                r = ctr_wait(c->engine, w, &code);
-                if (r < 0)
-                        ret = cmd_fail(r, "waiting for container %s", w->name);
-                else
-                        printf("%d\n", code);
-        }
-        return ret;
+        return ctr_for_each_arg(c, "waiting for", false, wait_one, NULL);
 }

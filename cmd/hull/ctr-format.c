@@ -2,6 +2,7 @@
 /* ctr-format.c - container status lines and durations for people; see ctr-format.h. */
 #include "container.h"
 #include "ctr-format.h"
+#include "error.h"
 #include "output.h"
 #include "status.h"
 #include "util.h"
@@ -85,4 +86,25 @@ const char *format_pair(uint64_t a, uint64_t b, char buf[static 80])
         char x[32], y[32];
         snprintf(buf, 80, "%s / %s", format_size(a, x), format_size(b, y));
         return buf;
+}
+
+int ctr_for_each_arg(struct cmd_context *c, const char *doing, bool print_names,
+                     int (*fn)(struct cmd_context *c, struct workload *w, void *userdata), void *userdata)
+{
+        int r, ret = 0;
+
+        for (int i = 0; i < c->argc; i++) {
+                _cleanup_workload_ struct workload *w = NULL;
+                err_clear();
+                if ((r = ctr_lookup_or_fail(c, c->argv[i], &w)) < 0) {
+                        ret = r;
+                        continue;
+                }
+                r = fn(c, w, userdata);
+                if (r < 0)
+                        ret = cmd_fail(r, "%s container %s", doing, w->name);
+                else if (print_names)
+                        printf("%s\n", c->argv[i]);
+        }
+        return ret;
 }

@@ -37,29 +37,13 @@
 #define STOP_WAIT_AFTER_KILL_MS (30 * 1000)
 #define ORPHAN_MIN_AGE          (3 * 1000000000LL)
 
-int ctr_runtime(struct engine *e, char *err, size_t err_size, ...)
+int ctr_spawn_capture(char **argv, char *err, size_t err_size)
 {
-        _cleanup_strv_free_ char **argv = NULL;
-        const char *runtime, *a;
-        va_list ap;
         int pfd[2], status, r;
         pid_t p;
 
         if (err_size)
                 err[0] = 0;
-        r = engine_binary(e, ENGINE_BIN_RUNTIME, &runtime);
-        if (r < 0)
-                return r;
-        if (strv_extend(&argv, runtime) < 0 || strv_extend(&argv, "--root") < 0 ||
-            strv_extend(&argv, e->runtime_root) < 0)
-                return -ENOMEM;
-        va_start(ap, err_size);
-        while ((a = va_arg(ap, const char *)))
-                if (strv_extend(&argv, a) < 0) {
-                        va_end(ap);
-                        return -ENOMEM;
-                }
-        va_end(ap);
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return negative_errno();
         p = fork();
@@ -80,7 +64,7 @@ int ctr_runtime(struct engine *e, char *err, size_t err_size, ...)
         safe_close(pfd[1]);
         {
                 _cleanup_free_ char *out = NULL;
-                if (read_full_fd(pfd[0], 1 << 16, &out, NULL) >= 0 && out && err_size) {
+                if (read_full_fd(pfd[0], 1 << 20, &out, NULL) >= 0 && out && err_size) {
                         size_t n = strlen(out);
                         while (n > 0 && out[n - 1] == '\n')
                                 out[--n] = 0;
@@ -92,6 +76,31 @@ int ctr_runtime(struct engine *e, char *err, size_t err_size, ...)
                 if (errno != EINTR)
                         return negative_errno();
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int ctr_runtime(struct engine *e, char *err, size_t err_size, ...)
+{
+        _cleanup_strv_free_ char **argv = NULL;
+        const char *runtime, *a;
+        va_list ap;
+        int r;
+
+        if (err_size)
+                err[0] = 0;
+        r = engine_binary(e, ENGINE_BIN_RUNTIME, &runtime);
+        if (r < 0)
+                return r;
+        if (strv_extend(&argv, runtime) < 0 || strv_extend(&argv, "--root") < 0 ||
+            strv_extend(&argv, e->runtime_root) < 0)
+                return -ENOMEM;
+        va_start(ap, err_size);
+        while ((a = va_arg(ap, const char *)))
+                if (strv_extend(&argv, a) < 0) {
+                        va_end(ap);
+                        return -ENOMEM;
+                }
+        va_end(ap);
+        return ctr_spawn_capture(argv, err, err_size);
 }
 
 void ctr_release(struct engine *e, const struct workload *w)
@@ -509,15 +518,21 @@ static int stop_locked(struct engine *e, struct workload *w, int timeout, int si
         return ctr_refresh_locked(e, w, true);
 }
 
+/* Lock the container and bring it up to date: what every change of its state starts with. */
+static int lock_refreshed(struct engine *e, struct workload *w, int *ret_lock)
+{
+        int r = ctr_lock(e, w->id, true, ret_lock);
+        if (r < 0)
+                return err_set(r, "cannot lock container %s: %s", w->name, strerror(-r));
+        return ctr_refresh_locked(e, w, true);
+}
+
 int ctr_stop(struct engine *e, struct workload *w, int timeout)
 {
         _cleanup_close_ int lock = -EBADF;
         int r;
 
-        r = ctr_lock(e, w->id, true, &lock);
-        if (r < 0)
-                return err_set(r, "cannot lock container %s: %s", w->name, strerror(-r));
-        r = ctr_refresh_locked(e, w, true);
+        r = lock_refreshed(e, w, &lock);
         if (r < 0)
                 return r;
         if (!running_like(w->state))
@@ -536,10 +551,7 @@ int ctr_kill(struct engine *e, struct workload *w, int sig)
         _cleanup_close_ int lock = -EBADF;
         int r;
 
-        r = ctr_lock(e, w->id, true, &lock);
-        if (r < 0)
-                return err_set(r, "cannot lock container %s: %s", w->name, strerror(-r));
-        r = ctr_refresh_locked(e, w, true);
+        r = lock_refreshed(e, w, &lock);
         if (r < 0)
                 return r;
         if (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED && w->state != WORKLOAD_STOPPING)
@@ -557,10 +569,7 @@ int ctr_pause(struct engine *e, struct workload *w, bool pause)
         char err[256];
         int r;
 
-        r = ctr_lock(e, w->id, true, &lock);
-        if (r < 0)
-                return err_set(r, "cannot lock container %s: %s", w->name, strerror(-r));
-        r = ctr_refresh_locked(e, w, true);
+        r = lock_refreshed(e, w, &lock);
         if (r < 0)
                 return r;
         if (pause && w->state != WORKLOAD_RUNNING)

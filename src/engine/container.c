@@ -67,47 +67,19 @@ int ctr_lock(struct engine *e, const char *id, bool wait, int *ret_fd)
 /* Fetch a missing image with `hull-image pull` (the transfer code lives outside the run path). */
 static int pull_image(struct engine *e, const char *image)
 {
+        char *argv[] = {NULL, (char *)"--root", e->root, (char *)"pull", (char *)"-q", (char *)image, NULL};
         const char *helper;
-        char err[512] = "";
-        int pfd[2], status, r;
-        pid_t p;
+        char err[512];
+        int r;
 
         r = engine_binary(e, ENGINE_BIN_IMAGE, &helper);
         if (r < 0)
                 return r;
-        if (pipe2(pfd, O_CLOEXEC) < 0)
-                return negative_errno();
-        p = fork();
-        if (p < 0) {
-                r = negative_errno();
-                safe_close(pfd[0]);
-                safe_close(pfd[1]);
-                return r;
-        }
-        if (p == 0) {
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                dup2(null, STDIN_FILENO);
-                dup2(null, STDOUT_FILENO);
-                dup2(pfd[1], STDERR_FILENO);
-                execl(helper, helper, "--root", e->root, "pull", "-q", image, (char *)NULL);
-                _exit(127);
-        }
-        safe_close(pfd[1]);
-        {
-                _cleanup_free_ char *out = NULL;
-                if (read_full_fd(pfd[0], 1 << 20, &out, NULL) >= 0 && out) {
-                        /* The helper's last line is its one-line error. */
-                        size_t n = strlen(out);
-                        while (n > 0 && out[n - 1] == '\n')
-                                out[--n] = 0;
-                        snprintf(err, sizeof(err), "%s", strrchr(out, '\n') ? strrchr(out, '\n') + 1 : out);
-                }
-        }
-        safe_close(pfd[0]);
-        while (waitpid(p, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        argv[0] = (char *)helper;
+        r = ctr_spawn_capture(argv, err, sizeof(err));
+        if (r == 0)
                 return 0;
+        /* The helper's last line is its one-line error. */
         return err_set(-ENOENT, "image '%s' is not in the store and pulling it failed: %s", image,
                        err[0] ? (startswith(err, "hull: ") ? err + 6 : err) : "hull-image pull failed");
 }
@@ -167,17 +139,6 @@ static int claim_volumes(struct engine *e, const char *id, const struct runspec 
                         return r;
         }
         return 0;
-}
-
-static int labels_json(char **labels, char **ret)
-{
-        _cleanup_json_ struct json_object *o = json_object_new_object();
-        if (!o)
-                return -ENOMEM;
-        for (size_t i = 0; labels && labels[i] && labels[i + 1]; i += 2)
-                json_object_object_add(o, labels[i], json_object_new_string(labels[i + 1]));
-        *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        return *ret ? 0 : -ENOMEM;
 }
 
 /* Words joined with spaces, those holding a space quoted: how ps shows a command. */
@@ -285,7 +246,7 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
                         goto undo_dir;
                 }
         }
-        if ((r = labels_json(spec->labels, &labels)) < 0)
+        if ((r = runspec_labels_json(spec->labels, &labels)) < 0)
                 goto undo_dir;
 
         if ((r = name_anonymous_volumes(spec)) < 0 || (r = runspec_to_json(spec, &sj2)) < 0)

@@ -258,21 +258,6 @@ static bool env_has(char **env, const char *name)
         return false;
 }
 
-static int env_put(char ***env, const char *kv)
-{
-        size_t klen = strcspn(kv, "=");
-        for (char **e = *env; e && *e; e++)
-                if (strncmp(*e, kv, klen) == 0 && (*e)[klen] == '=') {
-                        char *c = strdup(kv);
-                        if (!c)
-                                return -ENOMEM;
-                        free(*e);
-                        *e = c;
-                        return 0;
-                }
-        return strv_extend(env, kv);
-}
-
 static int build_env(const struct ocispec_input *in, char ***ret)
 {
         _cleanup_strv_free_ char **env = NULL;
@@ -283,13 +268,13 @@ static int build_env(const struct ocispec_input *in, char ***ret)
         if (!env_has(img ? img->env : NULL, "PATH") && strv_extend(&env, DEFAULT_PATH) < 0)
                 return -ENOMEM;
         STRV_FOREACH (e, img ? img->env : NULL)
-                if ((r = env_put(&env, *e)) < 0)
+                if ((r = runspec_env_set(&env, *e)) < 0)
                         return r;
         host = strdup_printf("HOSTNAME=%s", in->hostname);
-        if (!host || env_put(&env, host) < 0)
+        if (!host || runspec_env_set(&env, host) < 0)
                 return -ENOMEM;
         STRV_FOREACH (e, in->spec->env)
-                if ((r = env_put(&env, *e)) < 0)
+                if ((r = runspec_env_set(&env, *e)) < 0)
                         return r;
         if (in->spec->tty && !env_has(env, "TERM") && strv_extend(&env, "TERM=xterm") < 0)
                 return -ENOMEM;
@@ -655,7 +640,7 @@ int ocispec_exec_process(struct json_object *config, char **args, const struct u
                             0)
                                 return -ENOMEM;
                 STRV_FOREACH (x, env)
-                        if (env_put(&merged, *x) < 0)
+                        if (runspec_env_set(&merged, *x) < 0)
                                 return -ENOMEM;
                 if (tty && !env_has(merged, "TERM") && strv_extend(&merged, "TERM=xterm") < 0)
                         return -ENOMEM;

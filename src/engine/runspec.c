@@ -112,8 +112,7 @@ static bool env_name_valid(const char *s, size_t n)
         return n > 0 && !memchr(s, '\0', n);
 }
 
-/* Set K=V, replacing an earlier K (the last -e wins, as in Docker). */
-static int env_set(char ***env, const char *kv)
+int runspec_env_set(char ***env, const char *kv)
 {
         size_t klen = strcspn(kv, "=");
 
@@ -138,14 +137,14 @@ int runspec_add_env(struct runspec *s, const char *arg)
         if (!env_name_valid(arg, eq ? (size_t)(eq - arg) : strlen(arg)))
                 return err_set(-EINVAL, "--env: invalid variable '%s': the name is empty", arg);
         if (eq)
-                return env_set(&s->env, arg);
+                return runspec_env_set(&s->env, arg);
         v = getenv(arg);
         if (!v)
                 return 0;
         kv = strdup_printf("%s=%s", arg, v);
         if (!kv)
                 return -ENOMEM;
-        return env_set(&s->env, kv);
+        return runspec_env_set(&s->env, kv);
 }
 
 int runspec_add_env_file(struct runspec *s, const char *content, size_t len, const char *path)
@@ -181,7 +180,7 @@ int runspec_add_env_file(struct runspec *s, const char *content, size_t len, con
                         return err_set(-EINVAL, "--env-file: %s:%u: the variable name is empty", path,
                                        lineno);
                 if (strchr(l, '=')) {
-                        r = env_set(&s->env, l);
+                        r = runspec_env_set(&s->env, l);
                         if (r < 0)
                                 return r;
                         continue;
@@ -197,6 +196,17 @@ int runspec_add_env_file(struct runspec *s, const char *content, size_t len, con
                         return r;
         }
         return 0;
+}
+
+int runspec_labels_json(char **labels, char **ret)
+{
+        _cleanup_json_ struct json_object *o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        for (size_t i = 0; labels && labels[i] && labels[i + 1]; i += 2)
+                json_object_object_add(o, labels[i], json_object_new_string(labels[i + 1]));
+        *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        return *ret ? 0 : -ENOMEM;
 }
 
 int runspec_add_label(struct runspec *s, const char *arg)

@@ -116,6 +116,10 @@ char *runspec_restart_string(const struct runspec *s);
 int runspec_add_env(struct runspec *s, const char *arg);
 /* The content of an --env-file: K=V lines, K lines (from the environment), # comments, blank lines. */
 int runspec_add_env_file(struct runspec *s, const char *content, size_t len, const char *path);
+/* Set K=V in an environment strv, replacing an earlier K (the last -e wins, as in Docker). */
+int runspec_env_set(char ***env, const char *kv);
+/* Labels (key, value, ...) as a JSON object text (malloc'd). */
+int runspec_labels_json(char **labels, char **ret);
 /* -l K=V or -l K (empty value); a later K replaces an earlier one. */
 int runspec_add_label(struct runspec *s, const char *arg);
 /* -v [SRC:]DST[:OPTIONS]; SRC absolute = bind, a name = named volume, none = anonymous volume. */

@@ -85,6 +85,23 @@ static void net_dev(pid_t pid, uint64_t *rx, uint64_t *tx)
         }
 }
 
+/* hull-runtime's record of a running container, which names its cgroup. */
+static int running_state(struct engine *e, struct workload *w, struct container_state **ret)
+{
+        _cleanup_state_ struct container_state *st = NULL;
+        int r;
+
+        if (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED)
+                return err_set(-EINVAL, "container %s is not running", w->name);
+        r = state_open(e->runtime_root, w->id, false, &st);
+        if (r < 0)
+                return r;
+        if (!st->cgroup)
+                return err_set(-ENOENT, "container %s has no cgroup", w->name);
+        *ret = TAKE_PTR(st);
+        return 0;
+}
+
 int ctr_stats_read(struct engine *e, struct workload *w, struct ctr_stats *ret)
 {
         _cleanup_state_ struct container_state *st = NULL;
@@ -95,13 +112,9 @@ int ctr_stats_read(struct engine *e, struct workload *w, struct ctr_stats *ret)
         uint64_t inactive = 0;
         int r;
 
-        if (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED)
-                return err_set(-EINVAL, "container %s is not running", w->name);
-        r = state_open(e->runtime_root, w->id, false, &st);
+        r = running_state(e, w, &st);
         if (r < 0)
                 return r;
-        if (!st->cgroup)
-                return err_set(-ENOENT, "container %s has no cgroup", w->name);
         r = cgroup_stats(st->cgroup, &data);
         if (r < 0)
                 return r;
@@ -225,13 +238,9 @@ int ctr_top(struct engine *e, struct workload *w, struct top_entry **ret, size_t
         long hz = sysconf(_SC_CLK_TCK);
         int r;
 
-        if (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED)
-                return err_set(-EINVAL, "container %s is not running", w->name);
-        r = state_open(e->runtime_root, w->id, false, &st);
+        r = running_state(e, w, &st);
         if (r < 0)
                 return r;
-        if (!st->cgroup)
-                return err_set(-ENOENT, "container %s has no cgroup", w->name);
         r = cgroup_pids(st->cgroup, &pids, &n);
         if (r < 0)
                 return r;

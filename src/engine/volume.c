@@ -8,6 +8,7 @@
 #include "error.h"
 #include "json.h"
 #include "status.h"
+#include "runspec.h"
 #include "util.h"
 #include "volume.h"
 
@@ -40,17 +41,6 @@ static char *volume_dir(struct engine *e, const char *name)
         return strdup_printf("%s/%s", e->volumes_dir, name);
 }
 
-static int labels_json(char **labels, char **ret)
-{
-        _cleanup_json_ struct json_object *o = json_object_new_object();
-        if (!o)
-                return -ENOMEM;
-        for (size_t i = 0; labels && labels[i] && labels[i + 1]; i += 2)
-                json_object_object_add(o, labels[i], json_object_new_string(labels[i + 1]));
-        *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        return *ret ? 0 : -ENOMEM;
-}
-
 int volume_create(struct engine *e, const char *name, char **labels, bool anonymous)
 {
         _cleanup_free_ char *lj = NULL, *dir = volume_dir(e, name), *data = volume_data_path(e, name);
@@ -58,7 +48,7 @@ int volume_create(struct engine *e, const char *name, char **labels, bool anonym
 
         if (!dir || !data)
                 return -ENOMEM;
-        r = labels_json(labels, &lj);
+        r = runspec_labels_json(labels, &lj);
         if (r < 0)
                 return r;
         r = db_run(e->db, "INSERT INTO volumes (name, created, labels, anonymous) VALUES (?, ?, ?, ?)",
@@ -99,16 +89,14 @@ int volume_prepare(struct engine *e, const char *name)
         return 0;
 }
 
-static int users_of(struct engine *e, const char *name, char ***ret)
+/* The first column of every row of sql (one string argument) as a strv. */
+static int query_strv(struct engine *e, const char *sql, const char *arg, char ***ret)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_strv_free_ char **l = NULL;
         int r;
 
-        r = db_prepare(e->db, &st,
-                       "SELECT w.name FROM workload_volumes v JOIN workloads w ON w.id = v.workload_id "
-                       "WHERE v.volume = ? ORDER BY w.name",
-                       "s", name);
+        r = db_prepare(e->db, &st, sql, "s", arg);
         if (r < 0)
                 return r;
         while ((r = db_step(e->db, st)) > 0)
@@ -118,6 +106,14 @@ static int users_of(struct engine *e, const char *name, char ***ret)
                 return r;
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+static int users_of(struct engine *e, const char *name, char ***ret)
+{
+        return query_strv(e,
+                          "SELECT w.name FROM workload_volumes v JOIN workloads w ON w.id = v.workload_id "
+                          "WHERE v.volume = ? ORDER BY w.name",
+                          name, ret);
 }
 
 static int info_from_row(struct engine *e, sqlite3_stmt *st, struct volume_info **ret)
@@ -296,23 +292,10 @@ int volume_attach(struct engine *e, const char *workload_id, const char *name, c
 
 int volume_anonymous_of(struct engine *e, const char *workload_id, char ***ret)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        _cleanup_strv_free_ char **l = NULL;
-        int r;
-
-        r = db_prepare(e->db, &st,
-                       "SELECT v.name FROM workload_volumes wv JOIN volumes v ON v.name = wv.volume "
-                       "WHERE wv.workload_id = ? AND v.anonymous = 1",
-                       "s", workload_id);
-        if (r < 0)
-                return r;
-        while ((r = db_step(e->db, st)) > 0)
-                if (strv_extend(&l, db_column_str(st, 0)) < 0)
-                        return -ENOMEM;
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(l);
-        return 0;
+        return query_strv(e,
+                          "SELECT v.name FROM workload_volumes wv JOIN volumes v ON v.name = wv.volume "
+                          "WHERE wv.workload_id = ? AND v.anonymous = 1",
+                          workload_id, ret);
 }
 
 bool volume_is_empty(struct engine *e, const char *name)

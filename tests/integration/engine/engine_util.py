@@ -103,8 +103,8 @@ def cap_names(mask_hex):
     return {n for i, n in enumerate(names) if m & (1 << i)}
 
 
-def monitors_of(root):
-    """pids of the hull-monitor processes whose --dir is under root."""
+def pids_of(name, root):
+    """Processes whose executable is named `name` and whose command line mentions root."""
     out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -114,6 +114,11 @@ def monitors_of(root):
                 cmd = f.read().split(b"\0")
         except OSError:
             continue
-        if cmd and cmd[0].endswith(b"hull-monitor") and any(a.startswith(b"--dir=" + root.encode()) for a in cmd):
+        if cmd and os.path.basename(cmd[0]) == name.encode() and any(root.encode() in a for a in cmd):
             out.append(int(d))
     return out
+
+
+def monitors_of(root):
+    """pids of the hull-monitor processes of the store at root."""
+    return pids_of("hull-monitor", root)

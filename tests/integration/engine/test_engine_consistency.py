@@ -27,22 +27,6 @@ def integrity(hull):
         db.close()
 
 
-def pids_of(name, root):
-    """Processes whose executable is `name` and whose command line mentions root."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read().split(b"\0")
-        except OSError:
-            continue
-        if cmd and os.path.basename(cmd[0]) == name.encode() and any(root.encode() in a for a in cmd):
-            out.append(int(d))
-    return out
-
-
 def test_parallel_runs_and_listing(hull, tag):
     n = 12
     results = {}
@@ -145,7 +129,7 @@ def test_random_kill9(hull, tag, victim):
         killed = False
         while time.monotonic() < deadline or not killed:
             kinds = ["hull", "hull-monitor", "hull-runtime"] if victim == "any" else [victim]
-            cands = [pid for k in kinds for pid in pids_of(k, hull.root)]
+            cands = [pid for k in kinds for pid in eu.pids_of(k, hull.root)]
             if time.monotonic() >= deadline:
                 if cands:
                     try:
