@@ -12,9 +12,10 @@ podman runs with a private --root/--runroot, --cgroup-manager=cgroupfs --events-
 --network none (hull's default), and --ulimit nofile=20000:20000 --ulimit nproc=32768:32768
 (this machine's root cannot raise its limits; see /work/shared/MACHINE.md). Its runtime is runc
 by default: crun 1.8.1 refuses this machine's hybrid cgroup layout unless hugetlb is a v1
-hierarchy, which --mount-hugetlb arranges for the duration (and --podman-runtime crun uses).
+hierarchy (bench/runtime.py --mount-hugetlb does that, when no cgroup2 child uses hugetlb);
+--podman-runtime crun where crun runs.
 
-Usage: bench/engine.py [--rounds N] [--containers N] [--podman-runtime runc|crun] [--mount-hugetlb]
+Usage: bench/engine.py [--rounds N] [--containers N] [--podman-runtime runc|crun]
 """
 import argparse
 import os
@@ -27,6 +28,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "engine"))
+import engine_util as eu  # noqa: E402  (pids_of: processes of one store)
 HULL = os.path.join(ROOT, "build", "cmd", "hull", "hull")
 BUSYBOX = os.path.join(ROOT, "assets", "busybox-rootfs")
 ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"]
@@ -78,21 +81,6 @@ def rss_kib(pid):
     return None
 
 
-def procs(exe_name, needle):
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read().split(b"\0")
-        except OSError:
-            continue
-        if cmd and os.path.basename(cmd[0]) == exe_name.encode() and any(needle.encode() in a for a in cmd):
-            out.append(int(d))
-    return out
-
-
 def median_ms(xs):
     return statistics.median(xs) * 1000
 
@@ -134,15 +122,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=31)
     ap.add_argument("--containers", type=int, default=100)
     ap.add_argument("--podman-runtime", default="runc")
-    ap.add_argument("--mount-hugetlb", action="store_true")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench/engine.py runs containers: run it as root")
-    mounted = False
-    if a.mount_hugetlb and not os.path.ismount("/sys/fs/cgroup/hugetlb"):
-        os.makedirs("/sys/fs/cgroup/hugetlb", exist_ok=True)
-        subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", "/sys/fs/cgroup/hugetlb"], check=True)
-        mounted = True
     tmp = tempfile.mkdtemp(prefix="hull-bench-engine-")
     hull = Engine("hull", [HULL, "--root", os.path.join(tmp, "hull")])
     podman = Engine("podman", ["/usr/bin/podman", "--root", os.path.join(tmp, "podman"), "--runroot",
@@ -158,8 +140,7 @@ def main():
             for _ in range(3):  # warm caches (seccomp cache, page cache) before measuring
                 spawn(e.cmd("run", "--rm", *(ULIMITS + ["--network", "none"] if e.name == "podman" else []),
                             "bb", "/bin/true"))
-        print(f"# bench/engine.py --rounds {a.rounds} --containers {a.containers} "
-              f"--podman-runtime {a.podman_runtime}{' --mount-hugetlb' if a.mount_hugetlb else ''}")
+        print(f"# bench/engine.py --rounds {a.rounds} --containers {a.containers} --podman-runtime {a.podman_runtime}")
         print(f"# load average before: {os.getloadavg()[0]:.2f}")
         tool = os.path.join(tmp, "peak-rss")
         check(["cc", "-nostdlib", "-static", "-O2", "-fno-stack-protector", "-o", tool,
@@ -186,8 +167,8 @@ def main():
             print(f"| {e.name} | {median_ms(pres[e.name]):.1f} ms |")
         print(f"\nhull/podman ps: {median_ms(pres['hull']) / median_ms(pres['podman']):.3f}")
 
-        mons = procs("hull-monitor", os.path.join(tmp, "hull"))
-        conmons = procs("conmon", os.path.join(tmp, "podman"))
+        mons = eu.pids_of("hull-monitor", os.path.join(tmp, "hull"))
+        conmons = eu.pids_of("conmon", os.path.join(tmp, "podman"))
         mon_rss = [x for x in (rss_kib(p) for p in mons) if x]
         conmon_rss = [x for x in (rss_kib(p) for p in conmons) if x]
         check(hull.cmd("run", "-d", "--name", "chatty", "bb", "sh", "-c",
@@ -195,7 +176,7 @@ def main():
         check(hull.cmd("run", "-d", "--name", "healthy", "--health-cmd", "true", "--health-interval", "100ms",
                        "bb", "sleep", "3600"))
         time.sleep(4)
-        chatty = [rss_kib(p) for p in procs("hull-monitor", os.path.join(tmp, "hull")) if p not in mons]
+        chatty = [rss_kib(p) for p in eu.pids_of("hull-monitor", os.path.join(tmp, "hull")) if p not in mons]
         print("\nResident memory of the per-container monitor (VmRSS)")
         print("| process | median | max |\n|---|---:|---:|")
         print(f"| hull-monitor, {len(mon_rss)} idle containers | {statistics.median(mon_rss)} KiB | {max(mon_rss)} KiB |")
@@ -209,12 +190,6 @@ def main():
             subprocess.run(e.cmd("rm", "-a", "-f"), capture_output=True)
         subprocess.run(podman.cmd("system", "reset", "-f"), capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
-        if mounted:
-            subprocess.run(["umount", "/sys/fs/cgroup/hugetlb"])
-            try:
-                os.rmdir("/sys/fs/cgroup/hugetlb")
-            except OSError:
-                pass
 
 
 if __name__ == "__main__":
