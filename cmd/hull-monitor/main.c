@@ -488,7 +488,7 @@ static int setup(struct monitor *m)
 
         if (chdir(m->o.dir) < 0)
                 return negative_errno();
-        /* Orphans of the container (its init included, once hull-runtime create exits) come to us. */
+        /* Orphans of the container (its init included, once hull-runtime run exits) come to us. */
         if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
                 return negative_errno();
         signal(SIGPIPE, SIG_IGN);

@@ -2,14 +2,15 @@
 /*
  * monitor.h - hull-monitor: one small process per running container (podman's conmon).
  *
- * The engine starts it detached (double fork, setsid) and it lives as long as the
- * container, restarts included. It is the container's subreaper and the only holder
- * of the container's stdio: it runs `hull-runtime create` with pipes (or a pty through
- * --console-socket) as the container's stdio, brings the loopback device of a new
- * network namespace up, runs `hull-runtime start`, writes every output line to the
- * json-file log, serves the attach socket, runs health checks through
- * `hull-runtime exec`, records the exit status in the status file, applies the restart
- * policy with Docker's backoff, and calls `hull-runtime delete` when the container ends.
+ * The engine starts it in its own session (posix_spawn, setsid) and it lives as long as the
+ * container, restarts included. It is the container's subreaper and the only holder of the
+ * container's stdio: it makes the container's network namespace (loopback up), runs
+ * `hull-runtime run --detach` with pipes (or a pty through --console-socket) as the
+ * container's stdio and that namespace as fd 3, writes every output line to the json-file
+ * log, serves the attach socket (and runs `exec -d` processes, so that they stay its
+ * descendants), runs health checks through `hull-runtime exec`, records the exit status in
+ * the status file, applies the restart policy with Docker's backoff, and calls
+ * `hull-runtime delete` when the container ends.
  * It needs no database: the engine reads the status file (src/engine/status.h).
  *
  * Files (in the container directory, --dir):
@@ -18,11 +19,11 @@
  *   ctr.log[.N]     the json-file log and its rotated files
  *   runtime.log     hull-runtime's error log of the last call (JSON lines)
  *   stop            created by the engine before it stops the container: no restart
- *   pid, exec.pid   pid files written by hull-runtime create / exec
+ *   pid, exec.pid   pid files written by hull-runtime run / exec
  *
- * Single-threaded: one poll() loop over a signalfd, the container's output, the attach
- * socket and its clients, a timerfd (restart backoff, health checks) and the health
- * check's output. Linked statically against libc and hull's base helpers only, so that
+ * Single-threaded: one poll() loop over a signalfd, the container's output and stdin, the
+ * attach socket and its clients and the health check's output; its timeout serves the
+ * restart backoff and the health checks. Linked statically against libc and hull's base helpers only, so that
  * its resident size stays under 1 MiB (docs/benchmarks.md).
  */
 #pragma once
