@@ -79,6 +79,16 @@ bool io_any_ack(struct monitor *m)
         return m->acked;
 }
 
+void io_drain_clients(struct monitor *m)
+{
+        char buf[ATTACH_MSG_MAX];
+
+        /* A socket closed with unread messages makes the client's next read fail with ECONNRESET. */
+        for (size_t i = 0; i < m->n_clients; i++)
+                while (recv(m->clients[i].fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+                        ;
+}
+
 static int client_flush(struct client *c)
 {
         while (c->head) {

@@ -557,6 +557,7 @@ int main(int argc, char **argv)
         launch(&m);
         run_loop(&m, INT64_MAX);
         unlinkat(AT_FDCWD, ATTACH_SOCKET, 0);
+        io_drain_clients(&m);
         if (m.o.exit_command && !io_any_ack(&m)) {
                 /* Nobody took care of the end (run --rm -d, or the CLI was killed): the engine's cleanup. */
                 for (size_t i = 0; i < m.n_clients; i++)

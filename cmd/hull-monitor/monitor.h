@@ -23,8 +23,8 @@
  *
  * Single-threaded: one poll() loop over a signalfd, the container's output and stdin, the
  * attach socket and its clients and the health check's output; its timeout serves the
- * restart backoff and the health checks. Linked statically against libc and hull's base helpers only, so that
- * its resident size stays under 1 MiB (docs/benchmarks.md).
+ * restart backoff and the health checks. Linked statically against libc and hull's base helpers
+ * only, so that its resident size stays under 1 MiB (docs/benchmarks.md).
  */
 #pragma once
 
@@ -139,6 +139,8 @@ bool io_read_output(struct monitor *m, int fd, enum log_stream s);
 void io_flush_stdin(struct monitor *m);
 void io_drop_client(struct monitor *m, size_t i);
 bool io_any_ack(struct monitor *m);
+/* Read and drop what clients sent but nobody read, before the sockets close. */
+void io_drain_clients(struct monitor *m);
 
 /* health.c */
 void health_schedule(struct monitor *m);

@@ -144,7 +144,12 @@ int attach_run(int fd, const struct attach_options *o, int *ret_code)
                         n = send(fd, pending, n_pending, MSG_DONTWAIT | MSG_NOSIGNAL);
                         if (n >= 0)
                                 n_pending = 0;
-                        else if (errno != EAGAIN && errno != EINTR) {
+                        else if (errno == EPIPE || errno == ECONNRESET) {
+                                /* The monitor is gone: no more stdin, but its last messages are still to
+                                 * read. */
+                                n_pending = 0;
+                                stdin_open = false;
+                        } else if (errno != EAGAIN && errno != EINTR) {
                                 r = negative_errno();
                                 break;
                         }
@@ -181,18 +186,25 @@ int attach_run(int fd, const struct attach_options *o, int *ret_code)
                                 pending[0] = ATTACH_STDIN;
                                 memcpy(pending + 1, buf, (size_t)n);
                                 if (send(fd, pending, (size_t)n + 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-                                        if (errno != EAGAIN && errno != EINTR) {
+                                        if (errno == EPIPE || errno == ECONNRESET)
+                                                stdin_open = false; /* as above */
+                                        else if (errno != EAGAIN && errno != EINTR) {
                                                 r = negative_errno();
                                                 break;
-                                        }
-                                        n_pending = (size_t)n + 1;
+                                        } else
+                                                n_pending = (size_t)n + 1;
                                 }
                         }
                 }
                 if (p[0].revents) {
                         n = recv(fd, buf, ATTACH_MSG_MAX, MSG_DONTWAIT);
                         if (n < 0) {
-                                if (errno == EAGAIN || errno == EINTR)
+                                /*
+                                 * ECONNRESET: the monitor closed while something we sent was unread. The
+                                 * kernel reports it once, before the messages still queued for us (the
+                                 * exit status among them): read on.
+                                 */
+                                if (errno == EAGAIN || errno == EINTR || errno == ECONNRESET)
                                         continue;
                                 r = negative_errno();
                                 break;

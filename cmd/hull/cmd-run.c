@@ -198,18 +198,44 @@ static int runspec_from_options(struct cmd_context *c, struct runspec *s)
         return 0;
 }
 
+/* Options for `hull-image pull` of a missing image (NULL: do not pull): those of hull pull. */
+static int pull_options(struct cmd_context *c, char ***ret)
+{
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        const char *pull = cmd_opt(c, "pull"), *v;
+
+        if (!l)
+                return -ENOMEM;
+        if (pull && streq(pull, "never")) {
+                *ret = NULL;
+                return 0;
+        }
+        if (cmd_flag(c, "tls-verify") &&
+            strv_extend(&l, cmd_bool(c, "tls-verify", true) ? "--tls-verify=true" : "--tls-verify=false") <
+                    0)
+                return -ENOMEM;
+        if ((v = cmd_opt(c, "cert-dir")) && (strv_extend(&l, "--cert-dir") < 0 || strv_extend(&l, v) < 0))
+                return -ENOMEM;
+        if ((v = cmd_opt(c, "creds")) && (strv_extend(&l, "--creds") < 0 || strv_extend(&l, v) < 0))
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int create_from_options(struct cmd_context *c, struct workload **ret)
 {
         _cleanup_runspec_ struct runspec *s = runspec_new();
-        const char *pull = cmd_opt(c, "pull");
+        _cleanup_strv_free_ char **pull = NULL;
         int r;
 
         if (!s)
                 return cmd_fail(-ENOMEM, "creating a container");
         r = runspec_from_options(c, s);
+        if (r >= 0)
+                r = pull_options(c, &pull);
         if (r < 0)
                 return cmd_fail(r, "invalid option");
-        r = ctr_create(c->engine, cmd_opt(c, "name"), s, !pull || streq(pull, "missing"), ret);
+        r = ctr_create(c->engine, cmd_opt(c, "name"), s, pull, ret);
         if (r < 0)
                 return cmd_fail(r, "creating a container from '%s'", c->argv[0]);
         return 0;

@@ -175,7 +175,8 @@ static const struct cmd_option prune_opts[] = {
         { "stop-timeout", 0, OPT_VALUE, "SECONDS", "time stop waits before SIGKILL (default 10)" },               \
         { "add-host", 0, OPT_MULTI, "HOST:IP", "add a line to the container's /etc/hosts" },                       \
         { "log-opt", 0, OPT_MULTI, "OPT", "json-file log options: max-size=SIZE, max-file=N" },                    \
-        { "pull", 0, OPT_VALUE, "POLICY", "missing (default): pull the image when the store lacks it; never" }
+        { "pull", 0, OPT_VALUE, "POLICY", "missing (default): pull the image when the store lacks it; never" },    \
+        OPT_TLS
 
 static const struct cmd_option run_opts[] = {
         OPTS_CREATE,

@@ -786,7 +786,8 @@ int ctr_exec_detached(struct engine *e, struct workload *w, char **args, const c
         while (r >= 0) {
                 ssize_t n = recv(fd, buf, ATTACH_MSG_MAX, 0);
                 int32_t code;
-                if (n < 0 && errno == EINTR)
+                /* ECONNRESET comes once, before what is still queued for us (attach-io.c). */
+                if (n < 0 && (errno == EINTR || errno == ECONNRESET))
                         continue;
                 if (n <= 0) {
                         r = err_set(-ECONNRESET, "the container's monitor went away");

@@ -65,9 +65,9 @@ int ctr_lock(struct engine *e, const char *id, bool wait, int *ret_fd)
 }
 
 /* Fetch a missing image with `hull-image pull` (the transfer code lives outside the run path). */
-static int pull_image(struct engine *e, const char *image)
+static int pull_image(struct engine *e, const char *image, char *const *opts)
 {
-        char *argv[] = {NULL, (char *)"--root", e->root, (char *)"pull", (char *)"-q", (char *)image, NULL};
+        _cleanup_strv_free_ char **argv = NULL;
         const char *helper;
         char err[512];
         int r;
@@ -75,7 +75,15 @@ static int pull_image(struct engine *e, const char *image)
         r = engine_binary(e, ENGINE_BIN_IMAGE, &helper);
         if (r < 0)
                 return r;
-        argv[0] = (char *)helper;
+        if (strv_extend(&argv, helper) < 0 || strv_extend(&argv, "--root") < 0 ||
+            strv_extend(&argv, e->root) < 0 || strv_extend(&argv, "pull") < 0 ||
+            strv_extend(&argv, "-q") < 0)
+                return -ENOMEM;
+        for (size_t i = 0; opts && opts[i]; i++)
+                if (strv_extend(&argv, opts[i]) < 0)
+                        return -ENOMEM;
+        if (strv_extend(&argv, image) < 0)
+                return -ENOMEM;
         r = ctr_spawn_capture(argv, err, sizeof(err));
         if (r == 0)
                 return 0;
@@ -155,7 +163,7 @@ static char *command_line(char **args)
         return out;
 }
 
-int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in, bool pull,
+int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in, char *const *pull,
                struct workload **ret)
 {
         _cleanup_runspec_ struct runspec *spec = NULL;
@@ -182,7 +190,7 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
         r = store_resolve(s, spec->image, &image_id);
         if (r == -ENOENT && pull) {
                 err_clear();
-                r = pull_image(e, spec->image);
+                r = pull_image(e, spec->image, pull);
                 if (r >= 0)
                         r = store_resolve(s, spec->image, &image_id);
         }
@@ -680,7 +688,8 @@ static int await_start(int fd, struct workload *w)
                         return err_set(-ETIMEDOUT, "the container did not start within %d s",
                                        MONITOR_START_TIMEOUT_MS / 1000);
                 n = recv(fd, buf, sizeof(buf) - 1, 0);
-                if (n < 0 && errno == EINTR)
+                /* ECONNRESET comes once, before what is still queued for us (attach-io.c). */
+                if (n < 0 && (errno == EINTR || errno == ECONNRESET))
                         continue;
                 if (n <= 0)
                         return err_set(-EIO, "hull-monitor exited before the container started");

@@ -40,11 +40,12 @@ struct ctr_start_result {
 };
 
 /*
- * Create a container: resolve the image (pulling it when missing and pull is true),
- * claim the name, write the row and the directory. Nothing is mounted. The new row
- * through *ret. On failure nothing is left behind.
+ * Create a container: resolve the image (pulling it when missing and pull is not NULL: the
+ * extra options of `hull-image pull`, such as "--tls-verify=false"), claim the name, write the
+ * row and the directory. Nothing is mounted. The new row through *ret. On failure nothing is
+ * left behind.
  */
-int ctr_create(struct engine *e, const char *name, const struct runspec *spec, bool pull,
+int ctr_create(struct engine *e, const char *name, const struct runspec *spec, char *const *pull,
                struct workload **ret);
 
 /*
