@@ -57,7 +57,7 @@ static pid_t spawn_with(char **argv, int in, int out, int err, int extra)
                 sigfillset(&all);
                 sigprocmask(SIG_UNBLOCK, &all, NULL);
                 signal(SIGPIPE, SIG_DFL);
-                close_all_fds(extra >= 0 ? 4 : 3, NULL, 0);
+                close_all_fds(extra >= 0 ? 4 : 3, fds, 0);
                 execv(argv[0], argv);
                 _exit(127);
         }

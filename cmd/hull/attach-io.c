@@ -59,7 +59,8 @@ static int send_msg(int fd, char type, const void *data, size_t len)
         if (len > sizeof(buf) - 1)
                 len = sizeof(buf) - 1;
         buf[0] = type;
-        memcpy(buf + 1, data, len);
+        if (len > 0)
+                memcpy(buf + 1, data, len);
         for (;;) {
                 ssize_t k = send(fd, buf, len + 1, MSG_NOSIGNAL);
                 if (k >= 0)
