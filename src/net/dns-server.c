@@ -638,7 +638,10 @@ static int bind_sockets(struct server *srv, char *why, size_t why_size)
                         if (fd < 0)
                                 return negative_errno();
                         (t == 0 ? srv->udp : srv->tcp)[i] = fd;
-                        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                        /* TCP only: a restart must not wait for TIME_WAIT; on UDP the option
+                         * would let a second responder share the port and split the questions. */
+                        if (t == 1)
+                                (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
                         /* The gateway address may still be on its way to the bridge after a reboot. */
                         (void)setsockopt(fd, level, freebind, &one, sizeof(one));
                         if (a->family == AF_INET6)

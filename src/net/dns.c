@@ -313,6 +313,10 @@ int dns_responder_ensure(struct store *s, const struct dns_responder_config *c)
                         _exit(0);
                 if (dup2(pipefd[1], 3) < 0 || fd_cloexec(3, false) < 0)
                         _exit(127);
+                /* Nothing of the caller's: its stdout may be a pipe someone waits on for EOF. */
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+                        _exit(127);
                 (void)close_all_fds(4, NULL, 0);
                 snprintf(readyfd, sizeof(readyfd), "%d", 3);
                 argv[a++] = c->helper;
