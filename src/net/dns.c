@@ -64,7 +64,7 @@ static int parse_line(char *line, struct dns_record *ret)
         if (parse_addr_field(f[1], AF_INET, &r.ip4) < 0 || parse_addr_field(f[2], AF_INET6, &r.ip6) < 0)
                 return -EINVAL;
         r.endpoint = strdup(f[0]);
-        if (!r.endpoint || split_list(f[3], &r.names) < 0 ||
+        if (!r.endpoint || split_list(streq(f[3], "-") ? "" : f[3], &r.names) < 0 ||
             split_list(n == 5 ? f[4] : "", &r.upstreams) < 0) {
                 free(r.endpoint);
                 strv_free(r.names);
@@ -109,6 +109,9 @@ void dns_record_format(const struct dns_record *r, FILE *f)
 
         fprintf(f, "%s %s %s ", r->endpoint, ipaddr_is_set(&r->ip4) ? ipaddr_to_string(&r->ip4, a) : "-",
                 ipaddr_is_set(&r->ip6) ? ipaddr_to_string(&r->ip6, b) : "-");
+        /* A record may carry only upstreams (--dns without a name): "-" keeps the columns. */
+        if (strv_length(r->names) == 0)
+                fputc('-', f);
         STRV_FOREACH (n, r->names)
                 fprintf(f, "%s%s", n == r->names ? "" : ",", *n);
         STRV_FOREACH (u, r->upstreams)

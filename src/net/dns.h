@@ -12,7 +12,7 @@
  * the store lock; the responder stats it before each answer and reloads it when it changed.
  * One line per endpoint:
  *
- *     <endpoint> <ipv4|-> <ipv6|-> <name>[,<alias>...] [<upstream>[,<upstream>...]]
+ *     <endpoint> <ipv4|-> <ipv6|-> <name>[,<alias>...]|- [<upstream>[,<upstream>...]]
  *
  * Liveness: the responder holds an exclusive flock on dns/<netid>/pid for its whole life, so
  * "running" is "that lock is taken" (no pid guessing). It exits on SIGTERM, and by itself after

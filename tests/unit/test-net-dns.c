@@ -243,6 +243,20 @@ TEST(name_table_file)
         ASSERT_OK(dns_names_set(s, "net", &rec)); /* replaces c1, keeps c10 */
         ASSERT_OK(store_read(s, "dns/net", "names", &text));
         ASSERT_STREQ(text, "c10 10.0.0.2 - web\nc1 10.0.0.9 - web\n");
+        /* upstreams without a name keep their column */
+        rec.endpoint = "c2";
+        rec.names = none;
+        rec.upstreams = names;
+        ASSERT_OK(dns_names_set(s, "net", &rec));
+        free(text);
+        ASSERT_OK(store_read(s, "dns/net", "names", &text));
+        ASSERT_CONTAINS(text, "c2 10.0.0.9 - - web\n");
+        struct dns_table tab;
+        ASSERT_OK(dns_table_parse(text, &tab));
+        ASSERT_EQ(tab.n, 3);
+        ASSERT_EQ(strv_length(tab.records[2].names), 0);
+        ASSERT_EQ(strv_length(tab.records[2].upstreams), 1);
+        dns_table_done(&tab);
         ASSERT_OK(dns_names_remove(s, "net", "c1"));
         ASSERT_ERR(dns_names_remove(s, "net", "c1"), -ENOENT);
         ASSERT_EQ(dns_responder_pid(s, "net"), 0);
