@@ -226,7 +226,7 @@ static int pid_file_open(struct store *s, const char *netid, int flags)
         char path[160];
 
         snprintf(path, sizeof(path), "dns/%s/pid", netid);
-        return openat(store_dir_fd(s), path, flags | O_CLOEXEC | O_NOFOLLOW, 0644);
+        return openat(store_run_fd(s), path, flags | O_CLOEXEC | O_NOFOLLOW, 0644);
 }
 
 int dns_responder_pid(struct store *s, const char *netid)

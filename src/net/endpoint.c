@@ -330,7 +330,12 @@ int endpoint_teardown(struct net_ctx *ctx, const struct network *n, struct endpo
         r = ctx_nl(ctx, &nl);
         if (r < 0)
                 return r;
-        if (ep->host_ifname) {
+        /* A veth whose owner died leaves with the owner's namespace: the kernel unregisters the
+         * pair in cleanup_net(). Deleting it here would only wait for the RCU grace period of
+         * unregister_netdevice_many() (10-30 ms). If something else pins the namespace, the
+         * link sweep of net_reclaim() removes the orphan. */
+        if (ep->host_ifname &&
+            !(ep->kind == NET_ENDPOINT_VETH && ep->owner.pid > 0 && !proc_id_alive(&ep->owner))) {
                 r = nl_link_delete(nl, ep->host_ifname);
                 if (r < 0 && r != -ENODEV)
                         return r;

@@ -77,6 +77,7 @@ int nl_veth_create(struct nl *nl, const struct nl_veth *v);
 
 /* Delete a link by name; -ENODEV when it does not exist. */
 int nl_link_delete(struct nl *nl, const char *name);
+
 int nl_link_set_up(struct nl *nl, int ifindex);
 int nl_link_set_master(struct nl *nl, int ifindex, int master);
 int nl_link_set_mtu(struct nl *nl, int ifindex, uint32_t mtu);

@@ -32,7 +32,7 @@
 
 /* ------------------------------------------------------------------ context */
 
-int net_ctx_open(const char *root, struct net_ctx **ret)
+int net_ctx_open(const char *root, const char *run_root, struct net_ctx **ret)
 {
         struct net_ctx *ctx = calloc(1, sizeof(*ctx));
         int r;
@@ -44,7 +44,7 @@ int net_ctx_open(const char *root, struct net_ctx **ret)
                 free(ctx);
                 return -ENOMEM;
         }
-        r = store_open(root, &ctx->store);
+        r = store_open(root, run_root, &ctx->store);
         if (r < 0) {
                 net_ctx_free(ctx);
                 return r;

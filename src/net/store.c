@@ -13,44 +13,61 @@
 #define ROW_MAX (1u << 20)
 
 struct store {
-        char *path;
+        char *path, *run_path;
         char *lock_path;
-        int dir_fd;
+        int dir_fd, run_fd;
         int lock_fd;
         unsigned lock_depth;
 };
 
-int store_open(const char *root, struct store **ret)
+/* Tables that outlive a reboot; every other one is runtime state (store.h). */
+static const char *const persistent_tables[] = {"networks", "node"};
+
+static int open_dir(const char *path, int *ret)
+{
+        int r = mkdir_p(path, 0711);
+
+        if (r < 0)
+                return err_set(r, "cannot create state directory '%s': %s", path, strerror(-r));
+        *ret = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (*ret < 0)
+                return err_set(negative_errno(), "cannot open state directory '%s': %m", path);
+        return 0;
+}
+
+int store_open(const char *state_root, const char *run_root, struct store **ret)
 {
         struct store *s;
         int r;
 
-        if (!root || root[0] != '/')
-                return err_set(-EINVAL, "state directory must be an absolute path, got '%s'",
-                               strempty(root));
+        if (!run_root)
+                run_root = state_root;
+        if (!state_root || state_root[0] != '/' || run_root[0] != '/')
+                return err_set(-EINVAL, "state directories must be absolute paths, got '%s' and '%s'",
+                               strempty(state_root), strempty(run_root));
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        s->dir_fd = s->lock_fd = -EBADF;
-        s->path = strdup_printf("%s/net", root);
-        s->lock_path = strdup_printf("%s/net/lock", root);
-        if (!s->path || !s->lock_path) {
+        s->dir_fd = s->run_fd = s->lock_fd = -EBADF;
+        s->path = strdup_printf("%s/net", state_root);
+        s->run_path = strdup_printf("%s/net", run_root);
+        s->lock_path = strdup_printf("%s/net/lock", state_root);
+        if (!s->path || !s->run_path || !s->lock_path) {
                 store_free(s);
                 return -ENOMEM;
         }
-        r = mkdir_p(s->path, 0711);
+        r = open_dir(s->path, &s->dir_fd);
+        if (r >= 0)
+                r = open_dir(s->run_path, &s->run_fd);
         if (r < 0) {
-                err_set(r, "cannot create state directory '%s': %s", s->path, strerror(-r));
                 store_free(s);
                 return r;
         }
-        s->dir_fd = open(s->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         /* The lock file is world-readable: the unprivileged DNS responder flocks it (LOCK_EX works on
          * a read-only fd) before it exits on its own, so that it never races an attach. */
-        if (s->dir_fd >= 0)
-                s->lock_fd = openat(s->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (s->dir_fd < 0 || s->lock_fd < 0) {
-                r = err_set(negative_errno(), "cannot open state directory '%s': %m", s->path);
+        s->lock_fd = openat(s->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (s->lock_fd < 0) {
+                r = err_set(negative_errno(), "cannot open '%s': %m", s->lock_path);
                 store_free(s);
                 return r;
         }
@@ -64,19 +81,32 @@ void store_free(struct store *s)
                 return;
         safe_close(s->lock_fd);
         safe_close(s->dir_fd);
+        safe_close(s->run_fd);
         free(s->path);
+        free(s->run_path);
         free(s->lock_path);
         free(s);
 }
 
-const char *store_path(struct store *s)
+const char *store_run_path(struct store *s)
 {
-        return s->path;
+        return s->run_path;
 }
 
-int store_dir_fd(struct store *s)
+int store_run_fd(struct store *s)
 {
-        return s->dir_fd;
+        return s->run_fd;
+}
+
+/* The directory fd a table lives under. */
+static int table_fd(struct store *s, const char *table)
+{
+        size_t n = strcspn(table, "/");
+
+        for (size_t i = 0; i < ELEMENTSOF(persistent_tables); i++)
+                if (strlen(persistent_tables[i]) == n && strncmp(table, persistent_tables[i], n) == 0)
+                        return s->dir_fd;
+        return s->run_fd;
 }
 
 const char *store_lock_path(struct store *s)
@@ -147,7 +177,7 @@ static int table_mkdir(struct store *s, const char *table)
                 if (*p == '/' || *p == 0) {
                         char c = *p;
                         *p = 0;
-                        if (mkdirat(s->dir_fd, buf, 0755) < 0 && errno != EEXIST)
+                        if (mkdirat(table_fd(s, table), buf, 0755) < 0 && errno != EEXIST)
                                 return negative_errno();
                         if (c == 0)
                                 return 0;
@@ -164,7 +194,7 @@ int store_read(struct store *s, const char *table, const char *key, char **ret)
         r = table_path(table, key, path, sizeof(path));
         if (r < 0)
                 return r;
-        return read_full_file_at(s->dir_fd, path, ROW_MAX, ret, NULL);
+        return read_full_file_at(table_fd(s, table), path, ROW_MAX, ret, NULL);
 }
 
 static int write_row(struct store *s, const char *table, const char *key, const char *data, bool excl)
@@ -178,12 +208,12 @@ static int write_row(struct store *s, const char *table, const char *key, const 
                 return r;
         for (int attempt = 0;; attempt++) {
                 if (excl)
-                        fd = openat(s->dir_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                                    0644);
+                        fd = openat(table_fd(s, table), path,
+                                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
                 else {
                         snprintf(tmp, sizeof(tmp), "%s/.%s.%d", table, key, (int)getpid());
-                        fd = openat(s->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                                    0644);
+                        fd = openat(table_fd(s, table), tmp,
+                                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
                 }
                 if (fd >= 0)
                         break;
@@ -195,12 +225,12 @@ static int write_row(struct store *s, const char *table, const char *key, const 
         }
         r = write_all(fd, data, strlen(data));
         if (r < 0) {
-                (void)unlinkat(s->dir_fd, excl ? path : tmp, 0);
+                (void)unlinkat(table_fd(s, table), excl ? path : tmp, 0);
                 return r;
         }
-        if (!excl && renameat(s->dir_fd, tmp, s->dir_fd, path) < 0) {
+        if (!excl && renameat(table_fd(s, table), tmp, table_fd(s, table), path) < 0) {
                 r = negative_errno();
-                (void)unlinkat(s->dir_fd, tmp, 0);
+                (void)unlinkat(table_fd(s, table), tmp, 0);
                 return r;
         }
         return 0;
@@ -224,7 +254,7 @@ int store_remove(struct store *s, const char *table, const char *key)
         r = table_path(table, key, path, sizeof(path));
         if (r < 0)
                 return r;
-        if (unlinkat(s->dir_fd, path, 0) < 0)
+        if (unlinkat(table_fd(s, table), path, 0) < 0)
                 return negative_errno();
         return 0;
 }
@@ -243,7 +273,7 @@ static int open_table(struct store *s, const char *table, DIR **ret)
         r = table_path(table, NULL, path, sizeof(path));
         if (r < 0)
                 return r;
-        fd = openat(s->dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = openat(table_fd(s, table), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         d = fdopendir(fd);
@@ -322,7 +352,7 @@ int store_drop_table(struct store *s, const char *table)
         if (r < 0)
                 return r;
         (void)store_sweep(s, table);
-        if (unlinkat(s->dir_fd, path, AT_REMOVEDIR) < 0)
+        if (unlinkat(table_fd(s, table), path, AT_REMOVEDIR) < 0)
                 return errno == ENOENT ? 0 : negative_errno();
         return 0;
 }
@@ -356,7 +386,7 @@ int store_subdir(struct store *s, const char *sub, char **ret_path)
         r = table_mkdir(s, sub);
         if (r < 0)
                 return r;
-        path = strdup_printf("%s/%s", s->path, sub);
+        path = strdup_printf("%s/%s", table_fd(s, sub) == s->dir_fd ? s->path : s->run_path, sub);
         if (!path)
                 return -ENOMEM;
         *ret_path = path;

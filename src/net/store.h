@@ -3,18 +3,27 @@
  * store.h - the network library's persistent state: small tables of keyed rows on disk.
  *
  * hull keeps one state database per node (SQLite, src/lib/db.c, once it is on main). Until
- * then the network state lives under <root>/net/ in the same shape, so that moving it into
+ * then the network state lives in directories in the same shape, so that moving it into
  * SQLite is a change of this file only:
  *
  *     table directory       row file      SQLite equivalent
  *     networks/             <name>        networks(name PRIMARY KEY, doc JSON)
+ *     node/                 ula48         node(key, value)
+ *   runtime:
  *     endpoints/<netid>/    <endpoint>    endpoints(network, endpoint, doc JSON)
  *     leases/<netid>/       <address>     leases(network, address PRIMARY KEY, owner)
  *     ports/                <proto>-<n>   ports(proto, port, host_ip, owner)
  *     cursors/              <netid>-<f>   networks.next_v4 / next_v6
+ *     sysctl/               <key>         what hull changed in the kernel, and the old value
  *     dns/<netid>/          names, pid    (the responder's files; not rows)
  *
- * Concurrency: every change is made while holding the store lock (flock(2) on <root>/net/lock,
+ * Network definitions persist (<state>/net); the runtime tables describe kernel objects that a
+ * reboot takes away (links, namespaces, rules), so they live with them in <run>/net, normally
+ * on tmpfs (/run): a reboot clears both together, and rows are written at tmpfs cost (on this
+ * machine's loaded ext4 a create+rename costs 0.2-1 ms, the largest part of an attach). In
+ * SQLite they would be a second database in /run attached to the first.
+ *
+ * Concurrency: every change is made while holding the store lock (flock(2) on <state>/net/lock,
  * LOCK_EX), so parallel hull processes serialize their read-modify-write sequences; the kernel
  * drops the lock of a process killed with SIGKILL. Rows are replaced atomically (write to a
  * dot-file, rename(2)), so readers without the lock (inspect, ls, the DNS responder) see either
@@ -32,8 +41,8 @@
 
 struct store;
 
-/* Open (creating) <root>/net. */
-int store_open(const char *root, struct store **ret);
+/* Open (creating) <state_root>/net and <run_root>/net (run_root NULL: state_root). */
+int store_open(const char *state_root, const char *run_root, struct store **ret);
 void store_free(struct store *s);
 static inline void store_freep(struct store **s)
 {
@@ -41,9 +50,9 @@ static inline void store_freep(struct store **s)
 }
 #define _cleanup_store_ _cleanup_(store_freep)
 
-/* <root>/net, and an O_PATH|O_DIRECTORY fd to it (borrowed). */
-const char *store_path(struct store *s);
-int store_dir_fd(struct store *s);
+/* <run_root>/net (runtime tables and the responder's files), and an fd to it (borrowed). */
+const char *store_run_path(struct store *s);
+int store_run_fd(struct store *s);
 
 /* Take / drop the store lock (blocking). Nested store_lock() calls only count. */
 int store_lock(struct store *s);

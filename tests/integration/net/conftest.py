@@ -1,16 +1,21 @@
 """The network lab of tests/integration/net: a private "host" namespace per test.
 
-Each test gets its own host network namespace (<tag>h) in which hull's networks, bridges,
-nftables table and sysctls live, so that tests never touch the real host's links or rules and
-parallel runs cannot collide. A second namespace (<tag>c) is another machine on the host's LAN,
-linked by a veth (<tag>u0 in the host, <tag>u1 in the client, 198.51.100.0/24 and fd0f::/64):
-it is also the host's default router ("the Internet") and runs a small DNS server that the
-host's /etc/resolv.conf points to (ip netns exec bind-mounts /etc/netns/<tag>h/resolv.conf).
-Containers are further namespaces (<tag>x...), attached with net-tool.
+Each test gets its own host network namespace in which hull's networks, bridges, nftables
+table and sysctls live, so that tests never touch the real host's links or rules and parallel
+runs cannot collide. A second namespace is another machine on the host's LAN, linked by a veth
+(<tag>u0 in the host, <tag>u1 in the client, 198.51.100.0/24 and fd0f::/64): it is also the
+host's default router ("the Internet") and runs a small DNS server that the host's resolv.conf
+points to. Containers are further namespaces, attached with net-tool.
+
+The namespaces are anonymous, each held by a sleeping process (unshare -n) and entered through
+/proc/PID/ns/net: nothing appears in /run/netns or the host's link table, where the leak checks
+of other test runs on this shared machine would take them for their own leftovers. Commands run
+in the host namespace get their own mount namespace with that namespace's /sys and the lab's
+resolv.conf bound over /etc/resolv.conf (as `ip netns exec` does for named namespaces).
 
 At the end of a test the lab checks that hull left nothing in the host namespace (links besides
-lo and the uplink, addresses on them, table inet hull, state files) before deleting it; the
-autouse leak check of tests/integration/conftest.py then covers namespaces and processes.
+lo and the uplink, addresses on them, table inet hull, forwarding, state files) before killing
+the holders; the autouse leak check of tests/integration/conftest.py then covers processes.
 """
 import json
 import os
@@ -32,6 +37,27 @@ UPLINK4, CLIENT4 = "198.51.100.1", "198.51.100.2"
 UPLINK6, CLIENT6 = "fd0f::1", "fd0f::2"
 
 
+class Netns:
+    """An anonymous network namespace held by a sleeping process."""
+
+    def __init__(self):
+        self.holder = subprocess.Popen(["unshare", "-n", "sh", "-c", "ip link set lo up && echo ready && exec sleep 1d"],
+                                       stdout=subprocess.PIPE, text=True)
+        if self.holder.stdout.readline().strip() != "ready":
+            raise AssertionError("cannot create a network namespace")
+        self.pid = self.holder.pid
+        self.path = f"/proc/{self.pid}/ns/net"
+
+    def enter(self):
+        return ["nsenter", f"--net={self.path}"]
+
+    def close(self):
+        if self.holder.returncode is not None:
+            return
+        self.holder.kill()
+        self.holder.communicate()
+
+
 def run(*args, check=True, timeout=30, input=None):
     p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, input=input)
     if check and p.returncode != 0:
@@ -43,8 +69,8 @@ class Proc:
     """A background process in a namespace that prints "ready" once it serves."""
 
     def __init__(self, ns, *args):
-        self.p = subprocess.Popen(["ip", "netns", "exec", ns, *map(str, args)], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
+        self.p = subprocess.Popen([*ns.enter(), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True)
         line = self.p.stdout.readline().strip()
         if line != "ready":
             self.stop()
@@ -63,74 +89,93 @@ class Proc:
 class Container:
     def __init__(self, lab, name):
         self.lab = lab
-        self.ns = f"{lab.tag}x{name}"
+        self.name = name
+        self.ns = f"{lab.tag}x{name}"  # its endpoint id
+        self.netns = Netns()
         self.files = os.path.join(lab.dir, f"files-{name}")
-        run("ip", "netns", "add", self.ns)
-        lab.namespaces.append(self.ns)
+        lab.netns.append(self.netns)
 
     @property
     def path(self):
-        return f"/run/netns/{self.ns}"
+        return self.netns.path
+
+    def enter(self):
+        return self.netns.enter()
+
+    def kill(self):
+        self.netns.close()
 
     def sh(self, *args, check=True, timeout=30):
-        return run("ip", "netns", "exec", self.ns, *args, check=check, timeout=timeout)
+        return run(*self.enter(), *args, check=check, timeout=timeout)
 
     def peer(self, *args, check=True, timeout=30):
         return self.sh(PY, PEER, *args, check=check, timeout=timeout)
 
     def serve(self, kind, port, count=1, bind=None):
         extra = ["--bind", bind] if bind else []
-        return Proc(self.ns, PY, PEER, f"serve-{kind}", port, "--count", count, *extra)
+        return Proc(self, PY, PEER, f"serve-{kind}", port, "--count", count, *extra)
 
     def resolve(self, name, family="v4"):
         """Resolve through glibc with the container's generated resolv.conf and hosts."""
         cmd = (f"mount --bind {self.files}/resolv.conf /etc/resolv.conf && "
                f"mount --bind {self.files}/hosts /etc/hosts && exec getent ahosts{family} {name}")
-        p = run("ip", "netns", "exec", self.ns, "unshare", "-m", "--propagation", "private", "sh", "-c", cmd,
-                check=False)
+        p = run(*self.enter(), "unshare", "-m", "--propagation", "private", "sh", "-c", cmd, check=False)
         return sorted({line.split()[0] for line in p.stdout.splitlines() if line.strip()})
+
+
+class HostNs:
+    """The lab's host namespace as seen by a command: its /sys and the lab's resolv.conf."""
+
+    def __init__(self, netns, resolv):
+        self.netns = netns
+        self.resolv = resolv
+
+    def enter(self):
+        setup = f"mount -t sysfs sysfs /sys && mount --bind {self.resolv} /etc/resolv.conf && exec \"$@\""
+        return [*self.netns.enter(), "unshare", "-m", "--propagation", "private", "sh", "-c", setup, "sh"]
 
 
 class Lab:
     def __init__(self, tag, leak_check, tmp_path):
         self.tag = tag
-        self.host = f"{tag}h"
-        self.client = f"{tag}c"
         self.dir = str(tmp_path)
         self.root = os.path.join(self.dir, "state")
-        self.namespaces = []
+        self.run = os.path.join(self.dir, "run")
+        self.netns = []
         self.procs = []
-        self.etc = f"/etc/netns/{self.host}"
-        for table in ("networks", "endpoints", "leases", "ports", "dns", "sysctl"):
-            leak_check.watch_dir(os.path.join(self.root, "net", table))
-        for ns in (self.host, self.client):
-            run("ip", "netns", "add", ns)
-            self.namespaces.append(ns)
-            run("ip", "-n", ns, "link", "set", "lo", "up")
-        run("ip", "-n", self.host, "link", "add", f"{tag}u0", "type", "veth", "peer", "name", f"{tag}u1",
-            "netns", self.client)
-        for ns, dev, a4, a6 in ((self.host, f"{tag}u0", UPLINK4, UPLINK6), (self.client, f"{tag}u1", CLIENT4, CLIENT6)):
-            run("ip", "-n", ns, "addr", "add", f"{a4}/24", "dev", dev)
-            run("ip", "-n", ns, "addr", "add", f"{a6}/64", "dev", dev, "nodad")
-            run("ip", "-n", ns, "link", "set", dev, "up")
-        run("ip", "-n", self.host, "route", "add", "default", "via", CLIENT4)
-        run("ip", "-n", self.host, "-6", "route", "add", "default", "via", CLIENT6)
-        # Off, so that the tests see hull turn forwarding on, and back off.
-        for key in ("net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0"):
-            run("ip", "netns", "exec", self.host, "sysctl", "-qw", key)
-        os.makedirs(self.etc, exist_ok=True)
-        with open(os.path.join(self.etc, "resolv.conf"), "w") as f:
+        leak_check.watch_dir(os.path.join(self.root, "net", "networks"))
+        for table in ("endpoints", "leases", "ports", "dns", "sysctl"):
+            leak_check.watch_dir(os.path.join(self.run, "net", table))
+        self.resolv = os.path.join(self.dir, "host-resolv.conf")
+        with open(self.resolv, "w") as f:
             f.write(f"search example.org\nnameserver {CLIENT4}\n")
+        self.host_ns, self.client_ns = Netns(), Netns()
+        self.netns += [self.host_ns, self.client_ns]
+        self.host = HostNs(self.host_ns, self.resolv)
+        self.client = self.client_ns
+        h, c = self.host_ns.enter(), self.client_ns.enter()
+        run(*h, "ip", "link", "add", f"{tag}u0", "type", "veth", "peer", "name", f"{tag}u1", "netns",
+            self.client_ns.pid)
+        for e, dev, a4, a6 in ((h, f"{tag}u0", UPLINK4, UPLINK6), (c, f"{tag}u1", CLIENT4, CLIENT6)):
+            run(*e, "ip", "addr", "add", f"{a4}/24", "dev", dev)
+            run(*e, "ip", "addr", "add", f"{a6}/64", "dev", dev, "nodad")
+            run(*e, "ip", "link", "set", dev, "up")
+        run(*h, "ip", "route", "add", "default", "via", CLIENT4)
+        run(*h, "ip", "-6", "route", "add", "default", "via", CLIENT6)
+        # Off, so that the tests see hull turn forwarding on, and back off.
+        run(*h, "sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0")
         self.upstream = Proc(self.client, PY, PEER, "dns-serve", CLIENT4)
 
     # -------------------------------------------------------------- hull
     def tool(self, *args, check=True, timeout=30, ns=None, env=None):
-        cmd = ["ip", "netns", "exec", ns or self.host, NET_TOOL, "--root", self.root, "--dns-helper", HULL_DNS,
-               *map(str, args)]
+        cmd = [*(ns or self.host).enter(), *self.tool_args(), *map(str, args)]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         if check and p.returncode != 0:
             raise AssertionError(f"net-tool {' '.join(map(str, args))} failed ({p.returncode}): {p.stderr}")
         return p
+
+    def tool_args(self):
+        return [NET_TOOL, "--root", self.root, "--run", self.run, "--dns-helper", HULL_DNS]
 
     def json(self, *args):
         out = self.tool(*args).stdout
@@ -146,16 +191,16 @@ class Lab:
         return self.json("attach", net, endpoint or c.ns, "--netns", c.path, "--files-dir", c.files, *opts)
 
     def hsh(self, *args, check=True, timeout=30):
-        return run("ip", "netns", "exec", self.host, *args, check=check, timeout=timeout)
+        return run(*self.host.enter(), *args, check=check, timeout=timeout)
 
     def client_peer(self, *args, check=True, timeout=30):
-        return run("ip", "netns", "exec", self.client, PY, PEER, *args, check=check, timeout=timeout)
+        return run(*self.client.enter(), PY, PEER, *args, check=check, timeout=timeout)
 
     def host_peer(self, *args, check=True, timeout=30):
-        return run("ip", "netns", "exec", self.host, PY, PEER, *args, check=check, timeout=timeout)
+        return self.hsh(PY, PEER, *args, check=check, timeout=timeout)
 
     def links(self):
-        out = run("ip", "-n", self.host, "-j", "link", "show").stdout
+        out = run(*self.host_ns.enter(), "ip", "-j", "link", "show").stdout
         return {l["ifname"]: l for l in json.loads(out)}
 
     def nft(self):
@@ -171,7 +216,7 @@ class Lab:
         for name in self.links():
             if name not in ("lo", f"{self.tag}u0"):
                 out.append(f"link {name}")
-        addrs = json.loads(run("ip", "-n", self.host, "-j", "addr", "show").stdout)
+        addrs = json.loads(run(*self.host_ns.enter(), "ip", "-j", "addr", "show").stdout)
         for l in addrs:
             for a in l.get("addr_info", []):
                 if l["ifname"] in ("lo", f"{self.tag}u0") and a["local"] in ("127.0.0.1", "::1", UPLINK4, UPLINK6):
@@ -190,13 +235,8 @@ class Lab:
         self.upstream.stop()
         for p in self.procs:
             p.stop()
-        for ns in reversed(self.namespaces):
-            run("ip", "netns", "del", ns, check=False)
-        shutil.rmtree(self.etc, ignore_errors=True)
-        try:
-            os.rmdir("/etc/netns")
-        except OSError:
-            pass
+        for ns in reversed(self.netns):
+            ns.close()
 
 
 @pytest.fixture

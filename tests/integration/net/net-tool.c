@@ -3,7 +3,7 @@
  * net-tool.c - drives src/net from the integration tests and the benchmark until `hull network`
  * and `hull run --network` exist (not installed). Every command is one call of network.h:
  *
- *   net-tool [--root DIR] [--dns-helper PATH] COMMAND ...
+ *   net-tool [--root DIR] [--run DIR] [--dns-helper PATH] COMMAND ...
  *     create NAME [--subnet C] [--gateway IP] [--ip-range C] [--ipv6] [--subnet6 C] [--gateway6 IP]
  *                 [--ip-range6 C] [--internal] [--opt K=V]... [--egress R]... [--ingress R]...
  *     rm NAME [--force]          inspect NAME          ls          prune          reclaim
@@ -13,7 +13,8 @@
  *     detach NETWORK ENDPOINT    detach-all ENDPOINT
  *     endpoint-policy NETWORK ENDPOINT [--egress R]... [--ingress R]... [--clear-egress] [--clear-ingress]
  *     standalone none|host [--hostname H] [--add-host E]... [--dns IP]... [--files-dir DIR]
- *     bench N NETWORK [ATTACH OPTIONS]   attach+detach N fresh namespaces, print medians (µs)
+ *     bench N NETWORK [ATTACH OPTIONS]   attach N fresh "containers" (a child in a new network
+ *                                        namespace) and detach each after it died; print medians (µs)
  *
  *   ATTACH OPTIONS: --name N --hostname H --ip IP --ip6 IP --mac M --alias A --dns IP
  *     --dns-search D --dns-option O --add-host NAME:IP -p SPEC --expose SPEC --egress R
@@ -26,6 +27,8 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "error.h"
@@ -304,56 +307,72 @@ static struct json_object *stats(uint64_t *v, size_t n)
         return o;
 }
 
-/* A fresh anonymous network namespace, kept alive by the returned fd (not timed). */
-static int new_netns(void)
+/* A "container": a child in a new network namespace that waits to be killed (not timed). */
+static pid_t spawn_container(void)
 {
-        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        int fd;
+        int p[2];
+        char c;
+        pid_t pid;
 
-        if (self < 0 || unshare(CLONE_NEWNET) < 0)
-                return negative_errno();
-        fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (setns(self, CLONE_NEWNET) < 0)
-                abort(); /* a test tool stuck in the wrong namespace must not go on */
-        return fd < 0 ? negative_errno() : fd;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid == 0) {
+                if (unshare(CLONE_NEWNET) < 0)
+                        _exit(1);
+                (void)write(p[1], "r", 1);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        if (pid < 0 || read(p[0], &c, 1) != 1) {
+                close(p[0]);
+                return pid < 0 ? -errno : -EIO;
+        }
+        close(p[0]);
+        return pid;
 }
 
+/* What `run --rm` pays for a network: attach a fresh container (named by its pid, which makes
+ * it the endpoint's owner), and after it died, detach it. */
 static int bench(struct net_ctx *ctx, struct args *a, unsigned n, const char *network)
 {
         _cleanup_free_ uint64_t *att = calloc(n, sizeof(uint64_t)), *det = calloc(n, sizeof(uint64_t));
         _cleanup_json_ struct json_object *o = json_object_new_object();
+        const char *name = a->attach.name;
         int r;
 
         if (!att || !det || n == 0)
                 return -EINVAL;
         for (unsigned i = 0; i < n; i++) {
                 _cleanup_net_attachment_ struct net_attachment *res = NULL;
-                _cleanup_close_ int ns = new_netns();
-                char id[64], name[64];
+                char id[64], nm[64], pidstr[16];
                 uint64_t t0, t1, t2;
+                pid_t pid = spawn_container();
 
-                if (ns < 0)
-                        return ns;
+                if (pid < 0)
+                        return pid;
                 snprintf(id, sizeof(id), "bench-%d-%u", (int)getpid(), i);
-                snprintf(name, sizeof(name), "bench%u", i);
+                snprintf(nm, sizeof(nm), "bench%u", i);
+                snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
                 a->attach.endpoint = id;
                 a->attach.network = network;
-                a->attach.netns_fd = ns;
-                if (!a->attach.name)
-                        a->attach.name = name;
+                a->attach.netns = pidstr;
+                a->attach.name = name ?: nm;
                 t0 = now_us();
                 r = net_attach(ctx, &a->attach, &res);
                 t1 = now_us();
+                kill(pid, SIGKILL);
+                (void)waitpid(pid, NULL, 0);
                 if (r < 0)
                         return r;
-                r = net_detach(ctx, network, id);
+                t1 = t1 - t0;
                 t2 = now_us();
+                r = net_detach(ctx, network, id);
                 if (r < 0)
                         return r;
-                if (a->attach.name == name)
-                        a->attach.name = NULL;
-                att[i] = t1 - t0;
-                det[i] = t2 - t1;
+                att[i] = t1;
+                det[i] = now_us() - t2;
         }
         json_object_object_add(o, "iterations", json_object_new_int((int)n));
         json_object_object_add(o, "attach_us", stats(att, n));
@@ -386,14 +405,17 @@ int main(int argc, char **argv)
 {
         _cleanup_net_ctx_ struct net_ctx *ctx = NULL;
         _cleanup_json_ struct json_object *out = NULL;
-        const char *root = "/var/lib/hull", *helper = NULL, *cmd;
+        const char *root = "/var/lib/hull", *run = NULL, *helper = NULL, *cmd;
         struct args a = {};
         char **pos;
         int npos, r, i = 1;
 
-        while (i + 1 < argc && (streq(argv[i], "--root") || streq(argv[i], "--dns-helper"))) {
+        while (i + 1 < argc &&
+               (streq(argv[i], "--root") || streq(argv[i], "--run") || streq(argv[i], "--dns-helper"))) {
                 if (streq(argv[i], "--root"))
                         root = argv[i + 1];
+                else if (streq(argv[i], "--run"))
+                        run = argv[i + 1];
                 else
                         helper = argv[i + 1];
                 i += 2;
@@ -411,7 +433,7 @@ int main(int argc, char **argv)
         }
         pos = argv + i + optind;
         npos = argc - i - optind;
-        r = net_ctx_open(root, &ctx);
+        r = net_ctx_open(root, run, &ctx);
         if (r < 0) {
                 args_done(&a);
                 return fail(cmd, r);

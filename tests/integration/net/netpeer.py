@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Small network peers for the network tests, run inside namespaces with `ip netns exec`.
+"""Small network peers for the network tests, run inside the lab's namespaces (nsenter).
 
   netpeer.py serve-tcp PORT [--count N] [--bind ADDR]   accept N connections; answer "<peer ip>"
   netpeer.py serve-udp PORT [--count N] [--bind ADDR]   answer N datagrams with "<peer ip>"

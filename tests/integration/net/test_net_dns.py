@@ -114,7 +114,7 @@ def test_responder_idle_exit_and_bad_start(lab, tmp_path):
     def responder(name, idle):
         d = tmp_path / name
         d.mkdir(exist_ok=True)
-        return ["ip", "netns", "exec", lab.host, HULL_DNS, "--network", "t", "--dir", str(d), "--lock", str(lock),
+        return [*lab.host.enter(), HULL_DNS, "--network", "t", "--dir", str(d), "--lock", str(lock),
                 "--listen", "10.89.104.1", "--idle", str(idle), "--keep-privileges", "--ready-fd", "1"]
 
     p = subprocess.Popen(responder("d1", 1), stdout=subprocess.PIPE, text=True)

@@ -22,7 +22,7 @@ def test_networks_are_isolated(lab):
     assert a2.peer("tcp", "10.89.110.2", 80).stdout.strip() == "10.89.110.3"
     srv.wait()
     # the outside cannot reach a container's address directly either (only published ports)
-    run("ip", "netns", "exec", lab.client, "ip", "route", "add", "10.89.110.0/24", "via", UPLINK4)
+    run(*lab.client.enter(), "ip", "route", "add", "10.89.110.0/24", "via", UPLINK4)
     srv = a1.serve("tcp", 80, count=1)
     assert lab.client_peer("tcp", "10.89.110.2", 80, "--timeout", "1", check=False).returncode == 1
     srv.stop()

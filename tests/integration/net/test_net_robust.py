@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import HULL_DNS, NET_TOOL, wait_for
+from conftest import wait_for
 
 
 def pub4(lab):
@@ -31,9 +31,8 @@ def killed(lab, syscall, when, *args):
     """Run net-tool ARGS and SIGKILL it at the when-th call of syscall."""
     if shutil.which("strace") is None:
         pytest.skip("strace is not installed (needed to inject SIGKILL at a chosen system call)")
-    cmd = ["ip", "netns", "exec", lab.host, "strace", "-qq", "-o", "/dev/null",
-           "-e", f"inject={syscall}:signal=SIGKILL:when={when}", NET_TOOL, "--root", lab.root,
-           "--dns-helper", HULL_DNS, *map(str, args)]
+    cmd = [*lab.host.enter(), "strace", "-qq", "-o", "/dev/null",
+           "-e", f"inject={syscall}:signal=SIGKILL:when={when}", *lab.tool_args(), *map(str, args)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     assert p.returncode != 0, f"net-tool was not killed at {syscall}#{when}: {p.stdout}{p.stderr}"
     return p
@@ -43,8 +42,8 @@ def test_parallel_attach_unique_addresses(lab):
     net = f"{lab.tag}n1"
     lab.create(net, "--subnet", "10.89.140.0/26")
     cs = [lab.container(f"p{i}") for i in range(16)]
-    procs = [subprocess.Popen(["ip", "netns", "exec", lab.host, NET_TOOL, "--root", lab.root, "--dns-helper",
-                               HULL_DNS, "attach", net, c.ns, "--netns", c.path, "--name", f"p{i}"],
+    procs = [subprocess.Popen([*lab.host.enter(), *lab.tool_args(), "attach", net, c.ns, "--netns",
+                               c.path, "--name", f"p{i}"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i, c in enumerate(cs)]
     results = []
@@ -56,7 +55,7 @@ def test_parallel_attach_unique_addresses(lab):
     # the kernel agrees: each namespace has the address it was told
     for c, ip in zip(cs, results):
         assert f"inet {ip} " in c.sh("ip", "-4", "addr", "show", "eth0").stdout
-    procs = [subprocess.Popen(["ip", "netns", "exec", lab.host, NET_TOOL, "--root", lab.root, "detach", net, c.ns],
+    procs = [subprocess.Popen([*lab.host.enter(), *lab.tool_args(), "detach", net, c.ns],
                               stderr=subprocess.PIPE, text=True) for c in cs]
     for p in procs:
         assert p.wait(timeout=60) == 0
@@ -135,8 +134,7 @@ def test_vanished_containers_are_reclaimed(lab):
     veth = lab.attach(net, a, "--name", "a", "-p", "8080:80", "--ingress", "deny=all")["host_ifname"]
     lab.attach(net, b, "--name", "b")
     # the container's namespace goes (its last process died): the veth goes with it
-    lab.namespaces.remove(a.ns)
-    subprocess.run(["ip", "netns", "del", a.ns], check=True)
+    a.kill()
     # the kernel dismantles a namespace asynchronously (cleanup_net workqueue)
     assert wait_for(lambda: veth not in lab.links(), timeout=10)
     assert lab.json("reclaim") == 1
