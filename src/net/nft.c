@@ -221,10 +221,13 @@ void nft_gen_base(FILE *f)
                 "map nin { type ifname : verdict; }",
                 "map snat4 { type ipv4_addr : verdict; flags interval; }",
                 "map snat6 { type ipv6_addr : verdict; flags interval; }",
-                "map pub4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags "
-                "interval; }",
-                "map pub6 { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; flags "
-                "interval; }",
+                /* Hash maps, not interval ones: adding to an interval set makes libnftables fetch
+                 * every element first (overlap checks), which an attach would pay per published
+                 * port on the node. Bindings to every address have maps of their own instead. */
+                "map pub4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }",
+                "map pub4any { type inet_proto . inet_service : ipv4_addr . inet_service; }",
+                "map pub6 { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }",
+                "map pub6any { type inet_proto . inet_service : ipv6_addr . inet_service; }",
                 "map eg4 { type ipv4_addr : verdict; }",
                 "map eg6 { type ipv6_addr : verdict; }",
                 "map in4 { type ipv4_addr : verdict; }",
@@ -232,13 +235,17 @@ void nft_gen_base(FILE *f)
         };
         static const char *const raw_pre[] = {"iifname @bridges ip daddr 127.0.0.0/8 counter drop", NULL};
         static const char *const nat_local[] = {"fib daddr type local jump published", NULL};
+        /* A binding to one address and one to every address never share a port (ports.h), so the
+         * order of the lookups does not matter; a dnat ends the chain when its lookup hits. */
         static const char *const published[] = {
-                "meta nfproto ipv4 meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th "
-                "dport "
-                "map @pub4",
-                "meta nfproto ipv6 meta l4proto { tcp, udp, sctp } dnat ip6 to ip6 daddr . meta l4proto . "
-                "th dport "
-                "map @pub6",
+                "meta nfproto ipv4 meta l4proto { tcp, udp, sctp } "
+                "dnat ip to ip daddr . meta l4proto . th dport map @pub4",
+                "meta nfproto ipv4 meta l4proto { tcp, udp, sctp } "
+                "dnat ip to meta l4proto . th dport map @pub4any",
+                "meta nfproto ipv6 meta l4proto { tcp, udp, sctp } "
+                "dnat ip6 to ip6 daddr . meta l4proto . th dport map @pub6",
+                "meta nfproto ipv6 meta l4proto { tcp, udp, sctp } "
+                "dnat ip6 to meta l4proto . th dport map @pub6any",
                 NULL,
         };
         static const char *const nat_post[] = {
@@ -398,15 +405,13 @@ void nft_gen_network_del(FILE *f, const struct nft_network *net)
 
 /* ------------------------------------------------------------------ endpoints */
 
-static void port_element(FILE *f, const struct port_map *p, int family, const struct ipaddr *target)
+static void port_element(FILE *f, const struct port_map *p, const struct ipaddr *target)
 {
         char h[IPADDR_STRLEN], t[IPADDR_STRLEN];
 
         if (ipaddr_is_set(&p->host_ip) && !ipaddr_is_any(&p->host_ip))
-                fprintf(f, "%s", ipaddr_to_string(&p->host_ip, h));
-        else
-                fputs(family == AF_INET ? "0.0.0.0/0" : "::/0", f);
-        fprintf(f, " . %s . %u", port_proto_to_string(p->proto), p->host_port);
+                fprintf(f, "%s . ", ipaddr_to_string(&p->host_ip, h));
+        fprintf(f, "%s . %u", port_proto_to_string(p->proto), p->host_port);
         if (target)
                 fprintf(f, " : %s . %u", ipaddr_to_string(target, t), p->container_port);
 }
@@ -429,11 +434,14 @@ static void ports_gen(FILE *f, const struct nft_endpoint *ep, bool add)
                 const struct ipaddr *target = family == AF_INET ? ep->ip4 : ep->ip6;
 
                 for (size_t i = 0; i < ep->n_ports; i++) {
-                        if (!port_in_family(&ep->ports[i], family, ep))
+                        const struct port_map *p = &ep->ports[i];
+                        bool any = !ipaddr_is_set(&p->host_ip) || ipaddr_is_any(&p->host_ip);
+
+                        if (!port_in_family(p, family, ep))
                                 continue;
-                        fprintf(f, "%s element " NFT_TABLE " %s { ", add ? "add" : "delete",
-                                family == AF_INET ? "pub4" : "pub6");
-                        port_element(f, &ep->ports[i], family, add ? target : NULL);
+                        fprintf(f, "%s element " NFT_TABLE " pub%c%s { ", add ? "add" : "delete",
+                                family == AF_INET ? '4' : '6', any ? "any" : "");
+                        port_element(f, p, add ? target : NULL);
                         fputs(" }\n", f);
                 }
         }
@@ -454,7 +462,6 @@ void nft_gen_endpoint_add(FILE *f, const struct nft_endpoint *ep)
                         " e-%s-spoof { type filter hook ingress device \"%s\" priority "
                         "-500; policy accept; }\n",
                         ep->id, ep->host_ifname);
-                fprintf(f, "flush chain " NFT_TABLE " e-%s-spoof\n", ep->id);
                 if (ep->ip4 && ipaddr_is_set(ep->ip4))
                         fprintf(f, "add rule " NFT_TABLE " e-%s-spoof ip saddr != %s counter drop\n", ep->id,
                                 ipaddr_to_string(ep->ip4, a));
@@ -474,7 +481,8 @@ void nft_gen_endpoint_add(FILE *f, const struct nft_endpoint *ep)
 
                 if (!policy_present(p))
                         continue;
-                chain_reset(f, "e", ep->id, suffix);
+                /* A new endpoint's chains are new: no flush (which would make libnftables list rules). */
+                fprintf(f, "add chain " NFT_TABLE " e-%s-%s\n", ep->id, suffix);
                 snprintf(chain, sizeof(chain), "e-%s-%s", ep->id, suffix);
                 policy_to_nft(p, (enum policy_dir)d, NFT_TABLE, chain, f);
                 if (ep->ip4 && ipaddr_is_set(ep->ip4))

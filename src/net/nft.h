@@ -12,8 +12,9 @@
  *
  *   raw_pre   prerouting, raw     drop 127.0.0.0/8 arriving on a hull bridge (CVE-2020-8558:
  *                                 bridges have route_localnet=1 for loopback-published ports)
- *   nat_pre   prerouting, dstnat  published ports: map pub4/pub6 (host addr . proto . port ->
- *   nat_out   output, dstnat        container addr . port), for local destinations only
+ *   nat_pre   prerouting, dstnat  published ports: maps pub4/pub6 (host addr . proto . port ->
+ *   nat_out   output, dstnat        container addr . port) and pub4any/pub6any (proto . port ->
+ *                                   ...) for bindings to every address; local destinations only
  *   nat_post  postrouting, srcnat masquerade: outbound per subnet (map snat4/snat6 -> n-*-post),
  *                                 hairpin and loopback-originated connections to published ports
  *   forward   forward, filter     established first; then per bridge (maps from_net/to_net):

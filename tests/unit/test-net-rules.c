@@ -252,9 +252,10 @@ TEST(nft_network_rules)
 
         base = gen(gen_base, NULL);
         ASSERT_CONTAINS(base, "add table inet hull\n");
-        ASSERT_CONTAINS(base,
-                        "add map inet hull pub4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . "
-                        "inet_service; flags interval; }\n");
+        ASSERT_CONTAINS(base, "add map inet hull pub4 { type ipv4_addr . inet_proto . inet_service : "
+                              "ipv4_addr . inet_service; }\n");
+        ASSERT_CONTAINS(base, "add map inet hull pub4any { type inet_proto . inet_service : "
+                              "ipv4_addr . inet_service; }\n");
         ASSERT_CONTAINS(base, "flush chain inet hull forward\n");
         ASSERT_CONTAINS(base,
                         "add rule inet hull raw_pre iifname @bridges ip daddr 127.0.0.0/8 counter drop\n");
@@ -317,19 +318,19 @@ TEST(nft_endpoint_rules)
                              "\"vhaaaaaaaaaaaa\" priority -500; policy accept; }\n");
         ASSERT_CONTAINS(add, "add rule inet hull e-aaaaaaaaaaaa-spoof ip saddr != 10.89.0.2 counter drop\n");
         ASSERT_CONTAINS(add, "ip6 saddr != { fd00:1::2, fe80::/10, :: } counter drop\n");
-        ASSERT_CONTAINS(add, "add element inet hull pub4 { 0.0.0.0/0 . tcp . 8080 : 10.89.0.2 . 80 }\n");
-        ASSERT_CONTAINS(add, "add element inet hull pub6 { ::/0 . tcp . 8080 : fd00:1::2 . 80 }\n");
+        ASSERT_CONTAINS(add, "add element inet hull pub4any { tcp . 8080 : 10.89.0.2 . 80 }\n");
+        ASSERT_CONTAINS(add, "add element inet hull pub6any { tcp . 8080 : fd00:1::2 . 80 }\n");
         ASSERT_CONTAINS(add, "add element inet hull pub4 { 127.0.0.1 . udp . 9090 : 10.89.0.2 . 90 }\n");
         /* "::" binds IPv6 only */
-        ASSERT_CONTAINS(add, "add element inet hull pub6 { ::/0 . tcp . 7070 : fd00:1::2 . 70 }\n");
-        ASSERT_TRUE(strstr(add, "pub4 { 0.0.0.0/0 . tcp . 7070") == NULL);
+        ASSERT_CONTAINS(add, "add element inet hull pub6any { tcp . 7070 : fd00:1::2 . 70 }\n");
+        ASSERT_TRUE(strstr(add, "pub4any { tcp . 7070") == NULL);
         ASSERT_CONTAINS(add, "add element inet hull eg4 { 10.89.0.2 : jump e-aaaaaaaaaaaa-eg }\n");
         ASSERT_CONTAINS(add, "add element inet hull eg6 { fd00:1::2 : jump e-aaaaaaaaaaaa-eg }\n");
         ASSERT_TRUE(strstr(add, "e-aaaaaaaaaaaa-in") == NULL); /* no ingress list, no chain */
 
         del = gen(gen_ep_del, &ep);
         check_one_object_per_line(del);
-        ASSERT_CONTAINS(del, "delete element inet hull pub4 { 0.0.0.0/0 . tcp . 8080 }\n");
+        ASSERT_CONTAINS(del, "delete element inet hull pub4any { tcp . 8080 }\n");
         ASSERT_CONTAINS(del, "delete element inet hull eg4 { 10.89.0.2 }\n");
         ASSERT_CONTAINS(del, "delete chain inet hull e-aaaaaaaaaaaa-spoof\n");
         policy_done(&eg);

@@ -7,10 +7,12 @@ from conftest import CLIENT4, PEER, PY, UPLINK4, Proc
 
 
 def pub_elements(lab):
-    """The elements of map pub4, as nft prints them."""
-    out = lab.hsh("nft", "-j", "list", "map", "inet", "hull", "pub4").stdout
-    m = json.loads(out)["nftables"][1]["map"]
-    return m.get("elem", [])
+    """The elements of maps pub4 and pub4any, as nft prints them."""
+    elems = []
+    for m in ("pub4", "pub4any"):
+        out = lab.hsh("nft", "-j", "list", "map", "inet", "hull", m).stdout
+        elems += json.loads(out)["nftables"][1]["map"].get("elem", [])
+    return elems
 
 
 def test_tcp_and_udp_from_another_host_and_loopback(lab):

@@ -15,8 +15,11 @@ from conftest import wait_for
 
 
 def pub4(lab):
-    out = lab.hsh("nft", "-j", "list", "map", "inet", "hull", "pub4").stdout
-    return json.loads(out)["nftables"][1]["map"].get("elem", [])
+    elems = []
+    for m in ("pub4", "pub4any"):
+        out = lab.hsh("nft", "-j", "list", "map", "inet", "hull", m).stdout
+        elems += json.loads(out)["nftables"][1]["map"].get("elem", [])
+    return elems
 
 
 def endpoint_chains(lab):
