@@ -10,7 +10,7 @@
  *   3. kernel objects: the veth pair (host end "vh<eid>" on the bridge, peer created directly
  *      in the container's namespace), then inside the namespace in one netlink batch: lo up,
  *      addresses, default routes; or the persistent tap on the bridge;
- *   4. one nftables transaction: anti-spoofing chain, published ports, policies (nft.h);
+ *   4. one nftables transaction: port guard (anti-spoofing), published ports, policies (nft.h);
  *   5. the DNS name, and the network's responder if it is not running (dns.h);
  *   6. /etc/hosts, /etc/resolv.conf, /etc/hostname (hosts.h) into the caller's directory;
  *   7. the record turns "ready".
@@ -278,6 +278,7 @@ static void endpoint_nft_view(const struct endpoint *ep, struct nft_endpoint *re
         *ret = (struct nft_endpoint){
                 .id = ep->eid,
                 .host_ifname = ep->host_ifname,
+                .mac = ep->mac,
                 .ip4 = &ep->ip4,
                 .ip6 = &ep->ip6,
                 .ports = ep->ports,
@@ -437,17 +438,14 @@ static int veth_setup(struct net_ctx *ctx, const struct network *n, const struct
         _cleanup_nl_ struct nl *ns = NULL;
         struct nl_veth v;
         struct nl *nl;
-        int r, br, lo, idx;
+        int r, idx;
 
         r = ctx_nl(ctx, &nl);
         if (r < 0)
                 return r;
-        br = nl_link_index(nl, n->bridge);
-        if (br < 0)
-                return err_set(br, "bridge '%s' of network '%s' is missing", n->bridge, n->name);
         v = (struct nl_veth){
                 .name = ep->host_ifname,
-                .master = br,
+                .master = n->bridge_ifindex,
                 .mtu = n->mtu,
                 .peer = ep->ifname,
                 .peer_netns_fd = netns_fd,
@@ -459,14 +457,13 @@ static int veth_setup(struct net_ctx *ctx, const struct network *n, const struct
         r = nl_open_in_netns(netns_fd, &ns);
         if (r < 0)
                 return r;
-        lo = nl_link_index(ns, "lo");
         idx = nl_link_index(ns, ep->ifname);
-        if (lo < 0 || idx < 0)
-                return err_set(lo < 0 ? lo : idx,
-                               "interface '%s' did not appear in the container's namespace",
-                               lo < 0 ? "lo" : ep->ifname);
+        if (idx < 0)
+                return err_set(idx, "interface '%s' did not appear in the container's namespace",
+                               ep->ifname);
         nl_batch_begin(ns);
-        (void)nl_link_set_up(ns, lo);
+        /* Every namespace registers its loopback first: LOOPBACK_IFINDEX (include/net/net_namespace.h). */
+        (void)nl_link_set_up(ns, 1);
         (void)nl_link_set_up(ns, idx);
         (void)nl_addr_add(ns, idx, &(struct cidr){.addr = ep->ip4, .len = n->pool4.subnet.len});
         if (n->has6)
@@ -484,14 +481,11 @@ static int tap_setup(struct net_ctx *ctx, const struct network *n, const struct 
                      gid_t gid)
 {
         struct nl *nl;
-        int r, br, idx;
+        int r, idx;
 
         r = ctx_nl(ctx, &nl);
         if (r < 0)
                 return r;
-        br = nl_link_index(nl, n->bridge);
-        if (br < 0)
-                return err_set(br, "bridge '%s' of network '%s' is missing", n->bridge, n->name);
         if (nl_link_index(nl, ep->host_ifname) > 0)
                 return err_set(-EEXIST, "tap '%s' already exists", ep->host_ifname);
         r = tap_create(ep->host_ifname, uid, gid);
@@ -502,7 +496,7 @@ static int tap_setup(struct net_ctx *ctx, const struct network *n, const struct 
                 return idx;
         nl_batch_begin(nl);
         (void)nl_link_set_mtu(nl, idx, n->mtu);
-        (void)nl_link_set_master(nl, idx, br);
+        (void)nl_link_set_master(nl, idx, n->bridge_ifindex);
         (void)nl_link_set_up(nl, idx);
         return nl_batch_end(nl);
 }

@@ -55,6 +55,7 @@ struct network {
         enum record_state state;
         struct proc_id creator;
         struct json_object *options; /* as given, for inspect */
+        int bridge_ifindex;          /* set by network_ensure_up() */
 };
 
 void network_free(struct network *n);

@@ -695,21 +695,28 @@ static int network_setup(struct net_ctx *ctx, struct network *n)
 int network_ensure_up(struct net_ctx *ctx, struct network *n)
 {
         struct nl *nl;
-        int r;
+        int r, idx;
 
         r = ctx_nl(ctx, &nl);
         if (r < 0)
                 return r;
-        if (n->state == RECORD_READY && nl_link_index(nl, n->bridge) > 0)
-                return 0;
-        /* After a reboot (no bridge, no rules) or an interrupted create: make it all again. */
-        r = network_setup(ctx, n);
-        if (r < 0)
-                return r;
-        if (n->state != RECORD_READY) {
-                n->state = RECORD_READY;
-                return network_save(ctx, n);
+        idx = nl_link_index(nl, n->bridge);
+        if (n->state != RECORD_READY || idx <= 0) {
+                /* After a reboot (no bridge, no rules) or an interrupted create: make it all again. */
+                r = network_setup(ctx, n);
+                if (r < 0)
+                        return r;
+                idx = nl_link_index(nl, n->bridge);
+                if (idx < 0)
+                        return err_set(idx, "bridge '%s' of network '%s' is missing", n->bridge, n->name);
+                if (n->state != RECORD_READY) {
+                        n->state = RECORD_READY;
+                        r = network_save(ctx, n);
+                        if (r < 0)
+                                return r;
+                }
         }
+        n->bridge_ifindex = idx;
         return 0;
 }
 

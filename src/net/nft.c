@@ -126,14 +126,16 @@ int nft_run_lenient(struct nft *n, const char *cmds)
         return first;
 }
 
-int nft_list_table(struct nft *n, struct json_object **ret)
+int nft_list_table(struct nft *n, const char *table, struct json_object **ret)
 {
+        char cmd[64];
         const char *out;
         unsigned flags = nft_ctx_output_get_flags(n->ctx);
         int r;
 
         nft_ctx_output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
-        r = run_buffer(n, "list table " NFT_TABLE);
+        snprintf(cmd, sizeof(cmd), "list table %s", table);
+        r = run_buffer(n, cmd);
         nft_ctx_output_set_flags(n->ctx, flags);
         if (r < 0) {
                 if (r == -ENOENT)
@@ -187,12 +189,21 @@ int nft_run_json_lenient(struct nft *n, struct json_object *doc)
 
 int nft_delete_table(struct nft *n)
 {
-        int r = nft_run(n, "delete table " NFT_TABLE);
-        if (r == -ENOENT) {
-                err_clear();
-                return 0;
+        static const char *const tables[] = {NFT_TABLE, NFT_BRIDGE_TABLE};
+        int first = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(tables); i++) {
+                char cmd[64];
+                int r;
+
+                snprintf(cmd, sizeof(cmd), "delete table %s", tables[i]);
+                r = nft_run(n, cmd);
+                if (r < 0 && r != -ENOENT && first == 0)
+                        first = r;
         }
-        return r;
+        if (first == 0)
+                err_clear();
+        return first;
 }
 
 /* ------------------------------------------------------------------ the fixed part */
@@ -301,6 +312,26 @@ void nft_gen_base(FILE *f)
         base_chain(f, "forward", "filter", "forward", "filter", forward);
         base_chain(f, "input", "filter", "input", "filter", input);
         base_chain(f, "output", "filter", "output", "filter", output);
+
+        fputs("add table " NFT_BRIDGE_TABLE "\n"
+              "add set " NFT_BRIDGE_TABLE " guard { type ifname; }\n"
+              "add set " NFT_BRIDGE_TABLE " mac { type ifname . ether_addr; }\n"
+              "add set " NFT_BRIDGE_TABLE " addr4 { type ifname . ipv4_addr; }\n"
+              "add set " NFT_BRIDGE_TABLE " addr6 { type ifname . ipv6_addr; }\n"
+              /* -300: before br_netfilter hands bridged IP traffic to the inet hooks. */
+              "add chain " NFT_BRIDGE_TABLE
+              " ports { type filter hook prerouting priority -300; policy accept; }\n"
+              "flush chain " NFT_BRIDGE_TABLE " ports\n"
+              "add rule " NFT_BRIDGE_TABLE " ports iifname != @guard accept\n"
+              "add rule " NFT_BRIDGE_TABLE " ports iifname . ether saddr != @mac counter drop\n"
+              "add rule " NFT_BRIDGE_TABLE " ports ether type != { ip, ip6, arp } counter drop\n"
+              "add rule " NFT_BRIDGE_TABLE
+              " ports ether type arp iifname . arp saddr ip != @addr4 counter drop\n"
+              "add rule " NFT_BRIDGE_TABLE " ports ether type ip iifname . ip saddr != @addr4 counter drop\n"
+              "add rule " NFT_BRIDGE_TABLE " ports ip6 saddr { fe80::/10, :: } accept\n"
+              "add rule " NFT_BRIDGE_TABLE
+              " ports ether type ip6 iifname . ip6 saddr != @addr6 counter drop\n",
+              f);
 }
 
 /* ------------------------------------------------------------------ networks */
@@ -447,6 +478,23 @@ static void ports_gen(FILE *f, const struct nft_endpoint *ep, bool add)
         }
 }
 
+/* The port guard's elements of an endpoint, one per line (see the header). */
+static void guard_gen(FILE *f, const struct nft_endpoint *ep, bool add)
+{
+        const char *verb = add ? "add" : "delete";
+        char a[IPADDR_STRLEN], m[MAC_STRLEN];
+
+        fprintf(f, "%s element " NFT_BRIDGE_TABLE " guard { \"%s\" }\n", verb, ep->host_ifname);
+        fprintf(f, "%s element " NFT_BRIDGE_TABLE " mac { \"%s\" . %s }\n", verb, ep->host_ifname,
+                mac_to_string(ep->mac, m));
+        if (ep->ip4 && ipaddr_is_set(ep->ip4))
+                fprintf(f, "%s element " NFT_BRIDGE_TABLE " addr4 { \"%s\" . %s }\n", verb, ep->host_ifname,
+                        ipaddr_to_string(ep->ip4, a));
+        if (ep->ip6 && ipaddr_is_set(ep->ip6))
+                fprintf(f, "%s element " NFT_BRIDGE_TABLE " addr6 { \"%s\" . %s }\n", verb, ep->host_ifname,
+                        ipaddr_to_string(ep->ip6, a));
+}
+
 static bool policy_present(const struct policy *p)
 {
         return p && p->n > 0;
@@ -456,24 +504,8 @@ void nft_gen_endpoint_add(FILE *f, const struct nft_endpoint *ep)
 {
         char a[IPADDR_STRLEN], chain[64];
 
-        if (ep->host_ifname) {
-                fprintf(f,
-                        "add chain " NFT_TABLE
-                        " e-%s-spoof { type filter hook ingress device \"%s\" priority "
-                        "-500; policy accept; }\n",
-                        ep->id, ep->host_ifname);
-                if (ep->ip4 && ipaddr_is_set(ep->ip4))
-                        fprintf(f, "add rule " NFT_TABLE " e-%s-spoof ip saddr != %s counter drop\n", ep->id,
-                                ipaddr_to_string(ep->ip4, a));
-                else
-                        fprintf(f, "add rule " NFT_TABLE " e-%s-spoof meta protocol ip counter drop\n",
-                                ep->id);
-                /* Link-local sources and "::" (duplicate address detection) belong to IPv6 itself. */
-                fprintf(f, "add rule " NFT_TABLE " e-%s-spoof ip6 saddr != { ", ep->id);
-                if (ep->ip6 && ipaddr_is_set(ep->ip6))
-                        fprintf(f, "%s, ", ipaddr_to_string(ep->ip6, a));
-                fputs("fe80::/10, :: } counter drop\n", f);
-        }
+        if (ep->host_ifname && ep->mac)
+                guard_gen(f, ep, true);
         ports_gen(f, ep, true);
         for (int d = 0; d < _POLICY_DIR_MAX; d++) {
                 const struct policy *p = d == POLICY_EGRESS ? ep->egress : ep->ingress;
@@ -514,8 +546,6 @@ void nft_gen_endpoint_del(FILE *f, const struct nft_endpoint *ep)
                 fprintf(f, "flush chain " NFT_TABLE " e-%s-%s\n", ep->id, suffix);
                 fprintf(f, "delete chain " NFT_TABLE " e-%s-%s\n", ep->id, suffix);
         }
-        if (ep->host_ifname) {
-                fprintf(f, "flush chain " NFT_TABLE " e-%s-spoof\n", ep->id);
-                fprintf(f, "delete chain " NFT_TABLE " e-%s-spoof\n", ep->id);
-        }
+        if (ep->host_ifname && ep->mac)
+                guard_gen(f, ep, false);
 }

@@ -11,9 +11,10 @@
  *     (and their responders), temporary files of killed writers;
  *   - links: "vh<eid>" veths and taps enslaved to a hull bridge without an endpoint, and
  *     "hb-<id>" bridges without a network;
- *   - nftables: e-<eid>-* and n-<id>-* chains without a record, and the map elements that jump
- *     to them or translate to an address no endpoint holds (found by listing the table once, in
- *     JSON, and deleted by echoing the listed elements back).
+ *   - nftables: e-<eid>-* and n-<id>-* chains without a record, the map elements that jump to
+ *     them or translate to an address no endpoint holds, and port guard elements of links no
+ *     endpoint has (found by listing each table once, in JSON, and deleted by echoing the listed
+ *     elements back).
  * It runs under the store lock, so it never races an attach.
  */
 #include "dns.h"
@@ -200,11 +201,12 @@ static bool chain_orphan(const char *name, const struct live *l)
         return false;
 }
 
-static struct json_object *cmd(const char *verb, const char *what, struct json_object *body)
+static struct json_object *cmd(const char *family, const char *verb, const char *what,
+                               struct json_object *body)
 {
         struct json_object *o = json_object_new_object(), *w = json_object_new_object();
 
-        json_object_object_add(body, "family", json_object_new_string("inet"));
+        json_object_object_add(body, "family", json_object_new_string(family));
         json_object_object_add(body, "table", json_object_new_string("hull"));
         json_object_object_add(w, what, body);
         json_object_object_add(o, verb, w);
@@ -213,10 +215,19 @@ static struct json_object *cmd(const char *verb, const char *what, struct json_o
 
 /* Whether an element must go: it jumps to an orphan chain, translates to an address no
  * endpoint holds, or names a bridge no network owns. */
-static bool element_orphan(const char *set, struct json_object *elem, const struct live *l)
+static bool element_orphan(const char *family, const char *set, struct json_object *elem,
+                           const struct live *l)
 {
         struct json_object *data, *v, *target, *concat;
 
+        /* Port guard elements: an interface name, alone or first of a concatenation. */
+        if (streq(family, "bridge")) {
+                if (json_object_object_get_ex(elem, "concat", &concat) &&
+                    json_object_is_type(concat, json_type_array))
+                        elem = json_object_array_get_idx(concat, 0);
+                return json_object_is_type(elem, json_type_string) &&
+                       !strv_contains(l->ifnames, json_object_get_string(elem));
+        }
         if (streq(set, "bridges"))
                 return json_object_is_type(elem, json_type_string) &&
                        !strv_contains(l->bridges, json_object_get_string(elem));
@@ -232,18 +243,14 @@ static bool element_orphan(const char *set, struct json_object *elem, const stru
         return false;
 }
 
-static int reclaim_rules(struct net_ctx *ctx, const struct live *l)
+static int reclaim_table(struct nft *nft, const char *table, const char *family, const struct live *l)
 {
         _cleanup_json_ struct json_object *list = NULL, *doc = json_object_new_object();
         struct json_object *items, *cmds = json_object_new_array();
-        struct nft *nft;
         int r;
 
         json_object_object_add(doc, "nftables", cmds);
-        r = ctx_nft(ctx, &nft);
-        if (r < 0)
-                return r;
-        r = nft_list_table(nft, &list);
+        r = nft_list_table(nft, table, &list);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
@@ -261,7 +268,7 @@ static int reclaim_rules(struct net_ctx *ctx, const struct live *l)
                         continue;
                 for (size_t j = 0; j < json_object_array_length(elems); j++) {
                         struct json_object *e = json_object_array_get_idx(elems, j);
-                        if (!element_orphan(json_object_get_string(name), e, l))
+                        if (!element_orphan(family, json_object_get_string(name), e, l))
                                 continue;
                         if (!del)
                                 del = json_object_new_array();
@@ -274,7 +281,7 @@ static int reclaim_rules(struct net_ctx *ctx, const struct live *l)
                         struct json_object *body = json_object_new_object();
                         json_object_object_add(body, "name", json_object_get(name));
                         json_object_object_add(body, "elem", del);
-                        json_object_array_add(cmds, cmd("delete", "element", body));
+                        json_object_array_add(cmds, cmd(family, "delete", "element", body));
                 }
         }
         for (size_t i = 0; i < json_object_array_length(items); i++) {
@@ -287,10 +294,24 @@ static int reclaim_rules(struct net_ctx *ctx, const struct live *l)
                 for (int k = 0; k < 2; k++) {
                         struct json_object *body = json_object_new_object();
                         json_object_object_add(body, "name", json_object_get(name));
-                        json_object_array_add(cmds, cmd(k == 0 ? "flush" : "delete", "chain", body));
+                        json_object_array_add(cmds, cmd(family, k == 0 ? "flush" : "delete", "chain", body));
                 }
         }
         return nft_run_json_lenient(nft, doc);
+}
+
+static int reclaim_rules(struct net_ctx *ctx, const struct live *l)
+{
+        struct nft *nft;
+        int r;
+
+        r = ctx_nft(ctx, &nft);
+        if (r < 0)
+                return r;
+        r = reclaim_table(nft, NFT_TABLE, "inet", l);
+        if (r >= 0)
+                r = reclaim_table(nft, NFT_BRIDGE_TABLE, "bridge", l);
+        return r;
 }
 
 static int reclaim_locked(struct net_ctx *ctx)

@@ -260,6 +260,9 @@ TEST(nft_network_rules)
         ASSERT_CONTAINS(base,
                         "add rule inet hull raw_pre iifname @bridges ip daddr 127.0.0.0/8 counter drop\n");
         ASSERT_CONTAINS(base, "type nat hook output priority -100;");
+        ASSERT_CONTAINS(
+                base,
+                "add rule bridge hull ports ether type ip iifname . ip saddr != @addr4 counter drop\n");
 
         add = gen(gen_net_add, &net);
         ASSERT_CONTAINS(add, "add element inet hull bridges { \"hb-0123456789ab\" }\n");
@@ -304,8 +307,10 @@ TEST(nft_endpoint_rules)
         ports("8080:80", &ports_list, &n);
         ports("127.0.0.1:9090:90/udp", &ports_list, &n);
         ports("[::]:7070:70", &ports_list, &n);
+        static const uint8_t mac[6] = {2, 0, 0, 0, 0, 7};
         struct nft_endpoint ep = {.id = "aaaaaaaaaaaa",
                                   .host_ifname = "vhaaaaaaaaaaaa",
+                                  .mac = mac,
                                   .ip4 = &ip4,
                                   .ip6 = &ip6,
                                   .ports = ports_list,
@@ -314,10 +319,11 @@ TEST(nft_endpoint_rules)
                                   .ingress = &in};
 
         add = gen(gen_ep_add, &ep);
-        ASSERT_CONTAINS(add, "add chain inet hull e-aaaaaaaaaaaa-spoof { type filter hook ingress device "
-                             "\"vhaaaaaaaaaaaa\" priority -500; policy accept; }\n");
-        ASSERT_CONTAINS(add, "add rule inet hull e-aaaaaaaaaaaa-spoof ip saddr != 10.89.0.2 counter drop\n");
-        ASSERT_CONTAINS(add, "ip6 saddr != { fd00:1::2, fe80::/10, :: } counter drop\n");
+        ASSERT_CONTAINS(add, "add element bridge hull guard { \"vhaaaaaaaaaaaa\" }\n");
+        ASSERT_CONTAINS(add, "add element bridge hull mac { \"vhaaaaaaaaaaaa\" . 02:00:00:00:00:07 }\n");
+        ASSERT_CONTAINS(add, "add element bridge hull addr4 { \"vhaaaaaaaaaaaa\" . 10.89.0.2 }\n");
+        ASSERT_CONTAINS(add, "add element bridge hull addr6 { \"vhaaaaaaaaaaaa\" . fd00:1::2 }\n");
+        ASSERT_TRUE(strstr(add, "add chain") == NULL || strstr(add, "spoof") == NULL);
         ASSERT_CONTAINS(add, "add element inet hull pub4any { tcp . 8080 : 10.89.0.2 . 80 }\n");
         ASSERT_CONTAINS(add, "add element inet hull pub6any { tcp . 8080 : fd00:1::2 . 80 }\n");
         ASSERT_CONTAINS(add, "add element inet hull pub4 { 127.0.0.1 . udp . 9090 : 10.89.0.2 . 90 }\n");
@@ -332,7 +338,7 @@ TEST(nft_endpoint_rules)
         check_one_object_per_line(del);
         ASSERT_CONTAINS(del, "delete element inet hull pub4any { tcp . 8080 }\n");
         ASSERT_CONTAINS(del, "delete element inet hull eg4 { 10.89.0.2 }\n");
-        ASSERT_CONTAINS(del, "delete chain inet hull e-aaaaaaaaaaaa-spoof\n");
+        ASSERT_CONTAINS(del, "delete element bridge hull addr4 { \"vhaaaaaaaaaaaa\" . 10.89.0.2 }\n");
         policy_done(&eg);
         (void)lo;
 }

@@ -28,6 +28,7 @@
 #include <libgen.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -307,6 +308,17 @@ static struct json_object *stats(uint64_t *v, size_t n)
         return o;
 }
 
+/* CPU time of this process (user + system, which includes the kernel's work on its requests). */
+static uint64_t cpu_us(void)
+{
+        struct rusage ru;
+
+        if (getrusage(RUSAGE_SELF, &ru) < 0)
+                return 0;
+        return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+               (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 /* A "container": a child in a new network namespace that waits to be killed (not timed). */
 static pid_t spawn_container(void)
 {
@@ -337,17 +349,18 @@ static pid_t spawn_container(void)
  * it the endpoint's owner), and after it died, detach it. */
 static int bench(struct net_ctx *ctx, struct args *a, unsigned n, const char *network)
 {
-        _cleanup_free_ uint64_t *att = calloc(n, sizeof(uint64_t)), *det = calloc(n, sizeof(uint64_t));
+        _cleanup_free_ uint64_t *att = calloc(n, sizeof(uint64_t)), *det = calloc(n, sizeof(uint64_t)),
+                                *cpu = calloc(n, sizeof(uint64_t));
         _cleanup_json_ struct json_object *o = json_object_new_object();
         const char *name = a->attach.name;
         int r;
 
-        if (!att || !det || n == 0)
+        if (!att || !det || !cpu || n == 0)
                 return -EINVAL;
         for (unsigned i = 0; i < n; i++) {
                 _cleanup_net_attachment_ struct net_attachment *res = NULL;
                 char id[64], nm[64], pidstr[16];
-                uint64_t t0, t1, t2;
+                uint64_t t0, t1, t2, c0;
                 pid_t pid = spawn_container();
 
                 if (pid < 0)
@@ -359,9 +372,11 @@ static int bench(struct net_ctx *ctx, struct args *a, unsigned n, const char *ne
                 a->attach.network = network;
                 a->attach.netns = pidstr;
                 a->attach.name = name ?: nm;
+                c0 = cpu_us();
                 t0 = now_us();
                 r = net_attach(ctx, &a->attach, &res);
                 t1 = now_us();
+                cpu[i] = cpu_us() - c0;
                 kill(pid, SIGKILL);
                 (void)waitpid(pid, NULL, 0);
                 if (r < 0)
@@ -376,6 +391,7 @@ static int bench(struct net_ctx *ctx, struct args *a, unsigned n, const char *ne
         }
         json_object_object_add(o, "iterations", json_object_new_int((int)n));
         json_object_object_add(o, "attach_us", stats(att, n));
+        json_object_object_add(o, "attach_cpu_us", stats(cpu, n));
         json_object_object_add(o, "detach_us", stats(det, n));
         print_json(o);
         return 0;
