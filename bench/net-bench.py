@@ -14,12 +14,15 @@ state; sides alternate A/B, --runs rounds, medians reported.
   c2c     iperf3 TCP throughput between two containers of one network (10 s per run).
   port    iperf3 TCP throughput from another host (a client namespace over a veth link) to a
           container through a published port (host 15201 -> container 5201).
+  scale   hull only: the attach cost with 0 and with --standing containers already attached,
+          each with a published port (does the cost grow with the node's containers?).
 
 podman runs with --runtime runc (crun 1.8.1 refuses this machine's hybrid cgroup layout) and
 --rootfs (no registry here): busybox for `setup`, a directory with iperf3 and its libraries
 for iperf3. Both sides run the same iperf3 binary.
 
-Usage: bench/net-bench.py [setup|c2c|port ...] [--runs N] [--iterations N] [--seconds S]
+Usage: bench/net-bench.py [setup|c2c|port|scale ...] [--runs N] [--iterations N] [--seconds S]
+                          [--standing N]
 """
 import argparse
 import json
@@ -106,7 +109,7 @@ class Hull:
         self.lan = lan or Lan()
         self.tool = [*self.lan.host.enter, NET_TOOL, "--root", self.work, "--run", self.run_dir, "--dns-helper",
                      HULL_DNS]
-        sh(*self.tool, "create", "bn", "--subnet", "10.89.200.0/24")
+        sh(*self.tool, "create", "bn", "--subnet", "10.89.192.0/20")
 
     def net(self, *args):
         return sh(*self.tool, *args).stdout
@@ -122,8 +125,25 @@ def hull_setup(work, iterations):
     h = Hull(work)
     try:
         r = json.loads(h.net("bench", iterations, "bn", "-p", "18080:80"))
-        return r["attach_us"]["median"] / 1000, r["detach_us"]["median"] / 1000
+        return r["attach_us"]["median"] / 1000, r["detach_us"]["median"] / 1000, r["attach_cpu_us"]["median"] / 1000
     finally:
+        h.close()
+
+
+def hull_scale(work, iterations, standing):
+    """attach medians (wall, CPU) with `standing` containers attached, each with a published port."""
+    h = Hull(work)
+    holders = []
+    try:
+        for i in range(standing):
+            ns = Netns()
+            holders.append(ns)
+            h.net("attach", "bn", f"s{i}", "--netns", f"/proc/{ns.pid}/ns/net", "-p", f"{30000 + i}:80")
+        r = json.loads(h.net("bench", iterations, "bn", "-p", "18080:80"))
+        return r["attach_us"]["median"] / 1000, r["attach_cpu_us"]["median"] / 1000
+    finally:
+        for ns in holders:
+            ns.close()
         h.close()
 
 
@@ -191,10 +211,11 @@ def podman_iperf(rootfs, seconds, through_port):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", nargs="*", default=["setup", "c2c", "port"])
+    ap.add_argument("what", nargs="*", default=["setup", "scale", "c2c", "port"])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--iterations", type=int, default=200, help="hull attach/detach pairs per run")
     ap.add_argument("--seconds", type=int, default=10, help="iperf3 duration per run")
+    ap.add_argument("--standing", type=int, default=300, help="containers attached for `scale`")
     ap.add_argument("--dir", default="/var/tmp")
     a = ap.parse_args()
     for need in (NET_TOOL, HULL_DNS):
@@ -205,19 +226,29 @@ def main():
     work = tempfile.mkdtemp(prefix="hull-net-bench.", dir=a.dir)
     have_podman = shutil.which("podman") is not None
     try:
-        if "setup" in a.what:
-            att, det, p_net, p_none = [], [], [], []
+        if "scale" in a.what:
+            res = {0: [], a.standing: []}
             for _ in range(a.runs):
-                x, y = hull_setup(work, a.iterations)
+                for n in res:
+                    res[n].append(hull_scale(work, a.iterations, n))
+            for n, v in res.items():
+                print(f"scale: {n} containers attached: attach median {statistics.median(x for x, _ in v):.2f} ms, "
+                      f"CPU {statistics.median(c for _, c in v):.2f} ms ({a.runs} runs x {a.iterations})")
+        if "setup" in a.what:
+            att, det, cpu, p_net, p_none = [], [], [], [], []
+            for _ in range(a.runs):
+                x, y, z = hull_setup(work, a.iterations)
                 att.append(x)
                 det.append(y)
+                cpu.append(z)
                 if have_podman and os.path.isdir(BUSYBOX_ROOTFS):
                     t_net, t_none = podman_setup_once(work)
                     p_net.append(t_net * 1000)
                     p_none.append(t_none * 1000)
-            print(f"setup: hull attach median {statistics.median(att):.2f} ms, detach {statistics.median(det):.2f} ms, "
-                  f"total {statistics.median(att) + statistics.median(det):.2f} ms "
-                  f"({a.runs} runs x {a.iterations} containers; per-run medians {sorted(round(v, 2) for v in att)})")
+            print(f"setup: hull attach median {statistics.median(att):.2f} ms (CPU {statistics.median(cpu):.2f} ms), "
+                  f"detach {statistics.median(det):.2f} ms, total {statistics.median(att) + statistics.median(det):.2f} ms "
+                  f"({a.runs} runs x {a.iterations} containers; per-run attach medians "
+                  f"{sorted(round(v, 2) for v in att)})")
             if p_net:
                 print(f"setup: podman run --rm default network {statistics.median(p_net):.0f} ms, --network none "
                       f"{statistics.median(p_none):.0f} ms, network adds "
