@@ -212,6 +212,15 @@ static struct job *job_new(struct server *srv)
         return NULL;
 }
 
+static void job_set_peer(struct job *j, bool tcp, int listen_idx, const union sa *peer, socklen_t len)
+{
+        j->tcp = tcp;
+        j->listen_idx = listen_idx;
+        j->peer = *peer;
+        j->peer_len = len;
+        j->peer_ip = ip_from_sa(peer);
+}
+
 static void job_free(struct job *j)
 {
         safe_close(j->client_fd);
@@ -407,11 +416,7 @@ static void on_udp(struct server *srv, int idx)
                                              plen);
                         continue;
                 }
-                j->tcp = false;
-                j->listen_idx = idx;
-                j->peer = peer;
-                j->peer_len = plen;
-                j->peer_ip = ip_from_sa(&peer);
+                job_set_peer(j, false, idx, &peer, plen);
                 j->msg = malloc((size_t)n ? (size_t)n : 1);
                 if (!j->msg) {
                         job_free(j);
@@ -437,47 +442,43 @@ static void on_accept(struct server *srv, int idx)
                 close(fd);
                 return;
         }
-        j->tcp = true;
+        job_set_peer(j, true, idx, &peer, plen);
         j->client_fd = fd;
-        j->peer = peer;
-        j->peer_len = plen;
-        j->peer_ip = ip_from_sa(&peer);
         j->deadline = now_ms() + TCP_IDLE_MS;
+}
+
+/* Read what is there of the TCP question: > 0 bytes read, 0 nothing yet, < 0 the client left. */
+static ssize_t tcp_read(struct job *j, void *buf, size_t len)
+{
+        ssize_t n = read(j->client_fd, buf, len);
+
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                return -1;
+        return n < 0 ? 0 : n;
 }
 
 static void on_tcp_read(struct server *srv, struct job *j)
 {
         for (;;) {
-                ssize_t n;
+                bool length = j->got < 2;
+                ssize_t n = length ? tcp_read(j, j->lenbuf + j->got, 2 - j->got)
+                                   : tcp_read(j, j->msg + (j->got - 2), j->msg_len - (j->got - 2));
 
-                if (j->got < 2) {
-                        n = read(j->client_fd, j->lenbuf + j->got, 2 - j->got);
-                        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-                                job_free(j);
-                                return;
-                        }
-                        if (n < 0)
-                                return;
-                        j->got += (size_t)n;
-                        if (j->got == 2) {
-                                j->msg_len = (size_t)(j->lenbuf[0] << 8 | j->lenbuf[1]);
-                                j->msg = malloc(j->msg_len ? j->msg_len : 1);
-                                if (!j->msg || j->msg_len < DNS_HEADER_SIZE) {
-                                        job_free(j);
-                                        return;
-                                }
-                        }
-                        continue;
-                }
-                n = read(j->client_fd, j->msg + (j->got - 2), j->msg_len - (j->got - 2));
-                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                if (n < 0) {
                         job_free(j);
                         return;
                 }
-                if (n < 0)
+                if (n == 0)
                         return;
                 j->got += (size_t)n;
-                if (j->got - 2 == j->msg_len) {
+                if (length && j->got == 2) {
+                        j->msg_len = (size_t)(j->lenbuf[0] << 8 | j->lenbuf[1]);
+                        j->msg = malloc(j->msg_len ? j->msg_len : 1);
+                        if (!j->msg || j->msg_len < DNS_HEADER_SIZE) {
+                                job_free(j);
+                                return;
+                        }
+                } else if (!length && j->got - 2 == j->msg_len) {
                         question(srv, j);
                         return;
                 }

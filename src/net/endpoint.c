@@ -54,40 +54,15 @@ void endpoint_free(struct endpoint *ep)
         free(ep);
 }
 
-static void add_str(struct json_object *o, const char *k, const char *v)
-{
-        json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
-}
-
-static struct json_object *strv_json(char *const *l)
-{
-        struct json_object *a = json_object_new_array();
-        STRV_FOREACH (s, (char **)l)
-                json_object_array_add(a, json_object_new_string(*s));
-        return a;
-}
-
-static struct json_object *proc_json(const struct proc_id *id)
-{
-        struct json_object *o;
-
-        if (id->pid <= 0)
-                return NULL;
-        o = json_object_new_object();
-        json_object_object_add(o, "pid", json_object_new_int64(id->pid));
-        json_object_object_add(o, "start", json_object_new_int64((int64_t)id->start));
-        return o;
-}
-
 static struct json_object *port_json(const struct port_map *p)
 {
         struct json_object *o = json_object_new_object();
         char a[IPADDR_STRLEN];
 
-        add_str(o, "host_ip", ipaddr_is_set(&p->host_ip) ? ipaddr_to_string(&p->host_ip, a) : "");
+        json_add_str(o, "host_ip", ipaddr_is_set(&p->host_ip) ? ipaddr_to_string(&p->host_ip, a) : "");
         json_object_object_add(o, "host_port", json_object_new_int(p->host_port));
         json_object_object_add(o, "container_port", json_object_new_int(p->container_port));
-        add_str(o, "protocol", port_proto_to_string(p->proto));
+        json_add_str(o, "protocol", port_proto_to_string(p->proto));
         return o;
 }
 
@@ -97,42 +72,29 @@ struct json_object *endpoint_to_json(const struct endpoint *ep)
         _cleanup_strv_free_ char **eg = policy_to_strv(&ep->egress), **in = policy_to_strv(&ep->ingress);
         char a[IPADDR_STRLEN], mac[MAC_STRLEN];
 
-        add_str(o, "endpoint", ep->key);
-        add_str(o, "eid", ep->eid);
-        add_str(o, "kind", kind_names[ep->kind]);
-        add_str(o, "state", ep->state == RECORD_READY ? "ready" : "creating");
-        add_str(o, "created", ep->created);
-        json_object_object_add(o, "attacher", ep->state == RECORD_READY ? NULL : proc_json(&ep->attacher));
-        json_object_object_add(o, "owner", proc_json(&ep->owner));
-        add_str(o, "name", ep->name);
-        add_str(o, "hostname", ep->hostname);
-        json_object_object_add(o, "aliases", strv_json(ep->aliases));
-        json_object_object_add(o, "dns", strv_json(ep->dns));
-        add_str(o, "ifname", ep->ifname);
-        add_str(o, "host_ifname", ep->host_ifname);
-        add_str(o, "mac", mac_to_string(ep->mac, mac));
-        add_str(o, "ipv4", ipaddr_is_set(&ep->ip4) ? ipaddr_to_string(&ep->ip4, a) : NULL);
-        add_str(o, "ipv6", ipaddr_is_set(&ep->ip6) ? ipaddr_to_string(&ep->ip6, a) : NULL);
+        json_add_str(o, "endpoint", ep->key);
+        json_add_str(o, "eid", ep->eid);
+        json_add_str(o, "kind", kind_names[ep->kind]);
+        json_add_str(o, "state", ep->state == RECORD_READY ? "ready" : "creating");
+        json_add_str(o, "created", ep->created);
+        json_object_object_add(o, "attacher",
+                               ep->state == RECORD_READY ? NULL : proc_id_to_json(&ep->attacher));
+        json_object_object_add(o, "owner", proc_id_to_json(&ep->owner));
+        json_add_str(o, "name", ep->name);
+        json_add_str(o, "hostname", ep->hostname);
+        json_object_object_add(o, "aliases", json_strv(ep->aliases));
+        json_object_object_add(o, "dns", json_strv(ep->dns));
+        json_add_str(o, "ifname", ep->ifname);
+        json_add_str(o, "host_ifname", ep->host_ifname);
+        json_add_str(o, "mac", mac_to_string(ep->mac, mac));
+        json_add_str(o, "ipv4", ipaddr_is_set(&ep->ip4) ? ipaddr_to_string(&ep->ip4, a) : NULL);
+        json_add_str(o, "ipv6", ipaddr_is_set(&ep->ip6) ? ipaddr_to_string(&ep->ip6, a) : NULL);
         for (size_t i = 0; i < ep->n_ports; i++)
                 json_object_array_add(ports, port_json(&ep->ports[i]));
         json_object_object_add(o, "ports", ports);
-        json_object_object_add(o, "egress", strv_json(eg));
-        json_object_object_add(o, "ingress", strv_json(in));
+        json_object_object_add(o, "egress", json_strv(eg));
+        json_object_object_add(o, "ingress", json_strv(in));
         return o;
-}
-
-static int proc_from_json(struct json_object *o, const char *key, struct proc_id *ret)
-{
-        struct json_object *p;
-        int64_t pid = 0, start = 0;
-
-        *ret = (struct proc_id){};
-        if (json_get_object(o, key, key, &p) < 0)
-                return 0;
-        (void)json_get_int64(p, "pid", key, &pid);
-        (void)json_get_int64(p, "start", key, &start);
-        *ret = (struct proc_id){.pid = (pid_t)pid, .start = (uint64_t)start};
-        return 0;
 }
 
 static int ports_from_json(struct json_object *o, struct endpoint *ep)
@@ -191,8 +153,8 @@ static int endpoint_from_json(struct json_object *o, struct endpoint **ret)
         ep->state = streq(state, "ready") ? RECORD_READY : RECORD_CREATING;
         if (mac_parse(mac, ep->mac) < 0)
                 return err_set(-EINVAL, "endpoint record '%s': invalid mac", key);
-        (void)proc_from_json(o, "attacher", &ep->attacher);
-        (void)proc_from_json(o, "owner", &ep->owner);
+        proc_id_from_json(o, "attacher", &ep->attacher);
+        proc_id_from_json(o, "owner", &ep->owner);
 #define DUP_FIELD(field, name)                                                               \
         if (json_get_string(o, name, "endpoint." name, &s) == 0 && !(ep->field = strdup(s))) \
                 return -ENOMEM;
@@ -977,31 +939,31 @@ struct json_object *net_attachment_to_json(const struct net_attachment *a)
 {
         struct json_object *o = json_object_new_object(), *ports = json_object_new_array(), *files;
 
-        add_str(o, "network", a->network);
-        add_str(o, "endpoint", a->endpoint);
-        add_str(o, "ifname", a->ifname);
-        add_str(o, "host_ifname", a->host_ifname);
-        add_str(o, "mac", a->mac);
-        add_str(o, "ipv4", a->ipv4);
-        add_str(o, "gateway4", a->gateway4);
-        add_str(o, "ipv6", a->ipv6);
-        add_str(o, "gateway6", a->gateway6);
+        json_add_str(o, "network", a->network);
+        json_add_str(o, "endpoint", a->endpoint);
+        json_add_str(o, "ifname", a->ifname);
+        json_add_str(o, "host_ifname", a->host_ifname);
+        json_add_str(o, "mac", a->mac);
+        json_add_str(o, "ipv4", a->ipv4);
+        json_add_str(o, "gateway4", a->gateway4);
+        json_add_str(o, "ipv6", a->ipv6);
+        json_add_str(o, "gateway6", a->gateway6);
         json_object_object_add(o, "mtu", json_object_new_int64(a->mtu));
         for (size_t i = 0; i < a->n_ports; i++) {
                 struct json_object *p = json_object_new_object();
-                add_str(p, "host_ip", a->ports[i].host_ip);
+                json_add_str(p, "host_ip", a->ports[i].host_ip);
                 json_object_object_add(p, "host_port", json_object_new_int(a->ports[i].host_port));
                 json_object_object_add(p, "container_port", json_object_new_int(a->ports[i].container_port));
-                add_str(p, "protocol", a->ports[i].protocol);
+                json_add_str(p, "protocol", a->ports[i].protocol);
                 json_object_array_add(ports, p);
         }
         json_object_object_add(o, "ports", ports);
         files = json_object_new_object();
-        add_str(files, "hosts", a->hosts_path);
-        add_str(files, "resolv.conf", a->resolv_conf_path);
-        add_str(files, "hostname", a->hostname_path);
+        json_add_str(files, "hosts", a->hosts_path);
+        json_add_str(files, "resolv.conf", a->resolv_conf_path);
+        json_add_str(files, "hostname", a->hostname_path);
         json_object_object_add(o, "files", files);
-        add_str(o, "kernel_ip_arg", a->kernel_ip_arg);
+        json_add_str(o, "kernel_ip_arg", a->kernel_ip_arg);
         return o;
 }
 

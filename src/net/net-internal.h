@@ -125,6 +125,13 @@ struct json_object *endpoint_to_json(const struct endpoint *ep);
                 err_set(r, "%s", _msg);                         \
         } while (0)
 
+/* JSON helpers of the records: a string member (NULL: JSON null), an array of strings. */
+void json_add_str(struct json_object *o, const char *k, const char *v);
+struct json_object *json_strv(char *const *l);
+/* A process identity as {"pid", "start"} (NULL for none), and back (none when key is absent). */
+struct json_object *proc_id_to_json(const struct proc_id *id);
+void proc_id_from_json(struct json_object *o, const char *key, struct proc_id *ret);
+
 /* ISO 8601 UTC time of now, malloc'd. */
 char *now_iso8601(void);
 /* 12 hex digits of sha256(a ":" b). */

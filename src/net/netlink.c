@@ -218,24 +218,44 @@ static struct ifinfomsg *put_ifinfo(struct nlmsghdr *h, int ifindex, bool up)
 
 /* ------------------------------------------------------------------ dumps and gets */
 
-static int link_attr_cb(const struct nlattr *attr, void *data)
+/* Index a message's attributes by type, up to max (libmnl's usual parse callback). */
+struct attr_table {
+        const struct nlattr **tb;
+        int max;
+};
+
+static int attr_cb(const struct nlattr *attr, void *data)
 {
-        const struct nlattr **tb = data;
+        struct attr_table *t = data;
         int type = mnl_attr_get_type(attr);
 
-        if (mnl_attr_type_valid(attr, IFLA_MAX) > 0)
-                tb[type] = attr;
+        if (mnl_attr_type_valid(attr, (uint16_t)t->max) > 0)
+                t->tb[type] = attr;
         return MNL_CB_OK;
 }
 
-static int linkinfo_attr_cb(const struct nlattr *attr, void *data)
-{
-        const struct nlattr **tb = data;
-        int type = mnl_attr_get_type(attr);
+/* What a get or dump collects: a growing array of elements of one size. */
+struct collect {
+        void *v;
+        size_t n, cap, size;
+        int family; /* route dumps: the family asked for */
+        int r;
+};
 
-        if (mnl_attr_type_valid(attr, IFLA_INFO_MAX) > 0)
-                tb[type] = attr;
-        return MNL_CB_OK;
+/* Room for one more element (counted), or NULL with c->r = -ENOMEM (the array is kept). */
+static void *collect_next(struct collect *c)
+{
+        if (c->n == c->cap) {
+                size_t cap = c->cap ? c->cap * 2 : 16;
+                void *v = reallocarray(c->v, cap, c->size);
+                if (!v) {
+                        c->r = -ENOMEM;
+                        return NULL;
+                }
+                c->v = v;
+                c->cap = cap;
+        }
+        return (uint8_t *)c->v + c->n++ * c->size;
 }
 
 static void link_parse(const struct nlmsghdr *h, struct nl_link_info *li)
@@ -244,7 +264,7 @@ static void link_parse(const struct nlmsghdr *h, struct nl_link_info *li)
         const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
 
         *li = (struct nl_link_info){.ifindex = ifi->ifi_index, .up = !!(ifi->ifi_flags & IFF_UP)};
-        mnl_attr_parse(h, sizeof(*ifi), link_attr_cb, tb);
+        mnl_attr_parse(h, sizeof(*ifi), attr_cb, &(struct attr_table){tb, IFLA_MAX});
         if (tb[IFLA_IFNAME] && mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) >= 0)
                 snprintf(li->name, sizeof(li->name), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
         if (tb[IFLA_MTU] && mnl_attr_validate(tb[IFLA_MTU], MNL_TYPE_U32) >= 0)
@@ -255,36 +275,23 @@ static void link_parse(const struct nlmsghdr *h, struct nl_link_info *li)
                 memcpy(li->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
         if (tb[IFLA_LINKINFO]) {
                 const struct nlattr *info[IFLA_INFO_MAX + 1] = {};
-                mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, info);
+                mnl_attr_parse_nested(tb[IFLA_LINKINFO], attr_cb, &(struct attr_table){info, IFLA_INFO_MAX});
                 if (info[IFLA_INFO_KIND] &&
                     mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_NUL_STRING) >= 0)
                         snprintf(li->kind, sizeof(li->kind), "%s", mnl_attr_get_str(info[IFLA_INFO_KIND]));
         }
 }
 
-struct link_list {
-        struct nl_link_info *v;
-        size_t n, cap;
-        int r;
-};
-
 static int link_list_cb(const struct nlmsghdr *h, void *data)
 {
-        struct link_list *l = data;
+        struct nl_link_info *slot;
 
         if (h->nlmsg_type != RTM_NEWLINK)
                 return MNL_CB_OK;
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 16;
-                struct nl_link_info *v = reallocarray(l->v, cap, sizeof(*v));
-                if (!v) {
-                        l->r = -ENOMEM;
-                        return MNL_CB_ERROR;
-                }
-                l->v = v;
-                l->cap = cap;
-        }
-        link_parse(h, &l->v[l->n++]);
+        slot = collect_next(data);
+        if (!slot)
+                return MNL_CB_ERROR;
+        link_parse(h, slot);
         return MNL_CB_OK;
 }
 
@@ -310,11 +317,30 @@ static int nl_query(struct nl *nl, struct nlmsghdr *h, mnl_cb_t cb, void *data)
         }
 }
 
+/* nl_query() into a collector; on success the array goes to the caller (malloc'd). */
+static int nl_collect(struct nl *nl, struct nlmsghdr *h, mnl_cb_t cb, struct collect *c, void *ret,
+                      size_t *ret_n)
+{
+        int r = nl_query(nl, h, cb, c);
+
+        if (r == 0 && c->r < 0)
+                r = c->r;
+        if (r < 0) {
+                free(c->v);
+                return r;
+        }
+        *(void **)ret = c->v;
+        *ret_n = c->n;
+        return 0;
+}
+
 int nl_link_get(struct nl *nl, const char *name, struct nl_link_info *ret)
 {
         _Alignas(NLMSG_ALIGNTO) uint8_t buf[512];
-        struct link_list l = {};
+        struct collect c = {.size = sizeof(struct nl_link_info)};
+        _cleanup_free_ struct nl_link_info *v = NULL;
         struct nlmsghdr *h;
+        size_t n;
         int r;
 
         if (strlen(name) >= IFNAMSIZ)
@@ -325,15 +351,13 @@ int nl_link_get(struct nl *nl, const char *name, struct nl_link_info *ret)
         h->nlmsg_seq = ++nl->seq;
         put_ifinfo(h, 0, false);
         mnl_attr_put_strz(h, IFLA_IFNAME, name);
-        r = nl_query(nl, h, link_list_cb, &l);
-        if (r == 0 && l.r < 0)
-                r = l.r;
-        if (r == 0 && l.n == 0)
-                r = -ENODEV;
-        if (r == 0)
-                *ret = l.v[0];
-        free(l.v);
-        return r;
+        r = nl_collect(nl, h, link_list_cb, &c, &v, &n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return -ENODEV;
+        *ret = v[0];
+        return 0;
 }
 
 int nl_link_index(struct nl *nl, const char *name)
@@ -346,25 +370,15 @@ int nl_link_index(struct nl *nl, const char *name)
 int nl_link_list(struct nl *nl, struct nl_link_info **ret, size_t *ret_n)
 {
         _Alignas(NLMSG_ALIGNTO) uint8_t buf[256];
-        struct link_list l = {};
+        struct collect c = {.size = sizeof(struct nl_link_info)};
         struct nlmsghdr *h;
-        int r;
 
         h = mnl_nlmsg_put_header(buf);
         h->nlmsg_type = RTM_GETLINK;
         h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
         h->nlmsg_seq = ++nl->seq;
         put_ifinfo(h, 0, false);
-        r = nl_query(nl, h, link_list_cb, &l);
-        if (r == 0 && l.r < 0)
-                r = l.r;
-        if (r < 0) {
-                free(l.v);
-                return r;
-        }
-        *ret = l.v;
-        *ret_n = l.n;
-        return 0;
+        return nl_collect(nl, h, link_list_cb, &c, ret, ret_n);
 }
 
 /* ------------------------------------------------------------------ links */
@@ -525,34 +539,17 @@ int nl_route_add(struct nl *nl, int ifindex, const struct cidr *dst, const struc
                           dst ? cidr_to_string(dst, buf) : "default");
 }
 
-static int route_attr_cb(const struct nlattr *attr, void *data)
-{
-        const struct nlattr **tb = data;
-        int type = mnl_attr_get_type(attr);
-
-        if (mnl_attr_type_valid(attr, RTA_MAX) > 0)
-                tb[type] = attr;
-        return MNL_CB_OK;
-}
-
-struct route_list {
-        struct nl_route *v;
-        size_t n, cap;
-        int family;
-        int r;
-};
-
 static int route_list_cb(const struct nlmsghdr *h, void *data)
 {
         const struct nlattr *tb[RTA_MAX + 1] = {};
         const struct rtmsg *rt = mnl_nlmsg_get_payload(h);
-        struct route_list *l = data;
-        struct nl_route route = {};
+        struct collect *l = data;
+        struct nl_route route = {}, *slot;
         uint32_t table;
 
         if (h->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != l->family || rt->rtm_type != RTN_UNICAST)
                 return MNL_CB_OK;
-        mnl_attr_parse(h, sizeof(*rt), route_attr_cb, tb);
+        mnl_attr_parse(h, sizeof(*rt), attr_cb, &(struct attr_table){tb, RTA_MAX});
         table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rt->rtm_table;
         if (table != RT_TABLE_MAIN)
                 return MNL_CB_OK;
@@ -565,27 +562,19 @@ static int route_list_cb(const struct nlmsghdr *h, void *data)
         }
         if (tb[RTA_OIF])
                 route.oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 16;
-                struct nl_route *v = reallocarray(l->v, cap, sizeof(*v));
-                if (!v) {
-                        l->r = -ENOMEM;
-                        return MNL_CB_ERROR;
-                }
-                l->v = v;
-                l->cap = cap;
-        }
-        l->v[l->n++] = route;
+        slot = collect_next(l);
+        if (!slot)
+                return MNL_CB_ERROR;
+        *slot = route;
         return MNL_CB_OK;
 }
 
 int nl_route_list(struct nl *nl, int family, struct nl_route **ret, size_t *ret_n)
 {
         _Alignas(NLMSG_ALIGNTO) uint8_t buf[256];
-        struct route_list l = {.family = family};
+        struct collect c = {.size = sizeof(struct nl_route), .family = family};
         struct nlmsghdr *h;
         struct rtmsg *rt;
-        int r;
 
         h = mnl_nlmsg_put_header(buf);
         h->nlmsg_type = RTM_GETROUTE;
@@ -593,16 +582,7 @@ int nl_route_list(struct nl *nl, int family, struct nl_route **ret, size_t *ret_
         h->nlmsg_seq = ++nl->seq;
         rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
         rt->rtm_family = (uint8_t)family;
-        r = nl_query(nl, h, route_list_cb, &l);
-        if (r == 0 && l.r < 0)
-                r = l.r;
-        if (r < 0) {
-                free(l.v);
-                return r;
-        }
-        *ret = l.v;
-        *ret_n = l.n;
-        return 0;
+        return nl_collect(nl, h, route_list_cb, &c, ret, ret_n);
 }
 
 /* ------------------------------------------------------------------ taps */

@@ -142,12 +142,37 @@ void network_free(struct network *n)
         free(n);
 }
 
-static void json_add_str(struct json_object *o, const char *k, const char *v)
+void json_add_str(struct json_object *o, const char *k, const char *v)
 {
         json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
-static struct json_object *json_strv(char *const *l)
+struct json_object *proc_id_to_json(const struct proc_id *id)
+{
+        struct json_object *o;
+
+        if (id->pid <= 0)
+                return NULL;
+        o = json_object_new_object();
+        json_object_object_add(o, "pid", json_object_new_int64(id->pid));
+        json_object_object_add(o, "start", json_object_new_int64((int64_t)id->start));
+        return o;
+}
+
+void proc_id_from_json(struct json_object *o, const char *key, struct proc_id *ret)
+{
+        struct json_object *p;
+        int64_t pid = 0, start = 0;
+
+        *ret = (struct proc_id){};
+        if (json_get_object(o, key, key, &p) < 0)
+                return;
+        (void)json_get_int64(p, "pid", key, &pid);
+        (void)json_get_int64(p, "start", key, &start);
+        *ret = (struct proc_id){.pid = (pid_t)pid, .start = (uint64_t)start};
+}
+
+struct json_object *json_strv(char *const *l)
 {
         struct json_object *a = json_object_new_array();
         STRV_FOREACH (s, (char **)l)
@@ -196,12 +221,8 @@ static struct json_object *network_to_json(const struct network *n)
         json_object_object_add(o, "options",
                                n->options ? json_object_get(n->options) : json_object_new_object());
         json_add_str(o, "state", n->state == RECORD_READY ? "ready" : "creating");
-        if (n->state != RECORD_READY) {
-                struct json_object *c = json_object_new_object();
-                json_object_object_add(c, "pid", json_object_new_int64(n->creator.pid));
-                json_object_object_add(c, "start", json_object_new_int64((int64_t)n->creator.start));
-                json_object_object_add(o, "creator", c);
-        }
+        if (n->state != RECORD_READY)
+                json_object_object_add(o, "creator", proc_id_to_json(&n->creator));
         return o;
 }
 
@@ -224,7 +245,7 @@ static int network_from_json(struct json_object *o, struct network **ret)
 {
         _cleanup_network_ struct network *n = calloc(1, sizeof(*n));
         _cleanup_strv_free_ char **eg = NULL, **in = NULL;
-        struct json_object *p4, *p6, *opts, *creator;
+        struct json_object *p4, *p6, *opts;
         const char *name, *id, *bridge, *created, *mac, *state;
         int64_t mtu = DEFAULT_MTU;
         int r;
@@ -271,12 +292,7 @@ static int network_from_json(struct json_object *o, struct network **ret)
         if (json_get_object(o, "options", "network.options", &opts) == 0)
                 n->options = json_object_get(opts);
         n->state = streq(state, "ready") ? RECORD_READY : RECORD_CREATING;
-        if (json_get_object(o, "creator", "network.creator", &creator) == 0) {
-                int64_t pid = 0, start = 0;
-                (void)json_get_int64(creator, "pid", "network.creator.pid", &pid);
-                (void)json_get_int64(creator, "start", "network.creator.start", &start);
-                n->creator = (struct proc_id){.pid = (pid_t)pid, .start = (uint64_t)start};
-        }
+        proc_id_from_json(o, "creator", &n->creator);
         *ret = TAKE_PTR(n);
         return 0;
 }

@@ -11,14 +11,20 @@
 #include "test.h"
 #include "util.h"
 
+/* What a printer writes, as a malloc'd string. */
+#define PRINTED(fn, arg)                                  \
+        ({                                                \
+                char *_out = NULL;                        \
+                size_t _size = 0;                         \
+                FILE *_f = open_memstream(&_out, &_size); \
+                fn(arg, _f);                              \
+                fclose(_f);                               \
+                _out;                                     \
+        })
+
 static char *rule_text(const struct policy_rule *r)
 {
-        char *out = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&out, &size);
-        policy_rule_format(r, f);
-        fclose(f);
-        return out;
+        return PRINTED(policy_rule_format, r);
 }
 
 /* Parse a rule and print it back in canonical form. */
@@ -120,12 +126,7 @@ static void ports(const char *spec, struct port_map **list, size_t *n)
 
 static char *port_text(const struct port_map *p)
 {
-        char *out = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&out, &size);
-        port_map_format(p, f);
-        fclose(f);
-        return out;
+        return PRINTED(port_map_format, p);
 }
 
 TEST(ports_parse_specs)
