@@ -388,9 +388,20 @@ static int endpoint_from_options(const struct net_attach_options *o, struct endp
         ep->created = now_iso8601();
         if (!ep->key || (o->name && !ep->name) || !ep->hostname || !ep->aliases || !ep->dns || !ep->created)
                 return -ENOMEM;
-        /* A host name longer than a label (a 64-digit container id) is cut like docker does. */
-        if (!o->hostname && !o->name && strlen(ep->hostname) > 12)
-                ep->hostname[12] = 0;
+        /* A host name from the id is cut to 12 characters like docker's; an id that is no host
+         * name (it may hold ':' or '.') gives way to the hex endpoint hash. */
+        if (!o->hostname && !o->name) {
+                if (strlen(ep->hostname) > 12)
+                        ep->hostname[12] = 0;
+                if (!hostname_valid(ep->hostname)) {
+                        char h[NET_ID_SHORT + 1];
+                        short_hash("host", o->endpoint, h);
+                        free(ep->hostname);
+                        ep->hostname = strdup(h);
+                        if (!ep->hostname)
+                                return -ENOMEM;
+                }
+        }
         *ret = TAKE_PTR(ep);
         return 0;
 }

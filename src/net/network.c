@@ -391,12 +391,41 @@ static bool br_netfilter_present(void)
         return access("/proc/sys/net/bridge/bridge-nf-call-iptables", F_OK) == 0;
 }
 
-/* Another network, or a host route (not through a hull bridge), overlapping c. */
-static int check_overlap(struct net_ctx *ctx, const struct cidr *c, const char *name)
+/* What a new subnet of one family must not overlap: the other networks' subnets and the host's
+ * routes (those through hull bridges are the networks'), loaded once per create. */
+struct taken {
+        struct cidr *cidrs;
+        char **what; /* "network 'front' (10.89.0.0/24)", "the host route to 192.0.2.0/24 (dev eth0)" */
+        size_t n;
+};
+
+static void taken_done(struct taken *t)
+{
+        free(t->cidrs);
+        strv_free(t->what);
+}
+
+static int taken_add(struct taken *t, const struct cidr *c, char *what)
+{
+        struct cidr *v;
+
+        if (!what)
+                return -ENOMEM;
+        v = reallocarray(t->cidrs, t->n + 1, sizeof(*v));
+        if (!v) {
+                free(what);
+                return -ENOMEM;
+        }
+        t->cidrs = v;
+        t->cidrs[t->n++] = *c;
+        return strv_push(&t->what, what);
+}
+
+static int taken_load(struct net_ctx *ctx, const char *name, int family, struct taken *t)
 {
         _cleanup_strv_free_ char **names = NULL, **bridges = NULL;
         _cleanup_free_ struct nl_route *routes = NULL;
-        char a[CIDR_STRLEN], b[CIDR_STRLEN];
+        char b[CIDR_STRLEN];
         size_t n_routes = 0;
         struct nl *nl;
         int r;
@@ -406,71 +435,74 @@ static int check_overlap(struct net_ctx *ctx, const struct cidr *c, const char *
                 return r;
         STRV_FOREACH (k, names) {
                 _cleanup_network_ struct network *n = NULL;
+                const struct cidr *sub;
 
                 if (streq(*k, name) || network_load_exact(ctx, *k, &n) < 0)
                         continue;
                 if (strv_extend(&bridges, n->bridge) < 0)
                         return -ENOMEM;
-                for (int f = 0; f < 2; f++) {
-                        const struct cidr *other = f == 0    ? &n->pool4.subnet
-                                                   : n->has6 ? &n->pool6.subnet
-                                                             : NULL;
-                        if (other && cidr_overlaps(c, other))
-                                return err_set(-EINVAL, "subnet %s overlaps network '%s' (%s)",
-                                               cidr_to_string(c, a), n->name, cidr_to_string(other, b));
-                }
+                sub = family == AF_INET ? &n->pool4.subnet : n->has6 ? &n->pool6.subnet : NULL;
+                if (sub &&
+                    (r = taken_add(t, sub,
+                                   strdup_printf("network '%s' (%s)", n->name, cidr_to_string(sub, b)))) < 0)
+                        return r;
         }
         r = ctx_nl(ctx, &nl);
-        if (r < 0)
-                return r;
-        r = nl_route_list(nl, c->addr.family, &routes, &n_routes);
+        if (r >= 0)
+                r = nl_route_list(nl, family, &routes, &n_routes);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_routes; i++) {
                 char dev[IF_NAMESIZE] = "?";
-                if (routes[i].dst.len == 0 || !cidr_overlaps(c, &routes[i].dst))
+
+                if (routes[i].dst.len == 0)
                         continue;
                 if (routes[i].oif > 0)
                         (void)if_indextoname((unsigned)routes[i].oif, dev);
                 if (strv_contains(bridges, dev))
                         continue;
-                return err_set(-EINVAL, "subnet %s overlaps the host route to %s (dev %s)",
-                               cidr_to_string(c, a), cidr_to_string(&routes[i].dst, b), dev);
+                r = taken_add(t, &routes[i].dst,
+                              strdup_printf("the host route to %s (dev %s)",
+                                            cidr_to_string(&routes[i].dst, b), dev));
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
 
-static int pick_subnet4(struct net_ctx *ctx, bool is_default, const char *name, struct cidr *ret)
+/* What c overlaps, or NULL. */
+static const char *taken_find(const struct taken *t, const struct cidr *c)
 {
-        /* The default network takes a /16 (10.88.0.0/16 first, as podman's); user networks a /24. */
-        unsigned first = is_default ? 88 : 89, last = is_default ? 80 : 99;
-
-        for (unsigned hi = first; is_default ? hi >= last : hi <= last; is_default ? hi-- : hi++)
-                for (unsigned mid = 0; mid < (is_default ? 1u : 256u); mid++) {
-                        struct cidr c = {.addr.family = AF_INET, .len = is_default ? 16 : 24};
-                        c.addr.bytes[0] = 10;
-                        c.addr.bytes[1] = (uint8_t)hi;
-                        c.addr.bytes[2] = (uint8_t)mid;
-                        int r = check_overlap(ctx, &c, name);
-                        if (r == 0) {
-                                *ret = c;
-                                return 0;
-                        }
-                        if (r != -EINVAL)
-                                return r;
-                }
-        return err_set(-ENOSPC,
-                       "no free IPv4 subnet left in 10.%u.0.0 - 10.%u.255.0: give one with --subnet",
-                       MIN(first, last), MAX(first, last));
+        for (size_t i = 0; i < t->n; i++)
+                if (cidr_overlaps(c, &t->cidrs[i]))
+                        return t->what[i];
+        return NULL;
 }
 
-/* A /64 from the node's random ULA /48 (RFC 4193 §3.2), created on first use. */
-static int pick_subnet6(struct net_ctx *ctx, const char *name, struct cidr *ret)
+/* A free subnet: IPv4 /24s from 10.89.0.0 to 10.99.255.0 for user networks, a /16 from 10.88.0.0
+ * down to 10.80.0.0 for the default one (10.88.0.0/16 first, as podman's); IPv6 /64s of the
+ * node's random ULA /48 (RFC 4193 §3.2, created on first use). */
+static int pick_subnet(struct net_ctx *ctx, const struct taken *t, int family, bool is_default,
+                       struct cidr *ret)
 {
         _cleanup_free_ char *ula = NULL;
         struct ipaddr base;
         int r;
 
+        if (family == AF_INET) {
+                for (unsigned i = 0; i < (is_default ? 9u : 11u * 256u); i++) {
+                        struct cidr c = {.addr.family = AF_INET, .len = is_default ? 16 : 24};
+                        c.addr.bytes[0] = 10;
+                        c.addr.bytes[1] = (uint8_t)(is_default ? 88 - i : 89 + i / 256);
+                        c.addr.bytes[2] = (uint8_t)(is_default ? 0 : i % 256);
+                        if (!taken_find(t, &c)) {
+                                *ret = c;
+                                return 0;
+                        }
+                }
+                return err_set(-ENOSPC, "no free IPv4 subnet left in %s: give one with --subnet",
+                               is_default ? "10.80.0.0/13" : "10.89.0.0 - 10.99.255.0");
+        }
         r = store_read(ctx->store, "node", "ula48", &ula);
         if (r == -ENOENT) {
                 uint8_t g[5];
@@ -489,13 +521,10 @@ static int pick_subnet6(struct net_ctx *ctx, const char *name, struct cidr *ret)
                 struct cidr c = {.addr = base, .len = 64};
                 c.addr.bytes[6] = (uint8_t)(sub >> 8);
                 c.addr.bytes[7] = (uint8_t)sub;
-                r = check_overlap(ctx, &c, name);
-                if (r == 0) {
+                if (!taken_find(t, &c)) {
                         *ret = c;
                         return 0;
                 }
-                if (r != -EINVAL)
-                        return r;
         }
         return err_set(-ENOSPC, "no free IPv6 subnet left: give one with --subnet6");
 }
@@ -504,10 +533,14 @@ static int pick_subnet6(struct net_ctx *ctx, const char *name, struct cidr *ret)
 static int pool_setup(struct net_ctx *ctx, const char *name, int family, bool is_default, const char *subnet,
                       const char *gateway, const char *range, struct ipam_pool *p)
 {
-        const char *fam = family == AF_INET ? "" : "6";
-        char what[32];
+        _cleanup_(taken_done) struct taken t = {};
+        const char *fam = family == AF_INET ? "" : "6", *other;
+        char what[32], c[CIDR_STRLEN];
         int r;
 
+        r = taken_load(ctx, name, family, &t);
+        if (r < 0)
+                return r;
         snprintf(what, sizeof(what), "--subnet%s", fam);
         if (subnet) {
                 r = cidr_parse(subnet, what, &p->subnet);
@@ -516,15 +549,15 @@ static int pool_setup(struct net_ctx *ctx, const char *name, int family, bool is
                 if (p->subnet.addr.family != family)
                         return err_set(-EINVAL, "%s: '%s' is not an IPv%s subnet", what, subnet,
                                        family == AF_INET ? "4" : "6");
-                r = check_overlap(ctx, &p->subnet, name);
+                other = taken_find(&t, &p->subnet);
+                if (other)
+                        return err_set(-EINVAL, "subnet %s overlaps %s", cidr_to_string(&p->subnet, c),
+                                       other);
         } else {
-                r = family == AF_INET ? pick_subnet4(ctx, is_default, name, &p->subnet)
-                                      : pick_subnet6(ctx, name, &p->subnet);
-                if (r == 0)
-                        err_clear();
+                r = pick_subnet(ctx, &t, family, is_default, &p->subnet);
+                if (r < 0)
+                        return r;
         }
-        if (r < 0)
-                return r;
         if (gateway) {
                 if (ipaddr_parse(gateway, &p->gateway) < 0 || p->gateway.family != family)
                         return err_set(-EINVAL, "--gateway%s: invalid IPv%s address '%s'", fam,
