@@ -151,3 +151,32 @@ def test_default_network_and_modes(lab):
     out = lab.json("standalone", "none", "--hostname", "box", "--add-host", "a.b:1.2.3.4")
     assert "127.0.1.1\tbox\n" in out["hosts"] and "1.2.3.4\ta.b\n" in out["hosts"]
     assert out["hostname"] == "box\n"
+
+
+def test_two_networks_connect_disconnect(lab):
+    a, b = f"{lab.tag}a", f"{lab.tag}b"
+    lab.create(a, "--subnet", "10.89.150.0/24")
+    lab.create(b, "--subnet", "10.89.151.0/24")
+    c, peer = lab.container("c1"), lab.container("p1")
+    lab.attach(a, c, "--name", "multi")
+    # a second network (network connect): another interface, no second default route
+    res = lab.json("attach", b, c.ns, "--netns", c.path, "--ifname", "eth1", "--name", "multi")
+    assert res["ifname"] == "eth1" and res["ipv4"] == "10.89.151.2/24"
+    routes = c.sh("ip", "route").stdout
+    assert routes.count("default") == 1 and "default via 10.89.150.1 dev eth0" in routes
+    assert "10.89.151.0/24 dev eth1" in routes
+    # reachable, and resolvable, from each network
+    lab.attach(b, peer, "--name", "peer")
+    srv = c.serve("tcp", 80)
+    assert peer.peer("tcp", "10.89.151.2", 80).stdout.strip() == "10.89.151.3"
+    srv.wait()
+    assert peer.resolve("multi") == ["10.89.151.2"]
+    # network disconnect of one, then removal of the container from every network
+    lab.tool("detach", b, c.ns)
+    assert "eth1" not in c.sh("ip", "link").stdout and "eth0" in c.sh("ip", "link").stdout
+    assert peer.resolve("multi") == []
+    assert lab.json("detach-all", c.ns) is None
+    assert lab.json("inspect", a)["endpoints"] == {}
+    lab.tool("detach", b, peer.ns)
+    lab.tool("rm", a)
+    lab.tool("rm", b)
