@@ -177,7 +177,12 @@ static int table_mkdir(struct store *s, const char *table)
                 if (*p == '/' || *p == 0) {
                         char c = *p;
                         *p = 0;
-                        if (mkdirat(table_fd(s, table), buf, 0755) < 0 && errno != EEXIST)
+                        if (mkdirat(table_fd(s, table), buf, 0755) < 0) {
+                                if (errno != EEXIST)
+                                        return negative_errno();
+                        } else if (fchmodat(table_fd(s, table), buf, 0755, 0) < 0)
+                                /* Whatever the caller's umask: the unprivileged DNS responder reads
+                                 * its table through these directories. */
                                 return negative_errno();
                         if (c == 0)
                                 return 0;
@@ -223,7 +228,9 @@ static int write_row(struct store *s, const char *table, const char *key, const 
                 if (r < 0)
                         return r;
         }
-        r = write_all(fd, data, strlen(data));
+        r = fchmod(fd, 0644) < 0 ? negative_errno() : 0;
+        if (r >= 0)
+                r = write_all(fd, data, strlen(data));
         if (r < 0) {
                 (void)unlinkat(table_fd(s, table), excl ? path : tmp, 0);
                 return r;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test-net-ipam.c - the row store and address leases (src/net/store.c, src/net/ipam.c). */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "error.h"
@@ -62,6 +63,23 @@ TEST(store_rows)
         ASSERT_ERR(store_write(s, "t", ".hidden", "1"), -EINVAL);
         ASSERT_FALSE(store_key_valid("a b"));
         ASSERT_TRUE(store_key_valid("fd00::1"));
+        /* rows and tables are readable by the unprivileged DNS responder whatever the umask */
+        {
+                mode_t old = umask(077);
+                struct stat st;
+                char path[512];
+                ASSERT_OK(store_write(s, "u/v", "row", "x"));
+                umask(old);
+                snprintf(path, sizeof(path), "%s/net/u/v/row", dir);
+                ASSERT_OK(stat(path, &st) < 0 ? -errno : 0);
+                ASSERT_EQ(st.st_mode & 0777, 0644);
+                snprintf(path, sizeof(path), "%s/net/u/v", dir);
+                ASSERT_OK(stat(path, &st) < 0 ? -errno : 0);
+                ASSERT_EQ(st.st_mode & 0777, 0755);
+                ASSERT_OK(store_remove(s, "u/v", "row"));
+                ASSERT_OK(store_drop_table(s, "u/v"));
+                ASSERT_OK(store_drop_table(s, "u"));
+        }
         /* nested lock calls only count */
         ASSERT_OK(store_lock(s));
         ASSERT_OK(store_lock(s));
