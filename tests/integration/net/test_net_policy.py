@@ -146,8 +146,9 @@ def test_network_egress_policy_and_spoofing(lab):
     s26 = Proc(lab.client, PY, PEER, "serve-tcp", 26)
     assert not reach(c, CLIENT4, 25)                        # the network's deny wins over allow=all
     assert c.peer("tcp", CLIENT4, 26).stdout.strip() == UPLINK4
+    s26.wait()
     s25.stop()
-    # d takes another address to escape its deny=all: the anti-spoofing chain drops it
+    # d takes another address to escape its deny=all: the port guard drops it
     d.sh("ip", "addr", "add", "10.89.115.77/24", "dev", "eth0")
     d.sh("ip", "route", "replace", "default", "via", "10.89.115.1", "src", "10.89.115.77")
     s27 = Proc(lab.client, PY, PEER, "serve-tcp", 27)
