@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* store.c - keyed rows under <root>/net with one flock; see store.h. */
+/* store.c - keyed rows under <state>/net and <run>/net with one flock; see store.h. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>

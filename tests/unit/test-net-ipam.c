@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test-net-ipam.c - the row store and address leases (src/net/store.c, src/net/ipam.c). */
+/* test-net-ipam.c - the row store, address leases and process identities (store.c, ipam.c, netns.c). */
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "error.h"
 #include "ipam.h"
+#include "netns.h"
 #include "store.h"
 #include "test.h"
 #include "util.h"
@@ -227,4 +230,51 @@ TEST(allocate_parallel_processes)
         ASSERT_EQ(strv_length(leases), 80);
         ASSERT_OK(ipam_drop(s, "np"));
         ASSERT_OK(rm_rf(dir));
+}
+
+/* Staleness rests on (pid, start time): field 22 of /proc/PID/stat, after a comm with spaces. */
+TEST(process_identity)
+{
+        struct proc_id me, kid_id;
+        _cleanup_free_ char *stat = NULL;
+        unsigned long long start = 0;
+        const char *p;
+        pid_t kid;
+        int status;
+
+        ASSERT_OK(proc_id_get(0, &me));
+        ASSERT_EQ(me.pid, getpid());
+        ASSERT_OK(read_full_file("/proc/self/stat", 4096, &stat, NULL));
+        p = strrchr(stat, ')');
+        ASSERT_TRUE(p);
+        ASSERT_EQ(sscanf(p + 2,
+                         "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                         &start),
+                  1);
+        ASSERT_EQ(me.start, start);
+        ASSERT_TRUE(proc_id_alive(&me));
+        kid = fork();
+        ASSERT_TRUE(kid >= 0);
+        if (kid == 0) {
+                prctl(PR_SET_NAME, "a (b) c", 0, 0, 0);
+                pause();
+                _exit(0);
+        }
+        for (int i = 0; i < 1000; i++) {
+                _cleanup_free_ char *comm = NULL;
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/comm", (int)kid);
+                if (read_one_line_file(path, &comm) == 0 && streq(comm, "a (b) c"))
+                        break;
+                usleep(1000);
+        }
+        ASSERT_OK(proc_id_get(kid, &kid_id));
+        ASSERT_TRUE(proc_id_alive(&kid_id));
+        kill(kid, SIGKILL);
+        ASSERT_EQ(waitpid(kid, &status, 0), kid);
+        ASSERT_FALSE(proc_id_alive(&kid_id));
+        ASSERT_ERR(proc_id_get(kid, &kid_id), -ESRCH);
+        /* the same pid with another start time is another process */
+        me.start++;
+        ASSERT_FALSE(proc_id_alive(&me));
 }
