@@ -244,7 +244,8 @@ void nft_gen_base(FILE *f)
                 "map in4 { type ipv4_addr : verdict; }",
                 "map in6 { type ipv6_addr : verdict; }",
         };
-        static const char *const raw_pre[] = {"iifname @bridges ip daddr 127.0.0.0/8 counter drop", NULL};
+        /* The address test first: it is one comparison, the bridge set a lookup, per packet. */
+        static const char *const raw_pre[] = {"ip daddr 127.0.0.0/8 iifname @bridges counter drop", NULL};
         static const char *const nat_local[] = {"fib daddr type local jump published", NULL};
         /* A binding to one address and one to every address never share a port (ports.h), so the
          * order of the lookups does not matter; a dnat ends the chain when its lookup hits. */
@@ -313,24 +314,29 @@ void nft_gen_base(FILE *f)
         base_chain(f, "input", "filter", "input", "filter", input);
         base_chain(f, "output", "filter", "output", "filter", output);
 
+        /* The port guard: a frame from a hull endpoint passes only with its own MAC and address,
+         * one lookup for the common case (port . MAC . address); the rest is dropped, which also
+         * ends VLAN tags, STP and other ethertypes. -300: before br_netfilter hands bridged IP to
+         * the inet hooks. */
         fputs("add table " NFT_BRIDGE_TABLE "\n"
               "add set " NFT_BRIDGE_TABLE " guard { type ifname; }\n"
               "add set " NFT_BRIDGE_TABLE " mac { type ifname . ether_addr; }\n"
-              "add set " NFT_BRIDGE_TABLE " addr4 { type ifname . ipv4_addr; }\n"
-              "add set " NFT_BRIDGE_TABLE " addr6 { type ifname . ipv6_addr; }\n"
-              /* -300: before br_netfilter hands bridged IP traffic to the inet hooks. */
+              "add set " NFT_BRIDGE_TABLE " ok4 { type ifname . ether_addr . ipv4_addr; }\n"
+              "add set " NFT_BRIDGE_TABLE " ok6 { type ifname . ether_addr . ipv6_addr; }\n"
               "add chain " NFT_BRIDGE_TABLE
               " ports { type filter hook prerouting priority -300; policy accept; }\n"
               "flush chain " NFT_BRIDGE_TABLE " ports\n"
               "add rule " NFT_BRIDGE_TABLE " ports iifname != @guard accept\n"
-              "add rule " NFT_BRIDGE_TABLE " ports iifname . ether saddr != @mac counter drop\n"
-              "add rule " NFT_BRIDGE_TABLE " ports ether type != { ip, ip6, arp } counter drop\n"
               "add rule " NFT_BRIDGE_TABLE
-              " ports ether type arp iifname . arp saddr ip != @addr4 counter drop\n"
-              "add rule " NFT_BRIDGE_TABLE " ports ether type ip iifname . ip saddr != @addr4 counter drop\n"
-              "add rule " NFT_BRIDGE_TABLE " ports ip6 saddr { fe80::/10, :: } accept\n"
+              " ports ether type ip iifname . ether saddr . ip saddr @ok4 accept\n"
               "add rule " NFT_BRIDGE_TABLE
-              " ports ether type ip6 iifname . ip6 saddr != @addr6 counter drop\n",
+              " ports ether type ip6 iifname . ether saddr . ip6 saddr @ok6 accept\n"
+              "add rule " NFT_BRIDGE_TABLE
+              " ports ether type arp iifname . ether saddr . arp saddr ip @ok4 accept\n"
+              /* Link-local sources and "::" (duplicate address detection) belong to IPv6 itself. */
+              "add rule " NFT_BRIDGE_TABLE
+              " ports ether type ip6 ip6 saddr { fe80::/10, :: } iifname . ether saddr @mac accept\n"
+              "add rule " NFT_BRIDGE_TABLE " ports counter drop\n",
               f);
 }
 
@@ -484,15 +490,15 @@ static void guard_gen(FILE *f, const struct nft_endpoint *ep, bool add)
         const char *verb = add ? "add" : "delete";
         char a[IPADDR_STRLEN], m[MAC_STRLEN];
 
+        mac_to_string(ep->mac, m);
         fprintf(f, "%s element " NFT_BRIDGE_TABLE " guard { \"%s\" }\n", verb, ep->host_ifname);
-        fprintf(f, "%s element " NFT_BRIDGE_TABLE " mac { \"%s\" . %s }\n", verb, ep->host_ifname,
-                mac_to_string(ep->mac, m));
+        fprintf(f, "%s element " NFT_BRIDGE_TABLE " mac { \"%s\" . %s }\n", verb, ep->host_ifname, m);
         if (ep->ip4 && ipaddr_is_set(ep->ip4))
-                fprintf(f, "%s element " NFT_BRIDGE_TABLE " addr4 { \"%s\" . %s }\n", verb, ep->host_ifname,
-                        ipaddr_to_string(ep->ip4, a));
+                fprintf(f, "%s element " NFT_BRIDGE_TABLE " ok4 { \"%s\" . %s . %s }\n", verb,
+                        ep->host_ifname, m, ipaddr_to_string(ep->ip4, a));
         if (ep->ip6 && ipaddr_is_set(ep->ip6))
-                fprintf(f, "%s element " NFT_BRIDGE_TABLE " addr6 { \"%s\" . %s }\n", verb, ep->host_ifname,
-                        ipaddr_to_string(ep->ip6, a));
+                fprintf(f, "%s element " NFT_BRIDGE_TABLE " ok6 { \"%s\" . %s . %s }\n", verb,
+                        ep->host_ifname, m, ipaddr_to_string(ep->ip6, a));
 }
 
 static bool policy_present(const struct policy *p)

@@ -259,11 +259,12 @@ TEST(nft_network_rules)
                               "ipv4_addr . inet_service; }\n");
         ASSERT_CONTAINS(base, "flush chain inet hull forward\n");
         ASSERT_CONTAINS(base,
-                        "add rule inet hull raw_pre iifname @bridges ip daddr 127.0.0.0/8 counter drop\n");
+                        "add rule inet hull raw_pre ip daddr 127.0.0.0/8 iifname @bridges counter drop\n");
         ASSERT_CONTAINS(base, "type nat hook output priority -100;");
-        ASSERT_CONTAINS(
-                base,
-                "add rule bridge hull ports ether type ip iifname . ip saddr != @addr4 counter drop\n");
+        ASSERT_CONTAINS(base,
+                        "add rule bridge hull ports ether type ip iifname . ether saddr . ip saddr @ok4 "
+                        "accept\n");
+        ASSERT_CONTAINS(base, "add rule bridge hull ports counter drop\n");
 
         add = gen(gen_net_add, &net);
         ASSERT_CONTAINS(add, "add element inet hull bridges { \"hb-0123456789ab\" }\n");
@@ -322,8 +323,10 @@ TEST(nft_endpoint_rules)
         add = gen(gen_ep_add, &ep);
         ASSERT_CONTAINS(add, "add element bridge hull guard { \"vhaaaaaaaaaaaa\" }\n");
         ASSERT_CONTAINS(add, "add element bridge hull mac { \"vhaaaaaaaaaaaa\" . 02:00:00:00:00:07 }\n");
-        ASSERT_CONTAINS(add, "add element bridge hull addr4 { \"vhaaaaaaaaaaaa\" . 10.89.0.2 }\n");
-        ASSERT_CONTAINS(add, "add element bridge hull addr6 { \"vhaaaaaaaaaaaa\" . fd00:1::2 }\n");
+        ASSERT_CONTAINS(
+                add, "add element bridge hull ok4 { \"vhaaaaaaaaaaaa\" . 02:00:00:00:00:07 . 10.89.0.2 }\n");
+        ASSERT_CONTAINS(
+                add, "add element bridge hull ok6 { \"vhaaaaaaaaaaaa\" . 02:00:00:00:00:07 . fd00:1::2 }\n");
         ASSERT_TRUE(strstr(add, "add chain") == NULL || strstr(add, "spoof") == NULL);
         ASSERT_CONTAINS(add, "add element inet hull pub4any { tcp . 8080 : 10.89.0.2 . 80 }\n");
         ASSERT_CONTAINS(add, "add element inet hull pub6any { tcp . 8080 : fd00:1::2 . 80 }\n");
@@ -339,7 +342,9 @@ TEST(nft_endpoint_rules)
         check_one_object_per_line(del);
         ASSERT_CONTAINS(del, "delete element inet hull pub4any { tcp . 8080 }\n");
         ASSERT_CONTAINS(del, "delete element inet hull eg4 { 10.89.0.2 }\n");
-        ASSERT_CONTAINS(del, "delete element bridge hull addr4 { \"vhaaaaaaaaaaaa\" . 10.89.0.2 }\n");
+        ASSERT_CONTAINS(
+                del,
+                "delete element bridge hull ok4 { \"vhaaaaaaaaaaaa\" . 02:00:00:00:00:07 . 10.89.0.2 }\n");
         policy_done(&eg);
         (void)lo;
 }
