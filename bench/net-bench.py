@@ -43,7 +43,22 @@ ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"]
 
 
 def sh(*args, check=True, **kw):
-    return subprocess.run([str(a) for a in args], check=check, capture_output=True, text=True, **kw)
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, args))}: exit {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def retried(fn, *args, tries=3):
+    """Run one measurement, again after a failure (another run on this shared machine may
+    disturb a podman container); the last failure is raised."""
+    for i in range(tries):
+        try:
+            return fn(*args)
+        except RuntimeError as e:
+            if i == tries - 1:
+                raise
+            print(f"retrying after: {e}", file=sys.stderr)
 
 
 class Netns:
@@ -242,7 +257,7 @@ def main():
                 det.append(y)
                 cpu.append(z)
                 if have_podman and os.path.isdir(BUSYBOX_ROOTFS):
-                    t_net, t_none = podman_setup_once(work)
+                    t_net, t_none = retried(podman_setup_once, work)
                     p_net.append(t_net * 1000)
                     p_none.append(t_none * 1000)
             print(f"setup: hull attach median {statistics.median(att):.2f} ms (CPU {statistics.median(cpu):.2f} ms), "
@@ -259,9 +274,9 @@ def main():
             rootfs, _ = iperf_rootfs(tempfile.mkdtemp(prefix="iperf.", dir=work))
             h, p = [], []
             for _ in range(a.runs):
-                h.append(hull_iperf(work, a.seconds, kind == "port"))
+                h.append(retried(hull_iperf, work, a.seconds, kind == "port"))
                 if have_podman:
-                    p.append(podman_iperf(rootfs, a.seconds, kind == "port"))
+                    p.append(retried(podman_iperf, rootfs, a.seconds, kind == "port"))
             line = f"{kind}: hull {statistics.median(h):.2f} Gbit/s"
             if p:
                 line += f", podman {statistics.median(p):.2f} Gbit/s, hull/podman {statistics.median(h) / statistics.median(p):.2f}"
