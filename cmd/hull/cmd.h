@@ -96,6 +96,7 @@ int cmd_inspect(struct cmd_context *c);
 int cmd_history(struct cmd_context *c);
 int cmd_image_prune(struct cmd_context *c);
 int cmd_image_sign(struct cmd_context *c);
+int cmd_build(struct cmd_context *c);
 int cmd_completion(struct cmd_context *c);
 int cmd_help(struct cmd_context *c);
 int cmd_version(struct cmd_context *c);
