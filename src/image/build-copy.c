@@ -323,12 +323,7 @@ static void owner_of(const struct copier *c, const struct stat *st, uid_t *uid, 
                 *uid = *gid = 0;
 }
 
-/*
- * Resolve the absolute directory path in the destination tree, creating what is
- * missing (mode 0755, owned by --chown's user). Returns an O_PATH fd of it;
- * *created tells whether the last component was made here.
- */
-static int mkdir_chain(const struct copier *c, int root_fd, const char *path, bool *created)
+int copy_mkdir(int root_fd, const char *path, uid_t uid, gid_t gid, bool *created)
 {
         _cleanup_close_ int cur = openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         _cleanup_free_ char *prefix = strdup("");
@@ -359,8 +354,7 @@ static int mkdir_chain(const struct copier *c, int root_fd, const char *path, bo
                         /* The parent is cur, resolved in the root; comp is a plain name, no symlink. */
                         if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST)
                                 return err_set(negative_errno(), "cannot create '%s': %m", np);
-                        if (c->spec->uid != (uid_t)-1 &&
-                            fchownat(cur, comp, c->spec->uid, c->spec->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        if (uid != (uid_t)-1 && fchownat(cur, comp, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
                                 return negative_errno();
                         *created = true;
                         fd = chase_open(root_fd, np, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
@@ -609,6 +603,16 @@ static int copy_tree(struct copier *c, int sfd, const char *ctx_path, int ddfd, 
                         r = copy_tree(c, in, cp, out, dp);
                         if (r < 0)
                                 return r;
+                        /* Nothing re-included below: the directory was only made in case. */
+                        if (!merge) {
+                                if (unlinkat(ddfd, *n, AT_REMOVEDIR) == 0)
+                                        continue;
+                                if (errno != ENOTEMPTY && errno != EEXIST)
+                                        return negative_errno();
+                        }
+                        r = set_meta(c, ddfd, *n, &st);
+                        if (r < 0)
+                                return r;
                         continue;
                 }
                 r = copy_node(c, sfd, *n, cp, ddfd, *n, dp);
@@ -731,7 +735,7 @@ static int copy_one(struct copier *c, const char *path, int dest_root_fd)
                 _cleanup_close_ int in = open(fd_path(sfd, buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (in < 0)
                         return negative_errno();
-                dfd = mkdir_chain(c, dest_root_fd, spec->dest, &created);
+                dfd = copy_mkdir(dest_root_fd, spec->dest, spec->uid, spec->gid, &created);
                 if (dfd < 0)
                         return dfd;
                 if (created) {
@@ -755,7 +759,7 @@ static int copy_one(struct copier *c, const char *path, int dest_root_fd)
                         return negative_errno();
                 if (copy_is_archive(in)) {
                         _cleanup_close_ int real = -EBADF;
-                        dfd = mkdir_chain(c, dest_root_fd, spec->dest, &created);
+                        dfd = copy_mkdir(dest_root_fd, spec->dest, spec->uid, spec->gid, &created);
                         if (dfd < 0)
                                 return dfd;
                         real = open(fd_path(dfd, buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -783,7 +787,7 @@ static int copy_one(struct copier *c, const char *path, int dest_root_fd)
         dest_path = strdup_printf("%s/%s", streq(parent, "/") ? "" : parent, name);
         if (!dest_path)
                 return -ENOMEM;
-        dfd = mkdir_chain(c, dest_root_fd, parent, &created);
+        dfd = copy_mkdir(dest_root_fd, parent, spec->uid, spec->gid, &created);
         if (dfd < 0)
                 return dfd;
         return copy_node(c, sfd, NULL, path, dfd, name, dest_path);

@@ -156,6 +156,12 @@ int copy_match(const struct copy_source *src, char *const *patterns, char ***ret
 int copy_hash(const struct copy_source *src, char *const *paths, struct build_key *k);
 /* Copy the matched paths into the tree of dest_root_fd following Docker's rules. */
 int copy_run(const struct copy_source *src, char *const *paths, const struct copy_spec *spec, int dest_root_fd);
+/*
+ * Resolve the absolute directory path in the tree of root_fd (chase.h), creating the missing
+ * components (0755, owned by uid:gid unless uid is (uid_t)-1). Returns an O_PATH fd of it;
+ * *created tells whether its last component was made here.
+ */
+int copy_mkdir(int root_fd, const char *path, uid_t uid, gid_t gid, bool *created);
 /* Whether fd (a regular file) is a tar archive, plain or compressed with gzip, bzip2 or xz. */
 bool copy_is_archive(int fd);
 

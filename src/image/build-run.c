@@ -363,10 +363,11 @@ int build_run(struct build *b, struct build_state *st, const struct build_run_sp
                         return err_prefix(k, "USER '%s'", r->user);
         }
         {
-                _cleanup_close_ int cwd = chase_mkdir_p(root_fd, r->cwd, 0755, 0);
+                bool made;
+                _cleanup_close_ int cwd = copy_mkdir(root_fd, r->cwd, u.uid, u.gid, &made);
                 if (cwd < 0) {
                         build_user_done(&u);
-                        return err_set(cwd, "WORKDIR '%s': %s", r->cwd, strerror(-cwd));
+                        return err_prefix(cwd, "WORKDIR '%s'", r->cwd);
                 }
         }
         k = make_targets(root_fd, m.rootfs, &created);

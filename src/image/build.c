@@ -31,7 +31,6 @@
 #include <time.h>
 
 #include "build-internal.h"
-#include "chase.h"
 #include "error.h"
 #include "import.h"
 #include "json.h"
@@ -600,7 +599,11 @@ static int exec_workdir(struct executor *x, struct stage *s, const struct docker
 {
         _cleanup_build_mount_ struct build_mount m = {};
         _cleanup_close_ int root_fd = -EBADF, fd = -EBADF;
-        const char *path = data;
+        const char *path = data, *user = build_config_string(s->state.config, "User");
+        struct build_user u = {};
+        uid_t uid = (uid_t)-1;
+        gid_t gid = (gid_t)-1;
+        bool created;
         int r;
 
         r = build_config_set_string(s->state.config, "WorkingDir", path);
@@ -613,9 +616,16 @@ static int exec_workdir(struct executor *x, struct stage *s, const struct docker
         root_fd = open(m.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return negative_errno();
-        fd = chase_mkdir_p(root_fd, path, 0755, 0);
+        /* As BuildKit, owned by the USER in effect (when the image knows it), so that it can write there. */
+        if (user && *user && build_user_lookup(root_fd, user, false, false, &u) >= 0) {
+                uid = u.uid;
+                gid = u.gid;
+                build_user_done(&u);
+        }
+        err_clear();
+        fd = copy_mkdir(root_fd, path, uid, gid, &created);
         if (fd < 0)
-                return err_set(fd, "cannot create '%s': %s", path, strerror(-fd));
+                return fd;
         fd = safe_close(fd);
         root_fd = safe_close(root_fd);
         r = rootfs_umount(m.rootfs, m.mode);
