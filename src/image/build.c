@@ -337,7 +337,6 @@ static int apply_meta(struct executor *x, struct stage *s, const struct dockerfi
 {
         struct meta *m = data;
         struct json_object *cfg = s->state.config;
-        _cleanup_strv_free_ char **shell = NULL, **cmd = NULL;
         int r = 0;
 
         switch (m->kind) {
