@@ -252,6 +252,62 @@ static int expand_all(struct executor *x, const struct dockerfile_instruction *i
         return 0;
 }
 
+/*
+ * The key=value arguments of ENV, LABEL or ARG as written, quotes and escapes still in place:
+ * the parser's kv have them removed already, and expanding those again would expand what single
+ * quotes protect ('$HOME') and choke on escaped quotes ("a\"b"). Legacy "ENV key the value".
+ */
+static int raw_pairs(const struct dockerfile_instruction *in, char escape, char ***ret)
+{
+        _cleanup_strv_free_ char **l = NULL;
+        const char *s = in->original + strcspn(in->original, " \t");
+        bool first = true;
+        int r;
+
+        for (;;) {
+                const char *start, *eq = NULL;
+                char quote = 0;
+
+                s += strspn(s, " \t");
+                if (!*s)
+                        break;
+                start = s;
+                for (; *s && (quote || (*s != ' ' && *s != '\t')); s++) {
+                        if (*s == escape && s[1]) {
+                                s++;
+                                continue;
+                        }
+                        if (quote && *s == quote)
+                                quote = 0;
+                        else if (!quote && (*s == '"' || *s == '\''))
+                                quote = *s;
+                        else if (!quote && *s == '=' && !eq)
+                                eq = s;
+                }
+                if (!eq && first && in->kind == DF_ENV) {
+                        /* Legacy form: the rest of the line is the value. */
+                        size_t n = strlen(s + strspn(s, " \t"));
+                        const char *v = s + strspn(s, " \t");
+                        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+                                n--;
+                        if ((r = strv_push(&l, strndup(start, (size_t)(s - start)))) < 0 ||
+                            (r = strv_push(&l, strndup(v, n))) < 0)
+                                return r;
+                        break;
+                }
+                if ((r = strv_push(&l, strndup(start, eq ? (size_t)(eq - start) : (size_t)(s - start)))) < 0 ||
+                    (r = strv_push(&l, eq ? strndup(eq + 1, (size_t)(s - eq - 1)) : strdup(""))) < 0)
+                        return r;
+                first = false;
+        }
+        /* The parser checked the shape: anything else means the two disagree. */
+        if (strv_length(l) != strv_length(in->kv))
+                return err_set(-EINVAL, "Dockerfile:%u: cannot read the arguments of %s", in->line,
+                               dockerfile_kind_to_string(in->kind));
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 /* ------------------------------------------------------------------ steps */
 
 static void step_begin(struct executor *x, struct stage *s, const struct dockerfile_instruction *in)
@@ -421,10 +477,14 @@ static int step_meta(struct executor *x, struct stage *s, const struct dockerfil
                 return r;
         switch (in->kind) {
         case DF_ENV:
-        case DF_LABEL:
+        case DF_LABEL: {
+                _cleanup_strv_free_ char **raw = NULL;
                 /* Values see the variables before this instruction, not those it sets. */
-                r = expand_all(x, in, in->kv, env, &words);
+                r = raw_pairs(in, x->df->escape, &raw);
+                if (r >= 0)
+                        r = expand_all(x, in, raw, env, &words);
                 break;
+        }
         case DF_CMD:
         case DF_ENTRYPOINT:
         case DF_HEALTHCHECK:
@@ -480,10 +540,12 @@ static int step_arg(struct executor *x, struct stage *s, const struct dockerfile
 
         v = build_arg(x, name);
         if (!v && in->has_default) {
+                _cleanup_strv_free_ char **raw = NULL;
                 r = stage_env(s, &env);
-                if (r < 0)
-                        return r;
-                r = expand(x, in, in->kv[1], env, &def);
+                if (r >= 0)
+                        r = raw_pairs(in, x->df->escape, &raw);
+                if (r >= 0)
+                        r = expand(x, in, raw[1], env, &def);
                 if (r < 0)
                         return r;
                 v = def;
@@ -1003,7 +1065,10 @@ static int plan(struct executor *x)
                 _cleanup_free_ char *def = NULL;
 
                 if (!v && in->has_default) {
-                        r = expand(x, in, in->kv[1], x->global_args, &def);
+                        _cleanup_strv_free_ char **raw = NULL;
+                        r = raw_pairs(in, x->df->escape, &raw);
+                        if (r >= 0)
+                                r = expand(x, in, raw[1], x->global_args, &def);
                         if (r < 0)
                                 return r;
                         v = def;

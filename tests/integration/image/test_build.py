@@ -236,6 +236,22 @@ RUN id > ids && echo "$HOME $MODE $LEVEL" > env && ls -ld . > perms
     assert (t.stat("/home/app/work").st_uid, t.stat("/home/app/work").st_gid) == (1500, 1600)
 
 
+def test_quotes_and_expansion_in_env_label_arg(store, tmp_path):
+    ctx = context(tmp_path, {"Dockerfile": """FROM bb:1
+ARG Q='$HOME'
+ENV A="a\\"b" B='$HOME' C=$A D="x y"
+ENV LEGACY  has "quotes" and $A
+LABEL "quoted key"="v v" plain=$D
+RUN echo "$Q|$A|$B|$C|$D|$LEGACY" > /out
+"""})
+    build(store, ctx, "-t", "kv:1")
+    cfg = inspect(store, "kv:1")["Config"]
+    # Single quotes keep '$', an ENV's values see the variables from before it (C), legacy ENV takes the line.
+    assert cfg["Env"] == ['A=a"b', "B=$HOME", "C=", "D=x y", 'LEGACY=has quotes and a"b']
+    assert cfg["Labels"] == {"quoted key": "v v", "plain": "x y"}
+    assert ImageTree(store, "kv:1").read("/out") == '$HOME|a"b|$HOME||x y|has quotes and a"b\n'
+
+
 def test_shell_and_exec_forms(store, tmp_path):
     ctx = context(tmp_path, {"Dockerfile": """FROM bb:1
 ENV WHO=world
