@@ -123,8 +123,7 @@ static bool executable_file(const char *p)
         return access(p, X_OK) == 0;
 }
 
-/* hull-runtime: $HULL_RUNTIME, beside this binary (installed or in the build tree), libexec, PATH. */
-static char *find_runtime(void)
+char *cmd_runtime_path(void)
 {
         const char *env = getenv("HULL_RUNTIME"), *path = getenv("PATH");
         char exe[PATH_MAX];
@@ -177,7 +176,7 @@ int cmd_build(struct cmd_context *c)
         struct build_progress bp = { view_fn, &v };
         struct sigaction sa = { .sa_handler = on_signal }, old[3];
         static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-        _cleanup_free_ char *runtime = find_runtime(), *id = NULL;
+        _cleanup_free_ char *runtime = cmd_runtime_path(), *id = NULL;
         int r;
 
         if (!runtime)

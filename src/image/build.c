@@ -359,7 +359,7 @@ static int cached(struct executor *x, struct stage *s, const struct dockerfile_i
                 /* "Dockerfile:5: COPY: 'x' not found...", but "Dockerfile:5: RUN make: exit status 2". */
                 if (r == -ECANCELED || startswith(msg, "Dockerfile:"))
                         return r;
-                if (strncmp(msg, kind, kl) == 0 && msg[kl] == ' ')
+                if (strncmp(msg, kind, kl) == 0 && (msg[kl] == ' ' || msg[kl] == ':'))
                         return err_prefix(r, "Dockerfile:%u", in->line);
                 return err_prefix(r, "Dockerfile:%u: %s", in->line, kind);
         }

@@ -431,7 +431,7 @@ def test_copy_errors_name_the_line(store, tmp_path):
         "COPY --from=localhost:1/nope:1 a /x\n": "COPY --from=localhost:1/nope:1: registry localhost:1:",
         "COPY --from=5 a /x\n": "COPY --from=5: no such stage before this one",
         "RUN --mount=type=cache,target=/x true\n": "RUN --mount is not supported",
-        "EXPOSE 99999\n": "EXPOSE: EXPOSE: invalid port '99999' (1-65535, a range like 8000-8010, optionally /tcp, "
+        "EXPOSE 99999\n": "EXPOSE: invalid port '99999' (1-65535, a range like 8000-8010, optionally /tcp, "
                           "/udp or /sctp)",
         "STOPSIGNAL SIGNOPE\n": "STOPSIGNAL: invalid signal 'SIGNOPE'",
         "USER nosuchuser\nRUN true\n": "RUN: USER 'nosuchuser': no user 'nosuchuser' in the image's /etc/passwd",
