@@ -60,7 +60,7 @@ static void line_start(struct view *v)
 
 static void view_fn(void *userdata, const struct build_event *e)
 {
-        static const char *const spinner[] = { "|", "/", "-", "\\" };
+        static const char *const spinner[] = {"|", "/", "-", "\\"};
         struct view *v = userdata;
         char id[16];
 
@@ -85,13 +85,14 @@ static void view_fn(void *userdata, const struct build_event *e)
         case BUILD_EVENT_TICK:
                 if (!v->tty || !v->at_bol)
                         break;
-                fprintf(stderr, "\r\033[K\033[2m%s %.1fs\033[0m", spinner[v->spin++ % 4], (double)e->elapsed_ns / 1e9);
+                fprintf(stderr, "\r\033[K\033[2m%s %.1fs\033[0m", spinner[v->spin++ % 4],
+                        (double)e->elapsed_ns / 1e9);
                 v->status = true;
                 break;
         case BUILD_EVENT_CACHED:
                 line_start(v);
-                fprintf(stderr, "%s--> Using cache %s%s\n", v->tty ? "\033[2m" : "", e->id ? short_id(e->id, id) : "",
-                        v->tty ? "\033[0m" : "");
+                fprintf(stderr, "%s--> Using cache %s%s\n", v->tty ? "\033[2m" : "",
+                        e->id ? short_id(e->id, id) : "", v->tty ? "\033[0m" : "");
                 break;
         case BUILD_EVENT_DONE:
                 line_start(v);
@@ -138,7 +139,7 @@ char *cmd_runtime_path(void)
                 slash = strrchr(exe, '/');
                 if (slash) {
                         *slash = 0;
-                        const char *rel[] = { "hull-runtime", "../hull-runtime/hull-runtime" };
+                        const char *rel[] = {"hull-runtime", "../hull-runtime/hull-runtime"};
                         for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
                                 _cleanup_free_ char *p = strdup_printf("%s/%s", exe, rel[i]);
                                 if (p && executable_file(p))
@@ -170,12 +171,12 @@ static int private_mounts(void)
 
 int cmd_build(struct cmd_context *c)
 {
-        struct view v = { .tty = c->stderr_tty, .quiet = cmd_flag(c, "quiet"), .at_bol = true };
-        struct progress_view pv = { .tty = c->stderr_tty, .quiet = cmd_flag(c, "quiet") };
-        struct image_progress pp = { progress_view_fn, &pv };
-        struct build_progress bp = { view_fn, &v };
-        struct sigaction sa = { .sa_handler = on_signal }, old[3];
-        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+        struct view v = {.tty = c->stderr_tty, .quiet = cmd_flag(c, "quiet"), .at_bol = true};
+        struct progress_view pv = {.tty = c->stderr_tty, .quiet = cmd_flag(c, "quiet")};
+        struct image_progress pp = {progress_view_fn, &pv};
+        struct build_progress bp = {view_fn, &v};
+        struct sigaction sa = {.sa_handler = on_signal}, old[3];
+        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
         _cleanup_free_ char *runtime = cmd_runtime_path(), *id = NULL;
         int r;
 
@@ -206,8 +207,7 @@ int cmd_build(struct cmd_context *c)
                 line_start(&v);
         if (r < 0)
                 return cmd_fail(r, "build");
-        STRV_FOREACH(t, v.quiet ? NULL : o.tags)
-        {
+        STRV_FOREACH (t, v.quiet ? NULL : o.tags) {
                 _cleanup_image_ref_ struct image_ref *ref = NULL;
                 _cleanup_free_ char *name = image_ref_parse(*t, &ref) >= 0 ? image_ref_string(ref) : NULL;
                 fprintf(stderr, "Successfully tagged %s\n", name ?: *t);

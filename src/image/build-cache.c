@@ -26,11 +26,11 @@
 #include "util.h"
 
 static const struct db_migration build_schema[] = {
-        { "CREATE TABLE build_cache ("
-          "  key TEXT PRIMARY KEY,"
-          "  image_id TEXT,"
-          "  config TEXT NOT NULL,"
-          "  created INTEGER NOT NULL);" },
+        {"CREATE TABLE build_cache ("
+         "  key TEXT PRIMARY KEY,"
+         "  image_id TEXT,"
+         "  config TEXT NOT NULL,"
+         "  created INTEGER NOT NULL);"},
 };
 
 static void add_raw(struct build_key *k, const void *p, uint64_t n)
@@ -122,8 +122,9 @@ int build_cache_get(struct image_store *s, const char *key, char **ret_image_id,
 
 int build_cache_put(struct image_store *s, const char *key, const char *image_id, const char *config)
 {
-        int r = db_run(image_store_db(s),
-                       "INSERT OR REPLACE INTO build_cache(key, image_id, config, created) VALUES(?, ?, ?, ?)", "sssi",
-                       key, image_id, config, (int64_t)time(NULL));
+        int r = db_run(
+                image_store_db(s),
+                "INSERT OR REPLACE INTO build_cache(key, image_id, config, created) VALUES(?, ?, ?, ?)",
+                "sssi", key, image_id, config, (int64_t)time(NULL));
         return r < 0 ? r : 0;
 }

@@ -20,8 +20,7 @@
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* Add v under key; v is consumed, also on failure (json-c returns NULL for a failed allocation). */
-static int put(struct json_object *o, const char *key, struct json_object *v)
+int build_json_add(struct json_object *o, const char *key, struct json_object *v)
 {
         if (!v)
                 return -ENOMEM;
@@ -32,7 +31,7 @@ static int put(struct json_object *o, const char *key, struct json_object *v)
         return 0;
 }
 
-static int push(struct json_object *a, struct json_object *v)
+int build_json_push(struct json_object *a, struct json_object *v)
 {
         if (!v)
                 return -ENOMEM;
@@ -51,7 +50,7 @@ static struct json_object *member(struct json_object *o, const char *key, enum j
         if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, t))
                 return v;
         v = t == json_type_array ? json_object_new_array() : json_object_new_object();
-        if (put(o, key, v) < 0)
+        if (build_json_add(o, key, v) < 0)
                 return NULL;
         return v;
 }
@@ -69,18 +68,18 @@ int build_config_scratch(struct json_object **ret)
 
         if (!cfg)
                 return -ENOMEM;
-        if ((r = put(cfg, "architecture", json_object_new_string(manifest_host_arch()))) < 0 ||
-            (r = put(cfg, "os", json_object_new_string("linux"))) < 0)
+        if ((r = build_json_add(cfg, "architecture", json_object_new_string(manifest_host_arch()))) < 0 ||
+            (r = build_json_add(cfg, "os", json_object_new_string("linux"))) < 0)
                 return r;
         if (!(c = section(cfg)) || !(rootfs = member(cfg, "rootfs", json_type_object)) ||
             !member(rootfs, "diff_ids", json_type_array) || !member(cfg, "history", json_type_array))
                 return -ENOMEM;
-        if ((r = put(rootfs, "type", json_object_new_string("layers"))) < 0)
+        if ((r = build_json_add(rootfs, "type", json_object_new_string("layers"))) < 0)
                 return r;
         /* As BuildKit: an image from scratch still gets a PATH for its RUN steps and containers. */
         if (!(env = member(c, "Env", json_type_array)))
                 return -ENOMEM;
-        if ((r = push(env, json_object_new_string(DEFAULT_PATH))) < 0)
+        if ((r = build_json_push(env, json_object_new_string(DEFAULT_PATH))) < 0)
                 return r;
         *ret = TAKE_PTR(cfg);
         return 0;
@@ -98,32 +97,23 @@ const char *build_config_string(struct json_object *cfg, const char *field)
 
 int build_config_strv(struct json_object *cfg, const char *field, char ***ret)
 {
-        struct json_object *c, *v;
-        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *path = strdup_printf("config.%s", field);
+        struct json_object *c;
+        int r;
 
         *ret = NULL;
-        if (!json_object_object_get_ex(cfg, "config", &c) || !json_object_object_get_ex(c, field, &v) ||
-            !json_object_is_type(v, json_type_array))
-                return 0;
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-                struct json_object *e = json_object_array_get_idx(v, i);
-                int r;
-                if (!json_object_is_type(e, json_type_string))
-                        return err_set(-EINVAL, "image config: config.%s[%zu]: expected a string", field, i);
-                r = strv_extend(&l, json_object_get_string(e));
-                if (r < 0)
-                        return r;
-        }
-        if (!l && !(l = calloc(1, sizeof(char *))))
+        if (!path)
                 return -ENOMEM;
-        *ret = TAKE_PTR(l);
-        return 0;
+        if (!json_object_object_get_ex(cfg, "config", &c) || !json_object_is_type(c, json_type_object))
+                return 0;
+        r = json_get_strv(c, field, path, ret);
+        return r == -ENOENT ? 0 : r;
 }
 
 int build_config_set_string(struct json_object *cfg, const char *field, const char *value)
 {
         struct json_object *c = section(cfg);
-        return c ? put(c, field, json_object_new_string(value)) : -ENOMEM;
+        return c ? build_json_add(c, field, json_object_new_string(value)) : -ENOMEM;
 }
 
 int build_config_set_strv(struct json_object *cfg, const char *field, char *const *value)
@@ -140,11 +130,11 @@ int build_config_set_strv(struct json_object *cfg, const char *field, char *cons
         if (!a)
                 return -ENOMEM;
         for (size_t i = 0; value[i]; i++)
-                if (push(a, json_object_new_string(value[i])) < 0) {
+                if (build_json_push(a, json_object_new_string(value[i])) < 0) {
                         json_object_put(a);
                         return -ENOMEM;
                 }
-        return put(c, field, a);
+        return build_json_add(c, field, a);
 }
 
 int build_config_set_env(struct json_object *cfg, const char *key, const char *value)
@@ -166,7 +156,7 @@ int build_config_set_env(struct json_object *cfg, const char *key, const char *v
                         return 0;
                 }
         }
-        return push(env, json_object_new_string(kv));
+        return build_json_push(env, json_object_new_string(kv));
 }
 
 int build_config_set_label(struct json_object *cfg, const char *key, const char *value)
@@ -175,7 +165,7 @@ int build_config_set_label(struct json_object *cfg, const char *key, const char 
 
         if (!c || !(labels = member(c, "Labels", json_type_object)))
                 return -ENOMEM;
-        return put(labels, key, json_object_new_string(value));
+        return build_json_add(labels, key, json_object_new_string(value));
 }
 
 int build_config_add_volume(struct json_object *cfg, const char *path)
@@ -186,7 +176,7 @@ int build_config_add_volume(struct json_object *cfg, const char *path)
                 return err_set(-EINVAL, "VOLUME: empty path");
         if (!c || !(m = member(c, "Volumes", json_type_object)))
                 return -ENOMEM;
-        return put(m, path, json_object_new_object());
+        return build_json_add(m, path, json_object_new_object());
 }
 
 static int parse_port(const char *s, size_t n, unsigned *ret)
@@ -217,22 +207,27 @@ int build_config_expose(struct json_object *cfg, const char *spec)
         if (slash) {
                 size_t k = strlen(slash + 1);
                 if (k == 0 || k >= sizeof(proto))
-                        return err_set(-EINVAL, "EXPOSE: invalid protocol in '%.40s' (tcp, udp or sctp)", spec);
+                        return err_set(-EINVAL, "EXPOSE: invalid protocol in '%.40s' (tcp, udp or sctp)",
+                                       spec);
                 for (size_t i = 0; i <= k; i++)
                         proto[i] = (char)tolower((unsigned char)slash[1 + i]);
                 if (!streq(proto, "tcp") && !streq(proto, "udp") && !streq(proto, "sctp"))
-                        return err_set(-EINVAL, "EXPOSE: invalid protocol in '%.40s' (tcp, udp or sctp)", spec);
+                        return err_set(-EINVAL, "EXPOSE: invalid protocol in '%.40s' (tcp, udp or sctp)",
+                                       spec);
         }
         dash = memchr(spec, '-', plen);
         if (parse_port(spec, dash ? (size_t)(dash - spec) : plen, &lo) < 0 ||
-            parse_port(dash ? dash + 1 : spec, dash ? (size_t)(spec + plen - dash - 1) : plen, &hi) < 0 || hi < lo)
-                return err_set(-EINVAL, "EXPOSE: invalid port '%.40s' (1-65535, a range like 8000-8010, optionally /tcp, "
-                                        "/udp or /sctp)",
-                               spec);
+            parse_port(dash ? dash + 1 : spec, dash ? (size_t)(spec + plen - dash - 1) : plen, &hi) < 0 ||
+            hi < lo)
+                return err_set(
+                        -EINVAL,
+                        "EXPOSE: invalid port '%.40s' (1-65535, a range like 8000-8010, optionally /tcp, "
+                        "/udp or /sctp)",
+                        spec);
         for (unsigned p = lo; p <= hi; p++) {
                 char key[24];
                 snprintf(key, sizeof(key), "%u/%s", p, proto);
-                if (put(m, key, json_object_new_object()) < 0)
+                if (build_json_add(m, key, json_object_new_object()) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -243,22 +238,22 @@ int build_config_healthcheck(struct json_object *cfg, char *const *test, char *c
         static const struct {
                 const char *flag, *field;
         } durations[] = {
-                { "interval", "Interval" },
-                { "timeout", "Timeout" },
-                { "start-period", "StartPeriod" },
-                { "start-interval", "StartInterval" },
+                {"interval", "Interval"},
+                {"timeout", "Timeout"},
+                {"start-period", "StartPeriod"},
+                {"start-interval", "StartInterval"},
         };
         struct json_object *c = section(cfg), *hc, *t;
         int r;
 
         if (!c || !(hc = json_object_new_object()))
                 return -ENOMEM;
-        if ((r = put(c, "Healthcheck", hc)) < 0)
+        if ((r = build_json_add(c, "Healthcheck", hc)) < 0)
                 return r;
         if (!(t = member(hc, "Test", json_type_array)))
                 return -ENOMEM;
         for (size_t i = 0; test && test[i]; i++)
-                if ((r = push(t, json_object_new_string(test[i]))) < 0)
+                if ((r = build_json_push(t, json_object_new_string(test[i]))) < 0)
                         return r;
         for (size_t i = 0; flags && flags[i]; i++) {
                 const char *eq = strchr(flags[i], '=');
@@ -268,7 +263,7 @@ int build_config_healthcheck(struct json_object *cfg, char *const *test, char *c
                         int n;
                         if (parse_int(eq + 1, &n) < 0 || n < 0)
                                 return err_set(-EINVAL, "HEALTHCHECK: invalid --retries '%s'", eq + 1);
-                        if ((r = put(hc, "Retries", json_object_new_int64(n))) < 0)
+                        if ((r = build_json_add(hc, "Retries", json_object_new_int64(n))) < 0)
                                 return r;
                         continue;
                 }
@@ -278,9 +273,9 @@ int build_config_healthcheck(struct json_object *cfg, char *const *test, char *c
                             strncmp(flags[i], durations[k].flag, (size_t)(eq - flags[i])) != 0)
                                 continue;
                         if (dockerfile_parse_duration(eq + 1, &ns) < 0)
-                                return err_set(-EINVAL, "HEALTHCHECK: invalid duration '%s' for --%s", eq + 1,
-                                               durations[k].flag);
-                        if ((r = put(hc, durations[k].field, json_object_new_int64(ns))) < 0)
+                                return err_set(-EINVAL, "HEALTHCHECK: invalid duration '%s' for --%s",
+                                               eq + 1, durations[k].flag);
+                        if ((r = build_json_add(hc, durations[k].field, json_object_new_int64(ns))) < 0)
                                 return r;
                 }
         }
@@ -289,7 +284,7 @@ int build_config_healthcheck(struct json_object *cfg, char *const *test, char *c
 
 int build_config_set_author(struct json_object *cfg, const char *author)
 {
-        return put(cfg, "author", json_object_new_string(author));
+        return build_json_add(cfg, "author", json_object_new_string(author));
 }
 
 int build_config_history(struct json_object *cfg, const char *created_by, bool empty_layer)
@@ -304,17 +299,17 @@ int build_config_history(struct json_object *cfg, const char *created_by, bool e
                 return -ENOMEM;
         gmtime_r(&t, &tm);
         strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        if ((r = put(cfg, "created", json_object_new_string(now))) < 0)
+        if ((r = build_json_add(cfg, "created", json_object_new_string(now))) < 0)
                 return r;
         h = json_object_new_object();
         if (!h)
                 return -ENOMEM;
-        if ((r = push(hist, h)) < 0)
+        if ((r = build_json_push(hist, h)) < 0)
                 return r;
-        if ((r = put(h, "created", json_object_new_string(now))) < 0 ||
-            (r = put(h, "created_by", json_object_new_string(created_by))) < 0)
+        if ((r = build_json_add(h, "created", json_object_new_string(now))) < 0 ||
+            (r = build_json_add(h, "created_by", json_object_new_string(created_by))) < 0)
                 return r;
-        if (empty_layer && (r = put(h, "empty_layer", json_object_new_boolean(true))) < 0)
+        if (empty_layer && (r = build_json_add(h, "empty_layer", json_object_new_boolean(true))) < 0)
                 return r;
         return 0;
 }
@@ -325,7 +320,7 @@ int build_config_add_diff_id(struct json_object *cfg, const char *diff_id)
 
         if (!rootfs || !(ids = member(rootfs, "diff_ids", json_type_array)))
                 return -ENOMEM;
-        return push(ids, json_object_new_string(diff_id));
+        return build_json_push(ids, json_object_new_string(diff_id));
 }
 
 char *build_path_join(const char *base, const char *path)

@@ -113,7 +113,8 @@ static int list_dir(int fd, char ***ret)
         if (!d)
                 return negative_errno();
         while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") && (r = strv_extend(&l, de->d_name)) < 0)
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
+                    (r = strv_extend(&l, de->d_name)) < 0)
                         break;
         closedir(d);
         if (r < 0)
@@ -145,8 +146,8 @@ static int match_one(const struct copy_source *src, const char *pattern, char **
         if (!has_wildcard(clean)) {
                 _cleanup_close_ int fd = chase_open(src->root_fd, clean, O_PATH | O_CLOEXEC, 0);
                 if (fd < 0 || excluded(src, clean))
-                        return err_set(fd < 0 ? fd : -ENOENT, "'%s' not found in the %s%s", pattern, src->what,
-                                       fd >= 0 ? " (excluded by .dockerignore)" : "");
+                        return err_set(fd < 0 ? fd : -ENOENT, "'%s' not found in the %s%s", pattern,
+                                       src->what, fd >= 0 ? " (excluded by .dockerignore)" : "");
                 return strv_extend(out, clean);
         }
         if ((r = strv_extend(&cur, "")) < 0)
@@ -160,9 +161,9 @@ static int match_one(const struct copy_source *src, const char *pattern, char **
                 if (!comp)
                         return -ENOMEM;
                 p += n + (p[n] == '/');
-                STRV_FOREACH(prefix, cur)
-                {
-                        _cleanup_close_ int dfd = chase_open(src->root_fd, *prefix, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+                STRV_FOREACH (prefix, cur) {
+                        _cleanup_close_ int dfd =
+                                chase_open(src->root_fd, *prefix, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
                         _cleanup_strv_free_ char **names = NULL;
                         if (dfd < 0)
                                 continue;
@@ -171,15 +172,15 @@ static int match_one(const struct copy_source *src, const char *pattern, char **
                                 _cleanup_free_ char *j = join(*prefix, comp);
                                 if (!j)
                                         return -ENOMEM;
-                                if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && (r = strv_extend(&next, j)) < 0)
+                                if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                                    (r = strv_extend(&next, j)) < 0)
                                         return r;
                                 continue;
                         }
                         r = list_dir(dfd, &names);
                         if (r < 0)
                                 return r;
-                        STRV_FOREACH(name, names)
-                        {
+                        STRV_FOREACH (name, names) {
                                 _cleanup_free_ char *j = NULL;
                                 r = dockerignore_match(comp, *name);
                                 if (r < 0)
@@ -196,9 +197,9 @@ static int match_one(const struct copy_source *src, const char *pattern, char **
                 if (!cur)
                         break;
         }
-        STRV_FOREACH(m, cur)
-        if (!excluded(src, *m) && (r = strv_extend(out, *m)) < 0)
-                return r;
+        STRV_FOREACH (m, cur)
+                if (!excluded(src, *m) && (r = strv_extend(out, *m)) < 0)
+                        return r;
         if (strv_length(*out) == before)
                 return err_set(-ENOENT, "no file in the %s matches '%s'", src->what, pattern);
         return 0;
@@ -222,18 +223,18 @@ int copy_match(const struct copy_source *src, char *const *patterns, char ***ret
 
 /* ------------------------------------------------------------------ hashing */
 
-static int hash_node(const struct copy_source *src, struct build_key *k, int dfd, const char *name, const char *rel,
-                     const char *ctx_path, bool follow);
+static int hash_node(const struct copy_source *src, struct build_key *k, int dfd, const char *name,
+                     const char *rel, const char *ctx_path, bool follow);
 
-static int hash_dir(const struct copy_source *src, struct build_key *k, int fd, const char *rel, const char *ctx_path)
+static int hash_dir(const struct copy_source *src, struct build_key *k, int fd, const char *rel,
+                    const char *ctx_path)
 {
         _cleanup_strv_free_ char **names = NULL;
         int r = list_dir(fd, &names);
 
         if (r < 0)
                 return r;
-        STRV_FOREACH(n, names)
-        {
+        STRV_FOREACH (n, names) {
                 _cleanup_free_ char *sub = join(rel, *n), *csub = join(ctx_path, *n);
                 if (!sub || !csub)
                         return -ENOMEM;
@@ -244,8 +245,8 @@ static int hash_dir(const struct copy_source *src, struct build_key *k, int fd, 
         return 0;
 }
 
-static int hash_node(const struct copy_source *src, struct build_key *k, int dfd, const char *name, const char *rel,
-                     const char *ctx_path, bool follow)
+static int hash_node(const struct copy_source *src, struct build_key *k, int dfd, const char *name,
+                     const char *rel, const char *ctx_path, bool follow)
 {
         struct stat st;
         bool excl;
@@ -268,10 +269,12 @@ static int hash_node(const struct copy_source *src, struct build_key *k, int dfd
                 fd = follow ? open(fd_path(dfd, buf), O_RDONLY | O_CLOEXEC | O_NOCTTY)
                             : openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
                 if (fd < 0)
-                        return err_set(negative_errno(), "cannot open '%s' in the %s: %m", ctx_path, src->what);
+                        return err_set(negative_errno(), "cannot open '%s' in the %s: %m", ctx_path,
+                                       src->what);
                 r = sha256_fd(fd, hex);
                 if (r < 0)
-                        return err_set(r, "cannot read '%s' in the %s: %s", ctx_path, src->what, strerror(-r));
+                        return err_set(r, "cannot read '%s' in the %s: %s", ctx_path, src->what,
+                                       strerror(-r));
                 build_key_add(k, hex);
         } else if (S_ISLNK(st.st_mode)) {
                 char target[4096];
@@ -288,7 +291,8 @@ static int hash_node(const struct copy_source *src, struct build_key *k, int dfd
                 fd = follow ? open(fd_path(dfd, buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                             : openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
-                        return err_set(negative_errno(), "cannot open '%s' in the %s: %m", ctx_path, src->what);
+                        return err_set(negative_errno(), "cannot open '%s' in the %s: %m", ctx_path,
+                                       src->what);
                 return hash_dir(src, k, fd, rel, ctx_path);
         }
         return 0;
@@ -300,7 +304,8 @@ int copy_hash(const struct copy_source *src, char *const *paths, struct build_ke
                 _cleanup_close_ int fd = chase_open(src->root_fd, paths[i], O_PATH | O_CLOEXEC, 0);
                 int r;
                 if (fd < 0)
-                        return err_set(fd, "cannot open '%s' in the %s: %s", paths[i], src->what, strerror(-fd));
+                        return err_set(fd, "cannot open '%s' in the %s: %s", paths[i], src->what,
+                                       strerror(-fd));
                 build_key_add(k, paths[i]);
                 r = hash_node(src, k, fd, "", "", paths[i], true);
                 if (r < 0)
@@ -374,7 +379,8 @@ int copy_mkdir(int root_fd, const char *path, uid_t uid, gid_t gid, bool *create
 static int copy_xattrs(int from, int to, bool nofollow_paths, const char *from_path, const char *to_path)
 {
         char names[8192];
-        ssize_t n = nofollow_paths ? llistxattr(from_path, names, sizeof(names)) : flistxattr(from, names, sizeof(names));
+        ssize_t n = nofollow_paths ? llistxattr(from_path, names, sizeof(names))
+                                   : flistxattr(from, names, sizeof(names));
 
         if (n < 0)
                 return errno == ENOTSUP || errno == EOPNOTSUPP ? 0 : negative_errno();
@@ -384,10 +390,12 @@ static int copy_xattrs(int from, int to, bool nofollow_paths, const char *from_p
                 /* Overlay's own markers would change what the layer means. */
                 if (startswith(p, "trusted.overlay."))
                         continue;
-                k = nofollow_paths ? lgetxattr(from_path, p, val, sizeof(val)) : fgetxattr(from, p, val, sizeof(val));
+                k = nofollow_paths ? lgetxattr(from_path, p, val, sizeof(val))
+                                   : fgetxattr(from, p, val, sizeof(val));
                 if (k < 0)
                         continue;
-                if ((nofollow_paths ? lsetxattr(to_path, p, val, (size_t)k, 0) : fsetxattr(to, p, val, (size_t)k, 0)) < 0 &&
+                if ((nofollow_paths ? lsetxattr(to_path, p, val, (size_t)k, 0)
+                                    : fsetxattr(to, p, val, (size_t)k, 0)) < 0 &&
                     errno != ENOTSUP && errno != EOPNOTSUPP)
                         return negative_errno();
         }
@@ -431,7 +439,8 @@ static int copy_data(struct copier *c, int in, int out, off_t size)
 }
 
 /* Make room for name in ddfd: remove what is there unless both are directories (then merge). */
-static int make_room(int ddfd, const char *name, const struct stat *src, const char *what, bool *ret_exists_dir)
+static int make_room(int ddfd, const char *name, const struct stat *src, const char *what,
+                     bool *ret_exists_dir)
 {
         struct stat dst;
 
@@ -450,7 +459,7 @@ static int make_room(int ddfd, const char *name, const struct stat *src, const c
 
 static int set_meta(struct copier *c, int ddfd, const char *name, const struct stat *st)
 {
-        struct timespec t[2] = { st->st_mtim, st->st_mtim };
+        struct timespec t[2] = {st->st_mtim, st->st_mtim};
         uid_t uid;
         gid_t gid;
 
@@ -470,8 +479,8 @@ static int copy_tree(struct copier *c, int sfd, const char *ctx_path, int ddfd, 
  * Copy one entry. Source: sdfd + name, or, when name is NULL, sdfd itself (an O_PATH fd of a
  * followed top-level source). Destination: dname in the directory ddfd.
  */
-static int copy_node(struct copier *c, int sdfd, const char *name, const char *ctx_path, int ddfd, const char *dname,
-                     const char *dest_path)
+static int copy_node(struct copier *c, int sdfd, const char *name, const char *ctx_path, int ddfd,
+                     const char *dname, const char *dest_path)
 {
         struct stat st;
         char pbuf[32];
@@ -489,11 +498,13 @@ static int copy_node(struct copier *c, int sdfd, const char *name, const char *c
         if (r < 0)
                 return r;
         if (S_ISDIR(st.st_mode)) {
-                _cleanup_close_ int in = name ? openat(sdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                                              : open(fd_path(sdfd, pbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int in =
+                        name ? openat(sdfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                             : open(fd_path(sdfd, pbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 _cleanup_close_ int out = -EBADF;
                 if (in < 0)
-                        return err_set(negative_errno(), "cannot open '%s' in the %s: %m", ctx_path, c->src->what);
+                        return err_set(negative_errno(), "cannot open '%s' in the %s: %m", ctx_path,
+                                       c->src->what);
                 if (!merge && mkdirat(ddfd, dname, 0700) < 0)
                         return err_set(negative_errno(), "cannot create '%s': %m", dest_path);
                 out = openat(ddfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -513,12 +524,14 @@ static int copy_node(struct copier *c, int sdfd, const char *name, const char *c
                 if (st.st_nlink > 1)
                         for (size_t i = 0; i < c->n_links; i++)
                                 if (c->links[i].dev == st.st_dev && c->links[i].ino == st.st_ino &&
-                                    linkat(AT_FDCWD, fd_path(c->links[i].fd, pbuf), ddfd, dname, AT_SYMLINK_FOLLOW) == 0)
+                                    linkat(AT_FDCWD, fd_path(c->links[i].fd, pbuf), ddfd, dname,
+                                           AT_SYMLINK_FOLLOW) == 0)
                                         return 0;
                 in = name ? openat(sdfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
                           : open(fd_path(sdfd, pbuf), O_RDONLY | O_CLOEXEC | O_NOCTTY);
                 if (in < 0)
-                        return err_set(negative_errno(), "cannot open '%s' in the %s: %m", ctx_path, c->src->what);
+                        return err_set(negative_errno(), "cannot open '%s' in the %s: %m", ctx_path,
+                                       c->src->what);
                 out = openat(ddfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (out < 0)
                         return err_set(negative_errno(), "cannot create '%s': %m", dest_path);
@@ -540,7 +553,7 @@ static int copy_node(struct copier *c, int sdfd, const char *name, const char *c
                         }
                         c->links = nl;
                         if (fd >= 0)
-                                c->links[c->n_links++] = (struct hardlink){ st.st_dev, st.st_ino, fd };
+                                c->links[c->n_links++] = (struct hardlink){st.st_dev, st.st_ino, fd};
                 }
                 return 0;
         }
@@ -575,8 +588,7 @@ static int copy_tree(struct copier *c, int sfd, const char *ctx_path, int ddfd, 
 
         if (r < 0)
                 return err_set(r, "cannot list '%s' in the %s: %s", ctx_path, c->src->what, strerror(-r));
-        STRV_FOREACH(n, names)
-        {
+        STRV_FOREACH (n, names) {
                 _cleanup_free_ char *cp = join(ctx_path, *n), *dp = strdup_printf("%s/%s", dest_path, *n);
                 struct stat st;
 
@@ -585,7 +597,8 @@ static int copy_tree(struct copier *c, int sfd, const char *ctx_path, int ddfd, 
                 if (excluded(c->src, cp)) {
                         _cleanup_close_ int in = -EBADF, out = -EBADF;
                         bool merge;
-                        /* An ignored directory may still hold re-included ("!") files: their parents are made. */
+                        /* An ignored directory may still hold re-included ("!") files: their parents are
+                         * made. */
                         if (!c->src->ignore_exceptions || fstatat(sfd, *n, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
                             !S_ISDIR(st.st_mode))
                                 continue;
@@ -661,8 +674,10 @@ static int archive_check(int fd, const char *name)
                 const char *p = archive_entry_pathname(e) ?: "", *base = strrchr(p, '/');
                 base = base ? base + 1 : p;
                 if (startswith(base, ".wh."))
-                        r = err_set(-EINVAL, "ADD '%s': the archive holds '%.200s', a name reserved for layer whiteouts",
-                                    name, p);
+                        r = err_set(
+                                -EINVAL,
+                                "ADD '%s': the archive holds '%.200s', a name reserved for layer whiteouts",
+                                name, p);
         }
         if (r >= 0 && k != ARCHIVE_EOF)
                 r = err_set(-EINVAL, "ADD '%s': %s", name, archive_error_string(a) ?: "unreadable archive");
@@ -680,8 +695,8 @@ static int add_archive(struct copier *c, int fd, const char *name, int dest_fd, 
         _cleanup_close_ int dfd = -EBADF;
         struct unpack_options uo = {};
         struct unpack_result res;
-        struct copy_source tar_src = { .keep_owner = true, .what = "archive" };
-        struct copier tc = { .src = &tar_src, .spec = c->spec };
+        struct copy_source tar_src = {.keep_owner = true, .what = "archive"};
+        struct copier tc = {.src = &tar_src, .spec = c->spec};
         int r;
 
         if (!dir)
@@ -740,7 +755,8 @@ static int copy_one(struct copier *c, const char *path, int dest_root_fd)
                         return dfd;
                 if (created) {
                         /* A directory made for the copy takes the source directory's metadata. */
-                        _cleanup_close_ int real = open(fd_path(dfd, buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        _cleanup_close_ int real =
+                                open(fd_path(dfd, buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (real < 0)
                                 return negative_errno();
                         r = copy_tree(c, in, path, real, spec->dest);
@@ -770,7 +786,8 @@ static int copy_one(struct copier *c, const char *path, int dest_root_fd)
         }
         /* A file: into dest when it is a directory (or written as one), else as dest. */
         {
-                _cleanup_close_ int probe = chase_open(dest_root_fd, spec->dest, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+                _cleanup_close_ int probe =
+                        chase_open(dest_root_fd, spec->dest, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
                 if (spec->dest_is_dir || probe >= 0) {
                         parent = strdup(spec->dest);
                         name = base_name(path);
@@ -793,14 +810,16 @@ static int copy_one(struct copier *c, const char *path, int dest_root_fd)
         return copy_node(c, sfd, NULL, path, dfd, name, dest_path);
 }
 
-int copy_run(const struct copy_source *src, char *const *paths, const struct copy_spec *spec, int dest_root_fd)
+int copy_run(const struct copy_source *src, char *const *paths, const struct copy_spec *spec,
+             int dest_root_fd)
 {
-        struct copier c = { .src = src, .spec = spec };
+        struct copier c = {.src = src, .spec = spec};
         int r = 0;
 
         if (strv_length(paths) > 1 && !spec->dest_is_dir)
-                return err_set(-EINVAL, "with more than one source file the destination must be a directory ending "
-                                        "with '/', got '%s'",
+                return err_set(-EINVAL,
+                               "with more than one source file the destination must be a directory ending "
+                               "with '/', got '%s'",
                                spec->dest);
         for (size_t i = 0; paths && paths[i]; i++) {
                 r = copy_one(&c, paths[i], dest_root_fd);

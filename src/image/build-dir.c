@@ -116,7 +116,7 @@ static int collect(const char *dir, const char *runtime)
         if (d) {
                 struct dirent *de;
                 while ((de = readdir(d))) {
-                        char *args[] = { (char *)"delete", (char *)"--force", de->d_name, NULL };
+                        char *args[] = {(char *)"delete", (char *)"--force", de->d_name, NULL};
                         if (de->d_name[0] == '.')
                                 continue;
                         log_debug("build: deleting container '%s' of a killed build", de->d_name);
@@ -201,8 +201,8 @@ int build_dir_create(struct build *b)
 
                 if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
                         return -EIO;
-                id = strdup_printf("%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
-                                   rnd[6], rnd[7]);
+                id = strdup_printf("%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+                                   rnd[4], rnd[5], rnd[6], rnd[7]);
                 if (!id)
                         return -ENOMEM;
                 fresh = strdup_printf("%s/.new-%s", base, id);
@@ -215,7 +215,8 @@ int build_dir_create(struct build *b)
                         return err_set(negative_errno(), "cannot create '%s': %m", fresh);
                 if (flock(fd, LOCK_EX) < 0)
                         return negative_errno();
-                /* A collector may have taken the file between open and flock: then it is gone, start over. */
+                /* A collector may have taken the file between open and flock: then it is gone, start over.
+                 */
                 if (rename(fresh, lock) < 0) {
                         if (errno == ENOENT)
                                 continue;

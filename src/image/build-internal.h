@@ -3,7 +3,8 @@
  * build-internal.h - what the files of the build executor share (build.h is
  * the public side).
  *
- *   build.c         stages, instructions, variables, the final image
+ *   build.c         inputs, stages, variables, the final image
+ *   build-step.c    the cached steps: RUN, COPY/ADD, WORKDIR, config changes
  *   build-config.c  the image config JSON each instruction changes
  *   build-cache.c   cache keys and the build_cache table
  *   build-copy.c    COPY/ADD sources: matching, hashing, copying, archives
@@ -24,6 +25,7 @@
 #include "build.h"
 #include "dockerfile.h"
 #include "dockerignore.h"
+#include "manifest.h"
 #include "rootfs.h"
 #include "sha256.h"
 #include "store.h"
@@ -48,8 +50,8 @@ int build_state_set(struct build_state *st, const char *image_id, const char *co
 struct build {
         struct image_store *store;
         const struct build_options *o;
-        char *dir;      /* <root>/build/<id> */
-        char *id;       /* random hex, also in container ids */
+        char *dir; /* <root>/build/<id> */
+        char *id;  /* random hex, also in container ids */
         int lock_fd;
         unsigned n_containers;
         /* Progress context of the running step. */
@@ -58,13 +60,62 @@ struct build {
 };
 
 /* ------------------------------------------------------------------ build.c */
-void build_emit(struct build *b, enum build_event_type type, const char *text, const char *id, const char *data,
-                size_t len);
+struct build_stage {
+        size_t first, end; /* instructions [first, end); first is the FROM */
+        const char *name;  /* borrowed from the instruction */
+        bool needed, built, cmd_set;
+        unsigned number;
+        char **args; /* ARG values in scope, "K=V" */
+        struct build_state state;
+};
+
+struct build_exec {
+        struct build b;
+        struct dockerfile *df;
+        struct dockerignore *ignore;
+        bool ignore_exceptions;
+        int context_fd;
+        struct build_stage *stages;
+        size_t n_stages;
+        char **global_args; /* "K=V" */
+        char **build_args;  /* --build-arg, "K=V" */
+        char **used_args;   /* names of build args some ARG consumed */
+        char **tags;        /* normalised */
+};
+
+/* Variables: "K=V" lists where the last definition wins. */
+const char *build_env_get(char *const *l, const char *name);
+int build_env_set(char ***l, const char *name, const char *value);
+/* The value of build arg name, which counts as used from then on; NULL when not given. */
+const char *build_arg_value(struct build_exec *x, const char *name);
+/* What a stage's instructions expand with: its ARGs, then its ENV. */
+int build_stage_env(struct build_stage *s, char ***ret);
+/* dockerfile_expand() with the Dockerfile's escape; errors get the instruction's line. */
+int build_expand(struct build_exec *x, const struct dockerfile_instruction *in, const char *word,
+                 char *const *env, char **ret);
+int build_expand_all(struct build_exec *x, const struct dockerfile_instruction *in, char *const *words,
+                     char *const *env, char ***ret);
+/* The key=value arguments of ENV, LABEL or ARG as written, quotes still in place. */
+int build_raw_pairs(const struct dockerfile_instruction *in, char escape, char ***ret);
+/* A stored image (pulled when missing) as a state. */
+int build_image_state(struct build_exec *x, const char *name, struct build_state *st);
+
+/* ------------------------------------------------------------------ build-step.c */
+int build_step_meta(struct build_exec *x, struct build_stage *s, const struct dockerfile_instruction *in);
+int build_step_run(struct build_exec *x, struct build_stage *s, const struct dockerfile_instruction *in);
+int build_step_workdir(struct build_exec *x, struct build_stage *s, const struct dockerfile_instruction *in);
+int build_step_copy(struct build_exec *x, struct build_stage *s, const struct dockerfile_instruction *in);
+
+void build_emit(struct build *b, enum build_event_type type, const char *text, const char *id,
+                const char *data, size_t len);
 /* Emit a tick when the last one is 100 ms old. Returns -ECANCELED when the build is being cancelled. */
 int build_tick(struct build *b);
 uint64_t build_now_ns(void);
 
 /* ------------------------------------------------------------------ build-config.c */
+/* Add v to an object / an array; v is consumed, also on failure (NULL, a failed allocation, is -ENOMEM). */
+int build_json_add(struct json_object *o, const char *key, struct json_object *v);
+int build_json_push(struct json_object *a, struct json_object *v);
 int build_config_scratch(struct json_object **ret);
 /* config.<field> as a string (borrowed) or NULL. */
 const char *build_config_string(struct json_object *cfg, const char *field);
@@ -129,23 +180,23 @@ int group_members(const char *buf, size_t len, const char *user, gid_t **ret, si
 
 /* ------------------------------------------------------------------ build-copy.c */
 struct copy_source {
-        int root_fd;                      /* context directory or a mounted stage */
+        int root_fd;                       /* context directory or a mounted stage */
         const struct dockerignore *ignore; /* context only */
-        bool ignore_exceptions;           /* the .dockerignore has "!" patterns */
-        bool keep_owner;                  /* --from: owners as in the source; context: root */
-        const char *what;                 /* "build context" or "stage 'builder'" for messages */
+        bool ignore_exceptions;            /* the .dockerignore has "!" patterns */
+        bool keep_owner;                   /* --from: owners as in the source; context: root */
+        const char *what;                  /* "build context" or "stage 'builder'" for messages */
 };
 
 struct copy_spec {
-        char **srcs;       /* expanded source patterns */
-        const char *dest;  /* absolute, expanded */
-        bool dest_is_dir;  /* written with a trailing '/' */
-        bool add;          /* unpack local tar archives */
-        uid_t uid;         /* (uid_t)-1: no --chown */
+        char **srcs;      /* expanded source patterns */
+        const char *dest; /* absolute, expanded */
+        bool dest_is_dir; /* written with a trailing '/' */
+        bool add;         /* unpack local tar archives */
+        uid_t uid;        /* (uid_t)-1: no --chown */
         gid_t gid;
-        mode_t mode;       /* (mode_t)-1: no --chmod */
+        mode_t mode;           /* (mode_t)-1: no --chmod */
         const char *stage_dir; /* scratch directory for archives */
-        struct build *b;   /* for ticks and cancellation; may be NULL */
+        struct build *b;       /* for ticks and cancellation; may be NULL */
 };
 
 /* Parse --chmod: octal, up to 07777. */
@@ -155,7 +206,8 @@ int copy_match(const struct copy_source *src, char *const *patterns, char ***ret
 /* Add the names, types, modes, owners and contents of the matched paths to the key. */
 int copy_hash(const struct copy_source *src, char *const *paths, struct build_key *k);
 /* Copy the matched paths into the tree of dest_root_fd following Docker's rules. */
-int copy_run(const struct copy_source *src, char *const *paths, const struct copy_spec *spec, int dest_root_fd);
+int copy_run(const struct copy_source *src, char *const *paths, const struct copy_spec *spec,
+             int dest_root_fd);
 /*
  * Resolve the absolute directory path in the tree of root_fd (chase.h), creating the missing
  * components (0755, owned by uid:gid unless uid is (uid_t)-1). Returns an O_PATH fd of it;
@@ -170,12 +222,15 @@ struct build_mount {
         char *dir;    /* <build dir>/<name> */
         char *rootfs; /* <dir>/rootfs */
         char *upper;  /* <dir>/upper */
+        int root_fd;  /* O_PATH of rootfs while mounted, for chase.h */
         enum rootfs_mode mode;
         bool mounted;
 };
 /* Mount the state's layers at <build dir>/<name>/rootfs with a fresh upper directory. */
 int build_mount(struct build *b, const struct build_state *st, const char *name, bool read_only,
                 struct build_mount *ret);
+/* Unmount, keeping the directories (the upper directory is then committed). */
+int build_mount_detach(struct build_mount *m);
 /* Unmount and delete the directory; safe on a zeroed or half set-up mount. */
 int build_umount(struct build_mount *m);
 static inline void build_umountp(struct build_mount *m)
@@ -183,6 +238,12 @@ static inline void build_umountp(struct build_mount *m)
         build_umount(m);
 }
 #define _cleanup_build_mount_ _cleanup_(build_umountp)
+/*
+ * Import the state (its config text and the layers of its image, plus extra, a layer blob staged
+ * in t, when not NULL) as an image with the given tags; its id through ret_id (malloc'd).
+ */
+int build_import(struct build *b, struct store_txn *t, struct build_state *st,
+                 const struct descriptor *extra, char **tags, char **ret_id);
 /*
  * Commit the upper directory as the state's next layer: a history entry (empty_layer
  * when the upper directory holds nothing), and when it does, a new image holding the
@@ -192,7 +253,7 @@ int build_commit(struct build *b, struct build_state *st, const char *upper, con
 
 /* ------------------------------------------------------------------ build-run.c */
 struct build_run_spec {
-        char **args;      /* the process */
+        char **args; /* the process */
         char **env;
         const char *cwd;
         const char *user; /* USER as written, or NULL */

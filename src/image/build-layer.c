@@ -32,7 +32,7 @@ int build_mount(struct build *b, const struct build_state *st, const char *name,
                 struct build_mount *ret)
 {
         _cleanup_free_ char *work = NULL, *empty = NULL;
-        struct build_mount m = {};
+        struct build_mount m = {.root_fd = -EBADF};
         unsigned flags = read_only ? ROOTFS_READ_ONLY : 0;
         int r;
 
@@ -53,7 +53,7 @@ int build_mount(struct build *b, const struct build_state *st, const char *name,
                 r = rootfs_mount(b->store, st->image_id, m.rootfs, m.upper, work, flags, &m.mode);
         else {
                 /* FROM scratch: overlay needs one lower directory, an empty one will do. */
-                char *layers[2] = { NULL, NULL };
+                char *layers[2] = {NULL, NULL};
                 empty = strdup_printf("%s/%s/empty", b->dir, name);
                 if (!empty) {
                         r = -ENOMEM;
@@ -69,9 +69,15 @@ int build_mount(struct build *b, const struct build_state *st, const char *name,
         if (r < 0)
                 goto fail;
         m.mounted = true;
+        m.root_fd = open(m.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (m.root_fd < 0) {
+                r = err_set(negative_errno(), "cannot open '%s': %m", m.rootfs);
+                goto fail;
+        }
         if (m.mode != ROOTFS_OVERLAY) {
-                r = err_set(-EOPNOTSUPP, "cannot mount an overlay in '%s': build needs overlay file systems "
-                                         "(and the store on a file system overlay accepts as upper directory)",
+                r = err_set(-EOPNOTSUPP,
+                            "cannot mount an overlay in '%s': build needs overlay file systems "
+                            "(and the store on a file system overlay accepts as upper directory)",
                             b->dir);
                 goto fail;
         }
@@ -82,14 +88,26 @@ fail:
         return r;
 }
 
-int build_umount(struct build_mount *m)
+int build_mount_detach(struct build_mount *m)
 {
-        int r = 0, k;
+        int r = 0;
 
+        m->root_fd = safe_close(m->root_fd);
         if (m->mounted) {
                 r = rootfs_umount(m->rootfs, m->mode);
                 m->mounted = false;
         }
+        return r;
+}
+
+int build_umount(struct build_mount *m)
+{
+        int r, k;
+
+        /* Zeroed (never mounted): fd 0 is not ours. */
+        if (!m->dir)
+                return 0;
+        r = build_mount_detach(m);
         if (m->dir) {
                 k = rm_rf(m->dir);
                 if (k < 0 && r >= 0)
@@ -98,7 +116,7 @@ int build_umount(struct build_mount *m)
         free(m->dir);
         free(m->rootfs);
         free(m->upper);
-        *m = (struct build_mount){};
+        *m = (struct build_mount){.root_fd = -EBADF};
         return r;
 }
 
@@ -150,14 +168,40 @@ static int stage_diff(struct build *b, struct store_txn *t, int upper_fd, char d
         return 0;
 }
 
+int build_import(struct build *b, struct store_txn *t, struct build_state *st,
+                 const struct descriptor *extra, char **tags, char **ret_id)
+{
+        _cleanup_free_ struct descriptor *descs = NULL;
+        struct store_layer *layers = NULL;
+        struct image_import im = {.store = b->store, .txn = t};
+        size_t n = 0;
+        int r;
+
+        if (!build_state_text(st))
+                return -ENOMEM;
+        if (st->image_id && (r = store_image_layers(b->store, st->image_id, &layers, &n)) < 0)
+                return r;
+        descs = calloc(n + 1, sizeof(*descs));
+        if (!descs) {
+                store_layers_free(layers, n);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+                descs[i] = (struct descriptor){.media_type = layers[i].media_type,
+                                               .digest = layers[i].blob_digest,
+                                               .size = layers[i].blob_size};
+        if (extra)
+                descs[n] = *extra;
+        r = image_import_config(&im, st->config_text, descs, n + !!extra, tags, ret_id);
+        store_layers_free(layers, n);
+        return r < 0 ? r : 0;
+}
+
 int build_commit(struct build *b, struct build_state *st, const char *upper, const char *created_by)
 {
         _cleanup_store_txn_ struct store_txn *t = NULL;
         _cleanup_close_ int upper_fd = -EBADF;
-        _cleanup_free_ struct descriptor *descs = NULL;
         _cleanup_free_ char *new_id = NULL;
-        struct store_layer *layers = NULL;
-        size_t n = 0;
         char digest[80];
         int64_t size = 0;
         int r;
@@ -182,31 +226,14 @@ int build_commit(struct build *b, struct build_state *st, const char *upper, con
         r = stage_diff(b, t, upper_fd, digest, &size);
         if (r < 0)
                 return r;
-        if (st->image_id) {
-                r = store_image_layers(b->store, st->image_id, &layers, &n);
-                if (r < 0)
-                        return r;
-        }
-        descs = calloc(n + 1, sizeof(*descs));
-        if (!descs) {
-                store_layers_free(layers, n);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < n; i++)
-                descs[i] = (struct descriptor){ .media_type = layers[i].media_type, .digest = layers[i].blob_digest,
-                                                .size = layers[i].blob_size };
-        /* A plain tar: its digest is its diff_id. */
-        descs[n] = (struct descriptor){ .media_type = (char *)MT_OCI_LAYER, .digest = digest, .size = size };
         if ((r = build_config_add_diff_id(st->config, digest)) < 0 ||
-            (r = build_config_history(st->config, created_by, false)) < 0) {
-                store_layers_free(layers, n);
+            (r = build_config_history(st->config, created_by, false)) < 0)
                 return r;
-        }
         free(st->config_text);
         st->config_text = NULL;
-        struct image_import im = { .store = b->store, .txn = t };
-        r = build_state_text(st) ? image_import_config(&im, st->config_text, descs, n + 1, NULL, &new_id) : -ENOMEM;
-        store_layers_free(layers, n);
+        /* A plain tar: its digest is its diff_id. */
+        struct descriptor layer = {.media_type = (char *)MT_OCI_LAYER, .digest = digest, .size = size};
+        r = build_import(b, t, st, &layer, NULL, &new_id);
         if (r < 0)
                 return r;
         log_debug("build: layer %s committed as image %s", digest, new_id);

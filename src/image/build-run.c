@@ -42,19 +42,39 @@
 #include "log.h"
 #include "util.h"
 
-#define OUTPUT_CHUNK   65536
-#define KILL_GRACE_NS  (5ull * 1000000000ull)
+#define OUTPUT_CHUNK  65536
+#define KILL_GRACE_NS (5ull * 1000000000ull)
 
 /* Docker's default capabilities (moby oci/caps/defaults.go). */
 static const char *const default_caps[] = {
-        "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",   "CAP_FOWNER",           "CAP_MKNOD",
-        "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",   "CAP_SETFCAP",          "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE", NULL,
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE",
+        NULL,
 };
 
 static const char *const masked_paths[] = {
-        "/proc/asound",   "/proc/acpi",      "/proc/kcore",     "/proc/keys",    "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+        "/proc/asound",
+        "/proc/acpi",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
         NULL,
 };
 
@@ -69,40 +89,14 @@ struct target {
 
 /* Mount targets in the rootfs itself (the /dev and /sys sub-mounts go on tmpfs and sysfs). */
 static const struct target targets[] = {
-        { "/proc", true },
-        { "/dev", true },
-        { "/sys", true },
-        { "/etc/resolv.conf", false },
-        { "/etc/hosts", false },
+        {"/proc", true}, {"/dev", true}, {"/sys", true}, {"/etc/resolv.conf", false}, {"/etc/hosts", false},
 };
-
-static int add(struct json_object *o, const char *k, struct json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, k, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int push(struct json_object *a, struct json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(a, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static struct json_object *strv_json(const char *const *l)
 {
         struct json_object *a = json_object_new_array();
         for (size_t i = 0; a && l && l[i]; i++)
-                if (push(a, json_object_new_string(l[i])) < 0) {
+                if (build_json_push(a, json_object_new_string(l[i])) < 0) {
                         json_object_put(a);
                         return NULL;
                 }
@@ -115,16 +109,16 @@ static int add_mount(struct json_object *mounts, const char *dest, const char *t
         struct json_object *m = json_object_new_object();
         int r;
 
-        if ((r = push(mounts, m)) < 0)
+        if ((r = build_json_push(mounts, m)) < 0)
                 return r;
-        if ((r = add(m, "destination", json_object_new_string(dest))) < 0 ||
-            (r = add(m, "type", json_object_new_string(type))) < 0 ||
-            (r = add(m, "source", json_object_new_string(source))) < 0)
+        if ((r = build_json_add(m, "destination", json_object_new_string(dest))) < 0 ||
+            (r = build_json_add(m, "type", json_object_new_string(type))) < 0 ||
+            (r = build_json_add(m, "source", json_object_new_string(source))) < 0)
                 return r;
-        return options ? add(m, "options", strv_json(options)) : 0;
+        return options ? build_json_add(m, "options", strv_json(options)) : 0;
 }
 
-#define OPTS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 static int oci_config(const struct build_run_spec *r, const struct build_user *u, struct json_object **ret)
 {
@@ -134,41 +128,43 @@ static int oci_config(const struct build_run_spec *r, const struct build_user *u
 
         if (!c)
                 return -ENOMEM;
-        if ((k = add(c, "ociVersion", json_object_new_string("1.2.0"))) < 0 ||
-            (k = add(c, "process", p = json_object_new_object())) < 0 ||
-            (k = add(p, "terminal", json_object_new_boolean(false))) < 0 ||
-            (k = add(p, "user", user = json_object_new_object())) < 0 ||
-            (k = add(user, "uid", json_object_new_int64(u->uid))) < 0 ||
-            (k = add(user, "gid", json_object_new_int64(u->gid))) < 0 ||
-            (k = add(p, "args", strv_json((const char *const *)r->args))) < 0 ||
-            (k = add(p, "env", strv_json((const char *const *)r->env))) < 0 ||
-            (k = add(p, "cwd", json_object_new_string(r->cwd))) < 0 ||
-            (k = add(p, "capabilities", caps = json_object_new_object())) < 0 ||
-            (k = add(caps, "bounding", strv_json(default_caps))) < 0 ||
-            (k = add(caps, "effective", strv_json(default_caps))) < 0 ||
-            (k = add(caps, "permitted", strv_json(default_caps))) < 0 ||
-            (k = add(c, "root", root = json_object_new_object())) < 0 ||
-            (k = add(root, "path", json_object_new_string("rootfs"))) < 0 ||
-            (k = add(root, "readonly", json_object_new_boolean(false))) < 0 ||
-            (k = add(c, "hostname", json_object_new_string("hull-build"))) < 0 ||
-            (k = add(c, "mounts", mounts = json_object_new_array())) < 0)
+        if ((k = build_json_add(c, "ociVersion", json_object_new_string("1.2.0"))) < 0 ||
+            (k = build_json_add(c, "process", p = json_object_new_object())) < 0 ||
+            (k = build_json_add(p, "terminal", json_object_new_boolean(false))) < 0 ||
+            (k = build_json_add(p, "user", user = json_object_new_object())) < 0 ||
+            (k = build_json_add(user, "uid", json_object_new_int64(u->uid))) < 0 ||
+            (k = build_json_add(user, "gid", json_object_new_int64(u->gid))) < 0 ||
+            (k = build_json_add(p, "args", strv_json((const char *const *)r->args))) < 0 ||
+            (k = build_json_add(p, "env", strv_json((const char *const *)r->env))) < 0 ||
+            (k = build_json_add(p, "cwd", json_object_new_string(r->cwd))) < 0 ||
+            (k = build_json_add(p, "capabilities", caps = json_object_new_object())) < 0 ||
+            (k = build_json_add(caps, "bounding", strv_json(default_caps))) < 0 ||
+            (k = build_json_add(caps, "effective", strv_json(default_caps))) < 0 ||
+            (k = build_json_add(caps, "permitted", strv_json(default_caps))) < 0 ||
+            (k = build_json_add(c, "root", root = json_object_new_object())) < 0 ||
+            (k = build_json_add(root, "path", json_object_new_string("rootfs"))) < 0 ||
+            (k = build_json_add(root, "readonly", json_object_new_boolean(false))) < 0 ||
+            (k = build_json_add(c, "hostname", json_object_new_string("hull-build"))) < 0 ||
+            (k = build_json_add(c, "mounts", mounts = json_object_new_array())) < 0)
                 return k;
         if (u->n_groups > 0) {
                 struct json_object *g = json_object_new_array();
-                if ((k = add(user, "additionalGids", g)) < 0)
+                if ((k = build_json_add(user, "additionalGids", g)) < 0)
                         return k;
                 for (size_t i = 0; i < u->n_groups; i++)
-                        if ((k = push(g, json_object_new_int64(u->groups[i]))) < 0)
+                        if ((k = build_json_push(g, json_object_new_int64(u->groups[i]))) < 0)
                                 return k;
         }
         if ((k = add_mount(mounts, "/proc", "proc", "proc", NULL)) < 0 ||
-            (k = add_mount(mounts, "/dev", "tmpfs", "tmpfs", OPTS("nosuid", "strictatime", "mode=755", "size=65536k"))) <
-                    0 ||
+            (k = add_mount(mounts, "/dev", "tmpfs", "tmpfs",
+                           OPTS("nosuid", "strictatime", "mode=755", "size=65536k"))) < 0 ||
             (k = add_mount(mounts, "/dev/pts", "devpts", "devpts",
-                           OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"))) < 0 ||
+                           OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"))) <
+                    0 ||
             (k = add_mount(mounts, "/dev/shm", "tmpfs", "shm",
                            OPTS("nosuid", "noexec", "nodev", "mode=1777", "size=65536k"))) < 0 ||
-            (k = add_mount(mounts, "/dev/mqueue", "mqueue", "mqueue", OPTS("nosuid", "noexec", "nodev"))) < 0 ||
+            (k = add_mount(mounts, "/dev/mqueue", "mqueue", "mqueue", OPTS("nosuid", "noexec", "nodev"))) <
+                    0 ||
             (k = add_mount(mounts, "/sys", "sysfs", "sysfs", OPTS("nosuid", "noexec", "nodev", "ro"))) < 0 ||
             (k = add_mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup",
                            OPTS("nosuid", "noexec", "nodev", "relatime", "ro"))) < 0)
@@ -176,26 +172,29 @@ static int oci_config(const struct build_run_spec *r, const struct build_user *u
         /* The host's resolver and hosts, as Docker's builder gives them on the host network. */
         for (size_t i = 3; i < ELEMENTSOF(targets); i++)
                 if (access(targets[i].path, R_OK) == 0 &&
-                    (k = add_mount(mounts, targets[i].path, "bind", targets[i].path, OPTS("rbind", "ro", "nosuid",
-                                                                                          "nodev", "noexec"))) < 0)
+                    (k = add_mount(mounts, targets[i].path, "bind", targets[i].path,
+                                   OPTS("rbind", "ro", "nosuid", "nodev", "noexec"))) < 0)
                         return k;
-        if ((k = add(c, "linux", linux_o = json_object_new_object())) < 0 ||
-            (k = add(linux_o, "namespaces", ns = json_object_new_array())) < 0 ||
-            (k = add(linux_o, "maskedPaths", strv_json(masked_paths))) < 0 ||
-            (k = add(linux_o, "readonlyPaths", strv_json(readonly_paths))) < 0 ||
-            (k = add(linux_o, "resources", res = json_object_new_object())) < 0)
+        if ((k = build_json_add(c, "linux", linux_o = json_object_new_object())) < 0 ||
+            (k = build_json_add(linux_o, "namespaces", ns = json_object_new_array())) < 0 ||
+            (k = build_json_add(linux_o, "maskedPaths", strv_json(masked_paths))) < 0 ||
+            (k = build_json_add(linux_o, "readonlyPaths", strv_json(readonly_paths))) < 0 ||
+            (k = build_json_add(linux_o, "resources", res = json_object_new_object())) < 0)
                 return k;
         {
                 struct json_object *devs = json_object_new_array(), *deny = json_object_new_object();
-                if ((k = add(res, "devices", devs)) < 0 || (k = push(devs, deny)) < 0 ||
-                    (k = add(deny, "allow", json_object_new_boolean(false))) < 0 ||
-                    (k = add(deny, "access", json_object_new_string("rwm"))) < 0)
+                if ((k = build_json_add(res, "devices", devs)) < 0 ||
+                    (k = build_json_push(devs, deny)) < 0 ||
+                    (k = build_json_add(deny, "allow", json_object_new_boolean(false))) < 0 ||
+                    (k = build_json_add(deny, "access", json_object_new_string("rwm"))) < 0)
                         return k;
         }
-        for (const char *const *t = OPTS("pid", "ipc", "uts", "mount", "cgroup", r->network_none ? "network" : NULL);
+        for (const char *const *t =
+                     OPTS("pid", "ipc", "uts", "mount", "cgroup", r->network_none ? "network" : NULL);
              *t; t++) {
                 struct json_object *n = json_object_new_object();
-                if ((k = push(ns, n)) < 0 || (k = add(n, "type", json_object_new_string(*t))) < 0)
+                if ((k = build_json_push(ns, n)) < 0 ||
+                    (k = build_json_add(n, "type", json_object_new_string(*t))) < 0)
                         return k;
         }
         *ret = TAKE_PTR(c);
@@ -215,11 +214,13 @@ static int make_targets(int root_fd, const char *rootfs, char ***created)
 
                 if (fd >= 0 || (i >= 3 && access(targets[i].path, R_OK) < 0))
                         continue;
-                fd = chase_mount_target(root_fd, targets[i].path, targets[i].dir, targets[i].dir ? 0755 : 0644, 0);
+                fd = chase_mount_target(root_fd, targets[i].path, targets[i].dir,
+                                        targets[i].dir ? 0755 : 0644, 0);
                 if (fd < 0)
-                        return err_set(fd, "cannot create the mount point %s in the image: %s", targets[i].path,
-                                       strerror(-fd));
-                /* Where a symlink sent it (/etc/resolv.conf -> ../run/...): the path in the overlay mount. */
+                        return err_set(fd, "cannot create the mount point %s in the image: %s",
+                                       targets[i].path, strerror(-fd));
+                /* Where a symlink sent it (/etc/resolv.conf -> ../run/...): the path in the overlay mount.
+                 */
                 n = readlink(fd_path(fd, buf), real, sizeof(real) - 1);
                 if (n < 0)
                         return negative_errno();
@@ -271,7 +272,7 @@ static void prune_targets(const char *upper, char *const *created)
 static int spawn_runtime(struct build *b, const char *bundle, const char *state, const char *id, int out_fd,
                          pid_t *ret_pid)
 {
-        const char *argv[] = { b->o->runtime, "--root", state, "run", "--bundle", bundle, id, NULL };
+        const char *argv[] = {b->o->runtime, "--root", state, "run", "--bundle", bundle, id, NULL};
         pid_t parent = getpid(), pid;
 
         pid = fork();
@@ -303,11 +304,11 @@ static int pump(struct build *b, int fd, const char *state, const char *id, pid_
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
                 int k = poll(&pfd, 1, 100);
 
                 if (!cancelled && build_tick(b) == -ECANCELED) {
-                        char *args[] = { (char *)"kill", (char *)id, (char *)"KILL", NULL };
+                        char *args[] = {(char *)"kill", (char *)id, (char *)"KILL", NULL};
                         cancelled = true;
                         killed_at = build_now_ns();
                         (void)build_runtime_call(b->o->runtime, state, args);
@@ -332,7 +333,7 @@ static int pump(struct build *b, int fd, const char *state, const char *id, pid_
                 if (errno != EINTR)
                         return negative_errno();
         if (cancelled) {
-                char *args[] = { (char *)"delete", (char *)"--force", (char *)id, NULL };
+                char *args[] = {(char *)"delete", (char *)"--force", (char *)id, NULL};
                 (void)build_runtime_call(b->o->runtime, state, args);
                 return err_set(-ECANCELED, "interrupted");
         }
@@ -346,31 +347,27 @@ int build_run(struct build *b, struct build_state *st, const struct build_run_sp
         _cleanup_json_ struct json_object *cfg = NULL;
         _cleanup_free_ char *state = NULL, *config_path = NULL, *id = NULL;
         _cleanup_strv_free_ char **created = NULL;
-        _cleanup_close_ int root_fd = -EBADF;
         struct build_user u = {};
-        int p[2] = { -EBADF, -EBADF }, status = 0, k;
+        int p[2] = {-EBADF, -EBADF}, status = 0, k;
         pid_t pid = 0;
 
         k = build_mount(b, st, "run", false, &m);
         if (k < 0)
                 return k;
-        root_fd = open(m.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return negative_errno();
         if (r->user && *r->user) {
-                k = build_user_lookup(root_fd, r->user, true, false, &u);
+                k = build_user_lookup(m.root_fd, r->user, true, false, &u);
                 if (k < 0)
                         return err_prefix(k, "USER '%s'", r->user);
         }
         {
                 bool made;
-                _cleanup_close_ int cwd = copy_mkdir(root_fd, r->cwd, u.uid, u.gid, &made);
+                _cleanup_close_ int cwd = copy_mkdir(m.root_fd, r->cwd, u.uid, u.gid, &made);
                 if (cwd < 0) {
                         build_user_done(&u);
                         return err_prefix(cwd, "WORKDIR '%s'", r->cwd);
                 }
         }
-        k = make_targets(root_fd, m.rootfs, &created);
+        k = make_targets(m.root_fd, m.rootfs, &created);
         if (k >= 0)
                 k = oci_config(r, &u, &cfg);
         build_user_done(&u);
@@ -385,7 +382,6 @@ int build_run(struct build *b, struct build_state *st, const struct build_run_sp
                 return err_set(k, "cannot write '%s': %s", config_path, strerror(-k));
         if ((k = mkdir_p(state, 0700)) < 0)
                 return err_set(k, "cannot create '%s': %s", state, strerror(-k));
-        root_fd = safe_close(root_fd);
         if (pipe2(p, O_CLOEXEC) < 0)
                 return negative_errno();
         k = spawn_runtime(b, m.dir, state, id, p[1], &pid);
@@ -397,10 +393,9 @@ int build_run(struct build *b, struct build_state *st, const struct build_run_sp
                 return k;
         if (status != 0)
                 return err_set(-EIO, "%s: exit status %d", r->display, status);
-        k = rootfs_umount(m.rootfs, m.mode);
+        k = build_mount_detach(&m);
         if (k < 0)
                 return k;
-        m.mounted = false;
         prune_targets(m.upper, created);
         return build_commit(b, st, m.upper, r->created_by);
 }

@@ -26,7 +26,7 @@ static void key_of(const char *prev, const char *what, char *const *fields, char
 TEST(key_is_stable_and_hex)
 {
         char a[SHA256_HEX_LEN + 1], b[SHA256_HEX_LEN + 1];
-        char *f[] = { (char *)"echo hi", NULL };
+        char *f[] = {(char *)"echo hi", NULL};
 
         key_of("prev", "RUN", f, a);
         key_of("prev", "RUN", f, b);
@@ -38,11 +38,11 @@ TEST(key_is_stable_and_hex)
 TEST(key_depends_on_every_input)
 {
         char base[SHA256_HEX_LEN + 1], other[SHA256_HEX_LEN + 1];
-        char *f[] = { (char *)"a", (char *)"b", NULL };
-        char *g[] = { (char *)"a", (char *)"c", NULL };
-        char *joined[] = { (char *)"ab", NULL };
-        char *split[] = { (char *)"a", (char *)"b", NULL };
-        char *moved[] = { (char *)"", (char *)"ab", NULL };
+        char *f[] = {(char *)"a", (char *)"b", NULL};
+        char *g[] = {(char *)"a", (char *)"c", NULL};
+        char *joined[] = {(char *)"ab", NULL};
+        char *split[] = {(char *)"a", (char *)"b", NULL};
+        char *moved[] = {(char *)"", (char *)"ab", NULL};
 
         key_of("p", "COPY", f, base);
         key_of("q", "COPY", f, other);
@@ -76,7 +76,7 @@ TEST(key_null_is_not_empty)
         build_key_add_strv(&k, NULL);
         build_key_finish(&k, a);
         ASSERT_OK(build_key_begin(&k, "p", "RUN"));
-        build_key_add_strv(&k, (char *[]){ NULL });
+        build_key_add_strv(&k, (char *[]){NULL});
         build_key_finish(&k, b);
         ASSERT_FALSE(streq(a, b));
         ASSERT_OK(build_key_begin(&k, "p", "RUN"));
@@ -86,7 +86,7 @@ TEST(key_null_is_not_empty)
 TEST(key_of_a_first_step_has_no_parent)
 {
         char a[SHA256_HEX_LEN + 1], b[SHA256_HEX_LEN + 1];
-        char *f[] = { (char *)"sha256:0123", NULL };
+        char *f[] = {(char *)"sha256:0123", NULL};
 
         key_of(NULL, "FROM", f, a);
         key_of("", "FROM", f, b);
@@ -126,8 +126,8 @@ TEST(cache_table_round_trip_and_stale_rows)
         free(cfg);
         cfg = NULL;
         /* A row whose image was removed: a miss, and the row goes. */
-        ASSERT_OK(build_cache_put(s, "k2", "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-                                  "{}"));
+        ASSERT_OK(build_cache_put(
+                s, "k2", "sha256:0000000000000000000000000000000000000000000000000000000000000000", "{}"));
         ASSERT_EQ(build_cache_get(s, "k2", &id, &cfg), 0);
         ASSERT_TRUE(id == NULL && cfg == NULL);
         ASSERT_EQ(db_query_int(image_store_db(s), &n, "SELECT COUNT(*) FROM build_cache", ""), 1);

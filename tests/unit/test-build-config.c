@@ -25,8 +25,10 @@ TEST(scratch_config)
 
         ASSERT_OK(build_config_scratch(&cfg));
         ASSERT_STREQ(json_object_get_string(json_object_object_get(cfg, "os")), "linux");
-        ASSERT_STREQ(get(cfg, "Env"), "[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"]");
-        ASSERT_STREQ(json_to_string(json_object_object_get(cfg, "rootfs")), "{\"diff_ids\":[],\"type\":\"layers\"}");
+        ASSERT_STREQ(get(cfg, "Env"),
+                     "[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"]");
+        ASSERT_STREQ(json_to_string(json_object_object_get(cfg, "rootfs")),
+                     "{\"diff_ids\":[],\"type\":\"layers\"}");
 }
 
 TEST(env_keeps_its_place)
@@ -51,8 +53,9 @@ TEST(expose)
         ASSERT_OK(build_config_expose(cfg, "80"));
         ASSERT_OK(build_config_expose(cfg, "53/UDP"));
         ASSERT_OK(build_config_expose(cfg, "7000-7002/sctp"));
-        ASSERT_STREQ(get(cfg, "ExposedPorts"), "{\"80/tcp\":{},\"53/udp\":{},\"7000/sctp\":{},\"7001/sctp\":{},"
-                                               "\"7002/sctp\":{}}");
+        ASSERT_STREQ(get(cfg, "ExposedPorts"),
+                     "{\"80/tcp\":{},\"53/udp\":{},\"7000/sctp\":{},\"7001/sctp\":{},"
+                     "\"7002/sctp\":{}}");
         ASSERT_ERR(build_config_expose(cfg, "0"), -EINVAL);
         ASSERT_ERR(build_config_expose(cfg, "65536"), -EINVAL);
         ASSERT_ERR(build_config_expose(cfg, "90-80"), -EINVAL);
@@ -66,31 +69,34 @@ TEST(expose)
 TEST(healthcheck_and_history)
 {
         _cleanup_json_ struct json_object *cfg = json_object_new_object();
-        char *test[] = { (char *)"CMD-SHELL", (char *)"true", NULL };
-        char *flags[] = { (char *)"interval=1m30s", (char *)"retries=2", (char *)"start-interval=500ms", NULL };
-        char *bad[] = { (char *)"timeout=soon", NULL };
+        char *test[] = {(char *)"CMD-SHELL", (char *)"true", NULL};
+        char *flags[] = {(char *)"interval=1m30s", (char *)"retries=2", (char *)"start-interval=500ms",
+                         NULL};
+        char *bad[] = {(char *)"timeout=soon", NULL};
         struct json_object *h;
 
         ASSERT_OK(build_config_healthcheck(cfg, test, flags));
-        ASSERT_STREQ(get(cfg, "Healthcheck"),
-                     "{\"Test\":[\"CMD-SHELL\",\"true\"],\"Interval\":90000000000,\"Retries\":2,\"StartInterval\":500000000}");
+        ASSERT_STREQ(get(cfg, "Healthcheck"), "{\"Test\":[\"CMD-SHELL\",\"true\"],\"Interval\":90000000000,"
+                                              "\"Retries\":2,\"StartInterval\":500000000}");
         ASSERT_ERR(build_config_healthcheck(cfg, test, bad), -EINVAL);
         ASSERT_OK(build_config_history(cfg, "ENV A=1", true));
         ASSERT_OK(build_config_history(cfg, "RUN x", false));
         h = json_object_object_get(cfg, "history");
         ASSERT_EQ(json_object_array_length(h), 2);
-        ASSERT_TRUE(json_object_get_boolean(json_object_object_get(json_object_array_get_idx(h, 0), "empty_layer")));
+        ASSERT_TRUE(json_object_get_boolean(
+                json_object_object_get(json_object_array_get_idx(h, 0), "empty_layer")));
         ASSERT_TRUE(json_object_object_get(json_object_array_get_idx(h, 1), "empty_layer") == NULL);
         ASSERT_TRUE(json_object_object_get(cfg, "created") != NULL);
         ASSERT_OK(build_config_add_diff_id(cfg, "sha256:00"));
-        ASSERT_STREQ(json_to_string(json_object_object_get(json_object_object_get(cfg, "rootfs"), "diff_ids")),
-                     "[\"sha256:00\"]");
+        ASSERT_STREQ(
+                json_to_string(json_object_object_get(json_object_object_get(cfg, "rootfs"), "diff_ids")),
+                "[\"sha256:00\"]");
 }
 
 TEST(strv_fields)
 {
         _cleanup_json_ struct json_object *cfg = json_object_new_object();
-        char *cmd[] = { (char *)"/bin/sh", (char *)"-c", (char *)"x", NULL };
+        char *cmd[] = {(char *)"/bin/sh", (char *)"-c", (char *)"x", NULL};
 
         ASSERT_OK(build_config_set_strv(cfg, "Cmd", cmd));
         ASSERT_STREQ(get(cfg, "Cmd"), "[\"/bin/sh\",\"-c\",\"x\"]");
@@ -105,9 +111,9 @@ TEST(strv_fields)
 TEST(path_join)
 {
         static const char *const cases[][3] = {
-                { NULL, "app", "/app" },          { "/", "app", "/app" },         { "/srv", "app", "/srv/app" },
-                { "/srv", "/abs", "/abs" },       { "/srv", "../..", "/" },       { "/a/b", "./c/../d/", "/a/b/d" },
-                { "/a", ".", "/a" },              { "/", "//x//y", "/x/y" },      { "", "x", "/x" },
+                {NULL, "app", "/app"},    {"/", "app", "/app"},    {"/srv", "app", "/srv/app"},
+                {"/srv", "/abs", "/abs"}, {"/srv", "../..", "/"},  {"/a/b", "./c/../d/", "/a/b/d"},
+                {"/a", ".", "/a"},        {"/", "//x//y", "/x/y"}, {"", "x", "/x"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *p = build_path_join(cases[i][0], cases[i][1]);

@@ -83,10 +83,11 @@ struct fixture {
 
 static void fixture_open(struct fixture *f)
 {
-        *f = (struct fixture){ .ctx_fd = open_dir("ctx"), .dest_fd = open_dir("dest") };
-        if (f->ctx_fd < 0 || f->dest_fd < 0 || dockerignore_parse(ignore_text, strlen(ignore_text), &f->ig) < 0)
+        *f = (struct fixture){.ctx_fd = open_dir("ctx"), .dest_fd = open_dir("dest")};
+        if (f->ctx_fd < 0 || f->dest_fd < 0 ||
+            dockerignore_parse(ignore_text, strlen(ignore_text), &f->ig) < 0)
                 abort();
-        f->src = (struct copy_source){ .root_fd = f->ctx_fd, .ignore = f->ig, .what = "build context" };
+        f->src = (struct copy_source){.root_fd = f->ctx_fd, .ignore = f->ig, .what = "build context"};
 }
 
 static void fixture_close(struct fixture *f)
@@ -98,8 +99,12 @@ static void fixture_close(struct fixture *f)
 
 static struct copy_spec spec_for(const char *dest, bool dir)
 {
-        return (struct copy_spec){ .dest = dest, .dest_is_dir = dir, .uid = (uid_t)-1, .gid = (gid_t)-1,
-                                   .mode = (mode_t)-1, .stage_dir = top };
+        return (struct copy_spec){.dest = dest,
+                                  .dest_is_dir = dir,
+                                  .uid = (uid_t)-1,
+                                  .gid = (gid_t)-1,
+                                  .mode = (mode_t)-1,
+                                  .stage_dir = top};
 }
 
 static int copy(struct fixture *f, const char *const *srcs, const char *dest, bool dir)
@@ -119,34 +124,35 @@ TEST(match_sources)
 
         setup();
         fixture_open(&f);
-        ASSERT_OK(copy_match(&f.src, (char *[]){ (char *)"/a.txt", (char *)"./dir/../b.md", NULL }, &m));
+        ASSERT_OK(copy_match(&f.src, (char *[]){(char *)"/a.txt", (char *)"./dir/../b.md", NULL}, &m));
         ASSERT_EQ(strv_length(m), 2);
         ASSERT_STREQ(m[0], "a.txt");
         ASSERT_STREQ(m[1], "b.md");
         strv_free(m);
         m = NULL;
-        ASSERT_OK(copy_match(&f.src, (char *[]){ (char *)"tree/*/leaf", NULL }, &m));
+        ASSERT_OK(copy_match(&f.src, (char *[]){(char *)"tree/*/leaf", NULL}, &m));
         ASSERT_EQ(strv_length(m), 2);
         ASSERT_STREQ(m[0], "tree/one/leaf");
         ASSERT_STREQ(m[1], "tree/two/leaf");
         strv_free(m);
         m = NULL;
         /* "." is the whole context. */
-        ASSERT_OK(copy_match(&f.src, (char *[]){ (char *)".", NULL }, &m));
+        ASSERT_OK(copy_match(&f.src, (char *[]){(char *)".", NULL}, &m));
         ASSERT_EQ(strv_length(m), 1);
         ASSERT_STREQ(m[0], "");
         strv_free(m);
         m = NULL;
         /* Wildcards skip ignored files; naming one is "not found". */
-        ASSERT_OK(copy_match(&f.src, (char *[]){ (char *)"*.*", NULL }, &m));
+        ASSERT_OK(copy_match(&f.src, (char *[]){(char *)"*.*", NULL}, &m));
         ASSERT_EQ(strv_length(m), 2);
-        ASSERT_ERR(copy_match(&f.src, (char *[]){ (char *)"ignored.log", NULL }, &m), -ENOENT);
-        ASSERT_STREQ(err_msg(-ENOENT), "'ignored.log' not found in the build context (excluded by .dockerignore)");
-        ASSERT_ERR(copy_match(&f.src, (char *[]){ (char *)"../ctx/a.txt", NULL }, &m), -EINVAL);
+        ASSERT_ERR(copy_match(&f.src, (char *[]){(char *)"ignored.log", NULL}, &m), -ENOENT);
+        ASSERT_STREQ(err_msg(-ENOENT),
+                     "'ignored.log' not found in the build context (excluded by .dockerignore)");
+        ASSERT_ERR(copy_match(&f.src, (char *[]){(char *)"../ctx/a.txt", NULL}, &m), -EINVAL);
         ASSERT_STREQ(err_msg(-EINVAL), "source '../ctx/a.txt' is outside the build context");
-        ASSERT_ERR(copy_match(&f.src, (char *[]){ (char *)"nothing*", NULL }, &m), -ENOENT);
+        ASSERT_ERR(copy_match(&f.src, (char *[]){(char *)"nothing*", NULL}, &m), -ENOENT);
         ASSERT_STREQ(err_msg(-ENOENT), "no file in the build context matches 'nothing*'");
-        ASSERT_ERR(copy_match(&f.src, (char *[]){ (char *)"missing", NULL }, &m), -ENOENT);
+        ASSERT_ERR(copy_match(&f.src, (char *[]){(char *)"missing", NULL}, &m), -ENOENT);
         fixture_close(&f);
         teardown();
 }
@@ -155,7 +161,8 @@ static void hash_of(struct fixture *f, const char *src, char out[SHA256_HEX_LEN 
 {
         _cleanup_strv_free_ char **m = NULL;
         struct build_key k;
-        if (copy_match(&f->src, (char *[]){ (char *)src, NULL }, &m) < 0 || build_key_begin(&k, NULL, "COPY") < 0)
+        if (copy_match(&f->src, (char *[]){(char *)src, NULL}, &m) < 0 ||
+            build_key_begin(&k, NULL, "COPY") < 0)
                 abort();
         if (copy_hash(&f->src, m, &k) < 0) {
                 build_key_abort(&k);
@@ -167,7 +174,7 @@ static void hash_of(struct fixture *f, const char *src, char out[SHA256_HEX_LEN 
 TEST(hash_follows_content_names_and_modes_not_times)
 {
         char h0[SHA256_HEX_LEN + 1], h1[SHA256_HEX_LEN + 1];
-        struct timespec t[2] = { { 1000, 0 }, { 1000, 0 } };
+        struct timespec t[2] = {{1000, 0}, {1000, 0}};
         char p[512];
         struct fixture f;
 
@@ -215,28 +222,28 @@ TEST(copy_rules)
         setup();
         fixture_open(&f);
         /* A directory copies its contents, into a directory made for it with the source's mode. */
-        ASSERT_OK(copy(&f, (const char *[]){ "dir", NULL }, "/out/d", false));
+        ASSERT_OK(copy(&f, (const char *[]){"dir", NULL}, "/out/d", false));
         ASSERT_TRUE(exists("dest/out/d/x") && exists("dest/out/d/sub/y") && !exists("dest/out/d/dir"));
         snprintf(p, sizeof(p), "%s/dest/out/d/x", top);
         ASSERT_OK(stat(p, &st));
         ASSERT_EQ(st.st_mode & 07777, 0600);
         /* A file: into a directory (written with '/', or existing), else as the name. */
-        ASSERT_OK(copy(&f, (const char *[]){ "a.txt", NULL }, "/files/", true));
-        ASSERT_OK(copy(&f, (const char *[]){ "b.md", NULL }, "/files", false));
-        ASSERT_OK(copy(&f, (const char *[]){ "a.txt", NULL }, "/renamed", false));
+        ASSERT_OK(copy(&f, (const char *[]){"a.txt", NULL}, "/files/", true));
+        ASSERT_OK(copy(&f, (const char *[]){"b.md", NULL}, "/files", false));
+        ASSERT_OK(copy(&f, (const char *[]){"a.txt", NULL}, "/renamed", false));
         ASSERT_TRUE(exists("dest/files/a.txt") && exists("dest/files/b.md") && exists("dest/renamed"));
         s = get("dest/renamed");
         ASSERT_STREQ(s, "a\n");
         /* Several sources need a directory. */
-        ASSERT_ERR(copy(&f, (const char *[]){ "a.txt", "b.md", NULL }, "/two", false), -EINVAL);
+        ASSERT_ERR(copy(&f, (const char *[]){"a.txt", "b.md", NULL}, "/two", false), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "the destination must be a directory ending with '/'");
-        ASSERT_OK(copy(&f, (const char *[]){ "tree/*/leaf", NULL }, "/leaves/", true));
+        ASSERT_OK(copy(&f, (const char *[]){"tree/*/leaf", NULL}, "/leaves/", true));
         ASSERT_TRUE(exists("dest/leaves/leaf"));
         /* A file onto an existing directory goes into it; inside a copied tree it cannot replace one. */
-        ASSERT_OK(copy(&f, (const char *[]){ "a.txt", NULL }, "/out/d/sub", false));
+        ASSERT_OK(copy(&f, (const char *[]){"a.txt", NULL}, "/out/d/sub", false));
         ASSERT_TRUE(exists("dest/out/d/sub/a.txt"));
         put("ctx/clash/sub", "a file\n", 0644);
-        ASSERT_ERR(copy(&f, (const char *[]){ "clash", NULL }, "/out/d", false), -EISDIR);
+        ASSERT_ERR(copy(&f, (const char *[]){"clash", NULL}, "/out/d", false), -EISDIR);
         ASSERT_STREQ(err_msg(-EISDIR), "cannot replace the directory '/out/d/sub' with a file");
         fixture_close(&f);
         teardown();
@@ -263,7 +270,7 @@ TEST(copy_symlinks_and_hardlinks_stay_confined)
         snprintf(p, sizeof(p), "%s/dest/up", top);
         ASSERT_OK(symlink("/", p));
         fixture_open(&f);
-        ASSERT_OK(copy(&f, (const char *[]){ "dir", NULL }, "/c", false));
+        ASSERT_OK(copy(&f, (const char *[]){"dir", NULL}, "/c", false));
         snprintf(p, sizeof(p), "%s/dest/c/rel-link", top);
         n = readlink(p, target, sizeof(target) - 1);
         ASSERT_TRUE(n > 0);
@@ -274,10 +281,11 @@ TEST(copy_symlinks_and_hardlinks_stay_confined)
         ASSERT_OK(stat(p, &a));
         ASSERT_OK(stat(q, &b));
         ASSERT_EQ(a.st_ino, b.st_ino);
-        /* A top-level symlink is followed, inside the context: /etc/hostname of the context does not exist. */
-        ASSERT_ERR(copy(&f, (const char *[]){ "escape", NULL }, "/e", false), -ENOENT);
+        /* A top-level symlink is followed, inside the context: /etc/hostname of the context does not exist.
+         */
+        ASSERT_ERR(copy(&f, (const char *[]){"escape", NULL}, "/e", false), -ENOENT);
         /* Writing below dest's "/up" (a link to /) stays in dest. */
-        ASSERT_OK(copy(&f, (const char *[]){ "a.txt", NULL }, "/up/tmp/hull-copy-test-escape", false));
+        ASSERT_OK(copy(&f, (const char *[]){"a.txt", NULL}, "/up/tmp/hull-copy-test-escape", false));
         ASSERT_TRUE(exists("dest/tmp/hull-copy-test-escape"));
         ASSERT_TRUE(access("/tmp/hull-copy-test-escape", F_OK) < 0);
         fixture_close(&f);
@@ -299,7 +307,7 @@ TEST(copy_chown_and_chmod)
         spec.uid = 1234;
         spec.gid = 4321;
         spec.mode = 0640;
-        ASSERT_OK(copy_match(&f.src, (char *[]){ (char *)"dir", NULL }, &m));
+        ASSERT_OK(copy_match(&f.src, (char *[]){(char *)"dir", NULL}, &m));
         ASSERT_OK(copy_run(&f.src, m, &spec, f.dest_fd));
         snprintf(p, sizeof(p), "%s/dest/owned/sub/y", top);
         ASSERT_OK(lstat(p, &st));
@@ -353,7 +361,7 @@ TEST(add_unpacks_archives_only)
         write_tar(p);
         fixture_open(&f);
         spec.add = true;
-        ASSERT_OK(copy_match(&f.src, (char *[]){ (char *)"arch.tar", (char *)"a.txt", NULL }, &m));
+        ASSERT_OK(copy_match(&f.src, (char *[]){(char *)"arch.tar", (char *)"a.txt", NULL}, &m));
         /* dest without '/': the archive is a directory anyway, but a plain file with it needs '/'. */
         ASSERT_ERR(copy_run(&f.src, m, &spec, f.dest_fd), -EINVAL);
         spec.dest_is_dir = true;
