@@ -101,6 +101,8 @@ int build_raw_pairs(const struct dockerfile_instruction *in, char escape, char *
 int build_image_state(struct build_exec *x, const char *name, struct build_state *st);
 
 /* ------------------------------------------------------------------ build-step.c */
+/* Docker's predefined proxy args: RUN sees them undeclared, and an unused one is no mistake. */
+bool build_arg_predefined(const char *name);
 int build_step_meta(struct build_exec *x, struct build_stage *s, const struct dockerfile_instruction *in);
 int build_step_run(struct build_exec *x, struct build_stage *s, const struct dockerfile_instruction *in);
 int build_step_workdir(struct build_exec *x, struct build_stage *s, const struct dockerfile_instruction *in);

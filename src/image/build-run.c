@@ -82,14 +82,35 @@ static const char *const readonly_paths[] = {
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
 
+struct mount_def {
+        const char *destination, *type, *source;
+        const char *const *options;
+};
+
+#define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static const struct mount_def kernel_mounts[] = {
+        {"/proc", "proc", "proc", NULL},
+        {"/dev", "tmpfs", "tmpfs", OPTS("nosuid", "strictatime", "mode=755", "size=65536k")},
+        {"/dev/pts", "devpts", "devpts",
+         OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5")},
+        {"/dev/shm", "tmpfs", "shm", OPTS("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")},
+        {"/dev/mqueue", "mqueue", "mqueue", OPTS("nosuid", "noexec", "nodev")},
+        {"/sys", "sysfs", "sysfs", OPTS("nosuid", "noexec", "nodev", "ro")},
+        {"/sys/fs/cgroup", "cgroup", "cgroup", OPTS("nosuid", "noexec", "nodev", "relatime", "ro")},
+};
+
 struct target {
         const char *path;
         bool dir;
+        bool from_host; /* bind-mounted from the host's file of the same name, when it has one */
 };
 
 /* Mount targets in the rootfs itself (the /dev and /sys sub-mounts go on tmpfs and sysfs). */
 static const struct target targets[] = {
-        {"/proc", true}, {"/dev", true}, {"/sys", true}, {"/etc/resolv.conf", false}, {"/etc/hosts", false},
+        {"/proc", true, false},      {"/dev", true, false},
+        {"/sys", true, false},       {"/etc/resolv.conf", false, true},
+        {"/etc/hosts", false, true},
 };
 
 static struct json_object *strv_json(const char *const *l)
@@ -117,8 +138,6 @@ static int add_mount(struct json_object *mounts, const char *dest, const char *t
                 return r;
         return options ? build_json_add(m, "options", strv_json(options)) : 0;
 }
-
-#define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 static int oci_config(const struct build_run_spec *r, const struct build_user *u, struct json_object **ret)
 {
@@ -155,23 +174,14 @@ static int oci_config(const struct build_run_spec *r, const struct build_user *u
                         if ((k = build_json_push(g, json_object_new_int64(u->groups[i]))) < 0)
                                 return k;
         }
-        if ((k = add_mount(mounts, "/proc", "proc", "proc", NULL)) < 0 ||
-            (k = add_mount(mounts, "/dev", "tmpfs", "tmpfs",
-                           OPTS("nosuid", "strictatime", "mode=755", "size=65536k"))) < 0 ||
-            (k = add_mount(mounts, "/dev/pts", "devpts", "devpts",
-                           OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"))) <
-                    0 ||
-            (k = add_mount(mounts, "/dev/shm", "tmpfs", "shm",
-                           OPTS("nosuid", "noexec", "nodev", "mode=1777", "size=65536k"))) < 0 ||
-            (k = add_mount(mounts, "/dev/mqueue", "mqueue", "mqueue", OPTS("nosuid", "noexec", "nodev"))) <
-                    0 ||
-            (k = add_mount(mounts, "/sys", "sysfs", "sysfs", OPTS("nosuid", "noexec", "nodev", "ro"))) < 0 ||
-            (k = add_mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup",
-                           OPTS("nosuid", "noexec", "nodev", "relatime", "ro"))) < 0)
-                return k;
+        for (size_t i = 0; i < ELEMENTSOF(kernel_mounts); i++) {
+                const struct mount_def *d = &kernel_mounts[i];
+                if ((k = add_mount(mounts, d->destination, d->type, d->source, d->options)) < 0)
+                        return k;
+        }
         /* The host's resolver and hosts, as Docker's builder gives them on the host network. */
-        for (size_t i = 3; i < ELEMENTSOF(targets); i++)
-                if (access(targets[i].path, R_OK) == 0 &&
+        for (size_t i = 0; i < ELEMENTSOF(targets); i++)
+                if (targets[i].from_host && access(targets[i].path, R_OK) == 0 &&
                     (k = add_mount(mounts, targets[i].path, "bind", targets[i].path,
                                    OPTS("rbind", "ro", "nosuid", "nodev", "noexec"))) < 0)
                         return k;
@@ -182,9 +192,9 @@ static int oci_config(const struct build_run_spec *r, const struct build_user *u
             (k = build_json_add(linux_o, "resources", res = json_object_new_object())) < 0)
                 return k;
         {
-                struct json_object *devs = json_object_new_array(), *deny = json_object_new_object();
+                struct json_object *devs = json_object_new_array(), *deny;
                 if ((k = build_json_add(res, "devices", devs)) < 0 ||
-                    (k = build_json_push(devs, deny)) < 0 ||
+                    (k = build_json_push(devs, deny = json_object_new_object())) < 0 ||
                     (k = build_json_add(deny, "allow", json_object_new_boolean(false))) < 0 ||
                     (k = build_json_add(deny, "access", json_object_new_string("rwm"))) < 0)
                         return k;
@@ -212,15 +222,14 @@ static int make_targets(int root_fd, const char *rootfs, char ***created)
                 ssize_t n;
                 int r;
 
-                if (fd >= 0 || (i >= 3 && access(targets[i].path, R_OK) < 0))
+                if (fd >= 0 || (targets[i].from_host && access(targets[i].path, R_OK) < 0))
                         continue;
                 fd = chase_mount_target(root_fd, targets[i].path, targets[i].dir,
                                         targets[i].dir ? 0755 : 0644, 0);
                 if (fd < 0)
                         return err_set(fd, "cannot create the mount point %s in the image: %s",
                                        targets[i].path, strerror(-fd));
-                /* Where a symlink sent it (/etc/resolv.conf -> ../run/...): the path in the overlay mount.
-                 */
+                /* Where a symlink sent it (/etc/resolv.conf -> ../run/...), seen in the mount. */
                 n = readlink(fd_path(fd, buf), real, sizeof(real) - 1);
                 if (n < 0)
                         return negative_errno();

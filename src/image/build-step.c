@@ -30,6 +30,14 @@ static const char *const proxy_args[] = {
 
 static const char *const default_shell[] = {"/bin/sh", "-c", NULL};
 
+bool build_arg_predefined(const char *name)
+{
+        for (const char *const *p = proxy_args; *p; p++)
+                if (streq(*p, name))
+                        return true;
+        return false;
+}
+
 typedef int (*step_fn)(struct build_exec *x, struct build_stage *s, const struct dockerfile_instruction *in,
                        void *data);
 
@@ -85,7 +93,7 @@ static int cached(struct build_exec *x, struct build_stage *s, const struct dock
         return 0;
 }
 
-/* Metadata steps: the change is made by build.c, the step only adds the history entry. */
+/* The history entry of a step that changes only the config (apply_meta() made the change). */
 static int history_only(struct build_exec *x, struct build_stage *s, const struct dockerfile_instruction *in,
                         void *data)
 {

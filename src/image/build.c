@@ -705,7 +705,7 @@ static int run_build(struct build_exec *x, char **ret_id)
                 _cleanup_free_ char *msg = NULL;
                 if (!name)
                         return -ENOMEM;
-                if (strv_contains(x->used_args, name))
+                if (strv_contains(x->used_args, name) || build_arg_predefined(name))
                         continue;
                 msg = strdup_printf("the build arg '%s' was not consumed by any ARG", name);
                 if (msg)
