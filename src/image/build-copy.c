@@ -513,11 +513,9 @@ static int copy_node(struct copier *c, int sdfd, const char *name, const char *c
                 r = copy_tree(c, in, ctx_path, out, dest_path);
                 if (r < 0)
                         return r;
-                r = copy_xattrs(in, out, false, NULL, NULL);
-                if (r < 0)
-                        return r;
                 /* After the contents, so that the directory's mtime is the source's. */
-                return set_meta(c, ddfd, dname, &st);
+                r = set_meta(c, ddfd, dname, &st);
+                return r < 0 ? r : copy_xattrs(in, out, false, NULL, NULL);
         }
         if (S_ISREG(st.st_mode)) {
                 _cleanup_close_ int in = -EBADF, out = -EBADF;
@@ -538,10 +536,11 @@ static int copy_node(struct copier *c, int sdfd, const char *name, const char *c
                 r = copy_data(c, in, out, st.st_size);
                 if (r < 0)
                         return err_set(r, "copying '%s' to '%s': %s", ctx_path, dest_path, strerror(-r));
-                r = copy_xattrs(in, out, false, NULL, NULL);
+                /* xattrs after the owner: chown(2) drops security.capability. */
+                r = set_meta(c, ddfd, dname, &st);
                 if (r < 0)
                         return r;
-                r = set_meta(c, ddfd, dname, &st);
+                r = copy_xattrs(in, out, false, NULL, NULL);
                 if (r < 0)
                         return r;
                 if (st.st_nlink > 1 && c->n_links < MAX_LINK_FDS) {
@@ -567,7 +566,11 @@ static int copy_node(struct copier *c, int sdfd, const char *name, const char *c
                         return err_set(negative_errno(), "cannot create '%s': %m", dest_path);
         } else if (mknodat(ddfd, dname, (st.st_mode & S_IFMT) | 0600, st.st_rdev) < 0)
                 return err_set(negative_errno(), "cannot create '%s': %m", dest_path);
-        if (name) {
+        r = set_meta(c, ddfd, dname, &st);
+        if (r < 0)
+                return r;
+        /* Device nodes and fifos keep their xattrs; Linux allows no user xattrs on symlinks. */
+        if (name && !S_ISLNK(st.st_mode)) {
                 _cleanup_free_ char *sp = NULL, *dp = NULL;
                 char dbuf[32];
                 sp = strdup_printf("%s/%s", fd_path(sdfd, pbuf), name);
@@ -575,10 +578,8 @@ static int copy_node(struct copier *c, int sdfd, const char *name, const char *c
                 if (!sp || !dp)
                         return -ENOMEM;
                 r = copy_xattrs(-EBADF, -EBADF, true, sp, dp);
-                if (r < 0)
-                        return r;
         }
-        return set_meta(c, ddfd, dname, &st);
+        return r;
 }
 
 static int copy_tree(struct copier *c, int sfd, const char *ctx_path, int ddfd, const char *dest_path)
@@ -597,8 +598,7 @@ static int copy_tree(struct copier *c, int sfd, const char *ctx_path, int ddfd, 
                 if (excluded(c->src, cp)) {
                         _cleanup_close_ int in = -EBADF, out = -EBADF;
                         bool merge;
-                        /* An ignored directory may still hold re-included ("!") files: their parents are
-                         * made. */
+                        /* An ignored directory may hold re-included ("!") files: make it for them. */
                         if (!c->src->ignore_exceptions || fstatat(sfd, *n, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
                             !S_ISDIR(st.st_mode))
                                 continue;
