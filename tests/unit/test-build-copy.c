@@ -8,8 +8,10 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <endian.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "build-internal.h"
 #include "error.h"
@@ -303,6 +305,12 @@ TEST(copy_chown_and_chmod)
         if (geteuid() != 0)
                 SKIP("chown needs root");
         setup();
+        /* A file capability (VFS_CAP_REVISION_2, permitted CAP_NET_BIND_SERVICE): chown(2) would drop it. */
+        {
+                uint32_t cap[5] = {htole32(0x02000000), htole32(1u << 10), 0, 0, 0};
+                snprintf(p, sizeof(p), "%s/ctx/dir/sub/y", top);
+                ASSERT_OK(setxattr(p, "security.capability", cap, sizeof(cap), 0));
+        }
         fixture_open(&f);
         spec.uid = 1234;
         spec.gid = 4321;
@@ -314,6 +322,7 @@ TEST(copy_chown_and_chmod)
         ASSERT_EQ(st.st_uid, 1234);
         ASSERT_EQ(st.st_gid, 4321);
         ASSERT_EQ(st.st_mode & 07777, 0640);
+        ASSERT_EQ(getxattr(p, "security.capability", NULL, 0), 20);
         /* The directory made for the destination is the user's too. */
         snprintf(p, sizeof(p), "%s/dest/owned", top);
         ASSERT_OK(lstat(p, &st));
