@@ -11,7 +11,8 @@
  * else in the libexec directory, else on PATH.
  *
  * Output: steps, RUN output and cache hits go to stderr; the image id alone
- * to stdout, so that `id=$(hull build .)` works. On a terminal step headers are
+ * to stdout, so that `id=$(hull build .)` works. With -q only the id, or, when
+ * the build fails, the end of the failing step's output and the error. On a terminal step headers are
  * bold, cache hits and timings dim, and a spinner with the elapsed time sits
  * below a step that is still running; otherwise plain lines as podman prints
  * them ("STEP 2/5: RUN make", "--> Using cache 0123456789ab").
@@ -35,12 +36,32 @@ static void on_signal(int sig)
         cancelled = 1;
 }
 
+/* With -q, the tail of the running step's output, shown when the build fails. */
+#define QUIET_TAIL 16384
+
 struct view {
         bool tty, quiet;
         bool status; /* a status line is on screen */
         bool at_bol; /* the output so far ends a line */
         unsigned spin;
+        char tail[QUIET_TAIL];
+        size_t tail_len;
 };
+
+static void tail_add(struct view *v, const char *data, size_t len)
+{
+        if (len >= QUIET_TAIL) {
+                data += len - QUIET_TAIL;
+                len = QUIET_TAIL;
+        }
+        if (v->tail_len + len > QUIET_TAIL) {
+                size_t drop = v->tail_len + len - QUIET_TAIL;
+                memmove(v->tail, v->tail + drop, v->tail_len - drop);
+                v->tail_len -= drop;
+        }
+        memcpy(v->tail + v->tail_len, data, len);
+        v->tail_len += len;
+}
 
 static void status_clear(struct view *v)
 {
@@ -67,6 +88,10 @@ static void view_fn(void *userdata, const struct build_event *e)
         if (v->quiet) {
                 if (e->type == BUILD_EVENT_WARNING)
                         fprintf(stderr, "hull: warning: %s\n", e->text);
+                else if (e->type == BUILD_EVENT_STEP)
+                        v->tail_len = 0;
+                else if (e->type == BUILD_EVENT_OUTPUT)
+                        tail_add(v, e->data, e->len);
                 return;
         }
         switch (e->type) {
@@ -205,6 +230,12 @@ int cmd_build(struct cmd_context *c)
                 sigaction(sigs[i], &old[i], NULL);
         if (!v.quiet)
                 line_start(&v);
+        else if (r < 0 && v.tail_len > 0) {
+                /* Quiet, but a failing step's own words are what explains the failure. */
+                fwrite(v.tail, 1, v.tail_len, stderr);
+                if (v.tail[v.tail_len - 1] != '\n')
+                        fputc('\n', stderr);
+        }
         if (r < 0)
                 return cmd_fail(r, "build");
         STRV_FOREACH (t, v.quiet ? NULL : o.tags) {

@@ -597,6 +597,10 @@ def test_failing_run_leaves_no_image_and_no_mount(store, tmp_path):
     p = build(store, ctx, "-t", "broken:1", check=False)
     assert error_line(p) == "hull: build: Dockerfile:3: RUN echo about to fail; exit 3: exit status 3"
     assert "about to fail" in p.err
+    # Quiet, a failure still shows what the failing step printed.
+    p = build(store, ctx, "-q", "-t", "broken:1", check=False)
+    assert p.err.splitlines() == ["about to fail", "hull: build: Dockerfile:3: RUN echo about to fail; exit 3: "
+                                                   "exit status 3"]
     assert store.names() == names
     assert mounts_under(store.root) == []
     assert os.listdir(os.path.join(store.root, "build")) == []
