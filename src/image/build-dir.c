@@ -148,18 +148,22 @@ int build_cleanup_stale(struct image_store *s, const char *runtime)
                 bool fresh = startswith(de->d_name, ".new-") != NULL;
                 struct stat st;
 
-                if (!path)
-                        return -ENOMEM;
+                if (!path) {
+                        r = -ENOMEM;
+                        break;
+                }
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 if (!lock && !fresh) {
                         /* A directory whose lock file is gone: its collector was interrupted. */
                         _cleanup_free_ char *lp = strdup_printf("%s.lock", path);
-                        if (!lp)
-                                return -ENOMEM;
+                        if (!lp) {
+                                r = -ENOMEM;
+                                break;
+                        }
                         if (access(lp, F_OK) == 0 || lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
                                 continue;
-                        if ((r = collect(path, runtime)) >= 0)
+                        if (collect(path, runtime) >= 0)
                                 n++;
                         continue;
                 }
@@ -168,12 +172,14 @@ int build_cleanup_stale(struct image_store *s, const char *runtime)
                         continue; /* a build that runs, or gone meanwhile */
                 if (lock) {
                         dir = strndup(path, strlen(path) - 5);
-                        if (!dir)
-                                return -ENOMEM;
+                        if (!dir) {
+                                r = -ENOMEM;
+                                break;
+                        }
                         log_debug("build: collecting '%s' (its build is gone)", dir);
-                        r = collect(dir, runtime);
-                        if (r < 0) {
-                                log_debug("build: cannot remove '%s': %s", dir, strerror(-r));
+                        int k = collect(dir, runtime);
+                        if (k < 0) {
+                                log_debug("build: cannot remove '%s': %s", dir, strerror(-k));
                                 continue;
                         }
                         n++;
@@ -181,7 +187,7 @@ int build_cleanup_stale(struct image_store *s, const char *runtime)
                 (void)unlink(path);
         }
         closedir(d);
-        return n;
+        return r < 0 ? r : n;
 }
 
 int build_dir_create(struct build *b)

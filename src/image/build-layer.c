@@ -102,13 +102,11 @@ int build_mount_detach(struct build_mount *m)
 
 int build_umount(struct build_mount *m)
 {
-        int r, k;
+        int r = 0, k;
 
-        /* Zeroed (never mounted): fd 0 is not ours. */
-        if (!m->dir)
-                return 0;
-        r = build_mount_detach(m);
+        /* Without dir the mount was never set up (or is zeroed): its fd and mount are not ours. */
         if (m->dir) {
+                r = build_mount_detach(m);
                 k = rm_rf(m->dir);
                 if (k < 0 && r >= 0)
                         r = err_set(k, "cannot remove '%s': %s", m->dir, strerror(-k));
