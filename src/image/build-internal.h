@@ -228,6 +228,8 @@ struct build_mount {
         enum rootfs_mode mode;
         bool mounted;
 };
+/* -ENOENT with a message when the image holding the state's layers is gone. */
+int build_check_image(struct build *b, const struct build_state *st);
 /* Mount the state's layers at <build dir>/<name>/rootfs with a fresh upper directory. */
 int build_mount(struct build *b, const struct build_state *st, const char *name, bool read_only,
                 struct build_mount *ret);

@@ -28,6 +28,16 @@
 #include "log.h"
 #include "util.h"
 
+int build_check_image(struct build *b, const struct build_state *st)
+{
+        /* `hull image prune` from another process removes unnamed images, cached steps included. */
+        if (st->image_id && !store_image_exists(b->store, st->image_id))
+                return err_set(-ENOENT,
+                               "image %.19s, which holds the layers so far, was removed during the build",
+                               st->image_id);
+        return 0;
+}
+
 int build_mount(struct build *b, const struct build_state *st, const char *name, bool read_only,
                 struct build_mount *ret)
 {
@@ -49,6 +59,8 @@ int build_mount(struct build *b, const struct build_state *st, const char *name,
                 r = err_set(r, "cannot create '%s': %s", m.dir, strerror(-r));
                 goto fail;
         }
+        if (st->image_id && (r = build_check_image(b, st)) < 0)
+                goto fail;
         if (st->image_id)
                 r = rootfs_mount(b->store, st->image_id, m.rootfs, m.upper, work, flags, &m.mode);
         else {
@@ -177,6 +189,8 @@ int build_import(struct build *b, struct store_txn *t, struct build_state *st,
 
         if (!build_state_text(st))
                 return -ENOMEM;
+        if ((r = build_check_image(b, st)) < 0)
+                return r;
         if (st->image_id && (r = store_image_layers(b->store, st->image_id, &layers, &n)) < 0)
                 return r;
         descs = calloc(n + 1, sizeof(*descs));

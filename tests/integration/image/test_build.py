@@ -682,6 +682,21 @@ def test_interrupt_stops_the_build(store, tmp_path):
     assert "docker.io/library/int:1" not in store.names()
 
 
+def test_prune_during_a_build_is_reported(store, tmp_path):
+    ctx = context(tmp_path, {"Dockerfile": "FROM bb:1\nRUN echo a > /a\nRUN sleep 2\nRUN echo b > /b\n"})
+    p = subprocess.Popen([iu.HULL, "--root", store.root, "build", "-q", "-t", "pruned:1", ctx],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert _wait_for(lambda: any(c.endswith("-2") for c in _running_step(store.root))), "RUN sleep did not start"
+    # The layer of RUN echo a is held by an unnamed image, which prune removes at once (its collection
+    # waits for the build to end).
+    store.run("image", "prune")
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 125
+    assert err.startswith("hull: build: Dockerfile:4: RUN: image sha256:") and \
+        err.endswith(", which holds the layers so far, was removed during the build\n"), err
+    assert mounts_under(store.root) == [] and os.listdir(os.path.join(store.root, "build")) == []
+
+
 def test_parallel_builds(store, tmp_path):
     ctxs = [context(tmp_path, {"Dockerfile": f"FROM bb:1\nRUN echo {i} > /n && sleep 0.3\nCOPY f /f\n", "f": str(i)},
                     f"ctx{i}") for i in range(3)]
