@@ -188,7 +188,13 @@ int cgroup_v1_freeze(const struct cgroup_hier *h, bool frozen);
 int cgroup_v1_cpuset_init(int mount_fd, const char *path, unsigned created);
 int cgroup_v2_apply(struct cgroup *cg, const struct oci_resources *res, bool update);
 int cgroup_v2_freeze(const struct cgroup_hier *h, bool frozen);
-/* Enable the parent's controllers for the levels of path that were created (cgroup2 "no internal processes"). */
-int cgroup_v2_enable_controllers(int mount_fd, const char *path, unsigned created, const char *only);
+/*
+ * Make the controllers of mask (and of the hierarchy root) available in the cgroup path below the
+ * cgroup2 mount mount_fd, by enabling them in cgroup.subtree_control of every level above it,
+ * top-down, the levels this runtime did not create included. Does nothing when path's
+ * cgroup.controllers already lists them. strict: a level that refuses is an error (otherwise the
+ * limits that need the controller fail later, naming their field).
+ */
+int cgroup_v2_enable_controllers(int mount_fd, const char *path, unsigned mask, bool strict);
 int cgroup_stats_v1(const struct cgroup *cg, struct json_object *data);
 int cgroup_stats_v2(const struct cgroup *cg, struct json_object *data);

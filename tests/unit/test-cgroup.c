@@ -6,7 +6,9 @@
  * the instructions the generator uses and compared with the v1 kernel's rules). One test loads the
  * programs into the kernel verifier and skips without root.
  */
+#include <fcntl.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <linux/bpf.h>
 
 #include "cgroup-internal.h"
@@ -217,6 +219,101 @@ TEST(conversions)
         ASSERT_ERR(cgroup_swap_to_v2(-1, 100 << 20, &v), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "needs a memory limit");
         ASSERT_ERR(cgroup_swap_to_v2(100, -5, &v), -EINVAL);
+}
+
+/*
+ * A fake cgroup2 tree of regular files: each level's cgroup.controllers is what the test says its
+ * parent hands down (the kernel would derive it), cgroup.subtree_control starts empty and records
+ * what the runtime wrote.
+ */
+static void put(int dfd, const char *file, const char *text)
+{
+        _cleanup_close_ int fd = openat(dfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+                TEST_FAIL("write %s: %m", file);
+}
+
+static void fake_level(int dfd, const char *dir, const char *controllers, const char *subtree)
+{
+        char p[256];
+
+        if (*dir && mkdirat(dfd, dir, 0755) < 0 && errno != EEXIST)
+                TEST_FAIL("mkdir %s: %m", dir);
+        snprintf(p, sizeof(p), "%s%scgroup.controllers", dir, *dir ? "/" : "");
+        put(dfd, p, controllers);
+        snprintf(p, sizeof(p), "%s%scgroup.subtree_control", dir, *dir ? "/" : "");
+        put(dfd, p, subtree);
+}
+
+static char *fake_read(int dfd, const char *file)
+{
+        char *s = NULL;
+        if (cg_read(dfd, file, &s) < 0)
+                TEST_FAIL("read %s", file);
+        return s;
+}
+
+TEST(v2_enable_controllers_top_down)
+{
+        char dir[] = "/tmp/hull-test-cgroup-XXXXXX";
+        _cleanup_close_ int dfd = -EBADF;
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+
+        if (!mkdtemp(dir))
+                TEST_FAIL("mkdtemp: %m");
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(dfd >= 0);
+
+        /* A parent made by someone else that hands nothing down: every level above the leaf gets
+         * what its own parent offers, the root first. */
+        fake_level(dfd, "", "cpuset cpu io memory pids\n", "");
+        fake_level(dfd, "pre", "cpuset cpu io memory pids\n", "");
+        fake_level(dfd, "pre/leaf", "", "");
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", ~0u, false));
+        ASSERT_STREQ(a = fake_read(dfd, "cgroup.subtree_control"), "+cpu +cpuset +memory +io +pids");
+        ASSERT_STREQ(b = fake_read(dfd, "pre/cgroup.subtree_control"), "+cpu +cpuset +memory +io +pids");
+        ASSERT_STREQ(c = fake_read(dfd, "pre/leaf/cgroup.subtree_control"), "");
+        free(a), free(b), free(c);
+        a = b = c = NULL;
+
+        /* Only what is missing is written; a level that has it all is left alone. */
+        fake_level(dfd, "", "cpu memory pids\n", "cpu memory pids\n");
+        fake_level(dfd, "pre", "cpu memory pids\n", "memory\n");
+        fake_level(dfd, "pre/leaf", "memory\n", "");
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", ~0u, false));
+        ASSERT_STREQ(a = fake_read(dfd, "cgroup.subtree_control"), "cpu memory pids\n");
+        ASSERT_STREQ(b = fake_read(dfd, "pre/cgroup.subtree_control"), "+cpu +pids");
+        free(a), free(b);
+        a = b = NULL;
+
+        /* The leaf offers everything the root has: nothing is read beyond the two files, nothing written. */
+        fake_level(dfd, "pre", "cpu memory pids\n", "");
+        fake_level(dfd, "pre/leaf", "cpu memory pids\n", "");
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", ~0u, false));
+        ASSERT_STREQ(a = fake_read(dfd, "pre/cgroup.subtree_control"), "");
+        free(a);
+        a = NULL;
+
+        /* One controller on request (hybrid hugetlb); one the root lacks is not asked of anyone. */
+        fake_level(dfd, "", "hugetlb\n", "");
+        fake_level(dfd, "pre", "hugetlb\n", "");
+        fake_level(dfd, "pre/leaf", "", "");
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", CGROUP_MASK(CGROUP_MEMORY), true));
+        ASSERT_STREQ(a = fake_read(dfd, "cgroup.subtree_control"), "");
+        free(a);
+        a = NULL;
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", CGROUP_MASK(CGROUP_HUGETLB), true));
+        ASSERT_STREQ(a = fake_read(dfd, "pre/cgroup.subtree_control"), "+hugetlb");
+        free(a);
+        a = NULL;
+
+        /* strict: a level that cannot be read is an error; otherwise it is skipped. */
+        fake_level(dfd, "pre", "hugetlb\n", "");
+        ASSERT_OK(unlinkat(dfd, "pre/cgroup.subtree_control", 0));
+        ASSERT_ERR(cgroup_v2_enable_controllers(dfd, "/pre/leaf", CGROUP_MASK(CGROUP_HUGETLB), true),
+                   -ENOENT);
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", CGROUP_MASK(CGROUP_HUGETLB), false));
+        ASSERT_OK(rm_rf(dir));
 }
 
 static struct oci_device_rule rule(bool allow, char type, int64_t maj, int64_t min, const char *acc)
