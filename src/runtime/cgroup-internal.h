@@ -98,6 +98,13 @@ char *cgroup_path_join(const char *base, const char *rel);
 /* This process's cgroup in hierarchy m, relative to the mount (from /proc/self/cgroup text). */
 int cgroup_own_path(const char *proc_self_cgroup, const struct cgroup_layout_mount *m, char **ret);
 
+/*
+ * The cgroup2 path of a process (the "0::" line of /proc/PID/cgroup text) relative to path, the
+ * container's cgroup, without a leading "/": "init.scope" for "0::/ctr/init.scope" and "/ctr".
+ * -ENOENT when the process is not strictly below path, -EINVAL for a path with "." or "..".
+ */
+int cgroup_v2_init_path(const char *proc_pid_cgroup, const char *path, char **ret);
+
 /* The hierarchy holding controller c, or NULL. On v2 the single hierarchy for every controller. */
 struct cgroup_hier *cgroup_hier_for(const struct cgroup *cg, enum cgroup_controller c);
 /* The hierarchy used to list, freeze and signal processes: freezer on v1 (else the first), the only one on v2. */

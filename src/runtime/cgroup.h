@@ -66,6 +66,14 @@ const char *cgroup_get_path(const struct cgroup *cg);
 
 /* Open fds (O_WRONLY|O_CLOEXEC) of every hierarchy's cgroup.procs; caller owns *ret (array and fds). */
 int cgroup_enter_fds(const struct cgroup *cg, int **ret, size_t *ret_n);
+/*
+ * The same for a process that joins a running container (exec). On cgroup2, a container cgroup
+ * that hands controllers down to cgroups of its own (systemd or a nested runtime inside) can hold
+ * no process itself (EBUSY, "no internal processes"): the fd is then that of the cgroup of
+ * init_pid, the container's process, wherever below the container's cgroup it is (runc does the
+ * same).
+ */
+int cgroup_enter_fds_exec(const struct cgroup *cg, pid_t init_pid, int **ret, size_t *ret_n);
 /* Move pid into the cgroup in every hierarchy (exec of a new process into a running container). */
 int cgroup_enter(const struct cgroup *cg, pid_t pid);
 

@@ -316,6 +316,29 @@ TEST(v2_enable_controllers_top_down)
         ASSERT_OK(rm_rf(dir));
 }
 
+TEST(v2_init_path)
+{
+        char *p = NULL;
+
+        /* exec joins where the container's init is when the container's cgroup hands controllers down */
+        ASSERT_OK(cgroup_v2_init_path("0::/ctr/init.scope\n", "/ctr", &p));
+        ASSERT_STREQ(p, "init.scope");
+        free(p);
+        ASSERT_OK(cgroup_v2_init_path("12:pids:/x\n1:name=systemd:/y\n0::/hull/ctr/a/b\n", "/hull/ctr", &p));
+        ASSERT_STREQ(p, "a/b");
+        free(p);
+        /* not strictly below the container's cgroup, or no cgroup2 line: nothing to join */
+        ASSERT_ERR(cgroup_v2_init_path("0::/ctr\n", "/ctr", &p), -ENOENT);
+        ASSERT_ERR(cgroup_v2_init_path("0::/ctr2/init\n", "/ctr", &p), -ENOENT);
+        ASSERT_ERR(cgroup_v2_init_path("0::/other\n", "/ctr", &p), -ENOENT);
+        ASSERT_ERR(cgroup_v2_init_path("4:memory:/ctr/init\n", "/ctr", &p), -ENOENT);
+        ASSERT_ERR(cgroup_v2_init_path("", "/ctr", &p), -ENOENT);
+        /* a path that could climb out is refused */
+        ASSERT_ERR(cgroup_v2_init_path("0::/ctr/../etc\n", "/ctr", &p), -EINVAL);
+        ASSERT_ERR(cgroup_v2_init_path("0::/ctr//x\n", "/ctr", &p), -EINVAL);
+        ASSERT_ERR(cgroup_v2_init_path("0::ctr/x\n", "/ctr", &p), -EINVAL);
+}
+
 static struct oci_device_rule rule(bool allow, char type, int64_t maj, int64_t min, const char *acc)
 {
         struct oci_device_rule r = { .allow = allow, .type = type, .major = maj, .minor = min };
