@@ -339,6 +339,31 @@ TEST(v2_init_path)
         ASSERT_ERR(cgroup_v2_init_path("0::ctr/x\n", "/ctr", &p), -EINVAL);
 }
 
+TEST(clone_fd_v2_only)
+{
+        struct cgroup *cg = calloc(1, sizeof(*cg));
+        int fd;
+
+        ASSERT_TRUE(cg);
+        cg->hier = calloc(2, sizeof(*cg->hier));
+        ASSERT_TRUE(cg->hier);
+        cg->n_hier = 1;
+        cg->hier[0].dfd = fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cg->hier[1].dfd = -EBADF;
+        ASSERT_TRUE(fd >= 0);
+        cg->mode = CGROUP_MODE_V2;
+        ASSERT_EQ(cgroup_clone_fd(cg), fd);
+        setenv("HULL_CGROUP_NO_CLONE_INTO", "1", 1);
+        ASSERT_ERR(cgroup_clone_fd(cg), -EOPNOTSUPP);
+        unsetenv("HULL_CGROUP_NO_CLONE_INTO");
+        /* v1, and hybrid v1 + cgroup2: the v1 hierarchies still need the move */
+        cg->mode = CGROUP_MODE_V1;
+        ASSERT_ERR(cgroup_clone_fd(cg), -EOPNOTSUPP);
+        cg->n_hier = 2;
+        ASSERT_ERR(cgroup_clone_fd(cg), -EOPNOTSUPP);
+        cgroup_free(cg);
+}
+
 static struct oci_device_rule rule(bool allow, char type, int64_t maj, int64_t min, const char *acc)
 {
         struct oci_device_rule r = { .allow = allow, .type = type, .major = maj, .minor = min };

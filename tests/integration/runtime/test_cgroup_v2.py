@@ -84,6 +84,19 @@ def test_v2_device_program(tag):
 
 
 @needs_unified
+def test_v2_clone_into_cgroup(tag):
+    # cgroup_clone_fd(): the child is created in its cgroup by clone3(CLONE_INTO_CGROUP)
+    res, p = run_json("--id", tag, "--clone-into", "--", "cat", "/proc/self/cgroup", env=ENV)
+    assert res["exit"] == 0
+    assert f"0::/{tag}\n" in p.stdout, p.stdout
+    # the benchmark switch turns it off, as on a v1 layout
+    p = tool("run", "--id", tag, "--clone-into", "--", "true", env=dict(ENV, HULL_CGROUP_NO_CLONE_INTO="1"),
+             check=False)
+    assert p.returncode == 1 and "--clone-into: the cgroup has no cgroup2 directory fd" in p.stderr
+    assert not os.path.exists(f"{UNIFIED}/{tag}")
+
+
+@needs_unified
 def test_v2_device_program_replaced_on_update(statedir, tag, tmp_path):
     script, out = tmp_path / "check.py", tmp_path / "out"
     script.write_text(OPEN_CHECK)
