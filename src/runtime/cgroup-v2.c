@@ -328,9 +328,22 @@ static int apply_io(int dfd, const struct oci_resources *r)
                         continue;
                 snprintf(b, sizeof(b), "%" PRIi64 ":%" PRIi64 " %" PRIu64, w->major, w->minor,
                          bfq ? w->weight : cgroup_blkio_weight_to_io_weight(w->weight));
-                k = write_ctrl(dfd, bfq ? "io.bfq.weight" : "io.weight", b, f, CGROUP_BLKIO);
+                const char *file = bfq ? "io.bfq.weight" : "io.weight";
+                k = cg_write(dfd, file, b);
+                /*
+                 * A per-device weight belongs to the device's weight-based policy, which the kernel
+                 * refuses (EOPNOTSUPP) unless the device has one: io.cost, enabled per device in
+                 * the root's io.cost.qos, or the BFQ scheduler.
+                 */
+                if (k == -EOPNOTSUPP)
+                        return err_set(k,
+                                       "%s: device %" PRIi64 ":%" PRIi64 " has neither io.cost (io.cost.qos) "
+                                       "nor the BFQ scheduler enabled, which a per-device weight needs",
+                                       f, w->major, w->minor);
+                if (k == -ENOENT)
+                        return cg_err_no_controller(f, CGROUP_BLKIO);
                 if (k < 0)
-                        return k;
+                        return err_set(k, "%s: cannot write '%s' to %s: %s", f, b, file, strerror(-k));
         }
         if ((k = write_io_max(dfd, "rbps", r->blkio_throttle_read_bps, r->n_blkio_throttle_read_bps,
                               F_BLKIO "throttleReadBpsDevice")) < 0 ||
