@@ -6,6 +6,8 @@
  * Processes are listed, frozen and signalled through one hierarchy (cgroup_hier_procs(): the
  * freezer on v1, the only one on v2); joining writes every hierarchy's cgroup.procs. Listing
  * walks the container's own sub-cgroups too (a container may create them, e.g. systemd inside).
+ * Such a container's cgroup, once it hands controllers down, takes no process of its own on
+ * cgroup2, so exec joins the cgroup of the container's init below it instead.
  *
  * kill_all freezes first, so that no process can fork a child that the pid list would miss,
  * signals every pid and thaws; for SIGKILL on cgroup2, cgroup.kill (Linux 5.14) does all of it

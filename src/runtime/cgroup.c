@@ -13,9 +13,9 @@
  * mkdirat() per hierarchy in the common case (parents only on ENOENT), one open of the result,
  * on v1 the cpuset copy that a new cpuset cgroup needs before a task may join it (cpuset.cpus and
  * cpuset.mems start empty; see cgroup-v1.c), on v2 two reads that show whether the new cgroup
- * already offers every controller of the root (else cgroup-v2.c enables them from the root
- * down, through parents made by others too). Which levels of a nested path were
- * created is remembered per hierarchy, so that destroy removes exactly those, deepest first.
+ * already offers every controller of the root (else cgroup-v2.c enables them from the root down,
+ * through parents made by others too). Which levels of a nested path were created is remembered
+ * per hierarchy, so that destroy removes exactly those, deepest first.
  *
  * Ownership: struct cgroup owns its strings and directory fds; cgroup_free() closes them and
  * never touches the cgroups themselves.
