@@ -245,19 +245,30 @@ static void fake_level(int dfd, const char *dir, const char *controllers, const 
         put(dfd, p, subtree);
 }
 
-static char *fake_read(int dfd, const char *file)
+/* The file's content is want (the test ends at the first mismatch; its buffer is then lost). */
+static void expect_file(int dfd, const char *file, const char *want)
 {
         char *s = NULL;
         if (cg_read(dfd, file, &s) < 0)
                 TEST_FAIL("read %s", file);
-        return s;
+        ASSERT_STREQ(s, want);
+        free(s);
+}
+
+/* A fake root, parent "pre" and leaf "pre/leaf": (controllers, subtree_control) of each. */
+static void fake_tree(int dfd, const char *root_c, const char *root_s, const char *pre_c, const char *pre_s,
+                      const char *leaf_c)
+{
+        fake_level(dfd, "", root_c, root_s);
+        fake_level(dfd, "pre", pre_c, pre_s);
+        fake_level(dfd, "pre/leaf", leaf_c, "");
 }
 
 TEST(v2_enable_controllers_top_down)
 {
         char dir[] = "/tmp/hull-test-cgroup-XXXXXX";
         _cleanup_close_ int dfd = -EBADF;
-        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+        const unsigned hugetlb = CGROUP_MASK(CGROUP_HUGETLB);
 
         if (!mkdtemp(dir))
                 TEST_FAIL("mkdtemp: %m");
@@ -266,53 +277,36 @@ TEST(v2_enable_controllers_top_down)
 
         /* A parent made by someone else that hands nothing down: every level above the leaf gets
          * what its own parent offers, the root first. */
-        fake_level(dfd, "", "cpuset cpu io memory pids\n", "");
-        fake_level(dfd, "pre", "cpuset cpu io memory pids\n", "");
-        fake_level(dfd, "pre/leaf", "", "");
+        fake_tree(dfd, "cpuset cpu io memory pids\n", "", "cpuset cpu io memory pids\n", "", "");
         ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", ~0u, false));
-        ASSERT_STREQ(a = fake_read(dfd, "cgroup.subtree_control"), "+cpu +cpuset +memory +io +pids");
-        ASSERT_STREQ(b = fake_read(dfd, "pre/cgroup.subtree_control"), "+cpu +cpuset +memory +io +pids");
-        ASSERT_STREQ(c = fake_read(dfd, "pre/leaf/cgroup.subtree_control"), "");
-        free(a), free(b), free(c);
-        a = b = c = NULL;
+        expect_file(dfd, "cgroup.subtree_control", "+cpu +cpuset +memory +io +pids");
+        expect_file(dfd, "pre/cgroup.subtree_control", "+cpu +cpuset +memory +io +pids");
+        expect_file(dfd, "pre/leaf/cgroup.subtree_control", "");
 
         /* Only what is missing is written; a level that has it all is left alone. */
-        fake_level(dfd, "", "cpu memory pids\n", "cpu memory pids\n");
-        fake_level(dfd, "pre", "cpu memory pids\n", "memory\n");
-        fake_level(dfd, "pre/leaf", "memory\n", "");
+        fake_tree(dfd, "cpu memory pids\n", "cpu memory pids\n", "cpu memory pids\n", "memory\n", "memory\n");
         ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", ~0u, false));
-        ASSERT_STREQ(a = fake_read(dfd, "cgroup.subtree_control"), "cpu memory pids\n");
-        ASSERT_STREQ(b = fake_read(dfd, "pre/cgroup.subtree_control"), "+cpu +pids");
-        free(a), free(b);
-        a = b = NULL;
+        expect_file(dfd, "cgroup.subtree_control", "cpu memory pids\n");
+        expect_file(dfd, "pre/cgroup.subtree_control", "+cpu +pids");
 
-        /* The leaf offers everything the root has: nothing is read beyond the two files, nothing written. */
-        fake_level(dfd, "pre", "cpu memory pids\n", "");
-        fake_level(dfd, "pre/leaf", "cpu memory pids\n", "");
+        /* The leaf offers everything the root has: nothing is written. */
+        fake_tree(dfd, "cpu memory pids\n", "", "cpu memory pids\n", "", "cpu memory pids\n");
         ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", ~0u, false));
-        ASSERT_STREQ(a = fake_read(dfd, "pre/cgroup.subtree_control"), "");
-        free(a);
-        a = NULL;
+        expect_file(dfd, "cgroup.subtree_control", "");
+        expect_file(dfd, "pre/cgroup.subtree_control", "");
 
         /* One controller on request (hybrid hugetlb); one the root lacks is not asked of anyone. */
-        fake_level(dfd, "", "hugetlb\n", "");
-        fake_level(dfd, "pre", "hugetlb\n", "");
-        fake_level(dfd, "pre/leaf", "", "");
+        fake_tree(dfd, "hugetlb\n", "", "hugetlb\n", "", "");
         ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", CGROUP_MASK(CGROUP_MEMORY), true));
-        ASSERT_STREQ(a = fake_read(dfd, "cgroup.subtree_control"), "");
-        free(a);
-        a = NULL;
-        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", CGROUP_MASK(CGROUP_HUGETLB), true));
-        ASSERT_STREQ(a = fake_read(dfd, "pre/cgroup.subtree_control"), "+hugetlb");
-        free(a);
-        a = NULL;
+        expect_file(dfd, "cgroup.subtree_control", "");
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", hugetlb, true));
+        expect_file(dfd, "pre/cgroup.subtree_control", "+hugetlb");
 
         /* strict: a level that cannot be read is an error; otherwise it is skipped. */
         fake_level(dfd, "pre", "hugetlb\n", "");
         ASSERT_OK(unlinkat(dfd, "pre/cgroup.subtree_control", 0));
-        ASSERT_ERR(cgroup_v2_enable_controllers(dfd, "/pre/leaf", CGROUP_MASK(CGROUP_HUGETLB), true),
-                   -ENOENT);
-        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", CGROUP_MASK(CGROUP_HUGETLB), false));
+        ASSERT_ERR(cgroup_v2_enable_controllers(dfd, "/pre/leaf", hugetlb, true), -ENOENT);
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", hugetlb, false));
         ASSERT_OK(rm_rf(dir));
 }
 
