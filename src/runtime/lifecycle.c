@@ -86,11 +86,15 @@ int container_kill(const char *root, const char *id, int sig, bool all)
                         return err_prefix(r, "cannot signal the processes of container '%s'", id);
                 return 0;
         }
+        /*
+         * Worded as runc's: containerd's shim looks for "container not running" in the error to
+         * know that a task exited while it was being signalled (and reports it as not found).
+         */
         if (st == STATUS_STOPPED)
-                return err_set(-ESRCH, "container '%s' is not running", id);
+                return err_set(-ESRCH, "container not running (its process has exited)");
         pidfd = open_pidfd(s);
         if (pidfd < 0)
-                return err_set(-ESRCH, "container '%s' is not running", id);
+                return err_set(-ESRCH, "container not running (its process has exited)");
         if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
                 return err_set(negative_errno(), "cannot signal container '%s': %m", id);
         /* A paused container would never see the signal; SIGKILL must work on it anyway. */

@@ -37,3 +37,21 @@ def test_delete_force_removes_unfinished_create(rt, bundle):
     assert not os.path.exists(leftover)
     bundle.set_args("/bin/true")
     rt.run("run", "--bundle", bundle.path, bundle.id)
+
+
+def test_kill_of_exited_container_says_container_not_running(rt, bundle, tmp_path):
+    """containerd's shim signals a task that may have exited meanwhile; it recognises runc's
+    "container not running" in the error (from --log or stderr) and reports the task as gone."""
+    bundle.set_args("/bin/true")
+    rt.run("run", "-d", "--bundle", bundle.path, bundle.id)
+    try:
+        assert wait_status(rt, bundle.id, "stopped") == "stopped"
+        log = tmp_path / "log.json"
+        p = rt.run("kill", bundle.id, "9", check=False, log=log, log_format="json")
+        assert p.returncode != 0 and "container not running" in p.stderr
+        last = json.loads(log.read_text().splitlines()[-1])
+        assert last["level"] == "error" and "container not running" in last["msg"]
+        # --all signals whatever is left in the cgroup: nothing, and that is no error
+        rt.run("kill", "--all", bundle.id, "9")
+    finally:
+        rt.run("delete", bundle.id)
