@@ -55,3 +55,41 @@ def test_kill_of_exited_container_says_container_not_running(rt, bundle, tmp_pat
         rt.run("kill", "--all", bundle.id, "9")
     finally:
         rt.run("delete", bundle.id)
+
+
+def test_tmpfs_copy_up(rt, bundle):
+    """podman adds `tmpcopyup` to --tmpfs mounts and to /run, /tmp, /var/tmp of --read-only
+    containers: the tmpfs starts with a copy of the image's directory (runc and crun do so)."""
+    etc = os.path.join(bundle.rootfs, "etc")
+    os.makedirs(os.path.join(etc, "sub"))
+    with open(os.path.join(etc, "sub", "secret"), "w") as f:
+        f.write("s3cret\n")
+    os.chown(os.path.join(etc, "sub", "secret"), 1000, 1001)
+    os.chmod(os.path.join(etc, "sub", "secret"), 0o604)
+    os.symlink("/etc/passwd", os.path.join(etc, "link"))
+    os.symlink("../../../../../../etc/shadow", os.path.join(etc, "sub", "escape"))
+    os.mkfifo(os.path.join(etc, "fifo"), 0o620)
+    os.chmod(etc, 0o751)
+    before = sorted(os.listdir(etc))
+    bundle.config["mounts"].append({"destination": "/etc", "type": "tmpfs", "source": "tmpfs",
+                                    "options": ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]})
+    bundle.config["mounts"].append({"destination": "/var/empty", "type": "tmpfs", "source": "tmpfs",
+                                    "options": ["ro", "tmpcopyup", "mode=700"]})
+    bundle.set_args("/bin/sh", "-c",
+                    "grep -c root /etc/passwd; cat /etc/sub/secret; stat -c '%a %u:%g' /etc/sub/secret /etc;"
+                    "readlink /etc/link; readlink /etc/sub/escape; stat -c %F /etc/fifo; touch /etc/new && echo writable;"
+                    "stat -f -c %T /etc; stat -c %a /var/empty; touch /var/empty/x 2>/dev/null || echo ro")
+    p = rt.run("run", "--bundle", bundle.path, bundle.id)
+    assert p.stderr == ""
+    assert p.stdout.splitlines() == [
+        "1", "s3cret", "604 1000:1001", "751 0:0", "/etc/passwd", "../../../../../../etc/shadow", "fifo",
+        "writable", "tmpfs", "700", "ro"], p.stdout
+    # the image itself is untouched
+    assert sorted(os.listdir(etc)) == before
+
+
+def test_tmpfs_copy_up_of_missing_directory(rt, bundle):
+    bundle.config["mounts"].append({"destination": "/run/new", "type": "tmpfs", "source": "tmpfs",
+                                    "options": ["tmpcopyup"]})
+    bundle.set_args("/bin/sh", "-c", "ls -A /run/new | wc -l")
+    assert rt.run("run", "--bundle", bundle.path, bundle.id).stdout.strip() == "0"
