@@ -7,6 +7,8 @@ import json
 import os
 import time
 
+import pytest
+
 
 def wait_status(rt, cid, want, timeout=5):
     deadline = time.monotonic() + timeout
@@ -93,3 +95,20 @@ def test_tmpfs_copy_up_of_missing_directory(rt, bundle):
                                     "options": ["tmpcopyup"]})
     bundle.set_args("/bin/sh", "-c", "ls -A /run/new | wc -l")
     assert rt.run("run", "--bundle", bundle.path, bundle.id).stdout.strip() == "0"
+
+
+def test_rlimit_above_hard_limit_names_limit_and_capability(rt, bundle):
+    """podman asks for RLIMIT_NOFILE 1048576 unless told otherwise (--ulimit); where the runtime
+    cannot raise its hard limit the error says which limit and why."""
+    import resource
+    with open("/proc/self/status") as f:
+        capeff = int(next(l for l in f if l.startswith("CapEff:")).split()[1], 16)
+    if capeff & (1 << 24):  # CAP_SYS_RESOURCE
+        pytest.skip("root has CAP_SYS_RESOURCE here: raising a hard limit succeeds")
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    bundle.config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": hard + 1}]
+    bundle.set_args("/bin/true")
+    p = rt.run("run", "--bundle", bundle.path, bundle.id, check=False)
+    assert p.returncode != 0
+    assert (f"process.rlimits[0]: hard RLIMIT_NOFILE {hard + 1} is above the runtime's own {hard}, and "
+            "raising it needs CAP_SYS_RESOURCE") in p.stderr
