@@ -5,14 +5,26 @@ clients depends on; tests/integration/clients/ runs the clients themselves.
 """
 import json
 import os
+import subprocess
 import time
 
 import pytest
 
 
+def reap():
+    """This test process is a child subreaper (hulltest.py), as conmon and the shim are: the exit of
+    a container's pid-namespace init waits until its namespace's other processes are reaped."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
 def wait_status(rt, cid, want, timeout=5):
     deadline = time.monotonic() + timeout
     while True:
+        reap()
         st = rt.state(cid)["status"]
         if st == want or time.monotonic() > deadline:
             return st
@@ -79,7 +91,8 @@ def test_tmpfs_copy_up(rt, bundle):
                                     "options": ["ro", "tmpcopyup", "mode=700"]})
     bundle.set_args("/bin/sh", "-c",
                     "grep -c root /etc/passwd; cat /etc/sub/secret; stat -c '%a %u:%g' /etc/sub/secret /etc;"
-                    "readlink /etc/link; readlink /etc/sub/escape; stat -c %F /etc/fifo; touch /etc/new && echo writable;"
+                    "readlink /etc/link; readlink /etc/sub/escape; stat -c %F /etc/fifo;"
+                    "touch /etc/new && echo writable;"
                     "stat -f -c %T /etc; stat -c %a /var/empty; touch /var/empty/x 2>/dev/null || echo ro")
     p = rt.run("run", "--bundle", bundle.path, bundle.id)
     assert p.stderr == ""
@@ -112,3 +125,49 @@ def test_rlimit_above_hard_limit_names_limit_and_capability(rt, bundle):
     assert p.returncode != 0
     assert (f"process.rlimits[0]: hard RLIMIT_NOFILE {hard + 1} is above the runtime's own {hard}, and "
             "raising it needs CAP_SYS_RESOURCE") in p.stderr
+
+
+def hull(rt, *args, **kw):
+    """hull-runtime with args as given (global options included), stdio away from pytest's pipes."""
+    kw.setdefault("stdout", subprocess.DEVNULL)
+    return subprocess.run([rt.path] + [str(a) for a in args], check=True, stdin=subprocess.DEVNULL, **kw)
+
+
+def test_call_sequence_of_conmon(rt, bundle, tmp_path):
+    """The arguments podman 4.3 and conmon 2.1 pass, in their order and spelling."""
+    log = tmp_path / "oci-log"
+    root = "--root=" + rt.root
+    bundle.set_args("/bin/sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.1; done")
+    hull(rt, root, "--log-format=json", "--log", log, "create", "--bundle", bundle.path, "--pid-file",
+         tmp_path / "pidfile", bundle.id)
+    hull(rt, root, "start", bundle.id)
+    (tmp_path / "exec-process").write_text(json.dumps(dict(bundle.config["process"], args=["sleep", "30"])))
+    hull(rt, root, "--log-format=json", "--log", log, "exec", "--pid-file", tmp_path / "exec_pid",
+         "--process", tmp_path / "exec-process", "--detach", bundle.id)
+    assert os.path.exists(f"/proc/{int((tmp_path / 'exec_pid').read_text())}")
+    st = json.loads(hull(rt, root, "state", bundle.id, stdout=subprocess.PIPE).stdout)
+    assert (st["status"], st["pid"]) == ("running", int((tmp_path / "pidfile").read_text()))
+    hull(rt, root, "kill", bundle.id, "15")
+    assert wait_status(rt, bundle.id, "stopped") == "stopped"
+    hull(rt, root, "delete", "--force", bundle.id)
+    assert not log.exists() or log.stat().st_size == 0
+
+
+def test_call_sequence_of_containerd_shim(rt, bundle, tmp_path):
+    """The arguments containerd 1.6's runc shim passes (through go-runc), in their order and spelling."""
+    log = tmp_path / "log.json"
+    glob = ["--root", rt.root, "--log", log, "--log-format", "json"]
+    bundle.set_args("/bin/sleep", "30")
+    hull(rt, *glob, "create", "--bundle", bundle.path, "--pid-file", tmp_path / "init.pid", "--no-pivot",
+         bundle.id)
+    hull(rt, *glob, "start", bundle.id)
+    (tmp_path / "runc-process").write_text(json.dumps(dict(bundle.config["process"], args=["sleep", "20"])))
+    hull(rt, *glob, "exec", "--process", tmp_path / "runc-process", "--detach", "--pid-file",
+         tmp_path / "e1.pid", bundle.id)
+    pids = json.loads(hull(rt, *glob, "ps", "--format", "json", bundle.id, stdout=subprocess.PIPE).stdout)
+    assert sorted(pids) == sorted(int((tmp_path / f).read_text()) for f in ("init.pid", "e1.pid"))
+    hull(rt, *glob, "kill", "--all", bundle.id, "9")
+    assert wait_status(rt, bundle.id, "stopped") == "stopped"
+    hull(rt, *glob, "delete", bundle.id)
+    hull(rt, *glob, "delete", "--force", bundle.id)
+    assert not log.exists() or log.stat().st_size == 0
