@@ -85,36 +85,49 @@ def unmount_client_leftovers(base, client):
 
 
 def rmdir_cgroup(rel):
-    """rmdir /sys/fs/cgroup/<hierarchy>/<rel> in every hierarchy; a non-empty one stays."""
+    """rmdir /sys/fs/cgroup/<hierarchy>/<rel> in every hierarchy; a non-empty one stays.
+
+    A directory of /sys/fs/cgroup that is no mount point (left by someone who mounted a hierarchy
+    there and unmounted it, while the kernel still lists it in /proc/self/cgroup) gets plain
+    directories and files from podman's cgroup library: those go entirely."""
     base = "/sys/fs/cgroup"
     for h in os.listdir(base):
-        p = os.path.join(base, h, rel.lstrip("/"))
-        if os.path.isdir(p) and not os.path.islink(os.path.join(base, h)):
-            try:
-                os.rmdir(p)
-            except OSError:
-                pass
+        top_dir = os.path.join(base, h)
+        p = os.path.join(top_dir, rel.lstrip("/"))
+        if os.path.islink(top_dir) or not os.path.isdir(p):
+            continue
+        if not os.path.ismount(top_dir):
+            shutil.rmtree(p, ignore_errors=True)
+            continue
+        try:
+            os.rmdir(p)
+        except OSError:
+            pass
 
 
 # ---------------------------------------------------------------- images
 
-@pytest.fixture(scope="session")
-def busybox_tars(tmp_path_factory):
-    """(rootfs.tar, docker-archive.tar) of assets/busybox-rootfs, built once per session."""
+def build_busybox_tars(d):
+    """Write busybox-rootfs.tar and busybox-docker.tar of assets/busybox-rootfs into directory d."""
     src = os.path.join(top.ASSETS, "busybox-rootfs")
     if not os.path.isdir(src):
         pytest.skip("assets/busybox-rootfs missing: run scripts/prepare-assets")
-    d = tmp_path_factory.mktemp("images")
-    rootfs_tar = str(d / "busybox-rootfs.tar")
+    rootfs_tar = os.path.join(d, "busybox-rootfs.tar")
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as t:
         t.add(src, arcname=".")
     layer = layer.getvalue()
     with open(rootfs_tar, "wb") as f:
         f.write(layer)
-    docker_tar = str(d / "busybox-docker.tar")
-    write_docker_archive(docker_tar, layer, "docker.io/hull/busybox:latest")
+    docker_tar = os.path.join(d, "busybox-docker.tar")
+    write_docker_archive(docker_tar, layer, Containerd.IMAGE)
     return rootfs_tar, docker_tar
+
+
+@pytest.fixture(scope="session")
+def busybox_tars(tmp_path_factory):
+    """(rootfs.tar for podman import, docker-archive for ctr images import), once per session."""
+    return build_busybox_tars(str(tmp_path_factory.mktemp("images")))
 
 
 def write_docker_archive(path, layer, ref):
