@@ -84,6 +84,30 @@ def unmount_client_leftovers(base, client):
         print(f"note: {client} left a mount on {mp}; unmounted by the fixture", file=sys.stderr)
 
 
+def wait_cgroup_empty(rel, timeout=10):
+    """Wait until no process is left in cgroup rel (conmon exits on its own after podman rm), reaping
+    what was reparented to this test process (a child subreaper, see hulltest.py) meanwhile."""
+    procs = [os.path.join("/sys/fs/cgroup", h, rel.lstrip("/"), "cgroup.procs")
+             for h in os.listdir("/sys/fs/cgroup")]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        busy = False
+        for f in procs:
+            try:
+                with open(f) as fh:
+                    busy |= bool(fh.read().strip())
+            except OSError:
+                pass
+        if not busy:
+            return
+        time.sleep(0.05)
+
+
 def rmdir_cgroup(rel):
     """rmdir /sys/fs/cgroup/<hierarchy>/<rel> in every hierarchy; a non-empty one stays.
 
@@ -207,6 +231,9 @@ class Podman:
 
     def teardown(self):
         self("rm", "--all", "--force", "--time", "0", check=False, timeout=120)
+        # conmon, and the `podman container cleanup` it starts when a container exits, run in
+        # <cgroup-parent>/conmon: once that is empty, podman is done with hull-runtime.
+        wait_cgroup_empty(self.cgroup_parent + "/conmon")
         leaked = self.hull_states()
         for cid in leaked:
             subprocess.run([self.runtime, "delete", "--force", cid], capture_output=True)
