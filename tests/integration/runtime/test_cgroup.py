@@ -271,7 +271,7 @@ def test_hugetlb(statedir, tag):
         assert "linux.resources.hugepageLimits: hugetlb controller is not available" in p.stderr
         return
     with Cgroup(statedir, "h", "--id", tag, "--hugetlb", "2MB:4194304") as cg:
-        if os.path.isdir(f"{CG}/hugetlb"):
+        if os.path.ismount(f"{CG}/hugetlb"):
             assert int(read(f"{CG}/hugetlb{cg.path}/hugetlb.2MB.limit_in_bytes")) == 4194304
         else:  # hybrid: the cgroup2 mount offers hugetlb
             assert int(read(f"{CG}/unified{cg.path}/hugetlb.2MB.max")) == 4194304
