@@ -481,9 +481,17 @@ static int do_one_mount(struct mount_context *ctx, const struct oci_mount *m, co
         return 0;
 }
 
-int mount_config_mounts(struct mount_context *ctx)
+size_t mount_first_cgroup(const struct oci_config *cfg)
 {
-        for (size_t i = 0; i < ctx->cfg->n_mounts; i++) {
+        for (size_t i = 0; i < cfg->n_mounts; i++)
+                if (cfg->mounts[i].type && streq(cfg->mounts[i].type, "cgroup"))
+                        return i;
+        return cfg->n_mounts;
+}
+
+int mount_config_range(struct mount_context *ctx, size_t from, size_t to)
+{
+        for (size_t i = from; i < to; i++) {
                 char what[32];
                 int r;
 
