@@ -17,7 +17,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))  # hulltest
+sys.path[:0] = [os.path.join(ROOT, "tests", "integration"),  # hulltest
+                os.path.join(ROOT, "tests", "integration", "clients")]  # clienttest
 # The fixtures' classes (tests/integration/clients/conftest.py), used without pytest.
 _spec = importlib.util.spec_from_file_location(
     "clients_conftest", os.path.join(ROOT, "tests", "integration", "clients", "conftest.py"))

@@ -134,7 +134,8 @@ static int delete_leftover(const char *root, const char *id)
                 return 0;
         r = rm_rf(dir);
         if (r < 0)
-                return err_set(r, "cannot remove '%s', left by a create that did not finish: %s", dir, strerror(-r));
+                return err_set(r, "cannot remove '%s', left by a create that did not finish: %s", dir,
+                               strerror(-r));
         return 0;
 }
 

@@ -258,10 +258,16 @@ static int copy_entry(int src, int dst, const char *name, unsigned depth)
                         return negative_errno();
                 r = copy_tree(s, d, depth + 1);
                 return r < 0 ? r : copy_attrs(d, &st);
-        case S_IFREG:
-                s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+        case S_IFREG: {
+                struct stat now;
+                /* O_NONBLOCK, and the type checked again: a fifo swapped in meanwhile must not block us. */
+                s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+                if (s < 0 || fstat(s, &now) < 0)
+                        return negative_errno();
+                if (!S_ISREG(now.st_mode))
+                        return -EIO;
                 d = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                if (s < 0 || d < 0)
+                if (d < 0)
                         return negative_errno();
                 for (off_t left = st.st_size; left > 0;) {
                         ssize_t k = sendfile(d, s, NULL, (size_t)MIN(left, (off_t)1 << 30));
@@ -274,6 +280,7 @@ static int copy_entry(int src, int dst, const char *name, unsigned depth)
                         left -= k;
                 }
                 return copy_attrs(d, &st);
+        }
         case S_IFLNK: {
                 _cleanup_free_ char *target = malloc((size_t)st.st_size + 1);
                 ssize_t n;

@@ -34,6 +34,7 @@ import time
 import pytest
 
 import hulltest as top
+from clienttest import reap
 
 HULL_DEFAULT_ROOT = "/run/hull-runtime"
 # This machine's root lacks CAP_SYS_RESOURCE and has a hard RLIMIT_NOFILE of 20000, while podman
@@ -91,11 +92,7 @@ def wait_cgroup_empty(rel, timeout=10):
              for h in os.listdir("/sys/fs/cgroup")]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                pass
-        except ChildProcessError:
-            pass
+        reap()
         busy = False
         for f in procs:
             try:

@@ -3,20 +3,8 @@ shim (containerd-shim-runc-v2) runs hull-runtime given with `ctr run --runc-bina
 import base64
 import json
 import os
-import pty
-import select
-import subprocess
-import time
 
-
-def wait_for(cond, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    return cond()
+from clienttest import run_in_pty, wait_for
 
 
 def task_status(ctrd, cid):
@@ -25,29 +13,6 @@ def task_status(ctrd, cid):
         if f and f[0] == cid:
             return f[2]
     return None
-
-
-def run_in_pty(cmd, timeout=60):
-    """Run cmd with a pty as its stdio (ctr -t wants a terminal); return (exit status, output)."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([master], [], [], 1)
-        if r:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif p.poll() is not None:
-            break
-    os.close(master)
-    return p.wait(timeout=30), out.decode(errors="replace")
 
 
 def test_run_exit_code_and_output(containerd):

@@ -1,29 +1,14 @@
 """podman 4.3 (through conmon) with `--runtime hull-runtime`, on a busybox image imported from a
 rootfs tarball, with private storage (see conftest.py)."""
-import fcntl
 import json
 import os
-import pty
 import resource
-import select
-import struct
-import subprocess
-import termios
-import time
 
 import pytest
 
+from clienttest import run_in_pty, wait_for
+
 HULL_DEFAULT_ROOT = "/run/hull-runtime"  # podman cannot pass --root to every call (see conftest.py)
-
-
-def wait_for(cond, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    return cond()
 
 
 def test_run_exit_code_and_output(podman):
@@ -86,32 +71,11 @@ def test_ps_inspect_pause_restart(podman):
 
 def test_run_with_terminal(podman):
     """run -t: conmon creates the container with --console-socket and relays the pty master."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
     script = ("tty; for i in $(seq 50); do s=$(stty size); [ \"$s\" = '33 101' ] && break; sleep 0.1; done;"
               " echo size=$s; exit 5")
     cmd = podman.cmd("run", "--rm", "-t", *podman.run_opts(), podman.IMAGE, "sh", "-c", script)
-    p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=podman.env,
-                         start_new_session=True)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([master], [], [], 1)
-        if r:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif p.poll() is not None:
-            break
-    os.close(master)
-    assert p.wait(timeout=30) == 5
-    text = out.decode(errors="replace")
-    assert "/dev/pts/0" in text and "size=33 101" in text, text
+    status, out = run_in_pty(cmd, env=podman.env, size=(33, 101))
+    assert status == 5 and "/dev/pts/0" in out and "size=33 101" in out, out
 
 
 def test_read_only_with_tmpfs_keeps_image_content(podman):
