@@ -114,7 +114,14 @@ int mount_options_parse(char *const *options, const char *what, struct mount_opt
                         }
                 for (size_t k = 0; k < ELEMENTSOF(rattr_defs) && !done; k++)
                         if (streq(opt, rattr_defs[k].name)) {
-                                if (rattr_defs[k].clear) {
+                                if (streq(opt, "rnoatime") || streq(opt, "rrelatime") || streq(opt, "rstrictatime")) {
+                                        /*
+                                         * The atime modes are one field, not bits (MOUNT_ATTR_RELATIME
+                                         * is 0): replace the field and clear all of it in the kernel.
+                                         */
+                                        o.attr_set = (o.attr_set & ~(uint64_t)MOUNT_ATTR__ATIME) | rattr_defs[k].attr;
+                                        o.attr_clr |= MOUNT_ATTR__ATIME;
+                                } else if (rattr_defs[k].clear) {
                                         o.attr_clr |= rattr_defs[k].attr;
                                         o.attr_set &= ~rattr_defs[k].attr;
                                 } else {
@@ -146,8 +153,6 @@ int mount_options_parse(char *const *options, const char *what, struct mount_opt
                         data_len += n;
                 }
         }
-        if (o.attr_set & (MOUNT_ATTR_NOATIME | MOUNT_ATTR_RELATIME | MOUNT_ATTR_STRICTATIME))
-                o.attr_clr |= MOUNT_ATTR__ATIME;
         (void)what;
         *ret = o;
         return 0;

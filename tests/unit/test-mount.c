@@ -35,6 +35,15 @@ TEST(bind_propagation_and_recursive_attributes)
         ASSERT_EQ(o.attr_clr, MOUNT_ATTR__ATIME);
 }
 
+TEST(rrelatime_clears_the_atime_field)
+{
+        char *opts[] = {"rnoatime", "rrelatime", NULL};
+        struct mount_options o = parse(opts);
+
+        ASSERT_EQ(o.attr_set & MOUNT_ATTR__ATIME, MOUNT_ATTR_RELATIME);
+        ASSERT_EQ(o.attr_clr, MOUNT_ATTR__ATIME);
+}
+
 TEST(filesystem_data_keeps_unknown_options_in_order)
 {
         char *opts[] = {"mode=755", "nosuid", "size=65536k", "newinstance", NULL};
