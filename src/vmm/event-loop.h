@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * event-loop.h - the VMM's I/O thread: one epoll set for ioeventfds, the tap, vsock
+ * sockets, the console, timers, signals and the control socket.
+ *
+ * Handlers run on the loop's thread only. Registrations are owned by the loop; a
+ * handler may remove any registration (its own included) while the loop dispatches:
+ * removed entries are freed after the current batch, so a later event of the same
+ * batch that still points at one is skipped. event_loop_quit() may be called from
+ * any thread.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/epoll.h>
+
+#include "macro.h"
+
+struct event_loop;
+
+/* Return a negative errno to stop the loop with that error. */
+typedef int (*event_handler_t)(void *opaque, int fd, uint32_t events);
+
+int event_loop_new(struct event_loop **ret);
+void event_loop_free(struct event_loop *l);
+
+/* Watch fd (not owned) for events (EPOLLIN, EPOLLOUT...). One registration per fd. */
+int event_loop_add(struct event_loop *l, int fd, uint32_t events, event_handler_t fn, void *opaque);
+int event_loop_modify(struct event_loop *l, int fd, uint32_t events);
+int event_loop_remove(struct event_loop *l, int fd);
+
+/* Run until event_loop_quit() or a handler fails. Returns 0 or the handler's error. */
+int event_loop_run(struct event_loop *l);
+void event_loop_quit(struct event_loop *l);
