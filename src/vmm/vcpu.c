@@ -75,6 +75,16 @@ void vcpu_cpuid_patch(struct kvm_cpuid2 *c, unsigned index, unsigned n)
                         /* Cores per package - 1 in EAX[31:26]; caches shared by one thread. */
                         e->eax = (e->eax & 0x3fff) | ((n - 1) << 26);
                         break;
+                case 0xd:
+                        /*
+                         * Leaf 0xd.0 EBX is the XSAVE size for the features in XCR0. KVM updates
+                         * it when it intercepts XSETBV, which an emulated (TCG) SVM host does not
+                         * do; Linux enables every supported feature, so report that size (ECX)
+                         * up front, or Linux finds the sizes inconsistent and turns XSAVE off.
+                         */
+                        if (e->index == 0)
+                                e->ebx = e->ecx;
+                        break;
                 case 0xb:
                 case 0x1f:
                         /* x2APIC topology: level 0 SMT (1 thread), level 1 core (n), then none. */
