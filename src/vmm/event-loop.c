@@ -7,6 +7,7 @@
  * that a handler removed a moment earlier, so entries are only marked dead and freed
  * once the batch is over.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/eventfd.h>
 
@@ -14,7 +15,7 @@
 
 struct event_reg {
         int fd;
-        bool dead;
+        atomic_bool dead;
         event_handler_t fn;
         void *opaque;
         struct event_reg *next;
@@ -24,6 +25,7 @@ struct event_loop {
         int epoll_fd;
         int quit_fd;
         atomic_bool quit;
+        pthread_mutex_t lock; /* protects the regs list */
         struct event_reg *regs;
 };
 
@@ -32,6 +34,7 @@ int event_loop_new(struct event_loop **ret)
         struct event_loop *l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
+        pthread_mutex_init(&l->lock, NULL);
         l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         l->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (l->epoll_fd < 0 || l->quit_fd < 0) {
@@ -51,6 +54,7 @@ int event_loop_new(struct event_loop **ret)
 
 static void reap(struct event_loop *l)
 {
+        pthread_mutex_lock(&l->lock);
         for (struct event_reg **p = &l->regs; *p;) {
                 struct event_reg *e = *p;
                 if (e->dead) {
@@ -59,6 +63,7 @@ static void reap(struct event_loop *l)
                 } else
                         p = &e->next;
         }
+        pthread_mutex_unlock(&l->lock);
 }
 
 void event_loop_free(struct event_loop *l)
@@ -70,6 +75,7 @@ void event_loop_free(struct event_loop *l)
         reap(l);
         safe_close(l->epoll_fd);
         safe_close(l->quit_fd);
+        pthread_mutex_destroy(&l->lock);
         free(l);
 }
 
@@ -83,41 +89,60 @@ static struct event_reg *find(struct event_loop *l, int fd)
 
 int event_loop_add(struct event_loop *l, int fd, uint32_t events, event_handler_t fn, void *opaque)
 {
-        if (find(l, fd))
+        int r = 0;
+
+        pthread_mutex_lock(&l->lock);
+        if (find(l, fd)) {
+                pthread_mutex_unlock(&l->lock);
                 return -EEXIST;
+        }
         struct event_reg *e = calloc(1, sizeof(*e));
-        if (!e)
+        if (!e) {
+                pthread_mutex_unlock(&l->lock);
                 return -ENOMEM;
+        }
         *e = (struct event_reg){ .fd = fd, .fn = fn, .opaque = opaque, .next = l->regs };
         struct epoll_event ev = { .events = events, .data.ptr = e };
         if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-                int r = negative_errno();
+                r = negative_errno();
                 free(e);
-                return r;
-        }
-        l->regs = e;
-        return 0;
+        } else
+                l->regs = e;
+        pthread_mutex_unlock(&l->lock);
+        return r;
 }
 
 int event_loop_modify(struct event_loop *l, int fd, uint32_t events)
 {
+        int r = 0;
+
+        pthread_mutex_lock(&l->lock);
         struct event_reg *e = find(l, fd);
         if (!e)
-                return -ENOENT;
-        struct epoll_event ev = { .events = events, .data.ptr = e };
-        if (epoll_ctl(l->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0)
-                return negative_errno();
-        return 0;
+                r = -ENOENT;
+        else {
+                struct epoll_event ev = { .events = events, .data.ptr = e };
+                if (epoll_ctl(l->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0)
+                        r = negative_errno();
+        }
+        pthread_mutex_unlock(&l->lock);
+        return r;
 }
 
 int event_loop_remove(struct event_loop *l, int fd)
 {
+        int r = 0;
+
+        pthread_mutex_lock(&l->lock);
         struct event_reg *e = find(l, fd);
         if (!e)
-                return -ENOENT;
-        (void)epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-        e->dead = true;
-        return 0;
+                r = -ENOENT;
+        else {
+                (void)epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+                e->dead = true;
+        }
+        pthread_mutex_unlock(&l->lock);
+        return r;
 }
 
 int event_loop_run(struct event_loop *l)

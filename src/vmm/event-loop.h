@@ -3,11 +3,11 @@
  * event-loop.h - the VMM's I/O thread: one epoll set for ioeventfds, the tap, vsock
  * sockets, the console, timers, signals and the control socket.
  *
- * Handlers run on the loop's thread only. Registrations are owned by the loop; a
- * handler may remove any registration (its own included) while the loop dispatches:
- * removed entries are freed after the current batch, so a later event of the same
- * batch that still points at one is skipped. event_loop_quit() may be called from
- * any thread.
+ * Handlers run on the loop's thread only. Registrations are owned by the loop and may
+ * be added, modified and removed from any thread (a vCPU thread starts a device's I/O
+ * when the driver sets DRIVER_OK); a lock protects the list. A removed registration is
+ * freed by the loop thread after its current batch, so a later event of that batch
+ * that still points at it is skipped. event_loop_quit() may be called from any thread.
  */
 #pragma once
 

@@ -28,7 +28,12 @@
 #include "devices/i8042.h"
 #include "devices/serial.h"
 #include "devices/virtio-pci.h"
+#include "devices/virtio-net.h"
 #include "devices/virtio-rng.h"
+#include "devices/virtio-vsock.h"
+#if HAVE_DISK
+#include "devices/virtio-blk.h"
+#endif
 #include "error.h"
 #include "layout.h"
 #include "log.h"
@@ -285,6 +290,35 @@ static int setup_devices(struct vm *vm)
         r = pci_bus_new(&vm->pio, &vm->mmio, cf9_write, vm, &vm->pci);
         if (r < 0)
                 return r;
+#if HAVE_DISK
+        for (size_t i = 0; i < vm->cfg->n_disks; i++) {
+                r = virtio_blk_new(vm, &vm->cfg->disks[i], &vd);
+                if (r < 0)
+                        return r;
+                r = add_virtio(vm, vd);
+                if (r < 0)
+                        return r;
+        }
+#else
+        if (vm->cfg->n_disks > 0)
+                return err_set(-ENOTSUP, "--disk: this hull-vmm was built without the disk backends");
+#endif
+        for (size_t i = 0; i < vm->cfg->n_nets; i++) {
+                r = virtio_net_new(vm, &vm->cfg->nets[i], &vd);
+                if (r < 0)
+                        return r;
+                r = add_virtio(vm, vd);
+                if (r < 0)
+                        return r;
+        }
+        if (vm->cfg->has_vsock) {
+                r = virtio_vsock_new(vm, vm->cfg->vsock_cid, vm->cfg->vsock_uds, &vd);
+                if (r < 0)
+                        return r;
+                r = add_virtio(vm, vd);
+                if (r < 0)
+                        return r;
+        }
         if (vm->cfg->rng) {
                 r = virtio_rng_new(vm, &vd);
                 if (r < 0)
