@@ -31,6 +31,9 @@
 #include "devices/virtio-net.h"
 #include "devices/virtio-rng.h"
 #include "devices/virtio-vsock.h"
+#ifndef HAVE_DISK
+#define HAVE_DISK 0
+#endif
 #if HAVE_DISK
 #include "devices/virtio-blk.h"
 #endif
@@ -48,6 +51,11 @@ static const char *const state_names[_VM_STATE_MAX] = {
         [VM_STATE_PAUSED] = "paused",
         [VM_STATE_STOPPING] = "stopping",
 };
+
+bool vm_have_disk(void)
+{
+        return HAVE_DISK;
+}
 
 const char *vm_state_to_string(enum vm_state s)
 {

@@ -32,6 +32,11 @@ static const int io_syscalls[] = {
         A(rt_sigaction), A(wait4), A(getsockname),
 };
 
+/* A driver's DRIVER_OK or reset, written by a vCPU, starts or stops the device's I/O sources. */
+static const int vcpu_syscalls[] = {
+        A(epoll_ctl),
+};
+
 static const unsigned long vcpu_ioctls[] = {
         KVM_RUN, KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, KVM_IOEVENTFD,
 };
@@ -73,8 +78,11 @@ int vmm_seccomp_install(enum vmm_thread t)
         if (!ctx)
                 return -ENOMEM;
         r = allow_list(ctx, common_syscalls, ELEMENTSOF(common_syscalls));
-        if (r >= 0 && t == VMM_THREAD_VCPU)
-                r = allow_ioctls(ctx, vcpu_ioctls, ELEMENTSOF(vcpu_ioctls));
+        if (r >= 0 && t == VMM_THREAD_VCPU) {
+                r = allow_list(ctx, vcpu_syscalls, ELEMENTSOF(vcpu_syscalls));
+                if (r >= 0)
+                        r = allow_ioctls(ctx, vcpu_ioctls, ELEMENTSOF(vcpu_ioctls));
+        }
         if (r >= 0 && t == VMM_THREAD_IO) {
                 r = allow_list(ctx, io_syscalls, ELEMENTSOF(io_syscalls));
                 if (r >= 0)
