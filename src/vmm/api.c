@@ -205,7 +205,7 @@ int api_new(struct vm *vm, const char *path, struct api **ret)
                 goto fail;
         }
         /* The socket file is created 0600: the API controls the VM. */
-        mode_t old = umask(0077);
+        mode_t old = umask(0177);
         r = bind(a->fd, (struct sockaddr *)&sa, sizeof(sa));
         umask(old);
         if (r < 0) {

@@ -155,20 +155,19 @@ static int setup_msrs(struct vcpu *v)
                 { MSR_SYSCALL_MASK, 0 },      { MSR_KERNEL_GS_BASE, 0 },    { MSR_IA32_TSC, 0 },
                 { MSR_IA32_MISC_ENABLE, 1 },  { MSR_MTRR_DEF_TYPE, (1u << 11) | 6 },
         };
-        struct {
-                struct kvm_msrs h;
-                struct kvm_msr_entry e[ELEMENTSOF(boot_msrs)];
-        } msrs = {};
-
+        _cleanup_free_ struct kvm_msrs *msrs =
+                calloc(1, sizeof(struct kvm_msrs) + ELEMENTSOF(boot_msrs) * sizeof(struct kvm_msr_entry));
+        if (!msrs)
+                return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(boot_msrs); i++)
                 if (msr_supported(v->vm->kvm.msr_list, boot_msrs[i].index))
-                        msrs.e[msrs.h.nmsrs++] = (struct kvm_msr_entry){ .index = boot_msrs[i].index,
-                                                                         .data = boot_msrs[i].value };
-        int r = ioctl(v->fd, KVM_SET_MSRS, &msrs);
+                        msrs->entries[msrs->nmsrs++] = (struct kvm_msr_entry){ .index = boot_msrs[i].index,
+                                                                               .data = boot_msrs[i].value };
+        int r = ioctl(v->fd, KVM_SET_MSRS, msrs);
         if (r < 0)
                 return err_set(negative_errno(), "vcpu %u: KVM_SET_MSRS failed: %m", v->index);
-        if ((uint32_t)r != msrs.h.nmsrs)
-                return err_set(-EIO, "vcpu %u: KVM_SET_MSRS refused MSR 0x%x", v->index, msrs.e[r].index);
+        if ((uint32_t)r != msrs->nmsrs)
+                return err_set(-EIO, "vcpu %u: KVM_SET_MSRS refused MSR 0x%x", v->index, msrs->entries[r].index);
         return 0;
 }
 

@@ -636,7 +636,7 @@ int virtio_vsock_new(struct vm *vm, uint64_t cid, const char *uds, struct virtio
                 return r;
         }
         strcpy(sa.sun_path, uds);
-        mode_t old = umask(0077);
+        mode_t old = umask(0177);
         r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? negative_errno() : 0;
         umask(old);
         if (r < 0 || listen(fd, 16) < 0) {
