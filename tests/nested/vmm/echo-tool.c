@@ -127,6 +127,8 @@ int main(int argc, char **argv)
 {
         int fd;
 
+        alarm(60); /* a test that hangs fails, it does not stall the suite */
+
         if (argc >= 4 && !strcmp(argv[1], "serve")) {
                 if (!strcmp(argv[2], "tcp")) {
                         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3])) };
