@@ -205,7 +205,7 @@ static int parse_args(int argc, char **argv, struct vm_config *c)
                         fputs(help_text, stdout);
                         return 1;
                 case OPT_VERSION:
-                        printf("hull-vmm %s\ndisk: %s\n", HULL_VERSION, vm_have_disk() ? "raw qcow2 vhd" : "none");
+                        printf("hull-vmm %s\n", HULL_VERSION);
                         return 1;
                 default:
                         return err_set(-EINVAL, "invalid arguments (see hull-vmm --help)");

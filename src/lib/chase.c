@@ -197,7 +197,12 @@ static int split_last(const char *path, char **ret_parent, const char **ret_name
         return 0;
 }
 
-int chase_mkdir_p(int root_fd, const char *path, mode_t mode, unsigned flags)
+/*
+ * One pass of chase_mkdir_p(). When a component is a dangling symlink, it cannot be created
+ * through: the link is read and *ret_redirect gets the path to try next (link target plus the
+ * rest), which the caller resolves in the root again, as the kernel would follow it.
+ */
+static int mkdir_p_once(int root_fd, const char *path, mode_t mode, unsigned flags, char **ret_redirect)
 {
         _cleanup_free_ char *prefix = malloc(strlen(path) + 2);
         const char *p = path;
@@ -246,10 +251,41 @@ int chase_mkdir_p(int root_fd, const char *path, mode_t mode, unsigned flags)
                 }
                 if (fd != -ENOENT)
                         return fd;
-                if (mkdirat(parent, comp, mode) < 0 && errno != EEXIST)
-                        return negative_errno();
+                if (mkdirat(parent, comp, mode) < 0) {
+                        char target[PATH_MAX];
+                        ssize_t n;
+
+                        if (errno != EEXIST)
+                                return negative_errno();
+                        /* It exists but does not resolve: a dangling symlink. */
+                        n = readlinkat(parent, comp, target, sizeof(target) - 1);
+                        if (n < 0)
+                                return -ENOENT;
+                        target[n] = 0;
+                        prefix[start] = 0;
+                        *ret_redirect = target[0] == '/' ? strdup_printf("%s%s", target, p)
+                                                         : strdup_printf("%s/%s%s", prefix, target, p);
+                        return *ret_redirect ? -EAGAIN : -ENOMEM;
+                }
         }
         return chase_open(root_fd, path, O_PATH | O_DIRECTORY, flags);
+}
+
+int chase_mkdir_p(int root_fd, const char *path, mode_t mode, unsigned flags)
+{
+        _cleanup_free_ char *cur = strdup(path);
+
+        if (!cur)
+                return -ENOMEM;
+        for (int hops = 0; hops <= MAX_SYMLINKS; hops++) {
+                char *next = NULL;
+                int r = mkdir_p_once(root_fd, cur, mode, flags, &next);
+                if (r != -EAGAIN)
+                        return r;
+                free(cur);
+                cur = next;
+        }
+        return -ELOOP;
 }
 
 int chase_mount_target(int root_fd, const char *path, bool dir, mode_t mode, unsigned flags)

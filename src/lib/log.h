@@ -44,7 +44,7 @@ void log_set_stderr(bool on);
 void log_close(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) _printf_(2, 3);
-void log_msgv(enum log_level level, const char *fmt, va_list ap);
+void log_msgv(enum log_level level, const char *fmt, va_list ap) _printf_(2, 0);
 
 #define log_debug(...)   (log_get_level() >= LOG_LEVEL_DEBUG ? log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__) : (void)0)
 #define log_info(...)    log_msg(LOG_LEVEL_INFO, __VA_ARGS__)

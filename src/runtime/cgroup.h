@@ -57,7 +57,11 @@ static inline void cgroup_freep(struct cgroup **cg)
 #define _cleanup_cgroup_ _cleanup_(cgroup_freep)
 
 enum cgroup_mode cgroup_get_mode(const struct cgroup *cg);
-/* The cgroup's path relative to the hierarchy roots, e.g. "/hull/abc". */
+/*
+ * The cgroup's path relative to the hierarchy roots, e.g. "/hull/abc". With a relative
+ * cgroupsPath on v1 each hierarchy may differ (each is below the runtime's own cgroup there);
+ * this is the first hierarchy's, and cgroup_to_json() keeps them all.
+ */
 const char *cgroup_get_path(const struct cgroup *cg);
 
 /* Open fds (O_WRONLY|O_CLOEXEC) of every hierarchy's cgroup.procs; caller owns *ret (array and fds). */
@@ -73,6 +77,8 @@ int cgroup_enter(const struct cgroup *cg, pid_t pid);
  * config's rules. A resource the host cannot enforce fails with a message naming the field
  * ("linux.resources.hugepageLimits: hugetlb controller is not available"). Used by create and
  * by update (update = true: only the fields that are set change).
+ * res may be NULL (a config without linux.resources): create must call it all the same, since
+ * the device rules (deny everything but the default devices) are written here.
  */
 int cgroup_apply(struct cgroup *cg, const struct oci_resources *res, bool update);
 

@@ -347,6 +347,11 @@ static inline void process_freep(struct oci_process **p)
         process_free(*p);
 }
 #define _cleanup_process_ _cleanup_(process_freep)
+static inline void resources_freep(struct oci_resources **r)
+{
+        resources_free(*r);
+}
+#define _cleanup_resources_ _cleanup_(resources_freep)
 
 /* Namespace entry of a type, or NULL when the config does not list it. */
 const struct oci_namespace *config_find_namespace(const struct oci_config *c, enum ns_type t);

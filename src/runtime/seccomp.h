@@ -4,7 +4,7 @@
  *
  * The filter is compiled in the runtime process, before the container process is
  * cloned, into a classic BPF program (struct seccomp_prog). The container process
- * only loads it with seccomp(2) right before execve, so that the child does no
+ * only loads it with seccomp(2) (seccomp_prog_load()) right before execve, so that the child does no
  * allocation or libseccomp work after fork. Compiled programs are cached on disk
  * under a cache directory keyed by the sha256 of the seccomp section and the
  * libseccomp version, because compiling a 300-rule profile costs milliseconds.
@@ -15,17 +15,27 @@
  * supported. With SCMP_ACT_NOTIFY the load returns a listener fd that
  * seccomp_send_listener() passes to listenerPath (runtime-spec
  * "seccomp-notify" ContainerProcessState over SCM_RIGHTS).
+ *
+ * Hand-over of the listener: after seccomp_prog_load() the container process must pass
+ * the fd to its parent with write(2) only (its number over the sync pipe; the parent
+ * takes it with pidfd_getfd(2), Linux 5.6), as runc does. seccomp_prepare() refuses
+ * SCMP_ACT_NOTIFY as the default action and on "write" for that reason: a notifying
+ * write(2) would wait for an agent that does not have the fd yet. Any other syscall
+ * the process makes after the hand-over may be notified: the parent sends the fd to
+ * the agent without waiting for the child.
  */
 #pragma once
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
+#include "sha256.h"
 
 struct seccomp_prog {
         struct sock_filter *insns;
         size_t n_insns;
-        unsigned flags;     /* SECCOMP_FILTER_FLAG_* for seccomp(2) */
+        unsigned flags;      /* SECCOMP_FILTER_FLAG_* for seccomp(2) */
         bool needs_listener; /* some rule or the default action is SCMP_ACT_NOTIFY */
 };
 
@@ -36,13 +46,34 @@ struct seccomp_prog {
  */
 int seccomp_prepare(const struct oci_seccomp *s, const char *cache_dir, struct seccomp_prog **ret);
 void seccomp_prog_free(struct seccomp_prog *p);
+static inline void seccomp_prog_freep(struct seccomp_prog **p)
+{
+        seccomp_prog_free(*p);
+}
+#define _cleanup_seccomp_prog_ _cleanup_(seccomp_prog_freep)
+
+/*
+ * The cache file name of s, without ".bpf": sha256 over the fields that shape the program plus
+ * the libseccomp version, native architecture and kernel API level. The cache directory given to
+ * seccomp_prepare() must belong to the runtime's euid and not be group/other-writable (it is
+ * created 0700 when missing), otherwise the cache is not used.
+ */
+int seccomp_cache_key(const struct oci_seccomp *s, char key[SHA256_HEX_LEN + 1]);
 
 /*
  * Load into the calling thread (async-signal-safe: no allocation, only syscalls). Sets
  * *ret_listener to the notify fd when p->needs_listener, else to -EBADF. Needs no_new_privs
- * or CAP_SYS_ADMIN.
+ * or CAP_SYS_ADMIN. (Not called seccomp_load(): libseccomp exports that symbol.)
  */
-int seccomp_load(const struct seccomp_prog *p, int *ret_listener);
+int seccomp_prog_load(const struct seccomp_prog *p, int *ret_listener);
+
+/*
+ * The runtime-spec ContainerProcessState document for listenerPath: {"ociVersion", "fds":
+ * ["seccompFd"], "pid", "metadata" (when not NULL), "state"}. state is the container's state
+ * object (runtime.md "State"), borrowed. *ret is a malloc'd JSON string.
+ */
+int seccomp_listener_state(const char *oci_version, pid_t pid, const char *metadata,
+                           struct json_object *state, char **ret);
 
 /*
  * Connect to listener_path and send state_json (runtime-spec ContainerProcessState, with
@@ -51,5 +82,8 @@ int seccomp_load(const struct seccomp_prog *p, int *ret_listener);
  */
 int seccomp_send_listener(const char *listener_path, const char *state_json, int listener_fd);
 
-/* Names for features: actions, architectures and flags this build understands. */
+/*
+ * The features-linux.md "seccomp" object: enabled, actions, operators, archs (those this
+ * libseccomp knows), knownFlags, supportedFlags (those the running kernel accepts).
+ */
 int seccomp_features(struct json_object **ret);

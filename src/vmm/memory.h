@@ -51,13 +51,3 @@ int guest_memory_write(const struct guest_memory *m, uint64_t gpa, const void *b
 int guest_memory_pread(const struct guest_memory *m, int fd, uint64_t gpa, size_t len, uint64_t offset);
 /* The end of RAM below 4 GiB (exclusive). */
 uint64_t guest_memory_lowmem_end(const struct guest_memory *m);
-
-/* Copy between an iovec array and a flat buffer, starting at byte offset skip of the iovec. */
-size_t iov_to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf, size_t len);
-size_t buf_to_iov(const struct iovec *iov, int iovcnt, size_t skip, const void *buf, size_t len);
-size_t iov_length(const struct iovec *iov, int iovcnt);
-/*
- * Fill out[] with the part of iov starting at byte skip and at most len bytes long.
- * Returns the number of entries written (at most max_out).
- */
-int iov_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, struct iovec *out, int max_out);

@@ -31,12 +31,7 @@
 #include "devices/virtio-net.h"
 #include "devices/virtio-rng.h"
 #include "devices/virtio-vsock.h"
-#ifndef HAVE_DISK
-#define HAVE_DISK 0
-#endif
-#if HAVE_DISK
 #include "devices/virtio-blk.h"
-#endif
 #include "error.h"
 #include "layout.h"
 #include "log.h"
@@ -51,11 +46,6 @@ static const char *const state_names[_VM_STATE_MAX] = {
         [VM_STATE_PAUSED] = "paused",
         [VM_STATE_STOPPING] = "stopping",
 };
-
-bool vm_have_disk(void)
-{
-        return HAVE_DISK;
-}
 
 const char *vm_state_to_string(enum vm_state s)
 {
@@ -298,7 +288,6 @@ static int setup_devices(struct vm *vm)
         r = pci_bus_new(&vm->pio, &vm->mmio, cf9_write, vm, &vm->pci);
         if (r < 0)
                 return r;
-#if HAVE_DISK
         for (size_t i = 0; i < vm->cfg->n_disks; i++) {
                 r = virtio_blk_new(vm, &vm->cfg->disks[i], &vd);
                 if (r < 0)
@@ -307,10 +296,6 @@ static int setup_devices(struct vm *vm)
                 if (r < 0)
                         return r;
         }
-#else
-        if (vm->cfg->n_disks > 0)
-                return err_set(-ENOTSUP, "--disk: this hull-vmm was built without the disk backends");
-#endif
         for (size_t i = 0; i < vm->cfg->n_nets; i++) {
                 r = virtio_net_new(vm, &vm->cfg->nets[i], &vd);
                 if (r < 0)

@@ -48,8 +48,6 @@ enum vm_state {
 };
 
 const char *vm_state_to_string(enum vm_state s);
-/* Whether this build has the disk backends (virtio-blk). */
-bool vm_have_disk(void);
 
 enum serial_mode {
         SERIAL_MODE_STDIO,

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "iovec.h"
 #include "memory.h"
 #include "virtqueue.h"
 
@@ -57,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         }
                 }
                 if (chain.n_in > 0)
-                        buf_to_iov(chain.iov + chain.n_out, chain.n_in, 0, "x", 1);
+                        iovec_from_buf(chain.iov + chain.n_out, chain.n_in, 0, "x", 1);
                 virtqueue_push(&q, chain.head, (uint32_t)chain.in_len);
                 (void)virtqueue_should_notify(&q);
                 virtqueue_enable_notify(&q, true);

@@ -2,7 +2,7 @@
 import os
 import subprocess
 
-import conftest
+import hulltest as conftest
 
 
 def test_leak_check_sees_mount_and_cgroup(tag, tmp_path):

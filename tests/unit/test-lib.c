@@ -81,7 +81,10 @@ TEST(json_errors_name_the_field)
         ASSERT_ERR(json_parse_buffer("{\n  \"a\": [1,\n}", 14, "config.json", &o), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "config.json: invalid JSON at line 3");
 
-        ASSERT_OK(json_parse_buffer("{\"uid\": \"x\", \"n\": -1, \"big\": 5000000000, \"s\": \"v\"}", 52, "t", &o));
+        {
+                const char *doc = "{\"uid\": \"x\", \"n\": -1, \"big\": 5000000000, \"s\": \"v\"}";
+                ASSERT_OK(json_parse_buffer(doc, strlen(doc), "t", &o));
+        }
         ASSERT_ERR(json_get_uint32(o, "uid", "process.user.uid", &u), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "process.user.uid: expected an unsigned integer, got string");
         ASSERT_ERR(json_get_uint32(o, "n", "n", &u), -EINVAL);

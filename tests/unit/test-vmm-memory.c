@@ -3,6 +3,7 @@
 #include <sys/uio.h>
 
 #include "layout.h"
+#include "iovec.h"
 #include "memory.h"
 #include "test.h"
 
@@ -50,15 +51,15 @@ TEST(iov_helpers)
         char a[4], b[6], out[10];
         struct iovec iov[2] = { { a, sizeof(a) }, { b, sizeof(b) } }, s[4];
 
-        ASSERT_EQ(iov_length(iov, 2), 10);
-        ASSERT_EQ(buf_to_iov(iov, 2, 2, "hello!!", 7), 7);
+        ASSERT_EQ(iovec_length(iov, 2), 10);
+        ASSERT_EQ(iovec_from_buf(iov, 2, 2, "hello!!", 7), 7);
         ASSERT_EQ(memcmp(a + 2, "he", 2), 0);
         ASSERT_EQ(memcmp(b, "llo!!", 5), 0);
-        ASSERT_EQ(iov_to_buf(iov, 2, 3, out, 100), 7);
+        ASSERT_EQ(iovec_to_buf(iov, 2, 3, out, 100), 7);
         ASSERT_EQ(memcmp(out, "ello!!", 6), 0);
-        int n = iov_slice(iov, 2, 3, 4, s, 4);
+        int n = iovec_slice(iov, 2, 3, 4, s, 4);
         ASSERT_EQ(n, 2);
         ASSERT_TRUE(s[0].iov_base == a + 3 && s[0].iov_len == 1);
         ASSERT_TRUE(s[1].iov_base == b && s[1].iov_len == 3);
-        ASSERT_EQ(iov_slice(iov, 2, 10, 5, s, 4), 0);
+        ASSERT_EQ(iovec_slice(iov, 2, 10, 5, s, 4), 0);
 }

@@ -16,6 +16,7 @@
 
 #include "disk/disk.h"
 #include "error.h"
+#include "iovec.h"
 #include "log.h"
 #include "virtio-blk.h"
 
@@ -45,14 +46,14 @@ static uint8_t handle_request(struct virtio_blk *b, struct virtqueue_chain *c, s
         const struct iovec *out = c->iov, *in = c->iov + c->n_out;
         int n, r;
 
-        iov_to_buf(out, c->n_out, 0, &h, sizeof(h));
+        iovec_to_buf(out, c->n_out, 0, &h, sizeof(h));
         *ret_written = 0;
         switch (h.type) {
         case VIRTIO_BLK_T_IN: {
                 size_t len = c->in_len - 1;
                 if (len % SECTOR_SIZE || h.sector > UINT64_MAX / SECTOR_SIZE)
                         return VIRTIO_BLK_S_IOERR;
-                n = iov_slice(in, c->n_in, 0, len, b->data, VIRTQUEUE_MAX_IOV);
+                n = iovec_slice(in, c->n_in, 0, len, b->data, VIRTQUEUE_MAX_IOV);
                 r = disk_read(b->disk, h.sector * SECTOR_SIZE, b->data, n);
                 if (r < 0)
                         return VIRTIO_BLK_S_IOERR;
@@ -64,7 +65,7 @@ static uint8_t handle_request(struct virtio_blk *b, struct virtqueue_chain *c, s
                 size_t len = c->out_len - sizeof(h);
                 if (disk_is_readonly(b->disk) || len % SECTOR_SIZE || h.sector > UINT64_MAX / SECTOR_SIZE)
                         return VIRTIO_BLK_S_IOERR;
-                n = iov_slice(out, c->n_out, sizeof(h), len, b->data, VIRTQUEUE_MAX_IOV);
+                n = iovec_slice(out, c->n_out, sizeof(h), len, b->data, VIRTQUEUE_MAX_IOV);
                 r = disk_write(b->disk, h.sector * SECTOR_SIZE, b->data, n);
                 if (r < 0)
                         return VIRTIO_BLK_S_IOERR;
@@ -75,11 +76,12 @@ static uint8_t handle_request(struct virtio_blk *b, struct virtqueue_chain *c, s
                 b->flushes++;
                 return disk_flush(b->disk) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
         case VIRTIO_BLK_T_GET_ID: {
+                /* 20 bytes, NUL-padded, not NUL-terminated when all 20 are used (§5.2.6). */
                 char id[VIRTIO_BLK_ID_BYTES] = {};
                 const char *serial = disk_serial(b->disk);
                 if (serial)
-                        strncpy(id, serial, sizeof(id));
-                *ret_written = buf_to_iov(in, c->n_in, 0, id, MIN(sizeof(id), c->in_len - 1));
+                        memcpy(id, serial, strnlen(serial, sizeof(id)));
+                *ret_written = iovec_from_buf(in, c->n_in, 0, id, MIN(sizeof(id), c->in_len - 1));
                 return VIRTIO_BLK_S_OK;
         }
         default:
@@ -116,7 +118,7 @@ static void blk_queue_notify(struct virtio_dev *vd, unsigned qi)
                 if (status != VIRTIO_BLK_S_OK)
                         b->errors++;
                 /* The status byte is the last writable byte of the chain. */
-                buf_to_iov(c->iov + c->n_out, c->n_in, c->in_len - 1, &status, 1);
+                iovec_from_buf(c->iov + c->n_out, c->n_in, c->in_len - 1, &status, 1);
                 virtqueue_push(q, c->head, (uint32_t)(written + 1));
                 pushed = true;
         }

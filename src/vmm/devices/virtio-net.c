@@ -21,6 +21,7 @@
 #include <sys/random.h>
 
 #include "error.h"
+#include "iovec.h"
 #include "log.h"
 #include "virtio-net.h"
 
@@ -99,7 +100,7 @@ static void net_receive(struct virtio_net *n)
                         virtio_dev_fail(vd, "receive buffer too small or not writable");
                         return;
                 }
-                int cnt = iov_slice(c->iov, c->n_in, NET_HDR_LEN, c->in_len - NET_HDR_LEN, n->frame,
+                int cnt = iovec_slice(c->iov, c->n_in, NET_HDR_LEN, c->in_len - NET_HDR_LEN, n->frame,
                                     VIRTQUEUE_MAX_IOV);
                 ssize_t got = readv(n->tap_fd, n->frame, cnt);
                 if (got <= 0) {
@@ -108,7 +109,7 @@ static void net_receive(struct virtio_net *n)
                         break;
                 }
                 struct virtio_net_hdr_v1 h = { .num_buffers = 1 };
-                buf_to_iov(c->iov, c->n_in, 0, &h, sizeof(h));
+                iovec_from_buf(c->iov, c->n_in, 0, &h, sizeof(h));
                 virtqueue_push(q, c->head, (uint32_t)(NET_HDR_LEN + (size_t)got));
                 n->rx_packets++;
                 pushed = true;
@@ -141,7 +142,7 @@ static void net_transmit(struct virtio_net *n)
                         return;
                 }
                 size_t len = c->out_len - NET_HDR_LEN;
-                int cnt = iov_slice(c->iov, c->n_out, NET_HDR_LEN, len, n->frame, VIRTQUEUE_MAX_IOV);
+                int cnt = iovec_slice(c->iov, c->n_out, NET_HDR_LEN, len, n->frame, VIRTQUEUE_MAX_IOV);
                 if (len > 0 && writev(n->tap_fd, n->frame, cnt) < 0)
                         n->tx_dropped++;
                 else

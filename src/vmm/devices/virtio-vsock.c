@@ -29,6 +29,7 @@
 #include <sys/un.h>
 
 #include "error.h"
+#include "iovec.h"
 #include "log.h"
 #include "util.h"
 #include "virtio-vsock.h"
@@ -181,7 +182,7 @@ static bool conn_forward(struct virtio_vsock *v, struct vsock_conn *c, struct vi
                 return false;
         struct virtqueue_chain *ch = &v->chain;
         size_t room = MIN(MIN(ch->in_len - sizeof(struct virtio_vsock_hdr), (size_t)credit), VSOCK_MAX_PAYLOAD);
-        int n = iov_slice(ch->iov, ch->n_in, sizeof(struct virtio_vsock_hdr), room, v->slice, VIRTQUEUE_MAX_IOV);
+        int n = iovec_slice(ch->iov, ch->n_in, sizeof(struct virtio_vsock_hdr), room, v->slice, VIRTQUEUE_MAX_IOV);
         ssize_t got = readv(c->fd, v->slice, n);
         if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
                 virtqueue_unpop(q);
@@ -202,7 +203,7 @@ static bool conn_forward(struct virtio_vsock *v, struct vsock_conn *c, struct vi
                 c->tx_cnt += (uint32_t)got;
         }
         c->fwd_cnt_sent = c->fwd_cnt;
-        buf_to_iov(ch->iov, ch->n_in, 0, &h, sizeof(h));
+        iovec_from_buf(ch->iov, ch->n_in, 0, &h, sizeof(h));
         virtqueue_push(q, ch->head, (uint32_t)(sizeof(h) + (size_t)got));
         return true;
 }
@@ -224,7 +225,7 @@ static void rx_flush(struct virtio_vsock *v)
                         break;
                 }
                 struct virtqueue_chain *c = &v->chain;
-                buf_to_iov(c->iov, c->n_in, 0, &v->ctrl[v->ctrl_head], sizeof(struct virtio_vsock_hdr));
+                iovec_from_buf(c->iov, c->n_in, 0, &v->ctrl[v->ctrl_head], sizeof(struct virtio_vsock_hdr));
                 virtqueue_push(q, c->head, sizeof(struct virtio_vsock_hdr));
                 v->ctrl_head = (v->ctrl_head + 1) % VSOCK_CTRL_MAX;
                 v->ctrl_len--;
@@ -429,7 +430,7 @@ static void guest_data(struct vsock_conn *c, const struct iovec *iov, int n_iov,
                 conn_close(c);
                 return;
         }
-        iov_to_buf(iov, n_iov, skip, c->pending + c->pending_len, len);
+        iovec_to_buf(iov, n_iov, skip, c->pending + c->pending_len, len);
         c->pending_len += len;
         int r = conn_flush_pending(c);
         if (r < 0) {
@@ -535,7 +536,7 @@ static void tx_process(struct virtio_vsock *v)
                         virtio_dev_fail(vd, "transmit packet without a header");
                         return;
                 }
-                iov_to_buf(c->iov, c->n_out, 0, &h, sizeof(h));
+                iovec_to_buf(c->iov, c->n_out, 0, &h, sizeof(h));
                 size_t payload = c->out_len - sizeof(h);
                 if (h.op == VIRTIO_VSOCK_OP_RW && h.len > payload) {
                         virtio_dev_fail(vd, "packet length larger than its buffers");

@@ -125,12 +125,25 @@ static int walk_indirect(struct virtqueue *q, struct virtqueue_chain *c, const s
         }
 }
 
+/*
+ * With VIRTIO_F_EVENT_IDX the driver notifies only when it moves avail->idx past
+ * avail_event (§2.7.10.2), so keep avail_event at what the device has taken: every
+ * pop re-arms the notification, and no device model can forget to.
+ */
+static void set_avail_event(struct virtqueue *q)
+{
+        __atomic_store_n((uint16_t *)(q->used + 4 + 8 * q->s.size), q->s.last_avail, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 int virtqueue_pop(struct virtqueue *q, struct virtqueue_chain *c)
 {
         uint16_t n = q->s.size;
 
         if (!q->s.ready)
                 return 0;
+        if (q->event_idx)
+                set_avail_event(q);
         uint16_t idx = avail_idx(q);
         if (idx == q->s.last_avail)
                 return 0;

@@ -63,3 +63,15 @@ int disk_discard(struct disk *d, uint64_t offset, uint64_t length);
 
 /* Create an image of size bytes; backing (qcow2 only) may be NULL. */
 int disk_create(const char *path, enum disk_format f, uint64_t size, const char *backing);
+
+/* disk_create() with every knob. Fails with -EEXIST when path exists. */
+struct disk_create_options {
+        enum disk_format format;
+        uint64_t size;                   /* bytes, a multiple of 512; 0 with a backing file: its size */
+        const char *backing;             /* qcow2 only; relative names are relative to path's directory */
+        enum disk_format backing_format; /* _DISK_FORMAT_INVALID: detect from the backing file's header */
+        unsigned qcow2_version;          /* 2 or 3; 0: 3 */
+        unsigned qcow2_cluster_bits;     /* 9..21; 0: 16 (64 KiB clusters) */
+        bool vhd_fixed;                  /* VHD: fixed (preallocated) instead of dynamic */
+};
+int disk_create_ext(const char *path, const struct disk_create_options *o);

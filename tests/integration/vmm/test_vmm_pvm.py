@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, binary
+from hulltest import BUILD, binary
 
 GUEST = os.path.join(BUILD, "tests", "vmm-guests", "vmm-test-guest")
 

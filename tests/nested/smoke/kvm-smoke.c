@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,19 @@ static double now_ms(void)
         return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* The step in progress, printed if the watchdog fires: a hang must say where it hung. */
+static const char *volatile step = "start";
+
+static void watchdog(int sig)
+{
+        (void)sig;
+        char msg[128];
+        int n = snprintf(msg, sizeof(msg), "kvm-smoke: timed out in %s\n", step);
+        if (n > 0)
+                (void)!write(STDOUT_FILENO, msg, (size_t)n);
+        _exit(3);
+}
+
 static int fail(const char *what)
 {
         printf("kvm-smoke: %s: %s\n", what, strerror(errno));
@@ -41,8 +55,11 @@ static int fail(const char *what)
 int main(void)
 {
         /* mov al, 0x42; out 0x10, al; hlt */
-        static const uint8_t code[] = { 0xb0, SMOKE_BYTE, 0xe6, SMOKE_PORT, 0xf4 };
+        static const uint8_t code[] = {0xb0, SMOKE_BYTE, 0xe6, SMOKE_PORT, 0xf4};
         double t0 = now_ms();
+        signal(SIGALRM, watchdog);
+        alarm(60);
+        step = "open /dev/kvm";
         int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
         if (kvm < 0)
                 return fail("open /dev/kvm");
@@ -54,6 +71,7 @@ int main(void)
         printf("kvm-smoke: api %d, max vcpus %d, irqchip %d\n", api,
                ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS),
                ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP));
+        step = "KVM_CREATE_VM";
         int vm = ioctl(kvm, KVM_CREATE_VM, 0);
         if (vm < 0)
                 return fail("KVM_CREATE_VM");
@@ -69,6 +87,7 @@ int main(void)
         };
         if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
                 return fail("KVM_SET_USER_MEMORY_REGION");
+        step = "KVM_CREATE_VCPU";
         int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
         if (vcpu < 0)
                 return fail("KVM_CREATE_VCPU");
@@ -87,10 +106,11 @@ int main(void)
         sregs.cs.selector = 0;
         if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
                 return fail("KVM_SET_SREGS");
-        struct kvm_regs regs = { .rip = GUEST_BASE, .rflags = 0x2 };
+        struct kvm_regs regs = {.rip = GUEST_BASE, .rflags = 0x2};
         if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
                 return fail("KVM_SET_REGS");
 
+        step = "KVM_RUN";
         int saw_out = 0;
         for (int i = 0; i < 16; i++) {
                 if (ioctl(vcpu, KVM_RUN, 0) < 0) {
