@@ -145,33 +145,38 @@ int event_loop_remove(struct event_loop *l, int fd)
         return r;
 }
 
-int event_loop_run(struct event_loop *l)
+int event_loop_dispatch(struct event_loop *l, int timeout_ms)
 {
         struct epoll_event evs[32];
 
+        int n = epoll_wait(l->epoll_fd, evs, ELEMENTSOF(evs), timeout_ms);
+        if (n < 0)
+                return errno == EINTR ? 0 : negative_errno();
+        for (int i = 0; i < n; i++) {
+                struct event_reg *e = evs[i].data.ptr;
+                if (!e) {
+                        uint64_t v;
+                        (void)!read(l->quit_fd, &v, sizeof(v));
+                        continue;
+                }
+                if (e->dead)
+                        continue;
+                int r = e->fn(e->opaque, e->fd, evs[i].events);
+                if (r < 0) {
+                        reap(l);
+                        return r;
+                }
+        }
+        reap(l);
+        return n;
+}
+
+int event_loop_run(struct event_loop *l)
+{
         while (!atomic_load(&l->quit)) {
-                int n = epoll_wait(l->epoll_fd, evs, ELEMENTSOF(evs), -1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                for (int i = 0; i < n; i++) {
-                        struct event_reg *e = evs[i].data.ptr;
-                        if (!e) {
-                                uint64_t v;
-                                (void)!read(l->quit_fd, &v, sizeof(v));
-                                continue;
-                        }
-                        if (e->dead)
-                                continue;
-                        int r = e->fn(e->opaque, e->fd, evs[i].events);
-                        if (r < 0) {
-                                reap(l);
-                                return r;
-                        }
-                }
-                reap(l);
+                int r = event_loop_dispatch(l, -1);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

@@ -29,6 +29,8 @@ int event_loop_add(struct event_loop *l, int fd, uint32_t events, event_handler_
 int event_loop_modify(struct event_loop *l, int fd, uint32_t events);
 int event_loop_remove(struct event_loop *l, int fd);
 
+/* Wait up to timeout_ms (-1: forever) and run the handlers of one batch. Returns the events seen. */
+int event_loop_dispatch(struct event_loop *l, int timeout_ms);
 /* Run until event_loop_quit() or a handler fails. Returns 0 or the handler's error. */
 int event_loop_run(struct event_loop *l);
 void event_loop_quit(struct event_loop *l);

@@ -63,7 +63,8 @@ struct vsock_conn {
         uint32_t tx_cnt;   /* bytes sent to the guest */
         uint32_t fwd_cnt;  /* guest bytes written to the socket */
         uint32_t fwd_cnt_sent;
-        bool polling;
+        bool registered;   /* the socket is on the event loop */
+        bool polling;      /* ... for EPOLLIN */
         bool want_rx;      /* socket may have data that could not move yet */
         bool guest_shut_send;
         uint8_t *pending;  /* guest bytes the socket has not taken yet */
@@ -88,9 +89,25 @@ struct virtio_vsock {
 
 static void conn_close(struct vsock_conn *c);
 
+static int on_conn(void *opaque, int fd, uint32_t events);
+
+/*
+ * Watch the connection's socket for events, or for nothing: a socket that must not be
+ * looked at is taken off the loop, since epoll reports EPOLLHUP and EPOLLERR whatever
+ * the event mask says, and a closed peer would otherwise wake the loop forever.
+ */
 static void conn_set_polling(struct vsock_conn *c, uint32_t events)
 {
-        (void)event_loop_modify(c->v->vd->vm->loop, c->fd, events);
+        struct event_loop *l = c->v->vd->vm->loop;
+
+        if (events == 0) {
+                if (c->registered)
+                        (void)event_loop_remove(l, c->fd);
+                c->registered = false;
+        } else if (c->registered)
+                (void)event_loop_modify(l, c->fd, events);
+        else
+                c->registered = event_loop_add(l, c->fd, events, on_conn, c) >= 0;
         c->polling = events & EPOLLIN;
 }
 
@@ -147,10 +164,10 @@ static struct vsock_conn *find_conn(struct virtio_vsock *v, uint32_t host_port, 
         return NULL;
 }
 
-static bool host_port_used(struct virtio_vsock *v, uint32_t port)
+static bool host_port_used(struct virtio_vsock *v, const struct vsock_conn *self, uint32_t port)
 {
         for (struct vsock_conn *c = v->conns; c; c = c->next)
-                if (c->host_port == port)
+                if (c != self && c->host_port == port)
                         return true;
         return false;
 }
@@ -293,7 +310,7 @@ static int host_handshake(struct vsock_conn *c)
         struct virtio_vsock *v = c->v;
         do
                 c->host_port = v->next_port++;
-        while (host_port_used(v, c->host_port) || c->host_port < 1024);
+        while (host_port_used(v, c, c->host_port) || c->host_port < 1024);
         c->guest_port = port;
         c->state = CONN_CONNECTING;
         conn_set_polling(c, 0);
@@ -307,7 +324,12 @@ static int on_conn(void *opaque, int fd, uint32_t events)
         struct virtio_vsock *v = c->v;
 
         virtio_dev_lock(v->vd);
-        if (c->state == CONN_HOST_HANDSHAKE) {
+        if (c->state != CONN_ESTABLISHED && (events & (EPOLLHUP | EPOLLERR))) {
+                /* The host side went away before the guest answered: tell the guest. */
+                if (c->state == CONN_CONNECTING)
+                        send_conn_ctrl(c, VIRTIO_VSOCK_OP_RST, 0);
+                conn_close(c);
+        } else if (c->state == CONN_HOST_HANDSHAKE) {
                 int r = host_handshake(c);
                 if (r < 0)
                         conn_close(c);
@@ -350,12 +372,14 @@ static struct vsock_conn *conn_new(struct virtio_vsock *v, int fd, enum conn_sta
         c->v = v;
         c->fd = fd;
         c->state = state;
-        if (event_loop_add(v->vd->vm->loop, fd, state == CONN_HOST_HANDSHAKE ? EPOLLIN : 0, on_conn, c) < 0) {
-                free(c->pending);
-                free(c);
-                return NULL;
+        if (state == CONN_HOST_HANDSHAKE) {
+                conn_set_polling(c, EPOLLIN);
+                if (!c->registered) {
+                        free(c->pending);
+                        free(c);
+                        return NULL;
+                }
         }
-        c->polling = state == CONN_HOST_HANDSHAKE;
         c->next = v->conns;
         v->conns = c;
         v->n_conns++;
@@ -371,7 +395,8 @@ static void conn_close(struct vsock_conn *c)
                         break;
                 }
         v->n_conns--;
-        (void)event_loop_remove(v->vd->vm->loop, c->fd);
+        if (c->registered)
+                (void)event_loop_remove(v->vd->vm->loop, c->fd);
         safe_close(c->fd);
         free(c->pending);
         free(c);
