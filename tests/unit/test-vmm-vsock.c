@@ -187,12 +187,21 @@ TEST(host_connects_to_guest)
         ASSERT_STREQ(buf, "pong!");
         ASSERT_EQ(h.dst_port, 1234);
 
-        /* The host closes: the guest hears that neither side will send more. */
-        close(fd);
+        /* The host closes its writing half: the guest hears SEND shutdown and may still answer. */
+        ASSERT_OK(shutdown(fd, SHUT_WR));
         ASSERT_TRUE(recv_op(VIRTIO_VSOCK_OP_SHUTDOWN, &h, NULL, 0));
-        ASSERT_EQ(h.flags, VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND);
-        r = guest_hdr(1234, host_port, VIRTIO_VSOCK_OP_RST);
+        ASSERT_EQ(h.flags, VIRTIO_VSOCK_SHUTDOWN_SEND);
+        r = guest_hdr(1234, host_port, VIRTIO_VSOCK_OP_RW);
+        r.len = 3;
+        guest_send(&r, "bye", 3);
+        ASSERT_EQ(read(fd, buf, sizeof(buf)), 3);
+        /* Then the guest closes: a reset, and EOF for the host. */
+        r = guest_hdr(1234, host_port, VIRTIO_VSOCK_OP_SHUTDOWN);
+        r.flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
         guest_send(&r, NULL, 0);
+        ASSERT_TRUE(recv_op(VIRTIO_VSOCK_OP_RST, &h, NULL, 0));
+        ASSERT_EQ(read(fd, buf, sizeof(buf)), 0);
+        close(fd);
         ASSERT_TRUE(virtio_dev_running(vd));
 }
 

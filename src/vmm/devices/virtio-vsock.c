@@ -67,6 +67,7 @@ struct vsock_conn {
         bool polling;      /* ... for EPOLLIN */
         bool want_rx;      /* socket may have data that could not move yet */
         bool guest_shut_send;
+        bool host_shut_send; /* the Unix socket reached EOF */
         uint8_t *pending;  /* guest bytes the socket has not taken yet */
         size_t pending_len;
         struct vsock_conn *next;
@@ -208,12 +209,18 @@ static bool conn_forward(struct virtio_vsock *v, struct vsock_conn *c, struct vi
         }
         struct virtio_vsock_hdr h;
         if (got <= 0) {
-                /* EOF or error from the host side: tell the guest neither side will send more. */
+                /*
+                 * EOF from the host side: it will send no more (it may have closed only its
+                 * writing half, as a client waiting for a reply does), so the guest hears
+                 * SHUTDOWN with SEND alone and may still send; a full close shows up as
+                 * EPIPE on the next write, which resets the connection.
+                 */
                 h = make_hdr(v, c->host_port, c->guest_port, VIRTIO_VSOCK_OP_SHUTDOWN, c->fwd_cnt);
-                h.flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
+                h.flags = VIRTIO_VSOCK_SHUTDOWN_SEND;
                 got = 0;
-                conn_set_polling(c, 0);
+                c->host_shut_send = true;
                 c->want_rx = false;
+                conn_set_polling(c, c->pending_len ? EPOLLOUT : 0);
         } else {
                 h = make_hdr(v, c->host_port, c->guest_port, VIRTIO_VSOCK_OP_RW, c->fwd_cnt);
                 h.len = (uint32_t)got;
@@ -267,7 +274,7 @@ static void rx_flush(struct virtio_vsock *v)
 static void unpark(struct virtio_vsock *v)
 {
         for (struct vsock_conn *c = v->conns; c; c = c->next)
-                if (c->state == CONN_ESTABLISHED && !c->polling && peer_credit(c) > 0)
+                if (c->state == CONN_ESTABLISHED && !c->polling && !c->host_shut_send && peer_credit(c) > 0)
                         conn_set_polling(c, EPOLLIN);
 }
 
