@@ -10,7 +10,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 
-#include "config.h"
+#include "hull-build.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
