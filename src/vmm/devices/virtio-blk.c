@@ -102,13 +102,8 @@ static void blk_queue_notify(struct virtio_dev *vd, unsigned qi)
                         virtio_dev_fail(vd, "malformed request queue");
                         return;
                 }
-                if (r == 0) {
-                        /* Re-arm notifications, then look again: a request may have slipped in. */
-                        virtqueue_enable_notify(q, true);
-                        if (!virtqueue_has_buffers(q))
-                                break;
-                        continue;
-                }
+                if (r == 0)
+                        break;
                 if (c->out_len < sizeof(struct virtio_blk_outhdr) || c->in_len < 1) {
                         virtio_dev_fail(vd, "request without header or status byte");
                         return;

@@ -90,9 +90,6 @@ static void net_receive(struct virtio_net *n)
                         return;
                 }
                 if (r == 0) {
-                        virtqueue_enable_notify(q, true);
-                        if (virtqueue_has_buffers(q))
-                                continue;
                         set_rx_polling(n, false); /* back on when the driver adds buffers */
                         break;
                 }
@@ -131,12 +128,8 @@ static void net_transmit(struct virtio_net *n)
                         virtio_dev_fail(vd, "malformed transmit queue");
                         return;
                 }
-                if (r == 0) {
-                        virtqueue_enable_notify(q, true);
-                        if (virtqueue_has_buffers(q))
-                                continue;
+                if (r == 0)
                         break;
-                }
                 if (c->out_len < NET_HDR_LEN) {
                         virtio_dev_fail(vd, "transmit chain without a header");
                         return;

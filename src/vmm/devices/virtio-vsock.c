@@ -266,8 +266,6 @@ static void rx_flush(struct virtio_vsock *v)
         }
         if (pushed)
                 virtio_dev_notify_queue(vd, RXQ);
-        if (!broken)
-                virtqueue_enable_notify(q, true);
 }
 
 /* Re-arm the sockets parked for lack of buffers or credit. */
@@ -557,12 +555,8 @@ static void tx_process(struct virtio_vsock *v)
                         virtio_dev_fail(vd, "malformed transmit queue");
                         return;
                 }
-                if (r == 0) {
-                        virtqueue_enable_notify(q, true);
-                        if (virtqueue_has_buffers(q))
-                                continue;
+                if (r == 0)
                         break;
-                }
                 struct virtio_vsock_hdr h;
                 if (c->out_len < sizeof(h)) {
                         virtio_dev_fail(vd, "transmit packet without a header");

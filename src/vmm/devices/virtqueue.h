@@ -68,7 +68,11 @@ struct virtqueue_chain {
 /* Check the ring addresses and map them. -EINVAL when they are not valid guest RAM. */
 int virtqueue_activate(struct virtqueue *q, const struct guest_memory *m, bool event_idx);
 void virtqueue_reset(struct virtqueue *q, uint16_t max_size);
-/* 1 and a chain, 0 when the ring is empty, -EINVAL when the guest broke the ring. */
+/*
+ * 1 and a chain, 0 when the ring is empty, -EINVAL when the guest broke the ring. With
+ * event indices it also moves avail_event to what has been taken, before it looks at
+ * the ring, so a device that pops until 0 never misses a notification.
+ */
 int virtqueue_pop(struct virtqueue *q, struct virtqueue_chain *c);
 /* Give back the last popped chain (no used entry is written): the device will retry it. */
 void virtqueue_unpop(struct virtqueue *q);
