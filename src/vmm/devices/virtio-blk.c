@@ -21,7 +21,7 @@
 #include "virtio-blk.h"
 
 #define SECTOR_SIZE 512
-#define BLK_SEG_MAX 126
+#define BLK_SEG_MAX (BLK_QUEUE_SIZE - 2) /* a 1 MiB request of 4 KiB pages is one request */
 #define BLK_QUEUE_SIZE 256
 
 struct virtio_blk {
