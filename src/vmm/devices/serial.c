@@ -260,7 +260,15 @@ static int on_timer(void *opaque, int fd, uint32_t events)
         uint64_t ticks;
 
         (void)!read(fd, &ticks, sizeof(ticks));
-        pthread_mutex_lock(&s->lock);
+        /*
+         * A vCPU writing to a console that is slow to read (a full pipe) holds the lock while
+         * it waits; the I/O thread must not wait with it. Try again on the next tick.
+         */
+        if (pthread_mutex_trylock(&s->lock) != 0) {
+                struct itimerspec its = { .it_value.tv_nsec = FLUSH_DELAY_NS };
+                (void)timerfd_settime(s->timer_fd, 0, &its, NULL);
+                return 0;
+        }
         flush_locked(s);
         bool room = s->regs.rx_count < SERIAL_RX_SIZE;
         pthread_mutex_unlock(&s->lock);

@@ -174,9 +174,8 @@ static void set_status(struct virtio_dev *vd, uint8_t status)
                         status &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
         }
         vd->s.status = (uint8_t)(status | (old & STATUS_NEEDS_RESET));
-        if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK) && !vd->broken &&
-            vd->ops->activate) {
-                int r = vd->ops->activate(vd);
+        if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK) && !vd->broken) {
+                int r = vd->ops->activate ? vd->ops->activate(vd) : 0;
                 if (r < 0)
                         virtio_dev_fail(vd, "activation failed");
                 else
