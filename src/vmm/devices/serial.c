@@ -225,32 +225,43 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
         return n;
 }
 
+static void pause_input(struct serial *s, int fd)
+{
+        struct itimerspec its = { .it_value.tv_nsec = FLUSH_DELAY_NS };
+        s->in_paused = true;
+        (void)event_loop_modify(s->loop, fd, 0);
+        (void)timerfd_settime(s->timer_fd, 0, &its, NULL);
+}
+
 static int on_input(void *opaque, int fd, uint32_t events)
 {
         struct serial *s = opaque;
         uint8_t buf[256];
 
-        pthread_mutex_lock(&s->lock);
-        size_t room = SERIAL_RX_SIZE - s->regs.rx_count;
-        pthread_mutex_unlock(&s->lock);
-        if (room == 0) {
-                /* Stop reading until the guest drains the FIFO; the flush timer polls for room. */
-                s->in_paused = true;
-                (void)event_loop_modify(s->loop, fd, 0);
-                struct itimerspec its = { .it_value.tv_nsec = FLUSH_DELAY_NS };
-                (void)timerfd_settime(s->timer_fd, 0, &its, NULL);
+        /* Busy (a vCPU may be blocked writing to a slow console) or full: poll again from the timer. */
+        if (pthread_mutex_trylock(&s->lock) != 0) {
+                pause_input(s, fd);
                 return 0;
         }
+        size_t room = SERIAL_RX_SIZE - s->regs.rx_count;
+        if (room == 0) {
+                pthread_mutex_unlock(&s->lock);
+                pause_input(s, fd);
+                return 0;
+        }
+        /* The fd is readable, so this read does not block even on a blocking terminal. */
         ssize_t n = read(fd, buf, MIN(room, sizeof(buf)));
-        if (n <= 0) {
-                if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                        return 0;
+        if (n > 0) {
+                for (ssize_t i = 0; i < n; i++)
+                        rx_push(&s->regs, buf[i]);
+                update_irq(s);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                 /* End of input (or an error): the console keeps working for output. */
                 (void)event_loop_remove(s->loop, fd);
                 s->in_fd = -EBADF;
-                return 0;
         }
-        serial_receive(s, buf, (size_t)n);
         return 0;
 }
 
