@@ -4,7 +4,8 @@
  *
  * RAM is mapped MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE: starting a VM touches no guest
  * page until the kernel is loaded, which keeps both start time and the RSS that a
- * small guest costs low. MADV_DONTFORK keeps guest RAM out of any child process.
+ * small guest costs low. MADV_DONTFORK keeps guest RAM out of any child process;
+ * MADV_HUGEPAGE on 2 MiB-aligned RAM lets KVM use 2 MiB mappings.
  */
 #include <inttypes.h>
 #include <sys/mman.h>
@@ -13,15 +14,31 @@
 #include "layout.h"
 #include "memory.h"
 
+#define HUGE_PAGE (2ULL << 20)
+
 static int region_map(struct guest_region *r, uint64_t gpa, uint64_t size)
 {
-        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        /*
+         * Align the mapping to 2 MiB, like the guest addresses it backs, and ask for
+         * transparent huge pages: KVM can then map guest RAM with 2 MiB pages, which
+         * makes every guest memory access cheaper (and nested paging much cheaper).
+         * Only the pages the guest touches are allocated either way.
+         */
+        size_t len = size + HUGE_PAGE;
+        uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
                 return negative_errno();
-        (void)madvise(p, size, MADV_DONTFORK);
+        uint8_t *a = (uint8_t *)ALIGN_UP((uintptr_t)p, (uintptr_t)HUGE_PAGE);
+        if (a > p)
+                munmap(p, (size_t)(a - p));
+        if (a + size < p + len)
+                munmap(a + size, (size_t)(p + len - (a + size)));
+        (void)madvise(a, size, MADV_DONTFORK);
+        if (size % HUGE_PAGE == 0)
+                (void)madvise(a, size, MADV_HUGEPAGE);
         r->gpa = gpa;
         r->size = size;
-        r->hva = p;
+        r->hva = a;
         return 0;
 }
 
