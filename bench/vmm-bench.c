@@ -83,7 +83,7 @@ int main(int argc, char **argv)
                 if (t_marker < 0 && strstr(line, marker)) {
                         t_marker = now_ms() - t0;
                         if (sample_ms >= 0) {
-                                struct timespec d = { sample_ms / 1000, (sample_ms % 1000) * 1000000L };
+                                struct timespec d = {sample_ms / 1000, (sample_ms % 1000) * 1000000L};
                                 nanosleep(&d, NULL);
                                 smaps(pid, guest_kib_min, &total, &guest);
                         }

@@ -76,23 +76,23 @@ enum {
 };
 
 static const struct option options[] = {
-        { "kernel", required_argument, NULL, OPT_KERNEL },
-        { "initrd", required_argument, NULL, OPT_INITRD },
-        { "cmdline", required_argument, NULL, OPT_CMDLINE },
-        { "cpus", required_argument, NULL, OPT_CPUS },
-        { "memory", required_argument, NULL, OPT_MEMORY },
-        { "disk", required_argument, NULL, OPT_DISK },
-        { "net", required_argument, NULL, OPT_NET },
-        { "vsock", required_argument, NULL, OPT_VSOCK },
-        { "serial", required_argument, NULL, OPT_SERIAL },
-        { "api-sock", required_argument, NULL, OPT_API_SOCK },
-        { "no-rng", no_argument, NULL, OPT_NO_RNG },
-        { "shutdown-grace", required_argument, NULL, OPT_GRACE },
-        { "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
-        { "kvm", required_argument, NULL, OPT_KVM },
-        { "debug", no_argument, NULL, OPT_DEBUG },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, OPT_VERSION },
+        {"kernel", required_argument, NULL, OPT_KERNEL},
+        {"initrd", required_argument, NULL, OPT_INITRD},
+        {"cmdline", required_argument, NULL, OPT_CMDLINE},
+        {"cpus", required_argument, NULL, OPT_CPUS},
+        {"memory", required_argument, NULL, OPT_MEMORY},
+        {"disk", required_argument, NULL, OPT_DISK},
+        {"net", required_argument, NULL, OPT_NET},
+        {"vsock", required_argument, NULL, OPT_VSOCK},
+        {"serial", required_argument, NULL, OPT_SERIAL},
+        {"api-sock", required_argument, NULL, OPT_API_SOCK},
+        {"no-rng", no_argument, NULL, OPT_NO_RNG},
+        {"shutdown-grace", required_argument, NULL, OPT_GRACE},
+        {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+        {"kvm", required_argument, NULL, OPT_KVM},
+        {"debug", no_argument, NULL, OPT_DEBUG},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
         {},
 };
 
@@ -132,13 +132,15 @@ static int parse_args(int argc, char **argv, struct vm_config *c)
                 case OPT_CPUS: {
                         uint32_t n;
                         if (parse_u32(optarg, &n) < 0 || n == 0 || n > 254)
-                                return err_set(-EINVAL, "--cpus: expected a number from 1 to 254, got '%s'", optarg);
+                                return err_set(-EINVAL, "--cpus: expected a number from 1 to 254, got '%s'",
+                                               optarg);
                         c->cpus = n;
                         break;
                 }
                 case OPT_MEMORY:
                         if (parse_size(optarg, &c->memory) < 0)
-                                return err_set(-EINVAL, "--memory: expected a size such as 256M or 1G, got '%s'",
+                                return err_set(-EINVAL,
+                                               "--memory: expected a size such as 256M or 1G, got '%s'",
                                                optarg);
                         break;
                 case OPT_DISK: {
@@ -190,7 +192,8 @@ static int parse_args(int argc, char **argv, struct vm_config *c)
                         break;
                 case OPT_GRACE:
                         if (parse_u32(optarg, &c->shutdown_grace_ms) < 0)
-                                return err_set(-EINVAL, "--shutdown-grace: expected milliseconds, got '%s'", optarg);
+                                return err_set(-EINVAL, "--shutdown-grace: expected milliseconds, got '%s'",
+                                               optarg);
                         break;
                 case OPT_NO_SECCOMP:
                         c->seccomp = false;

@@ -122,16 +122,16 @@ _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP 2.0 is 36 bytes");
 _Static_assert(sizeof(struct acpi_fadt) == 276, "FADT revision 6 is 276 bytes");
 _Static_assert(sizeof(struct acpi_facs) == 64, "FACS is 64 bytes");
 
-#define FADT_F_WBINVD          (1u << 0)
-#define FADT_F_SLP_BUTTON      (1u << 5) /* set: no fixed-feature sleep button */
-#define FADT_F_RESET_REG_SUP   (1u << 10)
-#define BOOT_ARCH_VGA_ABSENT   (1u << 2)
-#define BOOT_ARCH_RTC_ABSENT   (1u << 5)
+#define FADT_F_WBINVD        (1u << 0)
+#define FADT_F_SLP_BUTTON    (1u << 5) /* set: no fixed-feature sleep button */
+#define FADT_F_RESET_REG_SUP (1u << 10)
+#define BOOT_ARCH_VGA_ABSENT (1u << 2)
+#define BOOT_ARCH_RTC_ABSENT (1u << 5)
 
-#define MADT_LOCAL_APIC        0
-#define MADT_IO_APIC           1
-#define MADT_INT_OVERRIDE      2
-#define MADT_LOCAL_APIC_NMI    4
+#define MADT_LOCAL_APIC     0
+#define MADT_IO_APIC        1
+#define MADT_INT_OVERRIDE   2
+#define MADT_LOCAL_APIC_NMI 4
 
 uint8_t acpi_checksum(const void *p, size_t len)
 {
@@ -247,14 +247,16 @@ static struct acpi_gas gas_io(uint16_t port, uint8_t bytes)
         return (struct acpi_gas){
                 .space_id = 1,
                 .bit_width = (uint8_t)(bytes * 8),
-                .access_size = bytes == 1 ? 1 : bytes == 2 ? 2 : 3,
+                .access_size = bytes == 1   ? 1
+                               : bytes == 2 ? 2
+                                            : 3,
                 .address = port,
         };
 }
 
 int acpi_build_tables(uint8_t *buf, size_t size, uint64_t base, unsigned n_cpus)
 {
-        struct table_writer w = { .buf = buf, .size = size, .base = base };
+        struct table_writer w = {.buf = buf, .size = size, .base = base};
         struct aml dsdt = {};
         int r;
 
@@ -273,7 +275,7 @@ int acpi_build_tables(uint8_t *buf, size_t size, uint64_t base, unsigned n_cpus)
         uint64_t dsdt_addr = tw_table(&w, dsdt.data, dsdt.len, 16);
         aml_free(&dsdt);
 
-        struct acpi_facs facs = { .signature = "FACS", .length = sizeof(facs), .version = 2 };
+        struct acpi_facs facs = {.signature = "FACS", .length = sizeof(facs), .version = 2};
         size_t facs_at = tw_alloc(&w, sizeof(facs), 64);
         if (facs_at == SIZE_MAX)
                 return -ENOSPC;
@@ -379,7 +381,8 @@ int acpi_build(const struct guest_memory *m, unsigned n_cpus, uint64_t *ret_rsdp
                 return -ENOMEM;
         int n = acpi_build_tables(buf, size, LAYOUT_ACPI, n_cpus);
         if (n < 0)
-                return n == -EINVAL ? err_set(n, "cpus: %u is out of range (1-%d)", n_cpus, ACPI_MAX_CPUS) : n;
+                return n == -EINVAL ? err_set(n, "cpus: %u is out of range (1-%d)", n_cpus, ACPI_MAX_CPUS)
+                                    : n;
         memcpy(dst, buf, (size_t)n);
         *ret_rsdp = LAYOUT_ACPI;
         return 0;

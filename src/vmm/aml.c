@@ -5,23 +5,23 @@
  */
 #include "aml.h"
 
-#define AML_ZERO_OP      0x00
-#define AML_ONE_OP       0x01
-#define AML_NAME_OP      0x08
-#define AML_BYTE_PREFIX  0x0a
-#define AML_WORD_PREFIX  0x0b
-#define AML_DWORD_PREFIX 0x0c
+#define AML_ZERO_OP       0x00
+#define AML_ONE_OP        0x01
+#define AML_NAME_OP       0x08
+#define AML_BYTE_PREFIX   0x0a
+#define AML_WORD_PREFIX   0x0b
+#define AML_DWORD_PREFIX  0x0c
 #define AML_STRING_PREFIX 0x0d
-#define AML_QWORD_PREFIX 0x0e
-#define AML_SCOPE_OP     0x10
-#define AML_BUFFER_OP    0x11
-#define AML_PACKAGE_OP   0x12
-#define AML_EXT_OP       0x5b
-#define AML_DEVICE_OP    0x82
-#define AML_DUAL_NAME    0x2e
-#define AML_MULTI_NAME   0x2f
-#define AML_ROOT_CHAR    0x5c
-#define AML_ONES_OP      0xff
+#define AML_QWORD_PREFIX  0x0e
+#define AML_SCOPE_OP      0x10
+#define AML_BUFFER_OP     0x11
+#define AML_PACKAGE_OP    0x12
+#define AML_EXT_OP        0x5b
+#define AML_DEVICE_OP     0x82
+#define AML_DUAL_NAME     0x2e
+#define AML_MULTI_NAME    0x2f
+#define AML_ROOT_CHAR     0x5c
+#define AML_ONES_OP       0xff
 
 static bool reserve(struct aml *a, size_t n)
 {
@@ -67,7 +67,7 @@ static void le(struct aml *a, uint64_t v, unsigned n)
 
 static void name_seg(struct aml *a, const char *s, size_t n)
 {
-        char seg[4] = { '_', '_', '_', '_' };
+        char seg[4] = {'_', '_', '_', '_'};
         memcpy(seg, s, MIN(n, sizeof(seg)));
         aml_bytes(a, seg, 4);
 }

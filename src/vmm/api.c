@@ -17,7 +17,7 @@
 #include "log.h"
 #include "util.h"
 
-#define API_LINE_MAX 4096
+#define API_LINE_MAX    4096
 #define API_MAX_CLIENTS 16
 
 struct api_client {
@@ -102,8 +102,8 @@ char *api_handle_request(struct vm *vm, const char *line)
                 vm_request_shutdown(vm);
                 return reply(true, vm_state_to_string(vm_get_state(vm)), NULL);
         }
-        _cleanup_free_ char *msg = strdup_printf("command: unknown command '%s' (status, pause, resume, shutdown)",
-                                                 cmd);
+        _cleanup_free_ char *msg =
+                strdup_printf("command: unknown command '%s' (status, pause, resume, shutdown)", cmd);
         return reply(false, NULL, msg ?: "command: unknown");
 }
 
@@ -183,7 +183,7 @@ static int on_accept(void *opaque, int fd, uint32_t events)
 
 int api_new(struct vm *vm, const char *path, struct api **ret)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int r;
 
         if (strlen(path) >= sizeof(sa.sun_path))

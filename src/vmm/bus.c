@@ -20,7 +20,7 @@ int bus_add(struct bus *b, uint64_t base, uint64_t len, const struct bus_ops *op
                 return -ENOMEM;
         b->ranges = n;
         memmove(&n[i + 1], &n[i], (b->n - i) * sizeof(*n));
-        n[i] = (struct bus_range){ base, len, ops, opaque };
+        n[i] = (struct bus_range){base, len, ops, opaque};
         b->n++;
         return 0;
 }

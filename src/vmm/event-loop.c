@@ -42,7 +42,7 @@ int event_loop_new(struct event_loop **ret)
                 event_loop_free(l);
                 return r;
         }
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
         if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, l->quit_fd, &ev) < 0) {
                 int r = negative_errno();
                 event_loop_free(l);
@@ -101,8 +101,8 @@ int event_loop_add(struct event_loop *l, int fd, uint32_t events, event_handler_
                 pthread_mutex_unlock(&l->lock);
                 return -ENOMEM;
         }
-        *e = (struct event_reg){ .fd = fd, .fn = fn, .opaque = opaque, .next = l->regs };
-        struct epoll_event ev = { .events = events, .data.ptr = e };
+        *e = (struct event_reg){.fd = fd, .fn = fn, .opaque = opaque, .next = l->regs};
+        struct epoll_event ev = {.events = events, .data.ptr = e};
         if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
                 r = negative_errno();
                 free(e);
@@ -121,7 +121,7 @@ int event_loop_modify(struct event_loop *l, int fd, uint32_t events)
         if (!e)
                 r = -ENOENT;
         else {
-                struct epoll_event ev = { .events = events, .data.ptr = e };
+                struct epoll_event ev = {.events = events, .data.ptr = e};
                 if (epoll_ctl(l->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0)
                         r = negative_errno();
         }

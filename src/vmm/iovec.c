@@ -13,7 +13,8 @@ size_t iovec_length(const struct iovec *iov, int iovcnt)
         return n;
 }
 
-static size_t iovec_copy(const struct iovec *iov, int iovcnt, size_t skip, void *buf, size_t len, bool to_buf)
+static size_t iovec_copy(const struct iovec *iov, int iovcnt, size_t skip, void *buf, size_t len,
+                         bool to_buf)
 {
         size_t done = 0;
         for (int i = 0; i < iovcnt && done < len; i++) {
@@ -52,7 +53,7 @@ int iovec_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, st
                         continue;
                 }
                 size_t l = MIN(iov[i].iov_len - skip, len);
-                out[n++] = (struct iovec){ (uint8_t *)iov[i].iov_base + skip, l };
+                out[n++] = (struct iovec){(uint8_t *)iov[i].iov_base + skip, l};
                 len -= l;
                 skip = 0;
         }

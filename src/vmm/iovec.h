@@ -20,4 +20,5 @@ size_t iovec_from_buf(const struct iovec *iov, int iovcnt, size_t skip, const vo
  * Fill out[] with the part of iov starting at byte skip and at most len bytes long.
  * Returns the number of entries written (at most max_out).
  */
-int iovec_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, struct iovec *out, int max_out);
+int iovec_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, struct iovec *out,
+                int max_out);

@@ -17,15 +17,11 @@ static const struct {
         int cap;
         const char *name;
 } required_caps[] = {
-        { KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-        { KVM_CAP_HLT, "KVM_CAP_HLT" },
-        { KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-        { KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-        { KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-        { KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-        { KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
-        { KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-        { KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+        {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},         {KVM_CAP_HLT, "KVM_CAP_HLT"},
+        {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"}, {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+        {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},     {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+        {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"}, {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+        {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
 };
 
 static int get_supported_cpuid(struct kvm *k)
@@ -49,7 +45,7 @@ static int get_supported_cpuid(struct kvm *k)
 
 static int get_msr_list(struct kvm *k)
 {
-        struct kvm_msr_list probe = { .nmsrs = 0 };
+        struct kvm_msr_list probe = {.nmsrs = 0};
 
         /* The first call fails with E2BIG and tells how many indices there are. */
         if (ioctl(k->sys_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
@@ -79,14 +75,15 @@ static int routes_init(struct kvm *k)
                 e[n++] = (struct kvm_irq_routing_entry){
                         .gsi = gsi,
                         .type = KVM_IRQ_ROUTING_IRQCHIP,
-                        .u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi },
+                        .u.irqchip = {.irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi},
                 };
                 if (gsi < 16)
                         e[n++] = (struct kvm_irq_routing_entry){
                                 .gsi = gsi,
                                 .type = KVM_IRQ_ROUTING_IRQCHIP,
-                                .u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
-                                               .pin = gsi % 8 },
+                                .u.irqchip = {.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+                                                                 : KVM_IRQCHIP_PIC_SLAVE,
+                                              .pin = gsi % 8},
                         };
         }
         k->routes->nr = n;
@@ -96,10 +93,10 @@ static int routes_init(struct kvm *k)
 
 int kvm_open(struct kvm *k, const char *path)
 {
-        struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+        struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
         int r;
 
-        *k = (struct kvm){ .sys_fd = -EBADF, .vm_fd = -EBADF };
+        *k = (struct kvm){.sys_fd = -EBADF, .vm_fd = -EBADF};
         pthread_mutex_init(&k->routes_lock, NULL);
 
         k->sys_fd = open(path ?: "/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -172,7 +169,7 @@ int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, vo
 
 int kvm_irq_line(struct kvm *k, uint32_t gsi, int level)
 {
-        struct kvm_irq_level l = { .irq = gsi, .level = (uint32_t)level };
+        struct kvm_irq_level l = {.irq = gsi, .level = (uint32_t)level};
         if (ioctl(k->vm_fd, KVM_IRQ_LINE, &l) < 0)
                 return negative_errno();
         return 0;
@@ -190,7 +187,7 @@ int kvm_msi_route_alloc(struct kvm *k, uint32_t *ret_gsi)
         k->routes->entries[k->routes->nr++] = (struct kvm_irq_routing_entry){
                 .gsi = gsi,
                 .type = KVM_IRQ_ROUTING_MSI,
-                .u.msi = { .address_lo = 0xfee00000, .address_hi = 0, .data = 0 },
+                .u.msi = {.address_lo = 0xfee00000, .address_hi = 0, .data = 0},
         };
         pthread_mutex_unlock(&k->routes_lock);
         *ret_gsi = gsi;
@@ -218,7 +215,7 @@ int kvm_msi_route_set(struct kvm *k, uint32_t gsi, uint64_t addr, uint32_t data)
 
 int kvm_irqfd(struct kvm *k, int fd, uint32_t gsi, bool assign)
 {
-        struct kvm_irqfd f = { .fd = (uint32_t)fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+        struct kvm_irqfd f = {.fd = (uint32_t)fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN};
         if (ioctl(k->vm_fd, KVM_IRQFD, &f) < 0)
                 return negative_errno();
         return 0;

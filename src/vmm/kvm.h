@@ -24,9 +24,9 @@
 struct kvm {
         int sys_fd;
         int vm_fd;
-        int run_size; /* size of the per-vCPU kvm_run mapping */
-        struct kvm_cpuid2 *cpuid;         /* KVM_GET_SUPPORTED_CPUID */
-        struct kvm_msr_list *msr_list;    /* KVM_GET_MSR_INDEX_LIST */
+        int run_size;                  /* size of the per-vCPU kvm_run mapping */
+        struct kvm_cpuid2 *cpuid;      /* KVM_GET_SUPPORTED_CPUID */
+        struct kvm_msr_list *msr_list; /* KVM_GET_MSR_INDEX_LIST */
         pthread_mutex_t routes_lock;
         struct kvm_irq_routing *routes;
         uint32_t next_gsi;

@@ -20,32 +20,32 @@
  */
 #pragma once
 
-#define LAYOUT_GDT            0x500ULL
-#define LAYOUT_PVH_INFO       0x6000ULL
-#define LAYOUT_BOOT_PARAMS    0x7000ULL
-#define LAYOUT_PML4           0x9000ULL
-#define LAYOUT_PDPT           0xa000ULL
-#define LAYOUT_PD             0xb000ULL /* 4 pages */
-#define LAYOUT_CMDLINE        0x20000ULL
-#define LAYOUT_CMDLINE_MAX    0x10000ULL
-#define LAYOUT_EBDA           0x9fc00ULL
-#define LAYOUT_ACPI           0xe0000ULL
-#define LAYOUT_ACPI_END       0x100000ULL
-#define LAYOUT_HIMEM          0x100000ULL
-#define LAYOUT_LOWMEM_MAX     0xc0000000ULL
-#define LAYOUT_MMIO32_START   0xc0000000ULL
-#define LAYOUT_MMIO32_END     0xfec00000ULL
-#define LAYOUT_IOAPIC         0xfec00000ULL
-#define LAYOUT_LAPIC          0xfee00000ULL
-#define LAYOUT_HIGHMEM        0x100000000ULL
+#define LAYOUT_GDT          0x500ULL
+#define LAYOUT_PVH_INFO     0x6000ULL
+#define LAYOUT_BOOT_PARAMS  0x7000ULL
+#define LAYOUT_PML4         0x9000ULL
+#define LAYOUT_PDPT         0xa000ULL
+#define LAYOUT_PD           0xb000ULL /* 4 pages */
+#define LAYOUT_CMDLINE      0x20000ULL
+#define LAYOUT_CMDLINE_MAX  0x10000ULL
+#define LAYOUT_EBDA         0x9fc00ULL
+#define LAYOUT_ACPI         0xe0000ULL
+#define LAYOUT_ACPI_END     0x100000ULL
+#define LAYOUT_HIMEM        0x100000ULL
+#define LAYOUT_LOWMEM_MAX   0xc0000000ULL
+#define LAYOUT_MMIO32_START 0xc0000000ULL
+#define LAYOUT_MMIO32_END   0xfec00000ULL
+#define LAYOUT_IOAPIC       0xfec00000ULL
+#define LAYOUT_LAPIC        0xfee00000ULL
+#define LAYOUT_HIGHMEM      0x100000000ULL
 
-#define LAYOUT_PORT_COM1      0x3f8
-#define LAYOUT_IRQ_COM1       4
-#define LAYOUT_PORT_I8042     0x60
-#define LAYOUT_PORT_PM_EVT    0x600 /* PM1a_EVT_BLK, 4 bytes */
-#define LAYOUT_PORT_PM_CNT    0x604 /* PM1a_CNT_BLK, 2 bytes */
-#define LAYOUT_PORT_PM_TMR    0x608 /* PM_TMR_BLK, 4 bytes */
-#define LAYOUT_PORT_RESET     0xcf9
-#define LAYOUT_IRQ_SCI        9
-#define LAYOUT_PORT_PCI_ADDR  0xcf8
-#define LAYOUT_PORT_PCI_DATA  0xcfc
+#define LAYOUT_PORT_COM1     0x3f8
+#define LAYOUT_IRQ_COM1      4
+#define LAYOUT_PORT_I8042    0x60
+#define LAYOUT_PORT_PM_EVT   0x600 /* PM1a_EVT_BLK, 4 bytes */
+#define LAYOUT_PORT_PM_CNT   0x604 /* PM1a_CNT_BLK, 2 bytes */
+#define LAYOUT_PORT_PM_TMR   0x608 /* PM_TMR_BLK, 4 bytes */
+#define LAYOUT_PORT_RESET    0xcf9
+#define LAYOUT_IRQ_SCI       9
+#define LAYOUT_PORT_PCI_ADDR 0xcf8
+#define LAYOUT_PORT_PCI_DATA 0xcfc

@@ -25,7 +25,8 @@ static int region_map(struct guest_region *r, uint64_t gpa, uint64_t size)
          * Only the pages the guest touches are allocated either way.
          */
         size_t len = size + HUGE_PAGE;
-        uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        uint8_t *p =
+                mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
                 return negative_errno();
         uint8_t *a = (uint8_t *)ALIGN_UP((uintptr_t)p, (uintptr_t)HUGE_PAGE);
@@ -47,7 +48,9 @@ int guest_memory_init(struct guest_memory *m, uint64_t size)
         int r;
 
         if (size < (16ULL << 20) || size % (1ULL << 20) != 0)
-                return err_set(-EINVAL, "memory: must be a multiple of 1 MiB and at least 16 MiB, not %" PRIu64 " bytes",
+                return err_set(-EINVAL,
+                               "memory: must be a multiple of 1 MiB and at least 16 MiB, not %" PRIu64
+                               " bytes",
                                size);
         *m = (struct guest_memory){};
         uint64_t low = MIN(size, LAYOUT_LOWMEM_MAX);

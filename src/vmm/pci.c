@@ -67,7 +67,7 @@ int pci_device_add_bar(struct pci_device *d, unsigned bar, uint64_t size, bool i
         d->bar_size[bar] = size;
         d->bar_is64[bar] = is64;
         put32(d->cfg + PCI_BAR0 + 4 * bar, is64 ? PCI_BAR_MEM64 : 0);
-        put32(d->wmask + PCI_BAR0 + 4 * bar, (uint32_t)~(size - 1) & 0xfffffff0u);
+        put32(d->wmask + PCI_BAR0 + 4 * bar, (uint32_t) ~(size - 1) & 0xfffffff0u);
         if (is64)
                 put32(d->wmask + PCI_BAR0 + 4 * (bar + 1), (uint32_t)(~(size - 1) >> 32));
         return 0;
@@ -180,7 +180,8 @@ static void conf1_read(void *opaque, uint64_t offset, void *data, uint32_t len)
                 pthread_mutex_lock(&b->lock);
                 uint32_t a = b->config_address;
                 pthread_mutex_unlock(&b->lock);
-                v = offset == 0 && len == 4 ? a : (offset == 1 && len == 1 ? 0 : (uint32_t)(a >> (8 * offset)));
+                v = offset == 0 && len == 4 ? a
+                                            : (offset == 1 && len == 1 ? 0 : (uint32_t)(a >> (8 * offset)));
         } else {
                 pthread_mutex_lock(&b->lock);
                 uint32_t a = b->config_address;
@@ -218,7 +219,7 @@ static void conf1_write(void *opaque, uint64_t offset, const void *data, uint32_
         }
 }
 
-static const struct bus_ops conf1_ops = { .read = conf1_read, .write = conf1_write };
+static const struct bus_ops conf1_ops = {.read = conf1_read, .write = conf1_write};
 
 static void window_access(struct pci_bus *b, uint64_t addr, void *data, uint32_t len, bool write)
 {
@@ -266,7 +267,7 @@ static void window_write(void *opaque, uint64_t offset, const void *data, uint32
         window_access(opaque, LAYOUT_MMIO32_START + offset, (void *)data, len, true);
 }
 
-static const struct bus_ops window_ops = { .read = window_read, .write = window_write };
+static const struct bus_ops window_ops = {.read = window_read, .write = window_write};
 
 int pci_bus_new(struct bus *pio, struct bus *mmio, pci_cf9_fn cf9, void *opaque, struct pci_bus **ret)
 {
@@ -279,11 +280,13 @@ int pci_bus_new(struct bus *pio, struct bus *mmio, pci_cf9_fn cf9, void *opaque,
         b->cf9 = cf9;
         b->cf9_opaque = opaque;
         b->mmio_next = LAYOUT_MMIO32_START;
-        /* 8086:0d57 is the id other KVM monitors give a virtual host bridge; class 06.00 is what Linux checks. */
+        /* 8086:0d57 is the id other KVM monitors give a virtual host bridge; class 06.00 is what Linux
+         * checks. */
         pci_device_init(&b->host, 0x8086, 0x0d57, 0x060000, 0, 0, 0, NULL);
         r = bus_add(pio, LAYOUT_PORT_PCI_ADDR, 8, &conf1_ops, b);
         if (r >= 0 && mmio)
-                r = bus_add(mmio, LAYOUT_MMIO32_START, LAYOUT_MMIO32_END - LAYOUT_MMIO32_START, &window_ops, b);
+                r = bus_add(mmio, LAYOUT_MMIO32_START, LAYOUT_MMIO32_END - LAYOUT_MMIO32_START, &window_ops,
+                            b);
         if (r < 0) {
                 pci_bus_free(b);
                 return r;

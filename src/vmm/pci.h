@@ -27,7 +27,8 @@ struct pci_device;
 
 struct pci_device_ops {
         void (*bar_read)(struct pci_device *d, unsigned bar, uint64_t offset, void *data, uint32_t len);
-        void (*bar_write)(struct pci_device *d, unsigned bar, uint64_t offset, const void *data, uint32_t len);
+        void (*bar_write)(struct pci_device *d, unsigned bar, uint64_t offset, const void *data,
+                          uint32_t len);
         /* The BAR is now decoded at addr (0: not decoded). Bus lock held. */
         void (*bar_remap)(struct pci_device *d, unsigned bar, uint64_t addr);
         /* Hooks around accesses to device-specific config space (offset >= 0x40). Bus lock held. */

@@ -20,9 +20,9 @@
 #include "vmm-seccomp.h"
 #include "vcpu.h"
 
-#define CPUID_HYPERVISOR      (1u << 31)
-#define CPUID_TSC_DEADLINE    (1u << 24)
-#define CPUID_HTT             (1u << 28)
+#define CPUID_HYPERVISOR   (1u << 31)
+#define CPUID_TSC_DEADLINE (1u << 24)
+#define CPUID_HTT          (1u << 28)
 
 #define MSR_IA32_TSC          0x10
 #define MSR_IA32_SYSENTER_CS  0x174
@@ -36,15 +36,15 @@
 #define MSR_SYSCALL_MASK      0xc0000084
 #define MSR_KERNEL_GS_BASE    0xc0000102
 
-#define X86_CR0_PE   0x1
-#define X86_CR0_ET   0x10
-#define X86_CR0_PG   0x80000000
-#define X86_CR4_PAE  0x20
-#define EFER_LME     0x100
-#define EFER_LMA     0x400
+#define X86_CR0_PE  0x1
+#define X86_CR0_ET  0x10
+#define X86_CR0_PG  0x80000000
+#define X86_CR4_PAE 0x20
+#define EFER_LME    0x100
+#define EFER_LMA    0x400
 
-#define APIC_LVT0    0x350
-#define APIC_LVT1    0x360
+#define APIC_LVT0        0x350
+#define APIC_LVT1        0x360
 #define APIC_MODE_NMI    0x4
 #define APIC_MODE_EXTINT 0x7
 
@@ -150,10 +150,17 @@ static int setup_msrs(struct vcpu *v)
                 uint32_t index;
                 uint64_t value;
         } boot_msrs[] = {
-                { MSR_IA32_SYSENTER_CS, 0 },  { MSR_IA32_SYSENTER_ESP, 0 }, { MSR_IA32_SYSENTER_EIP, 0 },
-                { MSR_STAR, 0 },              { MSR_LSTAR, 0 },             { MSR_CSTAR, 0 },
-                { MSR_SYSCALL_MASK, 0 },      { MSR_KERNEL_GS_BASE, 0 },    { MSR_IA32_TSC, 0 },
-                { MSR_IA32_MISC_ENABLE, 1 },  { MSR_MTRR_DEF_TYPE, (1u << 11) | 6 },
+                {MSR_IA32_SYSENTER_CS, 0},
+                {MSR_IA32_SYSENTER_ESP, 0},
+                {MSR_IA32_SYSENTER_EIP, 0},
+                {MSR_STAR, 0},
+                {MSR_LSTAR, 0},
+                {MSR_CSTAR, 0},
+                {MSR_SYSCALL_MASK, 0},
+                {MSR_KERNEL_GS_BASE, 0},
+                {MSR_IA32_TSC, 0},
+                {MSR_IA32_MISC_ENABLE, 1},
+                {MSR_MTRR_DEF_TYPE, (1u << 11) | 6},
         };
         _cleanup_free_ struct kvm_msrs *msrs =
                 calloc(1, sizeof(struct kvm_msrs) + ELEMENTSOF(boot_msrs) * sizeof(struct kvm_msr_entry));
@@ -161,19 +168,20 @@ static int setup_msrs(struct vcpu *v)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(boot_msrs); i++)
                 if (msr_supported(v->vm->kvm.msr_list, boot_msrs[i].index))
-                        msrs->entries[msrs->nmsrs++] = (struct kvm_msr_entry){ .index = boot_msrs[i].index,
-                                                                               .data = boot_msrs[i].value };
+                        msrs->entries[msrs->nmsrs++] = (struct kvm_msr_entry){.index = boot_msrs[i].index,
+                                                                              .data = boot_msrs[i].value};
         int r = ioctl(v->fd, KVM_SET_MSRS, msrs);
         if (r < 0)
                 return err_set(negative_errno(), "vcpu %u: KVM_SET_MSRS failed: %m", v->index);
         if ((uint32_t)r != msrs->nmsrs)
-                return err_set(-EIO, "vcpu %u: KVM_SET_MSRS refused MSR 0x%x", v->index, msrs->entries[r].index);
+                return err_set(-EIO, "vcpu %u: KVM_SET_MSRS refused MSR 0x%x", v->index,
+                               msrs->entries[r].index);
         return 0;
 }
 
 static int setup_fpu_lapic(struct vcpu *v)
 {
-        struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+        struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
         struct kvm_lapic_state lapic;
         uint32_t lvt;
 
@@ -262,10 +270,14 @@ static struct kvm_segment segment_from_gdt(uint64_t d, uint16_t selector)
 int vcpu_set_boot_regs(struct vcpu *v, const struct boot_entry *e)
 {
         static const uint64_t gdt[] = {
-                0, 0x00cf9b000000ffffULL, 0x00af9b000000ffffULL, 0x00cf93000000ffffULL, 0x008f8b000000ffffULL,
+                0,
+                0x00cf9b000000ffffULL,
+                0x00af9b000000ffffULL,
+                0x00cf93000000ffffULL,
+                0x008f8b000000ffffULL,
         };
         struct kvm_sregs sregs;
-        struct kvm_regs regs = { .rflags = 0x2 };
+        struct kvm_regs regs = {.rflags = 0x2};
 
         if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
                 return negative_errno();
@@ -304,7 +316,7 @@ static void kick_handler(int sig)
 
 int vcpu_signal_setup(void)
 {
-        struct sigaction sa = { .sa_handler = kick_handler };
+        struct sigaction sa = {.sa_handler = kick_handler};
         sigemptyset(&sa.sa_mask);
         if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
                 return negative_errno();
@@ -327,8 +339,8 @@ static void handle_io(struct vcpu *v)
         /* String I/O (rep outsb...) arrives as count items of size bytes. */
         for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
                 if (!bus_access(&v->vm->pio, run->io.port, data, run->io.size, write))
-                        log_debug("vcpu %u: unhandled %s port 0x%x", v->index, write ? "write to" : "read of",
-                                  run->io.port);
+                        log_debug("vcpu %u: unhandled %s port 0x%x", v->index,
+                                  write ? "write to" : "read of", run->io.port);
 }
 
 /* Block here while the VM is paused; returns false when the vCPU must stop. */
@@ -418,7 +430,8 @@ static void *vcpu_thread(void *arg)
                         vm_request_exit(vm, VM_EXIT_CRASH);
                         break;
                 case KVM_EXIT_INTERNAL_ERROR:
-                        log_error("vcpu %u: KVM internal error, suberror %u", v->index, run->internal.suberror);
+                        log_error("vcpu %u: KVM internal error, suberror %u", v->index,
+                                  run->internal.suberror);
                         vm_request_exit(vm, VM_EXIT_CRASH);
                         break;
                 default:

@@ -70,7 +70,7 @@ static int split(const char *s, char ***ret)
 int vm_config_parse_disk(const char *spec, struct vm_disk_config *ret)
 {
         _cleanup_strv_free_ char **items = NULL;
-        struct vm_disk_config d = { .format = _DISK_FORMAT_INVALID };
+        struct vm_disk_config d = {.format = _DISK_FORMAT_INVALID};
         int r;
 
         r = split(spec, &items);
@@ -129,7 +129,7 @@ int vm_config_parse_net(const char *spec, struct vm_net_config *ret)
         r = split(spec, &items);
         if (r < 0)
                 return r;
-        STRV_FOREACH(i, items) {
+        STRV_FOREACH (i, items) {
                 const char *v;
                 if ((v = startswith(*i, "tap="))) {
                         if (!*v || strlen(v) >= 16 || strchr(v, '/'))
@@ -162,7 +162,7 @@ int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds)
         r = split(spec, &items);
         if (r < 0)
                 return r;
-        STRV_FOREACH(i, items) {
+        STRV_FOREACH (i, items) {
                 const char *v;
                 if ((v = startswith(*i, "cid="))) {
                         /* 0-2 are reserved (hypervisor, local, host); 0xffffffff is VMADDR_CID_ANY. */
@@ -215,10 +215,12 @@ int vm_config_check(const struct vm_config *c)
         if (c->cpus == 0 || c->cpus > 254)
                 return err_set(-EINVAL, "--cpus: %u is out of range (1-254)", c->cpus);
         if (c->memory < (16ULL << 20) || c->memory % (1ULL << 20) || c->memory > (1ULL << 40))
-                return err_set(-EINVAL, "--memory: %" PRIu64 " bytes is not a whole number of MiB from 16M to 1T",
+                return err_set(-EINVAL,
+                               "--memory: %" PRIu64 " bytes is not a whole number of MiB from 16M to 1T",
                                c->memory);
         if (c->n_disks + c->n_nets + (c->has_vsock ? 1 : 0) + (c->rng ? 1 : 0) > 30)
-                return err_set(-EINVAL, "too many devices: at most 30 disks, network and other devices in all");
+                return err_set(-EINVAL,
+                               "too many devices: at most 30 disks, network and other devices in all");
         if (c->api_sock && strlen(c->api_sock) >= UNIX_PATH_MAX)
                 return err_set(-EINVAL, "--api-sock: path '%s' is too long for a Unix socket", c->api_sock);
         return 0;

@@ -104,7 +104,7 @@ void vm_request_shutdown(struct vm *vm)
                 vm_request_exit(vm, VM_EXIT_STOPPED);
                 return;
         }
-        struct itimerspec its = { .it_value = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L } };
+        struct itimerspec its = {.it_value = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L}};
         (void)timerfd_settime(vm->grace_fd, 0, &its, NULL);
 }
 
@@ -377,7 +377,8 @@ int vm_create(const struct vm_config *c, struct vm **ret)
         r = acpi_build(&vm->mem, c->cpus, &rsdp);
         if (r < 0)
                 goto fail;
-        struct boot_config bc = { .kernel = c->kernel, .initrd = c->initrd, .cmdline = c->cmdline, .rsdp = rsdp };
+        struct boot_config bc = {
+                .kernel = c->kernel, .initrd = c->initrd, .cmdline = c->cmdline, .rsdp = rsdp};
         r = boot_load(&vm->mem, &bc, &entry);
         if (r < 0)
                 goto fail;

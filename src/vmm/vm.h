@@ -125,8 +125,8 @@ struct vm {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         enum vm_state state;
-        unsigned n_paused;  /* vCPUs parked while state is PAUSED */
-        int exit_code;      /* -1 until the first exit request */
+        unsigned n_paused; /* vCPUs parked while state is PAUSED */
+        int exit_code;     /* -1 until the first exit request */
         uint64_t start_usec;
 };
 

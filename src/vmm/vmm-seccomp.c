@@ -17,19 +17,47 @@
 #define A(name) SCMP_SYS(name)
 
 static const int common_syscalls[] = {
-        A(read), A(write), A(readv), A(writev), A(close), A(futex), A(rt_sigreturn), A(rt_sigprocmask),
-        A(exit), A(exit_group), A(madvise), A(mmap), A(munmap), A(mremap), A(brk), A(mprotect),
-        A(clock_gettime), A(clock_nanosleep), A(nanosleep), A(getpid), A(gettid), A(tgkill), A(sched_yield),
-        A(getrandom), A(restart_syscall), A(fstat), A(newfstatat), A(lseek), A(timerfd_settime),
-        A(sched_getaffinity), A(rseq), A(set_robust_list),
+        A(read),
+        A(write),
+        A(readv),
+        A(writev),
+        A(close),
+        A(futex),
+        A(rt_sigreturn),
+        A(rt_sigprocmask),
+        A(exit),
+        A(exit_group),
+        A(madvise),
+        A(mmap),
+        A(munmap),
+        A(mremap),
+        A(brk),
+        A(mprotect),
+        A(clock_gettime),
+        A(clock_nanosleep),
+        A(nanosleep),
+        A(getpid),
+        A(gettid),
+        A(tgkill),
+        A(sched_yield),
+        A(getrandom),
+        A(restart_syscall),
+        A(fstat),
+        A(newfstatat),
+        A(lseek),
+        A(timerfd_settime),
+        A(sched_getaffinity),
+        A(rseq),
+        A(set_robust_list),
 };
 
 static const int io_syscalls[] = {
-        A(epoll_wait), A(epoll_pwait), A(epoll_ctl), A(pread64), A(pwrite64), A(preadv), A(pwritev),
-        A(preadv2), A(pwritev2), A(fsync), A(fdatasync), A(fallocate), A(ftruncate), A(accept4), A(connect),
-        A(sendmsg), A(recvmsg), A(sendto), A(recvfrom), A(shutdown), A(getsockopt), A(fcntl), A(unlink),
-        A(unlinkat), A(timerfd_create), A(eventfd2), A(sigaltstack), A(munlock), A(poll), A(ppoll),
-        A(rt_sigaction), A(wait4), A(getsockname),
+        A(epoll_wait),     A(epoll_pwait), A(epoll_ctl),   A(pread64), A(pwrite64),  A(preadv),
+        A(pwritev),        A(preadv2),     A(pwritev2),    A(fsync),   A(fdatasync), A(fallocate),
+        A(ftruncate),      A(accept4),     A(connect),     A(sendmsg), A(recvmsg),   A(sendto),
+        A(recvfrom),       A(shutdown),    A(getsockopt),  A(fcntl),   A(unlink),    A(unlinkat),
+        A(timerfd_create), A(eventfd2),    A(sigaltstack), A(munlock), A(poll),      A(ppoll),
+        A(rt_sigaction),   A(wait4),       A(getsockname),
 };
 
 /* A driver's DRIVER_OK or reset, written by a vCPU, starts or stops the device's I/O sources. */
@@ -38,7 +66,10 @@ static const int vcpu_syscalls[] = {
 };
 
 static const unsigned long vcpu_ioctls[] = {
-        KVM_RUN, KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, KVM_IOEVENTFD,
+        KVM_RUN,
+        KVM_IRQ_LINE,
+        KVM_SET_GSI_ROUTING,
+        KVM_IOEVENTFD,
 };
 
 static const unsigned long io_ioctls[] = {

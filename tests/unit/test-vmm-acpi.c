@@ -108,7 +108,8 @@ TEST(aml_encodings)
         aml_integer(&a, 0x12);
         aml_integer(&a, 0x1234);
         aml_integer(&a, 0x12345678);
-        static const uint8_t want[] = { 0x00, 0x01, 0x0a, 0x12, 0x0b, 0x34, 0x12, 0x0c, 0x78, 0x56, 0x34, 0x12 };
+        static const uint8_t want[] = {0x00, 0x01, 0x0a, 0x12, 0x0b, 0x34,
+                                       0x12, 0x0c, 0x78, 0x56, 0x34, 0x12};
         ASSERT_EQ(a.len, sizeof(want));
         ASSERT_EQ(memcmp(a.data, want, sizeof(want)), 0);
         aml_free(&a);
@@ -130,7 +131,7 @@ TEST(aml_encodings)
         aml_free(&a);
 
         aml_name_string(&a, "\\_SB_.PCI0");
-        static const uint8_t path[] = { '\\', 0x2e, '_', 'S', 'B', '_', 'P', 'C', 'I', '0' };
+        static const uint8_t path[] = {'\\', 0x2e, '_', 'S', 'B', '_', 'P', 'C', 'I', '0'};
         ASSERT_EQ(a.len, sizeof(path));
         ASSERT_EQ(memcmp(a.data, path, sizeof(path)), 0);
         aml_free(&a);

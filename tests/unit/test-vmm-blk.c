@@ -34,7 +34,7 @@ static struct vm *fake_vm(void)
 
 static struct virtio_dev *open_blk(bool ro)
 {
-        struct vm_disk_config c = { .path = image, .readonly = ro, .format = DISK_FORMAT_RAW };
+        struct vm_disk_config c = {.path = image, .readonly = ro, .format = DISK_FORMAT_RAW};
         struct virtio_dev *vd;
         ASSERT_OK(virtio_blk_new(vm, &c, &vd));
         struct virtqueue *q = &vd->queues[0];
@@ -53,11 +53,11 @@ static struct virtio_dev *open_blk(bool ro)
 static int request(struct virtio_dev *vd, uint32_t type, uint64_t sector, uint32_t data_len, bool data_in,
                    bool with_status, uint32_t *ret_used_len)
 {
-        struct virtio_blk_outhdr h = { .type = type, .sector = sector };
+        struct virtio_blk_outhdr h = {.type = type, .sector = sector};
         struct virtq_desc d[3] = {
-                { 0x10000, sizeof(h), 1, 1 },
-                { 0x20000, data_len, (uint16_t)(1 | (data_in ? 2 : 0)), 2 },
-                { 0x30000, 1, 2, 0 },
+                {0x10000, sizeof(h), 1, 1},
+                {0x20000, data_len, (uint16_t)(1 | (data_in ? 2 : 0)), 2},
+                {0x30000, 1, 2, 0},
         };
         if (data_len == 0)
                 d[0].next = 2;
@@ -121,12 +121,15 @@ TEST(read_write_flush_id)
         close(fd);
         ASSERT_STREQ(buf, "written!");
 
-        ASSERT_EQ(request(vd, VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES, true, true, &used), VIRTIO_BLK_S_OK);
+        ASSERT_EQ(request(vd, VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES, true, true, &used),
+                  VIRTIO_BLK_S_OK);
         ASSERT_EQ(used, VIRTIO_BLK_ID_BYTES + 1);
 
         /* Errors the driver gets answered, not a broken device. */
-        ASSERT_EQ(request(vd, VIRTIO_BLK_T_IN, 2048, 512, true, true, NULL), VIRTIO_BLK_S_IOERR); /* past the end */
-        ASSERT_EQ(request(vd, VIRTIO_BLK_T_IN, 0, 100, true, true, NULL), VIRTIO_BLK_S_IOERR);   /* not sectors */
+        ASSERT_EQ(request(vd, VIRTIO_BLK_T_IN, 2048, 512, true, true, NULL),
+                  VIRTIO_BLK_S_IOERR); /* past the end */
+        ASSERT_EQ(request(vd, VIRTIO_BLK_T_IN, 0, 100, true, true, NULL),
+                  VIRTIO_BLK_S_IOERR); /* not sectors */
         ASSERT_EQ(request(vd, VIRTIO_BLK_T_IN, UINT64_MAX / 2, 512, true, true, NULL), VIRTIO_BLK_S_IOERR);
         ASSERT_EQ(request(vd, 42, 0, 512, true, true, NULL), VIRTIO_BLK_S_UNSUPP);
         ASSERT_TRUE(virtio_dev_running(vd));
@@ -149,7 +152,7 @@ TEST(read_only)
 
 TEST(missing_image)
 {
-        struct vm_disk_config c = { .path = (char *)"/nonexistent/disk.img", .format = DISK_FORMAT_RAW };
+        struct vm_disk_config c = {.path = (char *)"/nonexistent/disk.img", .format = DISK_FORMAT_RAW};
         struct virtio_dev *vd;
         ASSERT_TRUE(virtio_blk_new(vm, &c, &vd) < 0);
 }

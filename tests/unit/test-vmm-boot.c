@@ -40,17 +40,17 @@ static size_t make_elf(uint8_t *buf, bool pvh, uint64_t load_addr)
         eh->e_phentsize = sizeof(Elf64_Phdr);
         eh->e_phnum = pvh ? 2 : 1;
         Elf64_Phdr *ph = (Elf64_Phdr *)(buf + sizeof(*eh));
-        ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 4096, .p_paddr = load_addr, .p_filesz = 16,
-                              .p_memsz = 8192 };
+        ph[0] = (Elf64_Phdr){
+                .p_type = PT_LOAD, .p_offset = 4096, .p_paddr = load_addr, .p_filesz = 16, .p_memsz = 8192};
         memset(buf + 4096, 0xf4, 16); /* hlt */
         if (pvh) {
                 uint8_t *n = buf + 1024;
-                Elf64_Nhdr nh = { .n_namesz = 4, .n_descsz = 4, .n_type = 18 };
+                Elf64_Nhdr nh = {.n_namesz = 4, .n_descsz = 4, .n_type = 18};
                 uint32_t entry = (uint32_t)load_addr + 8;
                 memcpy(n, &nh, sizeof(nh));
                 memcpy(n + sizeof(nh), "Xen", 4);
                 memcpy(n + sizeof(nh) + 4, &entry, 4);
-                ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = 1024, .p_filesz = sizeof(nh) + 8 };
+                ph[1] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = 1024, .p_filesz = sizeof(nh) + 8};
         }
         return 4096 + 16;
 }
@@ -70,7 +70,8 @@ TEST(elf_64bit_entry)
         char kernel[256];
         strcpy(kernel, k);
         const char *initrd = write_file("initrd", "0123456789", 10);
-        struct boot_config c = { .kernel = kernel, .initrd = initrd, .cmdline = "console=ttyS0", .rsdp = 0xe0000 };
+        struct boot_config c = {
+                .kernel = kernel, .initrd = initrd, .cmdline = "console=ttyS0", .rsdp = 0xe0000};
 
         ASSERT_OK(guest_memory_init(&m, 64ULL << 20));
         ASSERT_OK(boot_load(&m, &c, &e));
@@ -104,7 +105,7 @@ TEST(elf_pvh_note)
         size_t len = make_elf(buf, true, 0x200000);
         char kernel[256];
         strcpy(kernel, write_file("vmlinux-pvh", buf, len));
-        struct boot_config c = { .kernel = kernel, .cmdline = "x" };
+        struct boot_config c = {.kernel = kernel, .cmdline = "x"};
 
         ASSERT_OK(guest_memory_init(&m, 64ULL << 20));
         ASSERT_OK(boot_load(&m, &c, &e));
@@ -126,7 +127,7 @@ TEST(elf_outside_memory_or_file)
 
         ASSERT_OK(guest_memory_init(&m, 16ULL << 20));
         strcpy(kernel, write_file("far", buf, len));
-        struct boot_config c = { .kernel = kernel };
+        struct boot_config c = {.kernel = kernel};
         ASSERT_ERR(boot_load(&m, &c, &e), -ENOMEM);
         ASSERT_CONTAINS(err_msg(-ENOMEM), "outside guest memory");
 
@@ -163,7 +164,7 @@ TEST(bzimage)
         img[5 * 512] = 0xf4;
         char kernel[256];
         strcpy(kernel, write_file("bzImage", img, sizeof(img)));
-        struct boot_config c = { .kernel = kernel, .cmdline = "root=/dev/vda" };
+        struct boot_config c = {.kernel = kernel, .cmdline = "root=/dev/vda"};
 
         ASSERT_OK(guest_memory_init(&m, 32ULL << 20));
         ASSERT_OK(boot_load(&m, &c, &e));
@@ -206,7 +207,7 @@ TEST(initrd_too_big)
         ASSERT_TRUE(fd >= 0);
         ASSERT_OK(ftruncate(fd, 20 << 20));
         close(fd);
-        struct boot_config c = { .kernel = kernel, .initrd = initrd };
+        struct boot_config c = {.kernel = kernel, .initrd = initrd};
         ASSERT_OK(guest_memory_init(&m, 16ULL << 20));
         ASSERT_ERR(boot_load(&m, &c, &e), -ENOMEM);
         guest_memory_done(&m);

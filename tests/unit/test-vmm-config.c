@@ -66,7 +66,7 @@ TEST(vsock_and_serial_specs)
 
 TEST(config_check)
 {
-        struct vm_config c = { .cpus = 1, .memory = 256ULL << 20 };
+        struct vm_config c = {.cpus = 1, .memory = 256ULL << 20};
         ASSERT_ERR(vm_config_check(&c), -EINVAL); /* no kernel */
         c.kernel = (char *)"k";
         ASSERT_OK(vm_config_check(&c));
@@ -79,7 +79,7 @@ TEST(config_check)
 
 TEST(api_replies)
 {
-        struct vm vm = { .n_vcpus = 2, .state = VM_STATE_CREATED, .exit_code = -1 };
+        struct vm vm = {.n_vcpus = 2, .state = VM_STATE_CREATED, .exit_code = -1};
         pthread_mutex_init(&vm.lock, NULL);
         pthread_cond_init(&vm.cond, NULL);
         vm.mem.size = 256ULL << 20;
@@ -114,12 +114,12 @@ TEST(cpuid_topology)
         struct {
                 struct kvm_cpuid2 h;
                 struct kvm_cpuid_entry2 e[5];
-        } c = { .h.nent = 5 };
-        c.e[0] = (struct kvm_cpuid_entry2){ .function = 1, .ebx = 0xff00ffff, .edx = 0 };
-        c.e[1] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 0 };
-        c.e[2] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 1 };
-        c.e[3] = (struct kvm_cpuid_entry2){ .function = 0xd, .index = 0, .ebx = 576, .ecx = 832 };
-        c.e[4] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .ecx = 0xffff };
+        } c = {.h.nent = 5};
+        c.e[0] = (struct kvm_cpuid_entry2){.function = 1, .ebx = 0xff00ffff, .edx = 0};
+        c.e[1] = (struct kvm_cpuid_entry2){.function = 0xb, .index = 0};
+        c.e[2] = (struct kvm_cpuid_entry2){.function = 0xb, .index = 1};
+        c.e[3] = (struct kvm_cpuid_entry2){.function = 0xd, .index = 0, .ebx = 576, .ecx = 832};
+        c.e[4] = (struct kvm_cpuid_entry2){.function = 0x80000008, .ecx = 0xffff};
         vcpu_cpuid_patch(&c.h, 3, 4);
         ASSERT_EQ(c.e[0].ebx >> 24, 3);
         ASSERT_EQ((c.e[0].ebx >> 16) & 0xff, 4);

@@ -124,7 +124,7 @@ static void pm_off(void *o)
 
 TEST(acpi_pm)
 {
-        static const struct acpi_pm_ops ops = { .set_sci = pm_sci, .poweroff = pm_off, .reset = on_reset };
+        static const struct acpi_pm_ops ops = {.set_sci = pm_sci, .poweroff = pm_off, .reset = on_reset};
         struct bus pio = {};
         struct acpi_pm *pm;
         uint16_t v;
@@ -211,10 +211,10 @@ TEST(pci_config_space)
         /* BAR sizing: all-ones in, size mask out, address back. */
         uint32_t bar = cfg_read(&vm->pio, 1, 0x10, 4);
         ASSERT_EQ(bar & ~0xfu, (uint32_t)LAYOUT_MMIO32_START);
-        ASSERT_EQ(bar & 0x6, 0x4); /* 64-bit */
+        ASSERT_EQ(bar & 0x6, 0x4);          /* 64-bit */
         cfg_write(&vm->pio, 1, 0x04, 2, 0); /* decode off, as Linux does while sizing */
         cfg_write(&vm->pio, 1, 0x10, 4, 0xffffffffu);
-        ASSERT_EQ(cfg_read(&vm->pio, 1, 0x10, 4), (uint32_t)~(VIRTIO_BAR_SIZE - 1) | 0x4);
+        ASSERT_EQ(cfg_read(&vm->pio, 1, 0x10, 4), (uint32_t) ~(VIRTIO_BAR_SIZE - 1) | 0x4);
         ASSERT_EQ(vd->pci.bar_mapped[0], 0);
         cfg_write(&vm->pio, 1, 0x10, 4, bar);
         cfg_write(&vm->pio, 1, 0x04, 2, 0x6);
@@ -255,7 +255,8 @@ static void rng_queue_setup(struct vm *vm, struct virtio_dev *vd)
         mmio_write(vm, 0x14, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
         mmio_write(vm, 0x08, 4, 1);
         mmio_write(vm, 0x0c, 4, 1); /* VERSION_1 */
-        mmio_write(vm, 0x14, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+        mmio_write(vm, 0x14, 1,
+                   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
         ASSERT_TRUE(mmio_read(vm, 0x14, 1) & VIRTIO_CONFIG_S_FEATURES_OK);
         mmio_write(vm, 0x16, 2, 0);
         mmio_write(vm, 0x18, 2, 8);
@@ -282,7 +283,8 @@ TEST(virtio_rng_round_trip)
         mmio_write(vm, 0x14, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
         mmio_write(vm, 0x08, 4, 0);
         mmio_write(vm, 0x0c, 4, 1u << 5); /* a bit not offered */
-        mmio_write(vm, 0x14, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+        mmio_write(vm, 0x14, 1,
+                   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
         ASSERT_FALSE(mmio_read(vm, 0x14, 1) & VIRTIO_CONFIG_S_FEATURES_OK);
 
         rng_queue_setup(vm, vd);
@@ -295,7 +297,7 @@ TEST(virtio_rng_round_trip)
         mmio_write(vm, 0x14, 1, 0xf & ~VIRTIO_CONFIG_S_FAILED);
 
         /* One 64-byte writable buffer. */
-        struct virtq_desc d = { 0x8000, 64, 2, 0 };
+        struct virtq_desc d = {0x8000, 64, 2, 0};
         uint16_t head = 0, idx = 1;
         ASSERT_OK(guest_memory_write(&vm->mem, 0x1000, &d, sizeof(d)));
         ASSERT_OK(guest_memory_write(&vm->mem, 0x2004, &head, 2));
@@ -341,7 +343,7 @@ TEST(broken_queue_needs_reset)
         rng_queue_setup(vm, vd);
         mmio_write(vm, 0x14, 1, 0xf & ~VIRTIO_CONFIG_S_FAILED);
         /* A descriptor pointing outside guest memory. */
-        struct virtq_desc d = { 0xfffff000, 64, 2, 0 };
+        struct virtq_desc d = {0xfffff000, 64, 2, 0};
         uint16_t head = 0, idx = 1;
         ASSERT_OK(guest_memory_write(&vm->mem, 0x1000, &d, sizeof(d)));
         ASSERT_OK(guest_memory_write(&vm->mem, 0x2004, &head, 2));

@@ -16,7 +16,7 @@ TEST(layout_with_high_memory)
         ASSERT_EQ(m.regions[1].gpa, LAYOUT_HIGHMEM);
         ASSERT_EQ(m.regions[1].size, (4ULL << 30) - LAYOUT_LOWMEM_MAX);
         ASSERT_TRUE(guest_memory_ptr(&m, LAYOUT_LOWMEM_MAX - 1, 1) != NULL);
-        ASSERT_TRUE(guest_memory_ptr(&m, LAYOUT_LOWMEM_MAX, 1) == NULL); /* the PCI hole */
+        ASSERT_TRUE(guest_memory_ptr(&m, LAYOUT_LOWMEM_MAX, 1) == NULL);     /* the PCI hole */
         ASSERT_TRUE(guest_memory_ptr(&m, LAYOUT_LOWMEM_MAX - 1, 2) == NULL); /* straddles the hole */
         ASSERT_TRUE(guest_memory_ptr(&m, LAYOUT_HIGHMEM, 4096) != NULL);
         guest_memory_done(&m);
@@ -38,7 +38,7 @@ TEST(translation_never_wraps)
         ASSERT_TRUE(guest_memory_ptr(&m, 1, UINT64_MAX) == NULL);
         ASSERT_TRUE(guest_memory_ptr(&m, UINT64_MAX, 2) == NULL);
         ASSERT_TRUE(guest_memory_ptr(&m, (1 << 20) - 1, 1) != NULL);
-        uint8_t b[4] = { 1, 2, 3, 4 }, c[4];
+        uint8_t b[4] = {1, 2, 3, 4}, c[4];
         ASSERT_ERR(guest_memory_write(&m, (1 << 20) - 2, b, 4), -EFAULT);
         ASSERT_OK(guest_memory_write(&m, 100, b, 4));
         ASSERT_OK(guest_memory_read(&m, 100, c, 4));
@@ -49,7 +49,7 @@ TEST(translation_never_wraps)
 TEST(iov_helpers)
 {
         char a[4], b[6], out[10];
-        struct iovec iov[2] = { { a, sizeof(a) }, { b, sizeof(b) } }, s[4];
+        struct iovec iov[2] = {{a, sizeof(a)}, {b, sizeof(b)}}, s[4];
 
         ASSERT_EQ(iovec_length(iov, 2), 10);
         ASSERT_EQ(iovec_from_buf(iov, 2, 2, "hello!!", 7), 7);

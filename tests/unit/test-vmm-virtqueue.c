@@ -37,7 +37,7 @@ static void setup(bool event_idx)
 
 static void set_desc(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
-        struct virtq_desc d = { addr, len, flags, next };
+        struct virtq_desc d = {addr, len, flags, next};
         ASSERT_OK(guest_memory_write(&mem, table + 16 * i, &d, sizeof(d)));
 }
 

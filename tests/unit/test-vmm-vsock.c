@@ -17,10 +17,10 @@
 #include "vm.h"
 #include "test.h"
 
-#define QS   16
-#define RXQ  0
-#define TXQ  1
-#define HDR  sizeof(struct virtio_vsock_hdr)
+#define QS  16
+#define RXQ 0
+#define TXQ 1
+#define HDR sizeof(struct virtio_vsock_hdr)
 
 static struct vm *vm;
 static struct virtio_dev *vd;
@@ -28,7 +28,8 @@ static char dir[] = "/tmp/test-vmm-vsock.XXXXXX";
 static char uds[256];
 static uint16_t rx_avail, tx_avail, rx_seen;
 
-/* Ring layout per queue q: desc at 0x1000*q*4 + 0x10000, avail +0x1000, used +0x2000; buffers from 0x80000. */
+/* Ring layout per queue q: desc at 0x1000*q*4 + 0x10000, avail +0x1000, used +0x2000; buffers from 0x80000.
+ */
 static uint64_t qbase(unsigned q)
 {
         return 0x10000 + 0x4000ULL * q;
@@ -44,9 +45,10 @@ static void setup_queue(unsigned qi)
         ASSERT_OK(virtqueue_activate(q, &vm->mem, false));
 }
 
-static void add_desc(unsigned qi, uint16_t slot, uint64_t addr, uint32_t len, uint16_t flags, uint16_t *avail)
+static void add_desc(unsigned qi, uint16_t slot, uint64_t addr, uint32_t len, uint16_t flags,
+                     uint16_t *avail)
 {
-        struct virtq_desc d = { addr, len, flags, 0 };
+        struct virtq_desc d = {addr, len, flags, 0};
         ASSERT_OK(guest_memory_write(&vm->mem, qbase(qi) + 16 * slot, &d, sizeof(d)));
         ASSERT_OK(guest_memory_write(&vm->mem, qbase(qi) + 0x1000 + 4 + 2 * (*avail % QS), &slot, 2));
         (*avail)++;
@@ -116,7 +118,7 @@ static bool recv_op(uint16_t op, struct virtio_vsock_hdr *h, char *payload, size
 
 static int unix_connect(const char *path)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         strcpy(sa.sun_path, path);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         ASSERT_TRUE(fd >= 0);
@@ -126,8 +128,13 @@ static int unix_connect(const char *path)
 
 static struct virtio_vsock_hdr guest_hdr(uint32_t src_port, uint32_t dst_port, uint16_t op)
 {
-        return (struct virtio_vsock_hdr){ .src_cid = 3, .dst_cid = 2, .src_port = src_port, .dst_port = dst_port,
-                                          .type = VIRTIO_VSOCK_TYPE_STREAM, .op = op, .buf_alloc = 65536 };
+        return (struct virtio_vsock_hdr){.src_cid = 3,
+                                         .dst_cid = 2,
+                                         .src_port = src_port,
+                                         .dst_port = dst_port,
+                                         .type = VIRTIO_VSOCK_TYPE_STREAM,
+                                         .op = op,
+                                         .buf_alloc = 65536};
 }
 
 TEST(setup)
@@ -232,7 +239,7 @@ TEST(bad_handshake_closes_the_client)
 
 TEST(guest_connects_to_host)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         struct virtio_vsock_hdr h;
         char buf[64];
 

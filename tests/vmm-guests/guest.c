@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define COM1 0x3f8
+#define COM1    0x3f8
 #define PM1_EVT 0x600
 #define PM1_CNT 0x604
 
@@ -25,12 +25,36 @@ void guest_main(uint64_t boot_params);
 void guest_irq(uint64_t vector);
 extern char irq_stub_0x40[];
 
-static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
-static inline void outw(uint16_t p, uint16_t v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(p)); }
-static inline void outl(uint16_t p, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(p)); }
-static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
-static inline uint16_t inw(uint16_t p) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(p)); return v; }
-static inline uint32_t inl(uint16_t p) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline void outb(uint16_t p, uint8_t v)
+{
+        __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p));
+}
+static inline void outw(uint16_t p, uint16_t v)
+{
+        __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(p));
+}
+static inline void outl(uint16_t p, uint32_t v)
+{
+        __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(p));
+}
+static inline uint8_t inb(uint16_t p)
+{
+        uint8_t v;
+        __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p));
+        return v;
+}
+static inline uint16_t inw(uint16_t p)
+{
+        uint16_t v;
+        __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(p));
+        return v;
+}
+static inline uint32_t inl(uint16_t p)
+{
+        uint32_t v;
+        __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p));
+        return v;
+}
 #define MMIO8(a)  (*(volatile uint8_t *)(uintptr_t)(a))
 #define MMIO16(a) (*(volatile uint16_t *)(uintptr_t)(a))
 #define MMIO32(a) (*(volatile uint32_t *)(uintptr_t)(a))
@@ -174,7 +198,7 @@ static int rng_setup(int slot, uint16_t vector)
 static void rng_request(int slot, uint64_t addr)
 {
         uint64_t bar = pci_read((unsigned)slot, 0x10) & ~0xfull;
-        ring_desc[0] = (struct desc){ addr, sizeof(buffer), 2, 0 };
+        ring_desc[0] = (struct desc){addr, sizeof(buffer), 2, 0};
         ring_avail[2] = 0;
         __atomic_store_n(&ring_avail[1], (uint16_t)(ring_avail[1] + 1), __ATOMIC_RELEASE);
         MMIO16(bar + 0x3000) = 0; /* notify queue 0 */
@@ -240,11 +264,12 @@ void guest_irq(uint64_t vector)
 static void setup_idt(void)
 {
         uint64_t h = (uintptr_t)irq_stub_0x40;
-        idt[0x40] = (struct idt_entry){ (uint16_t)h, 0x10, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+        idt[0x40] =
+                (struct idt_entry){(uint16_t)h, 0x10, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0};
         struct __attribute__((packed)) {
                 uint16_t limit;
                 uint64_t base;
-        } d = { sizeof(idt) - 1, (uintptr_t)idt };
+        } d = {sizeof(idt) - 1, (uintptr_t)idt};
         __asm__ volatile("lidt %0" ::"m"(d));
         MMIO32(0xfee000f0) = 0x1ff; /* LAPIC software enable, spurious vector 0xff */
 }
@@ -265,8 +290,8 @@ static bool check_msi(void)
         pci_write((unsigned)s, cap, pci_read((unsigned)s, cap) | (0x8000u << 16));
         MMIO32(bar + 0x4000 + 16) = 0xfee00000; /* to APIC id 0 */
         MMIO32(bar + 0x4000 + 20) = 0;
-        MMIO32(bar + 0x4000 + 24) = 0x40;       /* fixed, vector 0x40 */
-        MMIO32(bar + 0x4000 + 28) = 0;          /* unmask */
+        MMIO32(bar + 0x4000 + 24) = 0x40; /* fixed, vector 0x40 */
+        MMIO32(bar + 0x4000 + 28) = 0;    /* unmask */
         if (rng_setup(s, 1) < 0)
                 return false;
         __asm__ volatile("sti");
@@ -281,7 +306,8 @@ static bool check_msi(void)
 
 void guest_main(uint64_t boot_params)
 {
-        const char *cmdline = (const char *)(uintptr_t)*(volatile uint32_t *)(uintptr_t)(boot_params + 0x228);
+        const char *cmdline =
+                (const char *)(uintptr_t) * (volatile uint32_t *)(uintptr_t)(boot_params + 0x228);
 
         puts_("HULL-PVM start ");
         puts_(cmdline);
@@ -316,7 +342,7 @@ void guest_main(uint64_t boot_params)
                 struct __attribute__((packed)) {
                         uint16_t limit;
                         uint64_t base;
-                } d = { 0, 0 };
+                } d = {0, 0};
                 __asm__ volatile("lidt %0; ud2" ::"m"(d));
         } else if (streq_(cmdline, "button")) {
                 outw(PM1_EVT + 2, 1 << 8); /* PWRBTN_EN */

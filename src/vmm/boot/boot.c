@@ -16,13 +16,11 @@
 #include "error.h"
 #include "layout.h"
 
-/* GDT: null, 32-bit code (0x08, PVH), 64-bit code (0x10 = __BOOT_CS), data (0x18 = __BOOT_DS), TSS (0x20). */
+/* GDT: null, 32-bit code (0x08, PVH), 64-bit code (0x10 = __BOOT_CS), data (0x18 = __BOOT_DS), TSS (0x20).
+ */
 static const uint64_t boot_gdt[] = {
-        0x0000000000000000ULL,
-        0x00cf9b000000ffffULL,
-        0x00af9b000000ffffULL,
-        0x00cf93000000ffffULL,
-        0x008f8b000000ffffULL,
+        0x0000000000000000ULL, 0x00cf9b000000ffffULL, 0x00af9b000000ffffULL,
+        0x00cf93000000ffffULL, 0x008f8b000000ffffULL,
 };
 
 int boot_e820(const struct guest_memory *m, struct boot_e820_entry *out, unsigned max)
@@ -32,12 +30,12 @@ int boot_e820(const struct guest_memory *m, struct boot_e820_entry *out, unsigne
         if (max < 2 + m->n_regions)
                 return -ENOSPC;
         uint64_t low = guest_memory_lowmem_end(m);
-        out[n++] = (struct boot_e820_entry){ 0, LAYOUT_EBDA, E820_TYPE_RAM };
-        out[n++] = (struct boot_e820_entry){ LAYOUT_EBDA, LAYOUT_HIMEM - LAYOUT_EBDA, E820_TYPE_RESERVED };
+        out[n++] = (struct boot_e820_entry){0, LAYOUT_EBDA, E820_TYPE_RAM};
+        out[n++] = (struct boot_e820_entry){LAYOUT_EBDA, LAYOUT_HIMEM - LAYOUT_EBDA, E820_TYPE_RESERVED};
         if (low > LAYOUT_HIMEM)
-                out[n++] = (struct boot_e820_entry){ LAYOUT_HIMEM, low - LAYOUT_HIMEM, E820_TYPE_RAM };
+                out[n++] = (struct boot_e820_entry){LAYOUT_HIMEM, low - LAYOUT_HIMEM, E820_TYPE_RAM};
         for (unsigned i = 1; i < m->n_regions; i++)
-                out[n++] = (struct boot_e820_entry){ m->regions[i].gpa, m->regions[i].size, E820_TYPE_RAM };
+                out[n++] = (struct boot_e820_entry){m->regions[i].gpa, m->regions[i].size, E820_TYPE_RAM};
         return (int)n;
 }
 
@@ -64,8 +62,8 @@ static int write_gdt_and_page_tables(const struct guest_memory *m)
         return guest_memory_write(m, LAYOUT_PDPT, pdpt, sizeof(pdpt));
 }
 
-static int load_initrd(const struct guest_memory *m, const char *path, uint64_t kernel_end, uint64_t addr_max,
-                       uint64_t *ret_addr, uint64_t *ret_size)
+static int load_initrd(const struct guest_memory *m, const char *path, uint64_t kernel_end,
+                       uint64_t addr_max, uint64_t *ret_addr, uint64_t *ret_size)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         struct stat st;
@@ -86,7 +84,9 @@ static int load_initrd(const struct guest_memory *m, const char *path, uint64_t 
                                size >> 20);
         uint64_t addr = (top - size) & ~0xfffULL;
         if (addr < kernel_end)
-                return err_set(-ENOMEM, "initrd: '%s' (%" PRIu64 " MiB) does not fit in guest memory beside the kernel",
+                return err_set(-ENOMEM,
+                               "initrd: '%s' (%" PRIu64
+                               " MiB) does not fit in guest memory beside the kernel",
                                path, size >> 20);
         r = guest_memory_pread(m, fd, addr, size, 0);
         if (r < 0)
@@ -96,8 +96,9 @@ static int load_initrd(const struct guest_memory *m, const char *path, uint64_t 
         return 0;
 }
 
-static int write_zero_page(const struct guest_memory *m, const struct boot_kernel *k, const struct boot_config *c,
-                           uint64_t cmdline, uint64_t initrd, uint64_t initrd_size)
+static int write_zero_page(const struct guest_memory *m, const struct boot_kernel *k,
+                           const struct boot_config *c, uint64_t cmdline, uint64_t initrd,
+                           uint64_t initrd_size)
 {
         _cleanup_free_ struct boot_params *bp = calloc(1, sizeof(*bp));
         int n;
@@ -164,7 +165,8 @@ int boot_load(const struct guest_memory *m, const struct boot_config *c, struct 
                 return r;
 
         if (c->initrd) {
-                uint64_t addr_max = k.has_hdr && k.hdr.initrd_addr_max ? k.hdr.initrd_addr_max : 0x7fffffffULL;
+                uint64_t addr_max =
+                        k.has_hdr && k.hdr.initrd_addr_max ? k.hdr.initrd_addr_max : 0x7fffffffULL;
                 r = load_initrd(m, c->initrd, k.end, addr_max, &initrd, &initrd_size);
                 if (r < 0)
                         return r;
@@ -174,8 +176,8 @@ int boot_load(const struct guest_memory *m, const struct boot_config *c, struct 
         cmdline_max = k.has_hdr && k.hdr.cmdline_size ? k.hdr.cmdline_size : LAYOUT_CMDLINE_MAX - 1;
         cmdline_max = MIN(cmdline_max, LAYOUT_CMDLINE_MAX - 1);
         if (strlen(cmdline) > cmdline_max)
-                return err_set(-E2BIG, "cmdline: %zu bytes, the kernel accepts at most %" PRIu64, strlen(cmdline),
-                               cmdline_max);
+                return err_set(-E2BIG, "cmdline: %zu bytes, the kernel accepts at most %" PRIu64,
+                               strlen(cmdline), cmdline_max);
         r = guest_memory_write(m, LAYOUT_CMDLINE, cmdline, strlen(cmdline) + 1);
         if (r < 0)
                 return r;
@@ -187,12 +189,12 @@ int boot_load(const struct guest_memory *m, const struct boot_config *c, struct 
                 r = pvh_write_start_info(m, LAYOUT_CMDLINE, initrd, initrd_size, c->rsdp);
                 if (r < 0)
                         return r;
-                *ret = (struct boot_entry){ BOOT_MODE_PVH, k.entry, LAYOUT_PVH_INFO };
+                *ret = (struct boot_entry){BOOT_MODE_PVH, k.entry, LAYOUT_PVH_INFO};
                 return 0;
         }
         r = write_zero_page(m, &k, c, LAYOUT_CMDLINE, initrd, initrd_size);
         if (r < 0)
                 return r;
-        *ret = (struct boot_entry){ BOOT_MODE_LINUX64, k.entry, LAYOUT_BOOT_PARAMS };
+        *ret = (struct boot_entry){BOOT_MODE_LINUX64, k.entry, LAYOUT_BOOT_PARAMS};
         return 0;
 }

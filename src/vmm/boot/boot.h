@@ -46,8 +46,8 @@ struct boot_entry {
 struct boot_kernel {
         enum boot_mode mode;
         uint64_t entry;
-        uint64_t end;              /* first byte above the kernel (its init_size included) */
-        struct setup_header hdr;   /* bzImage: the file's setup header; ELF: zero */
+        uint64_t end;            /* first byte above the kernel (its init_size included) */
+        struct setup_header hdr; /* bzImage: the file's setup header; ELF: zero */
         bool has_hdr;
 };
 
@@ -65,5 +65,5 @@ int elf_probe(const uint8_t *head, size_t len);
 int elf_load(const struct guest_memory *m, int fd, uint64_t file_size, struct boot_kernel *ret);
 
 /* Write an hvm_start_info (and its memory map) at LAYOUT_PVH_INFO. */
-int pvh_write_start_info(const struct guest_memory *m, uint64_t cmdline, uint64_t initrd, uint64_t initrd_size,
-                         uint64_t rsdp);
+int pvh_write_start_info(const struct guest_memory *m, uint64_t cmdline, uint64_t initrd,
+                         uint64_t initrd_size, uint64_t rsdp);

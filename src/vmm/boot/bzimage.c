@@ -49,7 +49,8 @@ int bzimage_load(const struct guest_memory *m, int fd, uint64_t file_size, const
         uint64_t size = file_size - offset;
         uint64_t need = MAX(size, (uint64_t)hdr.init_size);
         if (!guest_memory_ptr(m, LAYOUT_HIMEM, need))
-                return err_set(-ENOMEM, "kernel: needs %" PRIu64 " MiB above 1 MiB, more than the guest memory",
+                return err_set(-ENOMEM,
+                               "kernel: needs %" PRIu64 " MiB above 1 MiB, more than the guest memory",
                                need >> 20);
         r = guest_memory_pread(m, fd, LAYOUT_HIMEM, size, offset);
         if (r < 0)

@@ -33,7 +33,8 @@ static int read_exact(int fd, void *buf, size_t len, uint64_t offset)
 /* Look for the PVH entry in one PT_NOTE segment. Returns 1 and the entry when found. */
 static int find_pvh_note(int fd, const Elf64_Phdr *ph, uint64_t file_size, uint64_t *ret)
 {
-        if (ph->p_filesz > ELF_MAX_NOTES || ph->p_offset > file_size || ph->p_filesz > file_size - ph->p_offset)
+        if (ph->p_filesz > ELF_MAX_NOTES || ph->p_offset > file_size ||
+            ph->p_filesz > file_size - ph->p_offset)
                 return err_set(-EINVAL, "kernel: ELF note segment outside the file");
         _cleanup_free_ uint8_t *buf = malloc(ph->p_filesz ?: 1);
         if (!buf)
@@ -83,7 +84,8 @@ int elf_load(const struct guest_memory *m, int fd, uint64_t file_size, struct bo
                 return err_set(-EINVAL, "kernel: ELF program header table has %u entries of %u bytes",
                                eh.e_phnum, eh.e_phentsize);
         if (eh.e_phoff > file_size || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > file_size - eh.e_phoff)
-                return err_set(-EINVAL, "kernel: ELF e_phoff 0x%" PRIx64 " outside the file", (uint64_t)eh.e_phoff);
+                return err_set(-EINVAL, "kernel: ELF e_phoff 0x%" PRIx64 " outside the file",
+                               (uint64_t)eh.e_phoff);
         r = read_exact(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff);
         if (r < 0)
                 return err_set(-EINVAL, "kernel: ELF program headers truncated");
@@ -106,8 +108,10 @@ int elf_load(const struct guest_memory *m, int fd, uint64_t file_size, struct bo
                         return err_set(-EINVAL, "kernel: ELF segment %u lies outside the file", i);
                 /* The guest memory is fresh and zero: the .bss part needs no clearing, only room. */
                 if (!guest_memory_ptr(m, p->p_paddr, p->p_memsz))
-                        return err_set(-ENOMEM, "kernel: ELF segment %u at 0x%" PRIx64 " (+0x%" PRIx64
-                                       ") is outside guest memory", i, (uint64_t)p->p_paddr, (uint64_t)p->p_memsz);
+                        return err_set(-ENOMEM,
+                                       "kernel: ELF segment %u at 0x%" PRIx64 " (+0x%" PRIx64
+                                       ") is outside guest memory",
+                                       i, (uint64_t)p->p_paddr, (uint64_t)p->p_memsz);
                 if (p->p_filesz > 0) {
                         r = guest_memory_pread(m, fd, p->p_paddr, p->p_filesz, p->p_offset);
                         if (r < 0)

@@ -41,8 +41,8 @@ struct hvm_memmap_table_entry {
 #define PVH_MEMMAP  (LAYOUT_PVH_INFO + 0x80)
 #define PVH_MAX_MAP 16
 
-int pvh_write_start_info(const struct guest_memory *m, uint64_t cmdline, uint64_t initrd, uint64_t initrd_size,
-                         uint64_t rsdp)
+int pvh_write_start_info(const struct guest_memory *m, uint64_t cmdline, uint64_t initrd,
+                         uint64_t initrd_size, uint64_t rsdp)
 {
         struct boot_e820_entry e820[PVH_MAX_MAP];
         struct hvm_memmap_table_entry map[PVH_MAX_MAP];
@@ -52,7 +52,7 @@ int pvh_write_start_info(const struct guest_memory *m, uint64_t cmdline, uint64_
         if (n < 0)
                 return n;
         for (int i = 0; i < n; i++)
-                map[i] = (struct hvm_memmap_table_entry){ e820[i].addr, e820[i].size, e820[i].type, 0 };
+                map[i] = (struct hvm_memmap_table_entry){e820[i].addr, e820[i].size, e820[i].type, 0};
         struct hvm_start_info si = {
                 .magic = HVM_START_MAGIC,
                 .version = 1,
@@ -62,7 +62,7 @@ int pvh_write_start_info(const struct guest_memory *m, uint64_t cmdline, uint64_
                 .memmap_entries = (uint32_t)n,
         };
         if (initrd_size > 0) {
-                struct hvm_modlist_entry mod = { .paddr = initrd, .size = initrd_size };
+                struct hvm_modlist_entry mod = {.paddr = initrd, .size = initrd_size};
                 r = guest_memory_write(m, PVH_MODLIST, &mod, sizeof(mod));
                 if (r < 0)
                         return r;

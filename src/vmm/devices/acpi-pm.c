@@ -71,13 +71,15 @@ static void pm_write(void *opaque, uint64_t offset, const void *data, uint32_t l
                 uint64_t o = offset + i;
                 uint8_t v = bytes[i];
                 if (o < 2) /* PM1_STS: write 1 to clear */
-                        pm->regs.pm1_sts &= (uint16_t)~((uint16_t)v << (8 * o));
+                        pm->regs.pm1_sts &= (uint16_t) ~((uint16_t)v << (8 * o));
                 else if (o < 4) {
                         unsigned sh = 8 * (unsigned)(o - 2);
-                        pm->regs.pm1_en = (uint16_t)((pm->regs.pm1_en & ~(0xffu << sh)) | ((unsigned)v << sh));
+                        pm->regs.pm1_en =
+                                (uint16_t)((pm->regs.pm1_en & ~(0xffu << sh)) | ((unsigned)v << sh));
                 } else {
                         unsigned sh = 8 * (unsigned)(o - 4);
-                        pm->regs.pm1_cnt = (uint16_t)((pm->regs.pm1_cnt & ~(0xffu << sh)) | ((unsigned)v << sh));
+                        pm->regs.pm1_cnt =
+                                (uint16_t)((pm->regs.pm1_cnt & ~(0xffu << sh)) | ((unsigned)v << sh));
                 }
         }
         if (pm->regs.pm1_cnt & PM1_CNT_SLP_EN) {
@@ -98,7 +100,7 @@ void acpi_pm_reset_write(struct acpi_pm *pm, uint8_t value)
                 pm->ops->reset(pm->opaque);
 }
 
-static const struct bus_ops pm_ops = { .read = pm_read, .write = pm_write };
+static const struct bus_ops pm_ops = {.read = pm_read, .write = pm_write};
 
 int acpi_pm_new(struct bus *pio, const struct acpi_pm_ops *ops, void *opaque, struct acpi_pm **ret)
 {

@@ -90,7 +90,7 @@ static void transmit(struct serial *s, uint8_t c)
         if (c == '\n' || s->out_len == SERIAL_OUT_SIZE || s->timer_fd < 0)
                 flush_locked(s);
         else {
-                struct itimerspec its = { .it_value.tv_nsec = FLUSH_DELAY_NS };
+                struct itimerspec its = {.it_value.tv_nsec = FLUSH_DELAY_NS};
                 (void)timerfd_settime(s->timer_fd, 0, &its, NULL);
         }
 }
@@ -227,7 +227,7 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
 
 static void pause_input(struct serial *s, int fd)
 {
-        struct itimerspec its = { .it_value.tv_nsec = FLUSH_DELAY_NS };
+        struct itimerspec its = {.it_value.tv_nsec = FLUSH_DELAY_NS};
         s->in_paused = true;
         (void)event_loop_modify(s->loop, fd, 0);
         (void)timerfd_settime(s->timer_fd, 0, &its, NULL);
@@ -276,7 +276,7 @@ static int on_timer(void *opaque, int fd, uint32_t events)
          * it waits; the I/O thread must not wait with it. Try again on the next tick.
          */
         if (pthread_mutex_trylock(&s->lock) != 0) {
-                struct itimerspec its = { .it_value.tv_nsec = FLUSH_DELAY_NS };
+                struct itimerspec its = {.it_value.tv_nsec = FLUSH_DELAY_NS};
                 (void)timerfd_settime(s->timer_fd, 0, &its, NULL);
                 return 0;
         }
@@ -288,7 +288,7 @@ static int on_timer(void *opaque, int fd, uint32_t events)
                         s->in_paused = false;
                         (void)event_loop_modify(s->loop, s->in_fd, EPOLLIN);
                 } else {
-                        struct itimerspec its = { .it_value.tv_nsec = FLUSH_DELAY_NS };
+                        struct itimerspec its = {.it_value.tv_nsec = FLUSH_DELAY_NS};
                         (void)timerfd_settime(s->timer_fd, 0, &its, NULL);
                 }
         }

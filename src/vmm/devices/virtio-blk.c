@@ -20,8 +20,8 @@
 #include "log.h"
 #include "virtio-blk.h"
 
-#define SECTOR_SIZE 512
-#define BLK_SEG_MAX (BLK_QUEUE_SIZE - 2) /* a 1 MiB request of 4 KiB pages is one request */
+#define SECTOR_SIZE    512
+#define BLK_SEG_MAX    (BLK_QUEUE_SIZE - 2) /* a 1 MiB request of 4 KiB pages is one request */
 #define BLK_QUEUE_SIZE 256
 
 struct virtio_blk {
@@ -146,7 +146,7 @@ static const struct virtio_dev_ops blk_ops = {
 
 int virtio_blk_new(struct vm *vm, const struct vm_disk_config *c, struct virtio_dev **ret)
 {
-        struct disk_open_options o = { .format = c->format, .readonly = c->readonly, .direct = c->direct };
+        struct disk_open_options o = {.format = c->format, .readonly = c->readonly, .direct = c->direct};
         uint64_t features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
                             (1ULL << VIRTIO_BLK_F_FLUSH);
         int r;

@@ -27,8 +27,8 @@
 
 #define NET_QUEUE_SIZE 256
 #define NET_HDR_LEN    sizeof(struct virtio_net_hdr_v1)
-#define RXQ 0
-#define TXQ 1
+#define RXQ            0
+#define TXQ            1
 
 struct virtio_net {
         struct virtio_dev *vd;
@@ -98,14 +98,14 @@ static void net_receive(struct virtio_net *n)
                         return;
                 }
                 int cnt = iovec_slice(c->iov, c->n_in, NET_HDR_LEN, c->in_len - NET_HDR_LEN, n->frame,
-                                    VIRTQUEUE_MAX_IOV);
+                                      VIRTQUEUE_MAX_IOV);
                 ssize_t got = readv(n->tap_fd, n->frame, cnt);
                 if (got <= 0) {
                         virtqueue_unpop(q);
                         set_rx_polling(n, true);
                         break;
                 }
-                struct virtio_net_hdr_v1 h = { .num_buffers = 1 };
+                struct virtio_net_hdr_v1 h = {.num_buffers = 1};
                 iovec_from_buf(c->iov, c->n_in, 0, &h, sizeof(h));
                 virtqueue_push(q, c->head, (uint32_t)(NET_HDR_LEN + (size_t)got));
                 n->rx_packets++;

@@ -25,7 +25,7 @@
 #define MSIX_CTRL_ENABLE       0x8000
 #define MSIX_CTRL_MASKALL      0x4000
 
-#define STATUS_NEEDS_RESET     0x40
+#define STATUS_NEEDS_RESET 0x40
 
 static bool have_kvm(const struct virtio_dev *vd)
 {
@@ -148,7 +148,6 @@ static void kick_queue(struct virtio_dev *vd, uint64_t q)
                 (void)!write(vd->notify[q].fd, &one, sizeof(one));
 }
 
-
 static void device_reset(struct virtio_dev *vd)
 {
         if (vd->ops->reset)
@@ -156,7 +155,7 @@ static void device_reset(struct virtio_dev *vd)
         for (unsigned q = 0; q < vd->ops->num_queues; q++)
                 virtqueue_reset(&vd->queues[q], vd->ops->queue_size);
         uint64_t features = vd->s.device_features;
-        vd->s = (struct virtio_pci_state){ .device_features = features, .msix_config = VIRTIO_NO_VECTOR };
+        vd->s = (struct virtio_pci_state){.device_features = features, .msix_config = VIRTIO_NO_VECTOR};
         vd->broken = false;
 }
 
@@ -189,7 +188,8 @@ static void set_status(struct virtio_dev *vd, uint8_t status)
 static void common_read(struct virtio_dev *vd, uint64_t off, void *data, uint32_t len)
 {
         uint8_t regs[0x40] = {};
-        struct virtqueue *q = vd->s.queue_select < vd->ops->num_queues ? &vd->queues[vd->s.queue_select] : NULL;
+        struct virtqueue *q =
+                vd->s.queue_select < vd->ops->num_queues ? &vd->queues[vd->s.queue_select] : NULL;
         uint32_t dfsel = vd->s.device_feature_select, gfsel = vd->s.driver_feature_select;
         uint32_t df = dfsel < 2 ? (uint32_t)(vd->s.device_features >> (32 * dfsel)) : 0;
         uint32_t gf = gfsel < 2 ? (uint32_t)(vd->s.driver_features >> (32 * gfsel)) : 0;
@@ -229,7 +229,8 @@ static void set_u64_part(uint64_t *field, uint64_t off_in_field, uint64_t v, uin
 static void common_write(struct virtio_dev *vd, uint64_t off, const void *data, uint32_t len)
 {
         uint64_t v = 0;
-        struct virtqueue *q = vd->s.queue_select < vd->ops->num_queues ? &vd->queues[vd->s.queue_select] : NULL;
+        struct virtqueue *q =
+                vd->s.queue_select < vd->ops->num_queues ? &vd->queues[vd->s.queue_select] : NULL;
 
         memcpy(&v, data, MIN(len, 8u));
         switch (off) {
@@ -274,7 +275,8 @@ static void common_write(struct virtio_dev *vd, uint64_t off, const void *data, 
         case 0x1c:
                 if ((uint16_t)v != 1)
                         return;
-                if (virtqueue_activate(q, &vd->vm->mem, virtio_dev_has_feature(vd, VIRTIO_RING_F_EVENT_IDX)) < 0)
+                if (virtqueue_activate(q, &vd->vm->mem,
+                                       virtio_dev_has_feature(vd, VIRTIO_RING_F_EVENT_IDX)) < 0)
                         virtio_dev_fail(vd, "queue rings outside guest memory");
                 return;
         default:
@@ -367,13 +369,15 @@ static void bar_remap(struct pci_device *d, unsigned bar, uint64_t addr)
         for (unsigned q = 0; q < vd->ops->num_queues; q++) {
                 if (vd->notify_base)
                         (void)kvm_ioeventfd(&vd->vm->kvm, vd->notify[q].fd,
-                                            vd->notify_base + VIRTIO_BAR_NOTIFY + VIRTIO_NOTIFY_MULT * q, 2, false,
-                                            false);
+                                            vd->notify_base + VIRTIO_BAR_NOTIFY + VIRTIO_NOTIFY_MULT * q, 2,
+                                            false, false);
                 if (addr) {
                         int r = kvm_ioeventfd(&vd->vm->kvm, vd->notify[q].fd,
-                                              addr + VIRTIO_BAR_NOTIFY + VIRTIO_NOTIFY_MULT * q, 2, false, true);
+                                              addr + VIRTIO_BAR_NOTIFY + VIRTIO_NOTIFY_MULT * q, 2, false,
+                                              true);
                         if (r < 0)
-                                log_debug("%s: no ioeventfd for queue %u: %s", vd->ops->name, q, strerror(-r));
+                                log_debug("%s: no ioeventfd for queue %u: %s", vd->ops->name, q,
+                                          strerror(-r));
                 }
         }
         vd->notify_base = addr;
@@ -474,8 +478,8 @@ static int setup_caps(struct virtio_dev *vd)
         if (r >= 0)
                 r = add_virtio_cap(vd, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_BAR_ISR, 4, NULL, 0, NULL);
         if (r >= 0 && vd->ops->config_size)
-                r = add_virtio_cap(vd, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_BAR_DEVICE, vd->ops->config_size, NULL, 0,
-                                   NULL);
+                r = add_virtio_cap(vd, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_BAR_DEVICE, vd->ops->config_size,
+                                   NULL, 0, NULL);
         if (r >= 0)
                 r = add_virtio_cap(vd, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_BAR_NOTIFY,
                                    VIRTIO_NOTIFY_MULT * vd->ops->num_queues, &mult, 4, NULL);
@@ -490,7 +494,7 @@ static int setup_caps(struct virtio_dev *vd)
                 return r;
         vd->cfg_cap = (uint8_t)r;
 
-        uint8_t msix[12] = { PCI_CAP_MSIX, 0 }, msix_wmask[12] = {};
+        uint8_t msix[12] = {PCI_CAP_MSIX, 0}, msix_wmask[12] = {};
         uint16_t ctrl = (uint16_t)(vd->n_vectors - 1);
         uint32_t table = VIRTIO_BAR_MSIX, pba = VIRTIO_BAR_PBA; /* BIR 0 */
         memcpy(msix + 2, &ctrl, 2);
@@ -513,7 +517,7 @@ int virtio_dev_new(struct vm *vm, const struct virtio_dev_ops *ops, uint64_t fea
                 return -EINVAL;
         struct virtio_dev *vd = calloc(1, sizeof(*vd));
         if (!vd) {
-                struct virtio_dev tmp = { .ops = ops, .priv = priv };
+                struct virtio_dev tmp = {.ops = ops, .priv = priv};
                 if (ops->free)
                         ops->free(&tmp);
                 return -ENOMEM;
@@ -528,15 +532,15 @@ int virtio_dev_new(struct vm *vm, const struct virtio_dev_ops *ops, uint64_t fea
                 vd->msix[i].ctrl = 1; /* vectors start masked (PCI 3.0 §6.8.2.9) */
         }
         for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-                vd->notify[q] = (struct virtio_notify_src){ vd, q, -EBADF };
+                vd->notify[q] = (struct virtio_notify_src){vd, q, -EBADF};
         vd->s.device_features = features | (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX) |
                                 (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
         vd->s.msix_config = VIRTIO_NO_VECTOR;
         for (unsigned q = 0; q < ops->num_queues; q++)
                 virtqueue_reset(&vd->queues[q], ops->queue_size);
 
-        pci_device_init(&vd->pci, PCI_VENDOR_VIRTIO, (uint16_t)(PCI_DEVICE_VIRTIO_BASE + ops->type), ops->pci_class,
-                        1, PCI_VENDOR_VIRTIO, 0x40, &virtio_pci_ops);
+        pci_device_init(&vd->pci, PCI_VENDOR_VIRTIO, (uint16_t)(PCI_DEVICE_VIRTIO_BASE + ops->type),
+                        ops->pci_class, 1, PCI_VENDOR_VIRTIO, 0x40, &virtio_pci_ops);
         r = pci_device_add_bar(&vd->pci, 0, VIRTIO_BAR_SIZE, true);
         if (r >= 0)
                 r = setup_caps(vd);
@@ -583,8 +587,8 @@ void virtio_dev_free(struct virtio_dev *vd)
                         (void)event_loop_remove(vd->vm->loop, vd->notify[q].fd);
                 if (vd->notify_base && have_kvm(vd))
                         (void)kvm_ioeventfd(&vd->vm->kvm, vd->notify[q].fd,
-                                            vd->notify_base + VIRTIO_BAR_NOTIFY + VIRTIO_NOTIFY_MULT * q, 2, false,
-                                            false);
+                                            vd->notify_base + VIRTIO_BAR_NOTIFY + VIRTIO_NOTIFY_MULT * q, 2,
+                                            false, false);
                 safe_close(vd->notify[q].fd);
         }
         for (unsigned v = 0; v < VIRTIO_MAX_VECTORS; v++) {

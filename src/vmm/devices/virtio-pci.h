@@ -32,25 +32,25 @@
 #include "pci.h"
 #include "virtqueue.h"
 
-#define VIRTIO_MAX_QUEUES   8
-#define VIRTIO_MAX_VECTORS  (VIRTIO_MAX_QUEUES + 1)
-#define VIRTIO_NO_VECTOR    0xffff
+#define VIRTIO_MAX_QUEUES  8
+#define VIRTIO_MAX_VECTORS (VIRTIO_MAX_QUEUES + 1)
+#define VIRTIO_NO_VECTOR   0xffff
 
-#define VIRTIO_BAR_SIZE     0x8000
-#define VIRTIO_BAR_COMMON   0x0000
-#define VIRTIO_BAR_ISR      0x1000
-#define VIRTIO_BAR_DEVICE   0x2000
-#define VIRTIO_BAR_NOTIFY   0x3000
-#define VIRTIO_BAR_MSIX     0x4000
-#define VIRTIO_BAR_PBA      0x6000
-#define VIRTIO_NOTIFY_MULT  4
+#define VIRTIO_BAR_SIZE    0x8000
+#define VIRTIO_BAR_COMMON  0x0000
+#define VIRTIO_BAR_ISR     0x1000
+#define VIRTIO_BAR_DEVICE  0x2000
+#define VIRTIO_BAR_NOTIFY  0x3000
+#define VIRTIO_BAR_MSIX    0x4000
+#define VIRTIO_BAR_PBA     0x6000
+#define VIRTIO_NOTIFY_MULT 4
 
 struct vm;
 struct virtio_dev;
 
 struct virtio_dev_ops {
         const char *name;
-        uint16_t type;        /* virtio device id (§5): 1 net, 2 block, 4 rng, 19 vsock */
+        uint16_t type; /* virtio device id (§5): 1 net, 2 block, 4 rng, 19 vsock */
         uint32_t pci_class;
         uint16_t num_queues;
         uint16_t queue_size;

@@ -41,8 +41,8 @@
 #define VSOCK_CTRL_MAX    512
 #define VSOCK_MAX_PAYLOAD (64 * 1024)
 #define VSOCK_LINE_MAX    64
-#define RXQ 0
-#define TXQ 1
+#define RXQ               0
+#define TXQ               1
 
 enum conn_state {
         CONN_HOST_HANDSHAKE, /* host client connected, "CONNECT <port>\n" not read yet */
@@ -60,15 +60,15 @@ struct vsock_conn {
         uint32_t guest_port;
         uint32_t peer_buf_alloc;
         uint32_t peer_fwd_cnt;
-        uint32_t tx_cnt;   /* bytes sent to the guest */
-        uint32_t fwd_cnt;  /* guest bytes written to the socket */
+        uint32_t tx_cnt;  /* bytes sent to the guest */
+        uint32_t fwd_cnt; /* guest bytes written to the socket */
         uint32_t fwd_cnt_sent;
-        bool registered;   /* the socket is on the event loop */
-        bool polling;      /* ... for EPOLLIN */
-        bool want_rx;      /* socket may have data that could not move yet */
+        bool registered; /* the socket is on the event loop */
+        bool polling;    /* ... for EPOLLIN */
+        bool want_rx;    /* socket may have data that could not move yet */
         bool guest_shut_send;
         bool host_shut_send; /* the Unix socket reached EOF */
-        uint8_t *pending;  /* guest bytes the socket has not taken yet */
+        uint8_t *pending;    /* guest bytes the socket has not taken yet */
         size_t pending_len;
         struct vsock_conn *next;
 };
@@ -118,8 +118,8 @@ static uint32_t peer_credit(const struct vsock_conn *c)
         return in_flight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
 }
 
-static struct virtio_vsock_hdr make_hdr(const struct virtio_vsock *v, uint32_t host_port, uint32_t guest_port,
-                                        uint16_t op, uint32_t fwd_cnt)
+static struct virtio_vsock_hdr make_hdr(const struct virtio_vsock *v, uint32_t host_port,
+                                        uint32_t guest_port, uint16_t op, uint32_t fwd_cnt)
 {
         return (struct virtio_vsock_hdr){
                 .src_cid = VSOCK_HOST_CID,
@@ -160,7 +160,8 @@ static void send_rst(struct virtio_vsock *v, const struct virtio_vsock_hdr *to)
 static struct vsock_conn *find_conn(struct virtio_vsock *v, uint32_t host_port, uint32_t guest_port)
 {
         for (struct vsock_conn *c = v->conns; c; c = c->next)
-                if (c->host_port == host_port && c->guest_port == guest_port && c->state != CONN_HOST_HANDSHAKE)
+                if (c->host_port == host_port && c->guest_port == guest_port &&
+                    c->state != CONN_HOST_HANDSHAKE)
                         return c;
         return NULL;
 }
@@ -199,8 +200,10 @@ static bool conn_forward(struct virtio_vsock *v, struct vsock_conn *c, struct vi
         if (r <= 0)
                 return false;
         struct virtqueue_chain *ch = &v->chain;
-        size_t room = MIN(MIN(ch->in_len - sizeof(struct virtio_vsock_hdr), (size_t)credit), VSOCK_MAX_PAYLOAD);
-        int n = iovec_slice(ch->iov, ch->n_in, sizeof(struct virtio_vsock_hdr), room, v->slice, VIRTQUEUE_MAX_IOV);
+        size_t room =
+                MIN(MIN(ch->in_len - sizeof(struct virtio_vsock_hdr), (size_t)credit), VSOCK_MAX_PAYLOAD);
+        int n = iovec_slice(ch->iov, ch->n_in, sizeof(struct virtio_vsock_hdr), room, v->slice,
+                            VIRTQUEUE_MAX_IOV);
         ssize_t got = readv(c->fd, v->slice, n);
         if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
                 virtqueue_unpop(q);
@@ -426,9 +429,10 @@ static int on_listen(void *opaque, int fd, uint32_t events)
 
 static void guest_connect(struct virtio_vsock *v, const struct virtio_vsock_hdr *h)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
-        if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->uds, h->dst_port) >= (int)sizeof(sa.sun_path)) {
+        if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->uds, h->dst_port) >=
+            (int)sizeof(sa.sun_path)) {
                 send_rst(v, h);
                 return;
         }
@@ -477,7 +481,8 @@ static void guest_data(struct vsock_conn *c, const struct iovec *iov, int n_iov,
 static void handle_packet(struct virtio_vsock *v, const struct virtio_vsock_hdr *h, const struct iovec *iov,
                           int n_iov, size_t payload)
 {
-        if (h->dst_cid != VSOCK_HOST_CID || h->src_cid != v->guest_cid || h->type != VIRTIO_VSOCK_TYPE_STREAM) {
+        if (h->dst_cid != VSOCK_HOST_CID || h->src_cid != v->guest_cid ||
+            h->type != VIRTIO_VSOCK_TYPE_STREAM) {
                 if (h->op != VIRTIO_VSOCK_OP_RST)
                         send_rst(v, h);
                 return;
@@ -637,7 +642,7 @@ static const struct virtio_dev_ops vsock_ops = {
 
 int virtio_vsock_new(struct vm *vm, uint64_t cid, const char *uds, struct virtio_dev **ret)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         struct virtio_dev *vd;
         int r;
 

@@ -9,9 +9,9 @@
  */
 #include "virtqueue.h"
 
-#define VRING_DESC_F_NEXT     1
-#define VRING_DESC_F_WRITE    2
-#define VRING_DESC_F_INDIRECT 4
+#define VRING_DESC_F_NEXT          1
+#define VRING_DESC_F_WRITE         2
+#define VRING_DESC_F_INDIRECT      4
 #define VRING_AVAIL_F_NO_INTERRUPT 1
 #define VRING_USED_F_NO_NOTIFY     1
 
@@ -86,7 +86,7 @@ static int add_buffer(struct virtqueue *q, struct virtqueue_chain *c, const stru
         void *p = guest_memory_ptr(q->mem, addr, len);
         if (!p && len > 0)
                 return -EINVAL;
-        c->iov[c->n_out + c->n_in] = (struct iovec){ p, len };
+        c->iov[c->n_out + c->n_in] = (struct iovec){p, len};
         if (writable) {
                 c->n_in++;
                 c->in_len += len;
@@ -230,7 +230,8 @@ void virtqueue_enable_notify(struct virtqueue *q, bool on)
         if (q->event_idx) {
                 /* avail_event: wake me when the driver goes past what I have taken. */
                 if (on)
-                        __atomic_store_n((uint16_t *)(q->used + 4 + 8 * n), q->s.last_avail, __ATOMIC_RELAXED);
+                        __atomic_store_n((uint16_t *)(q->used + 4 + 8 * n), q->s.last_avail,
+                                         __ATOMIC_RELAXED);
         } else {
                 uint16_t *flags = (uint16_t *)q->used;
                 __atomic_store_n(flags, on ? 0 : VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);

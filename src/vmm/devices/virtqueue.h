@@ -23,10 +23,10 @@
 
 #define VIRTQUEUE_MAX_SIZE 1024
 /* Buffers in one chain (direct + indirect); larger chains are refused as malformed. */
-#define VIRTQUEUE_MAX_IOV  1024
+#define VIRTQUEUE_MAX_IOV 1024
 
 struct virtqueue_state {
-        uint16_t size;       /* queue_size: a power of two <= max_size */
+        uint16_t size; /* queue_size: a power of two <= max_size */
         uint16_t max_size;
         bool ready;
         uint16_t msix_vector;

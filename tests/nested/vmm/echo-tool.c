@@ -64,19 +64,20 @@ static int try_connect(char **argv, int *ret)
         int fd = -1;
 
         if (!strcmp(kind, "tcp")) {
-                struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[4])) };
+                struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[4]))};
                 inet_pton(AF_INET, argv[3], &sa.sin_addr);
                 fd = socket(AF_INET, SOCK_STREAM, 0);
                 if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
                         goto ok;
         } else if (!strcmp(kind, "vsock")) {
-                struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = (unsigned)atoi(argv[3]),
-                                          .svm_port = (unsigned)atoi(argv[4]) };
+                struct sockaddr_vm sa = {.svm_family = AF_VSOCK,
+                                         .svm_cid = (unsigned)atoi(argv[3]),
+                                         .svm_port = (unsigned)atoi(argv[4])};
                 fd = socket(AF_VSOCK, SOCK_STREAM, 0);
                 if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
                         goto ok;
         } else if (!strcmp(kind, "hull-vsock")) {
-                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                struct sockaddr_un sa = {.sun_family = AF_UNIX};
                 char line[64];
                 snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[3]);
                 fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -102,7 +103,7 @@ static int send_and_check(char **argv)
         int fd = -1;
 
         for (int i = 0; i < 200 && try_connect(argv, &fd) < 0; i++)
-                nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
         if (fd < 0)
                 return die("connect");
         if (write(fd, msg, len) != (ssize_t)len)
@@ -131,20 +132,22 @@ int main(int argc, char **argv)
 
         if (argc >= 4 && !strcmp(argv[1], "serve")) {
                 if (!strcmp(argv[2], "tcp")) {
-                        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3])) };
+                        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                                 .sin_port = htons((uint16_t)atoi(argv[3]))};
                         int one = 1;
                         fd = socket(AF_INET, SOCK_STREAM, 0);
                         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
                         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                                 return die("bind");
                 } else if (!strcmp(argv[2], "vsock")) {
-                        struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
-                                                  .svm_port = (unsigned)atoi(argv[3]) };
+                        struct sockaddr_vm sa = {.svm_family = AF_VSOCK,
+                                                 .svm_cid = VMADDR_CID_ANY,
+                                                 .svm_port = (unsigned)atoi(argv[3])};
                         fd = socket(AF_VSOCK, SOCK_STREAM, 0);
                         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                                 return die("bind");
                 } else {
-                        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                        struct sockaddr_un sa = {.sun_family = AF_UNIX};
                         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[3]);
                         fd = socket(AF_UNIX, SOCK_STREAM, 0);
                         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
