@@ -443,9 +443,19 @@ static void *vcpu_thread(void *arg)
         return NULL;
 }
 
+/*
+ * A vCPU thread only runs KVM_RUN and register handlers. A small stack also keeps a
+ * host with transparent huge pages "always" from backing it with a 2 MiB page.
+ */
+#define VCPU_STACK_SIZE (256 * 1024)
+
 int vcpu_start(struct vcpu *v)
 {
-        int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
+        int r = pthread_create(&v->thread, &attr, vcpu_thread, v);
+        pthread_attr_destroy(&attr);
         if (r != 0)
                 return -r;
         v->started = true;
