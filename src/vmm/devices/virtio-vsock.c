@@ -263,9 +263,12 @@ static void rx_flush(struct virtio_vsock *v)
                         continue;
                 while (c->want_rx && conn_forward(v, c, q, &broken))
                         pushed = true;
-                /* Still data but no buffer or credit: park the socket until something changes. */
+                /*
+                 * Still data but no buffer or credit: stop reading the socket until something
+                 * changes, but keep waiting to write what the guest sent, if anything waits.
+                 */
                 if (c->want_rx && c->polling)
-                        conn_set_polling(c, 0);
+                        conn_set_polling(c, c->pending_len ? EPOLLOUT : 0);
         }
         if (pushed)
                 virtio_dev_notify_queue(vd, RXQ);
