@@ -279,7 +279,7 @@ static void unpark(struct virtio_vsock *v)
 {
         for (struct vsock_conn *c = v->conns; c; c = c->next)
                 if (c->state == CONN_ESTABLISHED && !c->polling && !c->host_shut_send && peer_credit(c) > 0)
-                        conn_set_polling(c, EPOLLIN);
+                        conn_set_polling(c, EPOLLIN | (c->pending_len ? EPOLLOUT : 0));
 }
 
 /* ---- host-side sockets ------------------------------------------------------------------ */
