@@ -89,36 +89,27 @@ static uint8_t handle_request(struct virtio_blk *b, struct virtqueue_chain *c, s
         }
 }
 
+static int blk_chain(struct virtio_dev *vd, struct virtqueue_chain *c)
+{
+        struct virtio_blk *b = vd->priv;
+        size_t written;
+
+        if (c->out_len < sizeof(struct virtio_blk_outhdr) || c->in_len < 1) {
+                virtio_dev_fail(vd, "request without header or status byte");
+                return -EINVAL;
+        }
+        uint8_t status = handle_request(b, c, &written);
+        if (status != VIRTIO_BLK_S_OK)
+                b->errors++;
+        /* The status byte is the last writable byte of the chain. */
+        iovec_from_buf(c->iov + c->n_out, c->n_in, c->in_len - 1, &status, 1);
+        return (int)(written + 1);
+}
+
 static void blk_queue_notify(struct virtio_dev *vd, unsigned qi)
 {
         struct virtio_blk *b = vd->priv;
-        struct virtqueue *q = virtio_dev_queue(vd, qi);
-        struct virtqueue_chain *c = &b->chain;
-        bool pushed = false;
-
-        for (;;) {
-                int r = virtqueue_pop(q, c);
-                if (r < 0) {
-                        virtio_dev_fail(vd, "malformed request queue");
-                        return;
-                }
-                if (r == 0)
-                        break;
-                if (c->out_len < sizeof(struct virtio_blk_outhdr) || c->in_len < 1) {
-                        virtio_dev_fail(vd, "request without header or status byte");
-                        return;
-                }
-                size_t written;
-                uint8_t status = handle_request(b, c, &written);
-                if (status != VIRTIO_BLK_S_OK)
-                        b->errors++;
-                /* The status byte is the last writable byte of the chain. */
-                iovec_from_buf(c->iov + c->n_out, c->n_in, c->in_len - 1, &status, 1);
-                virtqueue_push(q, c->head, (uint32_t)(written + 1));
-                pushed = true;
-        }
-        if (pushed)
-                virtio_dev_notify_queue(vd, qi);
+        virtio_dev_serve_queue(vd, qi, &b->chain, blk_chain);
 }
 
 static void blk_free(struct virtio_dev *vd)

@@ -115,43 +115,28 @@ static void net_receive(struct virtio_net *n)
                 virtio_dev_notify_queue(vd, RXQ);
 }
 
-static void net_transmit(struct virtio_net *n)
+static int net_transmit_chain(struct virtio_dev *vd, struct virtqueue_chain *c)
 {
-        struct virtio_dev *vd = n->vd;
-        struct virtqueue *q = virtio_dev_queue(vd, TXQ);
-        struct virtqueue_chain *c = &n->chain;
-        bool pushed = false;
+        struct virtio_net *n = vd->priv;
 
-        for (;;) {
-                int r = virtqueue_pop(q, c);
-                if (r < 0) {
-                        virtio_dev_fail(vd, "malformed transmit queue");
-                        return;
-                }
-                if (r == 0)
-                        break;
-                if (c->out_len < NET_HDR_LEN) {
-                        virtio_dev_fail(vd, "transmit chain without a header");
-                        return;
-                }
-                size_t len = c->out_len - NET_HDR_LEN;
-                int cnt = iovec_slice(c->iov, c->n_out, NET_HDR_LEN, len, n->frame, VIRTQUEUE_MAX_IOV);
-                if (len > 0 && writev(n->tap_fd, n->frame, cnt) < 0)
-                        n->tx_dropped++;
-                else
-                        n->tx_packets++;
-                virtqueue_push(q, c->head, 0);
-                pushed = true;
+        if (c->out_len < NET_HDR_LEN) {
+                virtio_dev_fail(vd, "transmit chain without a header");
+                return -EINVAL;
         }
-        if (pushed)
-                virtio_dev_notify_queue(vd, TXQ);
+        size_t len = c->out_len - NET_HDR_LEN;
+        int cnt = iovec_slice(c->iov, c->n_out, NET_HDR_LEN, len, n->frame, VIRTQUEUE_MAX_IOV);
+        if (len > 0 && writev(n->tap_fd, n->frame, cnt) < 0)
+                n->tx_dropped++;
+        else
+                n->tx_packets++;
+        return 0;
 }
 
 static void net_queue_notify(struct virtio_dev *vd, unsigned qi)
 {
         struct virtio_net *n = vd->priv;
         if (qi == TXQ)
-                net_transmit(n);
+                virtio_dev_serve_queue(vd, TXQ, &n->chain, net_transmit_chain);
         else if (qi == RXQ) {
                 set_rx_polling(n, true);
                 net_receive(n);

@@ -120,6 +120,30 @@ void virtio_dev_notify_queue(struct virtio_dev *vd, unsigned q)
         raise_vector(vd, vq->s.msix_vector);
 }
 
+void virtio_dev_serve_queue(struct virtio_dev *vd, unsigned qi, struct virtqueue_chain *c,
+                            virtio_chain_fn fn)
+{
+        struct virtqueue *q = &vd->queues[qi];
+        bool pushed = false;
+
+        for (;;) {
+                int r = virtqueue_pop(q, c);
+                if (r < 0) {
+                        virtio_dev_fail(vd, "malformed virtqueue");
+                        return;
+                }
+                if (r == 0)
+                        break;
+                int n = fn(vd, c);
+                if (n < 0)
+                        return;
+                virtqueue_push(q, c->head, (uint32_t)n);
+                pushed = true;
+        }
+        if (pushed)
+                virtio_dev_notify_queue(vd, qi);
+}
+
 void virtio_dev_config_changed(struct virtio_dev *vd)
 {
         vd->s.config_generation++;

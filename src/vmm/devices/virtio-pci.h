@@ -129,6 +129,17 @@ void virtio_dev_free(struct virtio_dev *vd);
 /* The calls below are made with vd->lock held (from device ops or event loop handlers). */
 bool virtio_dev_has_feature(const struct virtio_dev *vd, unsigned bit);
 struct virtqueue *virtio_dev_queue(struct virtio_dev *vd, unsigned q);
+/*
+ * Handle one popped chain: return the bytes written into its writable buffers, or a
+ * negative errno after virtio_dev_fail() (the driver broke the device).
+ */
+typedef int (*virtio_chain_fn)(struct virtio_dev *vd, struct virtqueue_chain *c);
+/*
+ * Pop every available chain of queue q into c, hand each to fn, put it on the used ring
+ * and interrupt the driver once at the end if it wants it. A malformed ring fails the device.
+ */
+void virtio_dev_serve_queue(struct virtio_dev *vd, unsigned q, struct virtqueue_chain *c,
+                            virtio_chain_fn fn);
 /* Interrupt the driver for queue q if it wants one (event index, NO_INTERRUPT flag). */
 void virtio_dev_notify_queue(struct virtio_dev *vd, unsigned q);
 void virtio_dev_config_changed(struct virtio_dev *vd);

@@ -12,35 +12,24 @@
 /* Bound on one chain's bytes, so that one request cannot keep the I/O thread busy. */
 #define RNG_MAX_REQUEST (64 * 1024)
 
+static int rng_chain(struct virtio_dev *vd, struct virtqueue_chain *c)
+{
+        size_t done = 0;
+        for (int i = c->n_out; i < c->n_out + c->n_in && done < RNG_MAX_REQUEST; i++) {
+                size_t want = MIN(c->iov[i].iov_len, RNG_MAX_REQUEST - done);
+                ssize_t n = getrandom(c->iov[i].iov_base, want, 0);
+                if (n <= 0)
+                        break;
+                done += (size_t)n;
+                if ((size_t)n < want)
+                        break;
+        }
+        return (int)done;
+}
+
 static void rng_queue_notify(struct virtio_dev *vd, unsigned qi)
 {
-        struct virtqueue *q = virtio_dev_queue(vd, qi);
-        struct virtqueue_chain *c = vd->priv;
-        bool pushed = false;
-
-        for (;;) {
-                int r = virtqueue_pop(q, c);
-                if (r < 0) {
-                        virtio_dev_fail(vd, "malformed request queue");
-                        return;
-                }
-                if (r == 0)
-                        break;
-                size_t done = 0;
-                for (int i = c->n_out; i < c->n_out + c->n_in && done < RNG_MAX_REQUEST; i++) {
-                        size_t want = MIN(c->iov[i].iov_len, RNG_MAX_REQUEST - done);
-                        ssize_t n = getrandom(c->iov[i].iov_base, want, 0);
-                        if (n <= 0)
-                                break;
-                        done += (size_t)n;
-                        if ((size_t)n < want)
-                                break;
-                }
-                virtqueue_push(q, c->head, (uint32_t)done);
-                pushed = true;
-        }
-        if (pushed)
-                virtio_dev_notify_queue(vd, qi);
+        virtio_dev_serve_queue(vd, qi, vd->priv, rng_chain);
 }
 
 static void rng_free(struct virtio_dev *vd)

@@ -550,46 +550,30 @@ static void handle_packet(struct virtio_vsock *v, const struct virtio_vsock_hdr 
         }
 }
 
-static void tx_process(struct virtio_vsock *v)
+static int tx_chain(struct virtio_dev *vd, struct virtqueue_chain *c)
 {
-        struct virtio_dev *vd = v->vd;
-        struct virtqueue *q = virtio_dev_queue(vd, TXQ);
-        struct virtqueue_chain *c = &v->chain;
-        bool pushed = false;
+        struct virtio_vsock_hdr h;
 
-        for (;;) {
-                int r = virtqueue_pop(q, c);
-                if (r < 0) {
-                        virtio_dev_fail(vd, "malformed transmit queue");
-                        return;
-                }
-                if (r == 0)
-                        break;
-                struct virtio_vsock_hdr h;
-                if (c->out_len < sizeof(h)) {
-                        virtio_dev_fail(vd, "transmit packet without a header");
-                        return;
-                }
-                iovec_to_buf(c->iov, c->n_out, 0, &h, sizeof(h));
-                size_t payload = c->out_len - sizeof(h);
-                if (h.op == VIRTIO_VSOCK_OP_RW && h.len > payload) {
-                        virtio_dev_fail(vd, "packet length larger than its buffers");
-                        return;
-                }
-                /* Handle before pushing: the guest may reuse the buffers once they are used. */
-                handle_packet(v, &h, c->iov, c->n_out, h.op == VIRTIO_VSOCK_OP_RW ? h.len : 0);
-                virtqueue_push(q, c->head, 0);
-                pushed = true;
+        if (c->out_len < sizeof(h)) {
+                virtio_dev_fail(vd, "transmit packet without a header");
+                return -EINVAL;
         }
-        if (pushed)
-                virtio_dev_notify_queue(vd, TXQ);
+        iovec_to_buf(c->iov, c->n_out, 0, &h, sizeof(h));
+        size_t payload = c->out_len - sizeof(h);
+        if (h.op == VIRTIO_VSOCK_OP_RW && h.len > payload) {
+                virtio_dev_fail(vd, "packet length larger than its buffers");
+                return -EINVAL;
+        }
+        /* Handled before it is used: the guest may reuse the buffers as soon as it is. */
+        handle_packet(vd->priv, &h, c->iov, c->n_out, h.op == VIRTIO_VSOCK_OP_RW ? h.len : 0);
+        return 0;
 }
 
 static void vsock_queue_notify(struct virtio_dev *vd, unsigned qi)
 {
         struct virtio_vsock *v = vd->priv;
         if (qi == TXQ) {
-                tx_process(v);
+                virtio_dev_serve_queue(vd, TXQ, &v->chain, tx_chain);
                 unpark(v); /* the guest's packets may have brought credit */
         } else if (qi == RXQ)
                 unpark(v);
