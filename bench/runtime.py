@@ -143,8 +143,12 @@ def main():
     mounted = False
     if a.mount_hugetlb and not os.path.ismount("/sys/fs/cgroup/hugetlb"):
         os.makedirs("/sys/fs/cgroup/hugetlb", exist_ok=True)
-        subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", "/sys/fs/cgroup/hugetlb"], check=True)
-        mounted = True
+        if subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", "/sys/fs/cgroup/hugetlb"]).returncode:
+            os.rmdir("/sys/fs/cgroup/hugetlb")
+            print("cannot make hugetlb a v1 hierarchy (cgroup v2 cgroups use it?): crun will fail here",
+                  file=sys.stderr)
+        else:
+            mounted = True
     tmp = tempfile.mkdtemp(prefix="hull-bench-")
     try:
         bundle = make_bundle(tmp)
