@@ -145,9 +145,14 @@ static int match_one(const struct copy_source *src, const char *pattern, char **
                 return err_set(-EINVAL, "source '%s' is outside the %s", pattern, src->what);
         if (!has_wildcard(clean)) {
                 _cleanup_close_ int fd = chase_open(src->root_fd, clean, O_PATH | O_CLOEXEC, 0);
-                if (fd < 0 || excluded(src, clean))
-                        return err_set(fd < 0 ? fd : -ENOENT, "'%s' not found in the %s%s", pattern,
-                                       src->what, fd >= 0 ? " (excluded by .dockerignore)" : "");
+                if (fd >= 0 && excluded(src, clean))
+                        return err_set(-ENOENT, "'%s' not found in the %s (excluded by .dockerignore)",
+                                       pattern, src->what);
+                if (fd == -ENOENT || fd == -ENOTDIR)
+                        return err_set(-ENOENT, "'%s' not found in the %s", pattern, src->what);
+                if (fd < 0)
+                        return err_set(fd, "cannot open '%s' in the %s: %s", pattern, src->what,
+                                       strerror(-fd));
                 return strv_extend(out, clean);
         }
         if ((r = strv_extend(&cur, "")) < 0)
