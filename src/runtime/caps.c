@@ -128,7 +128,7 @@ int caps_validate(const struct oci_capabilities *c)
 {
         uint64_t known = known_mask();
         uint64_t eff = c->effective & known, perm = c->permitted & known, inh = c->inheritable & known,
-                 amb = c->ambient & known, bnd = c->bounding & known;
+                 bnd = c->bounding & known;
 
         /* capset(2): "effective must be a subset of the new permitted set". */
         if (eff & ~perm)
@@ -136,11 +136,6 @@ int caps_validate(const struct oci_capabilities *c)
         /* capset(2): the new inheritable set must lie within the bounding set (cap_capset()). */
         if (inh & ~bnd)
                 return subset_error("inheritable", inh & ~bnd, "bounding");
-        /* PR_CAP_AMBIENT_RAISE: "the capability must be in both the permitted and inheritable sets". */
-        if (amb & ~perm)
-                return subset_error("ambient", amb & ~perm, "permitted");
-        if (amb & ~inh)
-                return subset_error("ambient", amb & ~inh, "inheritable");
         return 0;
 }
 
@@ -189,6 +184,12 @@ int caps_set(const struct oci_capabilities *c)
                         return 0;
                 return negative_errno();
         }
+        /*
+         * The kernel raises an ambient capability only when it is both permitted and inheritable.
+         * runc's own default config lists ambient ones without inheritable ones and runc starts it,
+         * leaving those out: do the same instead of refusing a config the ecosystem relies on.
+         */
+        amb &= perm & inh;
         while (amb) {
                 int cap = first_bit(amb);
 

@@ -36,9 +36,10 @@ int cap_last_cap(void);
 
 /*
  * Check in the runtime process, before the container process exists, that caps_set() can
- * apply c: effective and ambient within permitted, ambient within inheritable, inheritable
- * within bounding (capset(2) refuses the rest with a bare EPERM). Records a message naming
- * the field, e.g. "process.capabilities.ambient: 'CAP_NET_RAW' is not in the inheritable set".
+ * apply c: effective within permitted, inheritable within bounding (capset(2) refuses the rest
+ * with a bare EPERM). Records a message naming the field, e.g.
+ * "process.capabilities.effective: 'CAP_NET_RAW' is not in the permitted set". Ambient ones
+ * outside permitted and inheritable are not an error: caps_set() leaves them out, as runc does.
  */
 int caps_validate(const struct oci_capabilities *c);
 
@@ -46,6 +47,7 @@ int caps_validate(const struct oci_capabilities *c);
 int caps_drop_bounding(uint64_t bounding);
 /*
  * Set effective, permitted, inheritable with capset(2), then clear the ambient set and raise
- * the ambient ones. Returns -errno of the first failing syscall.
+ * the ambient ones that are both permitted and inheritable. Returns -errno of the first
+ * failing syscall.
  */
 int caps_set(const struct oci_capabilities *c);

@@ -35,6 +35,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/keyctl.h>
+#include <linux/sched.h>
 
 #include "cgroup.h"
 #include "container.h"
@@ -188,13 +189,13 @@ static _noreturn_ void child_main(struct init_ctx *c)
         /* Keep other container processes away from /proc/<us>/exe and our memory until execve. */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-        for (size_t i = 0; i < c->n_cg_fds; i++)
-                if (write(c->cg_fds[i], "0", 1) < 0)
-                        child_fail(c, err_set(negative_errno(), "cannot join the container's cgroup: %m"));
-        for (size_t i = 0; i < c->n_cg_fds; i++)
-                c->cg_fds[i] = safe_close(c->cg_fds[i]);
-
         if (c->two_stage) {
+                /* The real container process is forked below and must inherit the cgroup. */
+                for (size_t i = 0; i < c->n_cg_fds; i++)
+                        if (write(c->cg_fds[i], "0", 1) < 0)
+                                child_fail(c, err_set(negative_errno(), "cannot join the container's cgroup: %m"));
+                for (size_t i = 0; i < c->n_cg_fds; i++)
+                        c->cg_fds[i] = safe_close(c->cg_fds[i]);
                 if ((r = child_setns(c, NS_USER)) < 0)
                         child_fail(c, r);
                 for (enum ns_type t = 0; t < _NS_TYPE_MAX; t++) {
@@ -236,22 +237,32 @@ static _noreturn_ void child_main(struct init_ctx *c)
                                 child_fail(c, r);
                 }
         }
-        if (c->cgroupns_new && unshare(CLONE_NEWCGROUP) < 0)
-                child_fail(c, err_set(negative_errno(), "cannot create a cgroup namespace: %m"));
-        if ((r = child_setns(c, NS_CGROUP)) < 0)
-                child_fail(c, r);
-
         if (!c->opts->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 &&
             errno != ENOSYS && errno != EPERM)
                 child_fail(c, err_set(negative_errno(), "cannot create a session keyring: %m"));
 
-        if (c->new_mntns) {
+        {
                 struct mount_context mc = {
                         .cfg = cfg, .rootfs = c->rootfs, .bundle = c->bundle, .rootfs_fd = -EBADF,
                         .cgroup = c->cgroup, .in_userns = c->in_userns, .cgroupns = c->cgroupns_new || c->ns_fds[NS_CGROUP] >= 0,
                 };
-                if ((r = mount_prepare_root(&mc)) < 0 || (r = mount_config_mounts(&mc)) < 0 ||
-                    (r = mount_devices(&mc)) < 0)
+                size_t first_cg = c->new_mntns ? mount_first_cgroup(cfg) : 0;
+
+                /*
+                 * The parent moves us into the cgroup meanwhile (cgroup v1 migration waits for an RCU
+                 * grace period, milliseconds): mount what does not need the cgroup first, then wait,
+                 * then enter the cgroup namespace, whose root is the cgroup we are in at that moment.
+                 */
+                if (c->new_mntns && ((r = mount_prepare_root(&mc)) < 0 || (r = mount_config_range(&mc, 0, first_cg)) < 0))
+                        child_fail(c, r);
+                if (!c->two_stage && (r = sync_expect(c->sync_fd, SYNC_CGROUP_DONE, &m)) < 0)
+                        child_fail(c, r);
+                if (c->cgroupns_new && unshare(CLONE_NEWCGROUP) < 0)
+                        child_fail(c, err_set(negative_errno(), "cannot create a cgroup namespace: %m"));
+                if ((r = child_setns(c, NS_CGROUP)) < 0)
+                        child_fail(c, r);
+                if (c->new_mntns && ((r = mount_config_range(&mc, first_cg, cfg->n_mounts)) < 0 ||
+                                     (r = mount_devices(&mc)) < 0))
                         child_fail(c, r);
                 safe_close(mc.rootfs_fd);
         }
@@ -585,6 +596,36 @@ static int parent_loop(struct create_run *cr, const struct oci_config *cfg)
         }
 }
 
+/*
+ * Move the child into its cgroup and tell it so. A new user namespace's maps come first: the
+ * child asks for them right after clone, and the migration may wait milliseconds.
+ */
+static int parent_join_cgroup(struct create_run *cr, const struct oci_config *cfg)
+{
+        const struct oci_linux *l = cfg->linux_cfg;
+        char pid[16];
+        int n, r;
+
+        if (cr->c.new_userns) {
+                struct sync_msg m;
+                r = sync_expect(cr->c.sync_fd, SYNC_USERMAP, &m);
+                if (r < 0)
+                        return r;
+                r = write_id_map(cr->child, "uid_map", l->uid_mappings, l->n_uid_mappings, "linux.uidMappings");
+                if (r >= 0)
+                        r = write_id_map(cr->child, "gid_map", l->gid_mappings, l->n_gid_mappings, "linux.gidMappings");
+                if (r >= 0)
+                        r = sync_send(cr->c.sync_fd, SYNC_USERMAP_DONE, 0, NULL, -EBADF);
+                if (r < 0)
+                        return r;
+        }
+        n = snprintf(pid, sizeof(pid), "%d", (int)cr->child);
+        for (size_t i = 0; i < cr->c.n_cg_fds; i++)
+                if (write(cr->c.cg_fds[i], pid, (size_t)n) != n)
+                        return err_set(negative_errno(), "cannot move the container process into its cgroup: %m");
+        return sync_send(cr->c.sync_fd, SYNC_CGROUP_DONE, 0, NULL, -EBADF);
+}
+
 /* Decide how namespaces are entered and open the ones to join. */
 static int plan_namespaces(struct create_run *cr, const struct oci_config *cfg)
 {
@@ -650,7 +691,7 @@ int container_create(const struct create_options *o, int *ret_exit)
                                  .pty_master = -EBADF };
         int sp[2] = { -EBADF, -EBADF }, console_pair[2] = { -EBADF, -EBADF };
         size_t config_len;
-        int r;
+        int cgfd = -EOPNOTSUPP, r;
 
         for (int t = 0; t < _NS_TYPE_MAX; t++)
                 cr.c.ns_fds[t] = -EBADF;
@@ -716,9 +757,17 @@ int container_create(const struct create_options *o, int *ret_exit)
                 err_prefix(r, "linux.cgroupsPath");
                 goto undo;
         }
-        r = cgroup_enter_fds(cr.state->cgroup, &cr.c.cg_fds, &cr.c.n_cg_fds);
-        if (r < 0)
-                goto undo;
+        /*
+         * On cgroup v2 the one-clone path creates the child inside its cgroup (clone3 with
+         * CLONE_INTO_CGROUP, Linux 5.7): no migration, which would wait for an RCU grace period.
+         * Elsewhere the parent moves it after clone, through these fds.
+         */
+        cgfd = cr.c.two_stage ? -EOPNOTSUPP : cgroup_clone_fd(cr.state->cgroup);
+        if (cgfd < 0) {
+                r = cgroup_enter_fds(cr.state->cgroup, &cr.c.cg_fds, &cr.c.n_cg_fds);
+                if (r < 0)
+                        goto undo;
+        }
 
         if (o->mode == CREATE_ONLY) {
                 if (mkfifoat(cr.state->dir_fd, "exec.fifo", 0600) < 0) {
@@ -762,7 +811,23 @@ int container_create(const struct create_options *o, int *ret_exit)
         cr.c.sync_fd = TAKE_FD(sp[1]);
 
         fflush(NULL);
-        cr.child = (pid_t)syscall(SYS_clone, cr.c.clone_flags | SIGCHLD, NULL, NULL, NULL, 0);
+        cr.child = -1;
+        if (cgfd >= 0) {
+                struct clone_args ca = {
+                        .flags = cr.c.clone_flags | CLONE_INTO_CGROUP,
+                        .exit_signal = SIGCHLD,
+                        .cgroup = (uint64_t)cgfd,
+                };
+                cr.child = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+                if (cr.child < 0 && (errno == ENOSYS || errno == E2BIG)) {
+                        r = cgroup_enter_fds(cr.state->cgroup, &cr.c.cg_fds, &cr.c.n_cg_fds);
+                        if (r < 0)
+                                goto undo;
+                        cgfd = -EOPNOTSUPP;
+                }
+        }
+        if (cgfd < 0)
+                cr.child = (pid_t)syscall(SYS_clone, cr.c.clone_flags | SIGCHLD, NULL, NULL, NULL, 0);
         if (cr.child < 0) {
                 r = err_set(negative_errno(), "cannot create the container process: %m");
                 goto undo;
@@ -777,13 +842,18 @@ int container_create(const struct create_options *o, int *ret_exit)
         safe_close(cr.c.sync_fd);
         cr.c.sync_fd = TAKE_FD(sp[0]);
         cr.c.console_fd = safe_close(cr.c.console_fd);
-        for (size_t i = 0; i < cr.c.n_cg_fds; i++)
-                cr.c.cg_fds[i] = safe_close(cr.c.cg_fds[i]);
 
         /* While the child mounts, write the limits (always: the default device rules come with them). */
         r = cgroup_apply(cr.state->cgroup, cfg->linux_cfg ? cfg->linux_cfg->resources : NULL, false);
         if (r < 0)
                 goto undo;
+        if (!cr.c.two_stage) {
+                r = parent_join_cgroup(&cr, cfg);
+                if (r < 0)
+                        goto undo;
+        }
+        for (size_t i = 0; i < cr.c.n_cg_fds; i++)
+                cr.c.cg_fds[i] = safe_close(cr.c.cg_fds[i]);
         r = parent_loop(&cr, cfg);
         if (r < 0)
                 goto undo;

@@ -27,6 +27,7 @@ struct mount_options {
         uint64_t attr_clr;
         bool bind, rbind;
         bool idmap;
+        bool copy_up; /* tmpcopyup: a tmpfs starts with what the directory it covers holds */
         char *data; /* comma-joined remaining options, NULL when none */
 };
 
@@ -47,8 +48,10 @@ struct mount_context {
 
 /* Make "/" rslave (or per linux.rootfsPropagation) and bind the rootfs onto itself. */
 int mount_prepare_root(struct mount_context *ctx);
-/* Every config mount, in order. */
-int mount_config_mounts(struct mount_context *ctx);
+/* Config mounts [from, to), in order. */
+int mount_config_range(struct mount_context *ctx, size_t from, size_t to);
+/* Index of the first mount of type "cgroup" (n_mounts when there is none). */
+size_t mount_first_cgroup(const struct oci_config *cfg);
 /* /dev nodes (defaults + linux.devices) and the /dev symlinks. */
 int mount_devices(struct mount_context *ctx);
 /* pivot_root into the rootfs (or MS_MOVE + chroot when no_pivot). Afterwards "/" is the rootfs. */

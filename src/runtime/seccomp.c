@@ -22,30 +22,37 @@
  *     libseccomp's (datum_a, datum_b) order.
  *   - errnoRet defaults to EPERM for SCMP_ACT_ERRNO and SCMP_ACT_TRACE; on any other
  *     action it is an error (spec: "the runtime MUST print and error and fail").
- *   - SCMP_ACT_NOTIFY is refused as the default action and on write(2), as runc refuses
- *     it: the container process hands the listener fd to its parent with write(2)
- *     after the filter is loaded (fd number + pidfd_getfd(2)), and a notifying write
- *     would wait for an agent that has no fd yet.
+ *   - SCMP_ACT_NOTIFY is refused as the default action and on the syscalls that hand the
+ *     listener over (runc refuses write(2); hull-runtime's sync socket uses sendmsg(2)):
+ *     the container process passes the fd to its parent after the filter is loaded, and
+ *     a notifying hand-over would wait for an agent that has no fd yet.
  *   - SCMP_FLTATR_CTL_NNP is 0: the runtime sets no_new_privs itself, when
  *     process.noNewPrivileges asks for it, and libseccomp's loader is not used anyway.
- *   - SCMP_FLTATR_CTL_OPTIMIZE 2 (binary tree of syscall numbers): a container's every
- *     syscall runs the filter; with Docker's ~370-name allow list the linear filter
- *     costs up to ~370 compares per syscall, the tree about 10 (docs/seccomp.md).
+ *   - SCMP_FLTATR_CTL_OPTIMIZE 2 (binary tree of syscall numbers): since Linux 5.11 the
+ *     kernel skips the filter for syscalls it allows whatever the arguments, but every
+ *     other one (argument checks such as Docker's socket rules, refused calls) runs it;
+ *     with Docker's ~400-name list the linear layout costs up to ~400 compares there, the
+ *     tree about 10. The tree compiles ~40% slower, paid once with the cache.
  *
- * Cache: <cache_dir>/<key>.bpf, key = sha256 of a canonical serialization of every
- * field that shapes the BPF (default action and errno, architectures, rules in order)
- * plus the libseccomp version, the native architecture and libseccomp's kernel API
- * level. flags, listenerPath and listenerMetadata do not change the program and are
- * left out. The file is a 144-byte header (magic, key, instruction count, sha256 of the
- * instructions) and the instructions; it is written atomically (temp + rename) and a
- * short, corrupt or foreign file is ignored and rewritten. The directory must belong to
- * our euid and not be group/other-writable, else the cache is not used: whoever can
- * write it chooses the filter of every container.
+ * Cache: the key is a canonical serialization of every field that shapes the BPF
+ * (default action and errno, architectures, rules in order) plus the libseccomp version,
+ * the native architecture and libseccomp's kernel API level. flags, listenerPath and
+ * listenerMetadata do not change the program and are left out. The file
+ * <cache_dir>/<name>.bpf is named by a 64-bit FNV-1a hash of the key, and holds a header
+ * (magic, key length, instruction count, checksum), the whole key, then the instructions.
+ * A hit needs the stored key to equal ours byte for byte, so a hash collision, whether by
+ * chance or crafted by whoever writes configs, only costs a miss: no cryptographic hash is
+ * needed, and hull-runtime does not load libcrypto at start-up (about a millisecond and
+ * half a MiB of RSS). Files are written atomically (temp + rename); a short, corrupt or
+ * foreign file is ignored and rewritten. The directory must belong to our euid and not be
+ * group/other-writable, else the cache is not used: whoever can write it chooses the
+ * filter of every container.
  *
  * Ownership: struct seccomp_prog owns its insns; seccomp_prog_free() frees both.
  * seccomp_prog_load() runs in the container process and only makes syscalls.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h> /* libseccomp: our own seccomp.h is included with quotes below */
@@ -67,7 +74,7 @@
 #endif
 
 #define ARG_MAX_INDEX     6 /* struct seccomp_data has args[6] */
-#define CACHE_MAGIC       "HULLBPF1"
+#define CACHE_MAGIC       "HULLBPF2"
 #define CACHE_KEY_VERSION "hull seccomp cache 1"
 
 /* ------------------------------------------------------------------ names */
@@ -204,22 +211,28 @@ static bool uses_notify(const struct oci_seccomp *s)
         return false;
 }
 
+/* What the container process calls to pass the listener to its parent (see seccomp.h). */
+static const char *const handover_syscalls[] = {"write", "sendmsg"};
+
 /* Checks that do not need libseccomp; they run on a cache hit too. */
 static int validate(const struct oci_seccomp *s, bool notify)
 {
         if (s->default_action == SECCOMP_ACT_NOTIFY)
-                return err_set(-EINVAL, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
-                                        "action (the runtime needs write(2) to hand over the listener)");
+                return err_set(-EINVAL,
+                               "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
+                               "action (the runtime hands the listener over after loading the filter)");
         for (size_t i = 0; i < s->n_syscalls; i++) {
                 if (s->syscalls[i].action != SECCOMP_ACT_NOTIFY)
                         continue;
                 STRV_FOREACH (n, s->syscalls[i].names)
-                        if (streq(*n, "write"))
-                                return err_set(
-                                        -EINVAL,
-                                        "linux.seccomp.syscalls[%zu].names: SCMP_ACT_NOTIFY cannot be used "
-                                        "for 'write' (the runtime needs it to hand over the listener)",
-                                        i);
+                        for (size_t k = 0; k < ELEMENTSOF(handover_syscalls); k++)
+                                if (streq(*n, handover_syscalls[k]))
+                                        return err_set(
+                                                -EINVAL,
+                                                "linux.seccomp.syscalls[%zu].names: SCMP_ACT_NOTIFY cannot "
+                                                "be used for '%s' (the runtime hands the listener over "
+                                                "with it)",
+                                                i, *n);
         }
         if (notify && (!s->listener_path || !*s->listener_path))
                 return err_set(-EINVAL, "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
@@ -424,74 +437,136 @@ static int compile(const struct oci_seccomp *s, struct sock_filter **ret, size_t
 
 struct cache_header {
         char magic[8];
-        char key[SHA256_HEX_LEN];
+        uint32_t key_len;
         uint32_t n_insns;
-        uint32_t zero;
-        char digest[SHA256_HEX_LEN]; /* sha256 of the instructions */
+        uint64_t checksum; /* FNV-1a over the key and the instructions: catches torn or stray files */
 };
-_Static_assert(sizeof(struct cache_header) == 144, "cache header layout");
+_Static_assert(sizeof(struct cache_header) == 24, "cache header layout");
 
-static void hash_u64(struct sha256_ctx *h, uint64_t v)
+#define CACHE_KEY_MAX (1U << 20)
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+        const uint8_t *p = data;
+
+        for (size_t i = 0; i < len; i++) {
+                h ^= p[i];
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
+#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
+
+/* The key is a canonical serialization, built in memory. */
+struct keybuf {
+        uint8_t *p;
+        size_t n, cap;
+        bool oom;
+};
+
+static void key_add(struct keybuf *k, const void *data, size_t len)
+{
+        if (k->oom)
+                return;
+        if (k->n + len > k->cap) {
+                size_t cap = MAX(k->cap * 2, k->n + len + 4096);
+                uint8_t *p = realloc(k->p, cap);
+                if (!p) {
+                        k->oom = true;
+                        return;
+                }
+                k->p = p;
+                k->cap = cap;
+        }
+        memcpy(k->p + k->n, data, len);
+        k->n += len;
+}
+
+static void key_u64(struct keybuf *h, uint64_t v)
 {
         uint8_t b[8];
 
         for (int i = 0; i < 8; i++)
                 b[i] = (uint8_t)(v >> (8 * i));
-        sha256_update(h, b, sizeof(b));
+        key_add(h, b, sizeof(b));
 }
 
 /* Length-prefixed, so that ("ab","c") and ("a","bc") differ; NULL differs from "". */
-static void hash_str(struct sha256_ctx *h, const char *s)
+static void key_str(struct keybuf *h, const char *s)
 {
         if (!s) {
-                hash_u64(h, UINT64_MAX);
+                key_u64(h, UINT64_MAX);
                 return;
         }
-        hash_u64(h, strlen(s));
-        sha256_update(h, s, strlen(s));
+        key_u64(h, strlen(s));
+        key_add(h, s, strlen(s));
 }
 
-static void hash_strv(struct sha256_ctx *h, char **l)
+static void key_strv(struct keybuf *h, char **l)
 {
-        hash_u64(h, strv_length(l));
+        key_u64(h, strv_length(l));
         STRV_FOREACH (s, l)
-                hash_str(h, *s);
+                key_str(h, *s);
+}
+
+static void keybuf_done(struct keybuf *k)
+{
+        free(k->p);
+}
+
+static int cache_key_bytes(const struct oci_seccomp *s, struct keybuf *h)
+{
+        const struct scmp_version *v = seccomp_version();
+
+        key_str(h, CACHE_KEY_VERSION);
+        key_u64(h, v->major);
+        key_u64(h, v->minor);
+        key_u64(h, v->micro);
+        key_u64(h, seccomp_arch_native());
+        key_u64(h, seccomp_api_get());
+        key_u64(h, (uint64_t)s->default_action);
+        key_u64(h, s->has_default_errno_ret);
+        key_u64(h, s->default_errno_ret);
+        key_strv(h, s->architectures);
+        key_u64(h, s->n_syscalls);
+        for (size_t i = 0; i < s->n_syscalls; i++) {
+                const struct oci_seccomp_rule *rule = &s->syscalls[i];
+
+                key_strv(h, rule->names);
+                key_u64(h, (uint64_t)rule->action);
+                key_u64(h, rule->has_errno_ret);
+                key_u64(h, rule->errno_ret);
+                key_u64(h, rule->n_args);
+                for (size_t j = 0; j < rule->n_args; j++) {
+                        key_u64(h, rule->args[j].index);
+                        key_u64(h, (uint64_t)rule->args[j].op);
+                        key_u64(h, rule->args[j].value);
+                        key_u64(h, rule->args[j].value_two);
+                }
+        }
+        if (h->oom) {
+                free(h->p);
+                h->p = NULL;
+                return -ENOMEM;
+        }
+        if (h->n > CACHE_KEY_MAX) {
+                free(h->p);
+                h->p = NULL;
+                return -E2BIG;
+        }
+        return 0;
 }
 
 int seccomp_cache_key(const struct oci_seccomp *s, char key[SHA256_HEX_LEN + 1])
 {
-        const struct scmp_version *v = seccomp_version();
-        struct sha256_ctx *h = sha256_new();
+        struct keybuf b = {};
+        int r = cache_key_bytes(s, &b);
 
-        if (!h)
-                return -ENOMEM;
-        hash_str(h, CACHE_KEY_VERSION);
-        hash_u64(h, v->major);
-        hash_u64(h, v->minor);
-        hash_u64(h, v->micro);
-        hash_u64(h, seccomp_arch_native());
-        hash_u64(h, seccomp_api_get());
-        hash_u64(h, (uint64_t)s->default_action);
-        hash_u64(h, s->has_default_errno_ret);
-        hash_u64(h, s->default_errno_ret);
-        hash_strv(h, s->architectures);
-        hash_u64(h, s->n_syscalls);
-        for (size_t i = 0; i < s->n_syscalls; i++) {
-                const struct oci_seccomp_rule *r = &s->syscalls[i];
-
-                hash_strv(h, r->names);
-                hash_u64(h, (uint64_t)r->action);
-                hash_u64(h, r->has_errno_ret);
-                hash_u64(h, r->errno_ret);
-                hash_u64(h, r->n_args);
-                for (size_t j = 0; j < r->n_args; j++) {
-                        hash_u64(h, r->args[j].index);
-                        hash_u64(h, (uint64_t)r->args[j].op);
-                        hash_u64(h, r->args[j].value);
-                        hash_u64(h, r->args[j].value_two);
-                }
-        }
-        sha256_final_hex(h, key);
+        if (r < 0)
+                return r;
+        snprintf(key, SHA256_HEX_LEN + 1, "%016" PRIx64, fnv1a(FNV_OFFSET, b.p, b.n));
+        free(b.p);
         return 0;
 }
 
@@ -518,14 +593,14 @@ static bool cache_dir_usable(const char *dir)
 }
 
 /* -ENOENT on a miss, -EBADMSG on a file that is not a valid entry for key. */
-static int cache_read(const char *path, const char *key, struct sock_filter **ret, size_t *ret_n)
+static int cache_read(const char *path, const struct keybuf *key, struct sock_filter **ret, size_t *ret_n)
 {
-        const size_t max = sizeof(struct cache_header) + BPF_MAXINSNS * sizeof(struct sock_filter);
+        const size_t max =
+                sizeof(struct cache_header) + CACHE_KEY_MAX + BPF_MAXINSNS * sizeof(struct sock_filter);
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         _cleanup_free_ char *buf = NULL;
         struct sock_filter *insns;
         struct cache_header hdr;
-        char digest[SHA256_HEX_LEN + 1];
         struct stat st;
         size_t size, n;
         int r;
@@ -543,37 +618,35 @@ static int cache_read(const char *path, const char *key, struct sock_filter **re
                 return -EBADMSG;
         memcpy(&hdr, buf, sizeof(hdr));
         n = hdr.n_insns;
-        if (memcmp(hdr.magic, CACHE_MAGIC, sizeof(hdr.magic)) != 0 ||
-            memcmp(hdr.key, key, SHA256_HEX_LEN) != 0 || hdr.zero != 0 || n == 0 || n > BPF_MAXINSNS ||
-            size != sizeof(hdr) + n * sizeof(struct sock_filter))
+        if (memcmp(hdr.magic, CACHE_MAGIC, sizeof(hdr.magic)) != 0 || hdr.key_len != key->n || n == 0 ||
+            n > BPF_MAXINSNS || size != sizeof(hdr) + key->n + n * sizeof(struct sock_filter))
                 return -EBADMSG;
-        sha256_hex(buf + sizeof(hdr), n * sizeof(struct sock_filter), digest);
-        if (memcmp(hdr.digest, digest, SHA256_HEX_LEN) != 0)
+        if (memcmp(buf + sizeof(hdr), key->p, key->n) != 0)
+                return -ENOENT; /* another profile with the same file name */
+        if (fnv1a(FNV_OFFSET, buf + sizeof(hdr), size - sizeof(hdr)) != hdr.checksum)
                 return -EBADMSG;
         insns = malloc(n * sizeof(struct sock_filter));
         if (!insns)
                 return -ENOMEM;
-        memcpy(insns, buf + sizeof(hdr), n * sizeof(struct sock_filter));
+        memcpy(insns, buf + sizeof(hdr) + key->n, n * sizeof(struct sock_filter));
         *ret = insns;
         *ret_n = n;
         return 0;
 }
 
-static int cache_write(const char *path, const char *key, const struct sock_filter *insns, size_t n)
+static int cache_write(const char *path, const struct keybuf *key, const struct sock_filter *insns, size_t n)
 {
-        size_t len = sizeof(struct cache_header) + n * sizeof(struct sock_filter);
+        size_t len = sizeof(struct cache_header) + key->n + n * sizeof(struct sock_filter);
         _cleanup_free_ char *buf = malloc(len);
-        struct cache_header hdr = {.n_insns = (uint32_t)n};
-        char digest[SHA256_HEX_LEN + 1];
+        struct cache_header hdr = {.key_len = (uint32_t)key->n, .n_insns = (uint32_t)n};
 
         if (!buf)
                 return -ENOMEM;
         memcpy(hdr.magic, CACHE_MAGIC, sizeof(hdr.magic));
-        memcpy(hdr.key, key, SHA256_HEX_LEN);
-        sha256_hex(insns, n * sizeof(struct sock_filter), digest);
-        memcpy(hdr.digest, digest, SHA256_HEX_LEN);
+        memcpy(buf + sizeof(hdr), key->p, key->n);
+        memcpy(buf + sizeof(hdr) + key->n, insns, n * sizeof(struct sock_filter));
+        hdr.checksum = fnv1a(FNV_OFFSET, buf + sizeof(hdr), len - sizeof(hdr));
         memcpy(buf, &hdr, sizeof(hdr));
-        memcpy(buf + sizeof(hdr), insns, n * sizeof(struct sock_filter));
         return write_file_atomic(path, buf, len, 0600);
 }
 
@@ -591,7 +664,7 @@ int seccomp_prepare(const struct oci_seccomp *s, const char *cache_dir, struct s
 {
         _cleanup_(seccomp_prog_freep) struct seccomp_prog *p = NULL;
         _cleanup_free_ char *path = NULL;
-        char key[SHA256_HEX_LEN + 1];
+        _cleanup_(keybuf_done) struct keybuf key = {};
         bool notify = uses_notify(s);
         unsigned flags = 0;
         int r;
@@ -609,13 +682,17 @@ int seccomp_prepare(const struct oci_seccomp *s, const char *cache_dir, struct s
         p->needs_listener = notify;
 
         if (cache_dir && cache_dir_usable(cache_dir)) {
-                r = seccomp_cache_key(s, key);
-                if (r < 0)
+                r = cache_key_bytes(s, &key);
+                if (r == -ENOMEM)
                         return r;
-                path = strdup_printf("%s/%s.bpf", cache_dir, key);
-                if (!path)
+                if (r < 0)
+                        log_debug("seccomp: not caching a profile this large");
+                else if (!(path = strdup_printf("%s/%016" PRIx64 ".bpf", cache_dir,
+                                                fnv1a(FNV_OFFSET, key.p, key.n))))
                         return -ENOMEM;
-                r = cache_read(path, key, &p->insns, &p->n_insns);
+        }
+        if (path) {
+                r = cache_read(path, &key, &p->insns, &p->n_insns);
                 if (r >= 0) {
                         log_debug("seccomp: %zu instructions from cache '%s'", p->n_insns, path);
                         *ret = TAKE_PTR(p);
@@ -630,7 +707,7 @@ int seccomp_prepare(const struct oci_seccomp *s, const char *cache_dir, struct s
                 return r;
         if (path) {
                 /* A cache that cannot be written costs time, not correctness. */
-                r = cache_write(path, key, p->insns, p->n_insns);
+                r = cache_write(path, &key, p->insns, p->n_insns);
                 if (r < 0)
                         log_debug("seccomp: cannot write cache file '%s': %s", path, strerror(-r));
         }

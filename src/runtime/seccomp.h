@@ -16,13 +16,14 @@
  * seccomp_send_listener() passes to listenerPath (runtime-spec
  * "seccomp-notify" ContainerProcessState over SCM_RIGHTS).
  *
- * Hand-over of the listener: after seccomp_prog_load() the container process must pass
- * the fd to its parent with write(2) only (its number over the sync pipe; the parent
- * takes it with pidfd_getfd(2), Linux 5.6), as runc does. seccomp_prepare() refuses
- * SCMP_ACT_NOTIFY as the default action and on "write" for that reason: a notifying
- * write(2) would wait for an agent that does not have the fd yet. Any other syscall
- * the process makes after the hand-over may be notified: the parent sends the fd to
- * the agent without waiting for the child.
+ * Hand-over of the listener: after seccomp_prog_load() the container process passes
+ * the fd to its parent with write(2) (its number; the parent takes it with
+ * pidfd_getfd(2), as runc does) or sendmsg(2) with SCM_RIGHTS (hull-runtime's sync
+ * socket). seccomp_prepare() refuses SCMP_ACT_NOTIFY as the default action and on
+ * "write" and "sendmsg" for that reason: a notifying hand-over would wait for an agent
+ * that does not have the fd yet. Any other syscall the process makes after the
+ * hand-over may be notified: the parent sends the fd to the agent before it lets the
+ * child go on.
  */
 #pragma once
 
@@ -53,10 +54,11 @@ static inline void seccomp_prog_freep(struct seccomp_prog **p)
 #define _cleanup_seccomp_prog_ _cleanup_(seccomp_prog_freep)
 
 /*
- * The cache file name of s, without ".bpf": sha256 over the fields that shape the program plus
- * the libseccomp version, native architecture and kernel API level. The cache directory given to
- * seccomp_prepare() must belong to the runtime's euid and not be group/other-writable (it is
- * created 0700 when missing), otherwise the cache is not used.
+ * The cache file name of s, without ".bpf": a 64-bit FNV-1a hash (16 hex digits) of the fields
+ * that shape the program plus the libseccomp version, native architecture and kernel API level.
+ * The file also holds the whole key, compared on every hit, so a collision is only a miss.
+ * The cache directory given to seccomp_prepare() must belong to the runtime's euid and not be
+ * group/other-writable (it is created 0700 when missing), otherwise the cache is not used.
  */
 int seccomp_cache_key(const struct oci_seccomp *s, char key[SHA256_HEX_LEN + 1]);
 

@@ -59,8 +59,11 @@ static ssize_t recv_with_fd(int sock, void *buf, size_t len, int *ret_fd)
 
 int sync_send(int sock, enum sync_type type, int32_t value, const char *text, int fd)
 {
-        struct sync_msg m = { .type = type, .value = value };
+        struct sync_msg m; /* 64 KiB: set only what is sent, not the whole buffer */
         size_t len = offsetof(struct sync_msg, text);
+
+        m.type = type;
+        m.value = value;
 
         if (text) {
                 size_t n = strnlen(text, SYNC_TEXT_MAX - 1);

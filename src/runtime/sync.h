@@ -18,6 +18,7 @@
  *   SYNC_READY        setup done; the child now waits for start.
  *   SYNC_START        (parent -> child, run only) go ahead and execute the process.
  *   SYNC_ERROR        value = -errno, payload = one-line message; the child then exits.
+ *   SYNC_CGROUP_DONE  (parent -> child, one-clone path) the child is in its cgroup now.
  */
 #pragma once
 
@@ -36,6 +37,7 @@ enum sync_type {
         SYNC_READY,
         SYNC_START,
         SYNC_ERROR,
+        SYNC_CGROUP_DONE,
 };
 
 #define SYNC_TEXT_MAX 65536

@@ -491,7 +491,11 @@ TEST(notify_rules)
         compile_fails(
                 &s, -EINVAL,
                 "linux.seccomp.syscalls[0].names: SCMP_ACT_NOTIFY cannot be used for 'write' (the runtime "
-                "needs it to hand over the listener)");
+                "hands the listener over with it)");
+        rules[0].names = (char *[]){"sendmsg", "mkdir", NULL};
+        compile_fails(&s, -EINVAL,
+                      "linux.seccomp.syscalls[0].names: SCMP_ACT_NOTIFY cannot be used for 'sendmsg' (the "
+                      "runtime hands the listener over with it)");
         rules[0].names = (char *[]){"mkdir", NULL};
         compile_fails(&s, -EINVAL, "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
         s.listener_path = "/run/agent.sock";
@@ -504,7 +508,7 @@ TEST(notify_rules)
         compile_fails(
                 &s, -EINVAL,
                 "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action (the runtime "
-                "needs write(2) to hand over the listener)");
+                "hands the listener over after loading the filter)");
 
         struct oci_seccomp plain = {.default_action = SECCOMP_ACT_ALLOW, .listener_metadata = "x"};
         compile_fails(&plain, -EINVAL,
@@ -534,6 +538,27 @@ static char *cache_path(const char *dir, const struct oci_seccomp *s)
         return strdup_printf("%s/%s.bpf", dir, key);
 }
 
+/* Cache file layout (seccomp.c): 24-byte header {magic[8], key_len, n_insns, checksum}, key, insns. */
+#define CACHE_HDR 24
+
+static size_t file_key_len(const char *buf)
+{
+        uint32_t k;
+        memcpy(&k, buf + 8, sizeof(k));
+        return k;
+}
+
+static uint64_t test_fnv1a(const void *data, size_t len)
+{
+        const uint8_t *p = data;
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        for (size_t i = 0; i < len; i++) {
+                h ^= p[i];
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
 static bool same_prog(const struct seccomp_prog *a, const struct seccomp_prog *b)
 {
         return a->n_insns == b->n_insns && memcmp(a->insns, b->insns, a->n_insns * sizeof(*a->insns)) == 0;
@@ -560,33 +585,58 @@ TEST(cache_miss_then_hit)
         ASSERT_TRUE(same_prog(plain, miss));
         ASSERT_OK(stat(sub, &st));
         ASSERT_EQ(st.st_mode & 07777, 0700);
-        ASSERT_OK(stat(path, &st));
-        ASSERT_EQ(st.st_size, 144 + plain->n_insns * sizeof(struct sock_filter));
+        {
+                _cleanup_free_ char *f = NULL;
+                size_t fsize;
+                ASSERT_OK(read_full_file(path, 1 << 20, &f, &fsize));
+                ASSERT_EQ(fsize, CACHE_HDR + file_key_len(f) + plain->n_insns * sizeof(struct sock_filter));
+        }
 
         ASSERT_OK(prepare_cached(&cache_profile, sub, &hit));
         ASSERT_TRUE(same_prog(plain, hit));
 
         /*
          * A valid entry with a different program must be what a hit returns: proof that the
-         * second call read the file instead of compiling. Build it from another profile's file.
+         * second call read the file instead of compiling. Build one from our own file (our key)
+         * with another profile's instructions and a fresh checksum.
          */
         struct oci_seccomp_rule other_rules[] = {RULE(SECCOMP_ACT_ERRNO, "chdir")};
         struct oci_seccomp other = {
                 .default_action = SECCOMP_ACT_ALLOW, .syscalls = other_rules, .n_syscalls = 1};
-        _cleanup_free_ char *other_path = cache_path(sub, &other);
-        _cleanup_seccomp_prog_ struct seccomp_prog *other_prog = NULL;
-        _cleanup_free_ char *buf = NULL;
-        char key[SHA256_HEX_LEN + 1];
-        size_t size;
+        _cleanup_seccomp_prog_ struct seccomp_prog *other_prog = compile_ok(&other);
+        _cleanup_free_ char *buf = NULL, *planted_buf = NULL;
+        size_t size, klen, plen;
+        uint32_t n32 = (uint32_t)other_prog->n_insns;
+        uint64_t sum;
 
-        ASSERT_OK(prepare_cached(&other, sub, &other_prog));
-        ASSERT_OK(read_full_file(other_path, 1 << 20, &buf, &size));
-        ASSERT_OK(seccomp_cache_key(&cache_profile, key));
-        memcpy(buf + 8, key, SHA256_HEX_LEN); /* the header's key field */
-        ASSERT_OK(write_file_atomic(path, buf, size, 0600));
+        ASSERT_OK(read_full_file(path, 1 << 20, &buf, &size));
+        klen = file_key_len(buf);
+        plen = CACHE_HDR + klen + other_prog->n_insns * sizeof(struct sock_filter);
+        planted_buf = malloc(plen);
+        ASSERT_TRUE(planted_buf);
+        memcpy(planted_buf, buf, CACHE_HDR + klen);
+        memcpy(planted_buf + 12, &n32, sizeof(n32));
+        memcpy(planted_buf + CACHE_HDR + klen, other_prog->insns,
+               other_prog->n_insns * sizeof(struct sock_filter));
+        sum = test_fnv1a(planted_buf + CACHE_HDR, plen - CACHE_HDR);
+        memcpy(planted_buf + 16, &sum, sizeof(sum));
+        ASSERT_OK(write_file_atomic(path, planted_buf, plen, 0600));
         ASSERT_OK(prepare_cached(&cache_profile, sub, &planted));
         ASSERT_TRUE(same_prog(other_prog, planted));
         ASSERT_FALSE(same_prog(plain, planted));
+
+        /* The other profile's own file under our name (a name collision) is a miss, not a hit. */
+        {
+                _cleanup_free_ char *opath = cache_path(sub, &other);
+                _cleanup_free_ char *obuf = NULL;
+                _cleanup_seccomp_prog_ struct seccomp_prog *dummy = NULL, *again = NULL;
+                size_t osize;
+                ASSERT_OK(prepare_cached(&other, sub, &dummy));
+                ASSERT_OK(read_full_file(opath, 1 << 20, &obuf, &osize));
+                ASSERT_OK(write_file_atomic(path, obuf, osize, 0600));
+                ASSERT_OK(prepare_cached(&cache_profile, sub, &again));
+                ASSERT_TRUE(same_prog(plain, again));
+        }
 
         ASSERT_OK(rm_rf(dir));
 }
@@ -600,8 +650,9 @@ static void check_rewritten(const char *dir, const char *path, const struct secc
         ASSERT_OK(prepare_cached(&cache_profile, dir, &p));
         ASSERT_TRUE(same_prog(plain, p));
         ASSERT_OK(read_full_file(path, 1 << 20, &buf, &size));
-        ASSERT_EQ(size, 144 + plain->n_insns * sizeof(struct sock_filter));
-        ASSERT_TRUE(memcmp(buf + 144, plain->insns, plain->n_insns * sizeof(struct sock_filter)) == 0);
+        ASSERT_EQ(size, CACHE_HDR + file_key_len(buf) + plain->n_insns * sizeof(struct sock_filter));
+        ASSERT_TRUE(memcmp(buf + CACHE_HDR + file_key_len(buf), plain->insns,
+                           plain->n_insns * sizeof(struct sock_filter)) == 0);
 }
 
 TEST(cache_corrupt_files_are_rewritten)
@@ -622,7 +673,7 @@ TEST(cache_corrupt_files_are_rewritten)
         /* Empty. */
         ASSERT_OK(write_file_atomic(path, "", 0, 0600));
         check_rewritten(dir, path, plain);
-        /* One flipped bit in an instruction: the digest catches it. */
+        /* One flipped bit in an instruction: the checksum catches it. */
         good[size - 3] ^= 0x10;
         ASSERT_OK(write_file_atomic(path, good, size, 0600));
         check_rewritten(dir, path, plain);

@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rootfs.c - overlay mounts of image layers, the copy fallback, and diffs of
+ * upper directories back into layers; see rootfs.h.
+ *
+ * Every walk of a tree here goes through directory fds opened with
+ * O_NOFOLLOW, entry by entry: the trees are built from image content, and a
+ * symlink in them must never lead a copy or a diff out of the tree.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+
+#include "chase.h"
+#include "error.h"
+#include "import.h"
+#include "json.h"
+#include "log.h"
+#include "rootfs.h"
+#include "sha256.h"
+#include "util.h"
+
+#define OPAQUE_XATTR "trusted.overlay.opaque"
+
+static bool is_whiteout(const struct stat *st)
+{
+        return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
+static bool is_opaque(int dfd)
+{
+        char v[4] = {};
+        return fgetxattr(dfd, OPAQUE_XATTR, v, sizeof(v)) == 1 && v[0] == 'y';
+}
+
+/* ------------------------------------------------------------------ overlay */
+
+static int overlay_mount(char *const *layers, const char *target, const char *upper, const char *work,
+                         unsigned flags)
+{
+        _cleanup_free_ char *opts = NULL, *common = NULL;
+        _cleanup_close_ int cwd = -EBADF;
+        size_t n = strv_length(layers), len = 0;
+        const char *slash;
+        int r = 0;
+
+        if (n == 0)
+                return err_set(-EINVAL, "an image without layers cannot be mounted");
+        /*
+         * Mount options are limited to one page (fs/namespace.c copy_mount_options): name the
+         * layers relative to their common directory, entered with fchdir for the mount call.
+         */
+        slash = strrchr(layers[0], '/');
+        common = slash ? strndup(layers[0], (size_t)(slash - layers[0])) : strdup(".");
+        if (!common)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const char *s = startswith(layers[i], common);
+                if (!s || *s != '/') {
+                        free(common);
+                        common = NULL;
+                        break;
+                }
+        }
+        opts = strdup("lowerdir=");
+        if (!opts)
+                return -ENOMEM;
+        len = strlen(opts);
+        for (size_t i = n; i > 0; i--) {
+                /* Overlay takes the topmost lower directory first. */
+                const char *l = common ? layers[i - 1] + strlen(common) + 1 : layers[i - 1];
+                char *no = realloc(opts, len + strlen(l) + 2);
+                if (!no)
+                        return -ENOMEM;
+                opts = no;
+                len += (size_t)sprintf(opts + len, "%s%s", l, i > 1 ? ":" : "");
+        }
+        if (!(flags & ROOTFS_READ_ONLY) || upper) {
+                char *no = strdup_printf("%s,upperdir=%s,workdir=%s", opts, upper, work);
+                if (!no)
+                        return -ENOMEM;
+                free(opts);
+                opts = no;
+        }
+        if (strlen(opts) >= 4096)
+                return err_set(-E2BIG, "too many layers for one overlay mount (%zu)", n);
+        if (common) {
+                cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (cwd < 0)
+                        return negative_errno();
+                if (chdir(common) < 0)
+                        return err_set(negative_errno(), "cannot enter '%s': %m", common);
+        }
+        if (mount("overlay", target, "overlay", (flags & ROOTFS_READ_ONLY) ? MS_RDONLY : 0, opts) < 0)
+                r = negative_errno();
+        if (cwd >= 0 && fchdir(cwd) < 0 && r >= 0)
+                r = negative_errno();
+        if (r < 0)
+                return err_set(r, "mounting overlay on '%s': %s", target, strerror(-r));
+        return 0;
+}
+
+/* ------------------------------------------------------------------ copy fallback */
+
+struct hardlink {
+        dev_t dev;
+        ino_t ino;
+        char *path;
+};
+
+struct copier {
+        int root_fd; /* target */
+        struct hardlink *links;
+        size_t n_links;
+};
+
+static int copy_xattrs(int from_fd, const char *from_path, int to_fd, const char *to_path)
+{
+        char names[4096];
+        ssize_t n = from_fd >= 0 ? flistxattr(from_fd, names, sizeof(names)) : llistxattr(from_path, names, sizeof(names));
+
+        if (n < 0)
+                return errno == ENOTSUP || errno == EOPNOTSUPP ? 0 : negative_errno();
+        for (char *p = names; p < names + n; p += strlen(p) + 1) {
+                char val[4096];
+                ssize_t k;
+                if (startswith(p, "trusted.overlay."))
+                        continue;
+                k = from_fd >= 0 ? fgetxattr(from_fd, p, val, sizeof(val)) : lgetxattr(from_path, p, val, sizeof(val));
+                if (k < 0)
+                        continue;
+                if ((to_fd >= 0 ? fsetxattr(to_fd, p, val, (size_t)k, 0) : lsetxattr(to_path, p, val, (size_t)k, 0)) < 0 &&
+                    errno != ENOTSUP && errno != EOPNOTSUPP)
+                        return negative_errno();
+        }
+        return 0;
+}
+
+static int clear_dir(int dfd)
+{
+        char buf[32];
+        DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                p = strdup_printf("%s/%s", fd_path(dfd, buf), de->d_name);
+                if (!p) {
+                        r = -ENOMEM;
+                        break;
+                }
+                int k = rm_rf(p);
+                if (k < 0)
+                        r = k;
+        }
+        closedir(d);
+        return r;
+}
+
+static int copy_tree(struct copier *c, int src_dfd, int dst_dfd, const char *rel);
+
+static int copy_entry(struct copier *c, int src_dfd, int dst_dfd, const char *name, const char *rel)
+{
+        struct stat st, dst;
+        char sbuf[32], dbuf[32];
+        _cleanup_free_ char *path = strdup_printf("%s%s%s", rel, *rel ? "/" : "", name);
+        _cleanup_free_ char *spath = NULL, *dpath = NULL;
+        bool exists;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        if (fstatat(src_dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        exists = fstatat(dst_dfd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0;
+        spath = strdup_printf("%s/%s", fd_path(src_dfd, sbuf), name);
+        dpath = strdup_printf("%s/%s", fd_path(dst_dfd, dbuf), name);
+        if (!spath || !dpath)
+                return -ENOMEM;
+        if (is_whiteout(&st))
+                return exists ? rm_rf(dpath) : 0;
+        if (exists && !(S_ISDIR(st.st_mode) && S_ISDIR(dst.st_mode))) {
+                r = rm_rf(dpath);
+                if (r < 0)
+                        return r;
+                exists = false;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int s = openat(src_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_close_ int d = -EBADF;
+                struct timespec t[2] = { st.st_atim, st.st_mtim };
+                if (s < 0)
+                        return negative_errno();
+                if (!exists && mkdirat(dst_dfd, name, 0700) < 0)
+                        return negative_errno();
+                d = openat(dst_dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (d < 0)
+                        return negative_errno();
+                /* An opaque directory hides everything the lower layers put there. */
+                if (exists && is_opaque(s)) {
+                        r = clear_dir(d);
+                        if (r < 0)
+                                return r;
+                }
+                r = copy_tree(c, s, d, path);
+                if (r < 0)
+                        return r;
+                if (fchown(d, st.st_uid, st.st_gid) < 0 || fchmod(d, st.st_mode & 07777) < 0)
+                        return negative_errno();
+                r = copy_xattrs(s, NULL, d, NULL);
+                if (r < 0)
+                        return r;
+                return futimens(d, t) < 0 ? negative_errno() : 0;
+        }
+        if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+                for (size_t i = 0; i < c->n_links; i++)
+                        if (c->links[i].dev == st.st_dev && c->links[i].ino == st.st_ino) {
+                                _cleanup_close_ int t = -EBADF;
+                                char tb[32];
+                                t = openat(c->root_fd, c->links[i].path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                                if (t >= 0 && linkat(AT_FDCWD, fd_path(t, tb), dst_dfd, name, AT_SYMLINK_FOLLOW) == 0)
+                                        return 0;
+                                break; /* the first copy is gone (whiteout): copy again */
+                        }
+        }
+        if (S_ISREG(st.st_mode)) {
+                _cleanup_close_ int s = openat(src_dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_close_ int d = openat(dst_dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                struct timespec t[2] = { st.st_atim, st.st_mtim };
+                off_t left = st.st_size;
+                if (s < 0 || d < 0)
+                        return negative_errno();
+                while (left > 0) {
+                        ssize_t k = copy_file_range(s, NULL, d, NULL, (size_t)MIN(left, (off_t)1 << 30), 0);
+                        if (k < 0)
+                                return negative_errno();
+                        if (k == 0)
+                                break;
+                        left -= k;
+                }
+                if (fchown(d, st.st_uid, st.st_gid) < 0 || fchmod(d, st.st_mode & 07777) < 0)
+                        return negative_errno();
+                r = copy_xattrs(s, NULL, d, NULL);
+                if (r < 0)
+                        return r;
+                if (futimens(d, t) < 0)
+                        return negative_errno();
+                if (st.st_nlink > 1) {
+                        struct hardlink *nl = realloc(c->links, (c->n_links + 1) * sizeof(*nl));
+                        if (!nl)
+                                return -ENOMEM;
+                        c->links = nl;
+                        c->links[c->n_links] = (struct hardlink){ st.st_dev, st.st_ino, strdup(path) };
+                        if (!c->links[c->n_links].path)
+                                return -ENOMEM;
+                        c->n_links++;
+                }
+                return 0;
+        }
+        if (S_ISLNK(st.st_mode)) {
+                char target[4096];
+                ssize_t k = readlinkat(src_dfd, name, target, sizeof(target) - 1);
+                if (k < 0)
+                        return negative_errno();
+                target[k] = 0;
+                if (symlinkat(target, dst_dfd, name) < 0)
+                        return negative_errno();
+        } else if (mknodat(dst_dfd, name, st.st_mode, st.st_rdev) < 0)
+                return negative_errno();
+        if (fchownat(dst_dfd, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        if (!S_ISLNK(st.st_mode) && fchmodat(dst_dfd, name, st.st_mode & 07777, 0) < 0)
+                return negative_errno();
+        r = copy_xattrs(-EBADF, spath, -EBADF, dpath);
+        if (r < 0)
+                return r;
+        {
+                struct timespec t[2] = { st.st_atim, st.st_mtim };
+                if (utimensat(dst_dfd, name, t, AT_SYMLINK_NOFOLLOW) < 0)
+                        return negative_errno();
+        }
+        return 0;
+}
+
+static int copy_tree(struct copier *c, int src_dfd, int dst_dfd, const char *rel)
+{
+        DIR *d = fdopendir(fcntl(src_dfd, F_DUPFD_CLOEXEC, 3));
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                r = copy_entry(c, dirfd(d), dst_dfd, de->d_name, rel);
+                if (r < 0) {
+                        err_set(r, "copying '%s/%s' into the root file system: %s", rel, de->d_name, strerror(-r));
+                        break;
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+static int copy_layers(char *const *layers, const char *target)
+{
+        struct copier c = { .root_fd = -EBADF };
+        int r = 0;
+
+        c.root_fd = open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (c.root_fd < 0)
+                return err_set(negative_errno(), "cannot open '%s': %m", target);
+        for (size_t i = 0; layers[i] && r >= 0; i++) {
+                _cleanup_close_ int l = open(layers[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (l < 0) {
+                        r = err_set(negative_errno(), "cannot open layer '%s': %m", layers[i]);
+                        break;
+                }
+                r = copy_tree(&c, l, c.root_fd, "");
+                /* Hardlinks do not cross layers: each layer is its own tar. */
+                for (size_t k = 0; k < c.n_links; k++)
+                        free(c.links[k].path);
+                c.n_links = 0;
+        }
+        free(c.links);
+        safe_close(c.root_fd);
+        return r;
+}
+
+int rootfs_mount_layers(char *const *layers, const char *target, const char *upper, const char *work,
+                        unsigned flags, enum rootfs_mode *ret_mode)
+{
+        int r;
+
+        r = mkdir_p(target, 0755);
+        if (r < 0)
+                return err_set(r, "cannot create '%s': %s", target, strerror(-r));
+        if (!(flags & ROOTFS_FORCE_COPY)) {
+                if ((r = mkdir_p(upper, 0755)) < 0 || (r = mkdir_p(work, 0700)) < 0)
+                        return err_set(r, "cannot create the upper and work directories: %s", strerror(-r));
+                r = overlay_mount(layers, target, upper, work, flags);
+                if (r >= 0) {
+                        *ret_mode = ROOTFS_OVERLAY;
+                        return 0;
+                }
+                /* Only "overlay cannot work here" falls back; other failures are real errors. */
+                if (r != -ENODEV && r != -EINVAL && r != -EOPNOTSUPP && r != -EPERM && r != -E2BIG)
+                        return r;
+                log_debug("rootfs: overlay unavailable (%s), copying the layers", err_msg(r));
+                err_clear();
+        }
+        r = copy_layers(layers, target);
+        if (r < 0)
+                return r;
+        *ret_mode = ROOTFS_COPY;
+        return 0;
+}
+
+int rootfs_mount(struct image_store *s, const char *image_id, const char *target, const char *upper,
+                 const char *work, unsigned flags, enum rootfs_mode *ret_mode)
+{
+        _cleanup_strv_free_ char **layers = NULL;
+        int r = store_image_layer_paths(s, image_id, &layers);
+        if (r < 0)
+                return r;
+        return rootfs_mount_layers(layers, target, upper, work, flags, ret_mode);
+}
+
+int rootfs_umount(const char *target, enum rootfs_mode mode)
+{
+        if (mode != ROOTFS_OVERLAY)
+                return 0;
+        if (umount2(target, UMOUNT_NOFOLLOW) < 0) {
+                if (errno != EBUSY)
+                        return err_set(negative_errno(), "unmounting '%s': %m", target);
+                /* Still in use (a process inside): detach now, the kernel frees it with the last user. */
+                if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+                        return err_set(negative_errno(), "unmounting '%s': %m", target);
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ diff */
+
+struct differ {
+        struct archive *a;
+        struct hardlink *links;
+        size_t n_links;
+};
+
+static int write_header(struct differ *df, const char *path, const struct stat *st, const char *link,
+                        const char *hardlink, int fd, const char *lpath)
+{
+        struct archive_entry *e = archive_entry_new();
+        char names[4096];
+        ssize_t n;
+        int r = 0;
+
+        if (!e)
+                return -ENOMEM;
+        archive_entry_copy_stat(e, st);
+        archive_entry_set_pathname(e, path);
+        if (link)
+                archive_entry_set_symlink(e, link);
+        if (hardlink) {
+                archive_entry_set_hardlink(e, hardlink);
+                archive_entry_set_size(e, 0);
+        }
+        if (!S_ISREG(st->st_mode))
+                archive_entry_set_size(e, 0);
+        n = fd >= 0 ? flistxattr(fd, names, sizeof(names)) : lpath ? llistxattr(lpath, names, sizeof(names)) : 0;
+        for (char *p = names; n > 0 && p < names + n; p += strlen(p) + 1) {
+                char val[4096];
+                ssize_t k;
+                if (startswith(p, "trusted.overlay."))
+                        continue;
+                k = fd >= 0 ? fgetxattr(fd, p, val, sizeof(val)) : lgetxattr(lpath, p, val, sizeof(val));
+                if (k >= 0)
+                        archive_entry_xattr_add_entry(e, p, val, (size_t)k);
+        }
+        if (archive_write_header(df->a, e) < ARCHIVE_WARN)
+                r = err_set(-EIO, "writing the diff: %s", archive_error_string(df->a));
+        archive_entry_free(e);
+        return r;
+}
+
+static int write_marker(struct differ *df, const char *dir, const char *name)
+{
+        struct stat st = { .st_mode = S_IFREG | 0644, .st_nlink = 1 };
+        _cleanup_free_ char *p = strdup_printf("%s%s%s", dir, *dir ? "/" : "", name);
+        if (!p)
+                return -ENOMEM;
+        return write_header(df, p, &st, NULL, NULL, -EBADF, NULL);
+}
+
+static int diff_tree(struct differ *df, int dfd, const char *rel)
+{
+        DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d)) && r >= 0) {
+                _cleanup_free_ char *path = NULL, *lpath = NULL;
+                struct stat st;
+                char buf[32];
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                path = strdup_printf("%s%s%s", rel, *rel ? "/" : "", de->d_name);
+                lpath = strdup_printf("%s/%s", fd_path(dirfd(d), buf), de->d_name);
+                if (!path || !lpath) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = negative_errno();
+                        break;
+                }
+                if (is_whiteout(&st)) {
+                        _cleanup_free_ char *wh = strdup_printf(".wh.%s", de->d_name);
+                        r = wh ? write_marker(df, rel, wh) : -ENOMEM;
+                } else if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int sub = openat(dirfd(d), de->d_name,
+                                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0) {
+                                r = negative_errno();
+                                break;
+                        }
+                        r = write_header(df, path, &st, NULL, NULL, sub, NULL);
+                        if (r >= 0 && is_opaque(sub))
+                                r = write_marker(df, path, ".wh..wh..opq");
+                        if (r >= 0)
+                                r = diff_tree(df, sub, path);
+                } else if (S_ISREG(st.st_mode)) {
+                        const char *first = NULL;
+                        for (size_t i = 0; st.st_nlink > 1 && i < df->n_links; i++)
+                                if (df->links[i].dev == st.st_dev && df->links[i].ino == st.st_ino)
+                                        first = df->links[i].path;
+                        if (first) {
+                                r = write_header(df, path, &st, NULL, first, -EBADF, lpath);
+                                continue;
+                        }
+                        _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        char data[65536];
+                        if (fd < 0) {
+                                r = negative_errno();
+                                break;
+                        }
+                        r = write_header(df, path, &st, NULL, NULL, fd, NULL);
+                        for (;;) {
+                                ssize_t k = r < 0 ? 0 : read(fd, data, sizeof(data));
+                                if (k < 0)
+                                        r = negative_errno();
+                                if (k <= 0)
+                                        break;
+                                if (archive_write_data(df->a, data, (size_t)k) != k)
+                                        r = err_set(-EIO, "writing the diff: %s", archive_error_string(df->a));
+                        }
+                        if (r >= 0 && st.st_nlink > 1) {
+                                struct hardlink *nl = realloc(df->links, (df->n_links + 1) * sizeof(*nl));
+                                if (!nl) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                df->links = nl;
+                                df->links[df->n_links++] = (struct hardlink){ st.st_dev, st.st_ino, TAKE_PTR(path) };
+                        }
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+                        if (k < 0) {
+                                r = negative_errno();
+                                break;
+                        }
+                        target[k] = 0;
+                        r = write_header(df, path, &st, target, NULL, -EBADF, lpath);
+                } else
+                        r = write_header(df, path, &st, NULL, NULL, -EBADF, lpath);
+        }
+        closedir(d);
+        return r;
+}
+
+int rootfs_diff_tar(int upper_fd, int out_fd)
+{
+        struct differ df = { .a = archive_write_new() };
+        int r;
+
+        if (!df.a)
+                return -ENOMEM;
+        archive_write_set_format_pax_restricted(df.a);
+        archive_write_set_bytes_in_last_block(df.a, 1);
+        if (archive_write_open_fd(df.a, out_fd) != ARCHIVE_OK) {
+                r = err_set(-EIO, "%s", archive_error_string(df.a));
+                goto out;
+        }
+        r = diff_tree(&df, upper_fd, "");
+        if (r >= 0 && archive_write_close(df.a) != ARCHIVE_OK)
+                r = err_set(-EIO, "writing the diff: %s", archive_error_string(df.a));
+out:
+        archive_write_free(df.a);
+        for (size_t i = 0; i < df.n_links; i++)
+                free(df.links[i].path);
+        free(df.links);
+        return r;
+}
+
+/* ------------------------------------------------------------------ commit */
+
+static char *now_rfc3339(void)
+{
+        char buf[64];
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return strdup(buf);
+}
+
+int rootfs_commit(struct image_store *s, const char *parent_id, const char *upper, const char *created_by,
+                  const char *tag, char **ret_id)
+{
+        _cleanup_image_config_ struct image_config *cfg = NULL;
+        _cleanup_store_txn_ struct store_txn *t = NULL;
+        _cleanup_free_ char *tmp = NULL, *now = NULL, *manifest_buf = NULL;
+        _cleanup_close_ int upper_fd = -EBADF, tar_fd = -EBADF;
+        _cleanup_free_ struct descriptor *descs = NULL;
+        _cleanup_manifest_ struct manifest *parent_m = NULL;
+        _cleanup_strv_free_ char **tags = NULL;
+        struct json_object *rootfs, *diffs, *hist, *h;
+        struct blob_writer *w;
+        char diff_id[80];
+        size_t mlen;
+        int r;
+
+        r = store_image_config(s, parent_id, &cfg);
+        if (r < 0)
+                return r;
+        r = store_image_manifest(s, parent_id, &manifest_buf, &mlen);
+        if (r < 0)
+                return r;
+        r = manifest_parse(manifest_buf, mlen, NULL, &parent_m);
+        if (r < 0)
+                return r;
+        upper_fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (upper_fd < 0)
+                return err_set(negative_errno(), "cannot open '%s': %m", upper);
+        r = store_txn_begin(s, &t);
+        if (r < 0)
+                return r;
+        /* The diff goes to an anonymous file first, then into a blob writer that hashes it. */
+        tmp = strdup_printf("%s/image/tmp", image_store_root(s));
+        if (!tmp)
+                return -ENOMEM;
+        tar_fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (tar_fd < 0)
+                return negative_errno();
+        r = rootfs_diff_tar(upper_fd, tar_fd);
+        if (r < 0)
+                return r;
+        if (lseek(tar_fd, 0, SEEK_SET) < 0)
+                return negative_errno();
+        r = store_txn_blob_new(t, &w);
+        if (r < 0)
+                return r;
+        r = blob_writer_copy_fd(w, tar_fd);
+        if (r < 0) {
+                blob_writer_abort(w);
+                return r;
+        }
+        uint64_t tar_size = blob_writer_size(w);
+        r = blob_writer_finish(w, NULL, -1, diff_id);
+        if (r < 0)
+                return r;
+
+        /* The new config: the parent's, one more diff_id and one more history entry. */
+        now = now_rfc3339();
+        if (!now)
+                return -ENOMEM;
+        json_object_object_add(cfg->json, "created", json_object_new_string(now));
+        if (!json_object_object_get_ex(cfg->json, "rootfs", &rootfs) ||
+            !json_object_object_get_ex(rootfs, "diff_ids", &diffs))
+                return -EINVAL;
+        json_object_array_add(diffs, json_object_new_string(diff_id));
+        if (!json_object_object_get_ex(cfg->json, "history", &hist)) {
+                hist = json_object_new_array();
+                json_object_object_add(cfg->json, "history", hist);
+        }
+        h = json_object_new_object();
+        json_object_object_add(h, "created", json_object_new_string(now));
+        json_object_object_add(h, "created_by", json_object_new_string(created_by ?: "hull commit"));
+        json_object_array_add(hist, h);
+        descs = calloc(parent_m->n_layers + 1, sizeof(*descs));
+        if (!descs)
+                return -ENOMEM;
+        for (size_t i = 0; i < parent_m->n_layers; i++)
+                descs[i] = parent_m->layers[i];
+        descs[parent_m->n_layers] = (struct descriptor){ .media_type = (char *)MT_OCI_LAYER, .digest = diff_id,
+                                                         .size = (int64_t)tar_size };
+        if (tag) {
+                r = strv_extend(&tags, tag);
+                if (r < 0)
+                        return r;
+        }
+        struct image_import im = { .store = s, .txn = t };
+        r = image_import_config(&im, json_to_string(cfg->json), descs, parent_m->n_layers + 1, tags, ret_id);
+        return r < 0 ? r : 0;
+}
