@@ -703,7 +703,7 @@ static int network_setup(struct net_ctx *ctx, struct network *n)
         }
         if (!n->internal) {
                 /* Loopback-published ports: the kernel routes 127/8 sources out of this bridge only
-                 * with route_localnet; raw_pre drops 127/8 destinations coming in (CVE-2020-8558). */
+                 * with route_localnet; nat_pre drops 127/8 destinations coming in (CVE-2020-8558). */
                 key = strdup_printf("net/ipv4/conf/%s/route_localnet", n->bridge);
                 if (!key)
                         return -ENOMEM;

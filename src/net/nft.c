@@ -244,8 +244,10 @@ void nft_gen_base(FILE *f)
                 "map in4 { type ipv4_addr : verdict; }",
                 "map in6 { type ipv6_addr : verdict; }",
         };
-        /* The address test first: it is one comparison, the bridge set a lookup, per packet. */
-        static const char *const raw_pre[] = {"ip daddr 127.0.0.0/8 iifname @bridges counter drop", NULL};
+        /* In the nat chain, which sees only the first packet of a connection: a connection that
+         * cannot start cannot go on, and a base chain of its own would cost every packet a hook. */
+        static const char *const nat_pre[] = {"ip daddr 127.0.0.0/8 iifname @bridges counter drop",
+                                              "fib daddr type local jump published", NULL};
         static const char *const nat_local[] = {"fib daddr type local jump published", NULL};
         /* A binding to one address and one to every address never share a port (ports.h), so the
          * order of the lookups does not matter; a dnat ends the chain when its lookup hits. */
@@ -305,8 +307,7 @@ void nft_gen_base(FILE *f)
         fputs("add chain " NFT_TABLE " published\nflush chain " NFT_TABLE " published\n", f);
         for (const char *const *r = published; *r; r++)
                 fprintf(f, "add rule " NFT_TABLE " published %s\n", *r);
-        base_chain(f, "raw_pre", "filter", "prerouting", "raw", raw_pre);
-        base_chain(f, "nat_pre", "nat", "prerouting", "dstnat", nat_local);
+        base_chain(f, "nat_pre", "nat", "prerouting", "dstnat", nat_pre);
         /* nft 1.0.6 takes "dstnat" for prerouting only; -100 is its value (nft(8), "priority"). */
         base_chain(f, "nat_out", "nat", "output", "-100", nat_local);
         base_chain(f, "nat_post", "nat", "postrouting", "srcnat", nat_post);

@@ -10,9 +10,9 @@
  * of containers) and without touching anything it does not own. docs/networking.md draws the
  * layout; in short:
  *
- *   raw_pre   prerouting, raw     drop 127.0.0.0/8 arriving on a hull bridge (CVE-2020-8558:
- *                                 bridges have route_localnet=1 for loopback-published ports)
- *   nat_pre   prerouting, dstnat  published ports: maps pub4/pub6 (host addr . proto . port ->
+ *   nat_pre   prerouting, dstnat  drop 127.0.0.0/8 arriving on a hull bridge (CVE-2020-8558:
+ *                                 bridges have route_localnet=1 for loopback-published ports);
+ *                                 published ports: maps pub4/pub6 (host addr . proto . port ->
  *   nat_out   output, dstnat        container addr . port) and pub4any/pub6any (proto . port ->
  *                                   ...) for bindings to every address; local destinations only
  *   nat_post  postrouting, srcnat masquerade: outbound per subnet (map snat4/snat6 -> n-*-post),

@@ -259,7 +259,7 @@ TEST(nft_network_rules)
                               "ipv4_addr . inet_service; }\n");
         ASSERT_CONTAINS(base, "flush chain inet hull forward\n");
         ASSERT_CONTAINS(base,
-                        "add rule inet hull raw_pre ip daddr 127.0.0.0/8 iifname @bridges counter drop\n");
+                        "add rule inet hull nat_pre ip daddr 127.0.0.0/8 iifname @bridges counter drop\n");
         ASSERT_CONTAINS(base, "type nat hook output priority -100;");
         ASSERT_CONTAINS(base,
                         "add rule bridge hull ports ether type ip iifname . ether saddr . ip saddr @ok4 "

@@ -135,3 +135,26 @@ def test_internal_network_cannot_publish(lab):
     assert p.returncode == 1 and "is internal: it cannot publish ports" in p.stderr
     assert re.search(r"10\.\d+\.\d+\.\d+", lab.json("inspect", net)["ipv4"]["subnet"])
     lab.tool("rm", net)
+
+
+def test_host_loopback_not_reachable_from_containers(lab):
+    """route_localnet=1 on the bridge (for loopback-published ports) must not let a container reach
+    the host's 127.0.0.1 services by routing 127/8 to its gateway (CVE-2020-8558)."""
+    net = f"{lab.tag}n1"
+    lab.create(net, "--subnet", "10.97.8.0/24")
+    c = lab.container("c1")
+    lab.attach(net, c)
+    srv = Proc(lab.host, PY, PEER, "serve-tcp", 7777, "--bind", "127.0.0.1")
+    # the container does all it can to send to 127.0.0.1 through its gateway
+    c.sh("sysctl", "-qw", "net.ipv4.conf.eth0.route_localnet=1")
+    c.sh("ip", "route", "add", "127.0.0.1/32", "via", "10.97.8.1", "dev", "eth0", "table", "100")
+    c.sh("ip", "rule", "add", "to", "127.0.0.1", "lookup", "100", "pref", "10")
+    c.sh("ip", "rule", "del", "pref", "0")
+    c.sh("ip", "rule", "add", "lookup", "local", "pref", "100")
+    assert "via 10.97.8.1 dev eth0" in c.sh("ip", "route", "get", "127.0.0.1").stdout
+    assert c.peer("tcp", "127.0.0.1", 7777, "--timeout", "1", check=False).returncode == 1
+    nat = lab.hsh("nft", "list", "chain", "inet", "hull", "nat_pre").stdout
+    assert re.search(r"ip daddr 127\.0\.0\.0/8 iifname @bridges counter packets [1-9]", nat), nat
+    srv.stop()
+    lab.tool("detach", net, c.ns)
+    lab.tool("rm", net)
