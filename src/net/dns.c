@@ -173,7 +173,7 @@ static int names_rewrite(struct store *s, const char *netid, const char *endpoin
         k = dns_dir(netid, table);
         if (k < 0)
                 return k;
-        k = store_read(s, table, "names", &old);
+        k = store_file_read(s, table, "names", &old);
         if (k < 0 && k != -ENOENT)
                 return k;
         f = open_memstream(&out, &size);
@@ -193,7 +193,7 @@ static int names_rewrite(struct store *s, const char *netid, const char *endpoin
                 return -ENOMEM;
         if (!r && !found)
                 return -ENOENT;
-        return store_write(s, table, "names", out ? out : "");
+        return store_file_write(s, table, "names", out ? out : "");
 }
 
 int dns_names_set(struct store *s, const char *netid, const struct dns_record *r)
@@ -214,19 +214,20 @@ int dns_names_drop(struct store *s, const char *netid)
         r = dns_dir(netid, table);
         if (r < 0)
                 return r;
-        (void)store_remove(s, table, "names");
-        (void)store_remove(s, table, "pid");
-        return store_drop_table(s, table);
+        (void)store_file_remove(s, table, "names");
+        (void)store_file_remove(s, table, "pid");
+        return store_dir_remove(s, table);
 }
 
 /* ------------------------------------------------------------------ the responder process */
 
 static int pid_file_open(struct store *s, const char *netid, int flags)
 {
-        char path[160];
+        char dir[128];
 
-        snprintf(path, sizeof(path), "dns/%s/pid", netid);
-        return openat(store_run_fd(s), path, flags | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (dns_dir(netid, dir) < 0)
+                return -ENAMETOOLONG;
+        return store_file_open(s, dir, "pid", flags);
 }
 
 int dns_responder_pid(struct store *s, const char *netid)
@@ -238,7 +239,7 @@ int dns_responder_pid(struct store *s, const char *netid)
 
         fd = pid_file_open(s, netid, O_RDONLY);
         if (fd < 0)
-                return errno == ENOENT ? 0 : negative_errno();
+                return fd == -ENOENT ? 0 : fd;
         /* The lock is free: nobody serves this network, whatever the file says. */
         if (flock(fd, LOCK_SH | LOCK_NB) == 0)
                 return 0;
@@ -291,7 +292,7 @@ int dns_responder_ensure(struct store *s, const struct dns_responder_config *c)
         r = dns_dir(c->netid, dir);
         if (r < 0)
                 return r;
-        r = store_subdir(s, dir, &dirpath);
+        r = store_dir_make(s, dir, &dirpath);
         if (r < 0)
                 return r;
         if (access(c->helper, X_OK) < 0)

@@ -282,6 +282,7 @@ int endpoint_teardown(struct net_ctx *ctx, const struct network *n, struct endpo
         struct nft_endpoint view;
         char table[128];
         struct nl *nl;
+        bool txn;
         int r;
 
         if (!owner)
@@ -305,6 +306,8 @@ int endpoint_teardown(struct net_ctx *ctx, const struct network *n, struct endpo
         }
         if (n->dns)
                 (void)dns_names_remove(ctx->store, n->id, ep->key);
+        /* The rows go in one transaction (when the caller has none open already). */
+        txn = store_begin(ctx->store) >= 0;
         ports_release(ctx->store, ep->ports, ep->n_ports, owner);
         if (ipaddr_is_set(&ep->ip4))
                 (void)ipam_release(ctx->store, n->id, &ep->ip4, ep->eid);
@@ -312,6 +315,13 @@ int endpoint_teardown(struct net_ctx *ctx, const struct network *n, struct endpo
                 (void)ipam_release(ctx->store, n->id, &ep->ip6, ep->eid);
         network_endpoint_table(n, table);
         r = store_remove(ctx->store, table, ep->key);
+        if (txn) {
+                int k = store_commit(ctx->store);
+                if (k < 0) {
+                        store_rollback(ctx->store);
+                        return k;
+                }
+        }
         err_clear();
         return r == -ENOENT ? 0 : r;
 }
@@ -705,18 +715,20 @@ static int attach_locked(struct net_ctx *ctx, const char *network, const struct 
         owner = endpoint_port_owner(n, ep->key);
         if ((ep->kind == NET_ENDPOINT_VETH && !ep->ifname) || !ep->host_ifname || !owner)
                 return -ENOMEM;
-        r = endpoint_claim(ctx, n, ep, owner);
+        /* Leases, host ports and the "creating" record commit together, before any kernel object. */
+        r = store_begin(ctx->store);
         if (r < 0)
                 return r;
-
-        ep->state = RECORD_CREATING;
-        (void)proc_id_get(0, &ep->attacher);
-        r = endpoint_save(ctx, n, ep);
+        r = endpoint_claim(ctx, n, ep, owner);
+        if (r >= 0) {
+                ep->state = RECORD_CREATING;
+                (void)proc_id_get(0, &ep->attacher);
+                r = endpoint_save(ctx, n, ep);
+        }
+        if (r >= 0)
+                r = store_commit(ctx->store);
         if (r < 0) {
-                ports_release(ctx->store, ep->ports, ep->n_ports, owner);
-                (void)ipam_release(ctx->store, n->id, &ep->ip4, ep->eid);
-                if (n->has6)
-                        (void)ipam_release(ctx->store, n->id, &ep->ip6, ep->eid);
+                store_rollback(ctx->store);
                 return r;
         }
         /* From here on the record lists what may exist; a failure tears down through it. */

@@ -213,9 +213,6 @@ int ipam_drop(struct store *s, const char *netid)
                 return r;
         STRV_FOREACH (k, keys)
                 (void)store_remove(s, table, *k);
-        r = store_drop_table(s, table);
-        if (r < 0)
-                return r;
         for (int f = 0; f < 2; f++)
                 if (cursor_key(netid, f == 0 ? AF_INET : AF_INET6, key) == 0)
                         (void)store_remove(s, "cursors", key);

@@ -813,8 +813,13 @@ int network_teardown(struct net_ctx *ctx, struct network *n)
                 return r;
         (void)ipam_drop(ctx->store, n->id);
         (void)dns_names_drop(ctx->store, n->id);
+        /* Endpoint rows left by a teardown that could not finish go with their network. */
         network_endpoint_table(n, table);
-        (void)store_drop_table(ctx->store, table);
+        if (store_keys(ctx->store, table, &left) == 0)
+                STRV_FOREACH (k, left)
+                        (void)store_remove(ctx->store, table, *k);
+        strv_free(left);
+        left = NULL;
         r = store_remove(ctx->store, "networks", n->name);
         if (r < 0 && r != -ENOENT)
                 return r;

@@ -35,10 +35,10 @@
 
 struct net_ctx;
 
-/* Open the network state of a node: network definitions under <root>/net, runtime state
- * (endpoints, leases, port reservations, DNS tables) under <run_root>/net, normally on tmpfs
- * (/run/hull): it describes kernel objects that a reboot takes away with it. run_root NULL:
- * both under root. */
+/* Open the network state of a node: network definitions in <root>/state.db (the node's
+ * database), runtime state (endpoints, leases, port reservations, DNS tables) under
+ * <run_root>/net, normally on tmpfs (/run/hull): it describes kernel objects that a reboot takes
+ * away with it. run_root NULL: root. */
 int net_ctx_open(const char *root, const char *run_root, struct net_ctx **ret);
 void net_ctx_free(struct net_ctx *ctx);
 static inline void net_ctx_freep(struct net_ctx **c)

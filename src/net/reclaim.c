@@ -91,7 +91,8 @@ static int reclaim_endpoints(struct net_ctx *ctx, struct network *n, struct live
                 char table[128];
 
                 snprintf(table, sizeof(table), "dns/%s", n->id);
-                if (store_read(ctx->store, table, "names", &text) == 0 && dns_table_parse(text, &t) == 0) {
+                if (store_file_read(ctx->store, table, "names", &text) == 0 &&
+                    dns_table_parse(text, &t) == 0) {
                         for (size_t i = 0; i < t.n; i++)
                                 if (!strv_contains(keys, t.records[i].endpoint))
                                         (void)dns_names_remove(ctx->store, n->id, t.records[i].endpoint);
@@ -101,15 +102,16 @@ static int reclaim_endpoints(struct net_ctx *ctx, struct network *n, struct live
         return 0;
 }
 
-/* Rows keyed by a network id whose network is gone. */
+/* Rows and responders of networks that are gone. */
 static void reclaim_tables(struct net_ctx *ctx, const struct live *l, char *const *netids_full)
 {
-        static const char *const parents[] = {"endpoints", "leases", "dns"};
+        static const char *const parents[] = {"endpoints", "leases"};
+        _cleanup_strv_free_ char **dirs = NULL;
 
         for (size_t i = 0; i < ELEMENTSOF(parents); i++) {
                 _cleanup_strv_free_ char **ids = NULL;
 
-                if (store_keys(ctx->store, parents[i], &ids) < 0)
+                if (store_tables(ctx->store, parents[i], &ids) < 0)
                         continue;
                 STRV_FOREACH (id, ids) {
                         _cleanup_strv_free_ char **rows = NULL;
@@ -117,15 +119,26 @@ static void reclaim_tables(struct net_ctx *ctx, const struct live *l, char *cons
 
                         if (strv_contains((char **)netids_full, *id))
                                 continue;
-                        if (streq(parents[i], "dns"))
-                                (void)dns_responder_stop(ctx->store, *id);
                         snprintf(table, sizeof(table), "%s/%s", parents[i], *id);
                         if (store_keys(ctx->store, table, &rows) == 0)
                                 STRV_FOREACH (row, rows)
                                         (void)store_remove(ctx->store, table, *row);
-                        (void)store_drop_table(ctx->store, table);
                 }
         }
+        /* Responder directories: stop and drop those of removed networks; the temporary files a
+         * killed writer left in the others. */
+        if (store_dir_list(ctx->store, "dns", &dirs) == 0)
+                STRV_FOREACH (id, dirs) {
+                        char dir[160];
+
+                        snprintf(dir, sizeof(dir), "dns/%s", *id);
+                        if (strv_contains((char **)netids_full, *id)) {
+                                (void)store_dir_list(ctx->store, dir, NULL);
+                                continue;
+                        }
+                        (void)dns_responder_stop(ctx->store, *id);
+                        (void)dns_names_drop(ctx->store, *id);
+                }
         /* Port reservations of endpoints that are gone. */
         {
                 _cleanup_strv_free_ char **keys = NULL;
@@ -143,9 +156,6 @@ static void reclaim_tables(struct net_ctx *ctx, const struct live *l, char *cons
                                 }
                         }
         }
-        (void)store_sweep(ctx->store, "networks");
-        (void)store_sweep(ctx->store, "ports");
-        (void)store_sweep(ctx->store, "cursors");
 }
 
 static int reclaim_links(struct net_ctx *ctx, const struct live *l)

@@ -1,37 +1,36 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store.h - the network library's persistent state: small tables of keyed rows on disk.
+ * store.h - the network library's persistent state: keyed rows in SQLite (src/lib/db.h),
+ * and the files of the DNS responders.
  *
- * hull keeps one state database per node (SQLite, src/lib/db.c, once it is on main). Until
- * then the network state lives in directories in the same shape, so that moving it into
- * SQLite is a change of this file only:
+ * Rows are (table, key, value) in one table net_rows of two databases:
  *
- *     table directory       row file      SQLite equivalent
- *     networks/             <name>        networks(name PRIMARY KEY, doc JSON)
- *     node/                 ula48         node(key, value)
- *   runtime:
- *     endpoints/<netid>/    <endpoint>    endpoints(network, endpoint, doc JSON)
- *     leases/<netid>/       <address>     leases(network, address PRIMARY KEY, owner)
- *     ports/                <proto>-<n>   ports(proto, port, host_ip, owner)
- *     cursors/              <netid>-<f>   networks.next_v4 / next_v6
- *     sysctl/               <key>         what hull changed in the kernel, and the old value
- *     dns/<netid>/          names, pid    (the responder's files; not rows)
+ *     <root>/state.db      the node's database (shared with the other modules; module "net"):
+ *                          "networks" (name -> JSON record), "node" (ula48)
+ *     <run>/net/run.db     runtime state (module "net-run"): "endpoints/<netid>" (endpoint ->
+ *                          JSON record), "leases/<netid>" (address -> owner eid), "ports"
+ *                          ("<proto>-<port>" -> bindings), "cursors" (next-fit positions),
+ *                          "sysctl" (values hull changed, before the change)
  *
- * Network definitions persist (<state>/net); the runtime tables describe kernel objects that a
- * reboot takes away (links, namespaces, rules), so they live with them in <run>/net, normally
- * on tmpfs (/run): a reboot clears both together, and rows are written at tmpfs cost (on this
- * machine's loaded ext4 a create+rename costs 0.2-1 ms, the largest part of an attach). In
- * SQLite they would be a second database in /run attached to the first.
+ * Network definitions persist; the runtime rows describe kernel objects that a reboot takes away
+ * (links, namespaces, rules), so they live with them in <run>, normally a tmpfs (/run/hull): a
+ * reboot clears both together, and the attach path writes at tmpfs cost. (On this machine's
+ * loaded ext4, a file create+rename cost 0.2-1 ms, the largest part of an attach when runtime
+ * rows were files on disk.)
  *
- * Concurrency: every change is made while holding the store lock (flock(2) on <state>/net/lock,
+ * Files: the DNS responder of a network reads its name table from a file, and its liveness is a
+ * lock on a pid file, both in <run>/net/dns/<netid>/ (dns.h). store_file_*() write such files
+ * atomically (a dot-file, then rename(2)), mode 0644 and directories 0755 whatever the umask,
+ * since the responder runs as nobody.
+ *
+ * Concurrency: every change is made while holding the store lock (flock(2) on <root>/net/lock,
  * LOCK_EX), so parallel hull processes serialize their read-modify-write sequences; the kernel
- * drops the lock of a process killed with SIGKILL. Rows are replaced atomically (write to a
- * dot-file, rename(2)), so readers without the lock (inspect, ls, the DNS responder) see either
- * the old or the new row, never a torn one. store_create() is O_EXCL, so that an IPAM lease is
- * claimed once even by a caller that forgot the lock.
+ * drops the lock of a process killed with SIGKILL, and SQLite's WAL makes every statement atomic
+ * (a killed writer's partial transaction is ignored at the next open). Readers without the lock
+ * (inspect, ls) see whole rows. store_create() is an INSERT, so an IPAM lease is claimed once
+ * even by a caller that forgot the lock.
  *
- * Keys are [A-Za-z0-9_.:-], 1-200 characters, not starting with '.'; files starting with '.' are
- * temporary and are skipped by store_keys() and removed by store_sweep().
+ * Keys are [A-Za-z0-9_.:-], 1-200 characters, not starting with '.'.
  */
 #pragma once
 
@@ -41,18 +40,14 @@
 
 struct store;
 
-/* Open (creating) <state_root>/net and <run_root>/net (run_root NULL: state_root). */
-int store_open(const char *state_root, const char *run_root, struct store **ret);
+/* Open (creating) the databases and <root>/net, <run_root>/net (run_root NULL: root). */
+int store_open(const char *root, const char *run_root, struct store **ret);
 void store_free(struct store *s);
 static inline void store_freep(struct store **s)
 {
         store_free(*s);
 }
 #define _cleanup_store_ _cleanup_(store_freep)
-
-/* <run_root>/net (runtime tables and the responder's files), and an fd to it (borrowed). */
-const char *store_run_path(struct store *s);
-int store_run_fd(struct store *s);
 
 /* Take / drop the store lock (blocking). Nested store_lock() calls only count. */
 int store_lock(struct store *s);
@@ -69,15 +64,29 @@ int store_write(struct store *s, const char *table, const char *key, const char 
 int store_create(struct store *s, const char *table, const char *key, const char *data);
 /* Remove a row; -ENOENT when it does not exist. */
 int store_remove(struct store *s, const char *table, const char *key);
-/* Every key of a table, sorted; an empty list for a missing table. */
+/* Every key of a table, sorted; an empty list for an empty table. */
 int store_keys(struct store *s, const char *table, char ***ret);
-/* Remove an empty table directory (rows left: -ENOTEMPTY), and leftover temporary files first. */
-int store_drop_table(struct store *s, const char *table);
-/* Remove temporary files left by a killed writer in a table. */
-int store_sweep(struct store *s, const char *table);
+/* The tables "<prefix>/<x>" that have rows: every x, sorted. */
+int store_tables(struct store *s, const char *prefix, char ***ret);
+
+/* One transaction on the runtime database (where every row an attach or a detach writes lives):
+ * its rows commit together or not at all. Not nested. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
 
 int store_read_json(struct store *s, const char *table, const char *key, struct json_object **ret);
 int store_write_json(struct store *s, const char *table, const char *key, struct json_object *o);
 
-/* A directory below the store for files that are not rows (the DNS responder's); created. */
-int store_subdir(struct store *s, const char *sub, char **ret_path);
+/* Files under <run_root>/net: dir is relative ("dns/<netid>"). */
+int store_file_read(struct store *s, const char *dir, const char *name, char **ret);
+int store_file_write(struct store *s, const char *dir, const char *name, const char *data);
+int store_file_remove(struct store *s, const char *dir, const char *name);
+/* Open a file of such a directory (flags of openat(2); O_CLOEXEC and O_NOFOLLOW are added). */
+int store_file_open(struct store *s, const char *dir, const char *name, int flags);
+/* Create dir (0755) and return its absolute path. */
+int store_dir_make(struct store *s, const char *dir, char **ret_path);
+/* The entries of dir that are not temporary files (no leading '.'), sorted; empty when missing. */
+int store_dir_list(struct store *s, const char *dir, char ***ret);
+/* Remove dir: temporary files of killed writers first; -ENOTEMPTY when real files are left. */
+int store_dir_remove(struct store *s, const char *dir);

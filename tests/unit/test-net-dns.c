@@ -241,7 +241,7 @@ TEST(name_table_file)
         ASSERT_OK(ipaddr_parse("10.0.0.9", &rec.ip4));
         rec.endpoint = "c1";
         ASSERT_OK(dns_names_set(s, "net", &rec)); /* replaces c1, keeps c10 */
-        ASSERT_OK(store_read(s, "dns/net", "names", &text));
+        ASSERT_OK(store_file_read(s, "dns/net", "names", &text));
         ASSERT_STREQ(text, "c10 10.0.0.2 - web\nc1 10.0.0.9 - web\n");
         /* upstreams without a name keep their column */
         rec.endpoint = "c2";
@@ -249,7 +249,7 @@ TEST(name_table_file)
         rec.upstreams = names;
         ASSERT_OK(dns_names_set(s, "net", &rec));
         free(text);
-        ASSERT_OK(store_read(s, "dns/net", "names", &text));
+        ASSERT_OK(store_file_read(s, "dns/net", "names", &text));
         ASSERT_CONTAINS(text, "c2 10.0.0.9 - - web\n");
         struct dns_table tab;
         ASSERT_OK(dns_table_parse(text, &tab));

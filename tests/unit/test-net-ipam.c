@@ -36,17 +36,19 @@ static const char *str(const struct ipaddr *a)
 
 TEST(store_rows)
 {
-        _cleanup_free_ char *dir = tmpdir();
+        _cleanup_free_ char *dir = tmpdir(), *run = NULL;
         _cleanup_store_ struct store *s = NULL;
         _cleanup_free_ char *v = NULL;
-        _cleanup_strv_free_ char **keys = NULL;
+        _cleanup_strv_free_ char **keys = NULL, **tables = NULL;
 
         ASSERT_TRUE(dir);
-        ASSERT_OK(store_open(dir, NULL, &s));
+        run = strdup_printf("%s/run", dir);
+        ASSERT_OK(store_open(dir, run, &s));
         ASSERT_ERR(store_read(s, "t", "a", &v), -ENOENT);
         ASSERT_OK(store_write(s, "t/sub", "b", "2"));
         ASSERT_OK(store_write(s, "t/sub", "a", "1"));
         ASSERT_OK(store_write(s, "t/sub", "a", "one"));
+        ASSERT_OK(store_write(s, "t/sub_x", "c", "3"));
         ASSERT_OK(store_read(s, "t/sub", "a", &v));
         ASSERT_STREQ(v, "one");
         ASSERT_ERR(store_create(s, "t/sub", "a", "x"), -EEXIST);
@@ -54,11 +56,23 @@ TEST(store_rows)
         ASSERT_EQ(strv_length(keys), 2);
         ASSERT_STREQ(keys[0], "a");
         ASSERT_STREQ(keys[1], "b");
-        ASSERT_ERR(store_drop_table(s, "t/sub"), -ENOTEMPTY);
+        /* tables below a prefix; '_' is no wildcard */
+        ASSERT_OK(store_tables(s, "t", &tables));
+        ASSERT_EQ(strv_length(tables), 2);
+        ASSERT_STREQ(tables[0], "sub");
+        ASSERT_STREQ(tables[1], "sub_x");
         ASSERT_OK(store_remove(s, "t/sub", "a"));
         ASSERT_OK(store_remove(s, "t/sub", "b"));
+        ASSERT_OK(store_remove(s, "t/sub_x", "c"));
         ASSERT_ERR(store_remove(s, "t/sub", "b"), -ENOENT);
-        ASSERT_OK(store_drop_table(s, "t/sub"));
+        /* network definitions in the node's database, the rest in the run directory's */
+        ASSERT_OK(store_write(s, "networks", "n1", "{}"));
+        store_free(TAKE_PTR(s));
+        ASSERT_OK(store_open(dir, NULL, &s)); /* another run directory: the definitions stay */
+        free(v);
+        v = NULL;
+        ASSERT_OK(store_read(s, "networks", "n1", &v));
+        ASSERT_OK(store_remove(s, "networks", "n1"));
         /* keys and tables cannot leave the store */
         ASSERT_ERR(store_write(s, "t", "../x", "1"), -EINVAL);
         ASSERT_ERR(store_write(s, "../t", "x", "1"), -EINVAL);
@@ -66,28 +80,51 @@ TEST(store_rows)
         ASSERT_ERR(store_write(s, "t", ".hidden", "1"), -EINVAL);
         ASSERT_FALSE(store_key_valid("a b"));
         ASSERT_TRUE(store_key_valid("fd00::1"));
-        /* rows and tables are readable by the unprivileged DNS responder whatever the umask */
-        {
-                mode_t old = umask(077);
-                struct stat st;
-                char path[512];
-                ASSERT_OK(store_write(s, "u/v", "row", "x"));
-                umask(old);
-                snprintf(path, sizeof(path), "%s/net/u/v/row", dir);
-                ASSERT_OK(stat(path, &st) < 0 ? -errno : 0);
-                ASSERT_EQ(st.st_mode & 0777, 0644);
-                snprintf(path, sizeof(path), "%s/net/u/v", dir);
-                ASSERT_OK(stat(path, &st) < 0 ? -errno : 0);
-                ASSERT_EQ(st.st_mode & 0777, 0755);
-                ASSERT_OK(store_remove(s, "u/v", "row"));
-                ASSERT_OK(store_drop_table(s, "u/v"));
-                ASSERT_OK(store_drop_table(s, "u"));
-        }
         /* nested lock calls only count */
         ASSERT_OK(store_lock(s));
         ASSERT_OK(store_lock(s));
         store_unlock(s);
         store_unlock(s);
+        ASSERT_OK(rm_rf(dir));
+}
+
+/* The DNS responder's files: atomic, readable by nobody whatever the umask. */
+TEST(store_files)
+{
+        _cleanup_free_ char *dir = tmpdir(), *v = NULL, *path = NULL;
+        _cleanup_store_ struct store *s = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        mode_t old;
+        struct stat st;
+        char p[512];
+
+        ASSERT_OK(store_open(dir, NULL, &s));
+        old = umask(077);
+        ASSERT_OK(store_file_write(s, "dns/n1", "names", "x\n"));
+        umask(old);
+        ASSERT_OK(store_file_read(s, "dns/n1", "names", &v));
+        ASSERT_STREQ(v, "x\n");
+        snprintf(p, sizeof(p), "%s/net/dns/n1/names", dir);
+        ASSERT_OK(stat(p, &st) < 0 ? -errno : 0);
+        ASSERT_EQ(st.st_mode & 0777, 0644);
+        snprintf(p, sizeof(p), "%s/net/dns/n1", dir);
+        ASSERT_OK(stat(p, &st) < 0 ? -errno : 0);
+        ASSERT_EQ(st.st_mode & 0777, 0755);
+        ASSERT_OK(store_dir_make(s, "dns/n2", &path));
+        ASSERT_CONTAINS(path, "/net/dns/n2");
+        /* a killed writer's temporary file does not count and goes with the directory */
+        snprintf(p, sizeof(p), "%s/net/dns/n2/.names.1234", dir);
+        ASSERT_OK(write_file_atomic(p, "x", 1, 0644));
+        ASSERT_OK(store_dir_list(s, "dns/n2", &l));
+        ASSERT_EQ(strv_length(l), 0);
+        ASSERT_OK(store_dir_remove(s, "dns/n2"));
+        ASSERT_ERR(store_dir_remove(s, "dns/n1"), -ENOTEMPTY);
+        ASSERT_OK(store_file_remove(s, "dns/n1", "names"));
+        ASSERT_OK(store_dir_remove(s, "dns/n1"));
+        strv_free(l);
+        ASSERT_OK(store_dir_list(s, "dns", &l));
+        ASSERT_EQ(strv_length(l), 0);
+        ASSERT_ERR(store_file_write(s, "../dns", "names", "x"), -EINVAL);
         ASSERT_OK(rm_rf(dir));
 }
 

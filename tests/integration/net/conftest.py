@@ -20,6 +20,7 @@ the holders; the autouse leak check of tests/integration/conftest.py then covers
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import time
 
@@ -143,9 +144,7 @@ class Lab:
         self.run = os.path.join(self.dir, "run")
         self.netns = []
         self.procs = []
-        leak_check.watch_dir(os.path.join(self.root, "net", "networks"))
-        for table in ("endpoints", "leases", "ports", "dns", "sysctl"):
-            leak_check.watch_dir(os.path.join(self.run, "net", table))
+        leak_check.watch_dir(os.path.join(self.run, "net", "dns"))
         self.resolv = os.path.join(self.dir, "host-resolv.conf")
         with open(self.resolv, "w") as f:
             f.write(f"search example.org\nnameserver {CLIENT4}\n")
@@ -229,6 +228,15 @@ class Lab:
             out.append(f"nft: {tables}")
         if self.sysctl("net.ipv4.ip_forward") != "0":
             out.append("net.ipv4.ip_forward was left on")
+        # rows: only the node's ULA prefix outlives the networks
+        for db, allowed in ((os.path.join(self.root, "state.db"), {("node", "ula48")}),
+                            (os.path.join(self.run, "net", "run.db"), set())):
+            if not os.path.exists(db):
+                continue
+            with sqlite3.connect(db) as c:
+                for tbl, key in c.execute("SELECT tbl, key FROM net_rows"):
+                    if (tbl, key) not in allowed:
+                        out.append(f"row {tbl}/{key} in {os.path.basename(db)}")
         return out
 
     def close(self):
