@@ -327,9 +327,10 @@ void nft_gen_base(FILE *f)
               "add chain " NFT_BRIDGE_TABLE
               " ports { type filter hook prerouting priority -300; policy accept; }\n"
               "flush chain " NFT_BRIDGE_TABLE " ports\n"
-              "add rule " NFT_BRIDGE_TABLE " ports iifname != @guard accept\n"
+              /* The common case first, one lookup: IPv4 from a port with its own MAC and address. */
               "add rule " NFT_BRIDGE_TABLE
               " ports ether type ip iifname . ether saddr . ip saddr @ok4 accept\n"
+              "add rule " NFT_BRIDGE_TABLE " ports iifname != @guard accept\n"
               "add rule " NFT_BRIDGE_TABLE
               " ports ether type ip6 iifname . ether saddr . ip6 saddr @ok6 accept\n"
               "add rule " NFT_BRIDGE_TABLE
