@@ -5,7 +5,7 @@ Everything runs in the lab's private host namespace (conftest.py).
 import json
 import os
 
-from conftest import CLIENT4, PEER, PY, UPLINK4, Proc
+from netlab import CLIENT4, PEER, PY, UPLINK4, Proc
 
 
 def test_create_inspect_ls_rm(lab):

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from conftest import CLIENT4, HULL_DNS, wait_for
+from netlab import CLIENT4, HULL_DNS, wait_for
 
 
 def responder_pid(lab, net):

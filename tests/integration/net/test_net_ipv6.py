@@ -2,7 +2,7 @@
 import json
 import re
 
-from conftest import CLIENT6, PEER, PY, UPLINK6, Proc
+from netlab import CLIENT6, PEER, PY, UPLINK6, Proc
 
 
 def test_ipv6_network(lab):

@@ -2,7 +2,7 @@
 containers and networks, enforced in nftables and shown by inspect."""
 import re
 
-from conftest import CLIENT4, PEER, PY, UPLINK4, Proc, run
+from netlab import CLIENT4, PEER, PY, UPLINK4, Proc, run
 
 
 def reach(c, host, port, kind="tcp"):

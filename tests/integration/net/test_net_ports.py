@@ -3,7 +3,7 @@ UDP, ranges, -P, conflicts, and exact removal of the rules."""
 import json
 import re
 
-from conftest import CLIENT4, PEER, PY, UPLINK4, Proc
+from netlab import CLIENT4, PEER, PY, UPLINK4, Proc
 
 
 def pub_elements(lab):

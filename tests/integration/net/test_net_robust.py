@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import wait_for
+from netlab import wait_for
 
 
 def pub4(lab):

@@ -6,7 +6,7 @@ speaks ARP and ICMP with the address the attach handed out, to a container on th
 """
 import os
 
-from conftest import wait_for
+from netlab import wait_for
 
 
 def test_vm_tap_talks_to_containers(lab):
