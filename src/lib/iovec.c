@@ -3,6 +3,8 @@
  * iovec.c - copying between iovec arrays (guest buffers of a descriptor chain) and flat
  * buffers, and slicing an iovec array (see iovec.h).
  */
+#include <stdint.h>
+
 #include "iovec.h"
 
 size_t iovec_length(const struct iovec *iov, int iovcnt)
@@ -42,6 +44,22 @@ size_t iovec_to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf,
 size_t iovec_from_buf(const struct iovec *iov, int iovcnt, size_t skip, const void *buf, size_t len)
 {
         return iovec_copy(iov, iovcnt, skip, (void *)buf, len, false);
+}
+
+size_t iovec_memset(const struct iovec *iov, int iovcnt, size_t skip, int c, size_t len)
+{
+        size_t done = 0;
+        for (int i = 0; i < iovcnt && done < len; i++) {
+                if (skip >= iov[i].iov_len) {
+                        skip -= iov[i].iov_len;
+                        continue;
+                }
+                size_t n = MIN(iov[i].iov_len - skip, len - done);
+                memset((uint8_t *)iov[i].iov_base + skip, c, n);
+                done += n;
+                skip = 0;
+        }
+        return done;
 }
 
 int iovec_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, struct iovec *out, int max_out)
