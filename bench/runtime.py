@@ -28,6 +28,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HULL = os.path.join(ROOT, "build", "cmd", "hull-runtime", "hull-runtime")
+PEAK_RSS = os.path.join(ROOT, "build", "bench", "peak-rss")
 
 
 def runtime_cmd(name, state):
@@ -61,18 +62,27 @@ def make_bundle(base):
     return b
 
 
+def peak_rss(argv):
+    """Peak RSS (KiB) of argv, measured by bench/peak-rss.c: Python's own RSS would be counted
+    by ru_maxrss if Python spawned the runtime itself (Linux folds the pre-exec mm into it)."""
+    out = subprocess.run([PEAK_RSS] + argv, capture_output=True, text=True).stdout.split()
+    return int(out[1]) if len(out) == 2 and out[0] == "0" else None
+
+
 def bench_run(rts, bundle, states, rounds):
     res = {r: {"wall": [], "cpu": [], "rss": []} for r in rts}
     fails = {r: 0 for r in rts}
     for i in range(rounds):
         for r in (rts if i % 2 == 0 else list(reversed(rts))):
-            code, wall, cpu, rss = spawn(runtime_cmd(r, states[r]) + ["run", "--bundle", bundle, f"b{i}"])
+            code, wall, cpu, _ = spawn(runtime_cmd(r, states[r]) + ["run", "--bundle", bundle, f"b{i}"])
             if code != 0:
                 fails[r] += 1
                 continue
             res[r]["wall"].append(wall)
             res[r]["cpu"].append(cpu)
-            res[r]["rss"].append(rss)
+            rss = peak_rss(runtime_cmd(r, states[r]) + ["run", "--bundle", bundle, f"m{i}"])
+            if rss:
+                res[r]["rss"].append(rss)
     return res, fails
 
 
@@ -114,7 +124,10 @@ def restore_hugetlb():
     """Give hugetlb back to cgroup v2. The v1 hierarchy outlives its mount while it has child
     cgroups (other programs may have made some meanwhile): remove those, then it goes away."""
     subprocess.run(["umount", "/sys/fs/cgroup/hugetlb"])
-    os.rmdir("/sys/fs/cgroup/hugetlb")
+    try:
+        os.rmdir("/sys/fs/cgroup/hugetlb")
+    except OSError:
+        pass  # it held files before the benchmark mounted over it
     tmp = tempfile.mkdtemp(prefix="hull-hugetlb-")
     if subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", tmp]).returncode == 0:
         for dirpath, dirnames, _ in sorted(os.walk(tmp), key=lambda w: -len(w[0])):
@@ -143,8 +156,12 @@ def main():
     mounted = False
     if a.mount_hugetlb and not os.path.ismount("/sys/fs/cgroup/hugetlb"):
         os.makedirs("/sys/fs/cgroup/hugetlb", exist_ok=True)
-        subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", "/sys/fs/cgroup/hugetlb"], check=True)
-        mounted = True
+        if subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", "/sys/fs/cgroup/hugetlb"]).returncode:
+            os.rmdir("/sys/fs/cgroup/hugetlb")
+            print("cannot make hugetlb a v1 hierarchy (cgroup v2 cgroups use it?): crun will fail here",
+                  file=sys.stderr)
+        else:
+            mounted = True
     tmp = tempfile.mkdtemp(prefix="hull-bench-")
     try:
         bundle = make_bundle(tmp)

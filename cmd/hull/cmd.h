@@ -106,6 +106,7 @@ int cmd_inspect(struct cmd_context *c);
 int cmd_history(struct cmd_context *c);
 int cmd_image_prune(struct cmd_context *c);
 int cmd_image_sign(struct cmd_context *c);
+int cmd_build(struct cmd_context *c);
 int cmd_completion(struct cmd_context *c);
 /* Containers and volumes (src/engine). */
 int cmd_run(struct cmd_context *c);
@@ -142,6 +143,12 @@ struct json_object *image_inspect_json(struct image_store *s, const char *id, in
 int inspect_template(struct json_object *o, const char *tmpl);
 int cmd_help(struct cmd_context *c);
 int cmd_version(struct cmd_context *c);
+
+/*
+ * The hull-runtime to run containers with (malloc'd), or NULL: $HULL_RUNTIME, else beside this
+ * binary (installed) or in the build tree (cmd/hull-runtime/), else the libexec directory, else PATH.
+ */
+char *cmd_runtime_path(void);
 
 /* Print the generated --help of one command. */
 void cmd_print_help(const struct cmd *cmd, FILE *f);

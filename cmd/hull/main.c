@@ -275,6 +275,15 @@ static const struct cmd_option volume_rm_opts[] = {
         { "force", 'f', OPT_FLAG, NULL, "remove the containers using the volume first; ignore missing volumes" },
         {},
 };
+static const struct cmd_option build_opts[] = {
+        { "tag", 't', OPT_MULTI, "NAME", "name the image NAME" },
+        { "file", 'f', OPT_VALUE, "FILE", "the Dockerfile (default CONTEXT/Dockerfile; '-' reads stdin)" },
+        { "build-arg", 0, OPT_MULTI, "NAME[=VALUE]", "set a build argument (without a value: from the environment)" },
+        { "target", 0, OPT_VALUE, "STAGE", "build up to this stage and name it" },
+        { "no-cache", 0, OPT_FLAG, NULL, "run every step instead of reusing cached results" },
+        { "quiet", 'q', OPT_FLAG, NULL, "print nothing but the image id" },
+        {},
+};
 static const struct cmd_option no_opts[] = { {} };
 
 const struct cmd cmd_table[] = {
@@ -456,6 +465,17 @@ const struct cmd cmd_table[] = {
           "next to it, under the tag sha256-<hex>.sig (format: docs/image-signing.md). A pull checks it when\n"
           "/etc/hull/policy.json (or --policy) demands signatures for the repository.",
           sign_opts },
+        { "build", NULL, TRANSFER(cmd_build), CMD_NEEDS_ROOT | CMD_NEEDS_STORE | CMD_TRANSFER, 1, 1, "CONTEXT",
+          "build an image from a Dockerfile",
+          "Runs the Dockerfile (CONTEXT/Dockerfile, or --file) on the directory CONTEXT: FROM (multi-stage, AS),\n"
+          "RUN (in a hull-runtime container, on the host's network), COPY (also --from a stage or image, --chown,\n"
+          "--chmod), ADD (local files; tar archives are unpacked), ENV, ARG, WORKDIR, USER, CMD, ENTRYPOINT,\n"
+          "EXPOSE, LABEL, VOLUME, STOPSIGNAL, HEALTHCHECK, SHELL. Files matched by CONTEXT/.dockerignore are left\n"
+          "out. Each step is cached under a key of its instruction and inputs (build args it sees, the content of\n"
+          "the files it copies): a rebuild of unchanged input runs nothing and gives the same image. Cached\n"
+          "layers are kept as unnamed images until `hull image prune`. Steps and RUN output go to stderr, the\n"
+          "image id to stdout.",
+          build_opts },
         { "completion", NULL, cmd_completion, 0, 1, 1, "bash", "print a shell completion script",
           "Prints a bash completion script generated from the command table: source it, or install it as\n"
           "/usr/share/bash-completion/completions/hull.",

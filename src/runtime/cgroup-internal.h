@@ -98,6 +98,13 @@ char *cgroup_path_join(const char *base, const char *rel);
 /* This process's cgroup in hierarchy m, relative to the mount (from /proc/self/cgroup text). */
 int cgroup_own_path(const char *proc_self_cgroup, const struct cgroup_layout_mount *m, char **ret);
 
+/*
+ * The cgroup2 path of a process (the "0::" line of /proc/PID/cgroup text) relative to path, the
+ * container's cgroup, without a leading "/": "init.scope" for "0::/ctr/init.scope" and "/ctr".
+ * -ENOENT when the process is not strictly below path, -EINVAL for a path with "." or "..".
+ */
+int cgroup_v2_init_path(const char *proc_pid_cgroup, const char *path, char **ret);
+
 /* The hierarchy holding controller c, or NULL. On v2 the single hierarchy for every controller. */
 struct cgroup_hier *cgroup_hier_for(const struct cgroup *cg, enum cgroup_controller c);
 /* The hierarchy used to list, freeze and signal processes: freezer on v1 (else the first), the only one on v2. */
@@ -188,7 +195,13 @@ int cgroup_v1_freeze(const struct cgroup_hier *h, bool frozen);
 int cgroup_v1_cpuset_init(int mount_fd, const char *path, unsigned created);
 int cgroup_v2_apply(struct cgroup *cg, const struct oci_resources *res, bool update);
 int cgroup_v2_freeze(const struct cgroup_hier *h, bool frozen);
-/* Enable the parent's controllers for the levels of path that were created (cgroup2 "no internal processes"). */
-int cgroup_v2_enable_controllers(int mount_fd, const char *path, unsigned created, const char *only);
+/*
+ * Make the controllers of mask (and of the hierarchy root) available in the cgroup path below the
+ * cgroup2 mount mount_fd, by enabling them in cgroup.subtree_control of every level above it,
+ * top-down, the levels this runtime did not create included. Does nothing when path's
+ * cgroup.controllers already lists them. strict: a level that refuses is an error (otherwise the
+ * limits that need the controller fail later, naming their field).
+ */
+int cgroup_v2_enable_controllers(int mount_fd, const char *path, unsigned mask, bool strict);
 int cgroup_stats_v1(const struct cgroup *cg, struct json_object *data);
 int cgroup_stats_v2(const struct cgroup *cg, struct json_object *data);

@@ -6,6 +6,8 @@
  * Processes are listed, frozen and signalled through one hierarchy (cgroup_hier_procs(): the
  * freezer on v1, the only one on v2); joining writes every hierarchy's cgroup.procs. Listing
  * walks the container's own sub-cgroups too (a container may create them, e.g. systemd inside).
+ * Such a container's cgroup, once it hands controllers down, takes no process of its own on
+ * cgroup2, so exec joins the cgroup of the container's init below it instead.
  *
  * kill_all freezes first, so that no process can fork a child that the pid list would miss,
  * signals every pid and thaws; for SIGKILL on cgroup2, cgroup.kill (Linux 5.14) does all of it
@@ -30,7 +32,72 @@
 
 /* ------------------------------------------------------------------ processes */
 
-int cgroup_enter_fds(const struct cgroup *cg, int **ret, size_t *ret_n)
+/* An absolute path without empty, "." or ".." components. */
+static bool path_is_plain(const char *p)
+{
+        if (*p != '/')
+                return false;
+        for (const char *c = p + 1;;) {
+                size_t l = strcspn(c, "/");
+                if (l == 0 || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                if (!c[l])
+                        return true;
+                c += l + 1;
+        }
+}
+
+int cgroup_v2_init_path(const char *proc_pid_cgroup, const char *path, char **ret)
+{
+        for (const char *p = proc_pid_cgroup; p && *p;) {
+                const char *nl = strchrnul(p, '\n'), *rest;
+                _cleanup_free_ char *line = strndup(p, (size_t)(nl - p));
+
+                p = *nl ? nl + 1 : nl;
+                if (!line)
+                        return -ENOMEM;
+                if (!(rest = startswith(line, "0::")))
+                        continue;
+                /* Taken only strictly below the container's own cgroup: the container chose it. */
+                if (!path_is_plain(rest))
+                        return -EINVAL;
+                rest = startswith(rest, path);
+                if (!rest || rest[0] != '/')
+                        return -ENOENT;
+                *ret = strdup(rest + 1);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return -ENOENT;
+}
+
+/*
+ * cgroup.procs of h for a process that joins a running container. A cgroup2 cgroup that hands
+ * controllers down (cgroup.subtree_control not empty: systemd or a nested runtime inside the
+ * container) refuses processes of its own, EBUSY ("no internal processes"), so the process goes
+ * where the container's init is, as runc does. One read of cgroup.subtree_control otherwise.
+ */
+static int open_procs_exec(const struct cgroup_hier *h, pid_t init_pid)
+{
+        _cleanup_free_ char *subtree = NULL, *self = NULL, *sub = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        char p[64];
+
+        if (!h->v2 || init_pid <= 0 || cg_read(h->dfd, "cgroup.subtree_control", &subtree) < 0 ||
+            !subtree[strspn(subtree, " \n")])
+                return -ENOENT;
+        snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)init_pid);
+        if (read_full_file(p, 1 << 20, &self, NULL) < 0 || cgroup_v2_init_path(self, h->path, &sub) < 0)
+                return -ENOENT;
+        log_debug("cgroup: %s%s hands controllers down; joining %s below it, where process %d is", h->mount,
+                  h->path, sub, (int)init_pid);
+        dfd = openat(h->dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return negative_errno();
+        int fd = openat(dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+static int enter_fds(const struct cgroup *cg, pid_t init_pid, int **ret, size_t *ret_n)
 {
         _cleanup_free_ int *fds = calloc(cg->n_hier ? cg->n_hier : 1, sizeof(int));
         size_t n = 0;
@@ -40,7 +107,9 @@ int cgroup_enter_fds(const struct cgroup *cg, int **ret, size_t *ret_n)
         for (size_t i = 0; i < cg->n_hier; i++) {
                 if (cg->hier[i].dfd < 0)
                         continue;
-                int fd = openat(cg->hier[i].dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                int fd = open_procs_exec(&cg->hier[i], init_pid);
+                if (fd < 0)
+                        fd = openat(cg->hier[i].dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
                 if (fd < 0) {
                         int r = negative_errno();
                         for (size_t k = 0; k < n; k++)
@@ -53,6 +122,16 @@ int cgroup_enter_fds(const struct cgroup *cg, int **ret, size_t *ret_n)
         *ret = TAKE_PTR(fds);
         *ret_n = n;
         return 0;
+}
+
+int cgroup_enter_fds(const struct cgroup *cg, int **ret, size_t *ret_n)
+{
+        return enter_fds(cg, 0, ret, ret_n);
+}
+
+int cgroup_enter_fds_exec(const struct cgroup *cg, pid_t init_pid, int **ret, size_t *ret_n)
+{
+        return enter_fds(cg, init_pid, ret, ret_n);
 }
 
 int cgroup_enter(const struct cgroup *cg, pid_t pid)

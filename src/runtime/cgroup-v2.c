@@ -82,63 +82,96 @@ static int write_ctrl(int dfd, const char *file, const char *value, const char *
         return 0;
 }
 
-int cgroup_v2_enable_controllers(int mfd, const char *path, unsigned created, const char *only)
+/* "+cpu +memory" for the controllers in mask, in the kernel's order (cgroup2 names: "io"). */
+static char *enable_list(unsigned mask)
 {
-        _cleanup_free_ char *p = strdup(path + 1);
-        size_t n = 1, first;
-        int r = 0;
+        char *list = NULL;
+
+        for (int c = 0; c < _CGROUP_CONTROLLER_MAX; c++) {
+                if (!(mask & CGROUP_MASK(c)))
+                        continue;
+                const char *name = c == CGROUP_BLKIO ? "io" : cgroup_controller_to_string(c);
+                char *w = strdup_printf("%s%s+%s", list ? list : "", list ? " " : "", name);
+                free(list);
+                if (!w)
+                        return NULL;
+                list = w;
+        }
+        return list;
+}
+
+static int read_mask(int mfd, const char *dir, const char *file, unsigned *ret)
+{
+        _cleanup_free_ char *p = strdup_printf("%s%s%s", dir, *dir ? "/" : "", file), *s = NULL;
+        int r;
 
         if (!p)
                 return -ENOMEM;
+        r = cg_read(mfd, p, &s);
+        if (r < 0)
+                return r;
+        *ret = cgroup_controller_mask(s, ' ');
+        return 0;
+}
+
+int cgroup_v2_enable_controllers(int mfd, const char *path, unsigned mask, bool strict)
+{
+        _cleanup_free_ char *p = strdup(path + 1);
+        unsigned root_avail, leaf_avail, need;
+        size_t n = 1;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        /*
+         * The leaf offers what every level above it hands down. When it already offers all that
+         * the hierarchy root has (the common case: two reads), there is nothing to do.
+         */
+        if ((r = read_mask(mfd, "", "cgroup.controllers", &root_avail)) < 0 ||
+            (r = read_mask(mfd, p, "cgroup.controllers", &leaf_avail)) < 0)
+                return r;
+        need = mask & root_avail & ~leaf_avail;
+        if (!need)
+                return 0;
         for (char *s = p; *s; s++)
                 n += *s == '/';
-        /* Levels 0 (root) .. n (leaf); the parents that hand controllers down are n - created .. n - 1. */
-        first = created >= n ? 0 : n - created;
-        for (size_t level = first; level < n; level++) {
-                _cleanup_free_ char *dir = NULL, *avail = NULL, *on = NULL, *want = NULL;
-                size_t len = 0;
-                for (size_t k = 0; k < level; k++) {
-                        len += (k ? 1 : 0);
+        /*
+         * Levels 0 (root) .. n - 1 (the parent), top-down, since a level can hand down only what its
+         * own parent enabled: a parent this runtime did not create (made by an administrator or a
+         * service manager) may hand down nothing. runc and crun enable the same way.
+         */
+        for (size_t level = 0, len = 0; level < n; level++) {
+                _cleanup_free_ char *dir = NULL, *fs = NULL, *want = NULL;
+                unsigned avail, on;
+
+                if (level > 1)
+                        len++; /* the '/' before the next component */
+                if (level > 0)
                         len += strcspn(p + len, "/");
-                }
                 dir = strndup(p, len);
                 if (!dir)
                         return -ENOMEM;
-                _cleanup_free_ char *fc = strdup_printf("%s%scgroup.controllers", dir, *dir ? "/" : ""),
-                                    *fs = strdup_printf("%s%scgroup.subtree_control", dir, *dir ? "/" : "");
-                if (!fc || !fs)
-                        return -ENOMEM;
-                if (only)
-                        want = strdup_printf("+%s", only);
-                else {
-                        unsigned missing;
-                        if (cg_read(mfd, fc, &avail) < 0 || cg_read(mfd, fs, &on) < 0)
-                                continue;
-                        missing = cgroup_controller_mask(avail, ' ') & ~cgroup_controller_mask(on, ' ');
-                        for (int c = 0; c < _CGROUP_CONTROLLER_MAX; c++) {
-                                if (!(missing & CGROUP_MASK(c)))
-                                        continue;
-                                const char *name = c == CGROUP_BLKIO ? "io" : cgroup_controller_to_string(c);
-                                char *w = strdup_printf("%s%s+%s", want ? want : "", want ? " " : "", name);
-                                if (!w)
-                                        return -ENOMEM;
-                                free(want);
-                                want = w;
-                        }
-                        if (!want)
-                                continue;
+                if ((r = read_mask(mfd, dir, "cgroup.controllers", &avail)) < 0 ||
+                    (r = read_mask(mfd, dir, "cgroup.subtree_control", &on)) < 0) {
+                        if (strict)
+                                return r;
+                        continue;
                 }
-                if (!want)
+                if (!(need & avail & ~on))
+                        continue;
+                want = enable_list(need & avail & ~on);
+                fs = strdup_printf("%s%scgroup.subtree_control", dir, *dir ? "/" : "");
+                if (!want || !fs)
                         return -ENOMEM;
                 r = cg_write(mfd, fs, want);
                 if (r < 0) {
                         /*
-                         * EBUSY: the parent has processes of its own (cgroup2 "no internal
+                         * EBUSY: the level has processes of its own (cgroup2 "no internal
                          * processes"), e.g. a relative cgroupsPath below the runtime's own cgroup.
                          * The limits that need the controller then fail naming their field.
                          */
                         log_debug("cgroup: cannot write '%s' to %s: %s", want, fs, strerror(-r));
-                        if (only)
+                        if (strict)
                                 return r;
                 }
         }
@@ -295,9 +328,22 @@ static int apply_io(int dfd, const struct oci_resources *r)
                         continue;
                 snprintf(b, sizeof(b), "%" PRIi64 ":%" PRIi64 " %" PRIu64, w->major, w->minor,
                          bfq ? w->weight : cgroup_blkio_weight_to_io_weight(w->weight));
-                k = write_ctrl(dfd, bfq ? "io.bfq.weight" : "io.weight", b, f, CGROUP_BLKIO);
+                const char *file = bfq ? "io.bfq.weight" : "io.weight";
+                k = cg_write(dfd, file, b);
+                /*
+                 * A per-device weight belongs to the device's weight-based policy, which the kernel
+                 * refuses (EOPNOTSUPP) unless the device has one: io.cost, enabled per device in
+                 * the root's io.cost.qos, or the BFQ scheduler.
+                 */
+                if (k == -EOPNOTSUPP)
+                        return err_set(k,
+                                       "%s: device %" PRIi64 ":%" PRIi64 " has neither io.cost (io.cost.qos) "
+                                       "nor the BFQ scheduler enabled, which a per-device weight needs",
+                                       f, w->major, w->minor);
+                if (k == -ENOENT)
+                        return cg_err_no_controller(f, CGROUP_BLKIO);
                 if (k < 0)
-                        return k;
+                        return err_set(k, "%s: cannot write '%s' to %s: %s", f, b, file, strerror(-k));
         }
         if ((k = write_io_max(dfd, "rbps", r->blkio_throttle_read_bps, r->n_blkio_throttle_read_bps,
                               F_BLKIO "throttleReadBpsDevice")) < 0 ||

@@ -11,9 +11,11 @@
  *
  * Create is on the critical path of every container start, so it does the least it can: one
  * mkdirat() per hierarchy in the common case (parents only on ENOENT), one open of the result,
- * and on v1 the cpuset copy that a new cpuset cgroup needs before a task may join it
- * (cpuset.cpus and cpuset.mems start empty; see cgroup-v1.c). Which levels of a nested path were
- * created is remembered per hierarchy, so that destroy removes exactly those, deepest first.
+ * on v1 the cpuset copy that a new cpuset cgroup needs before a task may join it (cpuset.cpus and
+ * cpuset.mems start empty; see cgroup-v1.c), on v2 two reads that show whether the new cgroup
+ * already offers every controller of the root (else cgroup-v2.c enables them from the root down,
+ * through parents made by others too). Which levels of a nested path were created is remembered
+ * per hierarchy, so that destroy removes exactly those, deepest first.
  *
  * Ownership: struct cgroup owns its strings and directory fds; cgroup_free() closes them and
  * never touches the cgroups themselves.
@@ -560,6 +562,16 @@ void cgroup_free(struct cgroup *cg)
         free(cg);
 }
 
+int cgroup_clone_fd(const struct cgroup *cg)
+{
+        const char *off = getenv("HULL_CGROUP_NO_CLONE_INTO");
+
+        /* The switch is for benchmarks (bench/runtime-v2-clone.sh) and for telling a bug apart. */
+        if (cg->mode != CGROUP_MODE_V2 || cg->n_hier != 1 || cg->hier[0].dfd < 0 || (off && streq(off, "1")))
+                return -EOPNOTSUPP;
+        return cg->hier[0].dfd;
+}
+
 enum cgroup_mode cgroup_get_mode(const struct cgroup *cg)
 {
         return cg->mode;
@@ -628,7 +640,7 @@ static int hier_create(struct cgroup *cg, const struct cgroup_layout_mount *m, c
         h->dfd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (h->dfd < 0)
                 return err_set(negative_errno(), "cannot open cgroup %s: %m", full);
-        if (!cpuset && !(enable && h->created > 0))
+        if (!cpuset && !enable)
                 return 0;
         mfd = open(m->mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (mfd < 0)
@@ -639,7 +651,7 @@ static int hier_create(struct cgroup *cg, const struct cgroup_layout_mount *m, c
                         return err_prefix(r, "cannot initialize cpuset of %s", full);
         }
         if (enable)
-                (void)cgroup_v2_enable_controllers(mfd, path, h->created, NULL);
+                (void)cgroup_v2_enable_controllers(mfd, path, ~0u, false);
         return 0;
 }
 
@@ -952,7 +964,7 @@ static int apply_hugetlb(struct cgroup *cg, const struct oci_resources *r)
                 _cleanup_close_ int mfd = open(h->mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (mfd < 0)
                         return negative_errno();
-                k = cgroup_v2_enable_controllers(mfd, h->path, UINT32_MAX, "hugetlb");
+                k = cgroup_v2_enable_controllers(mfd, h->path, CGROUP_MASK(CGROUP_HUGETLB), true);
                 if (k < 0)
                         return err_set(k, "linux.resources.hugepageLimits: cannot enable hugetlb on %s: %s", h->mount,
                                        strerror(-k));

@@ -66,6 +66,24 @@ const char *cgroup_get_path(const struct cgroup *cg);
 
 /* Open fds (O_WRONLY|O_CLOEXEC) of every hierarchy's cgroup.procs; caller owns *ret (array and fds). */
 int cgroup_enter_fds(const struct cgroup *cg, int **ret, size_t *ret_n);
+/*
+ * The same for a process that joins a running container (exec). On cgroup2, a container cgroup
+ * that hands controllers down to cgroups of its own (systemd or a nested runtime inside) can hold
+ * no process itself (EBUSY, "no internal processes"): the fd is then that of the cgroup of
+ * init_pid, the container's process, wherever below the container's cgroup it is (runc does the
+ * same).
+ */
+int cgroup_enter_fds_exec(const struct cgroup *cg, pid_t init_pid, int **ret, size_t *ret_n);
+/*
+ * The directory fd of the container's cgroup for clone3(CLONE_INTO_CGROUP) (Linux 5.7), which
+ * creates the child directly in its cgroup instead of moving it there afterwards: a move takes
+ * the cgroup threadgroup lock, whose writer waits for an RCU grace period (milliseconds).
+ * Only on v2, where the one hierarchy is the whole of the container's cgroups; v1 and hybrid
+ * layouts give -EOPNOTSUPP (their v1 hierarchies still need cgroup_enter_fds()), and so does
+ * HULL_CGROUP_NO_CLONE_INTO=1 in the environment (benchmarks). The fd stays owned by cg: do not
+ * close it. A child created this way needs no cgroup_enter_fds() write.
+ */
+int cgroup_clone_fd(const struct cgroup *cg);
 /* Move pid into the cgroup in every hierarchy (exec of a new process into a running container). */
 int cgroup_enter(const struct cgroup *cg, pid_t pid);
 

@@ -162,6 +162,14 @@ int rlimit_from_string(const char *s)
         return -EINVAL;
 }
 
+const char *rlimit_to_string(int resource)
+{
+        for (size_t i = 0; i < ELEMENTSOF(rlimit_table); i++)
+                if (rlimit_table[i].resource == resource)
+                        return rlimit_table[i].name;
+        return "RLIMIT_?";
+}
+
 /* ---------------------------------------------------------------- field helpers */
 
 int config_need(int r, const char *path)

@@ -365,3 +365,5 @@ const char *seccomp_op_to_string(enum seccomp_arg_op op);
 enum seccomp_arg_op seccomp_op_from_string(const char *s);
 /* RLIMIT_* for "RLIMIT_NOFILE", or -EINVAL. */
 int rlimit_from_string(const char *s);
+/* "RLIMIT_NOFILE" for RLIMIT_NOFILE, "RLIMIT_?" for a resource the spec does not name. */
+const char *rlimit_to_string(int resource);

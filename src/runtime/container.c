@@ -35,6 +35,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/keyctl.h>
+#include <linux/sched.h>
 
 #include "cgroup.h"
 #include "container.h"
@@ -690,7 +691,7 @@ int container_create(const struct create_options *o, int *ret_exit)
                                  .pty_master = -EBADF };
         int sp[2] = { -EBADF, -EBADF }, console_pair[2] = { -EBADF, -EBADF };
         size_t config_len;
-        int r;
+        int cgfd = -EOPNOTSUPP, r;
 
         for (int t = 0; t < _NS_TYPE_MAX; t++)
                 cr.c.ns_fds[t] = -EBADF;
@@ -756,9 +757,17 @@ int container_create(const struct create_options *o, int *ret_exit)
                 err_prefix(r, "linux.cgroupsPath");
                 goto undo;
         }
-        r = cgroup_enter_fds(cr.state->cgroup, &cr.c.cg_fds, &cr.c.n_cg_fds);
-        if (r < 0)
-                goto undo;
+        /*
+         * On cgroup v2 the one-clone path creates the child inside its cgroup (clone3 with
+         * CLONE_INTO_CGROUP, Linux 5.7): no migration, which would wait for an RCU grace period.
+         * Elsewhere the parent moves it after clone, through these fds.
+         */
+        cgfd = cr.c.two_stage ? -EOPNOTSUPP : cgroup_clone_fd(cr.state->cgroup);
+        if (cgfd < 0) {
+                r = cgroup_enter_fds(cr.state->cgroup, &cr.c.cg_fds, &cr.c.n_cg_fds);
+                if (r < 0)
+                        goto undo;
+        }
 
         if (o->mode == CREATE_ONLY) {
                 if (mkfifoat(cr.state->dir_fd, "exec.fifo", 0600) < 0) {
@@ -802,7 +811,23 @@ int container_create(const struct create_options *o, int *ret_exit)
         cr.c.sync_fd = TAKE_FD(sp[1]);
 
         fflush(NULL);
-        cr.child = (pid_t)syscall(SYS_clone, cr.c.clone_flags | SIGCHLD, NULL, NULL, NULL, 0);
+        cr.child = -1;
+        if (cgfd >= 0) {
+                struct clone_args ca = {
+                        .flags = cr.c.clone_flags | CLONE_INTO_CGROUP,
+                        .exit_signal = SIGCHLD,
+                        .cgroup = (uint64_t)cgfd,
+                };
+                cr.child = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+                if (cr.child < 0 && (errno == ENOSYS || errno == E2BIG)) {
+                        r = cgroup_enter_fds(cr.state->cgroup, &cr.c.cg_fds, &cr.c.n_cg_fds);
+                        if (r < 0)
+                                goto undo;
+                        cgfd = -EOPNOTSUPP;
+                }
+        }
+        if (cgfd < 0)
+                cr.child = (pid_t)syscall(SYS_clone, cr.c.clone_flags | SIGCHLD, NULL, NULL, NULL, 0);
         if (cr.child < 0) {
                 r = err_set(negative_errno(), "cannot create the container process: %m");
                 goto undo;

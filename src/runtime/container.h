@@ -36,6 +36,7 @@ struct create_options {
 int container_create(const struct create_options *o, int *ret_exit);
 int container_start(const char *root, const char *id);
 int container_kill(const char *root, const char *id, int sig, bool all);
+/* force: kill a running container first, and succeed when the container does not exist (runc). */
 int container_delete(const char *root, const char *id, bool force);
 int container_pause(const char *root, const char *id, bool pause);
 

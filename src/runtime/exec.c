@@ -158,7 +158,7 @@ int container_exec(const struct exec_options *o, int *ret_exit)
         }
         if (base && (r = process_seccomp_with_stub(base, stub, &prog)) < 0)
                 goto out;
-        if (s->cgroup && (r = cgroup_enter_fds(s->cgroup, &c.cg_fds, &c.n_cg_fds)) < 0)
+        if (s->cgroup && (r = cgroup_enter_fds_exec(s->cgroup, s->pid, &c.cg_fds, &c.n_cg_fds)) < 0)
                 goto out;
         if (o->process->terminal) {
                 if (o->console_socket) {

@@ -86,11 +86,15 @@ int container_kill(const char *root, const char *id, int sig, bool all)
                         return err_prefix(r, "cannot signal the processes of container '%s'", id);
                 return 0;
         }
+        /*
+         * Worded as runc's: containerd's shim looks for "container not running" in the error to
+         * know that a task exited while it was being signalled (and reports it as not found).
+         */
         if (st == STATUS_STOPPED)
-                return err_set(-ESRCH, "container '%s' is not running", id);
+                return err_set(-ESRCH, "container not running (its process has exited)");
         pidfd = open_pidfd(s);
         if (pidfd < 0)
-                return err_set(-ESRCH, "container '%s' is not running", id);
+                return err_set(-ESRCH, "container not running (its process has exited)");
         if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
                 return err_set(negative_errno(), "cannot signal container '%s': %m", id);
         /* A paused container would never see the signal; SIGKILL must work on it anyway. */
@@ -110,6 +114,31 @@ static int wait_pidfd(int pidfd, int timeout_ms)
         return k == 0 ? -ETIMEDOUT : 0;
 }
 
+/*
+ * `delete --force` of a container that does not exist succeeds, as runc's does: podman runs it after
+ * a failed create and containerd's shim after its shim died, and both log a failure as an error. A
+ * directory without state.json is what a create killed midway leaves behind; it goes too, unless a
+ * create still holds its lock.
+ */
+static int delete_leftover(const char *root, const char *id)
+{
+        _cleanup_free_ char *dir = strdup_printf("%s/%s", root, id);
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        err_clear();
+        if (!dir)
+                return -ENOMEM;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || faccessat(fd, "state.json", F_OK, 0) == 0)
+                return 0;
+        r = rm_rf(dir);
+        if (r < 0)
+                return err_set(r, "cannot remove '%s', left by a create that did not finish: %s", dir,
+                               strerror(-r));
+        return 0;
+}
+
 int container_delete(const char *root, const char *id, bool force)
 {
         _cleanup_state_ struct container_state *s = NULL;
@@ -118,6 +147,8 @@ int container_delete(const char *root, const char *id, bool force)
         int r;
 
         r = state_open(root, id, true, &s);
+        if (r == -ENOENT && force)
+                return delete_leftover(root, id);
         if (r < 0)
                 return r;
         st = state_status(s);

@@ -12,9 +12,11 @@
  * remount must keep the flags the source mount has locked (nosuid, nodev, noexec,
  * ro, atime flags) or it fails with EPERM, so they are read back with statvfs and kept.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -112,7 +114,14 @@ int mount_options_parse(char *const *options, const char *what, struct mount_opt
                         }
                 for (size_t k = 0; k < ELEMENTSOF(rattr_defs) && !done; k++)
                         if (streq(opt, rattr_defs[k].name)) {
-                                if (rattr_defs[k].clear) {
+                                if (streq(opt, "rnoatime") || streq(opt, "rrelatime") || streq(opt, "rstrictatime")) {
+                                        /*
+                                         * The atime modes are one field, not bits (MOUNT_ATTR_RELATIME
+                                         * is 0): replace the field and clear all of it in the kernel.
+                                         */
+                                        o.attr_set = (o.attr_set & ~(uint64_t)MOUNT_ATTR__ATIME) | rattr_defs[k].attr;
+                                        o.attr_clr |= MOUNT_ATTR__ATIME;
+                                } else if (rattr_defs[k].clear) {
                                         o.attr_clr |= rattr_defs[k].attr;
                                         o.attr_set &= ~rattr_defs[k].attr;
                                 } else {
@@ -123,8 +132,12 @@ int mount_options_parse(char *const *options, const char *what, struct mount_opt
                         }
                 if (done)
                         continue;
-                /* crun's tmpcopyup and friends: accepted, not implemented, not passed to the kernel. */
-                if (streq(opt, "tmpcopyup") || streq(opt, "notmpcopyup") || streq(opt, "copy-symlink"))
+                /* runc and crun extensions, never passed to the kernel (copy-symlink: not implemented). */
+                if (streq(opt, "tmpcopyup") || streq(opt, "notmpcopyup")) {
+                        o.copy_up = streq(opt, "tmpcopyup");
+                        continue;
+                }
+                if (streq(opt, "copy-symlink"))
                         continue;
                 {
                         size_t n = strlen(opt);
@@ -140,8 +153,6 @@ int mount_options_parse(char *const *options, const char *what, struct mount_opt
                         data_len += n;
                 }
         }
-        if (o.attr_set & (MOUNT_ATTR_NOATIME | MOUNT_ATTR_RELATIME | MOUNT_ATTR_STRICTATIME))
-                o.attr_clr |= MOUNT_ATTR__ATIME;
         (void)what;
         *ret = o;
         return 0;
@@ -216,6 +227,159 @@ int mount_prepare_root(struct mount_context *ctx)
         return 0;
 }
 
+/* Owner, mode and times of st onto fd; chown first, as it clears the set-id bits. */
+static int copy_attrs(int fd, const struct stat *st)
+{
+        const struct timespec ts[2] = {st->st_atim, st->st_mtim};
+
+        /* EINVAL: an owner the container's user namespace does not map; the copy keeps ours. */
+        if (fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EINVAL)
+                return negative_errno();
+        if (fchmod(fd, st->st_mode & 07777) < 0 || futimens(fd, ts) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static int copy_tree(int src, int dst, unsigned depth);
+
+static int copy_entry(int src, int dst, const char *name, unsigned depth)
+{
+        _cleanup_close_ int s = -EBADF, d = -EBADF;
+        struct timespec ts[2];
+        struct stat st;
+        int r;
+
+        if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        ts[0] = st.st_atim;
+        ts[1] = st.st_mtim;
+        switch (st.st_mode & S_IFMT) {
+        case S_IFDIR:
+                if (mkdirat(dst, name, 0700) < 0)
+                        return negative_errno();
+                s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                d = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (s < 0 || d < 0)
+                        return negative_errno();
+                r = copy_tree(s, d, depth + 1);
+                return r < 0 ? r : copy_attrs(d, &st);
+        case S_IFREG: {
+                struct stat now;
+                /* O_NONBLOCK, and the type checked again: a fifo swapped in meanwhile must not block us. */
+                s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+                if (s < 0 || fstat(s, &now) < 0)
+                        return negative_errno();
+                if (!S_ISREG(now.st_mode))
+                        return -EIO;
+                d = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (d < 0)
+                        return negative_errno();
+                for (off_t left = st.st_size; left > 0;) {
+                        ssize_t k = sendfile(d, s, NULL, (size_t)MIN(left, (off_t)1 << 30));
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k < 0)
+                                return negative_errno();
+                        if (k == 0)
+                                break; /* the file shrank meanwhile */
+                        left -= k;
+                }
+                return copy_attrs(d, &st);
+        }
+        case S_IFLNK: {
+                _cleanup_free_ char *target = malloc((size_t)st.st_size + 1);
+                ssize_t n;
+                if (!target)
+                        return -ENOMEM;
+                n = readlinkat(src, name, target, (size_t)st.st_size + 1);
+                if (n < 0)
+                        return negative_errno();
+                if (n > st.st_size)
+                        return -EIO; /* replaced while we read it */
+                target[n] = 0;
+                if (symlinkat(target, dst, name) < 0)
+                        return negative_errno();
+                break;
+        }
+        default:
+                /* Device nodes, fifos, sockets; a user namespace may not create devices: skip those. */
+                if (mknodat(dst, name, st.st_mode & (S_IFMT | 0700), st.st_rdev) < 0)
+                        return errno == EPERM ? 0 : negative_errno();
+                if (fchmodat(dst, name, st.st_mode & 07777, 0) < 0)
+                        return negative_errno();
+                break;
+        }
+        /* A fresh entry of our own tmpfs, where nothing else writes yet: its name is safe to use. */
+        if ((fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL) ||
+            utimensat(dst, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* Copy the entries of directory src into directory dst (both fds stay the caller's). */
+static int copy_tree(int src, int dst, unsigned depth)
+{
+        struct dirent *de;
+        DIR *d;
+        int fd, r = 0;
+
+        /* Each level holds two fds; a tree deeper than this is no /etc or /run. */
+        if (depth > 128)
+                return -ELOOP;
+        fd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        while ((errno = 0, de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                r = copy_entry(src, dst, de->d_name, depth);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && errno)
+                r = negative_errno();
+        closedir(d);
+        return r;
+}
+
+/*
+ * tmpcopyup (runc's and crun's extension; podman asks for it on --tmpfs, --read-only and --systemd
+ * mounts): the new tmpfs starts with a copy of the directory it covers, that directory's owner and
+ * mode included (unless the options set a mode). covered is that directory, opened before the
+ * mount. Every entry is opened relative to its parent without following symlinks, so that a link
+ * in the image cannot lead the copy outside the two trees. A read-only tmpfs was mounted writable
+ * for the copy and is made read-only here.
+ */
+static int tmpfs_copy_up(struct mount_context *ctx, const struct oci_mount *m, int covered,
+                         const struct mount_options *o, const char *data, const char *what)
+{
+        _cleanup_close_ int top = chase_open(ctx->rootfs_fd, m->destination, O_RDONLY | O_DIRECTORY, 0);
+        bool has_mode = data && (strncmp(data, "mode=", 5) == 0 || strstr(data, ",mode="));
+        struct stat st;
+        char buf[32];
+        int r;
+
+        if (top < 0)
+                return mount_error(top, what, m);
+        if (fstat(covered, &st) < 0)
+                return mount_error(negative_errno(), what, m);
+        r = copy_tree(covered, top, 0);
+        if (r >= 0 && !has_mode)
+                r = copy_attrs(top, &st);
+        if (r < 0)
+                return err_set(r, "%s: tmpcopyup: cannot copy '%s' into the new tmpfs: %s", what,
+                               m->destination, strerror(-r));
+        if ((o->flags & MS_RDONLY) && mount(NULL, fd_path(top, buf), NULL, MS_REMOUNT | o->flags, data) < 0)
+                return mount_error(negative_errno(), what, m);
+        return 0;
+}
+
 /* Resolve m's source: absolute, or relative to the bundle for binds (runtime-spec config.md). */
 static char *bind_source(const struct mount_context *ctx, const struct oci_mount *m)
 {
@@ -287,10 +451,18 @@ static int do_one_mount(struct mount_context *ctx, const struct oci_mount *m, co
         } else {
                 if (!type)
                         return err_set(-EINVAL, "%s: 'type' is required for a mount that is not a bind", what);
+                _cleanup_close_ int covered = -EBADF;
+                unsigned long flags = o.flags;
+                if (o.copy_up && streq(type, "tmpfs") && !(o.flags & MS_REMOUNT)) {
+                        covered = open(tbuf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (covered < 0)
+                                return mount_error(negative_errno(), what, m);
+                        flags &= ~MS_RDONLY;
+                }
                 if (o.flags & MS_REMOUNT) {
                         if (mount(NULL, tbuf, NULL, o.flags, data) < 0)
                                 return mount_error(negative_errno(), what, m);
-                } else if (mount(m->source ? m->source : type, tbuf, type, o.flags, data) < 0) {
+                } else if (mount(m->source ? m->source : type, tbuf, type, flags, data) < 0) {
                         r = negative_errno();
                         /* sysfs in a user namespace without its own netns: fall back to a bind of /sys. */
                         if (r == -EPERM && streq(type, "sysfs") && ctx->in_userns) {
@@ -299,6 +471,8 @@ static int do_one_mount(struct mount_context *ctx, const struct oci_mount *m, co
                         } else
                                 return mount_error(r, what, m);
                 }
+                if (covered >= 0 && (r = tmpfs_copy_up(ctx, m, covered, &o, data, what)) < 0)
+                        return r;
         }
 
         if (o.attr_set || o.attr_clr || o.propagation) {

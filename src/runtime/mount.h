@@ -27,6 +27,7 @@ struct mount_options {
         uint64_t attr_clr;
         bool bind, rbind;
         bool idmap;
+        bool copy_up; /* tmpcopyup: a tmpfs starts with what the directory it covers holds */
         char *data; /* comma-joined remaining options, NULL when none */
 };
 

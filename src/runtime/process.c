@@ -232,10 +232,23 @@ int process_apply(const struct oci_process *p)
         char cwd[PATH_MAX];
 
         for (size_t i = 0; i < p->n_rlimits; i++) {
-                struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
-                if (setrlimit(p->rlimits[i].resource, &rl) < 0)
-                        return err_set(negative_errno(), "process.rlimits[%zu]: cannot set %llu/%llu: %m", i,
-                                       (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+                const struct oci_rlimit *l = &p->rlimits[i];
+                struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard}, now;
+                const char *name = rlimit_to_string(l->resource);
+                unsigned long long soft = l->soft, hard = l->hard;
+                int r;
+
+                if (setrlimit(l->resource, &rl) >= 0)
+                        continue;
+                r = negative_errno();
+                /* podman asks for RLIMIT_NOFILE 1048576 by default, more than some hosts allow. */
+                if (r == -EPERM && getrlimit(l->resource, &now) >= 0 && rl.rlim_max > now.rlim_max)
+                        return err_set(r,
+                                       "process.rlimits[%zu]: hard %s %llu is above the runtime's own %llu, "
+                                       "and raising it needs CAP_SYS_RESOURCE",
+                                       i, name, hard, (unsigned long long)now.rlim_max);
+                return err_set(r, "process.rlimits[%zu]: cannot set %s to %llu/%llu: %s", i, name, soft,
+                               hard, strerror(-r));
         }
         if (p->user.has_umask)
                 umask(p->user.umask & 0777);

@@ -6,7 +6,9 @@
  * the instructions the generator uses and compared with the v1 kernel's rules). One test loads the
  * programs into the kernel verifier and skips without root.
  */
+#include <fcntl.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <linux/bpf.h>
 
 #include "cgroup-internal.h"
@@ -217,6 +219,143 @@ TEST(conversions)
         ASSERT_ERR(cgroup_swap_to_v2(-1, 100 << 20, &v), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "needs a memory limit");
         ASSERT_ERR(cgroup_swap_to_v2(100, -5, &v), -EINVAL);
+}
+
+/*
+ * A fake cgroup2 tree of regular files: each level's cgroup.controllers is what the test says its
+ * parent hands down (the kernel would derive it), cgroup.subtree_control starts empty and records
+ * what the runtime wrote.
+ */
+static void put(int dfd, const char *file, const char *text)
+{
+        _cleanup_close_ int fd = openat(dfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+                TEST_FAIL("write %s: %m", file);
+}
+
+static void fake_level(int dfd, const char *dir, const char *controllers, const char *subtree)
+{
+        char p[256];
+
+        if (*dir && mkdirat(dfd, dir, 0755) < 0 && errno != EEXIST)
+                TEST_FAIL("mkdir %s: %m", dir);
+        snprintf(p, sizeof(p), "%s%scgroup.controllers", dir, *dir ? "/" : "");
+        put(dfd, p, controllers);
+        snprintf(p, sizeof(p), "%s%scgroup.subtree_control", dir, *dir ? "/" : "");
+        put(dfd, p, subtree);
+}
+
+/* The file's content is want (the test ends at the first mismatch; its buffer is then lost). */
+static void expect_file(int dfd, const char *file, const char *want)
+{
+        char *s = NULL;
+        if (cg_read(dfd, file, &s) < 0)
+                TEST_FAIL("read %s", file);
+        ASSERT_STREQ(s, want);
+        free(s);
+}
+
+/* A fake root, parent "pre" and leaf "pre/leaf": (controllers, subtree_control) of each. */
+static void fake_tree(int dfd, const char *root_c, const char *root_s, const char *pre_c, const char *pre_s,
+                      const char *leaf_c)
+{
+        fake_level(dfd, "", root_c, root_s);
+        fake_level(dfd, "pre", pre_c, pre_s);
+        fake_level(dfd, "pre/leaf", leaf_c, "");
+}
+
+TEST(v2_enable_controllers_top_down)
+{
+        char dir[] = "/tmp/hull-test-cgroup-XXXXXX";
+        _cleanup_close_ int dfd = -EBADF;
+        const unsigned hugetlb = CGROUP_MASK(CGROUP_HUGETLB);
+
+        if (!mkdtemp(dir))
+                TEST_FAIL("mkdtemp: %m");
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(dfd >= 0);
+
+        /* A parent made by someone else that hands nothing down: every level above the leaf gets
+         * what its own parent offers, the root first. */
+        fake_tree(dfd, "cpuset cpu io memory pids\n", "", "cpuset cpu io memory pids\n", "", "");
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", ~0u, false));
+        expect_file(dfd, "cgroup.subtree_control", "+cpu +cpuset +memory +io +pids");
+        expect_file(dfd, "pre/cgroup.subtree_control", "+cpu +cpuset +memory +io +pids");
+        expect_file(dfd, "pre/leaf/cgroup.subtree_control", "");
+
+        /* Only what is missing is written; a level that has it all is left alone. */
+        fake_tree(dfd, "cpu memory pids\n", "cpu memory pids\n", "cpu memory pids\n", "memory\n", "memory\n");
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", ~0u, false));
+        expect_file(dfd, "cgroup.subtree_control", "cpu memory pids\n");
+        expect_file(dfd, "pre/cgroup.subtree_control", "+cpu +pids");
+
+        /* The leaf offers everything the root has: nothing is written. */
+        fake_tree(dfd, "cpu memory pids\n", "", "cpu memory pids\n", "", "cpu memory pids\n");
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", ~0u, false));
+        expect_file(dfd, "cgroup.subtree_control", "");
+        expect_file(dfd, "pre/cgroup.subtree_control", "");
+
+        /* One controller on request (hybrid hugetlb); one the root lacks is not asked of anyone. */
+        fake_tree(dfd, "hugetlb\n", "", "hugetlb\n", "", "");
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", CGROUP_MASK(CGROUP_MEMORY), true));
+        expect_file(dfd, "cgroup.subtree_control", "");
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", hugetlb, true));
+        expect_file(dfd, "pre/cgroup.subtree_control", "+hugetlb");
+
+        /* strict: a level that cannot be read is an error; otherwise it is skipped. */
+        fake_level(dfd, "pre", "hugetlb\n", "");
+        ASSERT_OK(unlinkat(dfd, "pre/cgroup.subtree_control", 0));
+        ASSERT_ERR(cgroup_v2_enable_controllers(dfd, "/pre/leaf", hugetlb, true), -ENOENT);
+        ASSERT_OK(cgroup_v2_enable_controllers(dfd, "/pre/leaf", hugetlb, false));
+        ASSERT_OK(rm_rf(dir));
+}
+
+TEST(v2_init_path)
+{
+        char *p = NULL;
+
+        /* exec joins where the container's init is when the container's cgroup hands controllers down */
+        ASSERT_OK(cgroup_v2_init_path("0::/ctr/init.scope\n", "/ctr", &p));
+        ASSERT_STREQ(p, "init.scope");
+        free(p);
+        ASSERT_OK(cgroup_v2_init_path("12:pids:/x\n1:name=systemd:/y\n0::/hull/ctr/a/b\n", "/hull/ctr", &p));
+        ASSERT_STREQ(p, "a/b");
+        free(p);
+        /* not strictly below the container's cgroup, or no cgroup2 line: nothing to join */
+        ASSERT_ERR(cgroup_v2_init_path("0::/ctr\n", "/ctr", &p), -ENOENT);
+        ASSERT_ERR(cgroup_v2_init_path("0::/ctr2/init\n", "/ctr", &p), -ENOENT);
+        ASSERT_ERR(cgroup_v2_init_path("0::/other\n", "/ctr", &p), -ENOENT);
+        ASSERT_ERR(cgroup_v2_init_path("4:memory:/ctr/init\n", "/ctr", &p), -ENOENT);
+        ASSERT_ERR(cgroup_v2_init_path("", "/ctr", &p), -ENOENT);
+        /* a path that could climb out is refused */
+        ASSERT_ERR(cgroup_v2_init_path("0::/ctr/../etc\n", "/ctr", &p), -EINVAL);
+        ASSERT_ERR(cgroup_v2_init_path("0::/ctr//x\n", "/ctr", &p), -EINVAL);
+        ASSERT_ERR(cgroup_v2_init_path("0::ctr/x\n", "/ctr", &p), -EINVAL);
+}
+
+TEST(clone_fd_v2_only)
+{
+        struct cgroup *cg = calloc(1, sizeof(*cg));
+        int fd;
+
+        ASSERT_TRUE(cg);
+        cg->hier = calloc(2, sizeof(*cg->hier));
+        ASSERT_TRUE(cg->hier);
+        cg->n_hier = 1;
+        cg->hier[0].dfd = fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cg->hier[1].dfd = -EBADF;
+        ASSERT_TRUE(fd >= 0);
+        cg->mode = CGROUP_MODE_V2;
+        ASSERT_EQ(cgroup_clone_fd(cg), fd);
+        setenv("HULL_CGROUP_NO_CLONE_INTO", "1", 1);
+        ASSERT_ERR(cgroup_clone_fd(cg), -EOPNOTSUPP);
+        unsetenv("HULL_CGROUP_NO_CLONE_INTO");
+        /* v1, and hybrid v1 + cgroup2: the v1 hierarchies still need the move */
+        cg->mode = CGROUP_MODE_V1;
+        ASSERT_ERR(cgroup_clone_fd(cg), -EOPNOTSUPP);
+        cg->n_hier = 2;
+        ASSERT_ERR(cgroup_clone_fd(cg), -EOPNOTSUPP);
+        cgroup_free(cg);
 }
 
 static struct oci_device_rule rule(bool allow, char type, int64_t maj, int64_t min, const char *acc)

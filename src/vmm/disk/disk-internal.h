@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 
 #include "disk.h"
+#include "iovec.h"
 
 #define DISK_SECTOR 512u
 /* O_DIRECT needs the logical block size of the device: 512 or 4096 (probed at open). */
@@ -93,17 +94,9 @@ struct disk_piece {
         struct iovec *scratch;
 };
 typedef int (*disk_piece_fn)(struct disk *d, const struct disk_piece *p, size_t *ret_done);
-/* Split [offset, offset + iov_size) at multiples of unit and hand each piece to fn. */
+/* Split [offset, offset + iovec_length) at multiples of unit and hand each piece to fn. */
 int disk_split_request(struct disk *d, uint64_t offset, const struct iovec *iov, int iovcnt, uint64_t unit,
                        disk_piece_fn fn);
-
-/* iovec helpers; skip is a byte offset into the vector. Lengths past the vector are cut. */
-size_t iov_size(const struct iovec *iov, int iovcnt);
-void iov_to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf, size_t len);
-void iov_from_buf(const struct iovec *iov, int iovcnt, size_t skip, const void *buf, size_t len);
-void iov_memset(const struct iovec *iov, int iovcnt, size_t skip, int c, size_t len);
-/* Fill out (room for at least iovcnt entries) with the part [skip, skip + len); returns its count. */
-int iov_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, struct iovec *out);
 
 static inline uint16_t get_be16(const void *p)
 {

@@ -567,13 +567,13 @@ static int read_backing(struct qcow2 *q, uint64_t guest, const struct iovec *iov
         if (q->backing && guest < disk_size(q->backing))
                 have = MIN((uint64_t)len, disk_size(q->backing) - guest);
         if (have) {
-                int k = iov_slice(iov, iovcnt, skip, have, scratch);
+                int k = iovec_slice(iov, iovcnt, skip, have, scratch, iovcnt);
                 int r = disk_read(q->backing, guest, scratch, k);
                 if (r < 0)
                         return r;
         }
         if (have < len)
-                iov_memset(iov, iovcnt, skip + have, 0, len - have);
+                iovec_memset(iov, iovcnt, skip + have, 0, len - have);
         return 0;
 }
 
@@ -591,12 +591,12 @@ static int read_piece(struct disk *d, const struct disk_piece *p, size_t *ret_do
                 break;
         case CLUSTER_ZERO:
         case CLUSTER_ZERO_ALLOC:
-                iov_memset(p->iov, p->iovcnt, p->skip, 0, n);
+                iovec_memset(p->iov, p->iovcnt, p->skip, 0, n);
                 break;
         case CLUSTER_COMPRESSED:
                 r = decompress(q, &m);
                 if (r >= 0)
-                        iov_from_buf(p->iov, p->iovcnt, p->skip, q->cbuf + p->in_unit, n);
+                        iovec_from_buf(p->iov, p->iovcnt, p->skip, q->cbuf + p->in_unit, n);
                 break;
         default: {
                 /* Merge the following clusters while they follow on the host. */
@@ -610,7 +610,7 @@ static int read_piece(struct disk *d, const struct disk_piece *p, size_t *ret_do
                                 break;
                         n += (size_t)MIN(q->cluster_size, (uint64_t)(p->left - n));
                 }
-                int k = iov_slice(p->iov, p->iovcnt, p->skip, n, p->scratch);
+                int k = iovec_slice(p->iov, p->iovcnt, p->skip, n, p->scratch, p->iovcnt);
                 r = disk_file_preadv(&d->file, p->scratch, k, host);
                 break;
         }
@@ -650,7 +650,7 @@ static int write_cluster(struct qcow2 *q, uint64_t g, const struct iovec *iov, i
                 r = check_overlap(q, m.host);
                 if (r < 0)
                         return r;
-                int k = iov_slice(iov, iovcnt, skip, n, scratch);
+                int k = iovec_slice(iov, iovcnt, skip, n, scratch, iovcnt);
                 return disk_file_pwritev(&q->d->file, scratch, k, m.host + in);
         }
 
@@ -674,7 +674,7 @@ static int write_cluster(struct qcow2 *q, uint64_t g, const struct iovec *iov, i
                 if (r < 0)
                         return r;
                 q->cbuf_entry = 0;
-                iov_to_buf(iov, iovcnt, skip, q->cbuf + in, n);
+                iovec_to_buf(iov, iovcnt, skip, q->cbuf + in, n);
         }
         uint64_t host = m.host;
         if (m.kind != CLUSTER_ZERO_ALLOC) {
@@ -690,7 +690,7 @@ static int write_cluster(struct qcow2 *q, uint64_t g, const struct iovec *iov, i
                         return r;
         }
         if (whole) {
-                int k = iov_slice(iov, iovcnt, skip, n, scratch);
+                int k = iovec_slice(iov, iovcnt, skip, n, scratch, iovcnt);
                 r = disk_file_pwritev(&q->d->file, scratch, k, host);
         } else
                 r = disk_file_pwrite(&q->d->file, q->cbuf, q->cluster_size, host);
@@ -756,7 +756,7 @@ static int write_run(struct qcow2 *q, uint64_t g, const struct iovec *iov, int i
                         r = check_overlap(q, host + i * cs);
         if (r < 0)
                 return r;
-        int k = iov_slice(iov, iovcnt, skip, n * cs, scratch);
+        int k = iovec_slice(iov, iovcnt, skip, n * cs, scratch, iovcnt);
         r = disk_file_pwritev(&q->d->file, scratch, k, host);
         if (r < 0)
                 return r;

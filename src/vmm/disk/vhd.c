@@ -179,7 +179,7 @@ static int read_piece(struct disk *d, const struct disk_piece *p, size_t *ret_do
                 return r;
         *ret_done = p->len;
         if (off == 0) {
-                iov_memset(p->iov, p->iovcnt, p->skip, 0, p->len);
+                iovec_memset(p->iov, p->iovcnt, p->skip, 0, p->len);
                 return 0;
         }
         r = load_bitmap(d, b, off);
@@ -193,13 +193,13 @@ static int read_piece(struct disk *d, const struct disk_piece *p, size_t *ret_do
                 while (k + run < p->len && bit_set(v->bitmap, s + run / 512) == present)
                         run += 512;
                 if (present) {
-                        int cnt = iov_slice(p->iov, p->iovcnt, p->skip + k, run, p->scratch);
+                        int cnt = iovec_slice(p->iov, p->iovcnt, p->skip + k, run, p->scratch, p->iovcnt);
                         r = disk_file_preadv(&d->file, p->scratch, cnt,
                                              off + v->bitmap_size + p->in_unit + k);
                         if (r < 0)
                                 return r;
                 } else
-                        iov_memset(p->iov, p->iovcnt, p->skip + k, 0, run);
+                        iovec_memset(p->iov, p->iovcnt, p->skip + k, 0, run);
                 k += run;
         }
         return 0;
@@ -266,7 +266,7 @@ static int write_piece(struct disk *d, const struct disk_piece *p, size_t *ret_d
                 if (r < 0)
                         return r;
         }
-        int cnt = iov_slice(p->iov, p->iovcnt, p->skip, p->len, p->scratch);
+        int cnt = iovec_slice(p->iov, p->iovcnt, p->skip, p->len, p->scratch, p->iovcnt);
         r = disk_file_pwritev(&d->file, p->scratch, cnt, off + v->bitmap_size + p->in_unit);
         if (r < 0)
                 return r;

@@ -13,6 +13,9 @@
  *   cgroup-tool run     [--path P] [--id ID] [RESOURCES] -- CMD...    create, run CMD inside, wait,
  *                        print {"exit","signal","oom_kills","stats"}, kill the rest, destroy
  *   cgroup-tool bench   N [--id ID] [RESOURCES]   N x (create, apply, destroy); per-step medians in µs
+ *   cgroup-tool spawn-bench N [--id ID]           in one cgroup, N x (fork a child moved in by the parent,
+ *                        as hull-runtime does, and reap it) alternated with N x (clone3 CLONE_INTO_CGROUP,
+ *                        reap it): medians in µs (v2 only)
  *   cgroup-tool info                              detected layout and controllers
  *
  * RESOURCES: --memory N --memory-swap N --memory-reservation N --kernel N --kernel-tcp N
@@ -22,6 +25,8 @@
  *   --blkio-weight-device M:m:W --read-bps M:m:N --write-bps M:m:N --read-iops M:m:N
  *   --write-iops M:m:N --hugetlb SIZE:LIMIT --net-classid N --net-prio IF:PRIO
  *   --device allow|deny:TYPE:MAJOR:MINOR:ACCESS ('*' for any) --unified KEY=VALUE --rdma
+ * --clone-into: exec and run create the child in the cgroup with clone3(CLONE_INTO_CGROUP) through
+ *   cgroup_clone_fd() instead of joining through cgroup_enter_fds() (v2 only).
  * Errors print "cgroup-tool: <message>" and exit 1.
  */
 #include <fcntl.h>
@@ -29,6 +34,8 @@
 #include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <linux/sched.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,7 +47,7 @@
 
 static struct oci_resources res;
 static const char *opt_state, *opt_path, *opt_id = "cgtool", *opt_target;
-static bool opt_cgroupns, opt_ro;
+static bool opt_cgroupns, opt_ro, opt_clone_into;
 
 static _noreturn_ void die(int r, const char *what)
 {
@@ -91,6 +98,7 @@ enum {
         OPT_CHECK, OPT_SHARES, OPT_QUOTA, OPT_PERIOD, OPT_BURST, OPT_RT_RUNTIME, OPT_RT_PERIOD, OPT_CPUS, OPT_MEMS, OPT_IDLE, OPT_PIDS,
         OPT_BLKIO_WEIGHT, OPT_BLKIO_LEAF, OPT_WEIGHT_DEV, OPT_RBPS, OPT_WBPS, OPT_RIOPS, OPT_WIOPS, OPT_HUGETLB, OPT_CLASSID,
         OPT_NETPRIO, OPT_DEVICE, OPT_UNIFIED, OPT_RDMA, OPT_STATE, OPT_PATH, OPT_ID, OPT_TARGET, OPT_CGROUPNS, OPT_RO,
+        OPT_CLONE_INTO,
 };
 
 static const struct option options[] = {
@@ -113,6 +121,7 @@ static const struct option options[] = {
         { "state", 1, NULL, OPT_STATE },            { "path", 1, NULL, OPT_PATH },
         { "id", 1, NULL, OPT_ID },                  { "target", 1, NULL, OPT_TARGET },
         { "cgroupns", 0, NULL, OPT_CGROUPNS },      { "ro", 0, NULL, OPT_RO },
+        { "clone-into", 0, NULL, OPT_CLONE_INTO },
         {},
 };
 
@@ -195,6 +204,7 @@ static void parse_option(int c, const char *a)
         case OPT_TARGET: opt_target = a; break;
         case OPT_CGROUPNS: opt_cgroupns = true; break;
         case OPT_RO: opt_ro = true; break;
+        case OPT_CLONE_INTO: opt_clone_into = true; break;
         default:
                 die(err_set(-EINVAL, "unknown option"), NULL);
         }
@@ -253,7 +263,26 @@ static void print_json(struct json_object *o)
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 }
 
-/* Fork CMD inside the cgroup the way hull-runtime does: the child writes "0" to every cgroup.procs fd. */
+/* A child created in the cgroup (clone3, Linux 5.7): fork()'s return convention. */
+static pid_t clone_into(const struct cgroup *cg)
+{
+        int fd = cgroup_clone_fd(cg);
+        struct clone_args a = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD };
+        pid_t pid;
+
+        if (fd < 0)
+                die(err_set(fd, "--clone-into: the cgroup has no cgroup2 directory fd (v1 layout)"), NULL);
+        a.cgroup = (uint64_t)fd;
+        pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+        if (pid < 0)
+                die(negative_errno(), "clone3");
+        return pid;
+}
+
+/*
+ * Fork CMD inside the cgroup the way hull-runtime does: the child writes "0" to every
+ * cgroup.procs fd; with --clone-into it is created there instead.
+ */
 static pid_t spawn(const struct cgroup *cg, char **argv, bool detach)
 {
         _cleanup_free_ int *fds = NULL;
@@ -261,11 +290,13 @@ static pid_t spawn(const struct cgroup *cg, char **argv, bool detach)
         pid_t pid;
         int r;
 
-        r = cgroup_enter_fds(cg, &fds, &n);
-        if (r < 0)
-                die(r, "enter fds");
+        if (!opt_clone_into) {
+                r = cgroup_enter_fds(cg, &fds, &n);
+                if (r < 0)
+                        die(r, "enter fds");
+        }
         fflush(stdout);
-        pid = fork();
+        pid = opt_clone_into ? clone_into(cg) : fork();
         if (pid < 0)
                 die(negative_errno(), "fork");
         if (pid == 0) {
@@ -345,6 +376,71 @@ static int cmd_bench(unsigned n)
         return 0;
 }
 
+/*
+ * The cost of placing a new process in the cgroup: moved by the parent after fork (what
+ * hull-runtime's create does: a migration takes cgroup_threadgroup_rwsem for writing, whose
+ * writer waits for an RCU grace period) or created there by clone3(CLONE_INTO_CGROUP). The
+ * child waits on a pipe so that it is alive while it is moved; each sample is fork to reaped.
+ */
+static int cmd_spawn_bench(unsigned n)
+{
+        _cleanup_free_ uint64_t *tm = calloc(n, 8), *tc = calloc(n, 8);
+        _cleanup_free_ int *fds = NULL;
+        size_t n_fds = 0;
+        struct cgroup *cg;
+        int r;
+
+        if (!tm || !tc)
+                die(-ENOMEM, NULL);
+        r = cgroup_create(opt_path, opt_id, &cg);
+        if (r < 0)
+                die(r, "create");
+        if (cgroup_clone_fd(cg) < 0) {
+                (void)cgroup_destroy(cg);
+                die(err_set(-EOPNOTSUPP, "spawn-bench needs a cgroup v2 layout"), NULL);
+        }
+        r = cgroup_enter_fds(cg, &fds, &n_fds);
+        if (r < 0)
+                die(r, "enter fds");
+        for (unsigned i = 0; i < 2 * n; i++) {
+                bool into = i % 2;
+                int p[2], status;
+                char pid_s[16];
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        die(negative_errno(), "pipe");
+                uint64_t t0 = now_ns();
+                pid_t pid = into ? clone_into(cg) : fork();
+                if (pid < 0)
+                        die(negative_errno(), "fork");
+                if (pid == 0) {
+                        char c;
+                        _exit(read(p[0], &c, 1) == 1 ? 0 : 1);
+                }
+                if (!into) {
+                        int l = snprintf(pid_s, sizeof(pid_s), "%d", (int)pid);
+                        for (size_t k = 0; k < n_fds; k++)
+                                if (write(fds[k], pid_s, (size_t)l) != l)
+                                        die(negative_errno(), "move the child");
+                }
+                if (write(p[1], "x", 1) != 1)
+                        die(negative_errno(), "wake the child");
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                        ;
+                (into ? tc : tm)[i / 2] = now_ns() - t0;
+                close(p[0]);
+                close(p[1]);
+        }
+        for (size_t k = 0; k < n_fds; k++)
+                close(fds[k]);
+        r = cgroup_destroy(cg);
+        cgroup_free(cg);
+        if (r < 0)
+                die(r, "destroy");
+        printf("{\"iterations\":%u,\"fork_and_move_us\":%.1f,\"clone_into_cgroup_us\":%.1f}\n", n,
+               median_us(tm, n), median_us(tc, n));
+        return 0;
+}
+
 static int cmd_run(char **argv)
 {
         _cleanup_json_ struct json_object *out = json_object_new_object(), *stats = NULL;
@@ -359,6 +455,10 @@ static int cmd_run(char **argv)
         if (r < 0) {
                 (void)cgroup_destroy(cg);
                 die(r, "apply");
+        }
+        if (opt_clone_into && cgroup_clone_fd(cg) < 0) {
+                (void)cgroup_destroy(cg);
+                die(err_set(-EOPNOTSUPP, "--clone-into: the cgroup has no cgroup2 directory fd (v1 layout)"), NULL);
         }
         oomfd = cgroup_oom_fd(cg);
         pid = spawn(cg, argv, false);
@@ -453,6 +553,11 @@ int main(int argc, char **argv)
                 if (!*rest || parse_u32(*rest, &n) < 0 || n == 0)
                         die(err_set(-EINVAL, "bench needs an iteration count"), NULL);
                 r = cmd_bench(n);
+        } else if (streq(verb, "spawn-bench")) {
+                unsigned n;
+                if (!*rest || parse_u32(*rest, &n) < 0 || n == 0)
+                        die(err_set(-EINVAL, "spawn-bench needs an iteration count"), NULL);
+                r = cmd_spawn_bench(n);
         } else {
                 cg = load();
                 if (streq(verb, "update")) {

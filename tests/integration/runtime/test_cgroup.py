@@ -226,6 +226,13 @@ def test_kill_all(statedir, tag):
         assert read(f"{CG}/freezer{cg.path}/freezer.state") == "THAWED"
 
 
+def test_clone_into_cgroup_is_v2_only(tag):
+    # cgroup_clone_fd(): v1 hierarchies still need the move, so a v1 layout has no fd to clone into
+    p = tool("run", "--id", tag, "--clone-into", "--", "true", check=False)
+    assert p.returncode == 1
+    assert "--clone-into: the cgroup has no cgroup2 directory fd (v1 layout)" in p.stderr
+
+
 def test_stats_plausible(tag):
     res, _ = run_json("--id", tag, "--memory", 128 << 20, "--pids", 50, "--", "/usr/bin/python3", "-c",
                       "import time\na=bytearray(b'x'*(16<<20))\nt=time.monotonic()\nwhile time.monotonic()-t<0.2: pass")
@@ -264,7 +271,7 @@ def test_hugetlb(statedir, tag):
         assert "linux.resources.hugepageLimits: hugetlb controller is not available" in p.stderr
         return
     with Cgroup(statedir, "h", "--id", tag, "--hugetlb", "2MB:4194304") as cg:
-        if os.path.isdir(f"{CG}/hugetlb"):
+        if os.path.ismount(f"{CG}/hugetlb"):
             assert int(read(f"{CG}/hugetlb{cg.path}/hugetlb.2MB.limit_in_bytes")) == 4194304
         else:  # hybrid: the cgroup2 mount offers hugetlb
             assert int(read(f"{CG}/unified{cg.path}/hugetlb.2MB.max")) == 4194304

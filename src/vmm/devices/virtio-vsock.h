@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-vsock.h - socket device (virtio 1.2 §5.10) served by the VMM itself, with the
+ * host side on Unix sockets (there is no /dev/vhost-vsock on hull's hosts):
+ *   - host to guest: connect to the Unix socket uds, write "CONNECT <port>\n", wait for
+ *     "OK <host port>\n"; the stream then carries the connection (EOF when it closes);
+ *   - guest to host: a guest connection to CID 2, port P is connected to the Unix socket
+ *     "<uds>_<P>", which a host program listens on.
+ */
+#pragma once
+
+#include "virtio-pci.h"
+#include "vm.h"
+
+/* Listen on uds (which must not exist yet; it is removed at free) for guest cid. */
+int virtio_vsock_new(struct vm *vm, uint64_t cid, const char *uds, struct virtio_dev **ret);

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vm-config.c - hull-vmm option strings (see vm-config.h). Options are comma-separated
+ * key[=value] items; a path is the first item of --disk, so a path with a comma cannot
+ * be given (the error then names the part after the comma).
+ */
+#include <inttypes.h>
+
+#include "disk/disk.h"
+#include "error.h"
+#include "util.h"
+#include "vm-config.h"
+
+#define VSOCK_CID_MIN 3
+#define UNIX_PATH_MAX 108
+
+void vm_disk_config_done(struct vm_disk_config *d)
+{
+        free(d->path);
+        *d = (struct vm_disk_config){};
+}
+
+void vm_net_config_done(struct vm_net_config *n)
+{
+        free(n->tap);
+        *n = (struct vm_net_config){};
+}
+
+void vm_config_done(struct vm_config *c)
+{
+        free(c->kernel);
+        free(c->initrd);
+        free(c->cmdline);
+        for (size_t i = 0; i < c->n_disks; i++)
+                vm_disk_config_done(&c->disks[i]);
+        free(c->disks);
+        for (size_t i = 0; i < c->n_nets; i++)
+                vm_net_config_done(&c->nets[i]);
+        free(c->nets);
+        free(c->vsock_uds);
+        free(c->serial_path);
+        free(c->api_sock);
+        free(c->kvm_path);
+        *c = (struct vm_config){};
+}
+
+/* Split "a,b,c" into a strv. */
+static int split(const char *s, char ***ret)
+{
+        _cleanup_strv_free_ char **l = NULL;
+        const char *p = s;
+
+        for (;;) {
+                const char *comma = strchr(p, ',');
+                size_t n = comma ? (size_t)(comma - p) : strlen(p);
+                char *item = strndup(p, n);
+                if (!item)
+                        return -ENOMEM;
+                int r = strv_push(&l, item);
+                if (r < 0)
+                        return r;
+                if (!comma)
+                        break;
+                p = comma + 1;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int vm_config_parse_disk(const char *spec, struct vm_disk_config *ret)
+{
+        _cleanup_strv_free_ char **items = NULL;
+        struct vm_disk_config d = {.format = _DISK_FORMAT_INVALID};
+        int r;
+
+        r = split(spec, &items);
+        if (r < 0)
+                return r;
+        if (!items[0] || !*items[0])
+                return err_set(-EINVAL, "--disk: missing the image path in '%s'", spec);
+        for (char **i = items + 1; *i; i++) {
+                const char *v;
+                if (streq(*i, "ro"))
+                        d.readonly = true;
+                else if (streq(*i, "direct"))
+                        d.direct = true;
+                else if ((v = startswith(*i, "format="))) {
+                        if (streq(v, "raw"))
+                                d.format = DISK_FORMAT_RAW;
+                        else if (streq(v, "qcow2"))
+                                d.format = DISK_FORMAT_QCOW2;
+                        else if (streq(v, "vhd"))
+                                d.format = DISK_FORMAT_VHD;
+                        else
+                                return err_set(-EINVAL, "--disk: unknown format '%s' (raw, qcow2, vhd)", v);
+                } else
+                        return err_set(-EINVAL, "--disk: unknown option '%s'", *i);
+        }
+        d.path = strdup(items[0]);
+        if (!d.path)
+                return -ENOMEM;
+        *ret = d;
+        return 0;
+}
+
+int vm_config_parse_mac(const char *s, uint8_t mac[6])
+{
+        unsigned v[6];
+        char tail;
+
+        if (strlen(s) != 17 ||
+            sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+                return -EINVAL;
+        for (int i = 0; i < 6; i++)
+                mac[i] = (uint8_t)v[i];
+        /* A multicast address cannot be a station address. */
+        if (mac[0] & 1)
+                return -EINVAL;
+        return 0;
+}
+
+int vm_config_parse_net(const char *spec, struct vm_net_config *ret)
+{
+        _cleanup_strv_free_ char **items = NULL;
+        struct vm_net_config n = {};
+        const char *tap = NULL;
+        int r;
+
+        r = split(spec, &items);
+        if (r < 0)
+                return r;
+        STRV_FOREACH (i, items) {
+                const char *v;
+                if ((v = startswith(*i, "tap="))) {
+                        if (!*v || strlen(v) >= 16 || strchr(v, '/'))
+                                return err_set(-EINVAL, "--net: invalid tap name '%s'", v);
+                        tap = v;
+                } else if ((v = startswith(*i, "mac="))) {
+                        if (vm_config_parse_mac(v, n.mac) < 0)
+                                return err_set(-EINVAL, "--net: invalid MAC address '%s'", v);
+                        n.has_mac = true;
+                } else
+                        return err_set(-EINVAL, "--net: unknown option '%s'", *i);
+        }
+        if (!tap)
+                return err_set(-EINVAL, "--net: missing tap=NAME in '%s'", spec);
+        n.tap = strdup(tap);
+        if (!n.tap)
+                return -ENOMEM;
+        *ret = n;
+        return 0;
+}
+
+int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds)
+{
+        _cleanup_strv_free_ char **items = NULL;
+        const char *uds = NULL;
+        uint64_t cid = 0;
+        bool has_cid = false;
+        int r;
+
+        r = split(spec, &items);
+        if (r < 0)
+                return r;
+        STRV_FOREACH (i, items) {
+                const char *v;
+                if ((v = startswith(*i, "cid="))) {
+                        /* 0-2 are reserved (hypervisor, local, host); 0xffffffff is VMADDR_CID_ANY. */
+                        if (parse_u64(v, &cid) < 0 || cid < VSOCK_CID_MIN || cid >= 0xffffffffULL)
+                                return err_set(-EINVAL, "--vsock: invalid cid '%s' (3 to 4294967294)", v);
+                        has_cid = true;
+                } else if ((v = startswith(*i, "uds="))) {
+                        /* Room for "_<port>" so that guest-initiated connections have a path too. */
+                        if (!*v || strlen(v) + 11 >= UNIX_PATH_MAX)
+                                return err_set(-EINVAL, "--vsock: uds path '%s' is empty or too long", v);
+                        uds = v;
+                } else
+                        return err_set(-EINVAL, "--vsock: unknown option '%s'", *i);
+        }
+        if (!has_cid || !uds)
+                return err_set(-EINVAL, "--vsock: needs both cid=N and uds=PATH, got '%s'", spec);
+        char *u = strdup(uds);
+        if (!u)
+                return -ENOMEM;
+        *ret_cid = cid;
+        *ret_uds = u;
+        return 0;
+}
+
+int vm_config_parse_serial(const char *spec, enum serial_mode *ret_mode, char **ret_path)
+{
+        const char *v;
+
+        if (streq(spec, "stdio")) {
+                *ret_mode = SERIAL_MODE_STDIO;
+                *ret_path = NULL;
+        } else if (streq(spec, "none")) {
+                *ret_mode = SERIAL_MODE_NONE;
+                *ret_path = NULL;
+        } else if ((v = startswith(spec, "file=")) && *v) {
+                char *p = strdup(v);
+                if (!p)
+                        return -ENOMEM;
+                *ret_mode = SERIAL_MODE_FILE;
+                *ret_path = p;
+        } else
+                return err_set(-EINVAL, "--serial: expected stdio, none or file=PATH, got '%s'", spec);
+        return 0;
+}
+
+int vm_config_check(const struct vm_config *c)
+{
+        if (!c->kernel)
+                return err_set(-EINVAL, "--kernel is required");
+        if (c->cpus == 0 || c->cpus > 254)
+                return err_set(-EINVAL, "--cpus: %u is out of range (1-254)", c->cpus);
+        if (c->memory < (16ULL << 20) || c->memory % (1ULL << 20) || c->memory > (1ULL << 40))
+                return err_set(-EINVAL,
+                               "--memory: %" PRIu64 " bytes is not a whole number of MiB from 16M to 1T",
+                               c->memory);
+        if (c->n_disks + c->n_nets + (c->has_vsock ? 1 : 0) + (c->rng ? 1 : 0) > 30)
+                return err_set(-EINVAL,
+                               "too many devices: at most 30 disks, network and other devices in all");
+        if (c->api_sock && strlen(c->api_sock) >= UNIX_PATH_MAX)
+                return err_set(-EINVAL, "--api-sock: path '%s' is too long for a Unix socket", c->api_sock);
+        return 0;
+}

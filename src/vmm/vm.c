@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vm.c - building, running and tearing down a machine (see vm.h).
+ *
+ * Build order: KVM VM, guest RAM and its memory slots, the event loop, legacy devices
+ * (ACPI PM, i8042, COM1), the PCI bus and the virtio devices, the vCPUs, then ACPI
+ * tables and the kernel (last, because nothing before needs guest RAM touched). The
+ * signals that end the VM (SIGTERM, SIGINT, SIGHUP) are blocked in every thread and
+ * read through a signalfd on the event loop, so a vCPU thread is never interrupted
+ * by them; vCPU threads only take VCPU_KICK_SIGNAL.
+ *
+ * Stopping: vm_request_exit() records the exit code, sets STOPPING, kicks every vCPU
+ * and ends the event loop; vm_run() then joins the vCPU threads. vm_free() releases
+ * everything in reverse order and removes the control socket.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <termios.h>
+#include <time.h>
+
+#include "acpi.h"
+#include "api.h"
+#include "boot/boot.h"
+#include "devices/acpi-pm.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+#include "devices/virtio-pci.h"
+#include "devices/virtio-net.h"
+#include "devices/virtio-rng.h"
+#include "devices/virtio-vsock.h"
+#include "devices/virtio-blk.h"
+#include "error.h"
+#include "layout.h"
+#include "log.h"
+#include "pci.h"
+#include "vcpu.h"
+#include "vm.h"
+#include "vmm-seccomp.h"
+
+static const char *const state_names[_VM_STATE_MAX] = {
+        [VM_STATE_CREATED] = "created",
+        [VM_STATE_RUNNING] = "running",
+        [VM_STATE_PAUSED] = "paused",
+        [VM_STATE_STOPPING] = "stopping",
+};
+
+const char *vm_state_to_string(enum vm_state s)
+{
+        return s >= 0 && s < _VM_STATE_MAX ? state_names[s] : NULL;
+}
+
+static struct termios saved_termios;
+static bool termios_saved;
+
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+enum vm_state vm_get_state(struct vm *vm)
+{
+        return __atomic_load_n(&vm->state, __ATOMIC_SEQ_CST);
+}
+
+static void set_state(struct vm *vm, enum vm_state s)
+{
+        __atomic_store_n(&vm->state, s, __ATOMIC_SEQ_CST);
+}
+
+static void kick_all(struct vm *vm)
+{
+        for (unsigned i = 0; i < vm->n_vcpus; i++)
+                if (vm->vcpus[i])
+                        vcpu_kick(vm->vcpus[i]);
+}
+
+void vm_request_exit(struct vm *vm, enum vm_exit code)
+{
+        pthread_mutex_lock(&vm->lock);
+        if (vm->exit_code < 0)
+                vm->exit_code = code;
+        set_state(vm, VM_STATE_STOPPING);
+        pthread_cond_broadcast(&vm->cond);
+        pthread_mutex_unlock(&vm->lock);
+        kick_all(vm);
+        if (vm->loop)
+                event_loop_quit(vm->loop);
+}
+
+void vm_request_shutdown(struct vm *vm)
+{
+        unsigned ms = vm->cfg->shutdown_grace_ms;
+
+        if (vm_get_state(vm) == VM_STATE_PAUSED)
+                (void)vm_resume(vm); /* a parked guest cannot see the button */
+        if (vm->pm)
+                acpi_pm_power_button(vm->pm);
+        if (ms == 0 || vm->grace_fd < 0) {
+                vm_request_exit(vm, VM_EXIT_STOPPED);
+                return;
+        }
+        struct itimerspec its = {.it_value = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L}};
+        (void)timerfd_settime(vm->grace_fd, 0, &its, NULL);
+}
+
+int vm_pause(struct vm *vm)
+{
+        pthread_mutex_lock(&vm->lock);
+        if (vm->state != VM_STATE_RUNNING) {
+                pthread_mutex_unlock(&vm->lock);
+                return -EBUSY;
+        }
+        set_state(vm, VM_STATE_PAUSED);
+        pthread_mutex_unlock(&vm->lock);
+        kick_all(vm);
+        pthread_mutex_lock(&vm->lock);
+        while (vm->state == VM_STATE_PAUSED && vm->n_paused < vm->n_vcpus)
+                pthread_cond_wait(&vm->cond, &vm->lock);
+        pthread_mutex_unlock(&vm->lock);
+        return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+        pthread_mutex_lock(&vm->lock);
+        if (vm->state != VM_STATE_PAUSED) {
+                pthread_mutex_unlock(&vm->lock);
+                return -EBUSY;
+        }
+        set_state(vm, VM_STATE_RUNNING);
+        pthread_cond_broadcast(&vm->cond);
+        pthread_mutex_unlock(&vm->lock);
+        return 0;
+}
+
+/* ---- device callbacks --------------------------------------------------------------- */
+
+static void irq_com1(void *opaque, int level)
+{
+        struct vm *vm = opaque;
+        (void)kvm_irq_line(&vm->kvm, LAYOUT_IRQ_COM1, level);
+}
+
+static void pm_set_sci(void *opaque, int level)
+{
+        struct vm *vm = opaque;
+        (void)kvm_irq_line(&vm->kvm, LAYOUT_IRQ_SCI, level);
+}
+
+static void guest_poweroff(void *opaque)
+{
+        vm_request_exit(opaque, VM_EXIT_POWEROFF);
+}
+
+static void guest_reset(void *opaque)
+{
+        vm_request_exit(opaque, VM_EXIT_REBOOT);
+}
+
+static void cf9_write(void *opaque, uint8_t v)
+{
+        struct vm *vm = opaque;
+        acpi_pm_reset_write(vm->pm, v);
+}
+
+static const struct acpi_pm_ops pm_ops = {
+        .set_sci = pm_set_sci,
+        .poweroff = guest_poweroff,
+        .reset = guest_reset,
+};
+
+static int on_signal(void *opaque, int fd, uint32_t events)
+{
+        struct vm *vm = opaque;
+        struct signalfd_siginfo si;
+
+        if (read(fd, &si, sizeof(si)) != sizeof(si))
+                return 0;
+        if (vm->exit_code < 0 && vm_get_state(vm) != VM_STATE_STOPPING) {
+                log_debug("signal %u: asking the guest to shut down", si.ssi_signo);
+                vm_request_shutdown(vm);
+        }
+        return 0;
+}
+
+static int on_grace(void *opaque, int fd, uint32_t events)
+{
+        struct vm *vm = opaque;
+        uint64_t ticks;
+
+        (void)!read(fd, &ticks, sizeof(ticks));
+        log_debug("the guest did not shut down within the grace time");
+        vm_request_exit(vm, VM_EXIT_STOPPED);
+        return 0;
+}
+
+/* ---- building ----------------------------------------------------------------------- */
+
+static int add_virtio(struct vm *vm, struct virtio_dev *vd)
+{
+        struct virtio_dev **n = realloc(vm->virtio, (vm->n_virtio + 1) * sizeof(*n));
+        if (!n) {
+                virtio_dev_free(vd);
+                return -ENOMEM;
+        }
+        vm->virtio = n;
+        vm->virtio[vm->n_virtio++] = vd;
+        return virtio_dev_attach(vd, vm->pci);
+}
+
+static int setup_console(struct vm *vm)
+{
+        const struct vm_config *c = vm->cfg;
+        int in = -EBADF, out = -EBADF;
+
+        switch (c->serial) {
+        case SERIAL_MODE_STDIO:
+                in = STDIN_FILENO;
+                out = STDOUT_FILENO;
+                if (isatty(in) && tcgetattr(in, &saved_termios) == 0) {
+                        struct termios raw = saved_termios;
+                        /* Raw input to the guest, but keep ^C/^\ for the host, as a monitor should. */
+                        cfmakeraw(&raw);
+                        raw.c_lflag |= ISIG;
+                        raw.c_oflag |= OPOST | ONLCR;
+                        termios_saved = tcsetattr(in, TCSANOW, &raw) == 0;
+                }
+                if (fcntl(in, F_GETFL) < 0)
+                        in = -EBADF;
+                break;
+        case SERIAL_MODE_FILE:
+                out = open(c->serial_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+                if (out < 0) {
+                        int r = negative_errno();
+                        return err_set(r, "serial: cannot open '%s': %s", c->serial_path, strerror(-r));
+                }
+                vm->serial_fd = out;
+                break;
+        default:
+                break;
+        }
+        return serial_new(&vm->pio, LAYOUT_PORT_COM1, vm->loop, in, out, irq_com1, vm, &vm->serial);
+}
+
+static int setup_signals(struct vm *vm)
+{
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
+                return -EINVAL;
+        signal(SIGPIPE, SIG_IGN);
+        vm->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        vm->grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (vm->signal_fd < 0 || vm->grace_fd < 0)
+                return negative_errno();
+        r = event_loop_add(vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
+        if (r >= 0)
+                r = event_loop_add(vm->loop, vm->grace_fd, EPOLLIN, on_grace, vm);
+        if (r >= 0)
+                r = vcpu_signal_setup();
+        return r;
+}
+
+static int setup_devices(struct vm *vm)
+{
+        struct virtio_dev *vd;
+        int r;
+
+        r = acpi_pm_new(&vm->pio, &pm_ops, vm, &vm->pm);
+        if (r < 0)
+                return r;
+        r = i8042_new(&vm->pio, guest_reset, vm, &vm->i8042);
+        if (r < 0)
+                return r;
+        r = setup_console(vm);
+        if (r < 0)
+                return r;
+        r = pci_bus_new(&vm->pio, &vm->mmio, cf9_write, vm, &vm->pci);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < vm->cfg->n_disks; i++) {
+                r = virtio_blk_new(vm, &vm->cfg->disks[i], &vd);
+                if (r < 0)
+                        return r;
+                r = add_virtio(vm, vd);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < vm->cfg->n_nets; i++) {
+                r = virtio_net_new(vm, &vm->cfg->nets[i], &vd);
+                if (r < 0)
+                        return r;
+                r = add_virtio(vm, vd);
+                if (r < 0)
+                        return r;
+        }
+        if (vm->cfg->has_vsock) {
+                r = virtio_vsock_new(vm, vm->cfg->vsock_cid, vm->cfg->vsock_uds, &vd);
+                if (r < 0)
+                        return r;
+                r = add_virtio(vm, vd);
+                if (r < 0)
+                        return r;
+        }
+        if (vm->cfg->rng) {
+                r = virtio_rng_new(vm, &vd);
+                if (r < 0)
+                        return err_prefix(r, "virtio-rng");
+                r = add_virtio(vm, vd);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int vm_create(const struct vm_config *c, struct vm **ret)
+{
+        struct boot_entry entry;
+        uint64_t rsdp;
+        int r;
+
+        struct vm *vm = calloc(1, sizeof(*vm));
+        if (!vm)
+                return -ENOMEM;
+        vm->cfg = c;
+        vm->exit_code = -1;
+        vm->signal_fd = vm->grace_fd = vm->serial_fd = -EBADF;
+        vm->kvm.vm_fd = vm->kvm.sys_fd = -EBADF;
+        pthread_mutex_init(&vm->lock, NULL);
+        pthread_cond_init(&vm->cond, NULL);
+        set_state(vm, VM_STATE_CREATED);
+
+        r = kvm_open(&vm->kvm, c->kvm_path);
+        if (r < 0)
+                goto fail;
+        r = guest_memory_init(&vm->mem, c->memory);
+        if (r < 0)
+                goto fail;
+        for (unsigned i = 0; i < vm->mem.n_regions; i++) {
+                r = kvm_set_memory(&vm->kvm, i, vm->mem.regions[i].gpa, vm->mem.regions[i].size,
+                                   vm->mem.regions[i].hva);
+                if (r < 0)
+                        goto fail;
+        }
+        r = event_loop_new(&vm->loop);
+        if (r < 0)
+                goto fail;
+        r = setup_signals(vm);
+        if (r < 0)
+                goto fail;
+        r = setup_devices(vm);
+        if (r < 0)
+                goto fail;
+
+        vm->n_vcpus = c->cpus;
+        vm->vcpus = calloc(c->cpus, sizeof(*vm->vcpus));
+        if (!vm->vcpus) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (unsigned i = 0; i < c->cpus; i++) {
+                r = vcpu_create(vm, i, &vm->vcpus[i]);
+                if (r < 0)
+                        goto fail;
+        }
+
+        r = acpi_build(&vm->mem, c->cpus, &rsdp);
+        if (r < 0)
+                goto fail;
+        struct boot_config bc = {
+                .kernel = c->kernel, .initrd = c->initrd, .cmdline = c->cmdline, .rsdp = rsdp};
+        r = boot_load(&vm->mem, &bc, &entry);
+        if (r < 0)
+                goto fail;
+        r = vcpu_set_boot_regs(vm->vcpus[0], &entry);
+        if (r < 0)
+                goto fail;
+
+        if (c->api_sock) {
+                r = api_new(vm, c->api_sock, &vm->api);
+                if (r < 0)
+                        goto fail;
+        }
+        *ret = vm;
+        return 0;
+fail:
+        vm_free(vm);
+        return r;
+}
+
+int vm_run(struct vm *vm)
+{
+        int r;
+
+        vm->start_usec = now_usec();
+        set_state(vm, VM_STATE_RUNNING);
+        for (unsigned i = 0; i < vm->n_vcpus; i++) {
+                r = vcpu_start(vm->vcpus[i]);
+                if (r < 0) {
+                        log_error("cannot start vcpu %u: %s", i, strerror(-r));
+                        vm_request_exit(vm, VM_EXIT_ERROR);
+                        break;
+                }
+        }
+        if (vm->cfg->seccomp) {
+                r = vmm_seccomp_install(VMM_THREAD_IO);
+                if (r < 0) {
+                        log_error("cannot install the I/O thread's seccomp filter: %s", strerror(-r));
+                        vm_request_exit(vm, VM_EXIT_ERROR);
+                }
+        }
+        r = event_loop_run(vm->loop);
+        if (r < 0) {
+                log_error("event loop failed: %s", strerror(-r));
+                vm_request_exit(vm, VM_EXIT_ERROR);
+        }
+        vm_request_exit(vm, VM_EXIT_ERROR); /* no-op when an exit was already requested */
+        for (unsigned i = 0; i < vm->n_vcpus; i++)
+                vcpu_join(vm->vcpus[i]);
+        if (vm->serial)
+                serial_flush(vm->serial);
+        return vm->exit_code;
+}
+
+void vm_free(struct vm *vm)
+{
+        if (!vm)
+                return;
+        api_free(vm->api);
+        if (vm->vcpus)
+                for (unsigned i = 0; i < vm->n_vcpus; i++)
+                        vcpu_free(vm->vcpus[i]);
+        free(vm->vcpus);
+        for (size_t i = 0; i < vm->n_virtio; i++)
+                virtio_dev_free(vm->virtio[i]);
+        free(vm->virtio);
+        pci_bus_free(vm->pci);
+        serial_free(vm->serial);
+        i8042_free(vm->i8042);
+        acpi_pm_free(vm->pm);
+        if (vm->loop) {
+                if (vm->signal_fd >= 0)
+                        (void)event_loop_remove(vm->loop, vm->signal_fd);
+                if (vm->grace_fd >= 0)
+                        (void)event_loop_remove(vm->loop, vm->grace_fd);
+        }
+        event_loop_free(vm->loop);
+        safe_close(vm->signal_fd);
+        safe_close(vm->grace_fd);
+        safe_close(vm->serial_fd);
+        bus_done(&vm->pio);
+        bus_done(&vm->mmio);
+        guest_memory_done(&vm->mem);
+        kvm_close(&vm->kvm);
+        if (termios_saved) {
+                (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+                termios_saved = false;
+        }
+        pthread_cond_destroy(&vm->cond);
+        pthread_mutex_destroy(&vm->lock);
+        free(vm);
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vmm-seccomp.c - the syscall allow-lists of hull-vmm's threads (see vmm-seccomp.h).
+ *
+ * The lists are what glibc, the device models and the disk backends call on these
+ * threads, found by running guests under strace -f with the filters in log mode. ioctl
+ * is limited to the request numbers each thread uses: KVM_RUN is only needed on vCPU
+ * threads, and neither thread may create VMs, vCPUs or memory slots once running.
+ */
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <sys/socket.h>
+
+#include "vmm-seccomp.h"
+
+#define A(name) SCMP_SYS(name)
+
+static const int common_syscalls[] = {
+        A(read),
+        A(write),
+        A(readv),
+        A(writev),
+        A(close),
+        A(futex),
+        A(rt_sigreturn),
+        A(rt_sigprocmask),
+        A(exit),
+        A(exit_group),
+        A(madvise),
+        A(mmap),
+        A(munmap),
+        A(mremap),
+        A(brk),
+        A(mprotect),
+        A(clock_gettime),
+        A(clock_nanosleep),
+        A(nanosleep),
+        A(getpid),
+        A(gettid),
+        A(tgkill),
+        A(sched_yield),
+        A(getrandom),
+        A(restart_syscall),
+        A(fstat),
+        A(newfstatat),
+        A(lseek),
+        A(timerfd_settime),
+        A(sched_getaffinity),
+        A(rseq),
+        A(set_robust_list),
+};
+
+static const int io_syscalls[] = {
+        A(epoll_wait),     A(epoll_pwait), A(epoll_ctl),   A(pread64), A(pwrite64),  A(preadv),
+        A(pwritev),        A(preadv2),     A(pwritev2),    A(fsync),   A(fdatasync), A(fallocate),
+        A(ftruncate),      A(accept4),     A(connect),     A(sendmsg), A(recvmsg),   A(sendto),
+        A(recvfrom),       A(shutdown),    A(getsockopt),  A(fcntl),   A(unlink),    A(unlinkat),
+        A(timerfd_create), A(eventfd2),    A(sigaltstack), A(munlock), A(poll),      A(ppoll),
+        A(rt_sigaction),   A(wait4),       A(getsockname),
+};
+
+/* A driver's DRIVER_OK or reset, written by a vCPU, starts or stops the device's I/O sources. */
+static const int vcpu_syscalls[] = {
+        A(epoll_ctl),
+};
+
+static const unsigned long vcpu_ioctls[] = {
+        KVM_RUN,
+        KVM_IRQ_LINE,
+        KVM_SET_GSI_ROUTING,
+        KVM_IOEVENTFD,
+};
+
+static const unsigned long io_ioctls[] = {
+        KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, KVM_IOEVENTFD, KVM_IRQFD, TCSETS, TCGETS, FIONBIO, FIONREAD,
+};
+
+static int allow_list(scmp_filter_ctx ctx, const int *l, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, l[i], 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *l, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                /* The request is an unsigned int in the kernel: compare the low 32 bits only. */
+                int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, (uint32_t)l[i]));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int vmm_seccomp_install(enum vmm_thread t)
+{
+        scmp_filter_ctx ctx;
+        int r;
+
+        if (t < 0 || t >= _VMM_THREAD_MAX)
+                return -EINVAL;
+        ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+        if (!ctx)
+                return -ENOMEM;
+        r = allow_list(ctx, common_syscalls, ELEMENTSOF(common_syscalls));
+        if (r >= 0 && t == VMM_THREAD_VCPU) {
+                r = allow_list(ctx, vcpu_syscalls, ELEMENTSOF(vcpu_syscalls));
+                if (r >= 0)
+                        r = allow_ioctls(ctx, vcpu_ioctls, ELEMENTSOF(vcpu_ioctls));
+        }
+        if (r >= 0 && t == VMM_THREAD_IO) {
+                r = allow_list(ctx, io_syscalls, ELEMENTSOF(io_syscalls));
+                if (r >= 0)
+                        r = allow_ioctls(ctx, io_ioctls, ELEMENTSOF(io_ioctls));
+                /* vsock's guest-initiated connections: Unix stream sockets only. */
+                if (r >= 0)
+                        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+                                             SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+        }
+        if (r >= 0)
+                r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        return r;
+}
