@@ -6,9 +6,8 @@
  * Set-up: the build runs in a private mount namespace whose mounts do not
  * propagate back (MS_SLAVE), so that its overlay mounts vanish with the
  * process however it ends; SIGINT, SIGTERM and SIGHUP cancel the build (the
- * running step is killed, the store is left as it was). hull-runtime is
- * $HULL_RUNTIME, else next to this binary (installed, or in the build tree),
- * else in the libexec directory, else on PATH.
+ * running step is killed, the store is left as it was). hull-runtime is found
+ * as the engine finds it (engine_find_binary()).
  *
  * Output: steps, RUN output and cache hits go to stderr; the image id alone
  * to stdout, so that `id=$(hull build .)` works. With -q only the id, or, when
@@ -144,46 +143,6 @@ static void view_fn(void *userdata, const struct build_event *e)
         fflush(stderr);
 }
 
-static bool executable_file(const char *p)
-{
-        return access(p, X_OK) == 0;
-}
-
-char *cmd_runtime_path(void)
-{
-        const char *env = getenv("HULL_RUNTIME"), *path = getenv("PATH");
-        char exe[PATH_MAX];
-        ssize_t n;
-
-        if (env && *env)
-                return strdup(env);
-        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        if (n > 0) {
-                char *slash;
-                exe[n] = 0;
-                slash = strrchr(exe, '/');
-                if (slash) {
-                        *slash = 0;
-                        const char *rel[] = {"hull-runtime", "../hull-runtime/hull-runtime"};
-                        for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
-                                _cleanup_free_ char *p = strdup_printf("%s/%s", exe, rel[i]);
-                                if (p && executable_file(p))
-                                        return realpath(p, NULL);
-                        }
-                }
-        }
-        if (executable_file(HULL_LIBEXECDIR "/hull-runtime"))
-                return strdup(HULL_LIBEXECDIR "/hull-runtime");
-        for (const char *p = path; p && *p;) {
-                size_t l = strcspn(p, ":");
-                _cleanup_free_ char *c = strdup_printf("%.*s/hull-runtime", (int)l, p);
-                if (c && l > 0 && executable_file(c))
-                        return TAKE_PTR(c);
-                p += l + (p[l] == ':');
-        }
-        return NULL;
-}
-
 /* Mounts of this process stay in it: a SIGKILL cannot leave one in the host's namespace. */
 static int private_mounts(void)
 {
@@ -202,10 +161,10 @@ int cmd_build(struct cmd_context *c)
         struct build_progress bp = {view_fn, &v};
         struct sigaction sa = {.sa_handler = on_signal}, old[3];
         static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-        _cleanup_free_ char *runtime = cmd_runtime_path(), *id = NULL;
+        _cleanup_free_ char *runtime = NULL, *id = NULL;
         int r;
 
-        if (!runtime)
+        if (engine_find_binary(ENGINE_BIN_RUNTIME, &runtime) < 0)
                 return cmd_fail(-ENOENT, "build: hull-runtime not found (set $HULL_RUNTIME)");
         r = private_mounts();
         if (r < 0)

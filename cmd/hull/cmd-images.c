@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd-images.c - `hull images`: list the store's images as a table, JSON or a template. */
+#include "build.h"
 #include "cmd.h"
 #include "json.h"
 #include "output.h"
@@ -68,6 +69,21 @@ static int print_json(struct image_info **l, size_t n, const char *filter)
         return 0;
 }
 
+/* Untagged images that hold cached build steps are listed only with --all, as podman does. */
+static void drop_intermediate(struct image_store *s, struct image_info **l, size_t *n)
+{
+        size_t k = 0;
+
+        for (size_t i = 0; i < *n; i++) {
+                if (!l[i]->tags[0] && build_cache_holds(s, l[i]->id) > 0) {
+                        image_info_free(l[i]);
+                        continue;
+                }
+                l[k++] = l[i];
+        }
+        *n = k;
+}
+
 int cmd_images(struct cmd_context *c)
 {
         static const char *const headers[] = { "REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE" };
@@ -82,6 +98,8 @@ int cmd_images(struct cmd_context *c)
         r = store_list_images(c->store, &l, &n);
         if (r < 0)
                 return cmd_fail(r, "listing images");
+        if (!cmd_flag(c, "all"))
+                drop_intermediate(c->store, l, &n);
         if (format && streq(format, "json")) {
                 r = print_json(l, n, filter);
                 image_info_list_free(l, n);

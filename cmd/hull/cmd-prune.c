@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd-prune.c - `hull image prune`: remove unnamed (or all) images no container uses, then collect every unreferenced file. */
+#include "build.h"
 #include "cmd.h"
 #include "workload.h"
 #include "output.h"
@@ -11,9 +12,16 @@ int cmd_image_prune(struct cmd_context *c)
         struct store_gc_stats st = {};
         struct image_info **l = NULL;
         size_t n = 0;
+        _cleanup_free_ char *runtime = NULL;
         char size[32];
         int r;
 
+        /* What killed builds left (their containers, mounts and files) first: it may hold layers. */
+        r = engine_find_binary(ENGINE_BIN_RUNTIME, &runtime);
+        if (r >= 0)
+                r = build_cleanup_stale(c->store, runtime);
+        if (r < 0)
+                return cmd_fail(r, "collecting killed builds");
         r = store_list_images(c->store, &l, &n);
         if (r < 0)
                 return cmd_fail(r, "listing images");

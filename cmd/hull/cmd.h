@@ -144,11 +144,5 @@ int inspect_template(struct json_object *o, const char *tmpl);
 int cmd_help(struct cmd_context *c);
 int cmd_version(struct cmd_context *c);
 
-/*
- * The hull-runtime to run containers with (malloc'd), or NULL: $HULL_RUNTIME, else beside this
- * binary (installed) or in the build tree (cmd/hull-runtime/), else the libexec directory, else PATH.
- */
-char *cmd_runtime_path(void);
-
 /* Print the generated --help of one command. */
 void cmd_print_help(const struct cmd *cmd, FILE *f);

@@ -103,7 +103,7 @@ static const struct cmd_option import_opts[] = {
         {},
 };
 static const struct cmd_option images_opts[] = {
-        { "all", 'a', OPT_FLAG, NULL, "accepted for podman compatibility (hull keeps no intermediate images)" },
+        { "all", 'a', OPT_FLAG, NULL, "also list intermediate images (untagged images of cached build steps)" },
         { "quiet", 'q', OPT_FLAG, NULL, "print image ids only" },
         { "format", 0, OPT_VALUE, "FORMAT", "table (default), json, or a template like '{{.Repository}}:{{.Tag}}'" },
         { "noheading", 'n', OPT_FLAG, NULL, "do not print the heading of the table" },

@@ -128,3 +128,17 @@ int build_cache_put(struct image_store *s, const char *key, const char *image_id
                 "sssi", key, image_id, config, (int64_t)time(NULL));
         return r < 0 ? r : 0;
 }
+
+int build_cache_holds(struct image_store *s, const char *image_id)
+{
+        struct db *db = image_store_db(s);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = build_cache_init(s);
+
+        if (r < 0)
+                return r;
+        r = db_prepare(db, &st, "SELECT 1 FROM build_cache WHERE image_id = ? LIMIT 1", "s", image_id);
+        if (r < 0)
+                return r;
+        return db_step(db, st);
+}

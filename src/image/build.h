@@ -94,3 +94,9 @@ int build_image(struct image_store *s, const struct build_options *o, char **ret
  * Returns the number of build directories collected.
  */
 int build_cleanup_stale(struct image_store *s, const char *runtime);
+
+/*
+ * 1 when image_id holds the layers of a cached build step (an intermediate image,
+ * which `hull images` lists only with --all), 0 when not, or a negative errno.
+ */
+int build_cache_holds(struct image_store *s, const char *image_id);

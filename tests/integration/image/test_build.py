@@ -525,6 +525,10 @@ CMD ["cat", "/v"]
     assert again.id == first.id
     assert again.err.count("--> Using cache") == 4
     assert store.store_files() == files and store.images() == images, "and creates nothing"
+    # The cached steps' images are intermediate: listed with --all only, as podman does.
+    listed = [i["Id"] for i in store.images()]
+    every = json.loads(store.run("images", "-a", "--format", "json").out)
+    assert len(every) > len(listed) and all(i["Names"] == [] for i in every if i["Id"] not in listed)
     # A file that is not copied changes nothing.
     (tmp_path / "ctx" / "unrelated").write_text("y")
     assert build(store, ctx, "-t", "c:1", env=env).id == first.id and runs() == 2
