@@ -39,6 +39,7 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "vm-isolation.h"
 #include "error.h"
 #include "hooks.h"
 #include "json.h"
@@ -712,6 +713,12 @@ int container_create(const struct create_options *o, int *ret_exit)
                 return r;
         if (cfg->process->terminal && !o->console_socket && o->mode != RUN_FOREGROUND)
                 return err_set(-EINVAL, "process.terminal: a terminal needs --console-socket when detached");
+        /* io.hull.isolation=vm: the container runs in a microVM of its own (vm-isolation.h). */
+        r = vmiso_requested(cfg);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return vmiso_create(o, cfg, config_buf, config_len, bundle, rootfs, ret_exit);
 
         r = plan_namespaces(&cr, cfg);
         if (r < 0)

@@ -22,6 +22,7 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "vm-isolation.h"
 #include "error.h"
 #include "process.h"
 #include "seccomp.h"
@@ -125,6 +126,8 @@ int container_exec(const struct exec_options *o, int *ret_exit)
                 return err_set(-EINVAL, "cannot exec in container '%s': it is stopped", o->id);
         if (st == STATUS_PAUSED)
                 return err_set(-EINVAL, "cannot exec in container '%s': it is paused", o->id);
+        if (vmiso_state(s))
+                return vmiso_exec(o, s, ret_exit);
         r = state_load_config(s, &cfg);
         if (r < 0)
                 return err_prefix(r, "cannot read the config of container '%s'", o->id);
