@@ -83,6 +83,20 @@ static int matches(const struct workload *w, char **filters, bool *ret)
         return 0;
 }
 
+/* "vm" for a container run with --isolation vm, else "container". */
+static const char *isolation_of(const struct workload *w)
+{
+        _cleanup_json_ struct json_object *spec = NULL;
+        struct json_object *v;
+
+        if (!w->spec || !strstr(w->spec, "\"isolation\"") || !(spec = json_tokener_parse(w->spec)))
+                return "container";
+        return json_object_object_get_ex(spec, "isolation", &v) && json_object_is_type(v, json_type_string) &&
+                               streq(json_object_get_string(v), "vm")
+                       ? "vm"
+                       : "container";
+}
+
 static struct json_object *ps_json(const struct workload *w)
 {
         struct json_object *o = json_object_new_object(), *names = json_object_new_array(), *labels = NULL;
@@ -100,6 +114,7 @@ static struct json_object *ps_json(const struct workload *w)
         json_object_object_add(o, "Status", json_object_new_string(ctr_status_line(w, st)));
         json_object_array_add(names, json_object_new_string(w->name));
         json_object_object_add(o, "Names", names);
+        json_object_object_add(o, "Isolation", json_object_new_string(isolation_of(w)));
         if (json_parse_buffer(w->labels, strlen(w->labels), "labels", &labels) < 0) {
                 err_clear();
                 labels = json_object_new_object();
@@ -122,6 +137,7 @@ int cmd_ps(struct cmd_context *c)
                                               "CREATED",
                                               "STATUS",
                                               "NAMES",
+                                              "ISOLATION",
                                               "",
                                               "",
                                               "",
@@ -131,20 +147,20 @@ int cmd_ps(struct cmd_context *c)
                                               "",
                                               ""};
         static const char *const fields[] = {"ID",       "Image",   "Command",      "Created", "Status",
-                                             "Names",    "ImageID", "CreatedAt",    "State",   "Labels",
+                                             "Names",    "Isolation", "ImageID", "CreatedAt",    "State",   "Labels",
                                              "ExitCode", "Pid",     "RestartCount", "Health"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_json_ struct json_object *arr = json_object_new_array();
         const char *format = cmd_opt(c, "format");
         bool all = cmd_flag(c, "all"), quiet = cmd_flag(c, "quiet"), no_trunc = cmd_flag(c, "no-trunc");
-        bool json = format && streq(format, "json");
+        bool json = format && streq(format, "json"), any_vm = false;
         struct workload **l = NULL;
         size_t n = 0;
         int r = 0;
 
         if (!t || !arr)
                 return -ENOMEM;
-        for (size_t i = 6; i < ELEMENTSOF(fields); i++)
+        for (size_t i = 7; i < ELEMENTSOF(fields); i++)
                 table_hide_column(t, fields[i]);
         r = ctr_list(c->engine, &l, &n);
         if (r < 0)
@@ -161,6 +177,7 @@ int cmd_ps(struct cmd_context *c)
                 if (!all && w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED &&
                     w->state != WORKLOAD_RESTARTING && w->state != WORKLOAD_STOPPING)
                         continue;
+                any_vm = any_vm || streq(isolation_of(w), "vm");
                 if (quiet) {
                         printf("%.*s\n", no_trunc ? 64 : 12, w->id);
                         continue;
@@ -179,12 +196,16 @@ int cmd_ps(struct cmd_context *c)
                         t, (const char *const[]){
                                    no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
                                    format_ago(w->created / 1000000000, ago), ctr_status_line(w, st), w->name,
-                                   w->image_id, logfile_format_time(w->created, created, sizeof(created)),
+                                   isolation_of(w), w->image_id, logfile_format_time(w->created, created, sizeof(created)),
                                    state_word(w->state), w->labels, code, pid, restarts, w->health ?: ""});
         }
         workload_list_free(l, n);
         if (r < 0)
                 return r == -EINVAL ? r : cmd_fail(r, "listing containers");
+        /* The column appears once a VM-isolated container is listed, so that scripts reading the
+         * usual columns see them unchanged. */
+        if (!any_vm)
+                table_hide_column(t, "Isolation");
         if (quiet)
                 return 0;
         if (json) {

@@ -176,6 +176,8 @@ static int runspec_from_options(struct cmd_context *c, struct runspec *s)
                 if (!(s->network = strdup(v)))
                         return -ENOMEM;
         }
+        if ((v = cmd_opt(c, "isolation")) && !(s->isolation = strdup(v)))
+                return -ENOMEM;
         if ((v = cmd_opt(c, "stop-signal"))) {
                 if (signal_from_string(v) < 0)
                         return err_set(-EINVAL, "--stop-signal: unknown signal '%s'", v);

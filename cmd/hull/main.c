@@ -171,6 +171,7 @@ static const struct cmd_option prune_opts[] = {
         { "health-start-period", 0, OPT_VALUE, "DURATION", "time during which failures do not count" },            \
         { "no-healthcheck", 0, OPT_FLAG, NULL, "disable the image's health check" },                               \
         { "network", 0, OPT_VALUE, "MODE", "none (default: a private namespace with loopback) or host" },          \
+        { "isolation", 0, OPT_VALUE, "MODE", "container (default) or vm: run in a microVM of its own" },           \
         { "stop-signal", 0, OPT_VALUE, "SIGNAL", "signal that stops the container (default: the image's, or SIGTERM)" }, \
         { "stop-timeout", 0, OPT_VALUE, "SECONDS", "time stop waits before SIGKILL (default 10)" },               \
         { "add-host", 0, OPT_MULTI, "HOST:IP", "add a line to the container's /etc/hosts" },                       \

@@ -547,11 +547,14 @@ int ocispec_build(const struct ocispec_input *in, struct json_object **ret)
         put(&b, root, "readonly", json_object_new_boolean(s->read_only));
         put(&b, doc, "hostname", json_object_new_string(in->hostname));
         put(&b, doc, "mounts", mounts_json(&b, in));
-        if (s->labels) {
+        if (s->labels || runspec_vm_isolated(s)) {
                 struct json_object *ann = jnew(&b, json_object_new_object());
                 put(&b, doc, "annotations", ann);
-                for (size_t i = 0; s->labels[i] && s->labels[i + 1]; i += 2)
+                for (size_t i = 0; s->labels && s->labels[i] && s->labels[i + 1]; i += 2)
                         put(&b, ann, s->labels[i], json_object_new_string(s->labels[i + 1]));
+                /* hull-runtime runs the container in a microVM (docs/agent.md). */
+                if (runspec_vm_isolated(s))
+                        put(&b, ann, "io.hull.isolation", json_object_new_string("vm"));
         }
 
         linux_o = jnew(&b, json_object_new_object());

@@ -145,6 +145,7 @@ int runspec_to_json(const struct runspec *s, struct json_object **ret)
         }
         put_bool(&b, o, "noHealthcheck", s->no_healthcheck);
         put_str(&b, o, "network", s->network);
+        put_str(&b, o, "isolation", s->isolation);
         put_str(&b, o, "stopSignal", s->stop_signal);
         if (s->stop_timeout >= 0)
                 put(&b, o, "stopTimeout", json_object_new_int(s->stop_timeout));
@@ -289,6 +290,7 @@ int runspec_from_json(struct json_object *o, struct runspec **ret)
             (r = get_i64(o, "shmSize", &s->shm_size)) < 0 ||
             (r = get_bool(o, "noHealthcheck", &s->no_healthcheck)) < 0 ||
             (r = get_str(o, "network", &s->network)) < 0 ||
+            (r = get_str(o, "isolation", &s->isolation)) < 0 ||
             (r = get_str(o, "stopSignal", &s->stop_signal)) < 0 ||
             (r = get_i64(o, "stopTimeout", &stop_timeout)) < 0 ||
             (r = get_strv(o, "addHosts", &s->add_hosts, NULL)) < 0)

@@ -55,6 +55,7 @@ void runspec_free(struct runspec *s)
         strv_free(s->labels);
         strv_free(s->health.test);
         free(s->network);
+        free(s->isolation);
         free(s->stop_signal);
         for (size_t i = 0; i < s->n_ulimits; i++)
                 free(s->ulimits[i].name);
@@ -780,6 +781,11 @@ int runspec_check_name(const char *n)
         return 0;
 }
 
+bool runspec_vm_isolated(const struct runspec *s)
+{
+        return s->isolation && streq(s->isolation, "vm");
+}
+
 int runspec_validate(const struct runspec *s)
 {
         for (size_t i = 0; i < s->n_mounts; i++)
@@ -796,6 +802,10 @@ int runspec_validate(const struct runspec *s)
                 return err_set(-EINVAL, "--memory-reservation: must not be above --memory");
         if (s->network && !streq(s->network, "none") && !streq(s->network, "host"))
                 return err_set(-EINVAL, "--network: '%s' is not supported yet (none or host)", s->network);
+        if (s->isolation && !streq(s->isolation, "container") && !streq(s->isolation, "vm"))
+                return err_set(-EINVAL, "--isolation: unknown isolation '%s' (container, vm)", s->isolation);
+        if (runspec_vm_isolated(s) && s->network && streq(s->network, "host"))
+                return err_set(-EINVAL, "--isolation vm: --network host is not possible (the VM has a kernel of its own)");
         if (s->hostname && s->network && streq(s->network, "host"))
                 return err_set(-EINVAL,
                                "--hostname: cannot be set with --network host (the host's UTS is shared)");

@@ -86,6 +86,7 @@ struct runspec {
         struct runspec_health health;
         bool no_healthcheck;
         char *network; /* "none" (default) or "host" */
+        char *isolation; /* "container" (default) or "vm": a microVM of its own (docs/agent.md) */
         char *stop_signal;
         int stop_timeout; /* seconds, -1: default (10) */
         struct runspec_ulimit *ulimits;
@@ -141,6 +142,8 @@ int runspec_parse_memory(const char *flag, const char *arg, bool allow_unlimited
 /* Go durations: "30s", "1m30s", "1.5s", "250ms", "1h". */
 int runspec_parse_duration(const char *flag, const char *arg, int64_t *ret_ns);
 /* Check what can only be checked on the whole: destinations unique and absolute, etc. */
+/* --isolation vm: the container runs in a microVM of its own (hull-runtime's io.hull.isolation=vm). */
+bool runspec_vm_isolated(const struct runspec *s);
 int runspec_validate(const struct runspec *s);
 /* Container names: [a-zA-Z0-9][a-zA-Z0-9_.-]* (Docker's rule), at most 128 bytes. */
 int runspec_check_name(const char *name);
