@@ -111,6 +111,12 @@ static int mount_one(const char *root, const char *src, const char *dst, const c
                 agent_send_error(0, -r, "cannot mount %s '%s' on '%s': %s", type, src, dst, strerror(-r));
                 return r;
         }
+        /* mke2fs -d makes lost+found; a container's disk shows what the container had, no more. */
+        if (source == dev) {
+                char lf[4096 + 16];
+                snprintf(lf, sizeof(lf), "%s/lost+found", target);
+                rmdir(lf);
+        }
         return 0;
 }
 

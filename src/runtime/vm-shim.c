@@ -152,31 +152,36 @@ static struct session *session_find(uint32_t id)
         return NULL;
 }
 
-/* Copy rw volumes back to their host directories (debugfs rdump: no mount on the host). */
+/*
+ * Copy rw volumes back to their host directories once the guest has powered off: entries
+ * the guest removed go, the others are replaced by the image's (debugfs rdump: nothing is
+ * mounted on the host). Names with white space are not copied back (docs/agent.md).
+ */
+static const char copy_back_script[] =
+        "img=$1; dir=$2\n"
+        "names=$(debugfs -R 'ls -p /' \"$img\" 2>/dev/null | "
+        "awk -F/ 'NF>5 && $6!=\".\" && $6!=\"..\" && $6!=\"lost+found\" {print $6}')\n"
+        "for f in \"$dir\"/* \"$dir\"/.[!.]* \"$dir\"/..?*; do\n"
+        "  [ -e \"$f\" ] || [ -L \"$f\" ] || continue\n"
+        "  printf '%s\\n' \"$names\" | grep -qxF -- \"${f##*/}\" || rm -rf -- \"$f\"\n"
+        "done\n"
+        "for f in $names; do rm -rf -- \"$dir/$f\"; debugfs -R \"rdump /$f $dir\" \"$img\" >/dev/null 2>&1; done\n";
+
 static void copy_back_volumes(void)
 {
         for (size_t i = 0; i < S.sh->n_volumes; i++) {
                 struct vmiso_volume *v = &S.sh->volumes[i];
-                _cleanup_free_ char *cmd = NULL;
                 pid_t pid;
-                int st;
 
                 if (!v->host_dir)
                         continue;
-                /* rdump copies the image's root into host_dir/<name>: dump each entry of / instead. */
-                cmd = strdup_printf("for f in $(debugfs -R 'ls -p /' '%s' 2>/dev/null | awk -F/ 'NF>5 && $6!=\".\" "
-                                    "&& $6!=\"..\" && $6!=\"lost+found\" {print $6}'); do "
-                                    "rm -rf \"$2/$f\"; debugfs -R \"rdump /$f $2\" '%s' >/dev/null 2>&1; done",
-                                    v->image, v->image);
-                if (!cmd)
-                        continue;
                 pid = fork();
                 if (pid == 0) {
-                        execl("/bin/sh", "sh", "-c", cmd, "sh", v->image, v->host_dir, (char *)NULL);
+                        execl("/bin/sh", "sh", "-c", copy_back_script, "sh", v->image, v->host_dir, (char *)NULL);
                         _exit(127);
                 }
                 if (pid > 0)
-                        waitpid(pid, &st, 0);
+                        waitpid(pid, NULL, 0);
         }
 }
 
