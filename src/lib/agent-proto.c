@@ -196,6 +196,8 @@ int agent_reader_feed(struct agent_reader *r, const void *p, size_t n)
 {
         size_t limit = max_payload(r) + 2 * AGENT_HDR_SIZE + 65536;
 
+        if (n == 0)
+                return 0;
         if (r->consumed) {
                 memmove(r->buf, r->buf + r->consumed, r->len - r->consumed);
                 r->len -= r->consumed;

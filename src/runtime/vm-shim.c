@@ -233,7 +233,6 @@ static void ready_fail(const char *fmt, ...)
 
 static void vmm_start(void)
 {
-        _cleanup_close_ int pidfd = -EBADF;
         pid_t pid = fork();
 
         if (pid < 0)
