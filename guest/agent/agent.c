@@ -90,10 +90,14 @@ void agent_log(const char *fmt, ...)
                 return;
 }
 
-#define debug(...)                                                                                                \
+/* With hull.debug=1: a step on the console, stamped with the guest's uptime (bench/isolation-nested). */
+#define debug(fmt, ...)                                                                                           \
         do {                                                                                                      \
-                if (A.debug)                                                                                      \
-                        agent_log(__VA_ARGS__);                                                                   \
+                if (A.debug) {                                                                                    \
+                        struct timespec t_;                                                               \
+                        clock_gettime(CLOCK_BOOTTIME, &t_);                                                       \
+                        agent_log("T+%ld.%03ld " fmt, (long)t_.tv_sec, t_.tv_nsec / 1000000, ##__VA_ARGS__);     \
+                }                                                                                                 \
         } while (0)
 
 /* ------------------------------------------------------------------ sending */
@@ -334,7 +338,9 @@ static void handle_msg(const struct agent_msg *m)
                         agent_send_error(0, EEXIST, "the container is already set up");
                         return;
                 }
+                debug("CREATE");
                 if (agent_create(m->data, m->len, CTR_ROOT) == 0) {
+                        debug("READY");
                         A.created = true;
                         send_frame(AGENT_READY, 0, NULL, 0);
                 }
@@ -362,6 +368,7 @@ static void handle_msg(const struct agent_msg *m)
                 slot->in_fd = s.in_fd;
                 slot->out_fd = s.out_fd;
                 slot->err_fd = s.err_fd;
+                debug("STARTED %u", m->id);
                 send_u32(AGENT_STARTED, m->id, (uint32_t)s.pid);
                 return;
         }
@@ -479,6 +486,10 @@ int main(int argc, char **argv)
         if (A.is_init)
                 agent_init_system();
         A.debug = agent_cmdline_flag("hull.debug");
+        debug("system ready");
+        /* hull.agent=off: the microVM alone, without the container (the baseline of bench/isolation-nested). */
+        if (agent_cmdline_is("hull.agent", "off"))
+                power_off();
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigprocmask(SIG_BLOCK, &mask, NULL);

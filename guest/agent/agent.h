@@ -17,6 +17,8 @@ void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void agent_init_system(void);
 /* True when the kernel command line holds NAME=1 (or NAME alone). */
 bool agent_cmdline_flag(const char *name);
+/* True when the kernel command line holds NAME=VALUE. */
+bool agent_cmdline_is(const char *name, const char *value);
 /* A connected stream to the host, from `spec` or hull.agent= (docs/agent.md); -errno on failure. */
 int agent_connect_host(const char *spec);
 

@@ -126,6 +126,12 @@ static char *cmdline_value(const char *name)
         return NULL;
 }
 
+bool agent_cmdline_is(const char *name, const char *value)
+{
+        const char *v = cmdline_value(name);
+        return v && strcmp(v, value) == 0;
+}
+
 bool agent_cmdline_flag(const char *name)
 {
         const char *v = cmdline_value(name);

@@ -247,7 +247,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("--cpus");
                 ADD(cpus);
                 ADD("--serial");
-                ADD("file=console.log");
+                ADD("stdio");
                 ADD("--vsock");
                 ADD("cid=3,uds=vsock.sock");
                 ADD("--no-rng");
@@ -752,6 +752,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         sh.volumes = plan.volumes;
         sh.n_volumes = plan.n_volumes;
         sh.vmm_argv = argv;
+        /* The guest's console: in the state directory, or where io.hull.isolation.console says (debugging). */
+        sh.console = config_annotation(cfg, "io.hull.isolation.console") ?: "console.log";
 
         fflush(NULL);
         pid = fork();

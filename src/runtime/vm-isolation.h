@@ -52,6 +52,7 @@ struct vmiso_shim {
         int in_fd, out_fd, err_fd; /* the main process's stdio (a pty slave three times with a terminal) */
         bool terminal;
         char **vmm_argv;
+        const char *console;   /* file the VMM's serial console goes to (relative: the state directory) */
         struct agent_buf create_frame; /* CREATE, sent after HELLO */
         struct agent_buf main_fields;  /* EXEC fields of process 1 */
         struct vmiso_volume *volumes;

@@ -238,7 +238,7 @@ static void vmm_start(void)
         if (pid < 0)
                 ready_fail("cannot start the VMM: %s", strerror(errno));
         if (pid == 0) {
-                int fd = open("console.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                int fd = open(S.sh->console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 sigset_t none;
 
@@ -264,7 +264,7 @@ static void vmm_last_line(char *buf, size_t size)
         size_t len = 0;
 
         buf[0] = 0;
-        if (read_full_file("console.log", 1 << 20, &all, &len) < 0 || len == 0)
+        if (read_full_file(S.sh->console, 1 << 20, &all, &len) < 0 || len == 0)
                 return;
         while (len && (all[len - 1] == '\n' || all[len - 1] == '\r'))
                 all[--len] = 0;
