@@ -90,7 +90,10 @@ void agent_log(const char *fmt, ...)
                 return;
 }
 
-/* With hull.debug=1: a step on the console, stamped with the guest's uptime (bench/isolation-nested). */
+/*
+ * With hull.debug=1: a step on the console, stamped with the guest's uptime (CLOCK_BOOTTIME; the
+ * kernel's own stamps are on another clock, so the agent stamps its start too).
+ */
 #define debug(fmt, ...)                                                                                           \
         do {                                                                                                      \
                 if (A.debug) {                                                                                    \
@@ -478,6 +481,9 @@ int main(int argc, char **argv)
         sigset_t mask;
         int sfd, r;
 
+        struct timespec start;
+
+        clock_gettime(CLOCK_BOOTTIME, &start);
         A.is_init = getpid() == 1;
         for (size_t i = 0; i < MAX_PROCS; i++)
                 A.procs[i] = (struct proc){ .in_fd = -1, .out_fd = -1, .err_fd = -1 };
@@ -486,6 +492,8 @@ int main(int argc, char **argv)
         if (A.is_init)
                 agent_init_system();
         A.debug = agent_cmdline_flag("hull.debug");
+        if (A.debug)
+                agent_log("T+%ld.%03ld start", (long)start.tv_sec, start.tv_nsec / 1000000);
         debug("system ready");
         /* hull.agent=off: the microVM alone, without the container (the baseline of bench/isolation-nested). */
         if (agent_cmdline_is("hull.agent", "off"))

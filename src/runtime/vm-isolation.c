@@ -260,9 +260,13 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 }
         } else {
                 ADD("qemu-system-x86_64");
-                /* q35, never microvm under TCG: microvm hangs now and then calibrating the TSC (MACHINE.md). */
+                /*
+                 * q35, never microvm under TCG: microvm hangs now and then calibrating the TSC
+                 * (MACHINE.md). microvm with PCIe under KVM: the guest's virtio drivers are the PCI
+                 * ones (the kernel has no virtio-mmio command line devices).
+                 */
                 ADD("-M");
-                ADD(kvm ? "microvm,rtc=on" : "q35");
+                ADD(kvm ? "microvm,pcie=on,rtc=on" : "q35");
                 ADD("-accel");
                 ADD(kvm ? "kvm" : "tcg");
                 if (kvm) {
@@ -286,7 +290,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("-append");
                 ADDF("console=ttyS0 panic=-1 hull.agent=port:io.hull.agent%s", dbg);
                 ADD("-device");
-                ADD(kvm ? "virtio-serial-device" : "virtio-serial-pci");
+                ADD("virtio-serial-pci");
                 ADD("-chardev");
                 ADD("socket,id=agent,path=agent.sock");
                 ADD("-device");
@@ -298,7 +302,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                         else
                                 ADDF("file=vol-%zu.ext4,format=raw,if=none,id=d%zu", i - 1, i);
                         ADD("-device");
-                        ADDF("%s,drive=d%zu", kvm ? "virtio-blk-device" : "virtio-blk-pci", i);
+                        ADDF("virtio-blk-pci,drive=d%zu", i);
                 }
         }
 #undef ADD

@@ -288,8 +288,15 @@ static void boot_read(struct agent_msg *m, long deadline)
                 if (p[0].revents & (POLLIN | POLLHUP)) {
                         uint8_t buf[65536];
                         ssize_t n = read(S.agent_fd, buf, sizeof(buf));
-                        if (n <= 0)
-                                ready_fail("the VM's agent closed its connection during boot");
+                        if (n <= 0) {
+                                /* The VMM closes the stream as it exits: its last words say why. */
+                                char last[256];
+                                struct pollfd d = { .fd = S.vmm_pidfd, .events = POLLIN };
+                                poll(&d, 1, 2000);
+                                vmm_last_line(last, sizeof(last));
+                                ready_fail("the VM's agent closed its connection during boot%s%s",
+                                           last[0] ? "; the VM's console ends with: " : "", last);
+                        }
                         if (agent_reader_feed(&S.rd, buf, (size_t)n) < 0)
                                 ready_fail("%s", S.rd.error);
                         continue;
