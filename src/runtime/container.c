@@ -398,7 +398,7 @@ int write_pid_file(const char *path, pid_t pid)
         return 0;
 }
 
-static int connect_console(const char *path)
+int console_socket_connect(const char *path)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -EBADF;
@@ -790,7 +790,7 @@ int container_create(const struct create_options *o, int *ret_exit)
         }
         if (cfg->process->terminal) {
                 if (o->console_socket) {
-                        cr.c.console_fd = connect_console(o->console_socket);
+                        cr.c.console_fd = console_socket_connect(o->console_socket);
                         if (cr.c.console_fd < 0) {
                                 r = cr.c.console_fd;
                                 goto undo;

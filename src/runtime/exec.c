@@ -29,25 +29,6 @@
 #include "sync.h"
 #include "util.h"
 
-static int connect_unix(const char *path)
-{
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return err_set(-ENAMETOOLONG, "--console-socket: path too long: '%s'", path);
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return negative_errno();
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                int r = negative_errno();
-                safe_close(fd);
-                return err_set(r, "--console-socket: cannot connect to '%s': %s", path, strerror(-r));
-        }
-        return fd;
-}
-
 struct exec_child {
         struct process_exec x;
         int pidfd;
@@ -165,7 +146,7 @@ int container_exec(const struct exec_options *o, int *ret_exit)
                 goto out;
         if (o->process->terminal) {
                 if (o->console_socket) {
-                        console = connect_unix(o->console_socket);
+                        console = console_socket_connect(o->console_socket);
                         if (console < 0) {
                                 r = console;
                                 goto out;

@@ -607,18 +607,8 @@ static int connect_in(int dir_fd, const char *name, int type)
 
 static int console_send(const char *path, int master)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -EBADF;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return err_set(-ENAMETOOLONG, "--console-socket: path too long: '%s'", path);
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return negative_errno();
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                return err_set(negative_errno(), "--console-socket: cannot connect to '%s': %m", path);
-        return unix_send_fd(fd, master, "console");
+        _cleanup_close_ int fd = console_socket_connect(path);
+        return fd < 0 ? fd : unix_send_fd(fd, master, "console");
 }
 
 /* A pty whose slave is raw: the guest's own terminal does the line discipline. */
