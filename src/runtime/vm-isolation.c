@@ -15,7 +15,7 @@
  *
  * The VMM: hull-vmm where /dev/kvm runs stock Linux, else QEMU (KVM when usable, TCG
  * otherwise: this project's build hosts have a PVM /dev/kvm that cannot run Linux, see
- * docs/agent.md). io.hull.isolation.vmm or $HULL_ISOLATION_VMM overrides; the choice and
+ * docs/agent.md). io.hull.isolation.vmm, else $HULL_ISOLATION_VMM, overrides; the choice and
  * its reason are written to the state directory's `vmm` file.
  */
 #include <fcntl.h>
@@ -75,18 +75,18 @@ static bool is_file(const char *p)
 }
 
 /*
- * A guest asset: $ENV, the annotation, assets/guest/<name> in a source tree above this
+ * A guest asset: the annotation, $ENV, assets/guest/<name> in a source tree above this
  * executable (scripts/build puts build/ in the tree), HULL_LIBEXECDIR/guest/<name>.
  */
 static int find_asset(const struct oci_config *cfg, const char *env, const char *annotation, const char *name,
                       char **ret)
 {
-        const char *v = getenv(env);
+        const char *v = config_annotation(cfg, annotation);
         char self[PATH_MAX];
         ssize_t n;
 
         if (!v || !*v)
-                v = config_annotation(cfg, annotation);
+                v = getenv(env);
         if (v && *v) {
                 if (!is_file(v))
                         return err_set(-ENOENT, "%s: no such file '%s'", annotation, v);
@@ -180,12 +180,12 @@ static bool kvm_runs_linux(const char **why)
 
 static int choose_vmm(const struct oci_config *cfg, enum vmm_kind *ret, bool *ret_kvm, char **ret_why)
 {
-        const char *v = getenv("HULL_ISOLATION_VMM"), *why = NULL;
+        const char *v = config_annotation(cfg, "io.hull.isolation.vmm"), *why = NULL;
         bool kvm = kvm_runs_linux(&why);
         _cleanup_free_ char *hv = NULL;
 
         if (!v || !*v)
-                v = config_annotation(cfg, "io.hull.isolation.vmm");
+                v = getenv("HULL_ISOLATION_VMM");
         *ret_kvm = kvm;
         if (v && *v) {
                 if (streq(v, "hull"))
