@@ -208,7 +208,7 @@ static int choose_vmm(const struct oci_config *cfg, enum vmm_kind *ret, bool *re
 }
 
 static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const char *kernel, const char *initrd,
-                    size_t n_disks, char ***ret)
+                    const char *root_disk, size_t n_disks, char ***ret)
 {
         const char *mem = config_annotation(cfg, "io.hull.isolation.memory") ?: "256";
         const char *cpus = config_annotation(cfg, "io.hull.isolation.cpus") ?: "1";
@@ -254,7 +254,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("--disk");
                         if (i == 0)
-                                ADD("rootfs.ext4,format=raw");
+                                ADDF("%s,format=raw", root_disk);
                         else
                                 ADDF("vol-%zu.ext4,format=raw", i - 1);
                 }
@@ -298,7 +298,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("-drive");
                         if (i == 0)
-                                ADD("file=rootfs.ext4,format=raw,if=none,id=d0,cache=unsafe");
+                                ADDF("file=%s,format=raw,if=none,id=d0,cache=unsafe", root_disk);
                         else
                                 ADDF("file=vol-%zu.ext4,format=raw,if=none,id=d%zu", i - 1, i);
                         ADD("-device");
@@ -689,17 +689,30 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                         goto undo;
                 }
         }
-        image = strdup_printf("%s/rootfs.ext4", s->dir);
-        if (!image) {
-                r = -ENOMEM;
-                goto undo;
-        }
-        if ((r = make_ext4(rootfs, image)) < 0) {
-                err_prefix(r, "root.path: cannot make the VM's root disk of '%s'", rootfs);
-                goto undo;
+        /*
+         * io.hull.isolation.rootfs-disk names a disk that outlives the runtime's container (hull's
+         * engine keeps one per container, so that the guest's changes survive a restart): made
+         * from the bundle's root the first time only. Otherwise the disk is the state's.
+         */
+        {
+                const char *keep = config_annotation(cfg, "io.hull.isolation.rootfs-disk");
+                image = keep ? strdup(keep) : strdup_printf("%s/rootfs.ext4", s->dir);
+                if (!image) {
+                        r = -ENOMEM;
+                        goto undo;
+                }
+                if (strchr(image, ',')) {
+                        r = err_set(-EINVAL, "io.hull.isolation.rootfs-disk: a ',' in '%s' cannot be given to a VMM",
+                                    image);
+                        goto undo;
+                }
+                if ((!keep || access(image, F_OK) < 0) && (r = make_ext4(rootfs, image)) < 0) {
+                        err_prefix(r, "root.path: cannot make the VM's root disk of '%s'", rootfs);
+                        goto undo;
+                }
         }
         if ((r = plan_create(cfg, s->dir, &plan)) < 0 ||
-            (r = vmm_argv(cfg, kind, kvm, kernel, initrd, 1 + plan.n_volumes, &argv)) < 0 ||
+            (r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, 1 + plan.n_volumes, &argv)) < 0 ||
             (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
 

@@ -96,7 +96,7 @@ def test_vm_run_foreground_stdio_exit_code_and_terminal(hull):
     assert hull.ps() == [] and hull.files_of_containers() == []
 
 
-def test_vm_detached_exec_env_user_workdir_volume_signal_logs_stop(hull, tmp_path):
+def test_vm_detached_exec_env_user_workdir_volume_signal_logs_stop_restart(hull, tmp_path):
     vol = tmp_path / "vol"
     vol.mkdir()
     (vol / "in.txt").write_text("from host\n")
@@ -116,6 +116,7 @@ def test_vm_detached_exec_env_user_workdir_volume_signal_logs_stop(hull, tmp_pat
     assert hull.run("exec", "-i", "v", "cat", input=b"piped\n").out == "piped\n"
     assert hull.run("exec", "v", "/no/such/program", check=False).returncode == 127
 
+    hull.run("exec", "v", "sh", "-c", "echo kept > /tmp/persist")
     hull.run("kill", "-s", "USR1", "v")
     hull.wait_for("v", lambda c: "usr1" in hull.run("logs", "v").out, what="the trap's output")
     hull.run("stop", "-t", "20", "v", timeout=60)
@@ -124,7 +125,10 @@ def test_vm_detached_exec_env_user_workdir_volume_signal_logs_stop(hull, tmp_pat
     assert hull.run("logs", "v").out == "started\nusr1\nstopping\n"
     # the volume's content came back from the VM's disk
     assert sorted(os.listdir(vol)) == ["out.txt"] and (vol / "out.txt").read_text() == "new\n"
-    hull.run("rm", "v")
+    # the container's root disk is kept with it: what it wrote is there after a restart
+    hull.run("start", "v")
+    assert hull.run("exec", "v", "cat", "/tmp/persist").out == "kept\n"
+    hull.run("rm", "-f", "v")
 
 
 def test_vm_kill_9_of_the_vmm_is_a_failure_with_restart(hull):
