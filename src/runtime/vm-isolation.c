@@ -34,6 +34,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 
 #include "hull-build.h"
 #include "error.h"
@@ -418,6 +419,22 @@ static int join_options(char **opts, char **ret)
         return 0;
 }
 
+/* A FILE field: path, mode and content (which may hold NUL bytes: it is the field's last part). */
+static int put_file_field(struct agent_buf *b, const char *path, const char *mode, const char *content, size_t len)
+{
+        struct agent_buf v = {};
+        int r = agent_buf_put(&v, path, strlen(path) + 1);
+
+        if (r >= 0)
+                r = agent_buf_put(&v, mode, strlen(mode) + 1);
+        if (r >= 0)
+                r = agent_buf_put(&v, content, len);
+        if (r >= 0)
+                r = agent_buf_field(b, AGENT_C_FILE, v.data, v.len);
+        agent_buf_free(&v);
+        return r;
+}
+
 struct create_plan {
         struct agent_buf frame;
         struct vmiso_volume volumes[MAX_VOLUMES];
@@ -486,18 +503,7 @@ static int plan_create(const struct oci_config *cfg, const char *state_dir, stru
                                             strerror(-r));
                                 break;
                         }
-                        {
-                                const char *parts[] = { m->destination, mode };
-                                size_t hl = strlen(m->destination) + 1 + strlen(mode) + 1;
-                                uint8_t h[8] = { AGENT_C_FILE, 0, 0, 0 };
-                                uint32_t l = (uint32_t)(hl + len);
-                                memcpy(h + 4, &l, 4);
-                                r = agent_buf_put(&files, h, 8);
-                                for (int k = 0; r >= 0 && k < 2; k++)
-                                        r = agent_buf_put(&files, parts[k], strlen(parts[k]) + 1);
-                                if (r >= 0)
-                                        r = agent_buf_put(&files, content, len);
-                        }
+                        r = put_file_field(&files, m->destination, mode, content, len);
                         continue;
                 }
                 if (!S_ISDIR(st.st_mode)) {
@@ -660,6 +666,12 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         pid_t pid = 0;
         int r;
 
+        {
+                struct timespec t;
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                sh.t0_ms = t.tv_sec * 1000 + t.tv_nsec / 1000000;
+                sh.debug = streq(config_annotation(cfg, "io.hull.isolation.debug") ?: "", "1");
+        }
         if (!cfg->process || !cfg->process->args || !cfg->process->args[0])
                 return err_set(-EINVAL, "process.args: a VM-isolated container needs a process to run");
         if ((r = find_asset(cfg, "HULL_GUEST_KERNEL", "io.hull.isolation.kernel", "vmlinuz", &kernel)) < 0 ||

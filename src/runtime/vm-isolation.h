@@ -51,6 +51,8 @@ struct vmiso_shim {
         int fifo_fd;           /* exec.fifo (create without start), else -EBADF */
         int in_fd, out_fd, err_fd; /* the main process's stdio (a pty slave three times with a terminal) */
         bool terminal;
+        bool debug;            /* io.hull.isolation.debug=1: steps stamped on stderr (bench/isolation-nested) */
+        long t0_ms;            /* CLOCK_MONOTONIC at the start of create, for those stamps */
         char **vmm_argv;
         const char *console;   /* file the VMM's serial console goes to (relative: the state directory) */
         struct agent_buf create_frame; /* CREATE, sent after HELLO */

@@ -108,6 +108,13 @@ static int flush_agent(int timeout_ms)
         return 0;
 }
 
+/* With io.hull.isolation.debug=1: "hull-shim: T+<ms since create began> <step>" on stderr. */
+static void stamp(const char *step)
+{
+        if (S.sh->debug)
+                dprintf(S.sh->err_fd, "hull-shim: T+%ld %s\n", now_ms() - S.sh->t0_ms, step);
+}
+
 static void queue_u32(uint16_t type, uint32_t id, uint32_t v)
 {
         uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
@@ -189,6 +196,7 @@ static _noreturn_ void finish(int status)
 {
         long end;
 
+        stamp("EXIT");
         agent_buf_frame(&S.out, AGENT_SHUTDOWN, 0, NULL, 0);
         flush_agent(1000);
         /* The guest syncs and powers off: its disks are consistent once the VMM has exited. */
@@ -201,6 +209,7 @@ static _noreturn_ void finish(int status)
                 }
         }
         kill_vmm();
+        stamp("VMM exited");
         copy_back_volumes();
         for (size_t i = 0; i < MAX_SESSIONS; i++)
                 if (S.s[i].id && S.s[i].client >= 0) {
@@ -314,6 +323,7 @@ static void boot(void)
         long deadline = now_ms() + S.sh->boot_timeout_ms;
         struct agent_msg m;
 
+        stamp("VMM start");
         vmm_start();
         for (;;) {
                 struct pollfd p[2] = { { .fd = S.sh->agent_listen, .events = POLLIN },
@@ -333,10 +343,12 @@ static void boot(void)
                 }
         }
         S.sh->agent_listen = safe_close(S.sh->agent_listen);
+        stamp("connected");
         boot_read(&m, deadline);
         if (m.type != AGENT_HELLO || m.value != AGENT_PROTO_VERSION)
                 ready_fail("agent: expected HELLO with version %d, got %s", AGENT_PROTO_VERSION,
                            agent_msg_type_to_string(m.type));
+        stamp("HELLO");
         agent_buf_put(&S.out, S.sh->create_frame.data, S.sh->create_frame.len);
         if (flush_agent(5000) < 0 || S.out.len)
                 ready_fail("cannot send the container's set-up to the agent");
@@ -345,6 +357,7 @@ static void boot(void)
                 ready_fail("in the VM: %.*s", (int)m.text_len, m.text);
         if (m.type != AGENT_READY)
                 ready_fail("agent: expected READY, got %s", agent_msg_type_to_string(m.type));
+        stamp("READY");
         fd_nonblock(S.agent_fd, true);
         if (write(S.sh->ready_fd, "ok", 2) != 2)
                 ready_fail_exit();
@@ -388,6 +401,8 @@ static bool on_frame(const struct agent_msg *m)
         }
         switch (m->type) {
         case AGENT_STARTED:
+                if (m->id == 1)
+                        stamp("STARTED 1");
                 if (se)
                         se->started = true;
                 if (m->id == 1 && S.sh->terminal)
@@ -429,6 +444,10 @@ static bool on_frame(const struct agent_msg *m)
         }
 }
 
+/*
+ * Called when poll() says in_fd is readable: a read then returns what is there without
+ * blocking. in_fd is never made O_NONBLOCK: it may be a terminal shared with a shell.
+ */
 static void relay_input(struct session *se)
 {
         uint8_t buf[AGENT_CHUNK];
@@ -488,7 +507,6 @@ static void accept_client(void)
         }
         *se = (struct session){ .id = S.next_id++, .in_fd = fds[0], .out_fd = fds[1], .err_fd = fds[2],
                                 .client = TAKE_FD(c), .in_open = true };
-        fd_nonblock(se->in_fd, true);
         agent_buf_frame(&S.out, AGENT_EXEC, se->id, buf, (size_t)k);
 }
 
@@ -649,7 +667,6 @@ _noreturn_ void vmiso_shim_main(struct vmiso_shim *sh)
         if (S.sfd < 0)
                 ready_fail("signalfd: %s", strerror(errno));
         boot();
-        fd_nonblock(sh->in_fd, true);
         if (sh->fifo_fd < 0)
                 start_main();
         flush_agent(0);
