@@ -225,14 +225,42 @@ static void power_off(void)
 }
 
 /* The main process ended: everything else goes, the host is told, then the VM powers off. */
+/* Wait until every other process is gone (bounded): open files would keep a remount busy. */
+static void reap_all(long timeout_ms)
+{
+        struct timespec t0, now;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                pid_t pid = waitpid(-1, NULL, WNOHANG);
+                if (pid < 0 && errno == ECHILD)
+                        return;
+                if (pid > 0)
+                        continue;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+                        return;
+                struct timespec nap = { 0, 1000000 };
+                nanosleep(&nap, NULL);
+        }
+}
+
 static void finish_main(int status)
 {
         struct pollfd pf = { .fd = A.host_fd, .events = POLLIN };
         struct timespec start, now;
 
-        if (A.is_init)
+        if (A.is_init) {
                 kill(-1, SIGKILL);
+                reap_all(1000);
+        }
+        /*
+         * Disks written and read-only (so their superblocks say clean) before EXIT: the host may
+         * then stop the VMM at once (docs/agent.md) instead of waiting for the power-off.
+         */
         sync();
+        agent_quiesce_disks();
+        debug("disks quiesced");
         send_u32(AGENT_EXIT, 1, (uint32_t)status);
         /*
          * Wait (bounded) for the host's SHUTDOWN or its end of the stream: a virtio-serial

@@ -25,6 +25,9 @@ int agent_connect_host(const char *spec);
 /* Wait up to 10 s for a device node that a driver is still probing; -ENOENT after that. */
 int agent_wait_path(const char *path);
 
+/* Sync and remount read-only every disk CREATE mounted, volumes first (best effort). */
+void agent_quiesce_disks(void);
+
 /* CREATE: set up the container under root. 0, or -errno after an ERROR frame was sent. */
 int agent_create(const uint8_t *payload, size_t len, const char *root);
 

@@ -88,6 +88,18 @@ static unsigned long parse_options(const char *opts, char *data, size_t size)
         return flags;
 }
 
+/* Disks mounted by CREATE, in mount order, for agent_quiesce_disks(). */
+#define MAX_DISK_MOUNTS 32
+static char *disk_mounts[MAX_DISK_MOUNTS];
+static size_t n_disk_mounts;
+
+void agent_quiesce_disks(void)
+{
+        for (size_t i = n_disk_mounts; i > 0; i--)
+                if (mount(NULL, disk_mounts[i - 1], NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
+                        agent_log("cannot remount '%s' read-only: %s", disk_mounts[i - 1], strerror(errno));
+}
+
 static int mount_one(const char *root, const char *src, const char *dst, const char *type, const char *opts)
 {
         char target[4096], dev[256], data[1024];
@@ -116,6 +128,8 @@ static int mount_one(const char *root, const char *src, const char *dst, const c
                 char lf[4096 + 16];
                 snprintf(lf, sizeof(lf), "%s/lost+found", target);
                 rmdir(lf);
+                if (n_disk_mounts < MAX_DISK_MOUNTS)
+                        disk_mounts[n_disk_mounts++] = strdup(target);
         }
         return 0;
 }

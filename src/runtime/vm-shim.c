@@ -192,14 +192,20 @@ static void copy_back_volumes(void)
         }
 }
 
-static _noreturn_ void finish(int status)
+static _noreturn_ void finish(int status, bool clean)
 {
         long end;
 
         stamp("EXIT");
+        /*
+         * The agent sends EXIT(1) once its disks are synced and read-only (docs/agent.md): the VM
+         * can go at once. Otherwise (the VMM died, a hostile agent) it is told to power off and
+         * given the time to.
+         */
         agent_buf_frame(&S.out, AGENT_SHUTDOWN, 0, NULL, 0);
-        flush_agent(1000);
-        /* The guest syncs and powers off: its disks are consistent once the VMM has exited. */
+        flush_agent(clean ? 0 : 1000);
+        if (clean)
+                kill_vmm();
         end = now_ms() + 10000;
         while (S.vmm_pid > 0 && now_ms() < end) {
                 struct pollfd p = { .fd = S.vmm_pidfd, .events = POLLIN };
@@ -417,7 +423,7 @@ static bool on_frame(const struct agent_msg *m)
                 return true;
         case AGENT_EXIT:
                 if (m->id == 1)
-                        finish((int)m->value);
+                        finish((int)m->value, true);
                 if (se) {
                         reply_client(se, (int)m->value, NULL);
                         session_close(se);
@@ -429,7 +435,7 @@ static bool on_frame(const struct agent_msg *m)
                 snprintf(msg, sizeof(msg), "%.*s", (int)m->text_len, m->text);
                 if (m->id == 1) {
                         say("hull: %s", msg);
-                        finish(status);
+                        finish(status, false);
                 }
                 if (se) {
                         reply_client(se, status, msg);
@@ -564,7 +570,7 @@ static _noreturn_ void vmm_died(void)
                     last[0] ? ": " : "", last);
         else
                 say("hull: the VM ended before the container's process (VMM killed by signal %d)", si.si_status);
-        finish(si.si_code == CLD_EXITED ? 255 : 128 + si.si_status);
+        finish(si.si_code == CLD_EXITED ? 255 : 128 + si.si_status, false);
 }
 
 static void serve(void)
@@ -596,7 +602,7 @@ static void serve(void)
                 }
                 if (poll(p, n, -1) < 0 && errno != EINTR) {
                         say("hull: poll: %m");
-                        finish(255);
+                        finish(255, false);
                 }
                 if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
                         ssize_t k = read(S.agent_fd, buf, sizeof(buf));
@@ -608,15 +614,15 @@ static void serve(void)
                         }
                         if (k > 0 && agent_reader_feed(&S.rd, buf, (size_t)k) < 0) {
                                 say("hull: %s", S.rd.error);
-                                finish(255);
+                                finish(255, false);
                         }
                         int r;
                         while ((r = agent_reader_next(&S.rd, &m)) > 0)
                                 if (!on_frame(&m))
-                                        finish(255);
+                                        finish(255, false);
                         if (r < 0) {
                                 say("hull: %s", S.rd.error);
-                                finish(255);
+                                finish(255, false);
                         }
                 }
                 if (p[1].revents & POLLIN)
