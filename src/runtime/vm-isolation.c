@@ -231,7 +231,11 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 char *s_ = strdup_printf(__VA_ARGS__);                                                            \
                 r = r < 0 ? r : s_ ? strv_push(&a, s_) : -ENOMEM;                                                 \
         } while (0)
-        const char *dbg = debug && streq(debug, "1") ? " hull.debug=1" : "";
+        /*
+         * quiet unless debugging: each byte of the guest's console is a trap to the VMM, and
+         * the kernel's 20 KiB of boot messages cost seconds in the nested test host.
+         */
+        const char *dbg = debug && streq(debug, "1") ? " hull.debug=1" : " quiet";
         if (kind == VMM_HULL) {
                 _cleanup_free_ char *bin = NULL;
                 if (find_hull_vmm(&bin) < 0)
