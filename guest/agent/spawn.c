@@ -375,8 +375,13 @@ static _Noreturn void child(const struct spec *s, const char *root, int in, int 
                 child_fail(errfd, errno, "set up stdio");
         if (strcmp(root, "/") != 0 && chroot(root) < 0)
                 child_fail(errfd, errno, "chroot");
-        if (chdir(s->cwd ? s->cwd : "/") < 0)
-                child_fail(errfd, errno, "change to the working directory");
+        /* A missing working directory is made, as runc and Docker do. */
+        if (chdir(s->cwd ? s->cwd : "/") < 0) {
+                char cwd[4096];
+                snprintf(cwd, sizeof(cwd), "%s", s->cwd ? s->cwd : "/");
+                if (errno != ENOENT || mkdir_parents(cwd, true) < 0 || chdir(cwd) < 0)
+                        child_fail(errfd, errno, "change to the working directory");
+        }
         for (size_t i = 0; i < s->n_rlimits; i++)
                 if (setrlimit((__rlimit_resource_t)s->rlimits[i].resource, &s->rlimits[i].lim) < 0)
                         child_fail(errfd, errno, "set an rlimit");

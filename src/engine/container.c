@@ -14,6 +14,7 @@
  *      the CLI never reaches it) with one end of a socketpair, and wait for its first word:
  *      'r' (running) or 'e' (could not start, with the exit status).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -435,11 +436,34 @@ static int health_args(const struct bundle *b, char ***ret, int64_t *interval, i
         return *ret ? 0 : -ENOMEM;
 }
 
+/*
+ * --isolation vm: the image's root disk, made once per image id by hull-runtime and copied for
+ * each container (docs/agent.md), as long as the container's root is still the image's (an empty
+ * upper directory). NULL otherwise.
+ */
+static char *vm_base_disk(struct engine *e, const struct workload *w, const struct bundle *b)
+{
+        const char *id = startswith(w->image_id, "sha256:") ?: w->image_id;
+        struct dirent *de;
+        bool empty = true;
+        DIR *d;
+
+        if (!runspec_vm_isolated(b->spec) || !*id)
+                return NULL;
+        d = opendir(b->upper);
+        while (d && empty && (de = readdir(d)))
+                empty = streq(de->d_name, ".") || streq(de->d_name, "..");
+        if (d)
+                closedir(d);
+        return empty ? strdup_printf("%s/vm-disks/%s.ext4", e->root, id) : NULL;
+}
+
 static int write_config(struct engine *e, struct workload *w, struct bundle *b, const struct user_ids *user,
                         struct json_object **ret_config)
 {
         _cleanup_json_ struct json_object *config = NULL;
         _cleanup_free_ char *cg = ctr_cgroup_path(w->id), *path = strdup_printf("%s/config.json", b->dir);
+        _cleanup_free_ char *vm_base = vm_base_disk(e, w, b);
         struct ocispec_input in = {
                 .spec = b->spec,
                 .image = b->img,
@@ -453,6 +477,7 @@ static int write_config(struct engine *e, struct workload *w, struct bundle *b, 
                 .have_swap_accounting = have_swap_accounting(),
                 /* hull-monitor makes the namespace and passes it to hull-runtime as fd 3 (monitor.h). */
                 .netns_path = b->spec->network && streq(b->spec->network, "host") ? NULL : "/proc/self/fd/3",
+                .vm_base_disk = vm_base,
         };
         int r;
 

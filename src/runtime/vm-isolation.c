@@ -388,6 +388,74 @@ static int make_ext4(const char *dir, const char *image)
         return run_tool(argv, "mke2fs");
 }
 
+/* Copy the data extents of in to out (a sparse copy: holes stay holes). */
+static int copy_sparse(int in, int out)
+{
+        struct stat st;
+        off_t pos = 0;
+
+        if (fstat(in, &st) < 0)
+                return negative_errno();
+        while (pos < st.st_size) {
+                off_t data = lseek(in, pos, SEEK_DATA), hole;
+                if (data < 0)
+                        break; /* ENXIO: only a hole is left */
+                hole = lseek(in, data, SEEK_HOLE);
+                if (hole < 0)
+                        return negative_errno();
+                for (off_t o = data; o < hole;) {
+                        loff_t a = o, b = o;
+                        ssize_t k = copy_file_range(in, &a, out, &b, (size_t)(hole - o), 0);
+                        if (k <= 0)
+                                return k < 0 ? negative_errno() : -EIO;
+                        o += k;
+                }
+                pos = hole;
+        }
+        return ftruncate(out, st.st_size) < 0 ? negative_errno() : 0;
+}
+
+/*
+ * The container's root disk at image: a copy of base (io.hull.isolation.rootfs-base, the
+ * image's root disk, which hull's engine names by image id), made from rootfs first when it
+ * does not exist yet; without a base, mke2fs of rootfs. The base appears by rename, whole,
+ * so that concurrent creates never see half of one.
+ */
+static int disk_from_base(const char *rootfs, const char *base, const char *image)
+{
+        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        int r;
+
+        if (!base)
+                return make_ext4(rootfs, image);
+        if (access(base, F_OK) < 0) {
+                _cleanup_free_ char *dir = strdup(base), *tmp = strdup_printf("%s.tmp-%d", base, (int)getpid());
+                char *slash = dir ? strrchr(dir, '/') : NULL;
+                if (!tmp || !slash)
+                        return -ENOMEM;
+                *slash = 0;
+                if ((r = mkdir_p(dir, 0700)) < 0)
+                        return err_set(r, "io.hull.isolation.rootfs-base: cannot create '%s': %s", dir, strerror(-r));
+                if ((r = make_ext4(rootfs, tmp)) < 0) {
+                        unlink(tmp);
+                        return r;
+                }
+                if (rename(tmp, base) < 0) {
+                        r = negative_errno();
+                        unlink(tmp);
+                        return err_set(r, "io.hull.isolation.rootfs-base: cannot create '%s': %m", base);
+                }
+        }
+        in = open(base, O_RDONLY | O_CLOEXEC);
+        out = open(image, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (in < 0 || out < 0)
+                return err_set(negative_errno(), "cannot copy the root disk '%s' to '%s': %m", base, image);
+        r = copy_sparse(in, out);
+        if (r < 0)
+                return err_set(r, "cannot copy the root disk '%s' to '%s': %s", base, image, strerror(-r));
+        return 0;
+}
+
 /* ------------------------------------------------------------------ CREATE */
 
 static bool path_startswith_dev(const char *p)
@@ -722,7 +790,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                                     image);
                         goto undo;
                 }
-                if ((!keep || access(image, F_OK) < 0) && (r = make_ext4(rootfs, image)) < 0) {
+                if ((!keep || access(image, F_OK) < 0) &&
+                    (r = disk_from_base(rootfs, config_annotation(cfg, "io.hull.isolation.rootfs-base"), image)) < 0) {
                         err_prefix(r, "root.path: cannot make the VM's root disk of '%s'", rootfs);
                         goto undo;
                 }

@@ -81,16 +81,20 @@ def vmm_of(hull, name):
 
 
 def test_vm_run_foreground_stdio_exit_code_and_terminal(hull):
-    p = hull.run("run", "--rm", "-i", *VM, "bb", "sh", "-c",
-                 "read x; echo got $x; echo err >&2; uname -r; exit 3", input=b"hello\n", check=False)
+    p = hull.run("run", "--rm", "-i", "-w", "/made/here", *VM, "bb", "sh", "-c",
+                 "read x; echo got $x $(pwd); echo err >&2; uname -r; touch /written; exit 3", input=b"hello\n",
+                 check=False)
     assert p.returncode == 3, p.err
     lines = p.out.splitlines()
-    assert lines[0] == "got hello"
+    assert lines[0] == "got hello /made/here"
     # the guest's kernel, not the host's
     assert lines[1] != os.uname().release and lines[1].endswith("-cloud-amd64")
     assert p.err == "err\n"
+    # the image's root disk is made once, then copied for each container
+    [base] = os.listdir(os.path.join(hull.root, "vm-disks"))
+    assert base.endswith(".ext4")
     status, out = run_in_pty(hull.cmd("run", "--rm", "-t", *VM, "bb", "sh", "-c",
-                                      "test -t 0 && stty size && exit 5"), (33, 101))
+                                      "test -t 0 && ! test -e /written && stty size && exit 5"), (33, 101))
     assert status == 5 and "33 101" in out, out
     assert "No such file" in hull.fail("run", "--rm", *VM, "bb", "/no/such/file", code=127)
     assert hull.ps() == [] and hull.files_of_containers() == []
