@@ -34,6 +34,11 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
 /* exec in a VM-isolated container: same contract as container_exec(). */
 int vmiso_exec(const struct exec_options *o, struct container_state *s, int *ret_exit);
 
+/* vm-disk.c: an ext4 image of dir at image (sparse, room to write), through mke2fs -d. */
+int vmiso_make_ext4(const char *dir, const char *image);
+/* vm-disk.c: the root disk at image, copied from base (made from rootfs when missing); base NULL: mke2fs. */
+int vmiso_disk_from_base(const char *rootfs, const char *base, const char *image);
+
 /* EXEC fields of a process (args, env, cwd, user, groups, rlimits, terminal). */
 int vmiso_exec_fields(struct agent_buf *b, const struct oci_process *p);
 
