@@ -18,9 +18,7 @@
  * Also usable as a service of a full guest (`hull vm exec`): without CREATE,
  * processes run in the guest's own root, and the agent powers off only as pid 1.
  */
-#include <fcntl.h>
-#include <grp.h>
-#include <net/if.h>
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,15 +29,8 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <dirent.h>
-#include <errno.h>
-#include <linux/vm_sockets.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,7 +59,6 @@ static struct {
         bool created;
         bool debug;
         bool is_init;
-        bool shutting_down;
 } A = { .host_fd = -1 };
 
 void agent_log(const char *fmt, ...)
@@ -267,7 +257,6 @@ static void finish_main(int status)
          * port's bytes may still sit in QEMU when the guest powers off, and EXIT must arrive.
          */
         clock_gettime(CLOCK_MONOTONIC, &start);
-        A.shutting_down = true;
         for (;;) {
                 uint8_t buf[4096];
                 struct agent_msg m;
