@@ -7,6 +7,7 @@ that no mount, cgroup, process or container file remains.
 """
 import os
 import shutil
+import time
 
 import pytest
 
@@ -34,9 +35,24 @@ def _hull_cgroups():
     return out
 
 
+def _empty(d):
+    try:
+        with open(os.path.join(d, "cgroup.procs")) as f:
+            return not f.read().strip()
+    except OSError:
+        return False  # gone meanwhile
+
+
 def _check_cgroups(before):
-    """The leak check counts cgroups only in strict mode (their names carry no test tag): count ours here."""
-    left = sorted(_hull_cgroups() - before)
+    """The leak check counts cgroups only in strict mode (their names carry no test tag): count ours here.
+    Containers that other stores run meanwhile (parallel test runs, other users' hull) are not ours and
+    must not be touched: a cgroup counts as left behind only when it is new and stays empty for 2 s."""
+    suspects = {d for d in _hull_cgroups() - before if _empty(d)}
+    deadline = time.monotonic() + 2
+    while suspects and time.monotonic() < deadline:
+        time.sleep(0.1)
+        suspects = {d for d in suspects if _empty(d)}
+    left = sorted(suspects)
     for d in sorted(left, key=len, reverse=True):
         try:
             os.rmdir(d)
