@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,11 +40,19 @@
  * -errno. */
 static pid_t spawn_with(char **argv, int in, int out, int err, int extra)
 {
-        pid_t p = fork();
+        pid_t parent = getpid(), p = fork();
         if (p < 0)
                 return negative_errno();
         if (p == 0) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+                /*
+                 * The runtime dies with its monitor: an orphaned `run` would go on to make the
+                 * cgroup and the container after the engine repaired the monitor's death (swept
+                 * the cgroup, deleted the state), and leave both behind.
+                 */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(127);
                 int fds[4] = {in >= 0 ? in : null, out >= 0 ? out : null, err >= 0 ? err : null, extra};
                 sigset_t all;
 

@@ -7,6 +7,7 @@ that no mount, cgroup, process or container file remains.
 """
 import os
 import shutil
+import threading
 import time
 
 import pytest
@@ -43,11 +44,36 @@ def _empty(d):
         return False  # gone meanwhile
 
 
-def _check_cgroups(before):
+class _IdWatch:
+    """The ids of the containers a store has had: its containers/ directory, looked at every 50 ms
+    while the test runs (the names of container cgroups carry the id, not the test's tag)."""
+
+    def __init__(self, root):
+        self.dir = os.path.join(root, "containers")
+        self.ids = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(0.05):
+            try:
+                self.ids.update(os.listdir(self.dir))
+            except OSError:
+                pass
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+
+def _check_cgroups(before, ids):
     """The leak check counts cgroups only in strict mode (their names carry no test tag): count ours here.
     Containers that other stores run meanwhile (parallel test runs, other users' hull) are not ours and
-    must not be touched: a cgroup counts as left behind only when it is new and stays empty for 2 s."""
-    suspects = {d for d in _hull_cgroups() - before if _empty(d)}
+    must not be touched: a cgroup counts as left behind only when it is new, named after a container
+    of this store, and stays empty for 2 s. (CI runs alone, in strict mode: every cgroup counts there.)"""
+    suspects = {d for d in _hull_cgroups() - before
+                if _empty(d) and os.path.basename(d)[len("hull-"):] in ids}
     deadline = time.monotonic() + 2
     while suspects and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -71,9 +97,11 @@ def hull(tmp_path, tag, leak_check):
     h.run("import", "--change", 'CMD ["/bin/sh"]', tar, "bb")
     leak_check.watch_dir(str(root / "containers"))
     before = _hull_cgroups()
+    watch = _IdWatch(str(root))
     yield h
     h.cleanup()
-    _check_cgroups(before)
+    watch.stop()
+    _check_cgroups(before, watch.ids)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +122,8 @@ def debian_store(tmp_path_factory):
 def debian(debian_store, leak_check):
     leak_check.watch_dir(os.path.join(debian_store.root, "containers"))
     before = _hull_cgroups()
+    watch = _IdWatch(debian_store.root)
     yield debian_store
     debian_store.cleanup()
-    _check_cgroups(before)
+    watch.stop()
+    _check_cgroups(before, watch.ids)
