@@ -584,6 +584,16 @@ int ctr_pause(struct engine *e, struct workload *w, bool pause)
         return workload_set_state(e->db, w->id, w->state);
 }
 
+/* Its monitor lives and still starts it (the status says so). */
+static bool starting(struct engine *e, const struct workload *w)
+{
+        _cleanup_free_ char *dir = engine_container_dir(e, w->id);
+        struct monitor_status st;
+
+        return dir && monitor_status_read(dir, &st) >= 0 && streq(st.state, "starting") &&
+               pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
+}
+
 int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
 {
         _cleanup_close_ int lock = -EBADF;
@@ -608,7 +618,7 @@ int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
                 r = stop_locked(e, w, 0, SIGKILL);
                 if (r < 0)
                         return r;
-        } else if (pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start)) {
+        } else if (starting(e, w)) {
                 /*
                  * A start whose hull was killed: its monitor still brings the container up, without
                  * the lock. Removing the directory under it would leave what its runtime makes next
