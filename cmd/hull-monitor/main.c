@@ -97,7 +97,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                 {"log-max-files", required_argument, NULL, 'F'},
                 {"tty", no_argument, NULL, 't'},
                 {"stdin", no_argument, NULL, 's'},
-                {"netns-new", no_argument, NULL, 'n'},
+                {"netns-fd", required_argument, NULL, 'n'},
                 {"restart", required_argument, NULL, 'r'},
                 {"restarts", required_argument, NULL, 'c'},
                 {"health-process", required_argument, NULL, 'H'},
@@ -115,6 +115,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         uint64_t u;
 
         *o = (struct options){.attach_fd = -EBADF,
+                              .netns_fd = -EBADF,
                               .log_max_files = 1,
                               .health_retries = 3,
                               .health_interval = 30000000000LL,
@@ -153,7 +154,10 @@ static int parse_options(int argc, char **argv, struct options *o)
                         o->stdin_open = true;
                         break;
                 case 'n':
-                        o->netns_new = true;
+                        r = parse_int(optarg, &o->netns_fd);
+                        /* Ours for the container's life; never inherited by what we run but the runtime. */
+                        if (r >= 0 && fcntl(o->netns_fd, F_SETFD, FD_CLOEXEC) < 0)
+                                r = -errno;
                         break;
                 case 'r':
                         r = parse_restart(optarg, o);

@@ -25,6 +25,7 @@
 #include "attach-proto.h"
 #include "chase.h"
 #include "container-internal.h"
+#include "engine-net.h"
 #include "error.h"
 #include "json.h"
 #include "leftovers.h"
@@ -113,6 +114,10 @@ void ctr_release(struct engine *e, const struct workload *w)
         (void)ctr_runtime(e, NULL, 0, "delete", "--force", w->id, NULL);
         leftover_cgroup_sweep(cg);
         leftover_umount(rootfs);
+        /* Its namespace went with the monitor and the container: what is left are the library's records,
+         * rules and leases. */
+        if (engine_net_teardown(e, w->id) < 0)
+                err_clear();
 }
 
 static bool running_like(enum workload_state s)
@@ -147,6 +152,9 @@ int ctr_destroy(struct engine *e, struct workload *w, bool volumes)
                 return -ENOMEM;
         if (volumes && (r = volume_anonymous_of(e, w->id, &anon)) < 0)
                 return r;
+        /* Before the row: a kill after this leaves a row to remove again, never attachments without one. */
+        if ((r = engine_net_teardown(e, w->id)) < 0)
+                return err_prefix(r, "detaching container %s from its networks", w->name);
         leftover_umount(rootfs);
         r = workload_delete(e->db, w->id);
         if (r < 0)
@@ -288,6 +296,10 @@ static int refresh(struct engine *e, struct workload *w, bool have_lock, bool pe
                 if ((r = set_str(&w->error, "hull-monitor died; the container was stopped")) < 0)
                         return r;
         }
+        /* Ended, and the exit command that detaches it never ran (killed) or has not yet: do it. */
+        if (!alive && !running_like(w->state) && engine_net_attached(e, w->id) &&
+            repair_lock(e, w, have_lock, &lock) && engine_net_teardown(e, w->id) < 0)
+                err_clear();
         changed = old.state != w->state || old.pid != w->pid || old.exit_code != w->exit_code ||
                   old.finished != w->finished || old.started != w->started ||
                   old.monitor_pid != w->monitor_pid || old.restart_count != w->restart_count ||
@@ -542,6 +554,9 @@ int ctr_stop(struct engine *e, struct workload *w, int timeout)
                 timeout = ctr_spec(w, &s) >= 0 && s->stop_timeout >= 0 ? s->stop_timeout : 10;
         }
         r = stop_locked(e, w, timeout, ctr_stop_signal(e, w));
+        /* Off its networks before stop returns (the monitor's exit command would do it a moment later). */
+        if (r >= 0 && !running_like(w->state) && engine_net_teardown(e, w->id) < 0)
+                err_clear();
         /* A --rm container attached elsewhere is removed by its client as soon as it ends. */
         return r == -ENOENT ? 0 : r;
 }

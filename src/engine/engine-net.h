@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * engine-net.h - containers (and VMs) on hull networks: what the engine asks of the network
+ * library (src/net/network.h) when a container is created, started, stopped, removed or
+ * repaired, and when `hull network connect/disconnect/rm/prune` change its networks.
+ *
+ * Who does what (docs/engine.md "Networks"):
+ *   - ctr_start() makes the container's network namespace itself (loopback up), attaches it to
+ *     every network of the runspec and writes /etc/hosts, resolv.conf and hostname (from the
+ *     library, for every mode), then hands the namespace to hull-monitor as an inherited fd;
+ *     the monitor passes it to hull-runtime as fd 3 at each (re)start, so that a restart
+ *     policy keeps the container on its networks with the same addresses;
+ *   - when the container ends for good, the monitor's exit command (`hull container cleanup`)
+ *     detaches it; the repairs of a killed monitor (ctr_release()), removal (ctr_destroy()),
+ *     the next start and `network prune` do it too when that command never ran.
+ *
+ * <dir>/network.json is the engine's record of a container's attachments: written with
+ * {"attaching":true} before the first attach (so that a kill at any later moment leaves a
+ * record pointing at what to detach), replaced by the attachments when they are made, and
+ * removed only after every endpoint of the container has been detached. inspect, ps and port
+ * read it.
+ *
+ * The library's runtime state lives in /run/hull/net for the default root (a tmpfs: it
+ * describes kernel objects that a reboot takes away), in <root>/run/net for any other root,
+ * or under $HULL_RUNROOT: one node, one network state, whatever the number of CLI processes.
+ */
+#pragma once
+
+#include "container.h"
+#include "engine.h"
+#include "runspec.h"
+
+struct image_config;
+struct json_object;
+struct net_ctx;
+
+#define ENGINE_NET_RECORD "network.json"
+
+/* The engine's network context (opened on first use, freed with the engine). */
+int engine_net_ctx(struct engine *e, struct net_ctx **ret);
+
+/* At create: every network exists and every value parses (ports, addresses, rules, hosts); so that a
+ * container that cannot be attached is refused with nothing made. */
+int engine_net_check(struct engine *e, const struct runspec *s);
+
+struct engine_net_start {
+        int netns_fd;     /* the new namespace (bridged and none modes), for the monitor; else -EBADF */
+        char *netns_path; /* what config.json joins: "/proc/self/fd/3", "/proc/PID/ns/net", NULL (host) */
+};
+void engine_net_start_done(struct engine_net_start *s);
+
+/*
+ * Make the container's network: its namespace, attachments and /etc files (hosts, resolv.conf,
+ * hostname in dir). On failure nothing is left attached. hostname: the container's host name.
+ */
+int engine_net_setup(struct engine *e, const struct workload *w, const struct runspec *s,
+                     const struct image_config *img, const char *dir, const char *hostname,
+                     struct engine_net_start *ret);
+
+/* Detach the container from every network, then drop its record. 0 (nothing to do) or the count. */
+int engine_net_teardown(struct engine *e, const char *id);
+/* Whether the container has an attachment record (a teardown is due once it stopped). */
+bool engine_net_attached(struct engine *e, const char *id);
+
+/* The container's attachments as recorded (an array of net_attachment_to_json() objects; empty when it
+ * has none). */
+int engine_net_attachments(struct engine *e, const char *id, struct json_object **ret);
+
+/* `network connect`: add a network to the runspec, and attach now when the container runs. */
+int engine_net_connect(struct engine *e, struct workload *w, const char *network, const char *ip,
+                       const char *ip6, const char *mac, char *const *aliases);
+/* `network disconnect`: remove a network from the runspec, and detach now when it runs. */
+int engine_net_disconnect(struct engine *e, struct workload *w, const char *network, bool force);
+
+/* The container ended for good (the monitor's exit command): detach unless it runs again. */
+int engine_net_cleanup(struct engine *e, struct workload *w);
+
+/* Names of the networks that any container's runspec names (the default one for bridged containers
+ * without a --network). */
+int engine_net_in_use(struct engine *e, char ***ret);
+
+/* ------------------------------------------------------------------ VMs */
+
+/* What a VM needs to use its network: a persistent tap on the network's bridge (opened by hull-vmm
+ * with /dev/net/tun and TUNSETIFF of that name) and the guest's configuration. */
+struct engine_net_tap {
+        char *network;
+        char *tap;       /* the tap's name on the host */
+        char *mac;       /* the guest NIC's MAC */
+        char *ipv4;      /* "10.89.0.5/24" */
+        char *gateway4;  /* NULL on internal networks */
+        char *ipv6;      /* NULL without IPv6 */
+        char *gateway6;
+        uint32_t mtu;
+        char *kernel_ip_arg;                   /* "ip=..." for a Linux guest's command line */
+        char *hosts, *resolv_conf, *hostname; /* the guest's /etc files */
+};
+void engine_net_tap_done(struct engine_net_tap *t);
+
+/*
+ * Attach a VM (workload_id) to the first network of spec (the default network when it has none),
+ * with its --ip/--mac-address/aliases, -p, --egress/--ingress, as for a container; tap_uid/gid own
+ * the tap (-1: root). Records network.json in dir (the VM's directory) as for a container; undo
+ * with engine_net_detach_tap() with the same dir.
+ */
+int engine_net_attach_tap(struct engine *e, const char *workload_id, const char *name,
+                          const struct runspec *spec, const char *dir, uid_t tap_uid, gid_t tap_gid,
+                          struct engine_net_tap *ret);
+int engine_net_detach_tap(struct engine *e, const char *workload_id, const char *dir);
