@@ -759,3 +759,154 @@ int engine_net_detach_tap(struct engine *e, const char *workload_id, const char 
         _cleanup_free_ char *path = record_path(e, workload_id, dir);
         return path ? teardown_at(e, workload_id, path) : -ENOMEM;
 }
+
+/* ------------------------------------------------------------------ inspect */
+
+static struct json_object *jstr_or_empty(const char *s)
+{
+        return json_object_new_string(s ?: "");
+}
+
+/* "10.88.0.2/16" -> address and prefix length. */
+static void split_cidr(const char *cidr, char *addr, size_t size, int *len)
+{
+        const char *slash = cidr ? strchr(cidr, '/') : NULL;
+
+        snprintf(addr, size, "%.*s", slash ? (int)(slash - cidr) : (int)strlen(cidr ?: ""), cidr ?: "");
+        *len = slash ? atoi(slash + 1) : 0;
+}
+
+static const char *attachment_str(struct json_object *a, const char *k)
+{
+        struct json_object *v;
+        return json_object_object_get_ex(a, k, &v) && json_object_is_type(v, json_type_string)
+                       ? json_object_get_string(v)
+                       : NULL;
+}
+
+/* The canonical form of a policy list (what nftables enforces), or the list as typed if it does not parse. */
+static struct json_object *policy_json(char **rules, const char *what)
+{
+        struct json_object *a = json_object_new_array();
+        struct policy p = {};
+        _cleanup_strv_free_ char **canon = NULL;
+
+        if (rules && policy_parse(rules, what, &p) >= 0)
+                canon = policy_to_strv(&p);
+        err_clear();
+        policy_done(&p);
+        STRV_FOREACH (r, canon ?: rules)
+                json_object_array_add(a, json_object_new_string(*r));
+        return a;
+}
+
+int engine_net_settings_json(struct engine *e, const struct workload *w, const struct runspec *s,
+                             struct json_object **ret)
+{
+        _cleanup_json_ struct json_object *o = json_object_new_object(), *l = NULL;
+        struct json_object *nets = json_object_new_object(), *ports = json_object_new_object();
+        int r;
+
+        if (!o || !nets || !ports) {
+                json_object_put(nets);
+                json_object_put(ports);
+                return -ENOMEM;
+        }
+        json_object_object_add(o, "Networks", nets);
+        json_object_object_add(o, "Ports", ports);
+        r = engine_net_attachments(e, w->id, &l);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < json_object_array_length(l); i++) {
+                struct json_object *a = json_object_array_get_idx(l, i), *n = json_object_new_object(), *pl,
+                                   *aliases = json_object_new_array();
+                const char *name = attachment_str(a, "network") ?: "";
+                char ip[64], ip6[64];
+                int len4, len6;
+
+                split_cidr(attachment_str(a, "ipv4"), ip, sizeof(ip), &len4);
+                split_cidr(attachment_str(a, "ipv6"), ip6, sizeof(ip6), &len6);
+                json_object_object_add(n, "IPAddress", json_object_new_string(ip));
+                json_object_object_add(n, "IPPrefixLen", json_object_new_int(len4));
+                json_object_object_add(n, "Gateway", jstr_or_empty(attachment_str(a, "gateway4")));
+                json_object_object_add(n, "GlobalIPv6Address", json_object_new_string(ip6));
+                json_object_object_add(n, "GlobalIPv6PrefixLen", json_object_new_int(len6));
+                json_object_object_add(n, "IPv6Gateway", jstr_or_empty(attachment_str(a, "gateway6")));
+                json_object_object_add(n, "MacAddress", jstr_or_empty(attachment_str(a, "mac")));
+                json_object_object_add(n, "InterfaceName", jstr_or_empty(attachment_str(a, "ifname")));
+                json_object_object_add(n, "Aliases", aliases);
+                for (size_t k = 0; k < s->n_networks; k++)
+                        if (streq(s->networks[k].name, name))
+                                STRV_FOREACH (al, s->networks[k].aliases)
+                                        json_object_array_add(aliases, json_object_new_string(*al));
+                json_object_object_add(nets, name, n);
+                if (i == 0) {
+                        /* podman repeats the first network's settings at the top. */
+                        json_object_object_foreach(n, k, v)
+                        {
+                                if (!streq(k, "Aliases") && !streq(k, "InterfaceName"))
+                                        json_object_object_add(o, k, json_object_get(v));
+                        }
+                }
+                if (!json_object_object_get_ex(a, "ports", &pl))
+                        continue;
+                for (size_t j = 0; j < json_object_array_length(pl); j++) {
+                        struct json_object *p = json_object_array_get_idx(pl, j), *b = json_object_new_object(),
+                                           *list;
+                        char key[32], hp[8];
+                        snprintf(key, sizeof(key), "%d/%s",
+                                 json_object_get_int(json_object_object_get(p, "container_port")),
+                                 attachment_str(p, "protocol") ?: "tcp");
+                        snprintf(hp, sizeof(hp), "%d", json_object_get_int(json_object_object_get(p, "host_port")));
+                        json_object_object_add(b, "HostIp", jstr_or_empty(attachment_str(p, "host_ip")));
+                        json_object_object_add(b, "HostPort", json_object_new_string(hp));
+                        if (!json_object_object_get_ex(ports, key, &list)) {
+                                list = json_object_new_array();
+                                json_object_object_add(ports, key, list);
+                        }
+                        json_object_array_add(list, b);
+                }
+        }
+        if (w->pid > 0 && json_object_array_length(l) > 0) {
+                char sandbox[64];
+                snprintf(sandbox, sizeof(sandbox), "/proc/%lld/ns/net", (long long)w->pid);
+                json_object_object_add(o, "SandboxKey", json_object_new_string(sandbox));
+        }
+        json_object_object_add(o, "Egress", policy_json(s->egress, "--egress"));
+        json_object_object_add(o, "Ingress", policy_json(s->ingress, "--ingress"));
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int engine_net_ports_string(struct engine *e, const char *id, char **ret)
+{
+        _cleanup_json_ struct json_object *l = NULL;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        r = engine_net_attachments(e, id, &l);
+        if (r < 0)
+                return r;
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < json_object_array_length(l); i++) {
+                struct json_object *pl;
+                if (!json_object_object_get_ex(json_object_array_get_idx(l, i), "ports", &pl))
+                        continue;
+                for (size_t j = 0; j < json_object_array_length(pl); j++) {
+                        struct json_object *p = json_object_array_get_idx(pl, j);
+                        const char *hip = attachment_str(p, "host_ip");
+                        fprintf(f, "%s%s:%d->%d/%s", ftell(f) > 0 ? ", " : "", hip && *hip ? hip : "0.0.0.0",
+                                json_object_get_int(json_object_object_get(p, "host_port")),
+                                json_object_get_int(json_object_object_get(p, "container_port")),
+                                attachment_str(p, "protocol") ?: "tcp");
+                }
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}

@@ -66,6 +66,12 @@ bool engine_net_attached(struct engine *e, const char *id);
  * has none). */
 int engine_net_attachments(struct engine *e, const char *id, struct json_object **ret);
 
+/* podman's NetworkSettings of a container (Networks, Ports, IPAddress...; hull's Egress, Ingress). */
+int engine_net_settings_json(struct engine *e, const struct workload *w, const struct runspec *s,
+                             struct json_object **ret);
+/* ps's PORTS column: "0.0.0.0:8080->80/tcp, ..." ("" without published ports). */
+int engine_net_ports_string(struct engine *e, const char *id, char **ret);
+
 /* `network connect`: add a network to the runspec, and attach now when the container runs. */
 int engine_net_connect(struct engine *e, struct workload *w, const char *network, const char *ip,
                        const char *ip6, const char *mac, char *const *aliases);
