@@ -317,8 +317,10 @@ int cmd_run(struct cmd_context *c)
         if (r < 0)
                 return cmd_fail(r, "reading container %s", w->name);
         r = ctr_start(c->engine, w, !detach, &res);
+        /* run is one operation: a container that hull could not start (a host port taken, an address in use)
+         * is not left behind. One whose command could not be executed stays "created", as in podman. */
         if (r < 0)
-                return start_failed(c, w, r, s->auto_remove);
+                return start_failed(c, w, r, s->auto_remove || r != -ENOEXEC);
         if (detach) {
                 printf("%s\n", w->id);
                 return 0;

@@ -57,6 +57,7 @@ def hull(tmp_path, tag, leak_check):
     before = _hull_cgroups()
     yield h
     h.cleanup()
+    h.close()
     _check_cgroups(before)
 
 
@@ -71,6 +72,7 @@ def debian_store(tmp_path_factory):
     h.run("import", "--change", 'CMD ["/bin/bash"]', eu.DEBIAN_TAR, "debian:12", timeout=600)
     yield h
     h.cleanup()
+    h.close()
     shutil.rmtree(str(d), ignore_errors=True)
 
 

@@ -18,14 +18,49 @@ BUSYBOX_ROOTFS = os.path.join(ASSETS, "busybox-rootfs")
 DEBIAN_TAR = os.path.join(ASSETS, "debian-rootfs.tar")
 
 
-class Hull:
-    """hull with --root set to a private store."""
+class Netns:
+    """An anonymous network namespace held by a sleeping process (entered with nsenter)."""
 
-    def __init__(self, root):
+    def __init__(self):
+        self.holder = subprocess.Popen(["unshare", "-n", "sh", "-c", "ip link set lo up && echo ready && exec sleep 1d"],
+                                       stdout=subprocess.PIPE, text=True)
+        if self.holder.stdout.readline().strip() != "ready":
+            raise AssertionError("cannot create a network namespace")
+        self.pid = self.holder.pid
+        self.path = f"/proc/{self.pid}/ns/net"
+
+    def enter(self):
+        return ["nsenter", f"--net={self.path}"]
+
+    def close(self):
+        if self.holder.returncode is None:
+            self.holder.kill()
+            self.holder.communicate()
+
+
+class Hull:
+    """hull with --root set to a private store, run in a private network namespace: the node's
+    networks (the default bridge "hull0" and its nftables table) are per namespace, so each store gets
+    its own, and parallel test runs on this shared machine never meet."""
+
+    def __init__(self, root, netns=None):
         self.root = root
+        self.own_netns = netns is None
+        self.netns = netns or Netns()
 
     def cmd(self, *args):
-        return [HULL, "--root", self.root] + [str(a) for a in args]
+        return [*self.netns.enter(), HULL, "--root", self.root] + [str(a) for a in args]
+
+    def sh(self, *args, check=True, timeout=30):
+        """A command on the store's host namespace (ip, nft, python3 peers)."""
+        p = subprocess.run([*self.netns.enter(), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(map(str, args))} failed ({p.returncode}):\n{p.stdout}{p.stderr}")
+        return p
+
+    def close(self):
+        if self.own_netns:
+            self.netns.close()
 
     def run(self, *args, check=True, input=None, env=None, timeout=120):
         e = dict(os.environ)
@@ -70,6 +105,7 @@ class Hull:
         """Remove every container and volume of the store (teardown)."""
         self.run("rm", "-a", "-f", check=False, timeout=120)
         self.run("volume", "prune", check=False)
+        self.run("network", "prune", check=False)
 
     def files_of_containers(self):
         d = os.path.join(self.root, "containers")
