@@ -69,6 +69,7 @@ struct options {
         uint64_t log_max_size;
         unsigned log_max_files;
         bool tty, stdin_open;
+        bool wait_network; /* run nothing before the engine's ATTACH_NETWORK_READY on attach_fd */
         int netns_fd; /* the container's network namespace (made and attached by the engine), or -EBADF */
         enum restart_kind restart;
         unsigned restart_max; /* on-failure:N, 0 = unlimited */

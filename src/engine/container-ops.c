@@ -152,7 +152,12 @@ int ctr_destroy(struct engine *e, struct workload *w, bool volumes)
                 return -ENOMEM;
         if (volumes && (r = volume_anonymous_of(e, w->id, &anon)) < 0)
                 return r;
-        /* Before the row: a kill after this leaves a row to remove again, never attachments without one. */
+        /* Before the row: a kill after this leaves a row to remove again, never attachments without one.
+         * Once its monitor (the endpoints' owner) is gone, the veths left with the namespace and the
+         * library does not delete them (an RCU grace period each): a monitor on its way out is given
+         * a moment. */
+        if (engine_net_attached(e, w->id) && w->monitor_pid > 0)
+                (void)ctr_wait_monitor(w, 1000);
         if ((r = engine_net_teardown(e, w->id)) < 0)
                 return err_prefix(r, "detaching container %s from its networks", w->name);
         leftover_umount(rootfs);

@@ -521,11 +521,11 @@ static int prepare_bundle(struct engine *e, struct workload *w, struct bundle *b
                         snprintf(b->hostname, sizeof(b->hostname), "localhost");
         } else
                 ocispec_hostname(b->spec, w->id, b->hostname);
-        /* Namespace, networks, and /etc/hosts, resolv.conf, hostname for every mode (engine-net.h). */
+        /* The namespace, and the /etc files of the modes without a network (engine-net.h). */
         r = engine_net_setup(e, w, b->spec, b->img, b->dir, b->hostname, &b->net);
         if (r < 0)
                 return r;
-        b->net_made = true;
+        b->net_made = b->net.bridged;
         return write_config(e, w, b, &user, ret_config);
 }
 
@@ -592,6 +592,8 @@ static int monitor_argv(struct engine *e, struct workload *w, struct bundle *b, 
                 r |= add_arg(&argv, "--stdin");
         if (b->net.netns_fd >= 0)
                 r |= add_arg(&argv, "--netns-fd=4");
+        if (b->net.bridged)
+                r |= add_arg(&argv, "--wait-network");
         if (r < 0)
                 return -ENOMEM;
         r = health_args(b, &hargs, &interval, &timeout, &start, &retries);
@@ -762,12 +764,28 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
         r = spawn_monitor(argv, b.net.netns_fd, &fd, &mon);
         if (r < 0)
                 return undo_net(e, w, &b, r);
-        /* The monitor holds the namespace now: ours must not keep it alive after the container. */
-        b.net.netns_fd = safe_close(b.net.netns_fd);
         if (pid_start_time(mon, &mon_start) < 0)
                 mon_start = 0; /* gone already: await_start() says so */
         /* From here the monitor owns the mount: it unmounts it when the container ends. */
         b.mounted = false;
+        if (b.net.bridged) {
+                /* The monitor waits for this before it runs anything; it owns the endpoints. */
+                r = engine_net_attach(e, w, b.spec, b.img, b.dir, b.hostname, b.net.netns_fd, mon);
+                if (r >= 0 && send(fd, (char[]){ATTACH_NETWORK_READY}, 1, MSG_NOSIGNAL) != 1)
+                        r = err_set(-EIO, "hull-monitor exited before the container started");
+                if (r < 0) {
+                        /* Without the word, the monitor releases the rootfs and exits. */
+                        fd = safe_close(fd);
+                        while (waitpid(mon, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        r = undo_net(e, w, &b, r);
+                        if (ctr_refresh_locked(e, w, true) < 0)
+                                err_clear();
+                        return r;
+                }
+        }
+        /* The monitor holds the namespace now: ours must not keep it alive after the container. */
+        b.net.netns_fd = safe_close(b.net.netns_fd);
         r = await_start(fd, w);
         if (monitor_status_read(b.dir, &st) >= 0) {
                 w->monitor_pid = st.monitor_pid;

@@ -313,7 +313,7 @@ static int setup_container_mode(struct engine *e, const struct runspec *s, const
 }
 
 static int attach_one(struct net_ctx *ctx, const char *id, const char *name, const struct runspec *s,
-                      const struct image_config *img, size_t i, int netns_fd, const char *hostname,
+                      const struct image_config *img, size_t i, int netns_fd, pid_t owner, const char *hostname,
                       const char *files_dir, struct net_attachment **ret)
 {
         const struct runspec_network *n = &s->networks[i];
@@ -323,6 +323,9 @@ static int attach_one(struct net_ctx *ctx, const char *id, const char *name, con
                 .endpoint = id,
                 .kind = NET_ENDPOINT_VETH,
                 .netns_fd = netns_fd,
+                /* The monitor: when it is gone, so is the namespace (and the library knows the veth
+                 * left with it, instead of deleting it and waiting for an RCU grace period). */
+                .owner_pid = owner,
                 .ifname = ifname,
                 .name = name,
                 .hostname = hostname,
@@ -361,36 +364,67 @@ static int record_attachments(const char *path, struct net_attachment **l, size_
         return record_write(path, o);
 }
 
-/* The bridged mode: namespace, attachments, record. */
-static int setup_bridged(struct engine *e, const struct workload *w, const struct runspec *s,
-                         const struct image_config *img, const char *dir, const char *hostname,
-                         struct engine_net_start *ret)
+/* The bridged mode, first half: the record, the namespace. */
+static int setup_bridged(struct engine *e, const struct workload *w, const char *dir, struct engine_net_start *ret)
 {
         _cleanup_free_ char *path = record_path(e, w->id, dir);
         _cleanup_close_ int ns = -EBADF;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        /* A record left by an earlier run (its end was never cleaned up): detach that first. */
+        if ((r = teardown_at(e, w->id, path)) < 0 || (r = record_mark(path)) < 0)
+                return r;
+        r = netns_make(&ns);
+        if (r < 0) {
+                (void)unlink(path);
+                return r;
+        }
+        ret->netns_fd = TAKE_FD(ns);
+        ret->netns_path = strdup("/proc/self/fd/3");
+        ret->bridged = true;
+        return ret->netns_path ? 0 : -ENOMEM;
+}
+
+/* The networks of a bridged runspec: its own, or the default network. */
+static void networks_of(const struct runspec *s, struct runspec *view, struct runspec_network *def)
+{
+        *view = *s;
+        if (s->n_networks == 0) {
+                /* No --network: the default network, as podman and Docker do. */
+                *def = (struct runspec_network){.name = (char *)NET_DEFAULT_NETWORK};
+                view->networks = def;
+                view->n_networks = 1;
+        }
+}
+
+int engine_net_attach(struct engine *e, const struct workload *w, const struct runspec *spec,
+                      const struct image_config *img, const char *dir, const char *hostname, int netns_fd,
+                      pid_t owner)
+{
+        _cleanup_free_ char *path = record_path(e, w->id, dir);
         struct net_attachment **l = NULL;
+        struct runspec_network def;
+        struct runspec s;
         struct net_ctx *ctx;
         size_t n = 0;
         int r;
 
         if (!path)
                 return -ENOMEM;
+        networks_of(spec, &s, &def);
         r = engine_net_ctx(e, &ctx);
         if (r < 0)
-                return r;
-        /* A record left by an earlier run (its end was never cleaned up): detach that first. */
-        if ((r = teardown_at(e, w->id, path)) < 0 || (r = record_mark(path)) < 0)
-                return r;
-        r = netns_make(&ns);
-        if (r < 0)
                 goto fail;
-        l = calloc(s->n_networks, sizeof(*l));
+        l = calloc(s.n_networks, sizeof(*l));
         if (!l) {
                 r = -ENOMEM;
                 goto fail;
         }
-        for (; n < s->n_networks; n++) {
-                r = attach_one(ctx, w->id, w->name, s, img, n, ns, hostname, n == 0 ? dir : NULL, &l[n]);
+        for (; n < s.n_networks; n++) {
+                r = attach_one(ctx, w->id, w->name, &s, img, n, netns_fd, owner, hostname, n == 0 ? dir : NULL,
+                               &l[n]);
                 if (r < 0)
                         goto fail;
         }
@@ -400,9 +434,7 @@ static int setup_bridged(struct engine *e, const struct workload *w, const struc
         for (size_t i = 0; i < n; i++)
                 net_attachment_free(l[i]);
         free(l);
-        ret->netns_fd = TAKE_FD(ns);
-        ret->netns_path = strdup("/proc/self/fd/3");
-        return ret->netns_path ? 0 : -ENOMEM;
+        return 0;
 fail : {
         /* Undo in full, keeping the message of the step that failed. */
         char msg[1024];
@@ -422,18 +454,11 @@ int engine_net_setup(struct engine *e, const struct workload *w, const struct ru
 {
         _cleanup_net_attachment_ struct net_attachment *a = NULL;
         struct engine_net_start st = {.netns_fd = -EBADF};
-        struct runspec def = *s;
-        struct runspec_network dn = {.name = (char *)NET_DEFAULT_NETWORK};
         int r;
 
-        if (runspec_is_bridged(s)) {
-                /* No --network: the default network, as podman and Docker do. */
-                if (s->n_networks == 0) {
-                        def.networks = &dn;
-                        def.n_networks = 1;
-                }
-                r = setup_bridged(e, w, &def, img, dir, hostname, &st);
-        } else if (streq(s->network, "host")) {
+        if (runspec_is_bridged(s))
+                r = setup_bridged(e, w, dir, &st);
+        else if (streq(s->network, "host")) {
                 r = net_files_standalone(NET_MODE_HOST, hostname, s->add_hosts, s->dns, s->dns_search,
                                          s->dns_options, dir, &a);
         } else if (streq(s->network, "none")) {
@@ -553,7 +578,7 @@ int engine_net_connect(struct engine *e, struct workload *w, const char *network
                 if ((r = netns_open(nspath, &ns)) < 0)
                         return err_set(r, "cannot open the network namespace of container %s: %s", w->name,
                                        strerror(-r));
-                r = attach_one(ctx, w->id, w->name, s, NULL, i, ns, NULL, NULL, &a);
+                r = attach_one(ctx, w->id, w->name, s, NULL, i, ns, (pid_t)w->monitor_pid, NULL, NULL, &a);
                 if (r < 0)
                         return r;
                 /* Ports belong to the first network only; a connect never publishes. */

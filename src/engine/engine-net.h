@@ -5,11 +5,12 @@
  * repaired, and when `hull network connect/disconnect/rm/prune` change its networks.
  *
  * Who does what (docs/engine.md "Networks"):
- *   - ctr_start() makes the container's network namespace itself (loopback up), attaches it to
- *     every network of the runspec and writes /etc/hosts, resolv.conf and hostname (from the
- *     library, for every mode), then hands the namespace to hull-monitor as an inherited fd;
- *     the monitor passes it to hull-runtime as fd 3 at each (re)start, so that a restart
- *     policy keeps the container on its networks with the same addresses;
+ *   - ctr_start() makes the container's network namespace itself (loopback up) and hands it to
+ *     hull-monitor as an inherited fd; the monitor waits (--wait-network) while the engine
+ *     attaches the namespace to every network of the runspec, with the monitor as the
+ *     endpoints' owner, and writes /etc/hosts, resolv.conf and hostname (from the library, for
+ *     every mode); then the monitor passes it to hull-runtime as fd 3 at each (re)start, so
+ *     that a restart policy keeps the container on its networks with the same addresses;
  *   - when the container ends for good, the monitor's exit command (`hull container cleanup`)
  *     detaches it; the repairs of a killed monitor (ctr_release()), removal (ctr_destroy()),
  *     the next start and `network prune` do it too when that command never ran.
@@ -46,16 +47,25 @@ int engine_net_check(struct engine *e, const struct runspec *s);
 struct engine_net_start {
         int netns_fd;     /* the new namespace (bridged and none modes), for the monitor; else -EBADF */
         char *netns_path; /* what config.json joins: "/proc/self/fd/3", "/proc/PID/ns/net", NULL (host) */
+        bool bridged;     /* engine_net_attach() is due once the monitor exists */
 };
 void engine_net_start_done(struct engine_net_start *s);
 
 /*
- * Make the container's network: its namespace, attachments and /etc files (hosts, resolv.conf,
- * hostname in dir). On failure nothing is left attached. hostname: the container's host name.
+ * Before the monitor: the container's namespace and, for the none, host and container modes, its
+ * /etc files (hosts, resolv.conf, hostname in dir); for the bridged mode the record and the namespace
+ * (ret->bridged: engine_net_attach() follows). hostname: the container's host name.
  */
 int engine_net_setup(struct engine *e, const struct workload *w, const struct runspec *s,
                      const struct image_config *img, const char *dir, const char *hostname,
                      struct engine_net_start *ret);
+/*
+ * Once the monitor (owner) holds the namespace, before it runs anything: attach it to every network
+ * of s, write the /etc files and the record. All or nothing.
+ */
+int engine_net_attach(struct engine *e, const struct workload *w, const struct runspec *s,
+                      const struct image_config *img, const char *dir, const char *hostname, int netns_fd,
+                      pid_t owner);
 
 /* Detach the container from every network, then drop its record. 0 (nothing to do) or the count. */
 int engine_net_teardown(struct engine *e, const char *id);
