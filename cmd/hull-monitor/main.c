@@ -100,6 +100,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                 {"stdin", no_argument, NULL, 's'},
                 {"netns-fd", required_argument, NULL, 'n'},
                 {"wait-network", no_argument, NULL, 'W'},
+                {"exit-command-unless-stopped", no_argument, NULL, 'U'},
                 {"restart", required_argument, NULL, 'r'},
                 {"restarts", required_argument, NULL, 'c'},
                 {"health-process", required_argument, NULL, 'H'},
@@ -163,6 +164,9 @@ static int parse_options(int argc, char **argv, struct options *o)
                         break;
                 case 'W':
                         o->wait_network = true;
+                        break;
+                case 'U':
+                        o->exit_command_unless_stopped = true;
                         break;
                 case 'r':
                         r = parse_restart(optarg, o);
@@ -598,7 +602,10 @@ int main(int argc, char **argv)
         run_loop(&m, INT64_MAX);
         unlinkat(AT_FDCWD, ATTACH_SOCKET, 0);
         io_drain_clients(&m);
-        if (m.o.exit_command && !io_any_ack(&m)) {
+        /* A stop or rm by the engine detaches the container itself: then an exit command that is there
+         * for the network only would merely wait for that command's lock. */
+        if (m.o.exit_command && !io_any_ack(&m) &&
+            !(m.o.exit_command_unless_stopped && faccessat(AT_FDCWD, "stop", F_OK, 0) == 0)) {
                 /* Nobody took care of the end (run --rm -d, or the CLI was killed): the engine's cleanup. */
                 for (size_t i = 0; i < m.n_clients; i++)
                         safe_close(m.clients[i].fd);

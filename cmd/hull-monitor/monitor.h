@@ -70,6 +70,7 @@ struct options {
         unsigned log_max_files;
         bool tty, stdin_open;
         bool wait_network; /* run nothing before the engine's ATTACH_NETWORK_READY on attach_fd */
+        bool exit_command_unless_stopped; /* not after a stop by the engine (the "stop" file) */
         int netns_fd; /* the container's network namespace (made and attached by the engine), or -EBADF */
         enum restart_kind restart;
         unsigned restart_max; /* on-failure:N, 0 = unlimited */

@@ -137,6 +137,24 @@ static int set_str(char **dst, const char *v)
 }
 
 /*
+ * Detach an ended container from its networks. Once its monitor (the endpoints' owner) is gone, the
+ * veths left with the namespace and the library does not delete them (an RCU grace period each): a
+ * monitor on its way out is given a moment, unless it is about to remove a --rm container itself
+ * (its `container cleanup` waits for the lock our caller holds).
+ */
+static int net_release(struct engine *e, struct workload *w)
+{
+        _cleanup_runspec_ struct runspec *s = NULL;
+
+        if (!engine_net_attached(e, w->id))
+                return 0;
+        if (w->monitor_pid > 0 && ctr_spec(w, &s) >= 0 && !s->auto_remove)
+                (void)ctr_wait_monitor(w, 1000);
+        err_clear();
+        return engine_net_teardown(e, w->id);
+}
+
+/*
  * The row goes first, in one transaction, then the directory: a kill in between leaves a
  * directory without a row, which the next listing sweeps (sweep_orphans()) once its lock is
  * free. The rootfs is unmounted before the row goes, so that nothing mounted is ever left
@@ -152,13 +170,8 @@ int ctr_destroy(struct engine *e, struct workload *w, bool volumes)
                 return -ENOMEM;
         if (volumes && (r = volume_anonymous_of(e, w->id, &anon)) < 0)
                 return r;
-        /* Before the row: a kill after this leaves a row to remove again, never attachments without one.
-         * Once its monitor (the endpoints' owner) is gone, the veths left with the namespace and the
-         * library does not delete them (an RCU grace period each): a monitor on its way out is given
-         * a moment. */
-        if (engine_net_attached(e, w->id) && w->monitor_pid > 0)
-                (void)ctr_wait_monitor(w, 1000);
-        if ((r = engine_net_teardown(e, w->id)) < 0)
+        /* Before the row: a kill after this leaves a row to remove again, never attachments without one. */
+        if ((r = net_release(e, w)) < 0)
                 return err_prefix(r, "detaching container %s from its networks", w->name);
         leftover_umount(rootfs);
         r = workload_delete(e->db, w->id);
@@ -560,7 +573,7 @@ int ctr_stop(struct engine *e, struct workload *w, int timeout)
         }
         r = stop_locked(e, w, timeout, ctr_stop_signal(e, w));
         /* Off its networks before stop returns (the monitor's exit command would do it a moment later). */
-        if (r >= 0 && !running_like(w->state) && engine_net_teardown(e, w->id) < 0)
+        if (r >= 0 && !running_like(w->state) && net_release(e, w) < 0)
                 err_clear();
         /* A --rm container attached elsewhere is removed by its client as soon as it ends. */
         return r == -ENOENT ? 0 : r;

@@ -616,7 +616,8 @@ static int monitor_argv(struct engine *e, struct workload *w, struct bundle *b, 
                  * which also detaches the container from its networks (engine-net.h). */
                 if ((r = engine_binary(e, ENGINE_BIN_HULL, &hull)) < 0)
                         return r;
-                if (add_arg(&argv, "--exit-command=%s", hull) < 0 ||
+                if ((!b->spec->auto_remove && add_arg(&argv, "--exit-command-unless-stopped") < 0) ||
+                    add_arg(&argv, "--exit-command=%s", hull) < 0 ||
                     add_arg(&argv, "--exit-command=--root") < 0 ||
                     add_arg(&argv, "--exit-command=%s", e->root) < 0 ||
                     add_arg(&argv, "--exit-command=container") < 0 ||

@@ -638,9 +638,12 @@ int engine_net_cleanup(struct engine *e, struct workload *w)
 
         if (!engine_net_attached(e, w->id))
                 return 0;
-        r = ctr_lock(e, w->id, true, &lock);
+        /* Held: a stop, rm or start is at work on the container, and detaches it (or attaches it again). */
+        r = ctr_lock(e, w->id, false, &lock);
+        if (r == -EBUSY || r == -ENOENT)
+                return 0;
         if (r < 0)
-                return r == -ENOENT ? 0 : r;
+                return r;
         r = ctr_refresh_locked(e, w, true);
         if (r < 0)
                 return r;
