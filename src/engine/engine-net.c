@@ -6,12 +6,14 @@
  * Order of a start (each step undone when a later one fails):
  *   1. write network.json {"attaching":true}: from here a kill leaves a record;
  *   2. make the namespace: unshare(CLONE_NEWNET) on this thread, keep an fd, go back (the
- *      engine's own sockets stay in the host's namespace), loopback up;
- *   3. net_attach() for each network (eth0, eth1...), the first one writing the /etc files;
- *   4. network.json with the attachments.
- * The namespace fd then goes to the monitor; while only this process holds it, a kill of this
- * process destroys the namespace, and with it the veths: the library then sees the endpoints as
- * stale, and the record makes the next command of the engine detach them.
+ *      engine's own sockets stay in the host's namespace), loopback up (engine_net_setup());
+ *   3. the monitor is spawned with the namespace and waits;
+ *   4. net_attach() for each network (eth0, eth1...) with the monitor as owner, the first one
+ *      writing the /etc files, then network.json with the attachments (engine_net_attach());
+ *   5. the engine tells the monitor to start the container.
+ * A kill of the engine before 5 ends the monitor's wait: it exits, the namespace and its veths
+ * go, the library sees the endpoints as stale (owner dead), and the record makes the next
+ * command of the engine detach them.
  */
 #include <fcntl.h>
 #include <sched.h>
