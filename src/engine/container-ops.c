@@ -145,11 +145,18 @@ static int set_str(char **dst, const char *v)
 static int net_release(struct engine *e, struct workload *w)
 {
         _cleanup_runspec_ struct runspec *s = NULL;
+        pid_t mon = (pid_t)w->monitor_pid;
+        siginfo_t si = {};
+        bool child;
 
         if (!engine_net_attached(e, w->id))
                 return 0;
-        if (w->monitor_pid > 0 && ctr_spec(w, &s) >= 0 && !s->auto_remove)
-                (void)ctr_wait_monitor(w, 1000);
+        /* The monitor of a `run` or `start -a` in the foreground is our child (and was told that we
+         * remove the container): a zombie would still count as the endpoints' owner, so it is reaped. */
+        child = mon > 0 && waitid(P_PID, (id_t)mon, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+        if (mon > 0 && (child || (ctr_spec(w, &s) >= 0 && !s->auto_remove)) && ctr_wait_monitor(w, 1000) >= 0 &&
+            child)
+                (void)waitpid(mon, NULL, WNOHANG);
         err_clear();
         return engine_net_teardown(e, w->id);
 }

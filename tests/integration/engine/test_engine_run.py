@@ -140,8 +140,9 @@ def test_stdin_interactive(hull):
 def test_tty(hull, tag):
     pid, fd = pty.fork()
     if pid == 0:
-        os.execv(eu.HULL, [eu.HULL, "--root", hull.root, "run", "--rm", "-it", "--name", tag, "bb", "sh", "-c",
-                           "tty; stty size; read line; echo got:$line; exit 4"])
+        cmd = hull.cmd("run", "--rm", "-it", "--name", tag, "bb", "sh", "-c",
+                       "tty; stty size; read line; echo got:$line; exit 4")
+        os.execvp(cmd[0], cmd)
     out = b""
     sent = False
     deadline = time.monotonic() + 30
