@@ -173,7 +173,7 @@ static const struct cmd_option prune_opts[] = {
         { "health-retries", 0, OPT_VALUE, "N", "failures in a row before unhealthy (default 3)" },                 \
         { "health-start-period", 0, OPT_VALUE, "DURATION", "time during which failures do not count" },            \
         { "no-healthcheck", 0, OPT_FLAG, NULL, "disable the image's health check" },                               \
-        { "network", 0, OPT_MULTI, "NETWORK", "a network NAME (repeatable; default: the network 'hull'), none, host, container:ID" }, \
+        { "network", 0, OPT_MULTI, "NETWORK", "a network NAME (default: the network 'hull'), none, host, container:ID" }, \
         { "ip", 0, OPT_VALUE, "IPV4", "the container's IPv4 address on its first network" },                       \
         { "ip6", 0, OPT_VALUE, "IPV6", "the container's IPv6 address on its first network" },                      \
         { "mac-address", 0, OPT_VALUE, "MAC", "the MAC address of its interface on its first network" },            \
@@ -388,8 +388,14 @@ const struct cmd cmd_table[] = {
           "log, applies --restart and the health check, and records the exit.\n\n"
           "Containers are unprivileged by default: Docker's default capabilities, hull's seccomp profile\n"
           "(EPERM for system calls ordinary programs do not need), masked and read-only /proc and /sys paths,\n"
-          "a private network namespace with a loopback device (--network none). Options after IMAGE belong to\n"
-          "COMMAND. With -t, the sequence ctrl-p ctrl-q detaches and leaves the container running.\n\n"
+          "a private network namespace. Options after IMAGE belong to COMMAND. With -t, the sequence ctrl-p\n"
+          "ctrl-q detaches and leaves the container running.\n\n"
+          "Networks: without --network the container is on the default network 'hull' (10.88.0.0/16, outbound\n"
+          "NAT); --network NAME puts it on networks made by `hull network create`, where containers also\n"
+          "resolve each other's names and --network-alias; none gives it loopback only, host the host's\n"
+          "network, container:ID another container's. -p publishes ports on the host's addresses (reachable\n"
+          "from other hosts, other containers and the host's loopback); --egress/--ingress restrict what\n"
+          "it may open and accept (the network's own lists apply too).\n\n"
           "Exit status: the container's own; 125 when hull failed (bad option, name in use, missing image),\n"
           "126 when COMMAND could not be executed, 127 when it was not found.",
           run_opts },
