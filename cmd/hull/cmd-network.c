@@ -267,30 +267,15 @@ int cmd_network_inspect(struct cmd_context *c)
 /* Containers whose runspec names the network (running or not). */
 static int users_of(struct engine *e, const char *network, char ***ret)
 {
-        _cleanup_strv_free_ char **users = calloc(1, sizeof(char *));
-        struct workload **l = NULL;
-        size_t n = 0;
+        _cleanup_strv_free_ char **uses = NULL, **users = calloc(1, sizeof(char *));
         int r;
 
         if (!users)
                 return -ENOMEM;
-        r = workload_list(e->db, &l, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                _cleanup_runspec_ struct runspec *s = NULL;
-                bool on = false;
-                if (ctr_spec(l[i], &s) < 0) {
-                        err_clear();
-                        continue;
-                }
-                on = runspec_is_bridged(s) && s->n_networks == 0 && streq(network, NET_DEFAULT_NETWORK);
-                for (size_t j = 0; j < s->n_networks; j++)
-                        on = on || streq(s->networks[j].name, network);
-                if (on)
-                        r = strv_extend(&users, l[i]->name);
-        }
-        workload_list_free(l, n);
+        r = engine_net_uses(e, &uses);
+        for (size_t i = 0; r >= 0 && uses[i] && uses[i + 1]; i += 2)
+                if (streq(uses[i], network))
+                        r = strv_extend(&users, uses[i + 1]);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(users);
@@ -351,7 +336,7 @@ int cmd_network_rm(struct cmd_context *c)
 
 int cmd_network_prune(struct cmd_context *c)
 {
-        _cleanup_strv_free_ char **used = NULL;
+        _cleanup_strv_free_ char **uses = NULL;
         _cleanup_json_ struct json_object *l = NULL;
         struct net_ctx *ctx;
         int r;
@@ -362,13 +347,16 @@ int cmd_network_prune(struct cmd_context *c)
          * no container names, stopped ones included (their next start needs them). */
         if ((r = net_reclaim(ctx)) < 0)
                 return cmd_fail(r, "reclaiming network state");
-        if ((r = engine_net_in_use(c->engine, &used)) < 0)
+        if ((r = engine_net_uses(c->engine, &uses)) < 0)
                 return cmd_fail(r, "listing containers");
         if ((r = net_network_list(ctx, &l)) < 0)
                 return cmd_fail(r, "listing networks");
         for (size_t i = 0; i < json_object_array_length(l); i++) {
                 const char *name = get_str(json_object_array_get_idx(l, i), "name");
-                if (!name || streq(name, NET_DEFAULT_NETWORK) || strv_contains(used, name))
+                bool used = !name || streq(name, NET_DEFAULT_NETWORK);
+                for (size_t k = 0; !used && uses[k] && uses[k + 1]; k += 2)
+                        used = streq(uses[k], name);
+                if (used)
                         continue;
                 r = net_network_remove(ctx, name, false);
                 if (r == -EBUSY || r == -ENOENT) {

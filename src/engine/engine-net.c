@@ -314,6 +314,22 @@ static int setup_container_mode(struct engine *e, const struct runspec *s, const
         return ret->netns_path ? 0 : -ENOMEM;
 }
 
+/* What a runspec says of an endpoint on network n (NULL: the default network, no options of its own). */
+static void attach_options_fill(struct net_attach_options *o, const struct runspec *s,
+                                const struct runspec_network *n)
+{
+        o->ip = n ? n->ip : NULL;
+        o->ip6 = n ? n->ip6 : NULL;
+        o->mac = n ? n->mac : NULL;
+        o->aliases = n ? n->aliases : NULL;
+        o->dns = s->dns;
+        o->dns_search = s->dns_search;
+        o->dns_options = s->dns_options;
+        o->add_hosts = s->add_hosts;
+        o->egress = s->egress;
+        o->ingress = s->ingress;
+}
+
 static int attach_one(struct net_ctx *ctx, const char *id, const char *name, const struct runspec *s,
                       const struct image_config *img, size_t i, int netns_fd, pid_t owner, const char *hostname,
                       const char *files_dir, struct net_attachment **ret)
@@ -331,22 +347,13 @@ static int attach_one(struct net_ctx *ctx, const char *id, const char *name, con
                 .ifname = ifname,
                 .name = name,
                 .hostname = hostname,
-                .ip = n->ip,
-                .ip6 = n->ip6,
-                .mac = n->mac,
-                .aliases = n->aliases,
-                .dns = s->dns,
-                .dns_search = s->dns_search,
-                .dns_options = s->dns_options,
-                .add_hosts = s->add_hosts,
                 /* Ports are published once, through the first network (podman's rule). */
                 .publish = i == 0 ? s->publish : NULL,
                 .expose = i == 0 && s->publish_all && img ? img->exposed_ports : NULL,
-                .egress = s->egress,
-                .ingress = s->ingress,
                 .files_dir = files_dir,
         };
 
+        attach_options_fill(&o, s, n);
         snprintf(ifname, sizeof(ifname), "eth%zu", i);
         return net_attach(ctx, &o, ret);
 }
@@ -655,14 +662,14 @@ int engine_net_cleanup(struct engine *e, struct workload *w)
         return engine_net_teardown(e, w->id);
 }
 
-int engine_net_in_use(struct engine *e, char ***ret)
+int engine_net_uses(struct engine *e, char ***ret)
 {
-        _cleanup_strv_free_ char **names = calloc(1, sizeof(char *));
+        _cleanup_strv_free_ char **pairs = calloc(1, sizeof(char *));
         struct workload **l = NULL;
         size_t n = 0;
         int r;
 
-        if (!names)
+        if (!pairs)
                 return -ENOMEM;
         r = workload_list(e->db, &l, &n);
         if (r < 0)
@@ -673,16 +680,17 @@ int engine_net_in_use(struct engine *e, char ***ret)
                         err_clear();
                         continue;
                 }
-                if (runspec_is_bridged(s) && s->n_networks == 0 && !strv_contains(names, NET_DEFAULT_NETWORK))
-                        r = strv_extend(&names, NET_DEFAULT_NETWORK);
+                if (runspec_is_bridged(s) && s->n_networks == 0 &&
+                    (r = strv_extend(&pairs, NET_DEFAULT_NETWORK)) >= 0)
+                        r = strv_extend(&pairs, l[i]->name);
                 for (size_t j = 0; j < s->n_networks && r >= 0; j++)
-                        if (!strv_contains(names, s->networks[j].name))
-                                r = strv_extend(&names, s->networks[j].name);
+                        if ((r = strv_extend(&pairs, s->networks[j].name)) >= 0)
+                                r = strv_extend(&pairs, l[i]->name);
         }
         workload_list_free(l, n);
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(names);
+        *ret = TAKE_PTR(pairs);
         return 0;
 }
 
@@ -728,21 +736,12 @@ int engine_net_attach_tap(struct engine *e, const char *workload_id, const char 
                 .tap_gid = tap_gid,
                 .name = name,
                 .hostname = spec->hostname ?: name,
-                .ip = n ? n->ip : NULL,
-                .ip6 = n ? n->ip6 : NULL,
-                .mac = n ? n->mac : NULL,
-                .aliases = n ? n->aliases : NULL,
-                .dns = spec->dns,
-                .dns_search = spec->dns_search,
-                .dns_options = spec->dns_options,
-                .add_hosts = spec->add_hosts,
                 .publish = spec->publish,
-                .egress = spec->egress,
-                .ingress = spec->ingress,
         };
         struct engine_net_tap t = {};
         int r;
 
+        attach_options_fill(&o, spec, n);
         if (!path)
                 return -ENOMEM;
         if (!runspec_is_bridged(spec))

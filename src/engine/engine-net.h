@@ -91,9 +91,9 @@ int engine_net_disconnect(struct engine *e, struct workload *w, const char *netw
 /* The container ended for good (the monitor's exit command): detach unless it runs again. */
 int engine_net_cleanup(struct engine *e, struct workload *w);
 
-/* Names of the networks that any container's runspec names (the default one for bridged containers
- * without a --network). */
-int engine_net_in_use(struct engine *e, char ***ret);
+/* Which container names which network, running or not (the default one for bridged containers without a
+ * --network): network, container, network, container... */
+int engine_net_uses(struct engine *e, char ***ret);
 
 /* ------------------------------------------------------------------ VMs */
 

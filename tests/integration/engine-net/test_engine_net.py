@@ -271,3 +271,19 @@ def test_vm_tap(enet):
     assert p.returncode == 0, p.stderr
     assert t["tap"] not in enet.links()
     assert not os.path.exists(os.path.join(vmdir, "network.json"))
+
+
+def test_network_create_errors(enet):
+    enet.run("network", "create", "--subnet", "10.92.0.0/24", f"{enet.tag}a")
+    for args, what in ((["--subnet", "10.92.0.0/16", f"{enet.tag}b"], "overlaps"),
+                       (["--subnet", "10.93.0.300/24", f"{enet.tag}b"], "10.93.0.300/24"),
+                       (["--subnet", "10.94.0.0/24", "--gateway", "10.95.0.1", f"{enet.tag}b"], "10.95.0.1"),
+                       (["--opt", "mtu=nope", f"{enet.tag}b"], "mtu"),
+                       ([f"{enet.tag}a"], "already exists")):
+        line = enet.fail("network", "create", *args)
+        assert what in line, line
+    assert set(enet.run("network", "ls", "-q").out.split()) - {"hull"} == {f"{enet.tag}a"}
+    assert f"network '{enet.tag}zz' not found" in enet.fail("network", "inspect", f"{enet.tag}zz")
+    assert f"network '{enet.tag}zz' not found" in enet.fail("network", "rm", f"{enet.tag}zz")
+    enet.d("x")  # the default network is made on first use; it cannot be removed
+    assert "default network" in enet.fail("network", "rm", "hull")

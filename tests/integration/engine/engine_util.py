@@ -7,8 +7,13 @@ the leak check (tests/integration/hulltest.py) attributes the container mounts t
 import json
 import os
 import subprocess
+import sys
 import tarfile
 import time
+
+for _d in ("..", os.path.join("..", "net")):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), _d))
+from netlab import Netns  # noqa: E402  (an anonymous network namespace held by a sleeping process)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.environ.get("HULL_BUILD", os.path.join(ROOT, "build"))
@@ -16,26 +21,6 @@ ASSETS = os.path.join(ROOT, "assets")
 HULL = os.path.join(BUILD, "cmd", "hull", "hull")
 BUSYBOX_ROOTFS = os.path.join(ASSETS, "busybox-rootfs")
 DEBIAN_TAR = os.path.join(ASSETS, "debian-rootfs.tar")
-
-
-class Netns:
-    """An anonymous network namespace held by a sleeping process (entered with nsenter)."""
-
-    def __init__(self):
-        self.holder = subprocess.Popen(["unshare", "-n", "sh", "-c", "ip link set lo up && echo ready && exec sleep 1d"],
-                                       stdout=subprocess.PIPE, text=True)
-        if self.holder.stdout.readline().strip() != "ready":
-            raise AssertionError("cannot create a network namespace")
-        self.pid = self.holder.pid
-        self.path = f"/proc/{self.pid}/ns/net"
-
-    def enter(self):
-        return ["nsenter", f"--net={self.path}"]
-
-    def close(self):
-        if self.holder.returncode is None:
-            self.holder.kill()
-            self.holder.communicate()
 
 
 class Hull:
