@@ -727,7 +727,7 @@ static int undo_net(struct engine *e, struct workload *w, struct bundle *b, int 
 int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_start_result *ret)
 {
         _cleanup_close_ int lock = -EBADF, fd = -EBADF;
-        _cleanup_(bundle_done) struct bundle b = {};
+        _cleanup_(bundle_done) struct bundle b = {.net.netns_fd = -EBADF};
         _cleanup_json_ struct json_object *config = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *status_path = NULL, *stop_path = NULL;

@@ -11,9 +11,9 @@
  *     endpoints' owner, and writes /etc/hosts, resolv.conf and hostname (from the library, for
  *     every mode); then the monitor passes it to hull-runtime as fd 3 at each (re)start, so
  *     that a restart policy keeps the container on its networks with the same addresses;
- *   - when the container ends for good, the monitor's exit command (`hull container cleanup`)
- *     detaches it; the repairs of a killed monitor (ctr_release()), removal (ctr_destroy()),
- *     the next start and `network prune` do it too when that command never ran.
+ *   - stop and rm detach the container themselves; when it ends by itself for good, the
+ *     monitor's exit command (`hull container cleanup`) does; the repairs of a killed monitor
+ *     (ctr_release(), ctr_refresh()), the next start and `network prune` when neither could.
  *
  * <dir>/network.json is the engine's record of a container's attachments: written with
  * {"attaching":true} before the first attach (so that a kill at any later moment leaves a

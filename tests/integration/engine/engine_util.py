@@ -29,16 +29,21 @@ class Hull:
     its own, and parallel test runs on this shared machine never meet."""
 
     def __init__(self, root, netns=None):
+        """netns: a namespace to use (with enter()), None for a new one, False for the machine's own
+        (for tests that reach services on its loopback; their containers must not use a network)."""
         self.root = root
         self.own_netns = netns is None
-        self.netns = netns or Netns()
+        self.netns = Netns() if netns is None else netns
+
+    def enter(self):
+        return self.netns.enter() if self.netns else []
 
     def cmd(self, *args):
-        return [*self.netns.enter(), HULL, "--root", self.root] + [str(a) for a in args]
+        return [*self.enter(), HULL, "--root", self.root] + [str(a) for a in args]
 
     def sh(self, *args, check=True, timeout=30):
         """A command on the store's host namespace (ip, nft, python3 peers)."""
-        p = subprocess.run([*self.netns.enter(), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run([*self.enter(), *map(str, args)], capture_output=True, text=True, timeout=timeout)
         if check and p.returncode != 0:
             raise AssertionError(f"{' '.join(map(str, args))} failed ({p.returncode}):\n{p.stdout}{p.stderr}")
         return p
@@ -90,7 +95,8 @@ class Hull:
         """Remove every container and volume of the store (teardown)."""
         self.run("rm", "-a", "-f", check=False, timeout=120)
         self.run("volume", "prune", check=False)
-        self.run("network", "prune", check=False)
+        if self.netns:  # never the machine's own table: other stores' rules may be there
+            self.run("network", "prune", check=False)
 
     def files_of_containers(self):
         d = os.path.join(self.root, "containers")
