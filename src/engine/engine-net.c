@@ -229,6 +229,13 @@ int engine_net_check(struct engine *e, const struct runspec *s)
                 if (n->mac && mac_parse(n->mac, mac) < 0)
                         return err_set(-EINVAL, "--mac-address: invalid MAC address '%s'", n->mac);
         }
+        if (s->network && startswith(s->network, "container:")) {
+                _cleanup_workload_ struct workload *other = NULL;
+                r = workload_find(e->db, startswith(s->network, "container:"), &other);
+                if (r == -ENOENT)
+                        return err_set(-ENOENT, "--network %s: no such container", s->network);
+                return r;
+        }
         if (!runspec_is_bridged(s) || s->n_networks == 0)
                 return 0;
         r = engine_net_ctx(e, &ctx);
@@ -274,15 +281,22 @@ static int netns_make(int *ret_fd)
         return 0;
 }
 
-/* /etc files of another container, for --network container:ID. */
-static int copy_files_of(struct engine *e, const char *other_id, const char *dir)
+/* /etc/hosts and resolv.conf of another container, for --network container:ID (the host name stays ours). */
+static int copy_files_of(struct engine *e, const char *other_id, const char *dir, const char *hostname)
 {
-        static const char *const names[] = {"hosts", "resolv.conf", "hostname"};
+        static const char *const names[] = {"hosts", "resolv.conf"};
+        _cleanup_free_ char *hn = strdup_printf("%s/hostname", dir), *line = strdup_printf("%s\n", hostname);
+        int r;
+
+        if (!hn || !line)
+                return -ENOMEM;
+        r = write_file_atomic(hn, line, strlen(line), 0644);
+        if (r < 0)
+                return err_set(r, "cannot write '%s': %s", hn, strerror(-r));
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 _cleanup_free_ char *src = strdup_printf("%s/%s/%s", e->containers_dir, other_id, names[i]),
                                     *dst = strdup_printf("%s/%s", dir, names[i]), *text = NULL;
-                int r;
 
                 if (!src || !dst)
                         return -ENOMEM;
@@ -296,7 +310,7 @@ static int copy_files_of(struct engine *e, const char *other_id, const char *dir
         return 0;
 }
 
-static int setup_container_mode(struct engine *e, const struct runspec *s, const char *dir,
+static int setup_container_mode(struct engine *e, const struct runspec *s, const char *dir, const char *hostname,
                                 struct engine_net_start *ret)
 {
         _cleanup_workload_ struct workload *other = NULL;
@@ -308,7 +322,7 @@ static int setup_container_mode(struct engine *e, const struct runspec *s, const
                 return r;
         if (other->state != WORKLOAD_RUNNING || other->pid <= 0)
                 return err_set(-EINVAL, "--network container:%s: the container is not running", ref);
-        if ((r = copy_files_of(e, other->id, dir)) < 0)
+        if ((r = copy_files_of(e, other->id, dir, hostname)) < 0)
                 return r;
         ret->netns_path = strdup_printf("/proc/%lld/ns/net", (long long)other->pid);
         return ret->netns_path ? 0 : -ENOMEM;
@@ -478,7 +492,7 @@ int engine_net_setup(struct engine *e, const struct workload *w, const struct ru
                 if (r >= 0 && !(st.netns_path = strdup("/proc/self/fd/3")))
                         r = -ENOMEM;
         } else
-                r = setup_container_mode(e, s, dir, &st);
+                r = setup_container_mode(e, s, dir, hostname, &st);
         if (r < 0) {
                 engine_net_start_done(&st);
                 return r;

@@ -287,3 +287,13 @@ def test_network_create_errors(enet):
     assert f"network '{enet.tag}zz' not found" in enet.fail("network", "rm", f"{enet.tag}zz")
     enet.d("x")  # the default network is made on first use; it cannot be removed
     assert "default network" in enet.fail("network", "rm", "hull")
+
+
+def test_container_mode(enet):
+    web = enet.d("web", "--network-alias", "www")
+    out = enet.run("run", "--rm", "--network", f"container:{web}", "bb", "sh", "-c",
+                   "ip -o -4 addr show eth0; grep www /etc/hosts || true; cat /etc/resolv.conf").out
+    assert enet.ip(web) in out
+    assert "container:nope: no such container" in enet.fail("run", "--rm", "--network", "container:nope", "bb", "true")
+    assert "--publish: needs a bridged network" in enet.fail("run", "--rm", "--network", f"container:{web}", "-p", "80",
+                                                            "bb", "true")
