@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,11 +37,19 @@
  * -errno. */
 static pid_t spawn_with(char **argv, int in, int out, int err, int extra)
 {
-        pid_t p = fork();
+        pid_t parent = getpid(), p = fork();
         if (p < 0)
                 return negative_errno();
         if (p == 0) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+                /*
+                 * The runtime dies with its monitor: an orphaned `run` would go on to make the
+                 * cgroup and the container after the engine repaired the monitor's death (swept
+                 * the cgroup, deleted the state), and leave both behind.
+                 */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(127);
                 int fds[4] = {in >= 0 ? in : null, out >= 0 ? out : null, err >= 0 ? err : null, extra};
                 sigset_t all;
 
@@ -313,7 +322,6 @@ undo:
 void runtime_delete(struct monitor *m, bool release_rootfs)
 {
         _cleanup_strv_free_ char **argv = NULL;
-        int status = -1;
         pid_t p = -1;
 
         if (runtime_cmd(m, "delete.log", &argv, "delete", "--force", m->o.id, NULL) >= 0)
@@ -322,11 +330,14 @@ void runtime_delete(struct monitor *m, bool release_rootfs)
         if (release_rootfs)
                 rootfs_release(m);
         if (p > 0)
-                status = wait_pid(p);
+                (void)wait_pid(p);
         unlinkat(AT_FDCWD, "delete.log", 0);
-        /* A runtime killed between making the cgroup and saving its state cannot delete it. */
-        if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                leftover_cgroup_sweep(m->o.cgroup_path);
+        /*
+         * A runtime killed between making the cgroup and saving its state cannot delete it, and
+         * `delete --force` of a container without state succeeds (as runc's): sweep whatever the
+         * outcome (a directory read and a stat per hierarchy when nothing is left).
+         */
+        leftover_cgroup_sweep(m->o.cgroup_path);
 }
 
 int runtime_exec_health(struct monitor *m, int *ret_out_fd)

@@ -648,6 +648,19 @@ int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
                 r = stop_locked(e, w, 0, SIGKILL);
                 if (r < 0)
                         return r;
+        } else if (pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start)) {
+                /*
+                 * A start whose hull was killed: its monitor still brings the container up, without
+                 * the lock. Removing the directory under it would leave what its runtime makes next
+                 * (the cgroup, the runtime's state) to nobody: end the monitor (its runtime dies with
+                 * it), then release what they made.
+                 */
+                if (!force)
+                        return err_set(-EBUSY, "container %s is starting: remove it with --force", w->name);
+                kill((pid_t)w->monitor_pid, SIGKILL);
+                for (int k = 0; k < 500 && pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start); k++)
+                        usleep(10000);
+                ctr_release(e, w);
         }
         return ctr_destroy(e, w, volumes);
 }

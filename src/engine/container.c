@@ -500,7 +500,9 @@ static int prepare_bundle(struct engine *e, struct workload *w, struct bundle *b
         leftover_umount(b->rootfs);
         if (mkdir(b->rootfs, 0755) < 0 && errno != EEXIST)
                 return err_set(negative_errno(), "cannot create '%s': %m", b->rootfs);
-        r = rootfs_mount_layers(layers, b->rootfs, b->upper, b->work, 0, &b->mode);
+        /* A container removed at its exit needs no durable upper directory (rootfs.h). */
+        r = rootfs_mount_layers(layers, b->rootfs, b->upper, b->work,
+                                b->spec->auto_remove ? ROOTFS_VOLATILE : 0, &b->mode);
         if (r < 0)
                 return err_prefix(r, "mounting the root file system");
         b->mounted = true;
