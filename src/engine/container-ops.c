@@ -624,6 +624,13 @@ int ctr_pause(struct engine *e, struct workload *w, bool pause)
         return workload_set_state(e->db, w->id, w->state);
 }
 
+/* The monitor recorded the end: what it runs now is its exit command (`container cleanup`), not a start. */
+static bool monitor_final(struct engine *e, const struct workload *w)
+{
+        struct monitor_status st;
+        return ctr_status(e, w, &st) >= 0 && st.final;
+}
+
 int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
 {
         _cleanup_close_ int lock = -EBADF;
@@ -648,7 +655,7 @@ int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
                 r = stop_locked(e, w, 0, SIGKILL);
                 if (r < 0)
                         return r;
-        } else if (pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start)) {
+        } else if (pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start) && !monitor_final(e, w)) {
                 /*
                  * A start whose hull was killed: its monitor still brings the container up, without
                  * the lock. Removing the directory under it would leave what its runtime makes next
