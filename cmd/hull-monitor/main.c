@@ -587,8 +587,8 @@ int main(int argc, char **argv)
                         snprintf(m.st.error, sizeof(m.st.error),
                                  "hull exited before the container's network was attached");
                 else
-                        snprintf(m.st.error, sizeof(m.st.error), "hull-monitor: setting up in '%s': %s", m.o.dir,
-                                 strerror(-r));
+                        snprintf(m.st.error, sizeof(m.st.error), "hull-monitor: setting up in '%s': %s",
+                                 m.o.dir, strerror(-r));
                 snprintf(m.st.state, sizeof(m.st.state), "exited");
                 m.st.finished = now_ns();
                 rootfs_release(&m);

@@ -111,8 +111,7 @@ static struct json_object *podman_json(struct json_object *n)
         json_object_object_add(o, "default", copy(n, "default"));
         eps = get(n, "endpoints");
         if (eps && json_object_is_type(eps, json_type_object)) {
-                json_object_object_foreach(eps, k, v)
-                {
+                json_object_object_foreach (eps, k, v) {
                         json_object_object_add(ctrs, k, container_json(v));
                 }
         }
@@ -149,7 +148,8 @@ int cmd_network_create(struct cmd_context *c)
         STRV_FOREACH (s, cmd_opt_all(c, "subnet")) {
                 const char **slot = strchr(*s, ':') ? &o.subnet6 : &o.subnet;
                 if (*slot)
-                        return cmd_fail(-EINVAL, "--subnet: one IPv4 and one IPv6 subnet at most, not '%s'", *s);
+                        return cmd_fail(-EINVAL, "--subnet: one IPv4 and one IPv6 subnet at most, not '%s'",
+                                        *s);
                 *slot = *s;
                 if (slot == &o.subnet6)
                         o.ipv6 = true;
@@ -216,10 +216,10 @@ int cmd_network_ls(struct cmd_context *c)
                 }
                 snprintf(subnets, sizeof(subnets), "%s%s%s", get_str(n, "subnet") ?: "",
                          get_str(n, "subnet6") ? "," : "", get_str(n, "subnet6") ?: "");
-                r = table_add_row(t, (const char *const[]){get_str(n, "id") ?: "", name, get_str(n, "driver") ?: "",
-                                                           subnets,
-                                                           json_object_get_boolean(get(n, "internal")) ? "true"
-                                                                                                        : "false"});
+                r = table_add_row(t,
+                                  (const char *const[]){
+                                          get_str(n, "id") ?: "", name, get_str(n, "driver") ?: "", subnets,
+                                          json_object_get_boolean(get(n, "internal")) ? "true" : "false"});
                 if (r < 0)
                         return r;
         }
@@ -420,8 +420,8 @@ int cmd_port(struct cmd_context *c)
                         char key[32];
 
                         snprintf(key, sizeof(key), "%d/%s", cport, proto);
-                        if (want && !streq(want, key) && !(atoi(want) == cport && !strchr(want, '/') &&
-                                                           streq(proto, "tcp")))
+                        if (want && !streq(want, key) &&
+                            !(atoi(want) == cport && !strchr(want, '/') && streq(proto, "tcp")))
                                 continue;
                         if (want)
                                 printf("%s:%d\n", hip && *hip ? hip : "0.0.0.0",

@@ -110,7 +110,8 @@ static struct json_object *ps_json(struct engine *e, const struct workload *w)
                         if (!json_object_object_get_ex(json_object_array_get_idx(nets, i), "ports", &pl))
                                 continue;
                         for (size_t j = 0; j < json_object_array_length(pl); j++)
-                                json_object_array_add(ports, json_object_get(json_object_array_get_idx(pl, j)));
+                                json_object_array_add(ports,
+                                                      json_object_get(json_object_array_get_idx(pl, j)));
                 }
         err_clear();
         json_object_object_add(o, "Ports", ports);
@@ -145,9 +146,9 @@ int cmd_ps(struct cmd_context *c)
                                               "",
                                               "",
                                               ""};
-        static const char *const fields[] = {"ID",       "Image",   "Command",      "Created", "Status", "Ports",
-                                             "Names",    "ImageID", "CreatedAt",    "State",   "Labels",
-                                             "ExitCode", "Pid",     "RestartCount", "Health"};
+        static const char *const fields[] = {"ID",     "Image",    "Command", "Created",      "Status",
+                                             "Ports",  "Names",    "ImageID", "CreatedAt",    "State",
+                                             "Labels", "ExitCode", "Pid",     "RestartCount", "Health"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_json_ struct json_object *arr = json_object_new_array();
         const char *format = cmd_opt(c, "format");
@@ -193,12 +194,12 @@ int cmd_ps(struct cmd_context *c)
                 snprintf(pid, sizeof(pid), "%lld", (long long)w->pid);
                 snprintf(restarts, sizeof(restarts), "%d", w->restart_count);
                 r = table_add_row(
-                        t, (const char *const[]){
-                                   no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
-                                   format_ago(w->created / 1000000000, ago), ctr_status_line(w, st), ports ?: "",
-                                   w->name,
-                                   w->image_id, logfile_format_time(w->created, created, sizeof(created)),
-                                   state_word(w->state), w->labels, code, pid, restarts, w->health ?: ""});
+                        t, (const char *const[]){no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
+                                                 format_ago(w->created / 1000000000, ago),
+                                                 ctr_status_line(w, st), ports ?: "", w->name, w->image_id,
+                                                 logfile_format_time(w->created, created, sizeof(created)),
+                                                 state_word(w->state), w->labels, code, pid, restarts,
+                                                 w->health ?: ""});
         }
         workload_list_free(l, n);
         if (r < 0)

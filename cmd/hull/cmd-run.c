@@ -114,11 +114,16 @@ static int network_options(struct cmd_context *c, struct runspec *s)
                                 return -ENOMEM;
         } else if (ip || ip6 || mac || aliases)
                 return err_set(-EINVAL, "--%s: needs a bridged network, not --network %s",
-                               ip ? "ip" : ip6 ? "ip6" : mac ? "mac-address" : "network-alias", s->network);
+                               ip    ? "ip"
+                               : ip6 ? "ip6"
+                               : mac ? "mac-address"
+                                     : "network-alias",
+                               s->network);
         s->publish_all = cmd_flag(c, "publish-all");
         if ((r = copy_all(c, "dns", &s->dns)) < 0 || (r = copy_all(c, "dns-search", &s->dns_search)) < 0 ||
-            (r = copy_all(c, "dns-option", &s->dns_options)) < 0 || (r = copy_all(c, "publish", &s->publish)) < 0 ||
-            (r = copy_all(c, "egress", &s->egress)) < 0 || (r = copy_all(c, "ingress", &s->ingress)) < 0)
+            (r = copy_all(c, "dns-option", &s->dns_options)) < 0 ||
+            (r = copy_all(c, "publish", &s->publish)) < 0 || (r = copy_all(c, "egress", &s->egress)) < 0 ||
+            (r = copy_all(c, "ingress", &s->ingress)) < 0)
                 return r;
         return 0;
 }

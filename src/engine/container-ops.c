@@ -154,8 +154,8 @@ static int net_release(struct engine *e, struct workload *w)
         /* The monitor of a `run` or `start -a` in the foreground is our child (and was told that we
          * remove the container): a zombie would still count as the endpoints' owner, so it is reaped. */
         child = mon > 0 && waitid(P_PID, (id_t)mon, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
-        if (mon > 0 && (child || (ctr_spec(w, &s) >= 0 && !s->auto_remove)) && ctr_wait_monitor(w, 1000) >= 0 &&
-            child)
+        if (mon > 0 && (child || (ctr_spec(w, &s) >= 0 && !s->auto_remove)) &&
+            ctr_wait_monitor(w, 1000) >= 0 && child)
                 (void)waitpid(mon, NULL, WNOHANG);
         err_clear();
         return engine_net_teardown(e, w->id);

@@ -60,7 +60,8 @@ int engine_net_ctx(struct engine *e, struct net_ctx **ret)
                 r = net_ctx_open(e->root, run, &e->net);
                 if (r < 0)
                         return r;
-                /* Found like the other helpers (a build tree, $HULL_DNS); the library's default otherwise. */
+                /* Found like the other helpers (a build tree, $HULL_DNS); the library's default otherwise.
+                 */
                 if (engine_binary(e, ENGINE_BIN_DNS, &dns) >= 0)
                         (void)net_ctx_set_dns_helper(e->net, dns);
                 else
@@ -310,8 +311,8 @@ static int copy_files_of(struct engine *e, const char *other_id, const char *dir
         return 0;
 }
 
-static int setup_container_mode(struct engine *e, const struct runspec *s, const char *dir, const char *hostname,
-                                struct engine_net_start *ret)
+static int setup_container_mode(struct engine *e, const struct runspec *s, const char *dir,
+                                const char *hostname, struct engine_net_start *ret)
 {
         _cleanup_workload_ struct workload *other = NULL;
         const char *ref = startswith(s->network, "container:");
@@ -345,8 +346,8 @@ static void attach_options_fill(struct net_attach_options *o, const struct runsp
 }
 
 static int attach_one(struct net_ctx *ctx, const char *id, const char *name, const struct runspec *s,
-                      const struct image_config *img, size_t i, int netns_fd, pid_t owner, const char *hostname,
-                      const char *files_dir, struct net_attachment **ret)
+                      const struct image_config *img, size_t i, int netns_fd, pid_t owner,
+                      const char *hostname, const char *files_dir, struct net_attachment **ret)
 {
         const struct runspec_network *n = &s->networks[i];
         char ifname[16];
@@ -388,7 +389,8 @@ static int record_attachments(const char *path, struct net_attachment **l, size_
 }
 
 /* The bridged mode, first half: the record, the namespace. */
-static int setup_bridged(struct engine *e, const struct workload *w, const char *dir, struct engine_net_start *ret)
+static int setup_bridged(struct engine *e, const struct workload *w, const char *dir,
+                         struct engine_net_start *ret)
 {
         _cleanup_free_ char *path = record_path(e, w->id, dir);
         _cleanup_close_ int ns = -EBADF;
@@ -446,8 +448,8 @@ int engine_net_attach(struct engine *e, const struct workload *w, const struct r
                 goto fail;
         }
         for (; n < s.n_networks; n++) {
-                r = attach_one(ctx, w->id, w->name, &s, img, n, netns_fd, owner, hostname, n == 0 ? dir : NULL,
-                               &l[n]);
+                r = attach_one(ctx, w->id, w->name, &s, img, n, netns_fd, owner, hostname,
+                               n == 0 ? dir : NULL, &l[n]);
                 if (r < 0)
                         goto fail;
         }
@@ -487,8 +489,8 @@ int engine_net_setup(struct engine *e, const struct workload *w, const struct ru
         } else if (streq(s->network, "none")) {
                 r = netns_make(&st.netns_fd);
                 if (r >= 0)
-                        r = net_files_standalone(NET_MODE_NONE, hostname, s->add_hosts, s->dns, s->dns_search,
-                                                 s->dns_options, dir, &a);
+                        r = net_files_standalone(NET_MODE_NONE, hostname, s->add_hosts, s->dns,
+                                                 s->dns_search, s->dns_options, dir, &a);
                 if (r >= 0 && !(st.netns_path = strdup("/proc/self/fd/3")))
                         r = -ENOMEM;
         } else
@@ -545,7 +547,8 @@ static int record_add(struct engine *e, const char *id, struct net_attachment *a
 static int record_drop(struct engine *e, const char *id, const char *network)
 {
         _cleanup_free_ char *path = record_path(e, id, NULL);
-        _cleanup_json_ struct json_object *l = NULL, *o = json_object_new_object(), *keep = json_object_new_array();
+        _cleanup_json_ struct json_object *l = NULL, *o = json_object_new_object(),
+                                          *keep = json_object_new_array();
         int r;
 
         if (!path || !o || !keep)
@@ -583,7 +586,8 @@ int engine_net_connect(struct engine *e, struct workload *w, const char *network
         if (!runspec_is_bridged(s))
                 return err_set(-EINVAL, "container %s is not on a bridged network (--network %s)", w->name,
                                s->network);
-        if (s->n_networks == 0 && (r = runspec_network_add(s, NET_DEFAULT_NETWORK, NULL, NULL, NULL, NULL)) < 0)
+        if (s->n_networks == 0 &&
+            (r = runspec_network_add(s, NET_DEFAULT_NETWORK, NULL, NULL, NULL, NULL)) < 0)
                 return r;
         r = runspec_network_add(s, network, ip, ip6, mac, aliases);
         if (r == -EEXIST)
@@ -759,7 +763,8 @@ int engine_net_attach_tap(struct engine *e, const char *workload_id, const char 
         if (!path)
                 return -ENOMEM;
         if (!runspec_is_bridged(spec))
-                return err_set(-EINVAL, "--network %s: a VM is attached to a bridged network", spec->network);
+                return err_set(-EINVAL, "--network %s: a VM is attached to a bridged network",
+                               spec->network);
         /* A tap name is at most 15 bytes: "ht" and 12 digits of the id are unique enough on one node. */
         snprintf(tap, sizeof(tap), "ht%.12s", workload_id);
         if ((r = engine_net_check(e, spec)) < 0 || (r = engine_net_ctx(e, &ctx)) < 0)
@@ -827,7 +832,8 @@ static const char *attachment_str(struct json_object *a, const char *k)
                        : NULL;
 }
 
-/* The canonical form of a policy list (what nftables enforces), or the list as typed if it does not parse. */
+/* The canonical form of a policy list (what nftables enforces), or the list as typed if it does not parse.
+ */
 static struct json_object *policy_json(char **rules, const char *what)
 {
         struct json_object *a = json_object_new_array();
@@ -885,8 +891,7 @@ int engine_net_settings_json(struct engine *e, const struct workload *w, const s
                 json_object_object_add(nets, name, n);
                 if (i == 0) {
                         /* podman repeats the first network's settings at the top. */
-                        json_object_object_foreach(n, k, v)
-                        {
+                        json_object_object_foreach (n, k, v) {
                                 if (!streq(k, "Aliases") && !streq(k, "InterfaceName"))
                                         json_object_object_add(o, k, json_object_get(v));
                         }
@@ -894,13 +899,14 @@ int engine_net_settings_json(struct engine *e, const struct workload *w, const s
                 if (!json_object_object_get_ex(a, "ports", &pl))
                         continue;
                 for (size_t j = 0; j < json_object_array_length(pl); j++) {
-                        struct json_object *p = json_object_array_get_idx(pl, j), *b = json_object_new_object(),
-                                           *list;
+                        struct json_object *p = json_object_array_get_idx(pl, j),
+                                           *b = json_object_new_object(), *list;
                         char key[32], hp[8];
                         snprintf(key, sizeof(key), "%d/%s",
                                  json_object_get_int(json_object_object_get(p, "container_port")),
                                  attachment_str(p, "protocol") ?: "tcp");
-                        snprintf(hp, sizeof(hp), "%d", json_object_get_int(json_object_object_get(p, "host_port")));
+                        snprintf(hp, sizeof(hp), "%d",
+                                 json_object_get_int(json_object_object_get(p, "host_port")));
                         json_object_object_add(b, "HostIp", jstr_or_empty(attachment_str(p, "host_ip")));
                         json_object_object_add(b, "HostPort", json_object_new_string(hp));
                         if (!json_object_object_get_ex(ports, key, &list)) {

@@ -101,14 +101,14 @@ int engine_net_uses(struct engine *e, char ***ret);
  * with /dev/net/tun and TUNSETIFF of that name) and the guest's configuration. */
 struct engine_net_tap {
         char *network;
-        char *tap;       /* the tap's name on the host */
-        char *mac;       /* the guest NIC's MAC */
-        char *ipv4;      /* "10.89.0.5/24" */
-        char *gateway4;  /* NULL on internal networks */
-        char *ipv6;      /* NULL without IPv6 */
+        char *tap;      /* the tap's name on the host */
+        char *mac;      /* the guest NIC's MAC */
+        char *ipv4;     /* "10.89.0.5/24" */
+        char *gateway4; /* NULL on internal networks */
+        char *ipv6;     /* NULL without IPv6 */
         char *gateway6;
         uint32_t mtu;
-        char *kernel_ip_arg;                   /* "ip=..." for a Linux guest's command line */
+        char *kernel_ip_arg;                  /* "ip=..." for a Linux guest's command line */
         char *hosts, *resolv_conf, *hostname; /* the guest's /etc files */
 };
 void engine_net_tap_done(struct engine_net_tap *t);

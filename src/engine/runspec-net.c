@@ -55,8 +55,8 @@ static ssize_t network_index(const struct runspec *s, const char *name)
         return -1;
 }
 
-int runspec_network_add(struct runspec *s, const char *name, const char *ip, const char *ip6, const char *mac,
-                        char *const *aliases)
+int runspec_network_add(struct runspec *s, const char *name, const char *ip, const char *ip6,
+                        const char *mac, char *const *aliases)
 {
         struct runspec_network *l, n = {};
 
@@ -68,7 +68,8 @@ int runspec_network_add(struct runspec *s, const char *name, const char *ip, con
         n.mac = mac ? strdup(mac) : NULL;
         n.aliases = aliases ? strv_copy((char **)aliases) : NULL;
         l = reallocarray(s->networks, s->n_networks + 1, sizeof(*l));
-        if (!n.name || (ip && !n.ip) || (ip6 && !n.ip6) || (mac && !n.mac) || (aliases && !n.aliases) || !l) {
+        if (!n.name || (ip && !n.ip) || (ip6 && !n.ip6) || (mac && !n.mac) || (aliases && !n.aliases) ||
+            !l) {
                 network_done(&n);
                 if (l)
                         s->networks = l;
@@ -86,7 +87,8 @@ int runspec_network_remove(struct runspec *s, const char *name)
         if (i < 0)
                 return -ENOENT;
         network_done(&s->networks[i]);
-        memmove(&s->networks[i], &s->networks[i + 1], (s->n_networks - (size_t)i - 1) * sizeof(*s->networks));
+        memmove(&s->networks[i], &s->networks[i + 1],
+                (s->n_networks - (size_t)i - 1) * sizeof(*s->networks));
         s->n_networks--;
         return 0;
 }
@@ -102,7 +104,8 @@ int runspec_add_network(struct runspec *s, const char *arg)
                 return r;
         if (mode == NET_MODE_BRIDGE) {
                 if (s->network && !streq(s->network, "bridge"))
-                        return err_set(-EINVAL, "--network: '%s' cannot be combined with '%s'", arg, s->network);
+                        return err_set(-EINVAL, "--network: '%s' cannot be combined with '%s'", arg,
+                                       s->network);
                 if (!name) /* "bridge": the default network */
                         name = strdup(NET_DEFAULT_NETWORK);
                 if (!name)
@@ -120,10 +123,14 @@ int runspec_add_network(struct runspec *s, const char *arg)
 
 int runspec_validate_network(const struct runspec *s)
 {
-        static const char *const endpoint_only[] = {"--publish", "--publish-all", "--egress", "--ingress",
-                                                    "--ip", "--ip6", "--mac-address", "--network-alias"};
+        static const char *const endpoint_only[] = {"--publish",     "--publish-all",  "--egress",
+                                                    "--ingress",     "--ip",           "--ip6",
+                                                    "--mac-address", "--network-alias"};
         bool used[ELEMENTSOF(endpoint_only)] = {
-                s->publish != NULL, s->publish_all, s->egress != NULL, s->ingress != NULL,
+                s->publish != NULL,
+                s->publish_all,
+                s->egress != NULL,
+                s->ingress != NULL,
         };
         enum net_mode mode;
         _cleanup_free_ char *arg = NULL;
@@ -142,11 +149,12 @@ int runspec_validate_network(const struct runspec *s)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(endpoint_only); i++)
                 if (used[i])
-                        return err_set(-EINVAL, "%s: needs a bridged network, not --network %s", endpoint_only[i],
-                                       s->network);
+                        return err_set(-EINVAL, "%s: needs a bridged network, not --network %s",
+                                       endpoint_only[i], s->network);
         if (mode == NET_MODE_CONTAINER && (s->dns || s->dns_search || s->dns_options || s->add_hosts))
-                return err_set(-EINVAL, "--network %s: the container shares the other one's /etc files "
-                                        "(--dns, --dns-search, --dns-option and --add-host do not apply)",
+                return err_set(-EINVAL,
+                               "--network %s: the container shares the other one's /etc files "
+                               "(--dns, --dns-search, --dns-option and --add-host do not apply)",
                                s->network);
         return 0;
 }

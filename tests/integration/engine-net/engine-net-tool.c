@@ -28,7 +28,8 @@ static int attach(struct engine *e, int argc, char **argv)
 
         if (!s || !o)
                 return -ENOMEM;
-        if (argc > 3 && (r = runspec_network_add(s, argv[3], argc > 4 ? argv[4] : NULL, NULL, NULL, NULL)) < 0)
+        if (argc > 3 &&
+            (r = runspec_network_add(s, argv[3], argc > 4 ? argv[4] : NULL, NULL, NULL, NULL)) < 0)
                 return r;
         r = engine_net_attach_tap(e, argv[0], argv[1], s, argv[2], (uid_t)-1, (gid_t)-1, &t);
         if (r < 0)
