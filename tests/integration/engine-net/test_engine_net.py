@@ -74,6 +74,9 @@ def test_names_aliases_and_isolation(enet):
     assert ls[0].split() == ["NETWORK", "ID", "NAME", "DRIVER"]
     assert any(l.split()[1:] == [f"{enet.tag}f", "bridge"] for l in ls[1:])
     assert set(enet.run("network", "ls", "-q").out.split()) - {"hull"} == {f"{enet.tag}f", f"{enet.tag}g"}
+    docs = {d["name"]: d for d in json.loads(enet.run("network", "ls", "--format", "json").out)}
+    assert docs[f"{enet.tag}g"]["subnets"][0]["subnet"].startswith("10.")
+    assert enet.run("network", "inspect", "-f", "{{.network_interface}}", f"{enet.tag}f").out.startswith("hb-")
     # In use: refused, with one line naming it; nothing changed.
     line = enet.fail("network", "rm", f"{enet.tag}f")
     assert "in use by container" in line
