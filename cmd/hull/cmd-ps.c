@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "container.h"
 #include "ctr-format.h"
+#include "engine-net.h"
 #include "error.h"
 #include "json.h"
 #include "logfile.h"
@@ -83,8 +84,10 @@ static int matches(const struct workload *w, char **filters, bool *ret)
         return 0;
 }
 
-static struct json_object *ps_json(const struct workload *w)
+static struct json_object *ps_json(struct engine *e, const struct workload *w)
 {
+        _cleanup_json_ struct json_object *nets = NULL;
+        struct json_object *ports = json_object_new_array();
         struct json_object *o = json_object_new_object(), *names = json_object_new_array(), *labels = NULL;
         char st[128], t[48];
 
@@ -100,6 +103,18 @@ static struct json_object *ps_json(const struct workload *w)
         json_object_object_add(o, "Status", json_object_new_string(ctr_status_line(w, st)));
         json_object_array_add(names, json_object_new_string(w->name));
         json_object_object_add(o, "Names", names);
+        /* podman's shape: one object per published port. */
+        if (engine_net_attachments(e, w->id, &nets) >= 0)
+                for (size_t i = 0; i < json_object_array_length(nets); i++) {
+                        struct json_object *pl;
+                        if (!json_object_object_get_ex(json_object_array_get_idx(nets, i), "ports", &pl))
+                                continue;
+                        for (size_t j = 0; j < json_object_array_length(pl); j++)
+                                json_object_array_add(ports,
+                                                      json_object_get(json_object_array_get_idx(pl, j)));
+                }
+        err_clear();
+        json_object_object_add(o, "Ports", ports);
         if (json_parse_buffer(w->labels, strlen(w->labels), "labels", &labels) < 0) {
                 err_clear();
                 labels = json_object_new_object();
@@ -121,6 +136,7 @@ int cmd_ps(struct cmd_context *c)
                                               "COMMAND",
                                               "CREATED",
                                               "STATUS",
+                                              "PORTS",
                                               "NAMES",
                                               "",
                                               "",
@@ -130,9 +146,9 @@ int cmd_ps(struct cmd_context *c)
                                               "",
                                               "",
                                               ""};
-        static const char *const fields[] = {"ID",       "Image",   "Command",      "Created", "Status",
-                                             "Names",    "ImageID", "CreatedAt",    "State",   "Labels",
-                                             "ExitCode", "Pid",     "RestartCount", "Health"};
+        static const char *const fields[] = {"ID",     "Image",    "Command", "Created",      "Status",
+                                             "Ports",  "Names",    "ImageID", "CreatedAt",    "State",
+                                             "Labels", "ExitCode", "Pid",     "RestartCount", "Health"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_json_ struct json_object *arr = json_object_new_array();
         const char *format = cmd_opt(c, "format");
@@ -144,7 +160,7 @@ int cmd_ps(struct cmd_context *c)
 
         if (!t || !arr)
                 return -ENOMEM;
-        for (size_t i = 6; i < ELEMENTSOF(fields); i++)
+        for (size_t i = 7; i < ELEMENTSOF(fields); i++)
                 table_hide_column(t, fields[i]);
         r = ctr_list(c->engine, &l, &n);
         if (r < 0)
@@ -152,7 +168,7 @@ int cmd_ps(struct cmd_context *c)
         for (size_t i = 0; i < n && r >= 0; i++) {
                 const struct workload *w = l[i];
                 char id[16], st[128], ago[64], created[48], code[16], pid[24], restarts[16];
-                _cleanup_free_ char *cmdline = NULL;
+                _cleanup_free_ char *cmdline = NULL, *ports = NULL;
                 bool ok;
 
                 r = matches(w, cmd_opt_all(c, "filter"), &ok);
@@ -166,21 +182,24 @@ int cmd_ps(struct cmd_context *c)
                         continue;
                 }
                 if (json) {
-                        json_object_array_add(arr, ps_json(w));
+                        json_object_array_add(arr, ps_json(c->engine, w));
                         continue;
                 }
                 snprintf(id, sizeof(id), "%.12s", w->id);
                 cmdline = !no_trunc && strlen(w->command) > 20 ? strdup_printf("%.17s...", w->command)
                                                                : strdup(w->command);
+                if (engine_net_ports_string(c->engine, w->id, &ports) < 0)
+                        err_clear();
                 snprintf(code, sizeof(code), "%d", w->exit_code);
                 snprintf(pid, sizeof(pid), "%lld", (long long)w->pid);
                 snprintf(restarts, sizeof(restarts), "%d", w->restart_count);
                 r = table_add_row(
-                        t, (const char *const[]){
-                                   no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
-                                   format_ago(w->created / 1000000000, ago), ctr_status_line(w, st), w->name,
-                                   w->image_id, logfile_format_time(w->created, created, sizeof(created)),
-                                   state_word(w->state), w->labels, code, pid, restarts, w->health ?: ""});
+                        t, (const char *const[]){no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
+                                                 format_ago(w->created / 1000000000, ago),
+                                                 ctr_status_line(w, st), ports ?: "", w->name, w->image_id,
+                                                 logfile_format_time(w->created, created, sizeof(created)),
+                                                 state_word(w->state), w->labels, code, pid, restarts,
+                                                 w->health ?: ""});
         }
         workload_list_free(l, n);
         if (r < 0)

@@ -60,6 +60,9 @@ static const char *const rename_aliases[] = { "container rename", NULL };
 static const char *const volume_ls_aliases[] = { "volume list", NULL };
 static const char *const volume_rm_aliases[] = { "volume remove", NULL };
 static const char *const history_aliases[] = { "image history", NULL };
+static const char *const network_ls_aliases[] = { "network list", NULL };
+static const char *const network_rm_aliases[] = { "network remove", NULL };
+static const char *const port_aliases[] = { "container port", NULL };
 
 #define OPT_TLS                                                                                                    \
         { "tls-verify", 0, OPT_BOOL, "BOOL",                                                                      \
@@ -170,10 +173,21 @@ static const struct cmd_option prune_opts[] = {
         { "health-retries", 0, OPT_VALUE, "N", "failures in a row before unhealthy (default 3)" },                 \
         { "health-start-period", 0, OPT_VALUE, "DURATION", "time during which failures do not count" },            \
         { "no-healthcheck", 0, OPT_FLAG, NULL, "disable the image's health check" },                               \
-        { "network", 0, OPT_VALUE, "MODE", "none (default: a private namespace with loopback) or host" },          \
+        { "network", 0, OPT_MULTI, "NETWORK", "a network NAME (default: the network 'hull'), none, host, container:ID" }, \
+        { "ip", 0, OPT_VALUE, "IPV4", "the container's IPv4 address on its first network" },                       \
+        { "ip6", 0, OPT_VALUE, "IPV6", "the container's IPv6 address on its first network" },                      \
+        { "mac-address", 0, OPT_VALUE, "MAC", "the MAC address of its interface on its first network" },            \
+        { "network-alias", 0, OPT_MULTI, "NAME", "another DNS name of the container on its networks" },              \
+        { "publish", 'p', OPT_MULTI, "[IP:][HOSTPORT:]PORT[/PROTO]", "publish a port (ranges: 8000-8010:80-90/udp)" }, \
+        { "publish-all", 'P', OPT_FLAG, NULL, "publish the image's EXPOSEd ports on free host ports" },             \
+        { "dns", 0, OPT_MULTI, "IP", "a DNS server for the container (replaces the host's)" },                      \
+        { "dns-search", 0, OPT_MULTI, "DOMAIN", "a DNS search domain" },                                            \
+        { "dns-option", 0, OPT_MULTI, "OPT", "a resolv.conf option (ndots:2...)" },                                 \
+        { "egress", 0, OPT_MULTI, "RULE", "outbound policy: allow|deny=all|tcp|udp|icmp[:PORT[-PORT]][@CIDR]; first match wins" }, \
+        { "ingress", 0, OPT_MULTI, "RULE", "inbound policy, same rules (ports are the container's)" },              \
         { "stop-signal", 0, OPT_VALUE, "SIGNAL", "signal that stops the container (default: the image's, or SIGTERM)" }, \
         { "stop-timeout", 0, OPT_VALUE, "SECONDS", "time stop waits before SIGKILL (default 10)" },               \
-        { "add-host", 0, OPT_MULTI, "HOST:IP", "add a line to the container's /etc/hosts" },                       \
+        { "add-host", 0, OPT_MULTI, "HOST:IP", "add a line to /etc/hosts (IP host-gateway: the network's gateway)" }, \
         { "log-opt", 0, OPT_MULTI, "OPT", "json-file log options: max-size=SIZE, max-file=N" },                    \
         { "pull", 0, OPT_VALUE, "POLICY", "missing (default): pull the image when the store lacks it; never" },    \
         OPT_TLS
@@ -284,6 +298,40 @@ static const struct cmd_option build_opts[] = {
         { "quiet", 'q', OPT_FLAG, NULL, "print nothing but the image id" },
         {},
 };
+static const struct cmd_option network_create_opts[] = {
+        { "subnet", 0, OPT_MULTI, "CIDR", "the IPv4 (or IPv6) subnet (default: a free /24 of 10.89.0.0-10.99.255.0)" },
+        { "gateway", 0, OPT_VALUE, "IP", "the bridge's address (default: the subnet's first host)" },
+        { "ip-range", 0, OPT_VALUE, "CIDR", "give containers addresses from this part of the subnet only" },
+        { "ipv6", 0, OPT_FLAG, NULL, "also an IPv6 subnet (default: a /64 of the node's ULA prefix)" },
+        { "internal", 0, OPT_FLAG, NULL, "no way out: no route, no NAT, no access to the host's services" },
+        { "opt", 'o', OPT_MULTI, "KEY=VALUE", "mtu=N, bridge=NAME (the bridge's name), dns=false" },
+        { "disable-dns", 0, OPT_FLAG, NULL, "no DNS responder (containers do not resolve each other's names)" },
+        { "driver", 'd', OPT_VALUE, "DRIVER", "bridge (the only driver)" },
+        { "egress", 0, OPT_MULTI, "RULE", "outbound policy of every container of the network (see run --egress)" },
+        { "ingress", 0, OPT_MULTI, "RULE", "inbound policy of every container of the network" },
+        {},
+};
+static const struct cmd_option network_ls_opts[] = {
+        { "quiet", 'q', OPT_FLAG, NULL, "print network names only" },
+        { "format", 0, OPT_VALUE, "FORMAT", "table (default), json, or a template like '{{.Name}} {{.Subnets}}'" },
+        { "noheading", 'n', OPT_FLAG, NULL, "do not print the heading of the table" },
+        {},
+};
+static const struct cmd_option network_rm_opts[] = {
+        { "force", 'f', OPT_FLAG, NULL, "remove the containers on the network first; ignore missing networks" },
+        {},
+};
+static const struct cmd_option network_connect_opts[] = {
+        { "ip", 0, OPT_VALUE, "IPV4", "the container's IPv4 address on the network" },
+        { "ip6", 0, OPT_VALUE, "IPV6", "the container's IPv6 address on the network" },
+        { "mac-address", 0, OPT_VALUE, "MAC", "the MAC address of its interface" },
+        { "alias", 0, OPT_MULTI, "NAME", "another DNS name of the container on the network" },
+        {},
+};
+static const struct cmd_option network_disconnect_opts[] = {
+        { "force", 'f', OPT_FLAG, NULL, "also when the container is not attached" },
+        {},
+};
 static const struct cmd_option no_opts[] = { {} };
 
 const struct cmd cmd_table[] = {
@@ -340,8 +388,14 @@ const struct cmd cmd_table[] = {
           "log, applies --restart and the health check, and records the exit.\n\n"
           "Containers are unprivileged by default: Docker's default capabilities, hull's seccomp profile\n"
           "(EPERM for system calls ordinary programs do not need), masked and read-only /proc and /sys paths,\n"
-          "a private network namespace with a loopback device (--network none). Options after IMAGE belong to\n"
-          "COMMAND. With -t, the sequence ctrl-p ctrl-q detaches and leaves the container running.\n\n"
+          "a private network namespace. Options after IMAGE belong to COMMAND. With -t, the sequence ctrl-p\n"
+          "ctrl-q detaches and leaves the container running.\n\n"
+          "Networks: without --network the container is on the default network 'hull' (10.88.0.0/16, outbound\n"
+          "NAT); --network NAME puts it on networks made by `hull network create`, where containers also\n"
+          "resolve each other's names and --network-alias; none gives it loopback only, host the host's\n"
+          "network, container:ID another container's. -p publishes ports on the host's addresses (reachable\n"
+          "from other hosts, other containers and the host's loopback); --egress/--ingress restrict what\n"
+          "it may open and accept (the network's own lists apply too).\n\n"
           "Exit status: the container's own; 125 when hull failed (bad option, name in use, missing image),\n"
           "126 when COMMAND could not be executed, 127 when it was not found.",
           run_opts },
@@ -445,6 +499,49 @@ const struct cmd cmd_table[] = {
           volume_rm_opts },
         { "volume prune", NULL, cmd_volume_prune, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "", "remove every volume no container uses",
           "Prints the names of the removed volumes.", force_opts },
+        { "network create", NULL, cmd_network_create, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 1, "NAME", "create a network",
+          "Makes a bridge (hb-<id>, or --opt bridge=NAME) with the gateway address, an address pool, outbound NAT\n"
+          "(none with --internal) and, unless --disable-dns, a DNS responder on the gateway through which the\n"
+          "network's containers resolve each other by name and alias (other names go to the host's resolvers).\n"
+          "Networks cannot reach each other; published ports are the way in. A subnet that overlaps another\n"
+          "network's is refused. --egress and --ingress apply to every container of the network, on top of the\n"
+          "container's own lists. Prints the name.",
+          network_create_opts },
+        { "network ls", network_ls_aliases, cmd_network_ls, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "", "list networks",
+          "Columns: NETWORK ID, NAME, DRIVER. Template fields: ID, Name, Driver, Subnets, Internal. --format json\n"
+          "prints the inspect document of each network.",
+          network_ls_opts },
+        { "network inspect", NULL, cmd_network_inspect, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "NETWORK [NETWORK...]",
+          "show the details of networks as JSON",
+          "Fields (podman's): name, id, driver, network_interface, created, subnets (subnet, gateway, ip_range),\n"
+          "ipv6_enabled, internal, dns_enabled, options, ipam_options, containers (by id: name, interfaces with\n"
+          "their addresses and MAC, aliases, ports, egress, ingress); hull's: mtu, egress, ingress, policy_scope\n"
+          "(\"routed\" when containers of one network are not filtered between themselves: no br_netfilter).",
+          inspect_opts },
+        { "network rm", network_rm_aliases, cmd_network_rm, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "NETWORK [NETWORK...]",
+          "remove networks",
+          "Removes the bridge, rules, address pool and DNS responder. A network that a container uses (running\n"
+          "or not) is refused unless --force, which removes those containers first. The default network stays.",
+          network_rm_opts },
+        { "network prune", NULL, cmd_network_prune, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "",
+          "remove every network no container uses",
+          "First reclaims what killed processes left (endpoints, addresses, rules, links of containers that are\n"
+          "gone), then removes the networks that no container names. Prints their names.",
+          force_opts },
+        { "network connect", NULL, cmd_network_connect, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 2, 2, "NETWORK CONTAINER",
+          "connect a container to a network",
+          "A running container gets a new interface (eth1, eth2...) on the network at once; a stopped one at its\n"
+          "next start. The network is kept in the container's options: it is attached again at every start.",
+          network_connect_opts },
+        { "network disconnect", NULL, cmd_network_disconnect, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 2, 2, "NETWORK CONTAINER",
+          "disconnect a container from a network",
+          "Removes the container's interface, address, name and published ports on the network.",
+          network_disconnect_opts },
+        { "port", port_aliases, cmd_port, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 2, "CONTAINER [PORT[/PROTO]]",
+          "list the published ports of a container",
+          "Prints each published port as \"80/tcp -> 0.0.0.0:8080\", or with PORT the host address and port it is\n"
+          "published on.",
+          no_opts },
         { "image inspect", NULL, cmd_inspect, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 1, -1, "IMAGE [IMAGE...]",
           "show the details of images as JSON",
           "Prints a JSON array with, for each image: Id, Digest, RepoTags, RepoDigests, Created, Architecture, Os,\n"

@@ -25,6 +25,7 @@
 #include "attach-proto.h"
 #include "chase.h"
 #include "container-internal.h"
+#include "engine-net.h"
 #include "error.h"
 #include "json.h"
 #include "leftovers.h"
@@ -113,6 +114,10 @@ void ctr_release(struct engine *e, const struct workload *w)
         (void)ctr_runtime(e, NULL, 0, "delete", "--force", w->id, NULL);
         leftover_cgroup_sweep(cg);
         leftover_umount(rootfs);
+        /* Its namespace went with the monitor and the container: what is left are the library's records,
+         * rules and leases. */
+        if (engine_net_teardown(e, w->id) < 0)
+                err_clear();
 }
 
 static bool running_like(enum workload_state s)
@@ -132,6 +137,31 @@ static int set_str(char **dst, const char *v)
 }
 
 /*
+ * Detach an ended container from its networks. Once its monitor (the endpoints' owner) is gone, the
+ * veths left with the namespace and the library does not delete them (an RCU grace period each): a
+ * monitor on its way out is given a moment, unless it is about to remove a --rm container itself
+ * (its `container cleanup` waits for the lock our caller holds).
+ */
+static int net_release(struct engine *e, struct workload *w)
+{
+        _cleanup_runspec_ struct runspec *s = NULL;
+        pid_t mon = (pid_t)w->monitor_pid;
+        siginfo_t si = {};
+        bool child;
+
+        if (!engine_net_attached(e, w->id))
+                return 0;
+        /* The monitor of a `run` or `start -a` in the foreground is our child (and was told that we
+         * remove the container): a zombie would still count as the endpoints' owner, so it is reaped. */
+        child = mon > 0 && waitid(P_PID, (id_t)mon, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+        if (mon > 0 && (child || (ctr_spec(w, &s) >= 0 && !s->auto_remove)) &&
+            ctr_wait_monitor(w, 1000) >= 0 && child)
+                (void)waitpid(mon, NULL, WNOHANG);
+        err_clear();
+        return engine_net_teardown(e, w->id);
+}
+
+/*
  * The row goes first, in one transaction, then the directory: a kill in between leaves a
  * directory without a row, which the next listing sweeps (sweep_orphans()) once its lock is
  * free. The rootfs is unmounted before the row goes, so that nothing mounted is ever left
@@ -147,6 +177,9 @@ int ctr_destroy(struct engine *e, struct workload *w, bool volumes)
                 return -ENOMEM;
         if (volumes && (r = volume_anonymous_of(e, w->id, &anon)) < 0)
                 return r;
+        /* Before the row: a kill after this leaves a row to remove again, never attachments without one. */
+        if ((r = net_release(e, w)) < 0)
+                return err_prefix(r, "detaching container %s from its networks", w->name);
         leftover_umount(rootfs);
         r = workload_delete(e->db, w->id);
         if (r < 0)
@@ -288,6 +321,10 @@ static int refresh(struct engine *e, struct workload *w, bool have_lock, bool pe
                 if ((r = set_str(&w->error, "hull-monitor died; the container was stopped")) < 0)
                         return r;
         }
+        /* Ended, and the exit command that detaches it never ran (killed) or has not yet: do it. */
+        if (!alive && !running_like(w->state) && engine_net_attached(e, w->id) &&
+            repair_lock(e, w, have_lock, &lock) && engine_net_teardown(e, w->id) < 0)
+                err_clear();
         changed = old.state != w->state || old.pid != w->pid || old.exit_code != w->exit_code ||
                   old.finished != w->finished || old.started != w->started ||
                   old.monitor_pid != w->monitor_pid || old.restart_count != w->restart_count ||
@@ -542,6 +579,9 @@ int ctr_stop(struct engine *e, struct workload *w, int timeout)
                 timeout = ctr_spec(w, &s) >= 0 && s->stop_timeout >= 0 ? s->stop_timeout : 10;
         }
         r = stop_locked(e, w, timeout, ctr_stop_signal(e, w));
+        /* Off its networks before stop returns (the monitor's exit command would do it a moment later). */
+        if (r >= 0 && !running_like(w->state) && net_release(e, w) < 0)
+                err_clear();
         /* A --rm container attached elsewhere is removed by its client as soon as it ends. */
         return r == -ENOENT ? 0 : r;
 }

@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "error.h"
 #include "hull-build.h"
+#include "network.h"
 #include "store.h"
 #include "util.h"
 
@@ -67,6 +68,7 @@ void engine_free(struct engine *e)
         if (!e)
                 return;
         engine_store_release(e);
+        net_ctx_free(e->net);
         db_close(e->db);
         free(e->root);
         free(e->containers_dir);
@@ -154,6 +156,7 @@ static const struct {
         [ENGINE_BIN_MONITOR] = {"hull-monitor", "HULL_MONITOR"},
         [ENGINE_BIN_HULL] = {"hull", "HULL_BIN"},
         [ENGINE_BIN_IMAGE] = {"hull-image", "HULL_IMAGE"},
+        [ENGINE_BIN_DNS] = {"hull-dns", "HULL_DNS"},
 };
 
 static bool executable(const char *p)

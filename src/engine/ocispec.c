@@ -190,28 +190,6 @@ const char *ocispec_hostname(const struct runspec *spec, const char *id, char bu
         return buf;
 }
 
-char *ocispec_hosts_file(const struct runspec *spec, const char *hostname)
-{
-        _cleanup_free_ char *extra = strdup("");
-        char *r;
-
-        STRV_FOREACH (h, spec->add_hosts) {
-                const char *colon = strchr(*h, ':');
-                char *n;
-                if (!colon || !extra)
-                        continue;
-                n = strdup_printf("%s%s\t%.*s\n", extra, colon + 1, (int)(colon - *h), *h);
-                free(extra);
-                extra = n;
-        }
-        if (!extra)
-                return NULL;
-        r = strdup_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s"
-                          "127.0.1.1\t%s\n",
-                          extra, hostname);
-        return r;
-}
-
 static bool env_has(char **env, const char *name)
 {
         size_t n = strlen(name);

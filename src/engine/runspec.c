@@ -55,6 +55,7 @@ void runspec_free(struct runspec *s)
         strv_free(s->labels);
         strv_free(s->health.test);
         free(s->network);
+        runspec_networks_done(s);
         free(s->stop_signal);
         for (size_t i = 0; i < s->n_ulimits; i++)
                 free(s->ulimits[i].name);
@@ -782,6 +783,8 @@ int runspec_check_name(const char *n)
 
 int runspec_validate(const struct runspec *s)
 {
+        int r;
+
         for (size_t i = 0; i < s->n_mounts; i++)
                 for (size_t j = i + 1; j < s->n_mounts; j++)
                         if (streq(s->mounts[i].destination, s->mounts[j].destination))
@@ -794,8 +797,8 @@ int runspec_validate(const struct runspec *s)
                 return err_set(-EINVAL, "--memory-swap: needs --memory");
         if (s->memory_reservation > 0 && s->memory > 0 && s->memory_reservation > s->memory)
                 return err_set(-EINVAL, "--memory-reservation: must not be above --memory");
-        if (s->network && !streq(s->network, "none") && !streq(s->network, "host"))
-                return err_set(-EINVAL, "--network: '%s' is not supported yet (none or host)", s->network);
+        if ((r = runspec_validate_network(s)) < 0)
+                return r;
         if (s->hostname && s->network && streq(s->network, "host"))
                 return err_set(-EINVAL,
                                "--hostname: cannot be set with --network host (the host's UTS is shared)");

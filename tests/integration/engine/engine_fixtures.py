@@ -87,12 +87,10 @@ def _check_cgroups(before, ids):
     assert not left, "container cgroups left behind:\n  " + "\n  ".join(left)
 
 
-@pytest.fixture
-def hull(tmp_path, tag, leak_check):
-    """A private store with busybox imported as bb (CMD ["/bin/sh"])."""
+def _hull(tmp_path, tag, leak_check, netns):
     _need_binaries()
     root = tmp_path / f"root-{tag}"
-    h = eu.Hull(str(root))
+    h = eu.Hull(str(root), netns=netns)
     tar = eu.busybox_tar(str(tmp_path / "bb.tar"))
     h.run("import", "--change", 'CMD ["/bin/sh"]', tar, "bb")
     leak_check.watch_dir(str(root / "containers"))
@@ -100,8 +98,22 @@ def hull(tmp_path, tag, leak_check):
     watch = _IdWatch(str(root))
     yield h
     h.cleanup()
+    h.close()
     watch.stop()
     _check_cgroups(before, watch.ids)
+
+
+@pytest.fixture
+def hull(tmp_path, tag, leak_check):
+    """A private store with busybox imported as bb (CMD ["/bin/sh"]), in its own network namespace."""
+    yield from _hull(tmp_path, tag, leak_check, None)
+
+
+@pytest.fixture
+def hull_hostnet(tmp_path, tag, leak_check):
+    """The same in the machine's network namespace, to reach services on its loopback (a registry):
+    its containers must run with --network none."""
+    yield from _hull(tmp_path, tag, leak_check, False)
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +127,7 @@ def debian_store(tmp_path_factory):
     h.run("import", "--change", 'CMD ["/bin/bash"]', eu.DEBIAN_TAR, "debian:12", timeout=600)
     yield h
     h.cleanup()
+    h.close()
     shutil.rmtree(str(d), ignore_errors=True)
 
 
