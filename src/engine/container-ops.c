@@ -627,10 +627,9 @@ int ctr_pause(struct engine *e, struct workload *w, bool pause)
 /* Its monitor lives and still starts it (the status says so). */
 static bool starting(struct engine *e, const struct workload *w)
 {
-        _cleanup_free_ char *dir = engine_container_dir(e, w->id);
         struct monitor_status st;
 
-        return dir && monitor_status_read(dir, &st) >= 0 && streq(st.state, "starting") &&
+        return ctr_status(e, w, &st) >= 0 && streq(st.state, "starting") &&
                pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
 }
 
