@@ -144,6 +144,27 @@ static int send_status(int io, int status)
         return vmx_send_str(io, VMX_STATUS, buf);
 }
 
+/* Stdin data, its end and signals from the host, for the session's process. */
+static void handle_input(struct vmx_reader *rd, pid_t pid, int in[2])
+{
+        const uint8_t *pl;
+        uint32_t len;
+        char type;
+
+        while (vmx_next(rd, &type, &pl, &len) > 0) {
+                if (type == VMX_STDIN && in[1] >= 0)
+                        (void)!write_all(in[1], pl, len);
+                else if (type == VMX_STDIN_CLOSE && in[1] >= 0) {
+                        close(in[1]);
+                        in[1] = -1;
+                } else if (type == VMX_SIGNAL && len > 0 && len < 8) {
+                        char s[8] = {};
+                        memcpy(s, pl, len);
+                        kill(pid, atoi(s));
+                }
+        }
+}
+
 /* Run one request and relay its stdio until it exits and its output is drained. */
 static int run_session(int io, struct vmx_reader *rd, const struct request *q)
 {
@@ -188,6 +209,8 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                 };
                 uint8_t buf[16384];
 
+                /* Frames that came with the request (stdin, its end) are already in the buffer. */
+                handle_input(rd, pid, in);
                 if (poll(p, ELEMENTSOF(p), pidfd < 0 ? 100 : -1) < 0 && errno != EINTR)
                         break;
                 for (int i = 1; i <= 2; i++) {
@@ -202,26 +225,12 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                                 vmx_send(io, i == 1 ? VMX_STDOUT : VMX_STDERR, buf, (uint32_t)n);
                 }
                 if (p[0].revents & (POLLIN | POLLHUP)) {
-                        const uint8_t *pl;
-                        uint32_t len;
-                        char type;
                         if (vmx_fill(rd, io) <= 0) {
                                 /* The host went away: the session's process goes with it. */
                                 kill(pid, SIGKILL);
                                 io = -1;
-                        }
-                        while (io >= 0 && vmx_next(rd, &type, &pl, &len) > 0) {
-                                if (type == VMX_STDIN && in[1] >= 0)
-                                        (void)!write_all(in[1], pl, len);
-                                else if (type == VMX_STDIN_CLOSE && in[1] >= 0) {
-                                        close(in[1]);
-                                        in[1] = -1;
-                                } else if (type == VMX_SIGNAL && len > 0 && len < 8) {
-                                        char s[8] = {};
-                                        memcpy(s, pl, len);
-                                        kill(pid, atoi(s));
-                                }
-                        }
+                        } else
+                                handle_input(rd, pid, in);
                 }
                 int st;
                 if (status < 0 && waitpid(pid, &st, WNOHANG) == pid)

@@ -79,8 +79,8 @@ int vm_find_file(const char *env, const char *const *candidates, const char *wha
 int vm_guest_dir(char **ret)
 {
         /* Build tree: build/cmd/hull/hull -> <source>/assets/guest (build/ is in the source tree). */
-        static const char *const c[] = {"../../../assets/guest/vmlinuz", GUEST_SYSTEM_DIR "/vmlinuz", NULL};
-        _cleanup_free_ char *kernel = NULL;
+        static const char *const c[] = {"../../../assets/guest/modules", GUEST_SYSTEM_DIR "/modules", NULL};
+        _cleanup_free_ char *modules = NULL;
         const char *v = getenv("HULL_GUEST_DIR");
         int r;
 
@@ -88,11 +88,12 @@ int vm_guest_dir(char **ret)
                 *ret = strdup(v);
                 return *ret ? 0 : -ENOMEM;
         }
-        r = vm_find_file("HULL_GUEST_DIR", c, "the guest kernel (scripts/guest-assets makes it)", &kernel);
+        /* modules/ is a directory: its realpath is where the assets are (vmlinuz is a symlink). */
+        r = vm_find_file("HULL_GUEST_DIR", c, "the guest kernel (scripts/guest-assets makes it)", &modules);
         if (r < 0)
                 return r;
-        *strrchr(kernel, '/') = 0;
-        *ret = TAKE_PTR(kernel);
+        *strrchr(modules, '/') = 0;
+        *ret = TAKE_PTR(modules);
         return 0;
 }
 

@@ -374,7 +374,7 @@ static enum vmm_exit run_once(struct vmon *m, int sfd, int *ret_wstatus)
                         struct signalfd_siginfo si;
                         while (read(sfd, &si, sizeof(si)) == sizeof(si))
                                 if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
-                                        (void)!write_string_file(VM_STOP_FILE, "stop\n");
+                                        (void)!write_file_atomic(VM_STOP_FILE, "stop\n", 5, 0600);
                                         kill(pid, SIGTERM);
                                 }
                         if (!exited && waitpid(pid, &wstatus, WNOHANG) == pid)

@@ -314,9 +314,10 @@ int vm_spec_add_volume(struct vm_spec *s, const char *arg)
         if (opts)
                 *opts++ = 0;
         colon = strchr(copy, ':');
-        if (!colon || colon == copy || !valid_mount(colon + 1) || strchr(copy, '/'))
+        if (colon)
+                *colon++ = 0;
+        if (!colon || !*copy || !valid_mount(colon) || strchr(copy, '/') || copy[0] == '.')
                 return err_set(-EINVAL, "--volume: expected NAME:/MOUNT[,size=S], not '%s'", arg);
-        *colon++ = 0;
         for (char *o = opts, *next; o && *o; o = next) {
                 next = strchr(o, ',');
                 if (next)

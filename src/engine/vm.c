@@ -27,6 +27,7 @@
 #include "store.h"
 #include "util.h"
 #include "vm-internal.h"
+#include "vmm-backend-internal.h"
 #include "volume.h"
 
 #define START_TIMEOUT_MS 10000
@@ -139,6 +140,11 @@ int vm_create(struct engine *e, const char *name, const struct vm_spec *spec_in,
                                sources ? "more than one given" : "none given");
         if (s.vmm && vmm_kind_from_string(s.vmm) < 0)
                 return err_set(-EINVAL, "--vmm: unknown monitor '%s' (hull, qemu)", s.vmm);
+        /* What the backend cannot boot fails now rather than at every start. */
+        struct vmm_choice choice;
+        if ((r = vmm_backend_pick(vmm_kind_from_string(s.vmm), &(struct vmm_spec){.kernel = s.boot_disk ? NULL : "-"},
+                                  &choice)) < 0)
+                return r;
         if (s.restart && vm_restart_parse(s.restart, NULL, NULL) < 0)
                 return err_set(-EINVAL, "--restart: invalid policy '%s' (no, always, on-failure[:N], unless-stopped)",
                                s.restart);
@@ -565,7 +571,7 @@ static bool wait_final(struct engine *e, struct workload *w, int ms)
 static int write_stop_file(const char *dir)
 {
         _cleanup_free_ char *p = strdup_printf("%s/" VM_STOP_FILE, dir);
-        return p ? write_string_file(p, "stop\n") : -ENOMEM;
+        return p ? write_file_atomic(p, "stop\n", 5, 0600) : -ENOMEM;
 }
 
 int vm_kill(struct engine *e, struct workload *w, int sig)
@@ -680,19 +686,16 @@ int vm_wait(struct engine *e, struct workload *w, int *ret_code)
 
 int vm_console_connect(struct engine *e, const struct workload *w, int *ret_fd)
 {
-        _cleanup_free_ char *dir = vm_dir(e, w->id);
-        struct sockaddr_un a = {.sun_family = AF_UNIX};
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *dir = vm_dir(e, w->id), *path = NULL;
+        int fd;
 
-        if (!dir)
+        if (!dir || !(path = strdup_printf("%s/" VM_CONSOLE_SOCK, dir)))
                 return -ENOMEM;
-        if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/" VM_CONSOLE_SOCK, dir) >= (int)sizeof(a.sun_path))
-                return err_set(-ENAMETOOLONG, "the VM's directory '%s' is too long for a socket", dir);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-                return err_set(-errno, "vm '%s' has no console (is it running?)", w->name);
-        *ret_fd = TAKE_FD(fd);
+        fd = vmm_unix_connect(path, 0);
+        if (fd < 0) {
+                err_clear();
+                return err_set(fd, "vm '%s' has no console (is it running?)", w->name);
+        }
+        *ret_fd = fd;
         return 0;
 }

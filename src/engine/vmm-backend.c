@@ -115,9 +115,21 @@ int vmm_unix_connect(const char *path, int timeout_ms)
         struct sockaddr_un a = {.sun_family = AF_UNIX};
         struct timespec start, now;
 
-        if (strlen(path) >= sizeof(a.sun_path))
-                return err_set(-ENAMETOOLONG, "socket path too long: '%s'", path);
-        strcpy(a.sun_path, path);
+        _cleanup_close_ int dfd = -EBADF;
+        if (strlen(path) >= sizeof(a.sun_path)) {
+                /* Through the directory's descriptor: /proc/self/fd/N/NAME is short whatever the directory. */
+                const char *slash = strrchr(path, '/');
+                _cleanup_free_ char *dir = slash ? strndup(path, (size_t)(slash - path)) : NULL;
+                if (!dir)
+                        return err_set(-ENAMETOOLONG, "socket path too long: '%s'", path);
+                dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0)
+                        return err_set(-errno, "cannot open '%s': %s", dir, strerror(errno));
+                if (snprintf(a.sun_path, sizeof(a.sun_path), "/proc/self/fd/%d/%s", dfd, slash + 1) >=
+                    (int)sizeof(a.sun_path))
+                        return err_set(-ENAMETOOLONG, "socket name too long: '%s'", slash + 1);
+        } else
+                strcpy(a.sun_path, path);
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (;;) {
                 _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

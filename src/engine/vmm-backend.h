@@ -19,7 +19,10 @@
  *
  * Files of a running VM (in its directory, spec->dir): "vmm.sock" the control socket
  * (hull-vmm's JSON API or QEMU's QMP), "exec.sock" the exec channel (QEMU: its second
- * serial port as a Unix socket; hull-vmm: the vsock device's Unix socket).
+ * serial port as a Unix socket; hull-vmm: the vsock device's Unix socket). The VMM runs in
+ * that directory and is given the names relative to it: a socket path is limited to 107
+ * bytes, which <root>/vms/<64-digit id>/ alone nearly fills; clients connect through
+ * /proc/self/fd/N/NAME (vmm_unix_connect) for the same reason.
  */
 #pragma once
 

@@ -49,13 +49,12 @@ int vmm_hull_argv(const struct vmm_spec *spec, const char *binary, char ***ret)
                         return -ENOMEM;
         }
         if (spec->exec_channel) {
-                char *s = strdup_printf("cid=%d,uds=%s/" VMM_EXEC_SOCK, GUEST_CID, spec->dir);
+                char *s = strdup_printf("cid=%d,uds=" VMM_EXEC_SOCK, GUEST_CID);
                 if (!s || strv_extend(&a, "--vsock") < 0 || strv_push(&a, s) < 0)
                         return -ENOMEM;
         }
-        char *api = strdup_printf("%s/" VMM_SOCK, spec->dir);
-        if (!api || strv_extend(&a, "--serial") < 0 || strv_extend(&a, "stdio") < 0 ||
-            strv_extend(&a, "--api-sock") < 0 || strv_push(&a, api) < 0)
+        if (strv_extend(&a, "--serial") < 0 || strv_extend(&a, "stdio") < 0 || strv_extend(&a, "--api-sock") < 0 ||
+            strv_extend(&a, VMM_SOCK) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(a);
         return 0;

@@ -96,15 +96,15 @@ int vmm_qemu_argv(const struct vmm_choice *choice, const struct vmm_spec *spec, 
         r |= add(&a, "chardev:console");
         if (spec->exec_channel) {
                 r |= add(&a, "-chardev");
-                r |= add(&a, "socket,id=exec,path=%s/" VMM_EXEC_SOCK ",server=on,wait=off", spec->dir);
+                r |= add(&a, "socket,id=exec,path=" VMM_EXEC_SOCK ",server=on,wait=off");
                 r |= add(&a, "-serial");
                 r |= add(&a, "chardev:exec");
         }
         /* Two QMP sockets: a chardev server serves one client at a time, and the monitor keeps one. */
         r |= add(&a, "-qmp");
-        r |= add(&a, "unix:%s/" VMM_SOCK ",server=on,wait=off", spec->dir);
+        r |= add(&a, "unix:" VMM_SOCK ",server=on,wait=off");
         r |= add(&a, "-qmp");
-        r |= add(&a, "unix:%s/" QMP_EVENTS_SOCK ",server=on,wait=off", spec->dir);
+        r |= add(&a, "unix:" QMP_EVENTS_SOCK ",server=on,wait=off");
         for (size_t i = 0; i < spec->n_disks; i++) {
                 const struct vmm_disk *d = &spec->disks[i];
                 if (strchr(d->path, ','))

@@ -1,0 +1,177 @@
+"""hull vm: VMs as workloads, under QEMU (TCG) on this host.
+
+Boots are the expensive part under TCG (2-4 s each), so each test shares its boots between
+several checks. The store is per module (the image's ext4 disk is made once); every test
+removes its VMs, and the leak check verifies that no VM file, process or socket is left.
+"""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+import vm_util as vu
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    vu.need_vm_host()
+    d = tmp_path_factory.mktemp("vmstore")
+    h = vu.Hull(str(d / "root"))
+    h.run("import", "--change", 'CMD ["/bin/sh"]', vu.busybox_tar(str(d / "bb.tar")), "bb")
+    yield h
+    h.cleanup()
+
+
+@pytest.fixture
+def hull(store, leak_check):
+    os.makedirs(os.path.join(store.root, "vms"), exist_ok=True)
+    leak_check.watch_dir(os.path.join(store.root, "vms"))
+    yield store
+    store.cleanup()
+
+
+def test_run_output_and_exit_code(hull, tag):
+    p = hull.run("vm", "run", "--rm", "--name", tag, "bb", "sh", "-c", "echo hello-$((6*7)); exit 3", check=False)
+    assert p.returncode == 3, p.err
+    assert "hello-42" in p.out
+    assert "HULL-VM-INIT-OK" in p.out
+    # One line says which VMM runs the VM, and why.
+    assert "qemu (tcg)" in p.err and "vmx/svm" in p.err
+    assert hull.run("vm", "ls", "-a", "-q").out.strip() == ""
+
+
+def test_lifecycle_config_exec_volume(hull, tag, tmp_path):
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHull test@hull"
+    ud = tmp_path / "user-data"
+    ud.write_text("#!/bin/sh\necho ran >> /var/user-data-runs\n")
+    vol = f"{tag}v"
+    hull.run("vm", "create", "--name", tag, "--hostname", "guest-" + tag, "--ssh-key", key,
+             "--user-data", str(ud), "-v", f"{vol}:/data,size=32M", "-e", "GREETING=hi", "bb", "sleep", "1000")
+    i = hull.inspect(tag)
+    assert i["Kind"] == "vm" and i["State"]["Status"] == "created"
+    hull.run("vm", "start", tag)
+    i = hull.inspect(tag)
+    assert i["State"]["Running"] and i["Vmm"]["Backend"] == "qemu"
+    assert "q35" in i["Vmm"]["Args"] and "tcg" in i["Vmm"]["Args"]
+
+    # exec: output, stderr, exit code, stdin, environment, a missing program.
+    p = hull.run("vm", "exec", tag, "sh", "-c", "echo out; echo err >&2; exit 7", check=False)
+    assert (p.returncode, p.out, p.err) == (7, "out\n", "err\n")
+    p = hull.run("vm", "exec", "-i", tag, "sh", "-c", "tr a-z A-Z", input=b"stdin works\n")
+    assert p.out == "STDIN WORKS\n"
+    p = hull.run("vm", "exec", "-e", "X=1", tag, "sh", "-c", "echo $X$GREETING", check=False)
+    assert p.out == "1\n"  # exec gets its own environment, not the main process's
+    p = hull.run("vm", "exec", tag, "/no/such/program", check=False)
+    assert p.returncode == 127 and "No such file" in p.err
+
+    # First-boot config: host name, root's key, user data, the volume, cgroup2 for engines inside.
+    p = hull.run("vm", "exec", tag, "sh", "-c",
+                 "hostname; cat /root/.ssh/authorized_keys; cat /var/user-data-runs;"
+                 "grep -c ' /data ext4 ' /proc/mounts; grep -c ' /sys/fs/cgroup cgroup2 ' /proc/mounts;"
+                 "echo kept > /data/file; tr '\\0' '\\n' < /proc/$(pidof sleep)/environ | grep GREETING")
+    assert p.out.split("\n") == ["guest-" + tag, key, "ran", "1", "1", "GREETING=hi", ""], p.out
+    assert "HULL-VM-INIT-OK" in hull.run("vm", "logs", tag).out
+
+    # ps lists it with its kind; plain ps (containers) does not.
+    p = hull.run("ps", "--all-kinds")
+    assert tag in p.out and "KIND" in p.out and " vm" in p.out
+    assert tag not in hull.run("ps", "-a").out
+    assert tag in hull.run("ps", "--kind", "vm").out
+
+    hull.run("vm", "pause", tag)
+    assert hull.inspect(tag)["State"]["Paused"]
+    hull.run("vm", "unpause", tag)
+
+    # stop: the power button reaches hull's init, which stops the main process (SIGTERM: 143).
+    t0 = time.time()
+    hull.run("vm", "stop", "-t", "30", tag)
+    assert time.time() - t0 < 25
+    i = hull.inspect(tag)
+    assert i["State"]["Status"] == "exited" and i["State"]["ExitCode"] == 143
+
+    # A second boot of the same root disk: the user data does not run again; data stays.
+    hull.run("vm", "start", tag)
+    p = hull.run("vm", "exec", tag, "sh", "-c", "cat /var/user-data-runs /data/file")
+    assert p.out == "ran\nkept\n"
+    hull.run("vm", "kill", tag)
+    i = hull.wait_state(tag, lambda i: i["State"]["Status"] == "exited")
+    assert i["State"]["ExitCode"] == 137 and i["RestartCount"] == 0
+    hull.run("vm", "rm", tag)
+    assert tag not in hull.run("vm", "ls", "-a").out
+
+    # The volume outlives the VM: a new VM made from the image finds the data.
+    p = hull.run("vm", "run", "--rm", "-v", f"{vol}:/srv", "bb", "cat", "/srv/file")
+    assert "kept" in p.out
+    hull.run("volume", "rm", vol)
+
+
+def test_restart_policy_and_kill9(hull, tag):
+    # on-failure:1 -> one restart, then the exit stays.
+    hull.run("vm", "run", "-d", "--name", f"{tag}f", "--restart", "on-failure:1", "bb", "sh", "-c", "exit 4")
+    # always -> a VMM killed with -9 is started again.
+    hull.run("vm", "run", "-d", "--name", tag, "--restart", "always", "bb", "sleep", "1000")
+    first = hull.inspect(tag)["State"]["Pid"]
+    os.kill(first, signal.SIGKILL)
+    i = hull.wait_state(tag, lambda i: i["RestartCount"] == 1 and i["State"]["Running"])
+    assert i["State"]["Pid"] != first
+    hull.run("vm", "exec", tag, "true")
+
+    # The monitor killed with -9 takes the VMM with it; the next look records why.
+    os.kill(i["State"]["MonitorPid"], signal.SIGKILL)
+    time.sleep(0.5)
+    i = hull.inspect(tag)
+    assert i["State"]["Status"] == "exited" and "monitor died" in i["State"]["Error"]
+    assert i["State"]["Pid"] == 0
+    for p in vu.descendants_named("qemu-system"):
+        with open(f"/proc/{p}/cmdline") as f:
+            assert hull.root not in f.read(), "a VMM outlived its monitor"
+
+    i = hull.wait_state(f"{tag}f", lambda i: i["State"]["Status"] == "exited")
+    assert i["State"]["ExitCode"] == 4 and i["RestartCount"] == 1
+    hull.run("vm", "rm", tag, f"{tag}f")
+    assert not os.listdir(os.path.join(hull.root, "vms"))
+
+
+def test_kernel_vm_and_console(hull, tag):
+    # A kernel and initramfs of one's own: hull's init is not involved. The assets' init with
+    # hull.exit=shell leaves a shell on the console.
+    hull.run("vm", "run", "-d", "--name", tag, "--kernel", os.path.join(vu.GUEST, "vmlinuz"),
+             "--initrd", os.path.join(vu.GUEST, "initramfs.cpio.gz"),
+             "--cmdline", "console=ttyS0 panic=-1 hull.exit=shell", "--memory", "256M")
+    hull.wait_log(tag, "HULL-GUEST-INIT-OK")
+    # The console relays both ways until the client goes (Ctrl-] on a terminal).
+    con = subprocess.Popen(hull.cmd("vm", "console", tag), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           env=hull.env())
+    con.stdin.write(b"echo console-$((40+2))\n")
+    con.stdin.flush()
+    hull.wait_log(tag, "console-42", timeout=30)
+    con.kill()
+    con.wait()
+    p = hull.run("vm", "exec", tag, "true", check=False)  # no guest init: refused
+    assert p.returncode == 125 and "does not run hull's guest init" in p.err
+    hull.run("vm", "rm", "-f", tag)
+
+
+def test_errors(hull, tag, tmp_path):
+    p = hull.run("vm", "run", "--vmm", "hull", "--boot-disk", str(vu.GUEST) + "/vmlinuz", check=False)
+    assert p.returncode == 125 and "no firmware" in p.err
+    p = hull.run("vm", "run", "--vmm", "firecracker", "bb", check=False)
+    assert p.returncode == 125 and "--vmm: unknown monitor 'firecracker'" in p.err
+    p = hull.run("vm", "run", "--kernel", "/no/such/kernel", check=False)
+    assert p.returncode == 125 and "/no/such/kernel" in p.err
+    p = hull.run("vm", "run", "--disk", str(tmp_path / "missing.img"), "bb", check=False)
+    assert p.returncode == 125 and "missing.img" in p.err
+    p = hull.run("vm", "run", "no-such-image", check=False)
+    assert p.returncode == 125 and "no such image 'no-such-image'" in p.err
+    p = hull.run("vm", "run", "--restart", "sometimes", "bb", check=False)
+    assert p.returncode == 125 and "--restart" in p.err
+    p = hull.run("vm", "inspect", "nothing-" + tag, check=False)
+    assert p.returncode == 125 and "no such vm" in p.err
+    assert hull.run("vm", "ls", "-a", "-q").out.strip() == ""
+
+
+def test_vm_and_container_on_one_network(hull):
+    pytest.skip("VMs take --network none until hull's networks are wired into the engine "
+                "(docs/vm.md: the tap attach hook in vm_start)")
