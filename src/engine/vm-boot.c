@@ -111,7 +111,6 @@ int vm_find_helper(const char *name, const char *env, char **ret)
 
 int vm_run_tool(char *const *argv, const char *what)
 {
-        _cleanup_close_ int err = open("/dev/null", O_WRONLY | O_CLOEXEC);
         posix_spawn_file_actions_t fa;
         char tmpl[] = "/tmp/hull-vm-tool-XXXXXX";
         _cleanup_close_ int log = mkostemp(tmpl, O_CLOEXEC);
@@ -220,6 +219,8 @@ int vm_boot_initrd(struct engine *e, const char *guest, char **ret)
         _cleanup_free_ char *init = NULL, *cache = strdup_printf("%s/vm-cache", e->root), *path = NULL,
                             *tmp = NULL, *kernel = strdup_printf("%s/vmlinuz", guest);
         _cleanup_strv_free_ char **names = NULL, **paths = NULL;
+        _cleanup_free_ char *order = NULL;
+        size_t olen = 0;
         struct stat si, sk, sc;
         _cleanup_fclose_ FILE *f = NULL;
         int r;
@@ -249,8 +250,6 @@ int vm_boot_initrd(struct engine *e, const char *guest, char **ret)
                         goto fail;
         if ((r = cpio_file(f, "init", init, 0755)) < 0)
                 goto fail;
-        _cleanup_free_ char *order = NULL;
-        size_t olen = 0;
         FILE *o = open_memstream(&order, &olen);
         if (!o) {
                 r = -ENOMEM;
