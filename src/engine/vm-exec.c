@@ -11,6 +11,7 @@
  */
 #include <json-c/json.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,9 +141,25 @@ int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env,
         if (w->image_id[0] == 0)
                 return err_set(-EOPNOTSUPP, "vm '%s' does not run hull's guest init (exec needs a VM made from an image)",
                                w->name);
-        if ((r = launch_kind(dir, &kind)) < 0 || (r = exec_connect(dir, kind, deadline, &fd)) < 0 ||
-            (r = handshake(fd, rd, deadline)) < 0)
+        /* A guest going away shows as EPIPE on a write: an error to handle, not a signal to die of. */
+        signal(SIGPIPE, SIG_IGN);
+        if ((r = launch_kind(dir, &kind)) < 0)
                 return r;
+        for (;;) {
+                if ((r = exec_connect(dir, kind, deadline, &fd)) < 0)
+                        return r;
+                r = handshake(fd, rd, deadline);
+                if (r >= 0)
+                        break;
+                /* hull-vmm may take the connection and then reset it while the guest's init is not
+                 * listening yet: start over on a new one. */
+                if ((r != -ECONNRESET && r != -EPIPE) || mono_ms() > deadline)
+                        return r;
+                err_clear();
+                fd = safe_close(fd);
+                rd->len = rd->consumed = 0;
+                usleep(HELLO_INTERVAL_MS * 1000);
+        }
         STRV_FOREACH (a, argv)
                 if ((r = vmx_send_str(fd, VMX_ARG, *a)) < 0)
                         return r;

@@ -293,6 +293,10 @@ static enum vmm_exit run_once(struct vmon *m, int sfd, int *ret_wstatus)
         pid_t pid;
 
         m->guest_exit = -1;
+        /* A VMM killed with -9 leaves its sockets, and hull-vmm refuses to reuse a path. */
+        static const char *const stale[] = {VMM_SOCK, VMM_EXEC_SOCK, "qmp-events.sock"};
+        for (size_t i = 0; i < ELEMENTSOF(stale); i++)
+                unlink(stale[i]);
         if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
                 snprintf(m->st.error, sizeof(m->st.error), "cannot make the console's pipes: %m");
                 return VMM_EXIT_FAILED;
