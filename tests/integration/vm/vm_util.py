@@ -106,3 +106,22 @@ def descendants_named(name):
         if comm.startswith(name) and fields[0] != "Z":
             out.append(int(d))
     return out
+
+
+def wait_gone(name, marker, timeout):
+    """True once no live process named name has marker in its command line (within timeout s)."""
+    end = time.time() + timeout
+    while True:
+        left = []
+        for p in descendants_named(name):
+            try:
+                with open(f"/proc/{p}/cmdline") as f:
+                    if marker in f.read():
+                        left.append(p)
+            except OSError:
+                pass
+        if not left:
+            return True
+        if time.time() > end:
+            return False
+        time.sleep(0.1)
