@@ -33,21 +33,6 @@ static int64_t mono_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int launch_kind(const char *dir, enum vmm_kind *ret)
-{
-        _cleanup_free_ char *p = strdup_printf("%s/" VM_LAUNCH_FILE, dir);
-        _cleanup_json_ struct json_object *o = NULL;
-        const char *kind;
-        int r;
-
-        if (!p)
-                return -ENOMEM;
-        if ((r = json_parse_file(p, 1 << 20, &o)) < 0 || (r = json_get_string(o, "vmm", "vmm", &kind)) < 0)
-                return r;
-        *ret = vmm_kind_from_string(kind);
-        return *ret < 0 ? -EINVAL : 0;
-}
-
 /* The vsock handshake of hull-vmm's Unix socket: one line each way. */
 static int vsock_connect(int fd, unsigned port)
 {
@@ -143,7 +128,7 @@ int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env,
                                w->name);
         /* A guest going away shows as EPIPE on a write: an error to handle, not a signal to die of. */
         signal(SIGPIPE, SIG_IGN);
-        if ((r = launch_kind(dir, &kind)) < 0)
+        if ((r = vm_launch_kind(dir, &kind)) < 0)
                 return r;
         for (;;) {
                 if ((r = exec_connect(dir, kind, deadline, &fd)) < 0)

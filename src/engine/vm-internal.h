@@ -40,5 +40,8 @@ int vm_config_disk(const char *path, const struct vmconf *c);
 /* The ext4 disk of a VM volume (made at first use). */
 int vm_volume_disk(struct engine *e, const struct vm_volume_spec *v, char **ret);
 
+/* The backend a VM was last started with (its launch file in dir). */
+int vm_launch_kind(const char *dir, enum vmm_kind *ret);
+
 /* Restart policies, as the monitor applies them. */
 int vm_restart_parse(const char *s, bool *ret_always, unsigned *ret_max_failures);

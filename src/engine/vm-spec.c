@@ -242,11 +242,10 @@ static bool valid_mount(const char *m)
         return m && m[0] == '/' && !strstr(m, "..") && !strchr(m, ' ') && !strchr(m, '\n');
 }
 
-int vm_spec_add_disk(struct vm_spec *s, const char *arg)
+/* "MAIN[:AFTER][,OPTS]": a copy of arg cut in place into its three parts (AFTER, OPTS may be NULL). */
+static int split_spec(const char *arg, char **ret_copy, char **ret_after, char **ret_opts)
 {
-        _cleanup_free_ char *copy = strdup(arg);
-        struct vm_disk_spec d = {.format = _DISK_FORMAT_INVALID};
-        char *opts, *colon;
+        char *copy = strdup(arg), *opts, *colon;
 
         if (!copy)
                 return -ENOMEM;
@@ -254,8 +253,23 @@ int vm_spec_add_disk(struct vm_spec *s, const char *arg)
         if (opts)
                 *opts++ = 0;
         colon = strchr(copy, ':');
-        if (colon) {
+        if (colon)
                 *colon++ = 0;
+        *ret_copy = copy;
+        *ret_after = colon;
+        *ret_opts = opts;
+        return 0;
+}
+
+int vm_spec_add_disk(struct vm_spec *s, const char *arg)
+{
+        _cleanup_free_ char *copy = NULL;
+        struct vm_disk_spec d = {.format = _DISK_FORMAT_INVALID};
+        char *opts, *colon;
+
+        if (split_spec(arg, &copy, &colon, &opts) < 0)
+                return -ENOMEM;
+        if (colon) {
                 if (!valid_mount(colon))
                         return err_set(-EINVAL, "--disk: invalid mount point '%s' (an absolute path)", colon);
         }
@@ -304,18 +318,12 @@ int vm_spec_add_disk(struct vm_spec *s, const char *arg)
 
 int vm_spec_add_volume(struct vm_spec *s, const char *arg)
 {
-        _cleanup_free_ char *copy = strdup(arg);
+        _cleanup_free_ char *copy = NULL;
         struct vm_volume_spec v = {.size = VM_VOLUME_DEFAULT_SIZE};
         char *opts, *colon;
 
-        if (!copy)
+        if (split_spec(arg, &copy, &colon, &opts) < 0)
                 return -ENOMEM;
-        opts = strchr(copy, ',');
-        if (opts)
-                *opts++ = 0;
-        colon = strchr(copy, ':');
-        if (colon)
-                *colon++ = 0;
         if (!colon || !*copy || !valid_mount(colon) || strchr(copy, '/') || copy[0] == '.')
                 return err_set(-EINVAL, "--volume: expected NAME:/MOUNT[,size=S], not '%s'", arg);
         for (char *o = opts, *next; o && *o; o = next) {

@@ -568,6 +568,21 @@ static bool wait_final(struct engine *e, struct workload *w, int ms)
         return false;
 }
 
+int vm_launch_kind(const char *dir, enum vmm_kind *ret)
+{
+        _cleanup_free_ char *p = strdup_printf("%s/" VM_LAUNCH_FILE, dir);
+        _cleanup_json_ struct json_object *o = NULL;
+        const char *kind;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        if ((r = json_parse_file(p, 1 << 20, &o)) < 0 || (r = json_get_string(o, "vmm", "vmm", &kind)) < 0)
+                return r;
+        *ret = vmm_kind_from_string(kind);
+        return *ret < 0 ? err_set(-EINVAL, "%s: unknown VMM '%s'", p, kind) : 0;
+}
+
 static int write_stop_file(const char *dir)
 {
         _cleanup_free_ char *p = strdup_printf("%s/" VM_STOP_FILE, dir);
@@ -609,11 +624,8 @@ int vm_stop(struct engine *e, struct workload *w, int timeout)
         if ((r = write_stop_file(dir)) < 0)
                 return r;
         if (monitor_status_read(dir, &st) >= 0 && streq(st.state, "running")) {
-                _cleanup_free_ char *launch = strdup_printf("%s/" VM_LAUNCH_FILE, dir);
-                _cleanup_json_ struct json_object *o = NULL;
-                const char *kind = NULL;
-                if (launch && json_parse_file(launch, 1 << 20, &o) >= 0 && json_get_string(o, "vmm", "vmm", &kind) >= 0 &&
-                    vmm_backend_request(vmm_kind_from_string(kind), dir, VMM_REQ_POWERDOWN, NULL) >= 0 &&
+                enum vmm_kind kind;
+                if (vm_launch_kind(dir, &kind) >= 0 && vmm_backend_request(kind, dir, VMM_REQ_POWERDOWN, NULL) >= 0 &&
                     wait_final(e, w, timeout * 1000))
                         return 0;
                 err_clear();
@@ -627,20 +639,19 @@ int vm_stop(struct engine *e, struct workload *w, int timeout)
 
 int vm_pause(struct engine *e, struct workload *w, bool pause)
 {
-        _cleanup_free_ char *dir = vm_dir(e, w->id), *launch = NULL;
-        _cleanup_json_ struct json_object *o = NULL;
-        const char *kind = NULL;
+        _cleanup_free_ char *dir = vm_dir(e, w->id);
+        enum vmm_kind kind;
         int r;
 
-        if (!dir || !(launch = strdup_printf("%s/" VM_LAUNCH_FILE, dir)))
+        if (!dir)
                 return -ENOMEM;
         if ((r = vm_refresh(e, w)) < 0)
                 return r;
         if (w->state != (pause ? WORKLOAD_RUNNING : WORKLOAD_PAUSED))
                 return err_set(-EINVAL, "vm '%s' is not %s", w->name, pause ? "running" : "paused");
-        if ((r = json_parse_file(launch, 1 << 20, &o)) < 0 || (r = json_get_string(o, "vmm", "vmm", &kind)) < 0)
+        if ((r = vm_launch_kind(dir, &kind)) < 0)
                 return r;
-        r = vmm_backend_request(vmm_kind_from_string(kind), dir, pause ? VMM_REQ_PAUSE : VMM_REQ_RESUME, NULL);
+        r = vmm_backend_request(kind, dir, pause ? VMM_REQ_PAUSE : VMM_REQ_RESUME, NULL);
         if (r < 0)
                 return r;
         return workload_set_state(e->db, w->id, pause ? WORKLOAD_PAUSED : WORKLOAD_RUNNING);
