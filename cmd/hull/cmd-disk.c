@@ -14,24 +14,26 @@
 #include "vm-disk.h"
 
 const struct cmd_option disk_create_opts[] = {
-        { "format", 'f', OPT_VALUE, "FORMAT", "raw (default), qcow2 or vhd" },
-        { "size", 's', OPT_VALUE, "SIZE", "virtual size (e.g. 10G; default with --backing: the backing file's)" },
-        { "backing", 'b', OPT_VALUE, "FILE", "qcow2: a backing file (relative names: to the new image's directory)" },
-        { "fixed", 0, OPT_FLAG, NULL, "vhd: a fixed (preallocated) disk instead of a dynamic one" },
+        {"format", 'f', OPT_VALUE, "FORMAT", "raw (default), qcow2 or vhd"},
+        {"size", 's', OPT_VALUE, "SIZE",
+         "virtual size (e.g. 10G; default with --backing: the backing file's)"},
+        {"backing", 'b', OPT_VALUE, "FILE",
+         "qcow2: a backing file (relative names: to the new image's directory)"},
+        {"fixed", 0, OPT_FLAG, NULL, "vhd: a fixed (preallocated) disk instead of a dynamic one"},
         {},
 };
 const struct cmd_option disk_convert_opts[] = {
-        { "source-format", 'f', OPT_VALUE, "FORMAT", "the source's format (default: detected)" },
-        { "format", 'O', OPT_VALUE, "FORMAT", "the new image's format (default raw)" },
-        { "fixed", 0, OPT_FLAG, NULL, "vhd: a fixed disk" },
+        {"source-format", 'f', OPT_VALUE, "FORMAT", "the source's format (default: detected)"},
+        {"format", 'O', OPT_VALUE, "FORMAT", "the new image's format (default raw)"},
+        {"fixed", 0, OPT_FLAG, NULL, "vhd: a fixed disk"},
         {},
 };
 const struct cmd_option disk_inspect_opts[] = {
-        { "format", 0, OPT_VALUE, "FORMAT", "text (default) or json (qemu-img info's field names)" },
+        {"format", 0, OPT_VALUE, "FORMAT", "text (default) or json (qemu-img info's field names)"},
         {},
 };
 const struct cmd_option disk_resize_opts[] = {
-        { "shrink", 0, OPT_FLAG, NULL, "allow making the disk smaller (what lies past the new end is lost)" },
+        {"shrink", 0, OPT_FLAG, NULL, "allow making the disk smaller (what lies past the new end is lost)"},
         {},
 };
 
@@ -50,7 +52,8 @@ static int format_opt(struct cmd_context *c, const char *name, enum disk_format 
 
 int cmd_disk_create(struct cmd_context *c)
 {
-        struct disk_create_options o = {.backing = cmd_opt(c, "backing"), .backing_format = _DISK_FORMAT_INVALID,
+        struct disk_create_options o = {.backing = cmd_opt(c, "backing"),
+                                        .backing_format = _DISK_FORMAT_INVALID,
                                         .vhd_fixed = cmd_flag(c, "fixed")};
         const char *size = cmd_opt(c, "size");
         int r;
@@ -60,7 +63,8 @@ int cmd_disk_create(struct cmd_context *c)
         if (!size && !o.backing)
                 return cmd_fail(-EINVAL, "%s", "--size is needed (without --backing)");
         if (size && (parse_size(size, &o.size) < 0 || o.size == 0 || o.size % 512))
-                return cmd_fail(-EINVAL, "--size: invalid size '%s' (a positive multiple of 512 bytes)", size);
+                return cmd_fail(-EINVAL, "--size: invalid size '%s' (a positive multiple of 512 bytes)",
+                                size);
         if (o.backing && o.format != DISK_FORMAT_QCOW2)
                 return cmd_fail(-EINVAL, "%s", "--backing needs --format qcow2");
         if (o.vhd_fixed && o.format != DISK_FORMAT_VHD)
@@ -111,7 +115,8 @@ int cmd_disk_inspect(struct cmd_context *c)
         if ((r = vm_disk_info_json(c->argv[0], &o)) < 0)
                 return cmd_fail(r, "inspecting '%s'", c->argv[0]);
         if (streq_ptr(format, "json")) {
-                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
                 return 0;
         }
         json_object_object_get_ex(o, "virtual-size", &v);
@@ -144,7 +149,8 @@ int cmd_disk_resize(struct cmd_context *c)
                         return cmd_fail(r, "resizing '%s'", c->argv[0]);
                 vm_disk_info_done(&info);
                 if (arg[0] == '-' && delta >= info.virtual_size)
-                        return cmd_fail(-EINVAL, "cannot shrink '%s' by %s: it is smaller", c->argv[0], arg + 1);
+                        return cmd_fail(-EINVAL, "cannot shrink '%s' by %s: it is smaller", c->argv[0],
+                                        arg + 1);
                 size = arg[0] == '+' ? info.virtual_size + delta : info.virtual_size - delta;
         } else if (parse_size(arg, &size) < 0)
                 return cmd_fail(-EINVAL, "invalid size '%s'", arg);

@@ -18,14 +18,14 @@
 #define DETACH_KEY 0x1d /* Ctrl-] */
 
 const struct cmd_option vm_logs_opts[] = {
-        { "follow", 'f', OPT_FLAG, NULL, "keep printing new output until the VM ends" },
+        {"follow", 'f', OPT_FLAG, NULL, "keep printing new output until the VM ends"},
         {},
 };
 const struct cmd_option vm_exec_opts[] = {
-        { "interactive", 'i', OPT_FLAG, NULL, "send this process's stdin to the command" },
-        { "env", 'e', OPT_MULTI, "KEY=VALUE", "set an environment variable" },
-        { "workdir", 'w', OPT_VALUE, "DIR", "working directory in the guest" },
-        { "user", 'u', OPT_VALUE, "UID[:GID]", "run as this user" },
+        {"interactive", 'i', OPT_FLAG, NULL, "send this process's stdin to the command"},
+        {"env", 'e', OPT_MULTI, "KEY=VALUE", "set an environment variable"},
+        {"workdir", 'w', OPT_VALUE, "DIR", "working directory in the guest"},
+        {"user", 'u', OPT_VALUE, "UID[:GID]", "run as this user"},
         {},
 };
 
@@ -37,7 +37,8 @@ int cmd_vm_console(struct cmd_context *c)
         bool tty = isatty(0) && tcgetattr(0, &saved) == 0;
         int r;
 
-        if ((r = vm_lookup(c->engine, c->argv[0], &w)) < 0 || (r = vm_console_connect(c->engine, w, &fd)) < 0)
+        if ((r = vm_lookup(c->engine, c->argv[0], &w)) < 0 ||
+            (r = vm_console_connect(c->engine, w, &fd)) < 0)
                 return cmd_fail(r, "attaching to the console of '%s'", c->argv[0]);
         if (tty) {
                 raw = saved;
@@ -46,7 +47,8 @@ int cmd_vm_console(struct cmd_context *c)
                 fprintf(stderr, "hull: connected to the console of '%s' (Ctrl-] detaches)\r\n", w->name);
         }
         for (bool in_open = true;;) {
-                struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+                struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                                      {.fd = in_open ? 0 : -1, .events = POLLIN}};
                 char buf[4096];
                 ssize_t n;
 
@@ -98,7 +100,8 @@ int cmd_vm_logs(struct cmd_context *c)
                 if (!cmd_flag(c, "follow"))
                         break;
                 if (vm_refresh(c->engine, w) < 0 ||
-                    (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED && w->state != WORKLOAD_RESTARTING)) {
+                    (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED &&
+                     w->state != WORKLOAD_RESTARTING)) {
                         /* What the monitor wrote before it finished. */
                         while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
                                 (void)!write_all(1, buf, (size_t)n);
@@ -118,8 +121,8 @@ int cmd_vm_exec(struct cmd_context *c)
 
         if ((r = vm_lookup(c->engine, c->argv[0], &w)) < 0)
                 return cmd_fail(r, "running a process in '%s'", c->argv[0]);
-        r = vm_exec(c->engine, w, c->argv + 1, cmd_opt_all(c, "env"), cmd_opt(c, "workdir"), cmd_opt(c, "user"),
-                    cmd_flag(c, "interactive"), &code);
+        r = vm_exec(c->engine, w, c->argv + 1, cmd_opt_all(c, "env"), cmd_opt(c, "workdir"),
+                    cmd_opt(c, "user"), cmd_flag(c, "interactive"), &code);
         if (r == -ENOEXEC)
                 fprintf(stderr, "hull: %s\n", err_msg(r));
         if (r < 0 && r != -ENOEXEC)

@@ -19,62 +19,66 @@
 #include "util.h"
 #include "vm.h"
 
-#define VM_CREATE_OPTS                                                                                             \
-        { "name", 0, OPT_VALUE, "NAME", "name the VM (default: a generated adjective_noun)" },                    \
-        { "vmm", 0, OPT_VALUE, "hull|qemu", "the VMM to run it under (default: hull-vmm where /dev/kvm runs Linux, else qemu)" }, \
-        { "kernel", 0, OPT_VALUE, "FILE", "boot this kernel (bzImage or ELF) instead of an image" },                \
-        { "initrd", 0, OPT_VALUE, "FILE", "the initramfs of --kernel" },                                             \
-        { "cmdline", 0, OPT_VALUE, "STRING", "kernel command line (--kernel: all of it; image VMs: appended)" },     \
-        { "boot-disk", 0, OPT_VALUE, "FILE", "boot this disk image through firmware (qemu only)" },                \
-        { "firmware", 0, OPT_VALUE, "bios|uefi", "the firmware of --boot-disk (default bios: SeaBIOS)" },            \
-        { "cpus", 0, OPT_VALUE, "N", "virtual CPUs (default 1)" },                                                  \
-        { "memory", 'm', OPT_VALUE, "SIZE", "memory (default 512M)" },                                              \
-        { "disk", 0, OPT_MULTI, "PATH[:MOUNT][,ro][,format=F]", "attach a disk image (mounted at MOUNT in image VMs)" }, \
-        { "volume", 'v', OPT_MULTI, "NAME:MOUNT[,size=S]", "a named volume as an ext4 disk mounted at MOUNT (default 1G)" }, \
-        { "hostname", 'h', OPT_VALUE, "NAME", "the guest's host name (default: the VM's name)" },                  \
-        { "ssh-key", 0, OPT_MULTI, "KEY|FILE", "an authorized key for root (a key line, or a file of them)" },      \
-        { "user-data", 0, OPT_VALUE, "FILE", "a script run once at the first boot" },                               \
-        { "ip", 0, OPT_VALUE, "A.B.C.D/N", "eth0's static address" },                                                \
-        { "gateway", 0, OPT_VALUE, "A.B.C.D", "the default route" },                                                 \
-        { "dns", 0, OPT_MULTI, "A.B.C.D", "a name server for /etc/resolv.conf" },                                   \
-        { "env", 'e', OPT_MULTI, "KEY=VALUE", "an environment variable of the main process" },                     \
-        { "workdir", 'w', OPT_VALUE, "DIR", "the main process's working directory" },                              \
-        { "user", 'u', OPT_VALUE, "UID[:GID]", "run the main process as this user" },                               \
-        { "restart", 0, OPT_VALUE, "POLICY", "no (default), on-failure[:N], always, unless-stopped" },              \
-        { "network", 0, OPT_VALUE, "MODE", "none (default; bridge networks come with hull's network attach)" }
+/* One option per line reads better than what the formatter makes of a macro. */
+/* clang-format off */
+#define VM_CREATE_OPTS \
+        {"name", 0, OPT_VALUE, "NAME", "name the VM (default: a generated adjective_noun)"}, \
+        {"vmm", 0, OPT_VALUE, "hull|qemu", "the VMM (default: hull-vmm where /dev/kvm runs Linux, else qemu)"}, \
+        {"kernel", 0, OPT_VALUE, "FILE", "boot this kernel (bzImage or ELF) instead of an image"}, \
+        {"initrd", 0, OPT_VALUE, "FILE", "the initramfs of --kernel"}, \
+        {"cmdline", 0, OPT_VALUE, "STRING", "kernel command line (--kernel: all of it; image VMs: appended)"}, \
+        {"boot-disk", 0, OPT_VALUE, "FILE", "boot this disk image through firmware (qemu only)"}, \
+        {"firmware", 0, OPT_VALUE, "bios|uefi", "the firmware of --boot-disk (default bios: SeaBIOS)"}, \
+        {"cpus", 0, OPT_VALUE, "N", "virtual CPUs (default 1)"}, \
+        {"memory", 'm', OPT_VALUE, "SIZE", "memory (default 512M)"}, \
+        {"disk", 0, OPT_MULTI, "PATH[:MOUNT][,ro][,format=F]", "attach a disk image (mounted at MOUNT in image VMs)"}, \
+        {"volume", 'v', OPT_MULTI, "NAME:MOUNT[,size=S]", "a named volume as an ext4 disk at MOUNT (default 1G)"}, \
+        {"hostname", 'h', OPT_VALUE, "NAME", "the guest's host name (default: the VM's name)"}, \
+        {"ssh-key", 0, OPT_MULTI, "KEY|FILE", "an authorized key for root (a key line, or a file of them)"}, \
+        {"user-data", 0, OPT_VALUE, "FILE", "a script run once at the first boot"}, \
+        {"ip", 0, OPT_VALUE, "A.B.C.D/N", "eth0's static address"}, \
+        {"gateway", 0, OPT_VALUE, "A.B.C.D", "the default route"}, \
+        {"dns", 0, OPT_MULTI, "A.B.C.D", "a name server for /etc/resolv.conf"}, \
+        {"env", 'e', OPT_MULTI, "KEY=VALUE", "an environment variable of the main process"}, \
+        {"workdir", 'w', OPT_VALUE, "DIR", "the main process's working directory"}, \
+        {"user", 'u', OPT_VALUE, "UID[:GID]", "run the main process as this user"}, \
+        {"restart", 0, OPT_VALUE, "POLICY", "no (default), on-failure[:N], always, unless-stopped"}, \
+        {"network", 0, OPT_VALUE, "MODE", "none (default; bridge networks come with hull's network attach)"}
+/* clang-format on */
 
 const struct cmd_option vm_create_opts[] = {VM_CREATE_OPTS, {}};
 const struct cmd_option vm_run_opts[] = {
         VM_CREATE_OPTS,
-        { "detach", 'd', OPT_FLAG, NULL, "start it and print its id" },
-        { "interactive", 'i', OPT_FLAG, NULL, "send this terminal's input to the console" },
-        { "rm", 0, OPT_FLAG, NULL, "remove the VM when it ends (its disks and volumes stay)" },
+        {"detach", 'd', OPT_FLAG, NULL, "start it and print its id"},
+        {"interactive", 'i', OPT_FLAG, NULL, "send this terminal's input to the console"},
+        {"rm", 0, OPT_FLAG, NULL, "remove the VM when it ends (its disks and volumes stay)"},
         {},
 };
 const struct cmd_option vm_start_opts[] = {
-        { "attach", 'a', OPT_FLAG, NULL, "print the console until the VM ends, and exit with its code" },
+        {"attach", 'a', OPT_FLAG, NULL, "print the console until the VM ends, and exit with its code"},
         {},
 };
 const struct cmd_option vm_stop_opts[] = {
-        { "time", 't', OPT_VALUE, "SECONDS", "wait this long after the power button before killing the VMM (default 10)" },
+        {"time", 't', OPT_VALUE, "SECONDS",
+         "wait this long after the power button before killing the VMM (default 10)"},
         {},
 };
 const struct cmd_option vm_kill_opts[] = {
-        { "signal", 's', OPT_VALUE, "SIGNAL", "the signal for the VMM process (default KILL)" },
+        {"signal", 's', OPT_VALUE, "SIGNAL", "the signal for the VMM process (default KILL)"},
         {},
 };
 const struct cmd_option vm_rm_opts[] = {
-        { "force", 'f', OPT_FLAG, NULL, "kill a running VM first" },
+        {"force", 'f', OPT_FLAG, NULL, "kill a running VM first"},
         {},
 };
 const struct cmd_option vm_ls_opts[] = {
-        { "all", 'a', OPT_FLAG, NULL, "show every VM (default: running ones)" },
-        { "quiet", 'q', OPT_FLAG, NULL, "print ids only" },
-        { "format", 0, OPT_VALUE, "FORMAT", "table (default) or json" },
+        {"all", 'a', OPT_FLAG, NULL, "show every VM (default: running ones)"},
+        {"quiet", 'q', OPT_FLAG, NULL, "print ids only"},
+        {"format", 0, OPT_VALUE, "FORMAT", "table (default) or json"},
         {},
 };
 const struct cmd_option vm_monitor_opts[] = {
-        { "console-fd", 0, OPT_VALUE, "FD", "a console client connected before the VMM starts" },
+        {"console-fd", 0, OPT_VALUE, "FD", "a console client connected before the VMM starts"},
         {},
 };
 
@@ -111,9 +115,11 @@ static int spec_from_options(struct cmd_context *c, struct vm_spec *s)
 
         if ((r = dup_opt(c, "vmm", &s->vmm)) < 0 || (r = dup_opt(c, "kernel", &s->kernel)) < 0 ||
             (r = dup_opt(c, "initrd", &s->initrd)) < 0 || (r = dup_opt(c, "cmdline", &s->cmdline)) < 0 ||
-            (r = dup_opt(c, "boot-disk", &s->boot_disk)) < 0 || (r = dup_opt(c, "firmware", &s->firmware)) < 0 ||
+            (r = dup_opt(c, "boot-disk", &s->boot_disk)) < 0 ||
+            (r = dup_opt(c, "firmware", &s->firmware)) < 0 ||
             (r = dup_opt(c, "hostname", &s->conf.hostname)) < 0 || (r = dup_opt(c, "ip", &s->conf.ip)) < 0 ||
-            (r = dup_opt(c, "gateway", &s->conf.gateway)) < 0 || (r = dup_opt(c, "workdir", &s->conf.workdir)) < 0 ||
+            (r = dup_opt(c, "gateway", &s->conf.gateway)) < 0 ||
+            (r = dup_opt(c, "workdir", &s->conf.workdir)) < 0 ||
             (r = dup_opt(c, "user", &s->conf.user)) < 0 || (r = dup_opt(c, "restart", &s->restart)) < 0 ||
             (r = dup_opt(c, "network", &s->network)) < 0)
                 return r;
@@ -170,7 +176,8 @@ static int spec_from_options(struct cmd_context *c, struct vm_spec *s)
                         if (strv_extend(&s->conf.argv, c->argv[i]) < 0)
                                 return -ENOMEM;
         } else if (c->argc > 0)
-                return cmd_fail(-EINVAL, "unexpected argument '%s' (a command needs an image VM)", c->argv[0]);
+                return cmd_fail(-EINVAL, "unexpected argument '%s' (a command needs an image VM)",
+                                c->argv[0]);
         return 0;
 }
 
@@ -286,7 +293,8 @@ int cmd_vm_run(struct cmd_context *c)
         int r;
 
         if (detach && cmd_flag(c, "rm"))
-                return cmd_fail(-EINVAL, "%s", "--rm and --detach together: the VM would have nobody to remove it");
+                return cmd_fail(-EINVAL, "%s",
+                                "--rm and --detach together: the VM would have nobody to remove it");
         if ((r = create(c, &w)) < 0)
                 return r;
         r = start_one(c, w, !detach, cmd_flag(c, "interactive"), cmd_flag(c, "rm"));
@@ -296,7 +304,8 @@ int cmd_vm_run(struct cmd_context *c)
 }
 
 /* Run fn on each named VM; report each failure and go on, as podman does. */
-static int each_vm(struct cmd_context *c, int (*fn)(struct cmd_context *c, struct workload *w), const char *verb)
+static int each_vm(struct cmd_context *c, int (*fn)(struct cmd_context *c, struct workload *w),
+                   const char *verb)
 {
         int ret = 0;
         for (int i = 0; i < c->argc; i++) {
@@ -429,9 +438,10 @@ int cmd_vm_ls(struct cmd_context *c)
                         continue;
                 }
                 snprintf(id, sizeof(id), "%.12s", w->id);
-                r = table_add_row(t, (const char *const[]){id, w->image_ref[0] ? w->image_ref : "-", w->command,
-                                                           format_ago(w->created / 1000000000, ago),
-                                                           ctr_status_line(w, st), w->name});
+                r = table_add_row(t,
+                                  (const char *const[]){id, w->image_ref[0] ? w->image_ref : "-", w->command,
+                                                        format_ago(w->created / 1000000000, ago),
+                                                        ctr_status_line(w, st), w->name});
         }
         workload_list_free(l, n);
         if (r < 0)
@@ -439,7 +449,8 @@ int cmd_vm_ls(struct cmd_context *c)
         if (cmd_flag(c, "quiet"))
                 return 0;
         if (json) {
-                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
                 return 0;
         }
         return table_print(t, NULL, false, stdout);

@@ -7,9 +7,9 @@
 
 #include "cmd.h"
 
-extern const struct cmd_option vm_create_opts[], vm_run_opts[], vm_start_opts[], vm_stop_opts[], vm_kill_opts[],
-        vm_rm_opts[], vm_ls_opts[], vm_monitor_opts[], vm_logs_opts[], vm_exec_opts[], disk_create_opts[],
-        disk_convert_opts[], disk_inspect_opts[], disk_resize_opts[];
+extern const struct cmd_option vm_create_opts[], vm_run_opts[], vm_start_opts[], vm_stop_opts[],
+        vm_kill_opts[], vm_rm_opts[], vm_ls_opts[], vm_monitor_opts[], vm_logs_opts[], vm_exec_opts[],
+        disk_create_opts[], disk_convert_opts[], disk_inspect_opts[], disk_resize_opts[];
 
 int cmd_vm_create(struct cmd_context *c);
 int cmd_vm_run(struct cmd_context *c);

@@ -273,7 +273,8 @@ static _noreturn_ void serve_serial(void)
 
 static _noreturn_ void serve_vsock(void)
 {
-        struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = EXEC_VSOCK_PORT};
+        struct sockaddr_vm a = {
+                .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = EXEC_VSOCK_PORT};
         int s = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
         if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 16) < 0)

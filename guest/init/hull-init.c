@@ -204,7 +204,8 @@ static void run_user_data(const struct vmconf *c)
         }
         if (pid < 0 || waitpid(pid, &status, 0) < 0)
                 return;
-        init_log("user-data exited with %d", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        init_log("user-data exited with %d",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         mkdir_p("/var/lib/hull-init", 0755);
         write_file(marker, "", 0644);
 }
@@ -286,7 +287,8 @@ int main(int argc, char **argv)
         }
         if (switch_root(c.root_fstype ?: "ext4") < 0)
                 power_off(125);
-        mount_or_warn("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+        mount_or_warn("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                      "newinstance,ptmxmode=0666,mode=0620");
         mount_or_warn("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
         mount_or_warn("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
         mount_or_warn("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);

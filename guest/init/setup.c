@@ -97,7 +97,8 @@ void net_setup(const struct vmconf *c)
                 STRV_FOREACH (d, c->dns)
                         fprintf(f, "nameserver %s\n", *d);
                 fclose(f);
-                _cleanup_close_ int fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                _cleanup_close_ int fd =
+                        open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0 || write_all(fd, buf, n) < 0)
                         init_log("cannot write /etc/resolv.conf: %m");
         }

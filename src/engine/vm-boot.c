@@ -65,7 +65,8 @@ int vm_find_file(const char *env, const char *const *candidates, const char *wha
                 return *ret ? 0 : -ENOMEM;
         }
         for (const char *const *c = candidates; *c; c++) {
-                _cleanup_free_ char *p = (*c)[0] == '/' ? strdup(*c) : strdup_printf("%s/%s", dir ?: ".", *c);
+                _cleanup_free_ char *p =
+                        (*c)[0] == '/' ? strdup(*c) : strdup_printf("%s/%s", dir ?: ".", *c);
                 if (!p)
                         return -ENOMEM;
                 if (access(p, R_OK) == 0) {
@@ -134,7 +135,8 @@ int vm_run_tool(char *const *argv, const char *what)
                 return 0;
         /* The tool's last line says why. */
         char buf[4096] = "";
-        ssize_t n = pread(log, buf, sizeof(buf) - 1, MAX((off_t)0, lseek(log, 0, SEEK_END) - (off_t)sizeof(buf) + 1));
+        ssize_t n = pread(log, buf, sizeof(buf) - 1,
+                          MAX((off_t)0, lseek(log, 0, SEEK_END) - (off_t)sizeof(buf) + 1));
         buf[MAX(n, (ssize_t)0)] = 0;
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
                 buf[--n] = 0;
@@ -149,8 +151,8 @@ static int cpio_entry(FILE *f, const char *name, mode_t mode, const void *data, 
         static const char zeros[4] = {};
         size_t namesize = strlen(name) + 1;
 
-        fprintf(f, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", 0u, (unsigned)mode, 0u, 0u,
-                S_ISDIR(mode) ? 2u : 1u, 0u, size, 0u, 0u, 0u, 0u, namesize, 0u);
+        fprintf(f, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", 0u, (unsigned)mode, 0u,
+                0u, S_ISDIR(mode) ? 2u : 1u, 0u, size, 0u, 0u, 0u, 0u, namesize, 0u);
         fwrite(name, 1, namesize, f);
         fwrite(zeros, 1, ALIGN_UP(110 + namesize, (size_t)4) - (110 + namesize), f);
         if (size) {
@@ -231,7 +233,8 @@ int vm_boot_initrd(struct engine *e, const char *guest, char **ret)
                 return r;
         if (stat(init, &si) < 0 || stat(kernel, &sk) < 0)
                 return err_set(-errno, "cannot find the guest kernel or hull-init: %s", strerror(errno));
-        path = strdup_printf("%s/initrd-%llx-%llx.cpio", cache, (unsigned long long)si.st_mtim.tv_sec ^ (unsigned long long)si.st_size,
+        path = strdup_printf("%s/initrd-%llx-%llx.cpio", cache,
+                             (unsigned long long)si.st_mtim.tv_sec ^ (unsigned long long)si.st_size,
                              (unsigned long long)sk.st_ino ^ (unsigned long long)sk.st_mtim.tv_sec);
         if (!path)
                 return -ENOMEM;
@@ -302,7 +305,8 @@ static uint64_t tree_size(int dfd)
                         continue;
                 total += (uint64_t)st.st_blocks * 512 + 256; /* + an inode's share */
                 if (S_ISDIR(st.st_mode)) {
-                        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        int sub = openat(dirfd(d), de->d_name,
+                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub >= 0)
                                 total += tree_size(sub);
                 }
@@ -314,7 +318,8 @@ int vm_image_disk(struct engine *e, const char *image_id, char **ret)
 {
         _cleanup_free_ char *dir = strdup_printf("%s/vm-cache/images", e->root);
         _cleanup_free_ char *path = strdup_printf("%s/%s.ext4", dir ?: "", image_id);
-        _cleanup_free_ char *tmp = NULL, *tree = NULL, *upper = NULL, *work = NULL, *size = NULL, *img = NULL;
+        _cleanup_free_ char *tmp = NULL, *tree = NULL, *upper = NULL, *work = NULL, *size = NULL,
+                            *img = NULL;
         struct image_store *s;
         enum rootfs_mode mode;
         int r;
@@ -348,8 +353,18 @@ int vm_image_disk(struct engine *e, const char *image_id, char **ret)
                 r = -ENOMEM;
                 goto out;
         }
-        char *const argv[] = {(char *)"mkfs.ext4", (char *)"-q", (char *)"-F", (char *)"-L", (char *)"hull-root",
-                              (char *)"-E", (char *)"root_owner=0:0", (char *)"-d", tree, img, size, NULL};
+        char *const argv[] = {(char *)"mkfs.ext4",
+                              (char *)"-q",
+                              (char *)"-F",
+                              (char *)"-L",
+                              (char *)"hull-root",
+                              (char *)"-E",
+                              (char *)"root_owner=0:0",
+                              (char *)"-d",
+                              tree,
+                              img,
+                              size,
+                              NULL};
         if ((r = vm_run_tool(argv, "making the image's root disk")) < 0)
                 goto out;
         if (chmod(img, 0444) < 0 || rename(img, path) < 0) {
@@ -387,8 +402,8 @@ int vm_volume_disk(struct engine *e, const struct vm_volume_spec *v, char **ret)
         size = strdup_printf("%" PRIu64 "k", v->size >> 10);
         if (!size)
                 return -ENOMEM;
-        char *const argv[] = {(char *)"mkfs.ext4", (char *)"-q", (char *)"-F", (char *)"-L", (char *)"hull-volume", path, size,
-                              NULL};
+        char *const argv[] = {(char *)"mkfs.ext4",   (char *)"-q", (char *)"-F", (char *)"-L",
+                              (char *)"hull-volume", path,         size,         NULL};
         r = vm_run_tool(argv, "making the volume's disk");
         if (r < 0) {
                 unlink(path);

@@ -100,7 +100,9 @@ int vm_disk_resize(const char *path, uint64_t size, bool shrink)
         old = disk_size(d);
         d = NULL;
         if (size < old && !shrink)
-                return err_set(-EINVAL, "shrinking '%s' from %" PRIu64 " to %" PRIu64 " bytes drops data: add --shrink",
+                return err_set(-EINVAL,
+                               "shrinking '%s' from %" PRIu64 " to %" PRIu64
+                               " bytes drops data: add --shrink",
                                path, old, size);
         if (size == old)
                 return 0;
@@ -113,9 +115,12 @@ int vm_disk_resize(const char *path, uint64_t size, bool shrink)
                 return r;
         if (info.backing_file) {
                 vm_disk_info_done(&info);
-                return err_set(-EOPNOTSUPP, "'%s' has a backing file: resize of such a qcow2 is not supported", path);
+                return err_set(-EOPNOTSUPP,
+                               "'%s' has a backing file: resize of such a qcow2 is not supported", path);
         }
-        struct disk_create_options o = {.format = f, .size = size, .vhd_fixed = info.vhd_fixed,
+        struct disk_create_options o = {.format = f,
+                                        .size = size,
+                                        .vhd_fixed = info.vhd_fixed,
                                         .qcow2_cluster_bits = info.cluster_bits};
         vm_disk_info_done(&info);
         tmp = strdup_printf("%s.resize-%d", path, getpid());
@@ -217,17 +222,22 @@ int vm_disk_info_json(const char *path, struct json_object **ret)
         /* qemu-img info's names: "vpc" is QEMU's name for VHD. */
         json_object_object_add(o, "filename", json_object_new_string(path));
         json_object_object_add(o, "format",
-                               json_object_new_string(i.format == DISK_FORMAT_VHD ? "vpc" : disk_format_to_string(i.format)));
+                               json_object_new_string(i.format == DISK_FORMAT_VHD
+                                                              ? "vpc"
+                                                              : disk_format_to_string(i.format)));
         json_object_object_add(o, "virtual-size", json_object_new_int64((int64_t)i.virtual_size));
         json_object_object_add(o, "actual-size", json_object_new_int64((int64_t)i.actual_size));
         if (i.format == DISK_FORMAT_QCOW2) {
                 json_object_object_add(o, "cluster-size", json_object_new_int64(1LL << i.cluster_bits));
-                json_object_object_add(o, "compat", json_object_new_string(i.qcow2_version >= 3 ? "1.1" : "0.10"));
+                json_object_object_add(o, "compat",
+                                       json_object_new_string(i.qcow2_version >= 3 ? "1.1" : "0.10"));
                 if (i.backing_file)
-                        json_object_object_add(o, "backing-filename", json_object_new_string(i.backing_file));
+                        json_object_object_add(o, "backing-filename",
+                                               json_object_new_string(i.backing_file));
         }
         if (i.format == DISK_FORMAT_VHD)
-                json_object_object_add(o, "subformat", json_object_new_string(i.vhd_fixed ? "fixed" : "dynamic"));
+                json_object_object_add(o, "subformat",
+                                       json_object_new_string(i.vhd_fixed ? "fixed" : "dynamic"));
         vm_disk_info_done(&i);
         *ret = TAKE_PTR(o);
         return 0;

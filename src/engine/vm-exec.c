@@ -71,7 +71,8 @@ static int exec_connect(const char *dir, enum vmm_kind kind, int64_t deadline, i
                 }
                 /* hull-vmm resets a port nobody listens on: the guest init is not there yet. */
                 if (mono_ms() > deadline)
-                        return err_set(-ETIMEDOUT, "the VM's guest init does not answer on its exec channel");
+                        return err_set(-ETIMEDOUT,
+                                       "the VM's guest init does not answer on its exec channel");
                 err_clear();
                 usleep(HELLO_INTERVAL_MS * 1000);
         }
@@ -97,7 +98,8 @@ static int handshake(int fd, struct vmx_reader *rd, int64_t deadline)
                         return 0;
                 struct pollfd pf = {.fd = fd, .events = POLLIN};
                 if (mono_ms() > deadline)
-                        return err_set(-ETIMEDOUT, "the VM's guest init does not answer on its exec channel");
+                        return err_set(-ETIMEDOUT,
+                                       "the VM's guest init does not answer on its exec channel");
                 if (poll(&pf, 1, HELLO_INTERVAL_MS) > 0) {
                         r = vmx_fill(rd, fd);
                         if (r == 0)
@@ -124,7 +126,8 @@ int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env,
         if (w->state != WORKLOAD_RUNNING)
                 return err_set(-EINVAL, "vm '%s' is not running", w->name);
         if (w->image_id[0] == 0)
-                return err_set(-EOPNOTSUPP, "vm '%s' does not run hull's guest init (exec needs a VM made from an image)",
+                return err_set(-EOPNOTSUPP,
+                               "vm '%s' does not run hull's guest init (exec needs a VM made from an image)",
                                w->name);
         /* A guest going away shows as EPIPE on a write: an error to handle, not a signal to die of. */
         signal(SIGPIPE, SIG_IGN);
@@ -157,7 +160,8 @@ int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env,
         if (!in_open && (r = vmx_send(fd, VMX_STDIN_CLOSE, NULL, 0)) < 0)
                 return r;
         for (;;) {
-                struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+                struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                                      {.fd = in_open ? 0 : -1, .events = POLLIN}};
                 const uint8_t *pl;
                 uint32_t len;
                 char type;
@@ -173,7 +177,8 @@ int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env,
                                 char s[16] = {};
                                 memcpy(s, pl, MIN(len, (uint32_t)sizeof(s) - 1));
                                 if (parse_int(s, ret_code) < 0)
-                                        return err_set(-EBADMSG, "the guest sent an invalid exit status '%s'", s);
+                                        return err_set(-EBADMSG,
+                                                       "the guest sent an invalid exit status '%s'", s);
                                 return failed;
                         }
                 }
@@ -244,8 +249,10 @@ int vm_inspect_json(struct engine *e, const struct workload *w, struct json_obje
         json_object_object_add(state, "Status", json_object_new_string(workload_state_to_string(w->state)));
         json_object_object_add(state, "Running", json_object_new_boolean(w->state == WORKLOAD_RUNNING));
         json_object_object_add(state, "Paused", json_object_new_boolean(w->state == WORKLOAD_PAUSED));
-        json_object_object_add(state, "Restarting", json_object_new_boolean(w->state == WORKLOAD_RESTARTING));
-        json_object_object_add(state, "Pid", json_object_new_int64(w->state == WORKLOAD_RUNNING ? w->pid : 0));
+        json_object_object_add(state, "Restarting",
+                               json_object_new_boolean(w->state == WORKLOAD_RESTARTING));
+        json_object_object_add(state, "Pid",
+                               json_object_new_int64(w->state == WORKLOAD_RUNNING ? w->pid : 0));
         json_object_object_add(state, "MonitorPid", json_object_new_int64(w->monitor_pid));
         json_object_object_add(state, "ExitCode", json_object_new_int(w->exit_code));
         json_object_object_add(state, "Error", json_object_new_string(w->error ?: ""));

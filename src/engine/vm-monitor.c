@@ -103,7 +103,8 @@ struct vmon {
 static void note(const char *fmt, ...) _printf_(1, 2);
 static void note(const char *fmt, ...)
 {
-        _cleanup_close_ int fd = open("monitor.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        _cleanup_close_ int fd =
+                open("monitor.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         char buf[1024];
         va_list ap;
         int n;
@@ -199,7 +200,8 @@ static int read_launch(struct vmon *m)
         int64_t restarts = 0;
         int r;
 
-        if ((r = json_parse_file(VM_LAUNCH_FILE, 1 << 20, &o)) < 0 || (r = json_get_string(o, "vmm", "vmm", &kind)) < 0 ||
+        if ((r = json_parse_file(VM_LAUNCH_FILE, 1 << 20, &o)) < 0 ||
+            (r = json_get_string(o, "vmm", "vmm", &kind)) < 0 ||
             (r = json_get_strv(o, "argv", "argv", &m->argv)) < 0 ||
             (r = json_get_string(o, "restart", "restart", &restart)) < 0)
                 return r;
@@ -207,7 +209,8 @@ static int read_launch(struct vmon *m)
         err_clear();
         m->kind = vmm_kind_from_string(kind);
         m->st.restarts = (unsigned)restarts;
-        if (m->kind < 0 || !m->argv || !m->argv[0] || vm_restart_parse(restart, &m->always, &m->max_failures) < 0)
+        if (m->kind < 0 || !m->argv || !m->argv[0] ||
+            vm_restart_parse(restart, &m->always, &m->max_failures) < 0)
                 return -EINVAL;
         return 0;
 }
@@ -220,7 +223,8 @@ static int listen_console(void)
         if (fd < 0)
                 return -errno;
         unlink(VM_CONSOLE_SOCK);
-        if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(VM_CONSOLE_SOCK, 0600) < 0 || listen(fd, 8) < 0)
+        if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(VM_CONSOLE_SOCK, 0600) < 0 ||
+            listen(fd, 8) < 0)
                 return -errno;
         return TAKE_FD(fd);
 }
@@ -335,7 +339,8 @@ static enum vmm_exit run_once(struct vmon *m, int sfd, int *ret_wstatus)
                 for (size_t i = 0; i < nc; i++)
                         p[4 + i] = (struct pollfd){.fd = m->clients[i].fd,
                                                    .events = POLLIN | (m->clients[i].queued ? POLLOUT : 0)};
-                /* After the VMM's exit, drain what is left of its output, but not forever (a child it left). */
+                /* After the VMM's exit, drain what is left of its output, but not forever (a child it left).
+                 */
                 if (poll(p, 4 + nc, exited ? 200 : -1) == 0 && exited)
                         break;
                 if (p[1].revents) {
@@ -377,7 +382,8 @@ static enum vmm_exit run_once(struct vmon *m, int sfd, int *ret_wstatus)
                 if (p[0].revents) {
                         struct signalfd_siginfo si;
                         while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
+                                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT ||
+                                    si.ssi_signo == SIGHUP) {
                                         (void)!write_file_atomic(VM_STOP_FILE, "stop\n", 5, 0600);
                                         kill(pid, SIGTERM);
                                 }

@@ -170,7 +170,8 @@ int vm_spec_from_json(const char *json, struct vm_spec *ret)
         r = json_parse_buffer(json, strlen(json), "vm spec", &o);
         if (r < 0)
                 return r;
-        if ((r = get_str(o, "vmm", "vmm", &s.vmm)) < 0 || (r = get_str(o, "kernel", "kernel", &s.kernel)) < 0 ||
+        if ((r = get_str(o, "vmm", "vmm", &s.vmm)) < 0 ||
+            (r = get_str(o, "kernel", "kernel", &s.kernel)) < 0 ||
             (r = get_str(o, "initrd", "initrd", &s.initrd)) < 0 ||
             (r = get_str(o, "cmdline", "cmdline", &s.cmdline)) < 0 ||
             (r = get_str(o, "boot_disk", "boot_disk", &s.boot_disk)) < 0 ||
@@ -271,7 +272,8 @@ int vm_spec_add_disk(struct vm_spec *s, const char *arg)
                 return -ENOMEM;
         if (colon) {
                 if (!valid_mount(colon))
-                        return err_set(-EINVAL, "--disk: invalid mount point '%s' (an absolute path)", colon);
+                        return err_set(-EINVAL, "--disk: invalid mount point '%s' (an absolute path)",
+                                       colon);
         }
         for (char *o = opts, *next; o && *o; o = next) {
                 next = strchr(o, ',');
@@ -282,7 +284,8 @@ int vm_spec_add_disk(struct vm_spec *s, const char *arg)
                 else if (startswith(o, "format=")) {
                         d.format = disk_format_from_string(o + 7);
                         if (d.format < 0)
-                                return err_set(-EINVAL, "--disk: unknown format '%s' (raw, qcow2, vhd)", o + 7);
+                                return err_set(-EINVAL, "--disk: unknown format '%s' (raw, qcow2, vhd)",
+                                               o + 7);
                 } else
                         return err_set(-EINVAL, "--disk: unknown option '%s' (ro, format=F)", o);
         }
@@ -335,7 +338,8 @@ int vm_spec_add_volume(struct vm_spec *s, const char *arg)
         }
         v.name = strdup(copy);
         v.mount = strdup(colon);
-        struct vm_volume_spec *n = v.name && v.mount ? realloc(s->volumes, (s->n_volumes + 1) * sizeof(*n)) : NULL;
+        struct vm_volume_spec *n =
+                v.name && v.mount ? realloc(s->volumes, (s->n_volumes + 1) * sizeof(*n)) : NULL;
         if (!n) {
                 free(v.name);
                 free(v.mount);

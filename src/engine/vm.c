@@ -115,7 +115,8 @@ static int apply_image_config(struct engine *e, const char *image_id, struct vm_
                 if (!set && strv_extend(&s->conf.env, *kv) < 0)
                         return -ENOMEM;
         }
-        if (!s->conf.workdir && ic->working_dir && *ic->working_dir && !(s->conf.workdir = strdup(ic->working_dir)))
+        if (!s->conf.workdir && ic->working_dir && *ic->working_dir &&
+            !(s->conf.workdir = strdup(ic->working_dir)))
                 return -ENOMEM;
         if (!s->conf.user && ic->user && *ic->user && !(s->conf.user = strdup(ic->user)))
                 return -ENOMEM;
@@ -142,16 +143,20 @@ int vm_create(struct engine *e, const char *name, const struct vm_spec *spec_in,
                 return err_set(-EINVAL, "--vmm: unknown monitor '%s' (hull, qemu)", s.vmm);
         /* What the backend cannot boot fails now rather than at every start. */
         struct vmm_choice choice;
-        if ((r = vmm_backend_pick(vmm_kind_from_string(s.vmm), &(struct vmm_spec){.kernel = s.boot_disk ? NULL : "-"},
-                                  &choice)) < 0)
+        if ((r = vmm_backend_pick(vmm_kind_from_string(s.vmm),
+                                  &(struct vmm_spec){.kernel = s.boot_disk ? NULL : "-"}, &choice)) < 0)
                 return r;
         if (s.restart && vm_restart_parse(s.restart, NULL, NULL) < 0)
-                return err_set(-EINVAL, "--restart: invalid policy '%s' (no, always, on-failure[:N], unless-stopped)",
+                return err_set(-EINVAL,
+                               "--restart: invalid policy '%s' (no, always, on-failure[:N], unless-stopped)",
                                s.restart);
         if (s.network && !streq(s.network, "none"))
-                return err_set(-EOPNOTSUPP, "--network: VMs take 'none' only until hull's networks attach taps (not '%s')",
-                               s.network);
-        if (!s.image && (s.conf.argv || s.n_volumes || s.conf.hostname || s.conf.ssh_keys || s.conf.user_data))
+                return err_set(
+                        -EOPNOTSUPP,
+                        "--network: VMs take 'none' only until hull's networks attach taps (not '%s')",
+                        s.network);
+        if (!s.image &&
+            (s.conf.argv || s.n_volumes || s.conf.hostname || s.conf.ssh_keys || s.conf.user_data))
                 return err_set(-EINVAL, "a command, --volume and first-boot options need an image VM "
                                         "(hull's guest init applies them)");
         const char *const files[] = {s.kernel, s.initrd, s.boot_disk};
@@ -192,12 +197,21 @@ int vm_create(struct engine *e, const char *name, const struct vm_spec *spec_in,
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        *w = (struct workload){.kind = strdup(VM_KIND), .id = strdup(id), .name = strdup(name),
-                               .image_id = strdup(image_id ?: ""), .image_ref = strdup(s.image ?: ""),
-                               .spec = TAKE_PTR(json), .command = TAKE_PTR(cmd), .labels = strdup("{}"),
-                               .state = WORKLOAD_CREATED, .exit_code = -1, .created = now_ns(),
-                               .error = strdup(""), .health = strdup("")};
-        if (!w->kind || !w->id || !w->name || !w->image_id || !w->image_ref || !w->labels || !w->error || !w->health)
+        *w = (struct workload){.kind = strdup(VM_KIND),
+                               .id = strdup(id),
+                               .name = strdup(name),
+                               .image_id = strdup(image_id ?: ""),
+                               .image_ref = strdup(s.image ?: ""),
+                               .spec = TAKE_PTR(json),
+                               .command = TAKE_PTR(cmd),
+                               .labels = strdup("{}"),
+                               .state = WORKLOAD_CREATED,
+                               .exit_code = -1,
+                               .created = now_ns(),
+                               .error = strdup(""),
+                               .health = strdup("")};
+        if (!w->kind || !w->id || !w->name || !w->image_id || !w->image_ref || !w->labels || !w->error ||
+            !w->health)
                 return -ENOMEM;
         if ((r = db_begin(e->db)) < 0)
                 goto fail;
@@ -236,11 +250,12 @@ static int add_disk(struct vmm_spec *v, const char *path, enum disk_format f, bo
 }
 
 /* Everything the VMM needs on disk for an image VM; paths kept in keep (freed by the caller). */
-static int prepare_image_vm(struct engine *e, const struct workload *w, const char *dir, const struct vm_spec *s,
-                            struct vmm_spec *v, char ***keep)
+static int prepare_image_vm(struct engine *e, const struct workload *w, const char *dir,
+                            const struct vm_spec *s, struct vmm_spec *v, char ***keep)
 {
         _cleanup_free_ char *guest = NULL, *initrd = NULL, *base = NULL;
-        char *root = strdup_printf("%s/" VM_ROOT_DISK, dir), *config = strdup_printf("%s/" VM_CONFIG_DISK, dir);
+        char *root = strdup_printf("%s/" VM_ROOT_DISK, dir),
+             *config = strdup_printf("%s/" VM_CONFIG_DISK, dir);
         char *kernel = NULL, *cmdline = NULL;
         struct vmconf c = s->conf;
         _cleanup_strv_free_ char **mounts = NULL;
@@ -256,13 +271,14 @@ static int prepare_image_vm(struct engine *e, const struct workload *w, const ch
             (r = vm_image_disk(e, w->image_id, &base)) < 0)
                 return r;
         if (access(root, F_OK) < 0) {
-                struct disk_create_options o = {.format = DISK_FORMAT_QCOW2, .backing = base,
-                                                .backing_format = DISK_FORMAT_RAW};
+                struct disk_create_options o = {
+                        .format = DISK_FORMAT_QCOW2, .backing = base, .backing_format = DISK_FORMAT_RAW};
                 if ((r = disk_create_ext(root, &o)) < 0)
                         return err_prefix(r, "making the root disk '%s'", root);
         }
         kernel = strdup_printf("%s/vmlinuz", guest);
-        cmdline = strdup_printf("console=ttyS0 panic=-1 reboot=k%s%s", s->cmdline ? " " : "", s->cmdline ?: "");
+        cmdline = strdup_printf("console=ttyS0 panic=-1 reboot=k%s%s", s->cmdline ? " " : "",
+                                s->cmdline ?: "");
         if (!kernel || strv_push(keep, kernel) < 0 || !cmdline || strv_push(keep, cmdline) < 0 ||
             strv_extend(keep, initrd) < 0) {
                 free(cmdline);
@@ -272,7 +288,8 @@ static int prepare_image_vm(struct engine *e, const struct workload *w, const ch
         v->initrd = (*keep)[strv_length(*keep) - 1];
         v->cmdline = cmdline;
         v->exec_channel = true;
-        if ((r = add_disk(v, root, DISK_FORMAT_QCOW2, false)) < 0 || (r = add_disk(v, config, DISK_FORMAT_RAW, true)) < 0)
+        if ((r = add_disk(v, root, DISK_FORMAT_QCOW2, false)) < 0 ||
+            (r = add_disk(v, config, DISK_FORMAT_RAW, true)) < 0)
                 return r;
         /* Data disks and volumes follow as vdc, vdd...: the guest mounts them where asked. */
         for (size_t i = 0; i < s->n_disks; i++, dev++) {
@@ -286,7 +303,8 @@ static int prepare_image_vm(struct engine *e, const struct workload *w, const ch
         }
         for (size_t i = 0; i < s->n_volumes; i++, dev++) {
                 char *p = NULL, *m;
-                if ((r = volume_prepare(e, s->volumes[i].name)) < 0 || (r = vm_volume_disk(e, &s->volumes[i], &p)) < 0)
+                if ((r = volume_prepare(e, s->volumes[i].name)) < 0 ||
+                    (r = vm_volume_disk(e, &s->volumes[i], &p)) < 0)
                         return r;
                 if (strv_push(keep, p) < 0 || (r = add_disk(v, p, DISK_FORMAT_RAW, false)) < 0)
                         return r < 0 ? r : -ENOMEM;
@@ -333,8 +351,12 @@ static int spawn_monitor(struct engine *e, const char *dir, int console_fd, pid_
 
         if ((r = engine_binary(e, ENGINE_BIN_HULL, &hull)) < 0)
                 return r;
-        char *const argv[] = {(char *)hull, (char *)"vm", (char *)"monitor", (char *)dir,
-                              console_fd >= 0 ? (char *)"--console-fd=3" : NULL, NULL};
+        char *const argv[] = {(char *)hull,
+                              (char *)"vm",
+                              (char *)"monitor",
+                              (char *)dir,
+                              console_fd >= 0 ? (char *)"--console-fd=3" : NULL,
+                              NULL};
         posix_spawn_file_actions_init(&fa);
         posix_spawnattr_init(&attr);
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
@@ -405,8 +427,8 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
         if ((r = write_launch(dir, &choice, argv, s.restart, w->restart_count)) < 0)
                 return r;
         /* What a previous run left: its stop request, its status, sockets of a killed VMM. */
-        static const char *const stale[] = {VM_STOP_FILE, STATUS_FILE, VMM_SOCK, VMM_EXEC_SOCK, VM_CONSOLE_SOCK,
-                                            "qmp-events.sock"};
+        static const char *const stale[] = {VM_STOP_FILE,  STATUS_FILE,     VMM_SOCK,
+                                            VMM_EXEC_SOCK, VM_CONSOLE_SOCK, "qmp-events.sock"};
         for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
                 _cleanup_free_ char *p = strdup_printf("%s/%s", dir, stale[i]);
                 if (p)
@@ -430,7 +452,8 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
                 if (r >= 0 && !streq(st.state, "starting"))
                         break;
                 if (waited > START_TIMEOUT_MS || waitpid(pid, NULL, WNOHANG) == pid)
-                        return err_set(-ETIMEDOUT, "the VM's monitor did not start the VMM (see %s/monitor.log)", dir);
+                        return err_set(-ETIMEDOUT,
+                                       "the VM's monitor did not start the VMM (see %s/monitor.log)", dir);
                 sleep_ms(10);
         }
         if ((r = vm_refresh(e, w)) < 0)
@@ -472,7 +495,8 @@ int vm_refresh(struct engine *e, struct workload *w)
                         snprintf(st.error, sizeof(st.error), "the VM's monitor died");
                 st.finished = st.finished ?: now_ns();
                 st.final = st.cleaned = true;
-                static const char *const socks[] = {VMM_SOCK, VMM_EXEC_SOCK, VM_CONSOLE_SOCK, "qmp-events.sock"};
+                static const char *const socks[] = {VMM_SOCK, VMM_EXEC_SOCK, VM_CONSOLE_SOCK,
+                                                    "qmp-events.sock"};
                 for (size_t i = 0; i < ELEMENTSOF(socks); i++) {
                         _cleanup_free_ char *p = strdup_printf("%s/%s", dir, socks[i]);
                         if (p)
@@ -539,7 +563,8 @@ int vm_lookup(struct engine *e, const char *name_or_id, struct workload **ret)
         r = workload_find(e->db, name_or_id, &w);
         if (r == -ENOENT || (r >= 0 && !streq(w->kind, VM_KIND))) {
                 err_clear();
-                return err_set(-ENOENT, "no such vm '%s'%s", name_or_id, r >= 0 ? " (it is a container)" : "");
+                return err_set(-ENOENT, "no such vm '%s'%s", name_or_id,
+                               r >= 0 ? " (it is a container)" : "");
         }
         if (r < 0)
                 return r;
@@ -554,7 +579,8 @@ int vm_lookup(struct engine *e, const char *name_or_id, struct workload **ret)
 
 static bool vm_running(const struct workload *w)
 {
-        return w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED || w->state == WORKLOAD_RESTARTING;
+        return w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED ||
+               w->state == WORKLOAD_RESTARTING;
 }
 
 /* Wait for the monitor to finish (final status) for up to ms; true when it did. */
@@ -625,7 +651,8 @@ int vm_stop(struct engine *e, struct workload *w, int timeout)
                 return r;
         if (monitor_status_read(dir, &st) >= 0 && streq(st.state, "running")) {
                 enum vmm_kind kind;
-                if (vm_launch_kind(dir, &kind) >= 0 && vmm_backend_request(kind, dir, VMM_REQ_POWERDOWN, NULL) >= 0 &&
+                if (vm_launch_kind(dir, &kind) >= 0 &&
+                    vmm_backend_request(kind, dir, VMM_REQ_POWERDOWN, NULL) >= 0 &&
                     wait_final(e, w, timeout * 1000))
                         return 0;
                 err_clear();

@@ -51,7 +51,7 @@ struct vm_volume_spec {
 };
 
 struct vm_spec {
-        char *vmm;                     /* "hull", "qemu", or NULL: detect */
+        char *vmm;                       /* "hull", "qemu", or NULL: detect */
         char *kernel, *initrd, *cmdline; /* a kernel boot (cmdline replaces hull's) */
         char *boot_disk, *firmware;      /* a firmware boot */
         char *image;                     /* a container image (as typed; the row has its id) */
@@ -81,8 +81,8 @@ int vm_spec_add_volume(struct vm_spec *s, const char *arg);
 int vm_create(struct engine *e, const char *name, const struct vm_spec *spec, struct workload **ret);
 
 struct vm_start_result {
-        int console_fd;  /* with attach: the console, connected before the VMM started */
-        char *reason;    /* why this backend (one line) */
+        int console_fd; /* with attach: the console, connected before the VMM started */
+        char *reason;   /* why this backend (one line) */
 };
 void vm_start_result_done(struct vm_start_result *r);
 

@@ -26,11 +26,8 @@ static const char *const kind_names[_VMM_KIND_MAX] = {
 };
 
 static const char *const exit_names[_VMM_EXIT_MAX] = {
-        [VMM_EXIT_POWEROFF] = "poweroff",
-        [VMM_EXIT_REBOOT] = "reboot",
-        [VMM_EXIT_CRASH] = "crash",
-        [VMM_EXIT_STOPPED] = "stopped",
-        [VMM_EXIT_FAILED] = "failed",
+        [VMM_EXIT_POWEROFF] = "poweroff", [VMM_EXIT_REBOOT] = "reboot", [VMM_EXIT_CRASH] = "crash",
+        [VMM_EXIT_STOPPED] = "stopped",   [VMM_EXIT_FAILED] = "failed",
 };
 
 const char *vmm_kind_to_string(enum vmm_kind k)
@@ -78,9 +75,10 @@ int vmm_backend_pick(enum vmm_kind want, const struct vmm_spec *spec, struct vmm
 
         if (want == VMM_HULL) {
                 if (!spec->kernel)
-                        return err_set(-EOPNOTSUPP,
-                                       "--vmm hull: hull-vmm has no firmware and cannot boot a disk by itself; "
-                                       "use --vmm qemu or give a kernel");
+                        return err_set(
+                                -EOPNOTSUPP,
+                                "--vmm hull: hull-vmm has no firmware and cannot boot a disk by itself; "
+                                "use --vmm qemu or give a kernel");
                 c.kind = VMM_HULL;
                 snprintf(c.reason, sizeof(c.reason), "hull-vmm: asked for with --vmm hull%s",
                          kvm && hw ? "" : " (this host's /dev/kvm may not run a Linux guest)");
@@ -88,7 +86,8 @@ int vmm_backend_pick(enum vmm_kind want, const struct vmm_spec *spec, struct vmm
                 snprintf(c.reason, sizeof(c.reason), "qemu (%s): asked for with --vmm qemu",
                          c.kvm ? "kvm" : "tcg");
         } else if (!spec->kernel) {
-                snprintf(c.reason, sizeof(c.reason), "qemu (%s): the disk boots through firmware (%s), which only qemu has",
+                snprintf(c.reason, sizeof(c.reason),
+                         "qemu (%s): the disk boots through firmware (%s), which only qemu has",
                          c.kvm ? "kvm" : "tcg", spec->firmware ?: "bios");
         } else if (!kvm) {
                 snprintf(c.reason, sizeof(c.reason), "qemu (tcg): /dev/kvm cannot be opened");
@@ -107,7 +106,8 @@ int vmm_backend_pick(enum vmm_kind want, const struct vmm_spec *spec, struct vmm
 int vmm_backend_argv(const struct vmm_choice *choice, const struct vmm_spec *spec, const char *binary,
                      char ***ret)
 {
-        return choice->kind == VMM_HULL ? vmm_hull_argv(spec, binary, ret) : vmm_qemu_argv(choice, spec, ret);
+        return choice->kind == VMM_HULL ? vmm_hull_argv(spec, binary, ret)
+                                        : vmm_qemu_argv(choice, spec, ret);
 }
 
 int vmm_unix_connect(const char *path, int timeout_ms)
@@ -117,7 +117,8 @@ int vmm_unix_connect(const char *path, int timeout_ms)
 
         _cleanup_close_ int dfd = -EBADF;
         if (strlen(path) >= sizeof(a.sun_path)) {
-                /* Through the directory's descriptor: /proc/self/fd/N/NAME is short whatever the directory. */
+                /* Through the directory's descriptor: /proc/self/fd/N/NAME is short whatever the directory.
+                 */
                 const char *slash = strrchr(path, '/');
                 _cleanup_free_ char *dir = slash ? strndup(path, (size_t)(slash - path)) : NULL;
                 if (!dir)
@@ -140,7 +141,8 @@ int vmm_unix_connect(const char *path, int timeout_ms)
                 if (errno != ENOENT && errno != ECONNREFUSED)
                         return err_set(-errno, "cannot connect to '%s': %s", path, strerror(errno));
                 clock_gettime(CLOCK_MONOTONIC, &now);
-                if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > timeout_ms)
+                if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
+                    timeout_ms)
                         return err_set(-ETIMEDOUT, "the VMM's socket '%s' did not appear", path);
                 usleep(20000);
         }
@@ -193,7 +195,8 @@ int vmm_backend_read_events(enum vmm_kind kind, int fd, enum vmm_exit *reason)
 
 int vmm_backend_request(enum vmm_kind kind, const char *dir, enum vmm_request req, char **ret_state)
 {
-        return kind == VMM_QEMU ? vmm_qemu_request(dir, req, ret_state) : vmm_hull_request(dir, req, ret_state);
+        return kind == VMM_QEMU ? vmm_qemu_request(dir, req, ret_state)
+                                : vmm_hull_request(dir, req, ret_state);
 }
 
 enum vmm_exit vmm_backend_exit(enum vmm_kind kind, int wait_status, enum vmm_exit reported)

@@ -65,7 +65,7 @@ struct vmm_disk {
 };
 
 struct vmm_spec {
-        const char *dir; /* the VM's directory: sockets go there */
+        const char *dir;                       /* the VM's directory: sockets go there */
         const char *kernel, *initrd, *cmdline; /* kernel NULL: boot disks[0] through firmware */
         const char *firmware;                  /* with kernel NULL: "bios" (default) or "uefi" */
         unsigned cpus;

@@ -24,7 +24,8 @@ int vmm_hull_argv(const struct vmm_spec *spec, const char *binary, char ***ret)
 
         if (!spec->kernel)
                 return err_set(-EOPNOTSUPP, "hull-vmm cannot boot a disk by itself (no firmware)");
-        if (strv_extend(&a, binary) < 0 || strv_extend(&a, "--kernel") < 0 || strv_extend(&a, spec->kernel) < 0)
+        if (strv_extend(&a, binary) < 0 || strv_extend(&a, "--kernel") < 0 ||
+            strv_extend(&a, spec->kernel) < 0)
                 return -ENOMEM;
         if (spec->initrd && (strv_extend(&a, "--initrd") < 0 || strv_extend(&a, spec->initrd) < 0))
                 return -ENOMEM;
@@ -53,8 +54,8 @@ int vmm_hull_argv(const struct vmm_spec *spec, const char *binary, char ***ret)
                 if (!s || strv_extend(&a, "--vsock") < 0 || strv_push(&a, s) < 0)
                         return -ENOMEM;
         }
-        if (strv_extend(&a, "--serial") < 0 || strv_extend(&a, "stdio") < 0 || strv_extend(&a, "--api-sock") < 0 ||
-            strv_extend(&a, VMM_SOCK) < 0)
+        if (strv_extend(&a, "--serial") < 0 || strv_extend(&a, "stdio") < 0 ||
+            strv_extend(&a, "--api-sock") < 0 || strv_extend(&a, VMM_SOCK) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(a);
         return 0;

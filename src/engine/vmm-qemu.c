@@ -23,8 +23,8 @@
 #include "util.h"
 #include "vmm-backend-internal.h"
 
-#define QMP_TIMEOUT_MS 5000
-#define OVMF_PATH      "/usr/share/ovmf/OVMF.fd"
+#define QMP_TIMEOUT_MS  5000
+#define OVMF_PATH       "/usr/share/ovmf/OVMF.fd"
 #define QMP_EVENTS_SOCK "qmp-events.sock"
 
 static const char *qemu_format(enum disk_format f)
@@ -86,7 +86,8 @@ int vmm_qemu_argv(const struct vmm_choice *choice, const struct vmm_spec *spec, 
                 r |= add(&a, "%s", spec->cmdline ?: "console=ttyS0");
         } else if (streq_ptr(spec->firmware, "uefi")) {
                 if (access(OVMF_PATH, R_OK) < 0)
-                        return err_set(-ENOENT, "--firmware uefi: %s is missing (Debian package ovmf)", OVMF_PATH);
+                        return err_set(-ENOENT, "--firmware uefi: %s is missing (Debian package ovmf)",
+                                       OVMF_PATH);
                 r |= add(&a, "-bios");
                 r |= add(&a, OVMF_PATH);
         }
@@ -108,7 +109,8 @@ int vmm_qemu_argv(const struct vmm_choice *choice, const struct vmm_spec *spec, 
         for (size_t i = 0; i < spec->n_disks; i++) {
                 const struct vmm_disk *d = &spec->disks[i];
                 if (strchr(d->path, ','))
-                        return err_set(-EINVAL, "disk path '%s': qemu cannot take a ',' in a file name", d->path);
+                        return err_set(-EINVAL, "disk path '%s': qemu cannot take a ',' in a file name",
+                                       d->path);
                 r |= add(&a, "-drive");
                 r |= add(&a, "file=%s,if=none,id=disk%zu,format=%s,cache=writeback%s", d->path, i,
                          qemu_format(d->format), d->readonly ? ",readonly=on" : "");
@@ -216,7 +218,8 @@ int vmm_qemu_read_events(int fd, enum vmm_exit *reason)
                 if (!json_object_object_get_ex(o, "event", &ev) ||
                     !streq(json_object_get_string(ev), "SHUTDOWN"))
                         continue;
-                if (json_object_object_get_ex(o, "data", &data) && json_object_object_get_ex(data, "reason", &why))
+                if (json_object_object_get_ex(o, "data", &data) &&
+                    json_object_object_get_ex(data, "reason", &why))
                         *reason = shutdown_cause(json_object_get_string(why));
         }
 }

@@ -23,10 +23,17 @@ TEST(vmconf_roundtrip)
         char *argv[] = {(char *)"sh", (char *)"-c", (char *)"echo 'a b'\nexit 3", NULL};
         char *env[] = {(char *)"A=1", (char *)"B=x y", NULL};
         char *mounts[] = {(char *)"/dev/vdc /data", NULL};
-        struct vmconf c = {.hostname = (char *)"h1", .ssh_keys = keys, .argv = argv, .env = env,
-                           .workdir = (char *)"/w", .user = (char *)"1000:1000", .ip = (char *)"10.0.0.2/24",
-                           .gateway = (char *)"10.0.0.1", .user_data = (char *)"#!/bin/sh\necho \\ hi\n",
-                           .mounts = mounts, .root_fstype = (char *)"ext4"};
+        struct vmconf c = {.hostname = (char *)"h1",
+                           .ssh_keys = keys,
+                           .argv = argv,
+                           .env = env,
+                           .workdir = (char *)"/w",
+                           .user = (char *)"1000:1000",
+                           .ip = (char *)"10.0.0.2/24",
+                           .gateway = (char *)"10.0.0.1",
+                           .user_data = (char *)"#!/bin/sh\necho \\ hi\n",
+                           .mounts = mounts,
+                           .root_fstype = (char *)"ext4"};
         struct vmconf d = {};
         _cleanup_free_ char *buf = NULL;
         size_t n;
@@ -208,8 +215,14 @@ static bool has_arg(char **argv, const char *a)
 
 TEST(qemu_command_line)
 {
-        struct vmm_spec s = {.dir = "/r/vms/x", .kernel = "/k", .initrd = "/i", .cmdline = "console=ttyS0",
-                             .cpus = 2, .memory = 512ULL << 20, .exec_channel = true, .n_disks = 2};
+        struct vmm_spec s = {.dir = "/r/vms/x",
+                             .kernel = "/k",
+                             .initrd = "/i",
+                             .cmdline = "console=ttyS0",
+                             .cpus = 2,
+                             .memory = 512ULL << 20,
+                             .exec_channel = true,
+                             .n_disks = 2};
         struct vmm_choice tcg = {.kind = VMM_QEMU, .kvm = false};
         _cleanup_strv_free_ char **a = NULL;
 
@@ -218,7 +231,8 @@ TEST(qemu_command_line)
         ASSERT_OK(vmm_backend_argv(&tcg, &s, NULL, &a));
         ASSERT_STREQ(a[0], "qemu-system-x86_64");
         /* q35 and tcg: never microvm under TCG (MACHINE.md). */
-        ASSERT_TRUE(has_arg(a, "q35") && has_arg(a, "tcg") && !has_arg(a, "host") && has_arg(a, "-no-reboot"));
+        ASSERT_TRUE(has_arg(a, "q35") && has_arg(a, "tcg") && !has_arg(a, "host") &&
+                    has_arg(a, "-no-reboot"));
         ASSERT_TRUE(has_arg(a, "512M") && has_arg(a, "2"));
         ASSERT_TRUE(has_arg(a, "file=/r/root.qcow2,if=none,id=disk0,format=qcow2,cache=writeback"));
         ASSERT_TRUE(has_arg(a, "file=/r/c.vhd,if=none,id=disk1,format=vpc,cache=writeback,readonly=on"));
@@ -239,15 +253,20 @@ TEST(qemu_command_line)
 
 TEST(hull_vmm_command_line)
 {
-        struct vmm_spec s = {.dir = "/r", .kernel = "/k", .cmdline = "console=ttyS0", .memory = 256ULL << 20,
-                             .exec_channel = true, .n_disks = 1};
+        struct vmm_spec s = {.dir = "/r",
+                             .kernel = "/k",
+                             .cmdline = "console=ttyS0",
+                             .memory = 256ULL << 20,
+                             .exec_channel = true,
+                             .n_disks = 1};
         struct vmm_choice c = {.kind = VMM_HULL};
         _cleanup_strv_free_ char **a = NULL;
 
         s.disks[0] = (struct vmm_disk){.path = "/d.raw", .format = DISK_FORMAT_RAW, .readonly = true};
         ASSERT_OK(vmm_backend_argv(&c, &s, "/bin/hull-vmm", &a));
         ASSERT_STREQ(a[0], "/bin/hull-vmm");
-        ASSERT_TRUE(has_arg(a, "/d.raw,format=raw,ro") && has_arg(a, "256M") && has_arg(a, "cid=3,uds=exec.sock"));
+        ASSERT_TRUE(has_arg(a, "/d.raw,format=raw,ro") && has_arg(a, "256M") &&
+                    has_arg(a, "cid=3,uds=exec.sock"));
         ASSERT_TRUE(has_arg(a, "--api-sock") && has_arg(a, "stdio"));
         strv_free(TAKE_PTR(a));
         s.kernel = NULL;
