@@ -175,6 +175,7 @@ int vm_create(struct engine *e, const char *name, const struct vm_spec *spec_in,
                 if ((r = apply_image_config(e, image_id, &s)) < 0)
                         return r;
         }
+        engine_store_release(e);
         if (!s.cpus)
                 s.cpus = 1;
         if (!s.memory)
@@ -418,6 +419,8 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
                         if ((r = add_disk(&v, s.disks[i].path, s.disks[i].format, s.disks[i].readonly)) < 0)
                                 return r;
         }
+        /* The store's shared lock is not held while the VM runs (a foreground vm run would keep GC waiting). */
+        engine_store_release(e);
         if ((r = vmm_backend_pick(vmm_kind_from_string(s.vmm), &v, &choice)) < 0)
                 return r;
         if (choice.kind == VMM_HULL && (r = vm_find_helper("hull-vmm", "HULL_VMM", &vmm_bin)) < 0)
