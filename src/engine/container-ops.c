@@ -390,8 +390,8 @@ int ctr_lookup(struct engine *e, const char *name_or_id, struct workload **ret)
         if (r < 0)
                 return r;
         if (!streq(w->kind, "container"))
-                return err_set(-ENOENT, "no such container '%s' (it is a %s: see hull %s --help)", name_or_id,
-                               w->kind, w->kind);
+                return err_set(-ENOENT, "no such container '%s' (it is a %s: use the 'hull %s' commands)",
+                               name_or_id, w->kind, w->kind);
         r = ctr_refresh(e, w);
         if (r == -ENOENT)
                 return err_set(-ENOENT, "no such container '%s'", name_or_id);
