@@ -188,6 +188,7 @@ static int create(struct cmd_context *c, struct workload **ret)
 
         if ((r = spec_from_options(c, &s)) < 0)
                 return r;
+        s.auto_remove = c->cmd->run == cmd_vm_run && cmd_flag(c, "rm");
         r = vm_create(c->engine, cmd_opt(c, "name"), &s, ret);
         if (r < 0)
                 return cmd_fail(r, "creating the VM");

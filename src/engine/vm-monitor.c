@@ -86,13 +86,14 @@ struct vmon {
         struct monitor_status st;
         enum vmm_kind kind;
         char **argv;
-        bool always;
+        bool always, auto_remove;
         unsigned max_failures;
         int log_fd, listen_fd;
         struct vclient {
                 int fd;
                 char *queue; /* output the client has not taken yet */
                 size_t queued;
+                bool initial; /* the foreground hull that started the VM */
         } clients[MAX_CLIENTS];
         size_t n_clients;
         char line[256]; /* the console's current line, for the exit marker */
@@ -125,14 +126,14 @@ static void drop_client(struct vmon *m, size_t i)
         m->clients[i] = m->clients[--m->n_clients];
 }
 
-static void add_client(struct vmon *m, int fd)
+static void add_client(struct vmon *m, int fd, bool initial)
 {
         if (m->n_clients == MAX_CLIENTS) {
                 close(fd);
                 return;
         }
         fd_nonblock(fd, true);
-        m->clients[m->n_clients++] = (struct vclient){.fd = fd};
+        m->clients[m->n_clients++] = (struct vclient){.fd = fd, .initial = initial};
 }
 
 /* Write what the client has queued, then buf; queue what the socket does not take. <0: drop it. */
@@ -206,6 +207,7 @@ static int read_launch(struct vmon *m)
             (r = json_get_string(o, "restart", "restart", &restart)) < 0)
                 return r;
         (void)json_get_int64(o, "restarts", "restarts", &restarts);
+        (void)json_get_bool(o, "auto_remove", "auto_remove", &m->auto_remove);
         err_clear();
         m->kind = vmm_kind_from_string(kind);
         m->st.restarts = (unsigned)restarts;
@@ -360,7 +362,7 @@ static enum vmm_exit run_once(struct vmon *m, int sfd, int *ret_wstatus)
                 if (p[3].revents & POLLIN) {
                         int c = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
                         if (c >= 0)
-                                add_client(m, c);
+                                add_client(m, c, false);
                 }
                 for (size_t i = nc; i-- > 0;) {
                         if (!p[4 + i].revents)
@@ -414,6 +416,32 @@ static void remove_sockets(void)
                 unlink(socks[i]);
 }
 
+/*
+ * `vm run --rm` whose hull was killed: nobody else will remove the VM. `hull --root <root> vm rm
+ * <id>`, run by this same executable once the status is final (the VM's directory is
+ * <root>/vms/<id>); the removal takes the VM's lock, so it cannot race a command on the VM.
+ */
+static void remove_self(void)
+{
+        _cleanup_free_ char *abs = realpath(".", NULL),
+                            *root = NULL; /* the monitor runs in the VM's directory */
+        char *slash;
+
+        if (!abs || !(slash = strrchr(abs, '/')) || !(root = strndup(abs, (size_t)(slash - abs))))
+                return;
+        slash = strrchr(root, '/'); /* <root>/vms */
+        if (!slash)
+                return;
+        *slash = 0;
+        char *const argv[] = {(char *)"hull", (char *)"--root",      root, (char *)"vm",
+                              (char *)"rm",   strrchr(abs, '/') + 1, NULL};
+        note("the foreground hull is gone: removing the VM (--rm)");
+        if (chdir("/") < 0)
+                return;
+        execv("/proc/self/exe", argv);
+        note("cannot run hull vm rm: %m");
+}
+
 int vm_monitor_main(const char *dir, int console_fd)
 {
         struct vmon m = {.log_fd = -EBADF, .listen_fd = -EBADF};
@@ -429,7 +457,7 @@ int vm_monitor_main(const char *dir, int console_fd)
         m.st.monitor_start = pid_start_time(getpid(), &start) >= 0 ? (int64_t)start : 0;
         snprintf(m.st.state, sizeof(m.st.state), "starting");
         if (console_fd >= 0)
-                add_client(&m, console_fd);
+                add_client(&m, console_fd, true);
         if ((r = read_launch(&m)) < 0) {
                 note("cannot read the launch file: %s", err_msg(r));
                 snprintf(m.st.error, sizeof(m.st.error), "cannot read the launch file: %s", err_msg(r));
@@ -486,6 +514,9 @@ final:
                 m.st.finished = now_ns();
         }
         (void)monitor_status_write(".", &m.st);
+        bool foreground = false;
+        for (size_t i = 0; i < m.n_clients; i++)
+                foreground = foreground || m.clients[i].initial;
         /* The clients see the end of the stream once the status is final, after what they have queued. */
         for (size_t i = 0; i < m.n_clients; i++) {
                 struct timeval tv = {.tv_sec = 2};
@@ -498,5 +529,7 @@ final:
                 free(m.clients[i].queue);
         }
         strv_free(m.argv);
+        if (m.auto_remove && !foreground)
+                remove_self();
         return 0;
 }

@@ -110,6 +110,7 @@ int vm_spec_to_json(const struct vm_spec *s, char **ret)
         put_str(conf, "user_data", s->conf.user_data);
         json_object_object_add(o, "config", conf);
         put_str(o, "restart", s->restart);
+        json_object_object_add(o, "auto_remove", json_object_new_boolean(s->auto_remove));
         put_str(o, "network", s->network);
         *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         return *ret ? 0 : -ENOMEM;
@@ -181,6 +182,8 @@ int vm_spec_from_json(const char *json, struct vm_spec *ret)
             (r = get_str(o, "restart", "restart", &s.restart)) < 0 ||
             (r = get_str(o, "network", "network", &s.network)) < 0)
                 goto fail;
+        if (json_get_bool(o, "auto_remove", "auto_remove", &s.auto_remove) < 0)
+                s.auto_remove = false;
         if (json_get_int64(o, "cpus", "cpus", &v) >= 0)
                 s.cpus = (unsigned)v;
         if (json_get_int64(o, "memory", "memory", &v) >= 0)

@@ -320,8 +320,8 @@ static int prepare_image_vm(struct engine *e, const struct workload *w, const ch
         return vm_config_disk(config, &c);
 }
 
-static int write_launch(const char *dir, const struct vmm_choice *choice, char **argv, const char *restart,
-                        int restarts)
+static int write_launch(const char *dir, const struct vmm_choice *choice, char **argv,
+                        const struct vm_spec *spec, int restarts)
 {
         _cleanup_json_ struct json_object *o = json_object_new_object();
         _cleanup_free_ char *path = strdup_printf("%s/" VM_LAUNCH_FILE, dir);
@@ -336,7 +336,8 @@ static int write_launch(const char *dir, const struct vmm_choice *choice, char *
         STRV_FOREACH (s, argv)
                 json_object_array_add(a, json_object_new_string(*s));
         json_object_object_add(o, "argv", a);
-        json_object_object_add(o, "restart", json_object_new_string(restart ?: "no"));
+        json_object_object_add(o, "restart", json_object_new_string(spec->restart ?: "no"));
+        json_object_object_add(o, "auto_remove", json_object_new_boolean(spec->auto_remove));
         json_object_object_add(o, "restarts", json_object_new_int(restarts));
         return json_write_file_atomic(path, o, 0600);
 }
@@ -419,7 +420,8 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
                         if ((r = add_disk(&v, s.disks[i].path, s.disks[i].format, s.disks[i].readonly)) < 0)
                                 return r;
         }
-        /* The store's shared lock is not held while the VM runs (a foreground vm run would keep GC waiting). */
+        /* The store's shared lock is not held while the VM runs (a foreground vm run would keep GC waiting).
+         */
         engine_store_release(e);
         if ((r = vmm_backend_pick(vmm_kind_from_string(s.vmm), &v, &choice)) < 0)
                 return r;
@@ -427,7 +429,7 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
                 return r;
         if ((r = vmm_backend_argv(&choice, &v, vmm_bin, &argv)) < 0)
                 return r;
-        if ((r = write_launch(dir, &choice, argv, s.restart, w->restart_count)) < 0)
+        if ((r = write_launch(dir, &choice, argv, &s, w->restart_count)) < 0)
                 return r;
         /* What a previous run left: its stop request, its status, sockets of a killed VMM. */
         static const char *const stale[] = {VM_STOP_FILE,  STATUS_FILE,     VMM_SOCK,

@@ -64,6 +64,7 @@ struct vm_spec {
         size_t n_volumes;
         struct vmconf conf; /* first boot: host name, keys, network, user data, command */
         char *restart;      /* no, always, on-failure[:N], unless-stopped */
+        bool auto_remove;   /* vm run --rm: the monitor removes the VM if its foreground hull is gone */
         char *network;      /* "none" (default) */
 };
 
