@@ -269,6 +269,14 @@ int vm_inspect_json(struct engine *e, const struct workload *w, struct json_obje
                         json_object_object_add(vmm, "Args", json_object_get(v));
         }
         err_clear();
+        /* What the VMM itself says (QMP query-status, hull-vmm's status): "running", "paused"... */
+        enum vmm_kind kind;
+        _cleanup_free_ char *live = NULL;
+        if ((w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED) &&
+            vm_launch_kind(dir, &kind) >= 0 && vmm_backend_request(kind, dir, VMM_REQ_STATUS, &live) >= 0 &&
+            live)
+                json_object_object_add(vmm, "Status", json_object_new_string(live));
+        err_clear();
         json_object_object_add(o, "Vmm", vmm);
         json_object_object_add(o, "ConsoleLogPath", json_object_new_string(log));
         if (json_parse_buffer(w->spec, strlen(w->spec), "vm spec", &spec) >= 0)

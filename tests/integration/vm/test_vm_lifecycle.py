@@ -97,9 +97,12 @@ def test_lifecycle_config_exec_volume(hull, tag, tmp_path):
     assert tag not in hull.run("ps", "-a").out
     assert tag in hull.run("ps", "--kind", "vm").out
 
+    assert hull.inspect(tag)["Vmm"]["Status"] == "running"
     hull.run("vm", "pause", tag)
-    assert hull.inspect(tag)["State"]["Paused"]
+    i = hull.inspect(tag)
+    assert i["State"]["Paused"] and i["Vmm"]["Status"] == "paused"
     hull.run("vm", "unpause", tag)
+    assert hull.inspect(tag)["Vmm"]["Status"] == "running"
 
     # stop: the power button reaches hull's init, which stops the main process (SIGTERM: 143).
     # (Had the button not worked, the VMM would have been killed after the 60 s: 137.)
