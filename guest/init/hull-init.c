@@ -221,7 +221,10 @@ static pid_t start_main(const struct vmconf *c)
         setsid();
         (void)!ioctl_ctty(0);
         init_exec_process(c->argv, c->env, c->workdir, c->user, -EBADF);
-        _exit(127);
+        int e = errno;
+        init_log("cannot execute '%s': %s", c->argv[0], strerror(e));
+        /* As a container's: 127 when the program is not there, 126 when it cannot run. */
+        _exit(e == ENOENT ? 127 : 126);
 }
 
 /* Open every evdev device that can report KEY_POWER (the ACPI power button). */
