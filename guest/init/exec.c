@@ -144,14 +144,20 @@ static int send_status(int io, int status)
         return vmx_send_str(io, VMX_STATUS, buf);
 }
 
-/* Stdin data, its end and signals from the host, for the session's process. */
-static void handle_input(struct vmx_reader *rd, pid_t pid, int in[2])
+/*
+ * Stdin data, its end and signals from the host, for the session's process. True when a HELLO
+ * came: on the serial line that is a new session, the host gave up on this one (a killed
+ * `hull vm exec`), whose process must not keep the line.
+ */
+static bool handle_input(struct vmx_reader *rd, pid_t pid, int in[2])
 {
         const uint8_t *pl;
         uint32_t len;
         char type;
 
         while (vmx_next(rd, &type, &pl, &len) > 0) {
+                if (type == VMX_HELLO)
+                        return true;
                 if (type == VMX_STDIN && in[1] >= 0)
                         (void)!write_all(in[1], pl, len);
                 else if (type == VMX_STDIN_CLOSE && in[1] >= 0) {
@@ -163,6 +169,7 @@ static void handle_input(struct vmx_reader *rd, pid_t pid, int in[2])
                         kill(pid, atoi(s));
                 }
         }
+        return false;
 }
 
 /* Run one request and relay its stdio until it exits and its output is drained. */
@@ -170,6 +177,7 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
 {
         int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, ep[2] = {-1, -1};
         int e = 0, status = -1, pidfd = -1;
+        bool abandoned = false;
         pid_t pid;
 
         if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
@@ -200,7 +208,7 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
         close(ep[0]);
         pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
-        while (out[0] >= 0 || errp[0] >= 0 || status < 0) {
+        while (abandoned ? status < 0 : out[0] >= 0 || errp[0] >= 0 || status < 0) {
                 struct pollfd p[4] = {
                         {.fd = io, .events = POLLIN},
                         {.fd = out[0], .events = POLLIN},
@@ -210,7 +218,10 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                 uint8_t buf[16384];
 
                 /* Frames that came with the request (stdin, its end) are already in the buffer. */
-                handle_input(rd, pid, in);
+                if (!abandoned && handle_input(rd, pid, in)) {
+                        kill(pid, SIGKILL);
+                        abandoned = true;
+                }
                 if (poll(p, ELEMENTSOF(p), pidfd < 0 ? 100 : -1) < 0 && errno != EINTR)
                         break;
                 for (int i = 1; i <= 2; i++) {
@@ -229,8 +240,10 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                                 /* The host went away: the session's process goes with it. */
                                 kill(pid, SIGKILL);
                                 io = -1;
-                        } else
-                                handle_input(rd, pid, in);
+                        } else if (!abandoned && handle_input(rd, pid, in)) {
+                                kill(pid, SIGKILL);
+                                abandoned = true;
+                        }
                 }
                 int st;
                 if (status < 0 && waitpid(pid, &st, WNOHANG) == pid)
@@ -242,7 +255,7 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                 close(in[1]);
         if (pidfd >= 0)
                 close(pidfd);
-        return io < 0 ? 0 : send_status(io, status);
+        return io < 0 || abandoned ? 0 : send_status(io, status);
 }
 
 static _noreturn_ void serve_serial(void)
@@ -258,6 +271,9 @@ static _noreturn_ void serve_serial(void)
         t.c_iflag &= ~(tcflag_t)(IXOFF | IXANY);
         cfsetspeed(&t, B115200);
         tcsetattr(io, TCSANOW, &t);
+        /* What arrived before the line was raw went through the line discipline: the host repeats its HELLO.
+         */
+        tcflush(io, TCIOFLUSH);
         for (;;) {
                 struct request q = {};
                 int r = read_request(io, &rd, true, &q);

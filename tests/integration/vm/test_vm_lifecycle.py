@@ -82,6 +82,12 @@ def test_lifecycle_config_exec_volume(hull, tag, tmp_path):
     assert p.out == "1\n"  # exec gets its own environment, not the main process's
     p = hull.run("vm", "exec", tag, "/no/such/program", check=False)
     assert p.returncode == 127 and "No such file" in p.err
+    # A killed exec does not keep the serial line: the next session ends the abandoned process.
+    ex = subprocess.Popen(hull.cmd("vm", "exec", tag, "sleep", "500"), env=hull.env())
+    time.sleep(1)
+    ex.kill()
+    ex.wait()
+    assert hull.run("vm", "exec", tag, "sh", "-c", "pidof sleep | wc -w").out == "1\n"
 
     # First-boot config: host name, root's key, user data, the volume, cgroup2 for engines inside.
     p = hull.run("vm", "exec", tag, "sh", "-c",
