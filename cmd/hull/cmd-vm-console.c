@@ -6,7 +6,9 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -121,8 +123,17 @@ int cmd_vm_exec(struct cmd_context *c)
 
         if ((r = vm_lookup(c->engine, c->argv[0], &w)) < 0)
                 return cmd_fail(r, "running a process in '%s'", c->argv[0]);
+        /* SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the process in the guest, as with podman exec. */
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGQUIT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
         r = vm_exec(c->engine, w, c->argv + 1, cmd_opt_all(c, "env"), cmd_opt(c, "workdir"),
-                    cmd_opt(c, "user"), cmd_flag(c, "interactive"), &code);
+                    cmd_opt(c, "user"), cmd_flag(c, "interactive"), sfd, &code);
         if (r == -ENOEXEC)
                 fprintf(stderr, "hull: %s\n", err_msg(r));
         if (r < 0 && r != -ENOEXEC)

@@ -222,7 +222,12 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                         kill(pid, SIGKILL);
                         abandoned = true;
                 }
-                if (poll(p, ELEMENTSOF(p), pidfd < 0 ? 100 : -1) < 0 && errno != EINTR)
+                /* Once the process exited, its output is drained for a moment only: a child it left
+                 * in the background may hold the pipes open for as long as it likes. */
+                int k = poll(p, ELEMENTSOF(p), status >= 0 ? 200 : pidfd < 0 ? 100 : -1);
+                if (k < 0 && errno != EINTR)
+                        break;
+                if (k == 0 && status >= 0)
                         break;
                 for (int i = 1; i <= 2; i++) {
                         int *fd = i == 1 ? &out[0] : &errp[0];

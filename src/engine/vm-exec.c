@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,7 +112,7 @@ static int handshake(int fd, struct vmx_reader *rd, int64_t deadline)
 }
 
 int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env, const char *workdir,
-            const char *user, bool interactive, int *ret_code)
+            const char *user, bool interactive, int signal_fd, int *ret_code)
 {
         _cleanup_free_ char *dir = vm_dir(e, w->id);
         _cleanup_free_ struct vmx_reader *rd = calloc(1, sizeof(*rd));
@@ -160,8 +161,9 @@ int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env,
         if (!in_open && (r = vmx_send(fd, VMX_STDIN_CLOSE, NULL, 0)) < 0)
                 return r;
         for (;;) {
-                struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
-                                      {.fd = in_open ? 0 : -1, .events = POLLIN}};
+                struct pollfd p[3] = {{.fd = fd, .events = POLLIN},
+                                      {.fd = in_open ? 0 : -1, .events = POLLIN},
+                                      {.fd = signal_fd, .events = POLLIN}};
                 const uint8_t *pl;
                 uint32_t len;
                 char type;
@@ -184,8 +186,17 @@ int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env,
                 }
                 if (r < 0)
                         return err_set(r, "the VM's exec channel sent a malformed frame");
-                if (poll(p, 2, -1) < 0 && errno != EINTR)
+                if (poll(p, 3, -1) < 0 && errno != EINTR)
                         return -errno;
+                if (p[2].revents) {
+                        struct signalfd_siginfo si;
+                        char num[16];
+                        if (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                                snprintf(num, sizeof(num), "%u", si.ssi_signo);
+                                if ((r = vmx_send_str(fd, VMX_SIGNAL, num)) < 0)
+                                        return r;
+                        }
+                }
                 if (p[1].revents) {
                         char buf[VMX_PAYLOAD_MAX];
                         ssize_t n = read(0, buf, sizeof(buf));

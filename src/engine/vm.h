@@ -122,12 +122,13 @@ int vm_inspect_json(struct engine *e, const struct workload *w, struct json_obje
 
 /*
  * Run argv in the running image VM through hull's guest init (vm-exec.c) with this
- * process's stdin/stdout/stderr (stdin relayed when interactive); the process's exit
+ * process's stdin/stdout/stderr (stdin relayed when interactive); the signals read from
+ * signal_fd (a signalfd, or -1) are sent to the process; the process's exit
  * code through ret_code. -ENOEXEC, with *ret_code 126 or 127 and the guest's message, when
  * the command could not be started.
  */
 int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env, const char *workdir,
-            const char *user, bool interactive, int *ret_code);
+            const char *user, bool interactive, int signal_fd, int *ret_code);
 
 /* The VM monitor's main (the hidden command `hull vm-monitor DIR`); the process's exit status. */
 int vm_monitor_main(const char *dir, int console_fd);

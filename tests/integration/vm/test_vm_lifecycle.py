@@ -96,6 +96,13 @@ def test_lifecycle_config_exec_volume(hull, tag, tmp_path):
                  "echo kept > /data/file; tr '\\0' '\\n' < /proc/$(pidof sleep)/environ | grep GREETING")
     assert p.out.split("\n") == ["guest-" + tag, key, "ran", "1", "1", "GREETING=hi", ""], p.out
     assert "HULL-VM-INIT-OK" in hull.run("vm", "logs", tag).out
+    # Signals to hull vm exec reach the process in the guest; the sleep it leaves
+    # behind does not keep the exec waiting for its output.
+    ex = subprocess.Popen(hull.cmd("vm", "exec", tag, "sh", "-c", "trap 'exit 9' TERM; echo ready; sleep 100 & wait"),
+                          stdout=subprocess.PIPE, env=hull.env())
+    assert ex.stdout.readline() == b"ready\n"
+    ex.send_signal(signal.SIGTERM)
+    assert ex.wait(timeout=30) == 9
 
     # ps lists it with its kind; plain ps (containers) does not.
     p = hull.run("ps", "--all-kinds")
