@@ -103,11 +103,21 @@ int vmm_backend_pick(enum vmm_kind want, const struct vmm_spec *spec, struct vmm
         return 0;
 }
 
+static const struct vmm_backend_ops *const backends[_VMM_KIND_MAX] = {
+        [VMM_HULL] = &vmm_hull_ops,
+        [VMM_QEMU] = &vmm_qemu_ops,
+};
+
+static const struct vmm_backend_ops *ops(enum vmm_kind k)
+{
+        return k >= 0 && k < _VMM_KIND_MAX ? backends[k] : NULL;
+}
+
 int vmm_backend_argv(const struct vmm_choice *choice, const struct vmm_spec *spec, const char *binary,
                      char ***ret)
 {
-        return choice->kind == VMM_HULL ? vmm_hull_argv(spec, binary, ret)
-                                        : vmm_qemu_argv(choice, spec, ret);
+        const struct vmm_backend_ops *o = ops(choice->kind);
+        return o ? o->argv(choice, spec, binary, ret) : -EINVAL;
 }
 
 int vmm_unix_connect(const char *path, int timeout_ms)
@@ -185,41 +195,29 @@ int vmm_send_json(int fd, struct json_object *o)
 
 int vmm_backend_connect(enum vmm_kind kind, const char *dir, int timeout_ms)
 {
-        return kind == VMM_QEMU ? vmm_qemu_connect(dir, timeout_ms) : -EOPNOTSUPP;
+        const struct vmm_backend_ops *o = ops(kind);
+        return o && o->connect ? o->connect(dir, timeout_ms) : -EOPNOTSUPP;
 }
 
 int vmm_backend_read_events(enum vmm_kind kind, int fd, enum vmm_exit *reason)
 {
-        return kind == VMM_QEMU ? vmm_qemu_read_events(fd, reason) : 0;
+        const struct vmm_backend_ops *o = ops(kind);
+        return o && o->read_events ? o->read_events(fd, reason) : 0;
 }
 
 int vmm_backend_request(enum vmm_kind kind, const char *dir, enum vmm_request req, char **ret_state)
 {
-        return kind == VMM_QEMU ? vmm_qemu_request(dir, req, ret_state)
-                                : vmm_hull_request(dir, req, ret_state);
+        const struct vmm_backend_ops *o = ops(kind);
+        if (!o || req < 0 || req >= _VMM_REQ_MAX)
+                return -EINVAL;
+        return o->request(dir, req, ret_state);
 }
 
 enum vmm_exit vmm_backend_exit(enum vmm_kind kind, int wait_status, enum vmm_exit reported)
 {
+        const struct vmm_backend_ops *o = ops(kind);
+
         if (WIFSIGNALED(wait_status))
                 return WTERMSIG(wait_status) == SIGKILL ? VMM_EXIT_FAILED : VMM_EXIT_STOPPED;
-        if (kind == VMM_HULL) {
-                /* docs/vmm.md "Exit status". */
-                switch (WEXITSTATUS(wait_status)) {
-                case 0:
-                        return VMM_EXIT_POWEROFF;
-                case 1:
-                        return VMM_EXIT_REBOOT;
-                case 2:
-                        return VMM_EXIT_CRASH;
-                case 3:
-                        return VMM_EXIT_STOPPED;
-                default:
-                        return VMM_EXIT_FAILED;
-                }
-        }
-        /* QEMU exits 0 whatever ended the guest (-no-reboot): the QMP event says what. */
-        if (WEXITSTATUS(wait_status) != 0)
-                return VMM_EXIT_FAILED;
-        return reported >= 0 ? reported : VMM_EXIT_POWEROFF;
+        return o ? o->exit_code(WEXITSTATUS(wait_status), reported) : VMM_EXIT_FAILED;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vmm-backend.h - the two virtual machine monitors a hull VM can run under, behind one
- * interface: hull's own hull-vmm (vmm-hull.c) and QEMU (vmm-qemu.c).
+ * interface: hull's own hull-vmm (vmm-hull.c) and QEMU (vmm-qemu.c), each a struct
+ * vmm_backend_ops (vmm-backend-internal.h) that the functions below dispatch to by kind.
  *
  * A backend turns a struct vmm_spec (what to boot, with which disks, where its sockets go)
  * into the command line of a VMM process that the VM's monitor (vm-monitor.c) starts and

@@ -17,7 +17,8 @@
 #define API_TIMEOUT_MS 5000
 #define GUEST_CID      3
 
-int vmm_hull_argv(const struct vmm_spec *spec, const char *binary, char ***ret)
+static int hull_argv(const struct vmm_choice *choice, const struct vmm_spec *spec, const char *binary,
+                     char ***ret)
 {
         _cleanup_strv_free_ char **a = NULL;
         char buf[64];
@@ -61,7 +62,7 @@ int vmm_hull_argv(const struct vmm_spec *spec, const char *binary, char ***ret)
         return 0;
 }
 
-int vmm_hull_request(const char *dir, enum vmm_request req, char **ret_state)
+static int hull_request(const char *dir, enum vmm_request req, char **ret_state)
 {
         static const char *const commands[_VMM_REQ_MAX] = {
                 [VMM_REQ_POWERDOWN] = "shutdown",
@@ -93,3 +94,26 @@ int vmm_hull_request(const char *dir, enum vmm_request req, char **ret_state)
                 return -ENOMEM;
         return 0;
 }
+
+/* docs/vmm.md "Exit status". */
+static enum vmm_exit hull_exit_code(int code, enum vmm_exit reported)
+{
+        switch (code) {
+        case 0:
+                return VMM_EXIT_POWEROFF;
+        case 1:
+                return VMM_EXIT_REBOOT;
+        case 2:
+                return VMM_EXIT_CRASH;
+        case 3:
+                return VMM_EXIT_STOPPED;
+        default:
+                return VMM_EXIT_FAILED;
+        }
+}
+
+const struct vmm_backend_ops vmm_hull_ops = {
+        .argv = hull_argv,
+        .request = hull_request,
+        .exit_code = hull_exit_code,
+};

@@ -52,7 +52,8 @@ static int add(char ***l, const char *fmt, ...)
         return s ? strv_push(l, s) : -ENOMEM;
 }
 
-int vmm_qemu_argv(const struct vmm_choice *choice, const struct vmm_spec *spec, char ***ret)
+static int qemu_argv(const struct vmm_choice *choice, const struct vmm_spec *spec, const char *binary,
+                     char ***ret)
 {
         _cleanup_strv_free_ char **a = NULL;
         int r = 0;
@@ -182,7 +183,7 @@ static int qmp_connect(const char *dir, const char *name, int timeout_ms)
         return TAKE_FD(fd);
 }
 
-int vmm_qemu_connect(const char *dir, int timeout_ms)
+static int qemu_connect(const char *dir, int timeout_ms)
 {
         return qmp_connect(dir, QMP_EVENTS_SOCK, timeout_ms);
 }
@@ -198,7 +199,7 @@ static enum vmm_exit shutdown_cause(const char *reason)
         return VMM_EXIT_STOPPED;
 }
 
-int vmm_qemu_read_events(int fd, enum vmm_exit *reason)
+static int qemu_read_events(int fd, enum vmm_exit *reason)
 {
         for (;;) {
                 _cleanup_json_ struct json_object *o = NULL;
@@ -224,7 +225,7 @@ int vmm_qemu_read_events(int fd, enum vmm_exit *reason)
         }
 }
 
-int vmm_qemu_request(const char *dir, enum vmm_request req, char **ret_state)
+static int qemu_request(const char *dir, enum vmm_request req, char **ret_state)
 {
         static const char *const commands[_VMM_REQ_MAX] = {
                 [VMM_REQ_POWERDOWN] = "system_powerdown",
@@ -248,3 +249,19 @@ int vmm_qemu_request(const char *dir, enum vmm_request req, char **ret_state)
         }
         return 0;
 }
+
+/* QEMU exits 0 whatever ended the guest (-no-reboot): the QMP SHUTDOWN event says what. */
+static enum vmm_exit qemu_exit_code(int code, enum vmm_exit reported)
+{
+        if (code != 0)
+                return VMM_EXIT_FAILED;
+        return reported >= 0 ? reported : VMM_EXIT_POWEROFF;
+}
+
+const struct vmm_backend_ops vmm_qemu_ops = {
+        .argv = qemu_argv,
+        .connect = qemu_connect,
+        .read_events = qemu_read_events,
+        .request = qemu_request,
+        .exit_code = qemu_exit_code,
+};
