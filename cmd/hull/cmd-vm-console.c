@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@ const struct cmd_option vm_exec_opts[] = {
         {"env", 'e', OPT_MULTI, "KEY=VALUE", "set an environment variable"},
         {"workdir", 'w', OPT_VALUE, "DIR", "working directory in the guest"},
         {"user", 'u', OPT_VALUE, "UID[:GID]", "run as this user"},
+        {"tty", 't', OPT_FLAG, NULL, "give the process a pseudo-terminal in the guest"},
         {},
 };
 
@@ -132,8 +134,29 @@ int cmd_vm_exec(struct cmd_context *c)
         sigaddset(&mask, SIGQUIT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-        r = vm_exec(c->engine, w, c->argv + 1, cmd_opt_all(c, "env"), cmd_opt(c, "workdir"),
-                    cmd_opt(c, "user"), cmd_flag(c, "interactive"), sfd, &code);
+        struct vm_exec_options o = {.argv = c->argv + 1,
+                                    .env = cmd_opt_all(c, "env"),
+                                    .workdir = cmd_opt(c, "workdir"),
+                                    .user = cmd_opt(c, "user"),
+                                    .interactive = cmd_flag(c, "interactive"),
+                                    .tty = cmd_flag(c, "tty"),
+                                    .signal_fd = sfd};
+        struct winsize ws;
+        struct termios saved, raw;
+        bool raw_mode = o.tty && o.interactive && isatty(0) && tcgetattr(0, &saved) == 0;
+        if (o.tty && ioctl(1, TIOCGWINSZ, &ws) == 0) {
+                o.rows = ws.ws_row;
+                o.cols = ws.ws_col;
+        }
+        /* With a terminal in the guest, this one passes keys through as they are. */
+        if (raw_mode) {
+                raw = saved;
+                cfmakeraw(&raw);
+                tcsetattr(0, TCSANOW, &raw);
+        }
+        r = vm_exec(c->engine, w, &o, &code);
+        if (raw_mode)
+                tcsetattr(0, TCSANOW, &saved);
         if (r == -ENOEXEC)
                 fprintf(stderr, "hull: %s\n", err_msg(r));
         if (r < 0 && r != -ENOEXEC)

@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "hull-init.h"
@@ -67,6 +68,8 @@ fail:
 struct request {
         char **argv, **env;
         char *workdir, *user;
+        bool terminal;
+        unsigned short rows, cols;
 };
 
 static void request_done(struct request *q)
@@ -127,6 +130,11 @@ static int read_request(int io, struct vmx_reader *rd, bool serial, struct reque
                         free(q->user);
                         q->user = TAKE_PTR(s);
                         break;
+                case VMX_TERMINAL:
+                        q->terminal = true;
+                        if (sscanf(s, "%hu %hu", &q->rows, &q->cols) != 2)
+                                q->rows = q->cols = 0;
+                        break;
                 case VMX_RUN:
                         return hello && q->argv ? 1 : -EPROTO;
                 default:
@@ -149,7 +157,7 @@ static int send_status(int io, int status)
  * came: on the serial line that is a new session, the host gave up on this one (a killed
  * `hull vm exec`), whose process must not keep the line.
  */
-static bool handle_input(struct vmx_reader *rd, pid_t pid, int in[2])
+static bool handle_input(struct vmx_reader *rd, pid_t pid, int in[2], bool terminal)
 {
         const uint8_t *pl;
         uint32_t len;
@@ -161,6 +169,9 @@ static bool handle_input(struct vmx_reader *rd, pid_t pid, int in[2])
                 if (type == VMX_STDIN && in[1] >= 0)
                         (void)!write_all(in[1], pl, len);
                 else if (type == VMX_STDIN_CLOSE && in[1] >= 0) {
+                        /* A terminal has no end of input to close: its EOF character says it. */
+                        if (terminal)
+                                (void)!write(in[1], "\x04", 1);
                         close(in[1]);
                         in[1] = -1;
                 } else if (type == VMX_SIGNAL && len > 0 && len < 8) {
@@ -173,37 +184,89 @@ static bool handle_input(struct vmx_reader *rd, pid_t pid, int in[2])
 }
 
 /* Run one request and relay its stdio until it exits and its output is drained. */
+static void close_all(int *fds, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (fds[i] >= 0) {
+                        close(fds[i]);
+                        fds[i] = -1;
+                }
+}
+
+/*
+ * The session's stdio: pipes, or with a terminal a pty whose master serves as both ends
+ * (out[0] for output, in[1] for input) and whose slave the child opens as its controlling
+ * terminal (slave_name).
+ */
+static int session_stdio(const struct request *q, int in[2], int out[2], int errp[2], char *slave_name,
+                         size_t size)
+{
+        if (!q->terminal)
+                return pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0
+                               ? -errno
+                               : 0;
+        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, slave_name, size) != 0) {
+                int r = -errno;
+                if (m >= 0)
+                        close(m);
+                return r;
+        }
+        if (q->rows && q->cols)
+                (void)ioctl(m, TIOCSWINSZ, &(struct winsize){.ws_row = q->rows, .ws_col = q->cols});
+        out[0] = m;
+        in[1] = fcntl(m, F_DUPFD_CLOEXEC, 3);
+        return in[1] < 0 ? -errno : 0;
+}
+
+/* Run one request and relay its stdio until it exits and its output is drained. */
 static int run_session(int io, struct vmx_reader *rd, const struct request *q)
 {
         int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, ep[2] = {-1, -1};
-        int e = 0, status = -1, pidfd = -1;
+        int e = 0, status = -1, pidfd = -1, r;
         bool abandoned = false;
+        char slave[64];
         pid_t pid;
 
-        if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-            pipe2(ep, O_CLOEXEC) < 0)
-                return -errno;
+        r = session_stdio(q, in, out, errp, slave, sizeof(slave));
+        if (r < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+                int fds[] = {in[0], in[1], out[0], out[1], errp[0], errp[1]};
+                close_all(fds, ELEMENTSOF(fds));
+                vmx_send_str(io, VMX_FAIL, "cannot make the process's stdio");
+                return send_status(io, 126);
+        }
         pid = fork();
-        if (pid < 0)
-                return -errno;
         if (pid == 0) {
                 setsid();
-                dup2(in[0], 0);
-                dup2(out[1], 1);
-                dup2(errp[1], 2);
+                if (q->terminal) {
+                        int t = open(slave, O_RDWR);
+                        if (t < 0 || ioctl(t, TIOCSCTTY, 0) < 0)
+                                _exit(126);
+                        dup2(t, 0);
+                        dup2(t, 1);
+                        dup2(t, 2);
+                } else {
+                        dup2(in[0], 0);
+                        dup2(out[1], 1);
+                        dup2(errp[1], 2);
+                }
                 init_exec_process(q->argv, q->env, q->workdir, q->user, ep[1]);
                 _exit(127);
         }
-        close(in[0]);
-        close(out[1]);
-        close(errp[1]);
-        close(ep[1]);
-        if (read(ep[0], &e, sizeof(e)) == sizeof(e)) {
+        {
+                int ours[] = {in[0], out[1], errp[1], ep[1]};
+                close_all(ours, ELEMENTSOF(ours));
+                in[0] = out[1] = errp[1] = ep[1] = -1;
+        }
+        if (pid < 0 || read(ep[0], &e, sizeof(e)) == sizeof(e)) {
                 char msg[512];
-                snprintf(msg, sizeof(msg), "%s: %s", q->argv[0], strerror(e));
-                waitpid(pid, NULL, 0);
+                snprintf(msg, sizeof(msg), "%s: %s", q->argv[0], strerror(pid < 0 ? errno : e));
+                if (pid > 0)
+                        waitpid(pid, NULL, 0);
+                int fds[] = {in[1], out[0], errp[0], ep[0]};
+                close_all(fds, ELEMENTSOF(fds));
                 vmx_send_str(io, VMX_FAIL, msg);
-                return send_status(io, e == ENOENT ? 127 : 126);
+                return send_status(io, pid > 0 && e == ENOENT ? 127 : 126);
         }
         close(ep[0]);
         pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -218,7 +281,7 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                 uint8_t buf[16384];
 
                 /* Frames that came with the request (stdin, its end) are already in the buffer. */
-                if (!abandoned && handle_input(rd, pid, in)) {
+                if (!abandoned && handle_input(rd, pid, in, q->terminal)) {
                         kill(pid, SIGKILL);
                         abandoned = true;
                 }
@@ -245,7 +308,7 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                                 /* The host went away: the session's process goes with it. */
                                 kill(pid, SIGKILL);
                                 io = -1;
-                        } else if (!abandoned && handle_input(rd, pid, in)) {
+                        } else if (!abandoned && handle_input(rd, pid, in, q->terminal)) {
                                 kill(pid, SIGKILL);
                                 abandoned = true;
                         }
@@ -256,10 +319,10 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                 if (io < 0 && status >= 0)
                         break;
         }
-        if (in[1] >= 0)
-                close(in[1]);
-        if (pidfd >= 0)
-                close(pidfd);
+        {
+                int fds[] = {in[1], out[0], errp[0], pidfd};
+                close_all(fds, ELEMENTSOF(fds));
+        }
         return io < 0 || abandoned ? 0 : send_status(io, status);
 }
 

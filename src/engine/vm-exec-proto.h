@@ -8,7 +8,7 @@
  * VMX_PAYLOAD_MAX), the payload. A session starts with HELLO both ways (the host repeats
  * its HELLO until the guest answers: on a serial line the guest may not be listening yet,
  * and bytes of an abandoned session may still be in flight; the guest skips everything up
- * to a HELLO). The host then sends the request (ARG..., ENV..., WORKDIR, USER, RUN), then
+ * to a HELLO). The host then sends the request (ARG..., ENV..., WORKDIR, USER, TERMINAL, RUN), then
  * STDIN / STDIN_CLOSE / SIGNAL while the process runs; the guest sends STDOUT / STDERR
  * and ends the session with STATUS (decimal: the exit code, 128+N after signal N), after
  * FAIL (a message) when the process could not be started (STATUS 126 or 127).
@@ -26,6 +26,7 @@
 #define VMX_ENV         'e'
 #define VMX_WORKDIR     'w'
 #define VMX_USER        'u'
+#define VMX_TERMINAL    't' /* "ROWS COLS": a pty as the process's stdio */
 #define VMX_RUN         'r'
 #define VMX_STDIN       'i'
 #define VMX_STDIN_CLOSE 'c'

@@ -111,14 +111,14 @@ static int handshake(int fd, struct vmx_reader *rd, int64_t deadline)
         }
 }
 
-int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env, const char *workdir,
-            const char *user, bool interactive, int signal_fd, int *ret_code)
+int vm_exec(struct engine *e, const struct workload *w, const struct vm_exec_options *o, int *ret_code)
 {
         _cleanup_free_ char *dir = vm_dir(e, w->id);
         _cleanup_free_ struct vmx_reader *rd = calloc(1, sizeof(*rd));
         _cleanup_close_ int fd = -EBADF;
         int64_t deadline = mono_ms() + EXEC_BOOT_TIMEOUT_MS;
-        bool in_open = interactive;
+        bool in_open = o->interactive;
+        int signal_fd = o->signal_fd;
         enum vmm_kind kind;
         int r, failed = 0;
 
@@ -149,14 +149,21 @@ int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env,
                 rd->len = rd->consumed = 0;
                 usleep(HELLO_INTERVAL_MS * 1000);
         }
-        STRV_FOREACH (a, argv)
+        STRV_FOREACH (a, o->argv)
                 if ((r = vmx_send_str(fd, VMX_ARG, *a)) < 0)
                         return r;
-        STRV_FOREACH (kv, env)
+        STRV_FOREACH (kv, o->env)
                 if ((r = vmx_send_str(fd, VMX_ENV, *kv)) < 0)
                         return r;
-        if ((workdir && (r = vmx_send_str(fd, VMX_WORKDIR, workdir)) < 0) ||
-            (user && (r = vmx_send_str(fd, VMX_USER, user)) < 0) || (r = vmx_send(fd, VMX_RUN, NULL, 0)) < 0)
+        if (o->tty) {
+                char size[32];
+                snprintf(size, sizeof(size), "%u %u", o->rows, o->cols);
+                if ((r = vmx_send_str(fd, VMX_TERMINAL, size)) < 0)
+                        return r;
+        }
+        if ((o->workdir && (r = vmx_send_str(fd, VMX_WORKDIR, o->workdir)) < 0) ||
+            (o->user && (r = vmx_send_str(fd, VMX_USER, o->user)) < 0) ||
+            (r = vmx_send(fd, VMX_RUN, NULL, 0)) < 0)
                 return r;
         if (!in_open && (r = vmx_send(fd, VMX_STDIN_CLOSE, NULL, 0)) < 0)
                 return r;

@@ -120,15 +120,21 @@ int vm_console_connect(struct engine *e, const struct workload *w, int *ret_fd);
 struct json_object;
 int vm_inspect_json(struct engine *e, const struct workload *w, struct json_object **ret);
 
+struct vm_exec_options {
+        char **argv, **env;
+        const char *workdir, *user;
+        bool interactive;          /* relay this process's stdin */
+        bool tty;                  /* a pty in the guest as the process's stdio */
+        unsigned short rows, cols; /* its size (0: the guest's default) */
+        int signal_fd;             /* a signalfd whose signals go to the process, or -1 */
+};
+
 /*
- * Run argv in the running image VM through hull's guest init (vm-exec.c) with this
- * process's stdin/stdout/stderr (stdin relayed when interactive); the signals read from
- * signal_fd (a signalfd, or -1) are sent to the process; the process's exit
- * code through ret_code. -ENOEXEC, with *ret_code 126 or 127 and the guest's message, when
- * the command could not be started.
+ * Run a process in the running image VM through hull's guest init (vm-exec.c) with this
+ * process's stdin/stdout/stderr; its exit code through ret_code. -ENOEXEC, with *ret_code
+ * 126 or 127 and the guest's message, when the command could not be started.
  */
-int vm_exec(struct engine *e, const struct workload *w, char **argv, char **env, const char *workdir,
-            const char *user, bool interactive, int signal_fd, int *ret_code);
+int vm_exec(struct engine *e, const struct workload *w, const struct vm_exec_options *o, int *ret_code);
 
 /* The VM monitor's main (the hidden command `hull vm-monitor DIR`); the process's exit status. */
 int vm_monitor_main(const char *dir, int console_fd);

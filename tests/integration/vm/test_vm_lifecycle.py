@@ -80,6 +80,8 @@ def test_lifecycle_config_exec_volume(hull, tag, tmp_path):
     assert p.out == "STDIN WORKS\n"
     p = hull.run("vm", "exec", "-e", "X=1", tag, "sh", "-c", "echo $X$GREETING", check=False)
     assert p.out == "1\n"  # exec gets its own environment, not the main process's
+    p = hull.run("vm", "exec", "-t", tag, "sh", "-c", "tty; exit 3", check=False)
+    assert p.returncode == 3 and p.out.startswith("/dev/pts/") and p.out.endswith("\r\n")
     p = hull.run("vm", "exec", tag, "/no/such/program", check=False)
     assert p.returncode == 127 and "No such file" in p.err
     # A killed exec does not keep the serial line: the next session ends the abandoned process.
