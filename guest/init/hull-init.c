@@ -300,6 +300,8 @@ int main(int argc, char **argv)
         printf("HULL-VM-INIT-OK\n");
         fflush(stdout);
         if (!c.argv) {
+                /* The exec servers stay, as children of the image's own init. */
+                exec_servers_start();
                 execl("/sbin/init", "/sbin/init", (char *)NULL);
                 init_log("cannot execute /sbin/init: %m");
                 power_off(127);
