@@ -298,6 +298,7 @@ static enum vmm_exit run_once(struct vmon *m, int sfd, int *ret_wstatus)
         uint64_t start;
         pid_t pid;
 
+        *ret_wstatus = 0;
         m->guest_exit = -1;
         /* A VMM killed with -9 leaves its sockets, and hull-vmm refuses to reuse a path. */
         static const char *const stale[] = {VMM_SOCK, VMM_EXEC_SOCK, "qmp-events.sock"};
@@ -499,11 +500,14 @@ int vm_monitor_main(const char *dir, int console_fd)
                         break;
                 (void)monitor_status_write(".", &m.st);
                 backoff = mono_ms() - t0 >= BACKOFF_RESET ? BACKOFF_START : backoff;
-                usleep((useconds_t)backoff * 1000);
+                /* In steps, so that a stop during the backoff (up to a minute) is seen at once. */
+                for (int64_t until = mono_ms() + backoff;
+                     mono_ms() < until && access(VM_STOP_FILE, F_OK) < 0;)
+                        usleep(50000);
                 backoff = MIN(backoff * 2, (int64_t)BACKOFF_MAX);
-                m.st.restarts++;
                 if (access(VM_STOP_FILE, F_OK) == 0)
                         break;
+                m.st.restarts++;
         }
 final:
         remove_sockets();
