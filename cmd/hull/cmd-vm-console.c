@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <termios.h>
@@ -91,6 +92,12 @@ int cmd_vm_logs(struct cmd_context *c)
                 return cmd_fail(r, "reading the logs of '%s'", c->argv[0]);
         if (!(dir = vm_dir(c->engine, w->id)) || !(path = strdup_printf("%s/console.log", dir)))
                 return -ENOMEM;
+        /* The older file first, when the log was rotated (16 MiB). */
+        _cleanup_free_ char *old = strdup_printf("%s.1", path), *prev = NULL;
+        size_t prev_len = 0;
+        if (old && read_full_file(old, 32u << 20, &prev, &prev_len) >= 0)
+                (void)!write_all(1, prev, prev_len);
+        fflush(stdout);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 && errno != ENOENT)
                 return cmd_fail(-errno, "reading '%s'", path);
@@ -111,6 +118,11 @@ int cmd_vm_logs(struct cmd_context *c)
                                 (void)!write_all(1, buf, (size_t)n);
                         break;
                 }
+                /* Rotated (the monitor renamed it): what is left of this file was read, go on with the new
+                 * one. */
+                struct stat a, b;
+                if (fd >= 0 && stat(path, &a) == 0 && fstat(fd, &b) == 0 && a.st_ino != b.st_ino)
+                        fd = safe_close(fd);
                 if (fd < 0)
                         fd = open(path, O_RDONLY | O_CLOEXEC);
                 usleep(100000);

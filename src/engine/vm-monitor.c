@@ -46,7 +46,8 @@
 #include "vm-internal.h"
 
 #define MAX_CLIENTS   16
-#define CLIENT_QUEUE  (4u << 20) /* a client that falls this far behind is dropped */
+#define CLIENT_QUEUE  (4u << 20)  /* a client that falls this far behind is dropped */
+#define LOG_MAX       (16u << 20) /* console.log is renamed console.log.1 past this size */
 #define BACKOFF_START 100
 #define BACKOFF_MAX   60000
 #define BACKOFF_RESET 10000
@@ -89,6 +90,7 @@ struct vmon {
         bool always, auto_remove;
         unsigned max_failures;
         int log_fd, listen_fd;
+        uint64_t log_size;
         struct vclient {
                 int fd;
                 char *queue; /* output the client has not taken yet */
@@ -173,7 +175,17 @@ static int client_send(struct vclient *c, const char *buf, size_t n)
 /* Guest output: to the log, to each client (one that cannot keep up is dropped), and the marker. */
 static void console_output(struct vmon *m, const char *buf, size_t n)
 {
-        (void)!write_all(m->log_fd, buf, n);
+        /* A guest that writes forever does not fill the host's disk: one older file is kept. */
+        if (m->log_size + n > LOG_MAX && rename(VM_CONSOLE_LOG, VM_CONSOLE_LOG ".1") == 0) {
+                int fd = open(VM_CONSOLE_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd >= 0) {
+                        close(m->log_fd);
+                        m->log_fd = fd;
+                        m->log_size = 0;
+                }
+        }
+        if (write_all(m->log_fd, buf, n) >= 0)
+                m->log_size += n;
         for (size_t i = 0; i < m->n_clients;)
                 if (client_send(&m->clients[i], buf, n) < 0)
                         drop_client(m, i);
@@ -473,6 +485,8 @@ int vm_monitor_main(const char *dir, int console_fd)
         signal(SIGPIPE, SIG_IGN);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         m.log_fd = open(VM_CONSOLE_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        struct stat lst;
+        m.log_size = m.log_fd >= 0 && fstat(m.log_fd, &lst) == 0 ? (uint64_t)lst.st_size : 0;
         m.listen_fd = listen_console();
         if (sfd < 0 || m.log_fd < 0 || m.listen_fd < 0) {
                 snprintf(m.st.error, sizeof(m.st.error), "cannot set up the monitor: %m");
