@@ -263,11 +263,13 @@ static int prepare_image_vm(struct engine *e, const struct workload *w, const ch
         char dev = 'c';
         int r;
 
-        if (!root || !config || strv_push(keep, root) < 0 || strv_push(keep, config) < 0) {
-                free(root);
+        /* keep owns each string from here (strv_push frees it when it fails). */
+        if (!root || strv_push(keep, root) < 0) {
                 free(config);
                 return -ENOMEM;
         }
+        if (!config || strv_push(keep, config) < 0)
+                return -ENOMEM;
         if ((r = vm_guest_dir(&guest)) < 0 || (r = vm_boot_initrd(e, guest, &initrd)) < 0 ||
             (r = vm_image_disk(e, w->image_id, &base)) < 0)
                 return r;
@@ -278,13 +280,12 @@ static int prepare_image_vm(struct engine *e, const struct workload *w, const ch
                         return err_prefix(r, "making the root disk '%s'", root);
         }
         kernel = strdup_printf("%s/vmlinuz", guest);
+        if (!kernel || strv_push(keep, kernel) < 0)
+                return -ENOMEM;
         cmdline = strdup_printf("console=ttyS0 panic=-1 reboot=k%s%s", s->cmdline ? " " : "",
                                 s->cmdline ?: "");
-        if (!kernel || strv_push(keep, kernel) < 0 || !cmdline || strv_push(keep, cmdline) < 0 ||
-            strv_extend(keep, initrd) < 0) {
-                free(cmdline);
+        if (!cmdline || strv_push(keep, cmdline) < 0 || strv_push(keep, TAKE_PTR(initrd)) < 0)
                 return -ENOMEM;
-        }
         v->kernel = kernel;
         v->initrd = (*keep)[strv_length(*keep) - 1];
         v->cmdline = cmdline;

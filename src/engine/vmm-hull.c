@@ -17,6 +17,16 @@
 #define API_TIMEOUT_MS 5000
 #define GUEST_CID      3
 
+/* "--opt VALUE"; takes value (malloc'd, may be NULL: -ENOMEM) in every case. */
+static int add_pair(char ***a, const char *opt, char *value)
+{
+        if (!value || strv_extend(a, opt) < 0) {
+                free(value);
+                return -ENOMEM;
+        }
+        return strv_push(a, value);
+}
+
 static int hull_argv(const struct vmm_choice *choice, const struct vmm_spec *spec, const char *binary,
                      char ***ret)
 {
@@ -42,17 +52,17 @@ static int hull_argv(const struct vmm_choice *choice, const struct vmm_spec *spe
                 const struct vmm_disk *d = &spec->disks[i];
                 char *s = strdup_printf("%s,format=%s%s", d->path, disk_format_to_string(d->format),
                                         d->readonly ? ",ro" : "");
-                if (!s || strv_extend(&a, "--disk") < 0 || strv_push(&a, s) < 0)
+                if (add_pair(&a, "--disk", s) < 0)
                         return -ENOMEM;
         }
         if (spec->tap) {
                 char *s = strdup_printf("tap=%s%s%s", spec->tap, spec->mac ? ",mac=" : "", spec->mac ?: "");
-                if (!s || strv_extend(&a, "--net") < 0 || strv_push(&a, s) < 0)
+                if (add_pair(&a, "--net", s) < 0)
                         return -ENOMEM;
         }
         if (spec->exec_channel) {
                 char *s = strdup_printf("cid=%d,uds=" VMM_EXEC_SOCK, GUEST_CID);
-                if (!s || strv_extend(&a, "--vsock") < 0 || strv_push(&a, s) < 0)
+                if (add_pair(&a, "--vsock", s) < 0)
                         return -ENOMEM;
         }
         if (strv_extend(&a, "--serial") < 0 || strv_extend(&a, "stdio") < 0 ||
