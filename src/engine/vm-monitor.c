@@ -354,8 +354,7 @@ static enum vmm_exit run_once(struct vmon *m, int sfd, int *ret_wstatus)
                 for (size_t i = 0; i < nc; i++)
                         p[4 + i] = (struct pollfd){.fd = m->clients[i].fd,
                                                    .events = POLLIN | (m->clients[i].queued ? POLLOUT : 0)};
-                /* After the VMM's exit, drain what is left of its output, but not forever (a child it left).
-                 */
+                /* After the VMM's exit, drain its output, but not forever (a child it left). */
                 if (poll(p, 4 + nc, exited ? 200 : -1) == 0 && exited)
                         break;
                 if (p[1].revents) {

@@ -421,8 +421,7 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
                         if ((r = add_disk(&v, s.disks[i].path, s.disks[i].format, s.disks[i].readonly)) < 0)
                                 return r;
         }
-        /* The store's shared lock is not held while the VM runs (a foreground vm run would keep GC waiting).
-         */
+        /* No store lock while the VM runs: a foreground vm run would keep GC waiting. */
         engine_store_release(e);
         if ((r = vmm_backend_pick(vmm_kind_from_string(s.vmm), &v, &choice)) < 0)
                 return r;

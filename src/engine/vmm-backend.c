@@ -127,8 +127,7 @@ int vmm_unix_connect(const char *path, int timeout_ms)
 
         _cleanup_close_ int dfd = -EBADF;
         if (strlen(path) >= sizeof(a.sun_path)) {
-                /* Through the directory's descriptor: /proc/self/fd/N/NAME is short whatever the directory.
-                 */
+                /* Through the directory's fd: /proc/self/fd/N/NAME is short whatever the directory. */
                 const char *slash = strrchr(path, '/');
                 _cleanup_free_ char *dir = slash ? strndup(path, (size_t)(slash - path)) : NULL;
                 if (!dir)
