@@ -339,8 +339,7 @@ static _noreturn_ void serve_serial(void)
         t.c_iflag &= ~(tcflag_t)(IXOFF | IXANY);
         cfsetspeed(&t, B115200);
         tcsetattr(io, TCSANOW, &t);
-        /* What arrived before the line was raw went through the line discipline: the host repeats its HELLO.
-         */
+        /* What came before the line was raw went through the line discipline: the host repeats HELLO. */
         tcflush(io, TCIOFLUSH);
         for (;;) {
                 struct request q = {};
