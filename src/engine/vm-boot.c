@@ -26,6 +26,7 @@
 
 #include "error.h"
 #include "hull-build.h"
+#include "chase.h"
 #include "rootfs.h"
 #include "util.h"
 #include "vm-internal.h"
@@ -314,12 +315,155 @@ static uint64_t tree_size(int dfd)
         return total;
 }
 
+/* The virtio and vsock modules an image's kernel is asked for, each after what it depends on
+ * (the order of the guest assets' guest.order for Debian's cloud kernel); missing ones are
+ * built in. */
+static const char *const image_kernel_modules[] = {
+        "virtio_ring",
+        "virtio",
+        "virtio_pci_modern_dev",
+        "virtio_pci_legacy_dev",
+        "virtio_pci",
+        "virtio_blk",
+        "failover",
+        "net_failover",
+        "virtio_net",
+        "vsock",
+        "vmw_vsock_virtio_transport_common",
+        "vmw_vsock_virtio_transport",
+};
+
+/* Copy the file at path inside the tree (resolved confined to it: the image is not trusted) to dst. */
+static int copy_from_tree(int tree_fd, const char *path, const char *dst)
+{
+        _cleanup_close_ int in = chase_open(tree_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+        _cleanup_free_ char *data = NULL;
+        struct stat st;
+        size_t n;
+        int r;
+
+        if (in < 0)
+                return in;
+        if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
+                return -EINVAL;
+        if ((r = read_full_fd(in, 256u << 20, &data, &n)) < 0)
+                return r;
+        return write_file_atomic(dst, data, n, 0644);
+}
+
+/* Find a module's file under lib/modules/<ver>/kernel of the tree: its path relative to the tree. */
+static int find_module_in(int tree_fd, const char *kdir, const char *name, char **ret)
+{
+        _cleanup_close_ int d = chase_open(tree_fd, kdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        _cleanup_(closedirp) DIR *dir = NULL;
+        struct dirent *de;
+        char file[256], alt[256];
+
+        if (d < 0)
+                return d;
+        snprintf(file, sizeof(file), "%s.ko", name);
+        snprintf(alt, sizeof(alt), "%s.ko", name);
+        for (char *c = alt; *c; c++)
+                *c = *c == '_' ? '-' : *c == '-' ? '_' : *c;
+        dir = fdopendir(TAKE_FD(d));
+        while (dir && (de = readdir(dir))) {
+                _cleanup_free_ char *sub = NULL;
+                if (de->d_name[0] == '.')
+                        continue;
+                if (streq(de->d_name, file) || streq(de->d_name, alt)) {
+                        *ret = strdup_printf("%s/%s", kdir, de->d_name);
+                        return *ret ? 0 : -ENOMEM;
+                }
+                if (de->d_type == DT_DIR && (sub = strdup_printf("%s/%s", kdir, de->d_name)) &&
+                    find_module_in(tree_fd, sub, name, ret) == 0)
+                        return 0;
+        }
+        return -ENOENT;
+}
+
+/*
+ * An image with its own kernel (boot/vmlinuz-<ver> and lib/modules/<ver>/) boots it: its kernel
+ * and the modules hull's initramfs loads are copied into <guest>, laid out as the guest assets
+ * are (vmlinuz, modules/guest.order and modules/NAME.ko, kernel/lib/modules/<ver>/... for the power
+ * button's), so that the rest of the boot does not care where the kernel came from. 0 with
+ * nothing made when the image has no kernel. Compressed modules (.ko.xz, .ko.zst) are not
+ * supported: hull-init loads module files as they are.
+ */
+static int image_kernel(const char *tree, const char *guest)
+{
+        _cleanup_close_ int tfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int boot = -EBADF;
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_free_ char *ver = NULL, *order = NULL, *kdir = NULL;
+        struct dirent *de;
+        size_t olen = 0;
+        int r;
+
+        if (tfd < 0)
+                return -errno;
+        boot = chase_open(tfd, "/boot", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (boot < 0)
+                return 0;
+        d = fdopendir(TAKE_FD(boot));
+        while (d && (de = readdir(d))) {
+                const char *v = startswith(de->d_name, "vmlinuz-");
+                _cleanup_free_ char *mods = v ? strdup_printf("/lib/modules/%s", v) : NULL;
+                _cleanup_close_ int m =
+                        mods ? chase_open(tfd, mods, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) : -EBADF;
+                /* The newest version whose modules are there. */
+                if (m >= 0 && (!ver || strverscmp(v, ver) > 0)) {
+                        free(ver);
+                        if (!(ver = strdup(v)))
+                                return -ENOMEM;
+                }
+        }
+        if (!ver)
+                return 0;
+        _cleanup_free_ char *src = strdup_printf("/boot/vmlinuz-%s", ver),
+                            *dst = strdup_printf("%s/vmlinuz", guest),
+                            *mdir = strdup_printf("%s/modules", guest);
+        kdir = strdup_printf("/lib/modules/%s/kernel", ver);
+        if (!src || !dst || !mdir || !kdir)
+                return -ENOMEM;
+        if ((r = mkdir_p(mdir, 0755)) < 0 || (r = copy_from_tree(tfd, src, dst)) < 0)
+                return err_set(r, "the image's kernel %s: %s", src, strerror(-r));
+        FILE *o = open_memstream(&order, &olen);
+        if (!o)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(image_kernel_modules); i++) {
+                _cleanup_free_ char *mod = NULL, *out = NULL;
+                if (find_module_in(tfd, kdir, image_kernel_modules[i], &mod) < 0)
+                        continue;
+                out = strdup_printf("%s/%s.ko", mdir, image_kernel_modules[i]);
+                if (!out || copy_from_tree(tfd, mod, out) < 0)
+                        continue;
+                fprintf(o, "%s\n", image_kernel_modules[i]);
+        }
+        fclose(o);
+        _cleanup_free_ char *order_path = strdup_printf("%s/guest.order", mdir);
+        if (!order_path || (r = write_file_atomic(order_path, order ?: "", olen, 0644)) < 0)
+                return r < 0 ? r : -ENOMEM;
+        static const char *const extra[] = {"drivers/acpi/button.ko", "drivers/input/evdev.ko"};
+        for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
+                _cleanup_free_ char *from = strdup_printf("%s/%s", kdir, extra[i]),
+                                    *to = strdup_printf("%s/kernel/lib/modules/%s/kernel/%s", guest, ver,
+                                                        extra[i]);
+                _cleanup_free_ char *to_dir = to ? strdup(to) : NULL;
+                if (!from || !to || !to_dir)
+                        return -ENOMEM;
+                *strrchr(to_dir, '/') = 0;
+                if (mkdir_p(to_dir, 0755) >= 0)
+                        (void)copy_from_tree(tfd, from, to);
+        }
+        return 1;
+}
+
 int vm_image_disk(struct engine *e, const char *image_id, char **ret)
 {
         _cleanup_free_ char *dir = strdup_printf("%s/vm-cache/images", e->root);
         _cleanup_free_ char *path = strdup_printf("%s/%s.ext4", dir ?: "", image_id);
         _cleanup_free_ char *tmp = NULL, *tree = NULL, *upper = NULL, *work = NULL, *size = NULL,
-                            *img = NULL;
+                            *img = NULL, *guest = NULL, *guest_tmp = NULL;
         struct image_store *s;
         enum rootfs_mode mode;
         int r;
@@ -345,6 +489,23 @@ int vm_image_disk(struct engine *e, const char *image_id, char **ret)
         r = rootfs_mount(s, image_id, tree, upper, work, ROOTFS_FORCE_COPY, &mode);
         if (r < 0)
                 goto out;
+        /* Its own kernel, when it has one: <id>.guest, made before the disk that marks the cache complete.
+         */
+        guest = strdup_printf("%s/%s.guest", dir, image_id);
+        guest_tmp = strdup_printf("%s/guest", tmp);
+        if (!guest || !guest_tmp) {
+                r = -ENOMEM;
+                goto out;
+        }
+        if ((r = image_kernel(tree, guest_tmp)) < 0)
+                goto out;
+        if (r > 0) {
+                rm_rf(guest);
+                if (rename(guest_tmp, guest) < 0) {
+                        r = -errno;
+                        goto out;
+                }
+        }
         uint64_t bytes = tree_size(open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         bytes = ALIGN_UP(bytes + bytes / 4 + ROOT_DISK_SLACK, 1ULL << 20);
         img = strdup_printf("%s/disk.ext4", tmp);

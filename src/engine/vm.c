@@ -270,8 +270,19 @@ static int prepare_image_vm(struct engine *e, const struct workload *w, const ch
         }
         if (!config || strv_push(keep, config) < 0)
                 return -ENOMEM;
-        if ((r = vm_guest_dir(&guest)) < 0 || (r = vm_boot_initrd(e, guest, &initrd)) < 0 ||
-            (r = vm_image_disk(e, w->image_id, &base)) < 0)
+        if ((r = vm_image_disk(e, w->image_id, &base)) < 0)
+                return r;
+        /* The image's own kernel (vm-boot.c made <id>.guest next to its disk), else the guest assets'. */
+        guest = strdup_printf("%.*s.guest", (int)(strlen(base) - strlen(".ext4")), base);
+        if (!guest)
+                return -ENOMEM;
+        if (access(guest, F_OK) < 0) {
+                free(guest);
+                guest = NULL;
+                if ((r = vm_guest_dir(&guest)) < 0)
+                        return r;
+        }
+        if ((r = vm_boot_initrd(e, guest, &initrd)) < 0)
                 return r;
         if (access(root, F_OK) < 0) {
                 struct disk_create_options o = {

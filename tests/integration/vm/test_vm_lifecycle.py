@@ -7,6 +7,7 @@ removes its VMs, and the leak check verifies that no VM file, process or socket 
 import os
 import signal
 import subprocess
+import tarfile
 import time
 
 import pytest
@@ -228,3 +229,32 @@ def test_boot_disk_through_firmware(hull, tag, tmp_path):
     assert "the disk boots through firmware (bios), which only qemu has" in p.err
     hull.wait_log(tag, "HULL-BIOS-BOOT-OK", timeout=60)
     hull.run("vm", "rm", "-f", tag)
+
+
+def test_image_with_its_own_kernel(hull, tag, tmp_path):
+    # busybox plus a kernel in /boot and, in /lib/modules/<ver>/, the modules hull's initramfs
+    # loads: hull boots that kernel rather than the guest assets'.
+    kernel_pkg = os.path.join(vu.GUEST, "kernel")
+    ver = os.listdir(os.path.join(kernel_pkg, "lib", "modules"))[0]
+    wanted = {f + ".ko" for f in open(os.path.join(vu.GUEST, "modules", "guest.order")).read().split()}
+    wanted |= {"button.ko", "evdev.ko"}
+    tar = tmp_path / "kimg.tar"
+    with tarfile.open(tar, "w") as t:
+        t.add(vu.BUSYBOX_ROOTFS, arcname=".")
+        t.add(os.path.join(kernel_pkg, "boot", f"vmlinuz-{ver}"), arcname=f"boot/vmlinuz-{ver}")
+        base = os.path.join(kernel_pkg, "lib", "modules", ver)
+        for d, _, files in os.walk(base):
+            for f in files:
+                if f.replace("-", "_") in {w.replace("-", "_") for w in wanted}:
+                    p = os.path.join(d, f)
+                    t.add(p, arcname=os.path.join("lib/modules", ver, os.path.relpath(p, base)))
+    hull.run("import", tar, f"{tag}-kernel")
+    hull.run("vm", "run", "-d", "--name", tag, f"{tag}-kernel", "sleep", "1000")
+    args = hull.inspect(tag)["Vmm"]["Args"]
+    kernel = args[args.index("-kernel") + 1]
+    assert kernel.endswith(".guest/vmlinuz") and "vm-cache/images/" in kernel
+    # The image's virtio modules were loaded (the disks are there) and exec works (vsock/serial).
+    p = hull.run("vm", "exec", tag, "sh", "-c", "uname -r; ls /sys/block | grep -c vd")
+    assert p.out.split() == [ver, "2"]
+    hull.run("vm", "rm", "-f", tag)
+    hull.run("rmi", f"{tag}-kernel")
