@@ -631,7 +631,8 @@ static int write_stop_file(const char *dir)
         return p ? write_file_atomic(p, "stop\n", 5, 0600) : -ENOMEM;
 }
 
-int vm_kill(struct engine *e, struct workload *w, int sig)
+/* The VM's directory (malloc'd) with its row brought up to date: how every operation on it starts. */
+static int dir_refreshed(struct engine *e, struct workload *w, char **ret_dir)
 {
         _cleanup_free_ char *dir = vm_dir(e, w->id);
         int r;
@@ -639,6 +640,17 @@ int vm_kill(struct engine *e, struct workload *w, int sig)
         if (!dir)
                 return -ENOMEM;
         if ((r = vm_refresh(e, w)) < 0)
+                return r;
+        *ret_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+int vm_kill(struct engine *e, struct workload *w, int sig)
+{
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        if ((r = dir_refreshed(e, w, &dir)) < 0)
                 return r;
         if (!vm_running(w))
                 return err_set(-ESRCH, "vm '%s' is not running", w->name);
@@ -653,13 +665,11 @@ int vm_kill(struct engine *e, struct workload *w, int sig)
 
 int vm_stop(struct engine *e, struct workload *w, int timeout)
 {
-        _cleanup_free_ char *dir = vm_dir(e, w->id);
+        _cleanup_free_ char *dir = NULL;
         struct monitor_status st;
         int r;
 
-        if (!dir)
-                return -ENOMEM;
-        if ((r = vm_refresh(e, w)) < 0)
+        if ((r = dir_refreshed(e, w, &dir)) < 0)
                 return r;
         if (!vm_running(w))
                 return 0;
@@ -682,13 +692,11 @@ int vm_stop(struct engine *e, struct workload *w, int timeout)
 
 int vm_pause(struct engine *e, struct workload *w, bool pause)
 {
-        _cleanup_free_ char *dir = vm_dir(e, w->id);
+        _cleanup_free_ char *dir = NULL;
         enum vmm_kind kind;
         int r;
 
-        if (!dir)
-                return -ENOMEM;
-        if ((r = vm_refresh(e, w)) < 0)
+        if ((r = dir_refreshed(e, w, &dir)) < 0)
                 return r;
         if (w->state != (pause ? WORKLOAD_RUNNING : WORKLOAD_PAUSED))
                 return err_set(-EINVAL, "vm '%s' is not %s", w->name, pause ? "running" : "paused");
