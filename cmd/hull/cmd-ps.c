@@ -15,6 +15,7 @@
 #include "logfile.h"
 #include "output.h"
 #include "util.h"
+#include "vm.h"
 
 static bool label_matches(const struct workload *w, const char *f)
 {
@@ -126,6 +127,7 @@ static struct json_object *ps_json(struct engine *e, const struct workload *w)
         json_object_object_add(o, "RestartCount", json_object_new_int(w->restart_count));
         json_object_object_add(o, "Health", json_object_new_string(w->health ? w->health : ""));
         json_object_object_add(o, "StartedAt", json_object_new_int64(w->started / 1000000000));
+        json_object_object_add(o, "Kind", json_object_new_string(w->kind));
         return o;
 }
 
@@ -145,10 +147,12 @@ int cmd_ps(struct cmd_context *c)
                                               "",
                                               "",
                                               "",
-                                              ""};
+                                              "",
+                                              "KIND"};
         static const char *const fields[] = {"ID",     "Image",    "Command", "Created",      "Status",
                                              "Ports",  "Names",    "ImageID", "CreatedAt",    "State",
-                                             "Labels", "ExitCode", "Pid",     "RestartCount", "Health"};
+                                             "Labels", "ExitCode", "Pid",     "RestartCount", "Health",
+                                             "Kind"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_json_ struct json_object *arr = json_object_new_array();
         const char *format = cmd_opt(c, "format");
@@ -160,11 +164,34 @@ int cmd_ps(struct cmd_context *c)
 
         if (!t || !arr)
                 return -ENOMEM;
-        for (size_t i = 7; i < ELEMENTSOF(fields); i++)
+        const char *kind = cmd_opt(c, "kind");
+        bool all_kinds = cmd_flag(c, "all-kinds");
+        if (kind && !streq(kind, "container") && !streq(kind, VM_KIND))
+                return cmd_fail(-EINVAL, "--kind: unknown kind '%s' (container, vm)", kind);
+        for (size_t i = 7; i < ELEMENTSOF(fields) - (all_kinds || kind ? 1 : 0); i++)
                 table_hide_column(t, fields[i]);
-        r = ctr_list(c->engine, &l, &n);
-        if (r < 0)
+        /* Containers first, then VMs (--all-kinds, --kind vm): each kind refreshed by its own engine part. */
+        if (!kind || streq(kind, "container"))
+                r = ctr_list(c->engine, &l, &n);
+        if (r >= 0 && (all_kinds || streq_ptr(kind, VM_KIND))) {
+                struct workload **v = NULL, **both;
+                size_t nv = 0;
+                r = vm_list(c->engine, &v, &nv);
+                both = r >= 0 ? realloc(l, (n + nv + 1) * sizeof(*l)) : NULL;
+                if (r >= 0 && !both)
+                        r = -ENOMEM;
+                if (both) {
+                        memcpy(both + n, v, nv * sizeof(*v));
+                        l = both;
+                        n += nv;
+                        free(v);
+                } else
+                        workload_list_free(v, nv);
+        }
+        if (r < 0) {
+                workload_list_free(l, n);
                 return cmd_fail(r, "listing containers");
+        }
         for (size_t i = 0; i < n && r >= 0; i++) {
                 const struct workload *w = l[i];
                 char id[16], st[128], ago[64], created[48], code[16], pid[24], restarts[16];
@@ -199,7 +226,7 @@ int cmd_ps(struct cmd_context *c)
                                                  ctr_status_line(w, st), ports ?: "", w->name, w->image_id,
                                                  logfile_format_time(w->created, created, sizeof(created)),
                                                  state_word(w->state), w->labels, code, pid, restarts,
-                                                 w->health ?: ""});
+                                                 w->health ?: "", w->kind});
         }
         workload_list_free(l, n);
         if (r < 0)

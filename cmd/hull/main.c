@@ -11,6 +11,7 @@
 #include <stdarg.h>
 
 #include "cmd.h"
+#include "cmd-vm.h"
 #include "hull-build.h"
 #include "error.h"
 #include "log.h"
@@ -230,6 +231,8 @@ static const struct cmd_option ps_opts[] = {
         { "filter", 'f', OPT_MULTI, "KEY=VALUE", "name=, id=, label=KEY[=VALUE], status=, ancestor=" },
         { "noheading", 'n', OPT_FLAG, NULL, "do not print the heading of the table" },
         { "no-trunc", 0, OPT_FLAG, NULL, "show full ids and commands" },
+        { "all-kinds", 0, OPT_FLAG, NULL, "list VMs too, with a KIND column" },
+        { "kind", 0, OPT_VALUE, "KIND", "list only this kind of workload: container (default) or vm" },
         {},
 };
 static const struct cmd_option logs_opts[] = {
@@ -484,6 +487,66 @@ const struct cmd cmd_table[] = {
         { "container cleanup", NULL, cmd_container_cleanup, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_HIDDEN, 1, 1, "CONTAINER",
           "(internal) finish a container that ended", "Run by hull-monitor for containers started with --rm.",
           no_opts },
+        /* Virtual machines (src/engine/vm.h) and disk images (src/engine/vm-disk.h). */
+        { "vm create", NULL, cmd_vm_create, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_STOP_AT_ARGS, 0, -1, "[IMAGE [CMD...]]",
+          "create a VM from an image, a kernel or a bootable disk",
+          "An image VM boots the guest kernel with hull's guest init, which mounts the image's layers (an ext4\n"
+          "disk made once per image) as its root, applies the first-boot config (--hostname, --ssh-key, --ip,\n"
+          "--user-data...) and runs CMD (default: the image's ENTRYPOINT and CMD, or /sbin/init) as the VM's main\n"
+          "process; the VM powers off when it ends. --kernel boots a kernel of your own, --boot-disk a disk\n"
+          "through firmware (QEMU). Prints the VM's id.",
+          vm_create_opts },
+        { "vm run", NULL, cmd_vm_run, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_STOP_AT_ARGS | CMD_WORKLOAD_EXIT, 0, -1,
+          "[IMAGE [CMD...]]", "create and start a VM, and stay on its console",
+          "As `vm create` then `vm start -a`: prints the console until the VM ends and exits with its main\n"
+          "process's status. One line on stderr says which VMM runs it and why. Ctrl-C presses the power\n"
+          "button (twice: kills it).",
+          vm_run_opts },
+        { "vm start", NULL, cmd_vm_start, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_WORKLOAD_EXIT, 1, -1, "VM [VM...]",
+          "start VMs", "Starts each VM under its monitor; with --attach, stays on the console.", vm_start_opts },
+        { "vm stop", NULL, cmd_vm_stop, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]", "stop VMs",
+          "Presses the ACPI power button, then kills the VMM after --time seconds. No restart follows.",
+          vm_stop_opts },
+        { "vm kill", NULL, cmd_vm_kill, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]",
+          "send a signal to the VMM of VMs", "SIGKILL (default) ends the VM at once. No restart follows.",
+          vm_kill_opts },
+        { "vm rm", NULL, cmd_vm_rm, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]", "remove VMs",
+          "Removes stopped VMs (--force: kills running ones first) with their root overlay and config disk.\n"
+          "Disks given with --disk and volumes stay, for a new VM to take over.",
+          vm_rm_opts },
+        { "vm ls", NULL, cmd_vm_ls, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "", "list VMs",
+          "Lists running VMs (--all: every one). `hull ps --all-kinds` lists containers and VMs together.",
+          vm_ls_opts },
+        { "vm inspect", NULL, cmd_vm_inspect, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]",
+          "show VMs as JSON", "State, the VMM chosen and why (Vmm.Reason), its command line, the spec.", no_opts },
+        { "vm pause", NULL, cmd_vm_pause, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]",
+          "pause the vCPUs of VMs", "Through the VMM's control socket.", no_opts },
+        { "vm unpause", NULL, cmd_vm_unpause, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]",
+          "resume paused VMs", "Through the VMM's control socket.", no_opts },
+        { "vm console", NULL, cmd_vm_console, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 1, "VM",
+          "attach to the serial console of a running VM", "Ctrl-] detaches; the VM goes on.", no_opts },
+        { "vm logs", NULL, cmd_vm_logs, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 1, "VM",
+          "print what a VM wrote on its console", "Every boot's console output, in order.", vm_logs_opts },
+        { "vm exec", NULL, cmd_vm_exec, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_STOP_AT_ARGS | CMD_WORKLOAD_EXIT, 2, -1,
+          "VM CMD [ARG...]", "run a process in a running image VM",
+          "Through hull's guest init (the VM's second serial port with QEMU, vsock with hull-vmm); waits for\n"
+          "the guest to boot. Exits with the process's status; 126/127 when it could not run.",
+          vm_exec_opts },
+        { "vm monitor", NULL, cmd_vm_monitor, CMD_NEEDS_ROOT | CMD_HIDDEN, 1, 1, "DIR",
+          "(internal) the monitor of one VM", "Started by vm start in the VM's directory.", vm_monitor_opts },
+        { "disk create", NULL, cmd_disk_create, 0, 1, 1, "PATH", "create a disk image",
+          "Formats: raw (sparse), qcow2 (version 3, 64 KiB clusters, optionally over --backing), vhd (dynamic, or\n"
+          "--fixed). Images are what qemu-img makes and reads.",
+          disk_create_opts },
+        { "disk convert", NULL, cmd_disk_convert, 0, 2, 2, "SOURCE DESTINATION", "copy a disk image into another format",
+          "Copies the virtual disk; blocks of zeros are not written, so the new image stays sparse.",
+          disk_convert_opts },
+        { "disk inspect", NULL, cmd_disk_inspect, 0, 1, 1, "PATH", "show a disk image's format and sizes",
+          "As qemu-img info (--format json uses its field names).", disk_inspect_opts },
+        { "disk resize", NULL, cmd_disk_resize, 0, 2, 2, "PATH SIZE", "change a disk image's virtual size",
+          "SIZE is absolute, or relative with + or -. Shrinking needs --shrink. The file system inside is not\n"
+          "changed (grow it from the guest).",
+          disk_resize_opts },
         { "volume create", NULL, cmd_volume_create, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 1, "[NAME]", "create a volume",
           "Creates a named volume on local disk (a generated name when NAME is missing) and prints its name.\n"
           "Its data outlives every container that mounts it (-v NAME:/path).",

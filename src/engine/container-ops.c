@@ -397,7 +397,8 @@ int ctr_list(struct engine *e, struct workload ***ret, size_t *ret_n)
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                r = ctr_refresh(e, l[i]);
+                /* Other kinds of workload (VMs, vm.h) have their own lifecycle. */
+                r = streq(l[i]->kind, "container") ? ctr_refresh(e, l[i]) : -ENOENT;
                 if (r == -ENOENT) {
                         err_clear();
                         workload_free(l[i]);
@@ -425,6 +426,9 @@ int ctr_lookup(struct engine *e, const char *name_or_id, struct workload **ret)
         r = workload_find(e->db, name_or_id, &w);
         if (r < 0)
                 return r;
+        if (!streq(w->kind, "container"))
+                return err_set(-ENOENT, "no such container '%s' (it is a %s: use the 'hull %s' commands)",
+                               name_or_id, w->kind, w->kind);
         r = ctr_refresh(e, w);
         if (r == -ENOENT)
                 return err_set(-ENOENT, "no such container '%s'", name_or_id);
