@@ -8,8 +8,8 @@
            of one that wrote 20 MB of output, of one running a health check every 100 ms; conmon
            of podman's containers for scale
 
-podman runs with a private --root/--runroot, --cgroup-manager=cgroupfs --events-backend=file,
---network none (hull's default), and --ulimit nofile=20000:20000 --ulimit nproc=32768:32768
+Both run with --network none (bench/engine-net.py measures the default networks); podman with a
+private --root/--runroot, --cgroup-manager=cgroupfs --events-backend=file, and --ulimit nofile=20000:20000 --ulimit nproc=32768:32768
 (this machine's root cannot raise its limits; see /work/shared/MACHINE.md). Its runtime is runc
 by default: crun 1.8.1 refuses this machine's hybrid cgroup layout unless hugetlb is a v1
 hierarchy (bench/runtime.py --mount-hugetlb does that, when no cgroup2 child uses hugetlb);
@@ -90,7 +90,7 @@ def bench_run(engines, rounds, tool):
     for i in range(rounds):
         order = engines if i % 2 == 0 else list(reversed(engines))
         for e in order:
-            extra = ULIMITS + ["--network", "none"] if e.name == "podman" else []
+            extra = ULIMITS + ["--network", "none"] if e.name == "podman" else ["--network", "none"]
             w, c, code = spawn(e.cmd("run", "--rm", *extra, "bb", "/bin/true"))
             if code != 0:
                 res[e.name]["fail"] += 1
@@ -98,7 +98,7 @@ def bench_run(engines, rounds, tool):
             res[e.name]["wall"].append(w)
             res[e.name]["cpu"].append(c)
     for e in engines:
-        extra = ULIMITS + ["--network", "none"] if e.name == "podman" else []
+        extra = ULIMITS + ["--network", "none"] if e.name == "podman" else ["--network", "none"]
         for _ in range(5):
             m = peak_rss(tool, e.cmd("run", "--rm", *extra, "bb", "/bin/true"))
             if m:
@@ -138,7 +138,7 @@ def main():
         for e in engines:
             check(e.cmd("import", tar, "bb"))
             for _ in range(3):  # warm caches (seccomp cache, page cache) before measuring
-                spawn(e.cmd("run", "--rm", *(ULIMITS + ["--network", "none"] if e.name == "podman" else []),
+                spawn(e.cmd("run", "--rm", *(ULIMITS if e.name == "podman" else []), "--network", "none",
                             "bb", "/bin/true"))
         print(f"# bench/engine.py --rounds {a.rounds} --containers {a.containers} --podman-runtime {a.podman_runtime}")
         print(f"# load average before: {os.getloadavg()[0]:.2f}")
@@ -157,7 +157,7 @@ def main():
 
         for e in engines:
             for i in range(a.containers):
-                extra = ULIMITS + ["--network", "none"] if e.name == "podman" else []
+                extra = ULIMITS + ["--network", "none"] if e.name == "podman" else ["--network", "none"]
                 check(e.cmd("run", "-d", *extra, "bb", "sleep", "3600"))
         time.sleep(1)
         pres = bench_ps(engines, a.rounds)
@@ -171,10 +171,10 @@ def main():
         conmons = eu.pids_of("conmon", os.path.join(tmp, "podman"))
         mon_rss = [x for x in (rss_kib(p) for p in mons) if x]
         conmon_rss = [x for x in (rss_kib(p) for p in conmons) if x]
-        check(hull.cmd("run", "-d", "--name", "chatty", "bb", "sh", "-c",
+        check(hull.cmd("run", "-d", "--name", "chatty", "--network", "none", "bb", "sh", "-c",
                        "head -c 20000000 /dev/zero | tr '\\0' 'x' | fold -w 100; sleep 3600"))
-        check(hull.cmd("run", "-d", "--name", "healthy", "--health-cmd", "true", "--health-interval", "100ms",
-                       "bb", "sleep", "3600"))
+        check(hull.cmd("run", "-d", "--name", "healthy", "--network", "none", "--health-cmd", "true",
+                       "--health-interval", "100ms", "bb", "sleep", "3600"))
         time.sleep(4)
         chatty = [rss_kib(p) for p in eu.pids_of("hull-monitor", os.path.join(tmp, "hull")) if p not in mons]
         print("\nResident memory of the per-container monitor (VmRSS)")

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -97,7 +98,9 @@ static int parse_options(int argc, char **argv, struct options *o)
                 {"log-max-files", required_argument, NULL, 'F'},
                 {"tty", no_argument, NULL, 't'},
                 {"stdin", no_argument, NULL, 's'},
-                {"netns-new", no_argument, NULL, 'n'},
+                {"netns-fd", required_argument, NULL, 'n'},
+                {"wait-network", no_argument, NULL, 'W'},
+                {"exit-command-unless-stopped", no_argument, NULL, 'U'},
                 {"restart", required_argument, NULL, 'r'},
                 {"restarts", required_argument, NULL, 'c'},
                 {"health-process", required_argument, NULL, 'H'},
@@ -115,6 +118,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         uint64_t u;
 
         *o = (struct options){.attach_fd = -EBADF,
+                              .netns_fd = -EBADF,
                               .log_max_files = 1,
                               .health_retries = 3,
                               .health_interval = 30000000000LL,
@@ -153,7 +157,16 @@ static int parse_options(int argc, char **argv, struct options *o)
                         o->stdin_open = true;
                         break;
                 case 'n':
-                        o->netns_new = true;
+                        r = parse_int(optarg, &o->netns_fd);
+                        /* Ours for the container's life; never inherited by what we run but the runtime. */
+                        if (r >= 0 && fcntl(o->netns_fd, F_SETFD, FD_CLOEXEC) < 0)
+                                r = -errno;
+                        break;
+                case 'W':
+                        o->wait_network = true;
+                        break;
+                case 'U':
+                        o->exit_command_unless_stopped = true;
                         break;
                 case 'r':
                         r = parse_restart(optarg, o);
@@ -210,6 +223,28 @@ static int parse_options(int argc, char **argv, struct options *o)
         if (o->health_timeout <= 0)
                 o->health_timeout = 30000000000LL;
         return 0;
+}
+
+/*
+ * The engine attaches the container's namespace to its networks once we exist (we are the
+ * endpoints' owner: when we are gone, so is the namespace), then says so on the initial
+ * conversation. Its end without that word: the engine failed or was killed, nothing may run.
+ */
+static int wait_network(struct monitor *m)
+{
+        struct pollfd p = {.fd = m->o.attach_fd, .events = POLLIN};
+        char buf[ATTACH_MSG_MAX];
+        ssize_t n;
+
+        for (;;) {
+                /* The socket is non-blocking (setup()): wait for the word, or the engine's end. */
+                if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                        return -errno;
+                n = recv(m->o.attach_fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ECONNRESET))
+                        continue;
+                return n >= 1 && buf[0] == ATTACH_NETWORK_READY ? 0 : -ECONNABORTED;
+        }
 }
 
 static void launch(struct monitor *m)
@@ -540,11 +575,20 @@ int main(int argc, char **argv)
         m.st.restarts = m.o.restarts;
         snprintf(m.st.state, sizeof(m.st.state), "starting");
         r = setup(&m);
+        if (r >= 0 && m.o.wait_network && m.o.attach_fd >= 0) {
+                /* Our pid first: the engine names it as the owner of the container's endpoints. */
+                monitor_write_status(&m);
+                r = wait_network(&m);
+        }
         if (r < 0) {
                 /* Nothing is running yet; say why where the engine looks. */
                 m.st.exit_code = EXIT_ENGINE_ERROR;
-                snprintf(m.st.error, sizeof(m.st.error), "hull-monitor: setting up in '%s': %s", m.o.dir,
-                         strerror(-r));
+                if (r == -ECONNABORTED)
+                        snprintf(m.st.error, sizeof(m.st.error),
+                                 "hull exited before the container's network was attached");
+                else
+                        snprintf(m.st.error, sizeof(m.st.error), "hull-monitor: setting up in '%s': %s",
+                                 m.o.dir, strerror(-r));
                 snprintf(m.st.state, sizeof(m.st.state), "exited");
                 m.st.finished = now_ns();
                 rootfs_release(&m);
@@ -558,7 +602,10 @@ int main(int argc, char **argv)
         run_loop(&m, INT64_MAX);
         unlinkat(AT_FDCWD, ATTACH_SOCKET, 0);
         io_drain_clients(&m);
-        if (m.o.exit_command && !io_any_ack(&m)) {
+        /* A stop or rm by the engine detaches the container itself: then an exit command that is there
+         * for the network only would merely wait for that command's lock. */
+        if (m.o.exit_command && !io_any_ack(&m) &&
+            !(m.o.exit_command_unless_stopped && faccessat(AT_FDCWD, "stop", F_OK, 0) == 0)) {
                 /* Nobody took care of the end (run --rm -d, or the CLI was killed): the engine's cleanup. */
                 for (size_t i = 0; i < m.n_clients; i++)
                         safe_close(m.clients[i].fd);

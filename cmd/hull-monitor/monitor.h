@@ -4,9 +4,10 @@
  *
  * The engine starts it in its own session (posix_spawn, setsid) and it lives as long as the
  * container, restarts included. It is the container's subreaper and the only holder of the
- * container's stdio: it makes the container's network namespace (loopback up), runs
- * `hull-runtime run --detach` with pipes (or a pty through --console-socket) as the
- * container's stdio and that namespace as fd 3, writes every output line to the json-file
+ * container's stdio: it holds the container's network namespace (made and attached to its
+ * networks by the engine, inherited as --netns-fd) for the container's whole life, restarts
+ * included, runs `hull-runtime run --detach` with pipes (or a pty through --console-socket) as
+ * the container's stdio and that namespace as fd 3, writes every output line to the json-file
  * log, serves the attach socket (and runs `exec -d` processes, so that they stay its
  * descendants), runs health checks through `hull-runtime exec`, records the exit status in
  * the status file, applies the restart policy with Docker's backoff, and calls
@@ -67,7 +68,10 @@ struct options {
         const char *log_path;
         uint64_t log_max_size;
         unsigned log_max_files;
-        bool tty, stdin_open, netns_new; /* netns_new: the config joins "/proc/self/fd/3", made here */
+        bool tty, stdin_open;
+        bool wait_network; /* run nothing before the engine's ATTACH_NETWORK_READY on attach_fd */
+        bool exit_command_unless_stopped; /* not after a stop by the engine (the "stop" file) */
+        int netns_fd; /* the container's network namespace (made and attached by the engine), or -EBADF */
         enum restart_kind restart;
         unsigned restart_max; /* on-failure:N, 0 = unlimited */
         unsigned restarts;    /* count so far (kept across `hull start`) */

@@ -4,11 +4,11 @@
  * delete, exec), and the host-side steps around it: the container's network namespace, the
  * OOM counter, a sweep of cgroups a killed runtime could leave, and the rootfs unmount.
  *
- * Network: the namespace is made here before the container exists (unshare, loopback up,
- * back to ours), and handed to the runtime as fd 3, which config.json names as
- * "/proc/self/fd/3" (runtime-spec config-linux.md: a namespace "path" is joined). This is
- * where a network is attached before anything runs in the container; it also lets one
- * `run --detach` replace create + start (one runtime execution less per start).
+ * Network: the engine made the namespace and attached it to the container's networks before
+ * spawning us (src/engine/engine-net.h); we hold it (--netns-fd) and hand a copy to the
+ * runtime as fd 3 at every start, which config.json names as "/proc/self/fd/3" (runtime-spec
+ * config-linux.md: a namespace "path" is joined). That also lets one `run --detach` replace
+ * create + start (one runtime execution less per start).
  *
  * The container inherits hull-runtime's stdio (runtime-spec runtime.md leaves it to the
  * runtime; runc and crun pass their own), so the runtime runs with the container's pipes as
@@ -17,12 +17,10 @@
  * reaches the container log; the message comes from --log (JSON lines).
  */
 #include <fcntl.h>
-#include <net/if.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,11 +37,19 @@
  * -errno. */
 static pid_t spawn_with(char **argv, int in, int out, int err, int extra)
 {
-        pid_t p = fork();
+        pid_t parent = getpid(), p = fork();
         if (p < 0)
                 return negative_errno();
         if (p == 0) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+                /*
+                 * The runtime dies with its monitor: an orphaned `run` would go on to make the
+                 * cgroup and the container after the engine repaired the monitor's death (swept
+                 * the cgroup, deleted the state), and leave both behind.
+                 */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(127);
                 int fds[4] = {in >= 0 ? in : null, out >= 0 ? out : null, err >= 0 ? err : null, extra};
                 sigset_t all;
 
@@ -202,41 +208,6 @@ static int console_receive(int listen_fd)
         return fd;
 }
 
-/*
- * A new network namespace with its loopback device up, as an fd (what runc's "loopback"
- * strategy gave and Docker's --network none has). The monitor enters it for the setup and
- * comes back: it is single-threaded, so setns(2) moves the whole process.
- */
-static int netns_prepare(void)
-{
-        _cleanup_close_ int orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), s = -EBADF;
-        struct ifreq ifr = {};
-        int ns, r = 0;
-
-        if (orig < 0)
-                return negative_errno();
-        if (unshare(CLONE_NEWNET) < 0)
-                return negative_errno();
-        ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (ns < 0)
-                r = negative_errno();
-        s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-        if (r >= 0 && (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0))
-                r = negative_errno();
-        ifr.ifr_flags |= IFF_UP;
-        if (r >= 0 && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-                r = negative_errno();
-        /* Back home whatever happened: the monitor's own sockets live in the host's namespace. */
-        if (setns(orig, CLONE_NEWNET) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                safe_close(ns);
-                return r;
-        }
-        return ns;
-}
-
 int runtime_launch(struct monitor *m)
 {
         _cleanup_strv_free_ char **argv = NULL;
@@ -250,13 +221,15 @@ int runtime_launch(struct monitor *m)
 
         unlinkat(AT_FDCWD, RUNTIME_LOG, 0);
         unlinkat(AT_FDCWD, "pid", 0);
-        /* Between making the namespaces and running the process: this is where a network is attached. */
-        if (m->o.netns_new) {
-                netns = netns_prepare();
+        /* A copy for this run: ours stays open, so that a restart finds the container's networks as they
+         * were (same addresses, ports and names). */
+        if (m->o.netns_fd >= 0) {
+                netns = fcntl(m->o.netns_fd, F_DUPFD_CLOEXEC, 3);
                 if (netns < 0) {
-                        fail(m, EXIT_ENGINE_ERROR, "cannot make the container's network namespace: %s",
-                             strerror(-netns));
-                        return netns;
+                        r = -errno;
+                        fail(m, EXIT_ENGINE_ERROR, "cannot pass the container's network namespace: %s",
+                             strerror(-r));
+                        return r;
                 }
         }
         if (m->o.tty) {
@@ -349,7 +322,6 @@ undo:
 void runtime_delete(struct monitor *m, bool release_rootfs)
 {
         _cleanup_strv_free_ char **argv = NULL;
-        int status = -1;
         pid_t p = -1;
 
         if (runtime_cmd(m, "delete.log", &argv, "delete", "--force", m->o.id, NULL) >= 0)
@@ -358,11 +330,14 @@ void runtime_delete(struct monitor *m, bool release_rootfs)
         if (release_rootfs)
                 rootfs_release(m);
         if (p > 0)
-                status = wait_pid(p);
+                (void)wait_pid(p);
         unlinkat(AT_FDCWD, "delete.log", 0);
-        /* A runtime killed between making the cgroup and saving its state cannot delete it. */
-        if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                leftover_cgroup_sweep(m->o.cgroup_path);
+        /*
+         * A runtime killed between making the cgroup and saving its state cannot delete it, and
+         * `delete --force` of a container without state succeeds (as runc's): sweep whatever the
+         * outcome (a directory read and a stat per hierarchy when nothing is left).
+         */
+        leftover_cgroup_sweep(m->o.cgroup_path);
 }
 
 int runtime_exec_health(struct monitor *m, int *ret_out_fd)

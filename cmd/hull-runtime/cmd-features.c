@@ -23,10 +23,10 @@ static struct json_object *strings(const char *const *l)
 int cmd_features(struct cmd_args *a)
 {
         static const char *const mount_options[] = {
-                "async", "atime", "bind", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud",
+                "async", "atime", "bind", "dev", "diratime", "dirsync", "exec", "idmap", "iversion", "lazytime", "loud",
                 "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand",
                 "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "ratime", "rbind", "rdev",
-                "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec",
+                "rdiratime", "relatime", "remount", "rexec", "ridmap", "rnoatime", "rnodev", "rnodiratime", "rnoexec",
                 "rnosuid", "rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave",
                 "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave",
                 "strictatime", "suid", "symfollow", "sync", "unbindable", NULL,
@@ -66,7 +66,7 @@ int cmd_features(struct cmd_args *a)
                 json_object_object_add(aa, "enabled", json_object_new_boolean(lsm_apparmor_enabled()));
                 json_object_object_add(se, "enabled", json_object_new_boolean(lsm_selinux_enabled()));
                 json_object_object_add(rdt, "enabled", json_object_new_boolean(false));
-                json_object_object_add(idm, "enabled", json_object_new_boolean(false));
+                json_object_object_add(idm, "enabled", json_object_new_boolean(true));
                 json_object_object_add(me, "idmap", idm);
                 json_object_object_add(l, "apparmor", aa);
                 json_object_object_add(l, "selinux", se);

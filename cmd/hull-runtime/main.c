@@ -12,6 +12,7 @@
 #include <stdarg.h>
 
 #include "hull-build.h"
+#include "cgroup.h"
 #include "cmd.h"
 #include "config.h"
 #include "error.h"
@@ -278,7 +279,12 @@ int main(int argc, char **argv)
                 args_free(&a);
                 return 1;
         }
+        {
+                _cleanup_free_ char *cache = strdup_printf("%s/.cgroup-layout", g.root);
+                cgroup_layout_set_cache(cache);
+        }
         r = c->run(&a);
+        cgroup_layout_set_cache(NULL);
         args_free(&a);
         log_close();
         return r;

@@ -97,6 +97,9 @@ int cmd_completion(struct cmd_context *c)
                "_hull_volumes() {\n"
                "        hull volume ls -q 2>/dev/null\n"
                "}\n"
+               "_hull_networks() {\n"
+               "        hull network ls -q 2>/dev/null\n"
+               "}\n"
                "_hull() {\n"
                "        local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
                "        local i cmd=\"\" sub=\"\"\n"
@@ -113,7 +116,7 @@ int cmd_completion(struct cmd_context *c)
                "        --input|-i|--output|-o|--key|--policy|--env-file) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
                "        --log-level) COMPREPLY=($(compgen -W 'error warning info debug' -- \"$cur\")); return ;;\n"
                "        --restart) COMPREPLY=($(compgen -W 'no always unless-stopped on-failure' -- \"$cur\")); return ;;\n"
-               "        --network) COMPREPLY=($(compgen -W 'none host' -- \"$cur\")); return ;;\n"
+               "        --network) COMPREPLY=($(compgen -W \"none host $(_hull_networks)\" -- \"$cur\")); return ;;\n"
                "        esac\n"
                "        local words opts\n"
                "        case \"$cmd\" in\n"
@@ -142,6 +145,9 @@ int cmd_completion(struct cmd_context *c)
                 if (startswith(k->usage, "CONTAINER") || strstr(k->usage, "NAME [NAME"))
                         printf("                [[ $cur != -* ]] && { COMPREPLY=($(compgen -W \"$(_hull_containers)\" -- "
                                "\"$cur\")); return; } ;;\n");
+                else if (startswith(k->usage, "NETWORK"))
+                        printf("                [[ $cur != -* ]] && { COMPREPLY=($(compgen -W \"$(_hull_networks) "
+                               "$(_hull_containers)\" -- \"$cur\")); return; } ;;\n");
                 else if (startswith(k->usage, "VOLUME"))
                         printf("                [[ $cur != -* ]] && { COMPREPLY=($(compgen -W \"$(_hull_volumes)\" -- "
                                "\"$cur\")); return; } ;;\n");

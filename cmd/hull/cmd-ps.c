@@ -9,11 +9,13 @@
 #include "cmd.h"
 #include "container.h"
 #include "ctr-format.h"
+#include "engine-net.h"
 #include "error.h"
 #include "json.h"
 #include "logfile.h"
 #include "output.h"
 #include "util.h"
+#include "vm.h"
 
 static bool label_matches(const struct workload *w, const char *f)
 {
@@ -97,8 +99,10 @@ static const char *isolation_of(const struct workload *w)
                        : "container";
 }
 
-static struct json_object *ps_json(const struct workload *w)
+static struct json_object *ps_json(struct engine *e, const struct workload *w)
 {
+        _cleanup_json_ struct json_object *nets = NULL;
+        struct json_object *ports = json_object_new_array();
         struct json_object *o = json_object_new_object(), *names = json_object_new_array(), *labels = NULL;
         char st[128], t[48];
 
@@ -114,7 +118,18 @@ static struct json_object *ps_json(const struct workload *w)
         json_object_object_add(o, "Status", json_object_new_string(ctr_status_line(w, st)));
         json_object_array_add(names, json_object_new_string(w->name));
         json_object_object_add(o, "Names", names);
-        json_object_object_add(o, "Isolation", json_object_new_string(isolation_of(w)));
+        /* podman's shape: one object per published port. */
+        if (engine_net_attachments(e, w->id, &nets) >= 0)
+                for (size_t i = 0; i < json_object_array_length(nets); i++) {
+                        struct json_object *pl;
+                        if (!json_object_object_get_ex(json_object_array_get_idx(nets, i), "ports", &pl))
+                                continue;
+                        for (size_t j = 0; j < json_object_array_length(pl); j++)
+                                json_object_array_add(ports,
+                                                      json_object_get(json_object_array_get_idx(pl, j)));
+                }
+        err_clear();
+        json_object_object_add(o, "Ports", ports);
         if (json_parse_buffer(w->labels, strlen(w->labels), "labels", &labels) < 0) {
                 err_clear();
                 labels = json_object_new_object();
@@ -126,6 +141,8 @@ static struct json_object *ps_json(const struct workload *w)
         json_object_object_add(o, "RestartCount", json_object_new_int(w->restart_count));
         json_object_object_add(o, "Health", json_object_new_string(w->health ? w->health : ""));
         json_object_object_add(o, "StartedAt", json_object_new_int64(w->started / 1000000000));
+        json_object_object_add(o, "Kind", json_object_new_string(w->kind));
+        json_object_object_add(o, "Isolation", json_object_new_string(isolation_of(w)));
         return o;
 }
 
@@ -136,6 +153,7 @@ int cmd_ps(struct cmd_context *c)
                                               "COMMAND",
                                               "CREATED",
                                               "STATUS",
+                                              "PORTS",
                                               "NAMES",
                                               "ISOLATION",
                                               "",
@@ -145,10 +163,12 @@ int cmd_ps(struct cmd_context *c)
                                               "",
                                               "",
                                               "",
-                                              ""};
-        static const char *const fields[] = {"ID",       "Image",   "Command",      "Created", "Status",
-                                             "Names",    "Isolation", "ImageID", "CreatedAt",    "State",   "Labels",
-                                             "ExitCode", "Pid",     "RestartCount", "Health"};
+                                              "",
+                                              "KIND"};
+        static const char *const fields[] = {"ID",       "Image",   "Command",   "Created",      "Status",
+                                             "Ports",    "Names",   "Isolation", "ImageID",      "CreatedAt",
+                                             "State",    "Labels",  "ExitCode",  "Pid",          "RestartCount",
+                                             "Health",   "Kind"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_json_ struct json_object *arr = json_object_new_array();
         const char *format = cmd_opt(c, "format");
@@ -160,15 +180,39 @@ int cmd_ps(struct cmd_context *c)
 
         if (!t || !arr)
                 return -ENOMEM;
-        for (size_t i = 7; i < ELEMENTSOF(fields); i++)
+        const char *kind = cmd_opt(c, "kind");
+        bool all_kinds = cmd_flag(c, "all-kinds");
+        if (kind && !streq(kind, "container") && !streq(kind, VM_KIND))
+                return cmd_fail(-EINVAL, "--kind: unknown kind '%s' (container, vm)", kind);
+        /* Isolation (7) is shown once a VM-isolated container is listed (below). */
+        for (size_t i = 8; i < ELEMENTSOF(fields) - (all_kinds || kind ? 1 : 0); i++)
                 table_hide_column(t, fields[i]);
-        r = ctr_list(c->engine, &l, &n);
-        if (r < 0)
+        /* Containers first, then VMs (--all-kinds, --kind vm): each kind refreshed by its own engine part. */
+        if (!kind || streq(kind, "container"))
+                r = ctr_list(c->engine, &l, &n);
+        if (r >= 0 && (all_kinds || streq_ptr(kind, VM_KIND))) {
+                struct workload **v = NULL, **both;
+                size_t nv = 0;
+                r = vm_list(c->engine, &v, &nv);
+                both = r >= 0 ? realloc(l, (n + nv + 1) * sizeof(*l)) : NULL;
+                if (r >= 0 && !both)
+                        r = -ENOMEM;
+                if (both) {
+                        memcpy(both + n, v, nv * sizeof(*v));
+                        l = both;
+                        n += nv;
+                        free(v);
+                } else
+                        workload_list_free(v, nv);
+        }
+        if (r < 0) {
+                workload_list_free(l, n);
                 return cmd_fail(r, "listing containers");
+        }
         for (size_t i = 0; i < n && r >= 0; i++) {
                 const struct workload *w = l[i];
                 char id[16], st[128], ago[64], created[48], code[16], pid[24], restarts[16];
-                _cleanup_free_ char *cmdline = NULL;
+                _cleanup_free_ char *cmdline = NULL, *ports = NULL;
                 bool ok;
 
                 r = matches(w, cmd_opt_all(c, "filter"), &ok);
@@ -183,21 +227,25 @@ int cmd_ps(struct cmd_context *c)
                         continue;
                 }
                 if (json) {
-                        json_object_array_add(arr, ps_json(w));
+                        json_object_array_add(arr, ps_json(c->engine, w));
                         continue;
                 }
                 snprintf(id, sizeof(id), "%.12s", w->id);
                 cmdline = !no_trunc && strlen(w->command) > 20 ? strdup_printf("%.17s...", w->command)
                                                                : strdup(w->command);
+                if (engine_net_ports_string(c->engine, w->id, &ports) < 0)
+                        err_clear();
                 snprintf(code, sizeof(code), "%d", w->exit_code);
                 snprintf(pid, sizeof(pid), "%lld", (long long)w->pid);
                 snprintf(restarts, sizeof(restarts), "%d", w->restart_count);
                 r = table_add_row(
-                        t, (const char *const[]){
-                                   no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
-                                   format_ago(w->created / 1000000000, ago), ctr_status_line(w, st), w->name,
-                                   isolation_of(w), w->image_id, logfile_format_time(w->created, created, sizeof(created)),
-                                   state_word(w->state), w->labels, code, pid, restarts, w->health ?: ""});
+                        t, (const char *const[]){no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
+                                                 format_ago(w->created / 1000000000, ago),
+                                                 ctr_status_line(w, st), ports ?: "", w->name, isolation_of(w),
+                                                 w->image_id,
+                                                 logfile_format_time(w->created, created, sizeof(created)),
+                                                 state_word(w->state), w->labels, code, pid, restarts,
+                                                 w->health ?: "", w->kind});
         }
         workload_list_free(l, n);
         if (r < 0)

@@ -2,6 +2,7 @@
 /* cmd-rm.c - `hull rm`, `hull container prune`, and the monitor's `hull container cleanup`. */
 #include "cmd.h"
 #include "container.h"
+#include "engine-net.h"
 #include "ctr-format.h"
 #include "error.h"
 #include "util.h"
@@ -89,8 +90,14 @@ int cmd_container_cleanup(struct cmd_context *c)
                 return 0; /* removed by its attached client already */
         if (r < 0)
                 return cmd_fail(r, "cleaning up container '%s'", c->argv[0]);
-        if (ctr_spec(w, &s) < 0 || !s->auto_remove)
+        if (ctr_spec(w, &s) < 0 || !s->auto_remove) {
+                /* Stopped for good: off its networks (engine-net.h). */
+                err_clear();
+                r = engine_net_cleanup(c->engine, w);
+                if (r < 0 && r != -ENOENT)
+                        return cmd_fail(r, "detaching container %s from its networks", w->name);
                 return 0;
+        }
         r = ctr_remove(c->engine, w, false, true);
         if (r < 0 && r != -ENOENT && r != -EBUSY)
                 return cmd_fail(r, "removing container %s", w->name);

@@ -82,6 +82,52 @@ static int env_files(struct cmd_context *c, struct runspec *s)
         return 0;
 }
 
+static int copy_all(struct cmd_context *c, const char *opt, char ***dst)
+{
+        char **l = cmd_opt_all(c, opt);
+        if (!l)
+                return 0;
+        *dst = strv_copy(l);
+        return *dst ? 0 : -ENOMEM;
+}
+
+/* --network and what describes the container on its networks (checked at create, engine-net.h). */
+static int network_options(struct cmd_context *c, struct runspec *s)
+{
+        const char *ip = cmd_opt(c, "ip"), *ip6 = cmd_opt(c, "ip6"), *mac = cmd_opt(c, "mac-address");
+        char **aliases = cmd_opt_all(c, "network-alias");
+        int r;
+
+        STRV_FOREACH (n, cmd_opt_all(c, "network"))
+                if ((r = runspec_add_network(s, *n)) < 0)
+                        return r;
+        if ((ip || ip6 || mac || aliases) && runspec_is_bridged(s)) {
+                /* They describe the container on its first network (the default one without --network). */
+                if (s->n_networks == 0 && (r = runspec_add_network(s, "bridge")) < 0)
+                        return r;
+                struct runspec_network *n = &s->networks[0];
+                if ((ip && !(n->ip = strdup(ip))) || (ip6 && !(n->ip6 = strdup(ip6))) ||
+                    (mac && !(n->mac = strdup(mac))))
+                        return -ENOMEM;
+                for (size_t i = 0; aliases && i < s->n_networks; i++)
+                        if (!(s->networks[i].aliases = strv_copy(aliases)))
+                                return -ENOMEM;
+        } else if (ip || ip6 || mac || aliases)
+                return err_set(-EINVAL, "--%s: needs a bridged network, not --network %s",
+                               ip    ? "ip"
+                               : ip6 ? "ip6"
+                               : mac ? "mac-address"
+                                     : "network-alias",
+                               s->network);
+        s->publish_all = cmd_flag(c, "publish-all");
+        if ((r = copy_all(c, "dns", &s->dns)) < 0 || (r = copy_all(c, "dns-search", &s->dns_search)) < 0 ||
+            (r = copy_all(c, "dns-option", &s->dns_options)) < 0 ||
+            (r = copy_all(c, "publish", &s->publish)) < 0 || (r = copy_all(c, "egress", &s->egress)) < 0 ||
+            (r = copy_all(c, "ingress", &s->ingress)) < 0)
+                return r;
+        return 0;
+}
+
 /* Options shared by run and create into s. */
 static int runspec_from_options(struct cmd_context *c, struct runspec *s)
 {
@@ -170,13 +216,13 @@ static int runspec_from_options(struct cmd_context *c, struct runspec *s)
                         return r;
                 s->health.retries = (int)x;
         }
-        if ((v = cmd_opt(c, "network"))) {
-                if (streq(v, "bridge") || streq(v, "slirp4netns") || streq(v, "pasta"))
-                        return err_set(-EINVAL, "--network: '%s' is not supported yet (none or host)", v);
-                if (!(s->network = strdup(v)))
-                        return -ENOMEM;
-        }
+        if ((r = network_options(c, s)) < 0)
+                return r;
         if ((v = cmd_opt(c, "isolation")) && !(s->isolation = strdup(v)))
+                return -ENOMEM;
+        /* A VM-isolated container has no network but loopback yet: that is its default. */
+        if (runspec_vm_isolated(s) && !s->network && !s->n_networks && !s->publish && !s->publish_all &&
+            !(s->network = strdup("none")))
                 return -ENOMEM;
         if ((v = cmd_opt(c, "stop-signal"))) {
                 if (signal_from_string(v) < 0)
@@ -189,12 +235,9 @@ static int runspec_from_options(struct cmd_context *c, struct runspec *s)
                         return r;
                 s->stop_timeout = (int)MIN(x, INT32_MAX);
         }
-        STRV_FOREACH (h, cmd_opt_all(c, "add-host")) {
-                if (!strchr(*h, ':') || (*h)[0] == ':')
-                        return err_set(-EINVAL, "--add-host: expected HOST:IP, got '%s'", *h);
+        STRV_FOREACH (h, cmd_opt_all(c, "add-host"))
                 if (strv_extend(&s->add_hosts, *h) < 0)
                         return -ENOMEM;
-        }
         if ((v = cmd_opt(c, "pull")) && !streq(v, "missing") && !streq(v, "never"))
                 return err_set(-EINVAL, "--pull: expected missing or never, not '%s'", v);
         return 0;
@@ -285,8 +328,10 @@ int cmd_run(struct cmd_context *c)
         if (r < 0)
                 return cmd_fail(r, "reading container %s", w->name);
         r = ctr_start(c->engine, w, !detach, &res);
+        /* run is one operation: a container that hull could not start (a host port taken, an address in use)
+         * is not left behind. One whose command could not be executed stays "created", as in podman. */
         if (r < 0)
-                return start_failed(c, w, r, s->auto_remove);
+                return start_failed(c, w, r, s->auto_remove || r != -ENOEXEC);
         if (detach) {
                 printf("%s\n", w->id);
                 return 0;

@@ -136,6 +136,14 @@ int cmd_volume_ls(struct cmd_context *c);
 int cmd_volume_inspect(struct cmd_context *c);
 int cmd_volume_rm(struct cmd_context *c);
 int cmd_volume_prune(struct cmd_context *c);
+int cmd_network_create(struct cmd_context *c);
+int cmd_network_ls(struct cmd_context *c);
+int cmd_network_inspect(struct cmd_context *c);
+int cmd_network_rm(struct cmd_context *c);
+int cmd_network_prune(struct cmd_context *c);
+int cmd_network_connect(struct cmd_context *c);
+int cmd_network_disconnect(struct cmd_context *c);
+int cmd_port(struct cmd_context *c);
 
 /* An image's inspect document (cmd-inspect.c), for `hull inspect` of images and containers alike. */
 struct json_object *image_inspect_json(struct image_store *s, const char *id, int *ret_r);

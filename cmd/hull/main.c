@@ -11,6 +11,7 @@
 #include <stdarg.h>
 
 #include "cmd.h"
+#include "cmd-vm.h"
 #include "hull-build.h"
 #include "error.h"
 #include "log.h"
@@ -60,6 +61,9 @@ static const char *const rename_aliases[] = { "container rename", NULL };
 static const char *const volume_ls_aliases[] = { "volume list", NULL };
 static const char *const volume_rm_aliases[] = { "volume remove", NULL };
 static const char *const history_aliases[] = { "image history", NULL };
+static const char *const network_ls_aliases[] = { "network list", NULL };
+static const char *const network_rm_aliases[] = { "network remove", NULL };
+static const char *const port_aliases[] = { "container port", NULL };
 
 #define OPT_TLS                                                                                                    \
         { "tls-verify", 0, OPT_BOOL, "BOOL",                                                                      \
@@ -170,11 +174,22 @@ static const struct cmd_option prune_opts[] = {
         { "health-retries", 0, OPT_VALUE, "N", "failures in a row before unhealthy (default 3)" },                 \
         { "health-start-period", 0, OPT_VALUE, "DURATION", "time during which failures do not count" },            \
         { "no-healthcheck", 0, OPT_FLAG, NULL, "disable the image's health check" },                               \
-        { "network", 0, OPT_VALUE, "MODE", "none (default: a private namespace with loopback) or host" },          \
-        { "isolation", 0, OPT_VALUE, "MODE", "container (default) or vm: run in a microVM of its own" },           \
+        { "network", 0, OPT_MULTI, "NETWORK", "a network NAME (default: the network 'hull'), none, host, container:ID" }, \
+        { "isolation", 0, OPT_VALUE, "MODE", "container (default) or vm: run in a microVM of its own (--network none)" }, \
+        { "ip", 0, OPT_VALUE, "IPV4", "the container's IPv4 address on its first network" },                       \
+        { "ip6", 0, OPT_VALUE, "IPV6", "the container's IPv6 address on its first network" },                      \
+        { "mac-address", 0, OPT_VALUE, "MAC", "the MAC address of its interface on its first network" },            \
+        { "network-alias", 0, OPT_MULTI, "NAME", "another DNS name of the container on its networks" },              \
+        { "publish", 'p', OPT_MULTI, "[IP:][HOSTPORT:]PORT[/PROTO]", "publish a port (ranges: 8000-8010:80-90/udp)" }, \
+        { "publish-all", 'P', OPT_FLAG, NULL, "publish the image's EXPOSEd ports on free host ports" },             \
+        { "dns", 0, OPT_MULTI, "IP", "a DNS server for the container (replaces the host's)" },                      \
+        { "dns-search", 0, OPT_MULTI, "DOMAIN", "a DNS search domain" },                                            \
+        { "dns-option", 0, OPT_MULTI, "OPT", "a resolv.conf option (ndots:2...)" },                                 \
+        { "egress", 0, OPT_MULTI, "RULE", "outbound policy: allow|deny=all|tcp|udp|icmp[:PORT[-PORT]][@CIDR]; first match wins" }, \
+        { "ingress", 0, OPT_MULTI, "RULE", "inbound policy, same rules (ports are the container's)" },              \
         { "stop-signal", 0, OPT_VALUE, "SIGNAL", "signal that stops the container (default: the image's, or SIGTERM)" }, \
         { "stop-timeout", 0, OPT_VALUE, "SECONDS", "time stop waits before SIGKILL (default 10)" },               \
-        { "add-host", 0, OPT_MULTI, "HOST:IP", "add a line to the container's /etc/hosts" },                       \
+        { "add-host", 0, OPT_MULTI, "HOST:IP", "add a line to /etc/hosts (IP host-gateway: the network's gateway)" }, \
         { "log-opt", 0, OPT_MULTI, "OPT", "json-file log options: max-size=SIZE, max-file=N" },                    \
         { "pull", 0, OPT_VALUE, "POLICY", "missing (default): pull the image when the store lacks it; never" },    \
         OPT_TLS
@@ -217,6 +232,8 @@ static const struct cmd_option ps_opts[] = {
         { "filter", 'f', OPT_MULTI, "KEY=VALUE", "name=, id=, label=KEY[=VALUE], status=, ancestor=" },
         { "noheading", 'n', OPT_FLAG, NULL, "do not print the heading of the table" },
         { "no-trunc", 0, OPT_FLAG, NULL, "show full ids and commands" },
+        { "all-kinds", 0, OPT_FLAG, NULL, "list VMs too, with a KIND column" },
+        { "kind", 0, OPT_VALUE, "KIND", "list only this kind of workload: container (default) or vm" },
         {},
 };
 static const struct cmd_option logs_opts[] = {
@@ -285,6 +302,40 @@ static const struct cmd_option build_opts[] = {
         { "quiet", 'q', OPT_FLAG, NULL, "print nothing but the image id" },
         {},
 };
+static const struct cmd_option network_create_opts[] = {
+        { "subnet", 0, OPT_MULTI, "CIDR", "the IPv4 (or IPv6) subnet (default: a free /24 of 10.89.0.0-10.99.255.0)" },
+        { "gateway", 0, OPT_VALUE, "IP", "the bridge's address (default: the subnet's first host)" },
+        { "ip-range", 0, OPT_VALUE, "CIDR", "give containers addresses from this part of the subnet only" },
+        { "ipv6", 0, OPT_FLAG, NULL, "also an IPv6 subnet (default: a /64 of the node's ULA prefix)" },
+        { "internal", 0, OPT_FLAG, NULL, "no way out: no route, no NAT, no access to the host's services" },
+        { "opt", 'o', OPT_MULTI, "KEY=VALUE", "mtu=N, bridge=NAME (the bridge's name), dns=false" },
+        { "disable-dns", 0, OPT_FLAG, NULL, "no DNS responder (containers do not resolve each other's names)" },
+        { "driver", 'd', OPT_VALUE, "DRIVER", "bridge (the only driver)" },
+        { "egress", 0, OPT_MULTI, "RULE", "outbound policy of every container of the network (see run --egress)" },
+        { "ingress", 0, OPT_MULTI, "RULE", "inbound policy of every container of the network" },
+        {},
+};
+static const struct cmd_option network_ls_opts[] = {
+        { "quiet", 'q', OPT_FLAG, NULL, "print network names only" },
+        { "format", 0, OPT_VALUE, "FORMAT", "table (default), json, or a template like '{{.Name}} {{.Subnets}}'" },
+        { "noheading", 'n', OPT_FLAG, NULL, "do not print the heading of the table" },
+        {},
+};
+static const struct cmd_option network_rm_opts[] = {
+        { "force", 'f', OPT_FLAG, NULL, "remove the containers on the network first; ignore missing networks" },
+        {},
+};
+static const struct cmd_option network_connect_opts[] = {
+        { "ip", 0, OPT_VALUE, "IPV4", "the container's IPv4 address on the network" },
+        { "ip6", 0, OPT_VALUE, "IPV6", "the container's IPv6 address on the network" },
+        { "mac-address", 0, OPT_VALUE, "MAC", "the MAC address of its interface" },
+        { "alias", 0, OPT_MULTI, "NAME", "another DNS name of the container on the network" },
+        {},
+};
+static const struct cmd_option network_disconnect_opts[] = {
+        { "force", 'f', OPT_FLAG, NULL, "also when the container is not attached" },
+        {},
+};
 static const struct cmd_option no_opts[] = { {} };
 
 const struct cmd cmd_table[] = {
@@ -341,8 +392,14 @@ const struct cmd cmd_table[] = {
           "log, applies --restart and the health check, and records the exit.\n\n"
           "Containers are unprivileged by default: Docker's default capabilities, hull's seccomp profile\n"
           "(EPERM for system calls ordinary programs do not need), masked and read-only /proc and /sys paths,\n"
-          "a private network namespace with a loopback device (--network none). Options after IMAGE belong to\n"
-          "COMMAND. With -t, the sequence ctrl-p ctrl-q detaches and leaves the container running.\n\n"
+          "a private network namespace. Options after IMAGE belong to COMMAND. With -t, the sequence ctrl-p\n"
+          "ctrl-q detaches and leaves the container running.\n\n"
+          "Networks: without --network the container is on the default network 'hull' (10.88.0.0/16, outbound\n"
+          "NAT); --network NAME puts it on networks made by `hull network create`, where containers also\n"
+          "resolve each other's names and --network-alias; none gives it loopback only, host the host's\n"
+          "network, container:ID another container's. -p publishes ports on the host's addresses (reachable\n"
+          "from other hosts, other containers and the host's loopback); --egress/--ingress restrict what\n"
+          "it may open and accept (the network's own lists apply too).\n\n"
           "Exit status: the container's own; 125 when hull failed (bad option, name in use, missing image),\n"
           "126 when COMMAND could not be executed, 127 when it was not found.",
           run_opts },
@@ -431,6 +488,66 @@ const struct cmd cmd_table[] = {
         { "container cleanup", NULL, cmd_container_cleanup, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_HIDDEN, 1, 1, "CONTAINER",
           "(internal) finish a container that ended", "Run by hull-monitor for containers started with --rm.",
           no_opts },
+        /* Virtual machines (src/engine/vm.h) and disk images (src/engine/vm-disk.h). */
+        { "vm create", NULL, cmd_vm_create, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_STOP_AT_ARGS, 0, -1, "[IMAGE [CMD...]]",
+          "create a VM from an image, a kernel or a bootable disk",
+          "An image VM boots the guest kernel with hull's guest init, which mounts the image's layers (an ext4\n"
+          "disk made once per image) as its root, applies the first-boot config (--hostname, --ssh-key, --ip,\n"
+          "--user-data...) and runs CMD (default: the image's ENTRYPOINT and CMD, or /sbin/init) as the VM's main\n"
+          "process; the VM powers off when it ends. --kernel boots a kernel of your own, --boot-disk a disk\n"
+          "through firmware (QEMU). Prints the VM's id.",
+          vm_create_opts },
+        { "vm run", NULL, cmd_vm_run, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_STOP_AT_ARGS | CMD_WORKLOAD_EXIT, 0, -1,
+          "[IMAGE [CMD...]]", "create and start a VM, and stay on its console",
+          "As `vm create` then `vm start -a`: prints the console until the VM ends and exits with its main\n"
+          "process's status. One line on stderr says which VMM runs it and why. Ctrl-C presses the power\n"
+          "button (twice: kills it).",
+          vm_run_opts },
+        { "vm start", NULL, cmd_vm_start, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_WORKLOAD_EXIT, 1, -1, "VM [VM...]",
+          "start VMs", "Starts each VM under its monitor; with --attach, stays on the console.", vm_start_opts },
+        { "vm stop", NULL, cmd_vm_stop, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]", "stop VMs",
+          "Presses the ACPI power button, then kills the VMM after --time seconds. No restart follows.",
+          vm_stop_opts },
+        { "vm kill", NULL, cmd_vm_kill, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]",
+          "send a signal to the VMM of VMs", "SIGKILL (default) ends the VM at once. No restart follows.",
+          vm_kill_opts },
+        { "vm rm", NULL, cmd_vm_rm, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]", "remove VMs",
+          "Removes stopped VMs (--force: kills running ones first) with their root overlay and config disk.\n"
+          "Disks given with --disk and volumes stay, for a new VM to take over.",
+          vm_rm_opts },
+        { "vm ls", NULL, cmd_vm_ls, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "", "list VMs",
+          "Lists running VMs (--all: every one). `hull ps --all-kinds` lists containers and VMs together.",
+          vm_ls_opts },
+        { "vm inspect", NULL, cmd_vm_inspect, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]",
+          "show VMs as JSON", "State, the VMM chosen and why (Vmm.Reason), its command line, the spec.", no_opts },
+        { "vm pause", NULL, cmd_vm_pause, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]",
+          "pause the vCPUs of VMs", "Through the VMM's control socket.", no_opts },
+        { "vm unpause", NULL, cmd_vm_unpause, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "VM [VM...]",
+          "resume paused VMs", "Through the VMM's control socket.", no_opts },
+        { "vm console", NULL, cmd_vm_console, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 1, "VM",
+          "attach to the serial console of a running VM", "Ctrl-] detaches; the VM goes on.", no_opts },
+        { "vm logs", NULL, cmd_vm_logs, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 1, "VM",
+          "print what a VM wrote on its console", "Every boot's console output, in order.", vm_logs_opts },
+        { "vm exec", NULL, cmd_vm_exec, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_STOP_AT_ARGS | CMD_WORKLOAD_EXIT, 2, -1,
+          "VM CMD [ARG...]", "run a process in a running image VM",
+          "Through hull's guest init (the VM's second serial port with QEMU, vsock with hull-vmm); waits for\n"
+          "the guest to boot. Exits with the process's status; 126/127 when it could not run.",
+          vm_exec_opts },
+        { "vm monitor", NULL, cmd_vm_monitor, CMD_NEEDS_ROOT | CMD_HIDDEN, 1, 1, "DIR",
+          "(internal) the monitor of one VM", "Started by vm start in the VM's directory.", vm_monitor_opts },
+        { "disk create", NULL, cmd_disk_create, 0, 1, 1, "PATH", "create a disk image",
+          "Formats: raw (sparse), qcow2 (version 3, 64 KiB clusters, optionally over --backing), vhd (dynamic, or\n"
+          "--fixed). Images are what qemu-img makes and reads.",
+          disk_create_opts },
+        { "disk convert", NULL, cmd_disk_convert, 0, 2, 2, "SOURCE DESTINATION", "copy a disk image into another format",
+          "Copies the virtual disk; blocks of zeros are not written, so the new image stays sparse.",
+          disk_convert_opts },
+        { "disk inspect", NULL, cmd_disk_inspect, 0, 1, 1, "PATH", "show a disk image's format and sizes",
+          "As qemu-img info (--format json uses its field names).", disk_inspect_opts },
+        { "disk resize", NULL, cmd_disk_resize, 0, 2, 2, "PATH SIZE", "change a disk image's virtual size",
+          "SIZE is absolute, or relative with + or -. Shrinking needs --shrink. The file system inside is not\n"
+          "changed (grow it from the guest).",
+          disk_resize_opts },
         { "volume create", NULL, cmd_volume_create, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 1, "[NAME]", "create a volume",
           "Creates a named volume on local disk (a generated name when NAME is missing) and prints its name.\n"
           "Its data outlives every container that mounts it (-v NAME:/path).",
@@ -446,6 +563,49 @@ const struct cmd cmd_table[] = {
           volume_rm_opts },
         { "volume prune", NULL, cmd_volume_prune, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "", "remove every volume no container uses",
           "Prints the names of the removed volumes.", force_opts },
+        { "network create", NULL, cmd_network_create, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 1, "NAME", "create a network",
+          "Makes a bridge (hb-<id>, or --opt bridge=NAME) with the gateway address, an address pool, outbound NAT\n"
+          "(none with --internal) and, unless --disable-dns, a DNS responder on the gateway through which the\n"
+          "network's containers resolve each other by name and alias (other names go to the host's resolvers).\n"
+          "Networks cannot reach each other; published ports are the way in. A subnet that overlaps another\n"
+          "network's is refused. --egress and --ingress apply to every container of the network, on top of the\n"
+          "container's own lists. Prints the name.",
+          network_create_opts },
+        { "network ls", network_ls_aliases, cmd_network_ls, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "", "list networks",
+          "Columns: NETWORK ID, NAME, DRIVER. Template fields: ID, Name, Driver, Subnets, Internal. --format json\n"
+          "prints the inspect document of each network.",
+          network_ls_opts },
+        { "network inspect", NULL, cmd_network_inspect, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "NETWORK [NETWORK...]",
+          "show the details of networks as JSON",
+          "Fields (podman's): name, id, driver, network_interface, created, subnets (subnet, gateway, ip_range),\n"
+          "ipv6_enabled, internal, dns_enabled, options, ipam_options, containers (by id: name, interfaces with\n"
+          "their addresses and MAC, aliases, ports, egress, ingress); hull's: mtu, egress, ingress, policy_scope\n"
+          "(\"routed\" when containers of one network are not filtered between themselves: no br_netfilter).",
+          inspect_opts },
+        { "network rm", network_rm_aliases, cmd_network_rm, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "NETWORK [NETWORK...]",
+          "remove networks",
+          "Removes the bridge, rules, address pool and DNS responder. A network that a container uses (running\n"
+          "or not) is refused unless --force, which removes those containers first. The default network stays.",
+          network_rm_opts },
+        { "network prune", NULL, cmd_network_prune, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, 0, "",
+          "remove every network no container uses",
+          "First reclaims what killed processes left (endpoints, addresses, rules, links of containers that are\n"
+          "gone), then removes the networks that no container names. Prints their names.",
+          force_opts },
+        { "network connect", NULL, cmd_network_connect, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 2, 2, "NETWORK CONTAINER",
+          "connect a container to a network",
+          "A running container gets a new interface (eth1, eth2...) on the network at once; a stopped one at its\n"
+          "next start. The network is kept in the container's options: it is attached again at every start.",
+          network_connect_opts },
+        { "network disconnect", NULL, cmd_network_disconnect, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 2, 2, "NETWORK CONTAINER",
+          "disconnect a container from a network",
+          "Removes the container's interface, address, name and published ports on the network.",
+          network_disconnect_opts },
+        { "port", port_aliases, cmd_port, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 2, "CONTAINER [PORT[/PROTO]]",
+          "list the published ports of a container",
+          "Prints each published port as \"80/tcp -> 0.0.0.0:8080\", or with PORT the host address and port it is\n"
+          "published on.",
+          no_opts },
         { "image inspect", NULL, cmd_inspect, CMD_NEEDS_ROOT | CMD_NEEDS_STORE, 1, -1, "IMAGE [IMAGE...]",
           "show the details of images as JSON",
           "Prints a JSON array with, for each image: Id, Digest, RepoTags, RepoDigests, Created, Architecture, Os,\n"

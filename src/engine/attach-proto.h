@@ -14,6 +14,8 @@
  *     'w' u16 u16     terminal size: rows, columns (with -t)
  *     's' i32         send this signal to the container (signal proxying)
  *     'a'             "I saw the exit and remove the container myself" (run --rm)
+ *     'n'             (the engine, first) the container's network is attached: start it
+ *                     (a monitor started with --wait-network runs nothing before)
  *     'X' name        run the process in <container dir>/<name> (runtime-spec process JSON,
  *                     removed afterwards) detached, as a child of the monitor: an exec -d
  *                     process reparented anywhere else would keep the pid namespace's init
@@ -48,6 +50,7 @@ enum {
         ATTACH_SIGNAL = 's',
         ATTACH_ACK_EXIT = 'a',
         ATTACH_EXEC_DETACHED = 'X',
+        ATTACH_NETWORK_READY = 'n',
         ATTACH_EXEC_RESULT = 'R',
         ATTACH_STDOUT = '1',
         ATTACH_STDERR = '2',

@@ -25,6 +25,7 @@
 #include "attach-proto.h"
 #include "chase.h"
 #include "container-internal.h"
+#include "engine-net.h"
 #include "error.h"
 #include "json.h"
 #include "leftovers.h"
@@ -113,6 +114,10 @@ void ctr_release(struct engine *e, const struct workload *w)
         (void)ctr_runtime(e, NULL, 0, "delete", "--force", w->id, NULL);
         leftover_cgroup_sweep(cg);
         leftover_umount(rootfs);
+        /* Its namespace went with the monitor and the container: what is left are the library's records,
+         * rules and leases. */
+        if (engine_net_teardown(e, w->id) < 0)
+                err_clear();
 }
 
 static bool running_like(enum workload_state s)
@@ -132,6 +137,31 @@ static int set_str(char **dst, const char *v)
 }
 
 /*
+ * Detach an ended container from its networks. Once its monitor (the endpoints' owner) is gone, the
+ * veths left with the namespace and the library does not delete them (an RCU grace period each): a
+ * monitor on its way out is given a moment, unless it is about to remove a --rm container itself
+ * (its `container cleanup` waits for the lock our caller holds).
+ */
+static int net_release(struct engine *e, struct workload *w)
+{
+        _cleanup_runspec_ struct runspec *s = NULL;
+        pid_t mon = (pid_t)w->monitor_pid;
+        siginfo_t si = {};
+        bool child;
+
+        if (!engine_net_attached(e, w->id))
+                return 0;
+        /* The monitor of a `run` or `start -a` in the foreground is our child (and was told that we
+         * remove the container): a zombie would still count as the endpoints' owner, so it is reaped. */
+        child = mon > 0 && waitid(P_PID, (id_t)mon, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+        if (mon > 0 && (child || (ctr_spec(w, &s) >= 0 && !s->auto_remove)) &&
+            ctr_wait_monitor(w, 1000) >= 0 && child)
+                (void)waitpid(mon, NULL, WNOHANG);
+        err_clear();
+        return engine_net_teardown(e, w->id);
+}
+
+/*
  * The row goes first, in one transaction, then the directory: a kill in between leaves a
  * directory without a row, which the next listing sweeps (sweep_orphans()) once its lock is
  * free. The rootfs is unmounted before the row goes, so that nothing mounted is ever left
@@ -147,6 +177,9 @@ int ctr_destroy(struct engine *e, struct workload *w, bool volumes)
                 return -ENOMEM;
         if (volumes && (r = volume_anonymous_of(e, w->id, &anon)) < 0)
                 return r;
+        /* Before the row: a kill after this leaves a row to remove again, never attachments without one. */
+        if ((r = net_release(e, w)) < 0)
+                return err_prefix(r, "detaching container %s from its networks", w->name);
         leftover_umount(rootfs);
         r = workload_delete(e->db, w->id);
         if (r < 0)
@@ -288,6 +321,10 @@ static int refresh(struct engine *e, struct workload *w, bool have_lock, bool pe
                 if ((r = set_str(&w->error, "hull-monitor died; the container was stopped")) < 0)
                         return r;
         }
+        /* Ended, and the exit command that detaches it never ran (killed) or has not yet: do it. */
+        if (!alive && !running_like(w->state) && engine_net_attached(e, w->id) &&
+            repair_lock(e, w, have_lock, &lock) && engine_net_teardown(e, w->id) < 0)
+                err_clear();
         changed = old.state != w->state || old.pid != w->pid || old.exit_code != w->exit_code ||
                   old.finished != w->finished || old.started != w->started ||
                   old.monitor_pid != w->monitor_pid || old.restart_count != w->restart_count ||
@@ -360,7 +397,8 @@ int ctr_list(struct engine *e, struct workload ***ret, size_t *ret_n)
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                r = ctr_refresh(e, l[i]);
+                /* Other kinds of workload (VMs, vm.h) have their own lifecycle. */
+                r = streq(l[i]->kind, "container") ? ctr_refresh(e, l[i]) : -ENOENT;
                 if (r == -ENOENT) {
                         err_clear();
                         workload_free(l[i]);
@@ -388,6 +426,9 @@ int ctr_lookup(struct engine *e, const char *name_or_id, struct workload **ret)
         r = workload_find(e->db, name_or_id, &w);
         if (r < 0)
                 return r;
+        if (!streq(w->kind, "container"))
+                return err_set(-ENOENT, "no such container '%s' (it is a %s: use the 'hull %s' commands)",
+                               name_or_id, w->kind, w->kind);
         r = ctr_refresh(e, w);
         if (r == -ENOENT)
                 return err_set(-ENOENT, "no such container '%s'", name_or_id);
@@ -542,6 +583,9 @@ int ctr_stop(struct engine *e, struct workload *w, int timeout)
                 timeout = ctr_spec(w, &s) >= 0 && s->stop_timeout >= 0 ? s->stop_timeout : 10;
         }
         r = stop_locked(e, w, timeout, ctr_stop_signal(e, w));
+        /* Off its networks before stop returns (the monitor's exit command would do it a moment later). */
+        if (r >= 0 && !running_like(w->state) && net_release(e, w) < 0)
+                err_clear();
         /* A --rm container attached elsewhere is removed by its client as soon as it ends. */
         return r == -ENOENT ? 0 : r;
 }
@@ -584,6 +628,15 @@ int ctr_pause(struct engine *e, struct workload *w, bool pause)
         return workload_set_state(e->db, w->id, w->state);
 }
 
+/* Its monitor lives and still starts it (the status says so). */
+static bool starting(struct engine *e, const struct workload *w)
+{
+        struct monitor_status st;
+
+        return ctr_status(e, w, &st) >= 0 && streq(st.state, "starting") &&
+               pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
+}
+
 int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
 {
         _cleanup_close_ int lock = -EBADF;
@@ -608,6 +661,19 @@ int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
                 r = stop_locked(e, w, 0, SIGKILL);
                 if (r < 0)
                         return r;
+        } else if (starting(e, w)) {
+                /*
+                 * A start whose hull was killed: its monitor still brings the container up, without
+                 * the lock. Removing the directory under it would leave what its runtime makes next
+                 * (the cgroup, the runtime's state) to nobody: end the monitor (its runtime dies with
+                 * it), then release what they made.
+                 */
+                if (!force)
+                        return err_set(-EBUSY, "container %s is starting: remove it with --force", w->name);
+                kill((pid_t)w->monitor_pid, SIGKILL);
+                for (int k = 0; k < 500 && pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start); k++)
+                        usleep(10000);
+                ctr_release(e, w);
         }
         return ctr_destroy(e, w, volumes);
 }

@@ -28,6 +28,7 @@
 #include "attach-proto.h"
 #include "chase.h"
 #include "container-internal.h"
+#include "engine-net.h"
 #include "error.h"
 #include "fscopy.h"
 #include "json.h"
@@ -181,7 +182,8 @@ int ctr_create(struct engine *e, const char *name, const struct runspec *spec_in
         /* Work on a copy: anonymous volumes get their names here. */
         if ((r = runspec_to_json(spec_in, &sj)) < 0 || (r = runspec_from_json(sj, &spec)) < 0)
                 return r;
-        if ((r = runspec_validate(spec)) < 0 || (name && (r = runspec_check_name(name)) < 0))
+        if ((r = runspec_validate(spec)) < 0 || (name && (r = runspec_check_name(name)) < 0) ||
+            (r = engine_net_check(e, spec)) < 0)
                 return r;
         if (!spec->image)
                 return err_set(-EINVAL, "no image given");
@@ -318,12 +320,15 @@ struct bundle {
         enum rootfs_mode mode;
         bool mounted;
         char hostname[65];
+        struct engine_net_start net; /* the namespace for the monitor (engine-net.h) */
+        bool net_made;               /* attachments to undo if the start fails before the monitor */
 };
 
 static void bundle_done(struct bundle *b)
 {
         if (b->mounted)
                 rootfs_umount(b->rootfs, b->mode);
+        engine_net_start_done(&b->net);
         runspec_free(b->spec);
         image_config_free(b->img);
         free(b->dir);
@@ -475,8 +480,9 @@ static int write_config(struct engine *e, struct workload *w, struct bundle *b, 
                 .cgroups_path = cg,
                 .hostname = b->hostname,
                 .have_swap_accounting = have_swap_accounting(),
-                /* hull-monitor makes the namespace and passes it to hull-runtime as fd 3 (monitor.h). */
-                .netns_path = b->spec->network && streq(b->spec->network, "host") ? NULL : "/proc/self/fd/3",
+                /* The namespace the engine made (engine-net.h; the monitor passes it to hull-runtime as
+                 * fd 3), another container's, or none (host). */
+                .netns_path = b->net.netns_path,
                 .vm_base_disk = vm_base,
         };
         int r;
@@ -500,7 +506,6 @@ static int prepare_bundle(struct engine *e, struct workload *w, struct bundle *b
         _cleanup_strv_free_ char **layers = NULL;
         _cleanup_close_ int root_fd = -EBADF;
         _cleanup_(user_ids_done) struct user_ids user = {};
-        _cleanup_free_ char *hosts = NULL, *resolv = NULL;
         struct image_store *s;
         int r;
 
@@ -520,7 +525,9 @@ static int prepare_bundle(struct engine *e, struct workload *w, struct bundle *b
         leftover_umount(b->rootfs);
         if (mkdir(b->rootfs, 0755) < 0 && errno != EEXIST)
                 return err_set(negative_errno(), "cannot create '%s': %m", b->rootfs);
-        r = rootfs_mount_layers(layers, b->rootfs, b->upper, b->work, 0, &b->mode);
+        /* A container removed at its exit needs no durable upper directory (rootfs.h). */
+        r = rootfs_mount_layers(layers, b->rootfs, b->upper, b->work,
+                                b->spec->auto_remove ? ROOTFS_VOLATILE : 0, &b->mode);
         if (r < 0)
                 return err_prefix(r, "mounting the root file system");
         b->mounted = true;
@@ -541,21 +548,11 @@ static int prepare_bundle(struct engine *e, struct workload *w, struct bundle *b
                         snprintf(b->hostname, sizeof(b->hostname), "localhost");
         } else
                 ocispec_hostname(b->spec, w->id, b->hostname);
-        hosts = ocispec_hosts_file(b->spec, b->hostname);
-        if (!hosts)
-                return -ENOMEM;
-        {
-                char nl[67];
-                snprintf(nl, sizeof(nl), "%s\n", b->hostname);
-                if ((r = write_file(b->dir, "hostname", nl, 0644)) < 0 ||
-                    (r = write_file(b->dir, "hosts", hosts, 0644)) < 0)
-                        return err_set(r, "cannot write the container's /etc files: %s", strerror(-r));
-        }
-        /* The host's resolvers (a later network attach writes its own). */
-        if (read_full_file("/etc/resolv.conf", 1 << 16, &resolv, NULL) < 0 && !(resolv = strdup("")))
-                return -ENOMEM;
-        if ((r = write_file(b->dir, "resolv.conf", resolv, 0644)) < 0)
+        /* The namespace, and the /etc files of the modes without a network (engine-net.h). */
+        r = engine_net_setup(e, w, b->spec, b->img, b->dir, b->hostname, &b->net);
+        if (r < 0)
                 return r;
+        b->net_made = b->net.bridged;
         return write_config(e, w, b, &user, ret_config);
 }
 
@@ -620,8 +617,10 @@ static int monitor_argv(struct engine *e, struct workload *w, struct bundle *b, 
                 r |= add_arg(&argv, "--tty");
         if (b->spec->interactive)
                 r |= add_arg(&argv, "--stdin");
-        if (!b->spec->network || !streq(b->spec->network, "host"))
-                r |= add_arg(&argv, "--netns-new");
+        if (b->net.netns_fd >= 0)
+                r |= add_arg(&argv, "--netns-fd=4");
+        if (b->net.bridged)
+                r |= add_arg(&argv, "--wait-network");
         if (r < 0)
                 return -ENOMEM;
         r = health_args(b, &hargs, &interval, &timeout, &start, &retries);
@@ -639,12 +638,13 @@ static int monitor_argv(struct engine *e, struct workload *w, struct bundle *b, 
                 if (r < 0)
                         return -ENOMEM;
         }
-        if (b->spec->auto_remove) {
-                /* When nobody attached takes the removal over, the monitor becomes `hull container cleanup`.
-                 */
+        if (b->spec->auto_remove || b->net_made) {
+                /* When nobody attached takes the removal over, the monitor becomes `hull container cleanup`,
+                 * which also detaches the container from its networks (engine-net.h). */
                 if ((r = engine_binary(e, ENGINE_BIN_HULL, &hull)) < 0)
                         return r;
-                if (add_arg(&argv, "--exit-command=%s", hull) < 0 ||
+                if ((!b->spec->auto_remove && add_arg(&argv, "--exit-command-unless-stopped") < 0) ||
+                    add_arg(&argv, "--exit-command=%s", hull) < 0 ||
                     add_arg(&argv, "--exit-command=--root") < 0 ||
                     add_arg(&argv, "--exit-command=%s", e->root) < 0 ||
                     add_arg(&argv, "--exit-command=container") < 0 ||
@@ -658,11 +658,12 @@ static int monitor_argv(struct engine *e, struct workload *w, struct bundle *b, 
 
 /*
  * The monitor in its own session (setsid: neither a signal to our process group nor the end
- * of our terminal reaches it), with /dev/null as stdio and its end of the socketpair as fd 3,
+ * of our terminal reaches it), with /dev/null as stdio, its end of the socketpair as fd 3 and the
+ * container's network namespace (when the engine made one) as fd 4,
  * through posix_spawn (vfork-style: no copy of our page tables). When we exit it is reparented
  * to the nearest subreaper or init, so the container never depends on this process.
  */
-static int spawn_monitor(char **argv, int *ret_fd, pid_t *ret_pid)
+static int spawn_monitor(char **argv, int netns_fd, int *ret_fd, pid_t *ret_pid)
 {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
@@ -680,7 +681,10 @@ static int spawn_monitor(char **argv, int *ret_fd, pid_t *ret_pid)
         posix_spawn_file_actions_adddup2(&fa, 0, 1);
         posix_spawn_file_actions_adddup2(&fa, 0, 2);
         posix_spawn_file_actions_adddup2(&fa, sp[1], 3);
-        posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+        /* The container's network namespace: the monitor holds it for the container's whole life. */
+        if (netns_fd >= 0)
+                posix_spawn_file_actions_adddup2(&fa, netns_fd, 4);
+        posix_spawn_file_actions_addclosefrom_np(&fa, netns_fd >= 0 ? 5 : 4);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &all);
@@ -732,10 +736,25 @@ static int await_start(int fd, struct workload *w)
         }
 }
 
+/* A start that failed before the container ran: detach what prepare_bundle() attached, keep r's message. */
+static int undo_net(struct engine *e, struct workload *w, struct bundle *b, int r)
+{
+        char msg[1024];
+
+        if (!b->net_made)
+                return r;
+        snprintf(msg, sizeof(msg), "%s", err_msg(r));
+        b->net.netns_fd = safe_close(b->net.netns_fd);
+        if (engine_net_teardown(e, w->id) < 0)
+                err_clear();
+        b->net_made = false;
+        return err_set(r, "%s", msg);
+}
+
 int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_start_result *ret)
 {
         _cleanup_close_ int lock = -EBADF, fd = -EBADF;
-        _cleanup_(bundle_done) struct bundle b = {};
+        _cleanup_(bundle_done) struct bundle b = {.net.netns_fd = -EBADF};
         _cleanup_json_ struct json_object *config = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *status_path = NULL, *stop_path = NULL;
@@ -759,24 +778,42 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
                 return err_set(-EALREADY, "container %s is already running", w->name);
         r = prepare_bundle(e, w, &b, &config);
         if (r < 0)
-                return r;
+                return undo_net(e, w, &b, r);
         r = monitor_argv(e, w, &b, config, &argv);
         if (r < 0)
-                return r;
+                return undo_net(e, w, &b, r);
         status_path = strdup_printf("%s/" STATUS_FILE, b.dir);
         stop_path = strdup_printf("%s/" STOP_FILE, b.dir);
         if (!status_path || !stop_path)
-                return -ENOMEM;
+                return undo_net(e, w, &b, -ENOMEM);
         unlink(status_path);
         unlink(stop_path);
 
-        r = spawn_monitor(argv, &fd, &mon);
+        r = spawn_monitor(argv, b.net.netns_fd, &fd, &mon);
         if (r < 0)
-                return r;
+                return undo_net(e, w, &b, r);
         if (pid_start_time(mon, &mon_start) < 0)
                 mon_start = 0; /* gone already: await_start() says so */
         /* From here the monitor owns the mount: it unmounts it when the container ends. */
         b.mounted = false;
+        if (b.net.bridged) {
+                /* The monitor waits for this before it runs anything; it owns the endpoints. */
+                r = engine_net_attach(e, w, b.spec, b.img, b.dir, b.hostname, b.net.netns_fd, mon);
+                if (r >= 0 && send(fd, (char[]){ATTACH_NETWORK_READY}, 1, MSG_NOSIGNAL) != 1)
+                        r = err_set(-EIO, "hull-monitor exited before the container started");
+                if (r < 0) {
+                        /* Without the word, the monitor releases the rootfs and exits. */
+                        fd = safe_close(fd);
+                        while (waitpid(mon, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        r = undo_net(e, w, &b, r);
+                        if (ctr_refresh_locked(e, w, true) < 0)
+                                err_clear();
+                        return r;
+                }
+        }
+        /* The monitor holds the namespace now: ours must not keep it alive after the container. */
+        b.net.netns_fd = safe_close(b.net.netns_fd);
         r = await_start(fd, w);
         if (monitor_status_read(b.dir, &st) >= 0) {
                 w->monitor_pid = st.monitor_pid;
@@ -791,6 +828,7 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
                 char msg[1024];
                 snprintf(msg, sizeof(msg), "%s", err_msg(r));
                 /* Podman's rule: a container that could not start stays "created", with the reason. */
+                undo_net(e, w, &b, r);
                 w->state = WORKLOAD_CREATED;
                 w->pid = 0;
                 free(w->error);

@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "error.h"
 #include "hull-build.h"
+#include "network.h"
 #include "store.h"
 #include "util.h"
 
@@ -67,6 +68,7 @@ void engine_free(struct engine *e)
         if (!e)
                 return;
         engine_store_release(e);
+        net_ctx_free(e->net);
         db_close(e->db);
         free(e->root);
         free(e->containers_dir);
@@ -101,17 +103,7 @@ int engine_open(const char *root, struct engine **ret)
         r = db_open(dbpath, &e->db);
         if (r < 0)
                 return r;
-        /*
-         * Hull processes live for one command: SQLite's checkpoint when the last connection
-         * closes (fsync of the WAL and the database) would be paid by nearly every command.
-         * The writer that passes wal_autocheckpoint checkpoints instead. That threshold is kept
-         * low because every process is the first to open the database and rebuilds the WAL
-         * index by reading (and checksumming) the whole WAL: 128 pages bound that to 512 KiB.
-         */
-        sqlite3_db_config(db_handle(e->db), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-        sqlite3_wal_autocheckpoint(db_handle(e->db), 128);
-        /* Pages through mmap: a fresh process otherwise reads each one with its own pread(2). */
-        (void)db_exec(e->db, "PRAGMA mmap_size=16777216");
+        /* Connection settings (no checkpoint at close, mmap): db.c. */
         r = db_migrate(e->db, "engine", engine_schema, ELEMENTSOF(engine_schema));
         if (r < 0)
                 return r;
@@ -154,6 +146,7 @@ static const struct {
         [ENGINE_BIN_MONITOR] = {"hull-monitor", "HULL_MONITOR"},
         [ENGINE_BIN_HULL] = {"hull", "HULL_BIN"},
         [ENGINE_BIN_IMAGE] = {"hull-image", "HULL_IMAGE"},
+        [ENGINE_BIN_DNS] = {"hull-dns", "HULL_DNS"},
 };
 
 static bool executable(const char *p)

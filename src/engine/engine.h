@@ -12,6 +12,8 @@
  *                              monitor's files (status, attach, ctr.log), lock
  *     volumes/<name>/_data     named volumes (volume.h)
  *     runtime/                 hull-runtime's --root (its state, the seccomp cache)
+ *     run/                     the network library's runtime state (engine-net.h) when the
+ *                              root is not the default one (then /run/hull)
  *
  * An engine belongs to one thread. Every operation of the CLI (and later hulld) is a
  * call taking a struct engine; cmd/ only parses and prints.
@@ -22,12 +24,14 @@
 #include "macro.h"
 
 struct image_store;
+struct net_ctx;
 
 enum engine_binary {
         ENGINE_BIN_RUNTIME, /* hull-runtime */
         ENGINE_BIN_MONITOR, /* hull-monitor */
         ENGINE_BIN_HULL,    /* hull itself (the monitor's exit command) */
         ENGINE_BIN_IMAGE,   /* hull-image: the image transfer commands */
+        ENGINE_BIN_DNS,     /* hull-dns: a user network's DNS responder (src/net) */
         _ENGINE_BIN_MAX,
         _ENGINE_BIN_INVALID = -EINVAL,
 };
@@ -38,6 +42,7 @@ struct engine {
         struct db *db;
         struct image_store *store; /* engine_store() opens, engine_store_release() closes */
         char *bin[_ENGINE_BIN_MAX];
+        struct net_ctx *net; /* engine_net_ctx() opens it (engine-net.h) */
 };
 
 /* Open the engine state under root (created when missing) and bring its schema up to date. */

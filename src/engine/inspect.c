@@ -10,6 +10,7 @@
  */
 #include <json-c/json.h>
 
+#include "engine-net.h"
 #include "error.h"
 #include "inspect.h"
 #include "json.h"
@@ -174,7 +175,7 @@ static void process_fields(struct engine *e, const struct workload *w, const str
 int ctr_inspect_json(struct engine *e, struct workload *w, struct json_object **ret)
 {
         _cleanup_runspec_ struct runspec *s = NULL;
-        _cleanup_json_ struct json_object *o = json_object_new_object(), *sj = NULL;
+        _cleanup_json_ struct json_object *o = json_object_new_object(), *sj = NULL, *ns = NULL;
         _cleanup_free_ char *dir = engine_container_dir(e, w->id), *p = NULL;
         struct json_object *cfg, *host, *labels, *rp, *lc;
         char hostname[65];
@@ -244,7 +245,7 @@ int ctr_inspect_json(struct engine *e, struct workload *w, struct json_object **
         json_object_object_add(host, "CpusetCpus", jstr(s->cpuset_cpus));
         json_object_object_add(host, "PidsLimit", json_object_new_int64(s->pids_limit));
         json_object_object_add(host, "ShmSize", json_object_new_int64(s->shm_size ? s->shm_size : 64 << 20));
-        json_object_object_add(host, "NetworkMode", jstr(s->network ? s->network : "none"));
+        json_object_object_add(host, "NetworkMode", jstr(s->network ? s->network : "bridge"));
         json_object_object_add(host, "NoNewPrivileges", json_object_new_boolean(s->no_new_privileges));
         json_object_object_add(host, "SeccompProfile",
                                jstr(s->privileged || s->seccomp_unconfined ? "unconfined"
@@ -262,6 +263,9 @@ int ctr_inspect_json(struct engine *e, struct workload *w, struct json_object **
                 json_object_object_add(lc, "Config", c);
         }
         json_object_object_add(host, "LogConfig", lc);
+        if ((r = engine_net_settings_json(e, w, s, &ns)) < 0)
+                return r;
+        json_object_object_add(o, "NetworkSettings", TAKE_PTR(ns));
         if ((r = runspec_to_json(s, &sj)) < 0)
                 return r;
         json_object_object_add(o, "HullSpec", TAKE_PTR(sj));

@@ -10,10 +10,18 @@
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
-static void sweep_one(const char *dir)
+/* Kill what is in the cgroup dir (kill) or remove it once its killed tasks are gone (!kill). */
+static void sweep_one(const char *dir, bool kill_tasks)
 {
-        _cleanup_free_ char *procs = strdup_printf("%s/cgroup.procs", dir), *pids = NULL;
+        _cleanup_free_ char *procs = NULL, *pids = NULL;
 
+        if (!kill_tasks) {
+                /* rmdir fails with EBUSY until the killed tasks have exited; a loaded host may take seconds. */
+                for (int k = 0; k < 500 && rmdir(dir) < 0 && errno == EBUSY; k++)
+                        usleep(10000);
+                return;
+        }
+        procs = strdup_printf("%s/cgroup.procs", dir);
         if (procs && read_full_file(procs, 1 << 20, &pids, NULL) >= 0)
                 for (char *s = pids, *e; s && *s; s = e) {
                         e = strchr(s, '\n');
@@ -21,24 +29,19 @@ static void sweep_one(const char *dir)
                                 *e++ = 0;
                         kill((pid_t)atoi(s), SIGKILL);
                 }
-        /* rmdir fails with EBUSY until the killed tasks are gone from the cgroup. */
-        for (int k = 0; k < 100 && rmdir(dir) < 0 && errno == EBUSY; k++)
-                usleep(10000);
 }
 
-void leftover_cgroup_sweep(const char *cgroup_path)
+static void sweep_pass(const char *cgroup_path, bool kill_tasks)
 {
         DIR *d;
         struct dirent *de;
         struct stat st;
 
-        if (!cgroup_path || !*cgroup_path)
-                return;
         {
                 /* cgroup v2 mounted at /sys/fs/cgroup itself. */
                 _cleanup_free_ char *p = strdup_printf(CGROUP_ROOT "%s", cgroup_path);
                 if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
-                        sweep_one(p);
+                        sweep_one(p, kill_tasks);
         }
         d = opendir(CGROUP_ROOT);
         if (!d)
@@ -49,9 +52,18 @@ void leftover_cgroup_sweep(const char *cgroup_path)
                         continue;
                 p = strdup_printf(CGROUP_ROOT "/%s%s", de->d_name, cgroup_path);
                 if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
-                        sweep_one(p);
+                        sweep_one(p, kill_tasks);
         }
         closedir(d);
+}
+
+void leftover_cgroup_sweep(const char *cgroup_path)
+{
+        if (!cgroup_path || !*cgroup_path)
+                return;
+        /* Every hierarchy's tasks first (on v1 a task is in all of them), then the directories. */
+        sweep_pass(cgroup_path, true);
+        sweep_pass(cgroup_path, false);
 }
 
 bool is_mount_point(const char *path)

@@ -17,48 +17,11 @@
 #include "json.h"
 #include "ocispec.h"
 #include "seccomp-profile.h"
+#include "oci-defaults.h"
 #include "util.h"
 
 #define OCI_VERSION  "1.2.0"
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/* Docker's default capability set (moby oci/caps/defaults.go lists the same fourteen). */
-static const char *const default_caps[] = {
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_FSETID",
-        "CAP_FOWNER",
-        "CAP_MKNOD",
-        "CAP_NET_RAW",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETFCAP",
-        "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT",
-        "CAP_KILL",
-        "CAP_AUDIT_WRITE",
-        NULL,
-};
-
-static const char *const masked_paths[] = {
-        "/proc/asound",
-        "/proc/acpi",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/proc/scsi",
-        "/sys/firmware",
-        "/sys/devices/virtual/powercap",
-        NULL,
-};
-
-static const char *const readonly_paths[] = {
-        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
-};
 
 /* json-c builder that keeps the first allocation failure. */
 struct jb {
@@ -162,7 +125,7 @@ int ocispec_capabilities(const struct runspec *spec, char ***ret)
         else if (drop_all)
                 r = (caps = calloc(1, sizeof(char *))) ? 0 : -ENOMEM;
         else
-                r = (caps = strv_copy((char *const *)default_caps)) ? 0 : -ENOMEM;
+                r = (caps = strv_copy((char *const *)oci_default_caps)) ? 0 : -ENOMEM;
         if (r < 0)
                 return r;
         if (!add_all) {
@@ -225,28 +188,6 @@ const char *ocispec_hostname(const struct runspec *spec, const char *id, char bu
         if (!spec->hostname)
                 buf[12] = 0;
         return buf;
-}
-
-char *ocispec_hosts_file(const struct runspec *spec, const char *hostname)
-{
-        _cleanup_free_ char *extra = strdup("");
-        char *r;
-
-        STRV_FOREACH (h, spec->add_hosts) {
-                const char *colon = strchr(*h, ':');
-                char *n;
-                if (!colon || !extra)
-                        continue;
-                n = strdup_printf("%s%s\t%.*s\n", extra, colon + 1, (int)(colon - *h), *h);
-                free(extra);
-                extra = n;
-        }
-        if (!extra)
-                return NULL;
-        r = strdup_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s"
-                          "127.0.1.1\t%s\n",
-                          extra, hostname);
-        return r;
 }
 
 static bool env_has(char **env, const char *name)
@@ -591,8 +532,8 @@ int ocispec_build(const struct ocispec_input *in, struct json_object **ret)
                 put(&b, linux_o, "devices", devs);
                 host_devices(&b, devs, "/dev");
         } else {
-                put(&b, linux_o, "maskedPaths", strv_json(&b, (char *const *)masked_paths));
-                put(&b, linux_o, "readonlyPaths", strv_json(&b, (char *const *)readonly_paths));
+                put(&b, linux_o, "maskedPaths", strv_json(&b, (char *const *)oci_masked_paths));
+                put(&b, linux_o, "readonlyPaths", strv_json(&b, (char *const *)oci_readonly_paths));
         }
         if (!s->privileged && !s->seccomp_unconfined) {
                 struct json_object *sc = NULL;

@@ -56,8 +56,6 @@ int ocispec_args(const struct runspec *spec, const struct image_config *image, c
 int ocispec_capabilities(const struct runspec *spec, char ***ret);
 /* The container's hostname: -h, else the first 12 digits of the id. */
 const char *ocispec_hostname(const struct runspec *spec, const char *id, char buf[static 65]);
-/* Contents of /etc/hosts for the container (malloc'd). */
-char *ocispec_hosts_file(const struct runspec *spec, const char *hostname);
 
 /*
  * A runtime-spec "process" for `hull-runtime exec`: the container's process from its

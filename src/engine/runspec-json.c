@@ -146,6 +146,37 @@ int runspec_to_json(const struct runspec *s, struct json_object **ret)
         put_bool(&b, o, "noHealthcheck", s->no_healthcheck);
         put_str(&b, o, "network", s->network);
         put_str(&b, o, "isolation", s->isolation);
+        if (s->n_networks) {
+                a = json_object_new_array();
+                put(&b, o, "networks", a);
+                for (size_t i = 0; a && i < s->n_networks; i++) {
+                        struct json_object *e = json_object_new_object();
+                        if (!e || json_object_array_add(a, e) < 0) {
+                                json_object_put(e);
+                                b.oom = true;
+                                break;
+                        }
+                        put_str(&b, e, "name", s->networks[i].name);
+                        put_str(&b, e, "ip", s->networks[i].ip);
+                        put_str(&b, e, "ip6", s->networks[i].ip6);
+                        put_str(&b, e, "mac", s->networks[i].mac);
+                        if (s->networks[i].aliases)
+                                put(&b, e, "aliases", strv_json(&b, s->networks[i].aliases));
+                }
+        }
+        if (s->dns)
+                put(&b, o, "dns", strv_json(&b, s->dns));
+        if (s->dns_search)
+                put(&b, o, "dnsSearch", strv_json(&b, s->dns_search));
+        if (s->dns_options)
+                put(&b, o, "dnsOptions", strv_json(&b, s->dns_options));
+        if (s->publish)
+                put(&b, o, "publish", strv_json(&b, s->publish));
+        put_bool(&b, o, "publishAll", s->publish_all);
+        if (s->egress)
+                put(&b, o, "egress", strv_json(&b, s->egress));
+        if (s->ingress)
+                put(&b, o, "ingress", strv_json(&b, s->ingress));
         put_str(&b, o, "stopSignal", s->stop_signal);
         if (s->stop_timeout >= 0)
                 put(&b, o, "stopTimeout", json_object_new_int(s->stop_timeout));
@@ -256,6 +287,36 @@ static int mounts_from_json(struct json_object *o, struct runspec *s)
         return 0;
 }
 
+static int networks_from_json(struct json_object *o, struct runspec *s)
+{
+        struct json_object *a;
+        size_t n;
+        int r = json_get_array(o, "networks", "networks", &a);
+
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        n = json_object_array_length(a);
+        s->networks = calloc(n ? n : 1, sizeof(*s->networks));
+        if (!s->networks)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(a, i);
+                struct runspec_network *net = &s->networks[i];
+
+                s->n_networks++;
+                if ((r = json_expect_type(e, json_type_object, "networks[]")) < 0 ||
+                    (r = get_str(e, "name", &net->name)) < 0 || (r = get_str(e, "ip", &net->ip)) < 0 ||
+                    (r = get_str(e, "ip6", &net->ip6)) < 0 || (r = get_str(e, "mac", &net->mac)) < 0 ||
+                    (r = get_strv(e, "aliases", &net->aliases, NULL)) < 0)
+                        return r;
+                if (!net->name)
+                        return err_set(-EINVAL, "networks[%zu]: no name", i);
+        }
+        return 0;
+}
+
 int runspec_from_json(struct json_object *o, struct runspec **ret)
 {
         _cleanup_runspec_ struct runspec *s = runspec_new();
@@ -289,8 +350,15 @@ int runspec_from_json(struct json_object *o, struct runspec **ret)
             (r = get_i64(o, "pidsLimit", &s->pids_limit)) < 0 ||
             (r = get_i64(o, "shmSize", &s->shm_size)) < 0 ||
             (r = get_bool(o, "noHealthcheck", &s->no_healthcheck)) < 0 ||
-            (r = get_str(o, "network", &s->network)) < 0 ||
             (r = get_str(o, "isolation", &s->isolation)) < 0 ||
+            (r = get_str(o, "network", &s->network)) < 0 || (r = networks_from_json(o, s)) < 0 ||
+            (r = get_strv(o, "dns", &s->dns, NULL)) < 0 ||
+            (r = get_strv(o, "dnsSearch", &s->dns_search, NULL)) < 0 ||
+            (r = get_strv(o, "dnsOptions", &s->dns_options, NULL)) < 0 ||
+            (r = get_strv(o, "publish", &s->publish, NULL)) < 0 ||
+            (r = get_bool(o, "publishAll", &s->publish_all)) < 0 ||
+            (r = get_strv(o, "egress", &s->egress, NULL)) < 0 ||
+            (r = get_strv(o, "ingress", &s->ingress, NULL)) < 0 ||
             (r = get_str(o, "stopSignal", &s->stop_signal)) < 0 ||
             (r = get_i64(o, "stopTimeout", &stop_timeout)) < 0 ||
             (r = get_strv(o, "addHosts", &s->add_hosts, NULL)) < 0)

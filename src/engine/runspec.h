@@ -61,6 +61,15 @@ struct runspec_health {
         int retries;                             /* 0: the image's or 3 */
 };
 
+/* One network of a bridged container: --network NAME with the options that apply to it
+ * (--ip, --ip6, --mac-address go to the first; --network-alias to every one), or what
+ * `hull network connect` added. */
+struct runspec_network {
+        char *name;
+        char *ip, *ip6, *mac;
+        char **aliases;
+};
+
 struct runspec {
         char *image;       /* as typed */
         char **command;    /* after IMAGE; NULL: the image's Cmd */
@@ -85,7 +94,15 @@ struct runspec {
         char **labels;      /* key, value, key, value... */
         struct runspec_health health;
         bool no_healthcheck;
-        char *network; /* "none" (default) or "host" */
+        /* --network: NULL (bridged: the networks below, or the default network when there are none),
+         * "none", "host" or "container:ID". */
+        char *network;
+        struct runspec_network *networks;
+        size_t n_networks;
+        char **dns, **dns_search, **dns_options;
+        char **publish;    /* -p specs, as typed */
+        bool publish_all;  /* -P: the image's EXPOSE */
+        char **egress, **ingress; /* policy rules (src/net/policy.h) */
         char *isolation; /* "container" (default) or "vm": a microVM of its own (docs/agent.md) */
         char *stop_signal;
         int stop_timeout; /* seconds, -1: default (10) */
@@ -141,6 +158,19 @@ int runspec_set_log_opt(struct runspec *s, const char *arg);
 int runspec_parse_memory(const char *flag, const char *arg, bool allow_unlimited, int64_t *ret);
 /* Go durations: "30s", "1m30s", "1.5s", "250ms", "1h". */
 int runspec_parse_duration(const char *flag, const char *arg, int64_t *ret_ns);
+/* --network MODE|NAME (repeatable for names): sets the mode or appends a network. */
+int runspec_add_network(struct runspec *s, const char *arg);
+/* Append a network (network connect); -EEXIST when the container is on it already. */
+int runspec_network_add(struct runspec *s, const char *name, const char *ip, const char *ip6, const char *mac,
+                        char *const *aliases);
+/* Remove a network; -ENOENT when the container is not on it. */
+int runspec_network_remove(struct runspec *s, const char *name);
+/* Free the network fields (runspec_free() calls it). */
+void runspec_networks_done(struct runspec *s);
+/* The network options on the whole: one mode, options that need a bridged network. */
+int runspec_validate_network(const struct runspec *s);
+/* True when the container gets a bridged network (the default or named ones). */
+bool runspec_is_bridged(const struct runspec *s);
 /* Check what can only be checked on the whole: destinations unique and absolute, etc. */
 /* --isolation vm: the container runs in a microVM of its own (hull-runtime's io.hull.isolation=vm). */
 bool runspec_vm_isolated(const struct runspec *s);

@@ -252,6 +252,14 @@ int workload_rename(struct db *db, const char *id, const char *name)
         return r < 0 ? r : 0;
 }
 
+int workload_set_spec(struct db *db, const char *id, const char *spec)
+{
+        int r = db_run(db, "UPDATE workloads SET spec = ? WHERE id = ?", "ss", spec, id);
+        if (r == 0)
+                return err_set(-ENOENT, "no such container '%.12s'", id);
+        return r < 0 ? r : 0;
+}
+
 int workload_delete(struct db *db, const char *id)
 {
         int r = db_run(db, "DELETE FROM workloads WHERE id = ?", "s", id);

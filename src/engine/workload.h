@@ -78,6 +78,8 @@ int workload_update_status(struct db *db, const struct workload *w);
 int workload_set_state(struct db *db, const char *id, enum workload_state s);
 int workload_rename(struct db *db, const char *id, const char *name);
 int workload_delete(struct db *db, const char *id);
+/* Replace the runspec JSON (network connect/disconnect). */
+int workload_set_spec(struct db *db, const char *id, const char *spec);
 /* Number of workloads using the image. */
 int workload_image_users(struct db *db, const char *image_id, char **ret_first_name);
 

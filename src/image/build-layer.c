@@ -43,7 +43,7 @@ int build_mount(struct build *b, const struct build_state *st, const char *name,
 {
         _cleanup_free_ char *work = NULL, *empty = NULL;
         struct build_mount m = {.root_fd = -EBADF};
-        unsigned flags = read_only ? ROOTFS_READ_ONLY : 0;
+        unsigned flags = read_only ? ROOTFS_READ_ONLY : ROOTFS_VOLATILE; /* the upper becomes a layer while mounted */
         int r;
 
         m.dir = strdup_printf("%s/%s", b->dir, name);

@@ -40,47 +40,11 @@
 #include "error.h"
 #include "json.h"
 #include "log.h"
+#include "oci-defaults.h"
 #include "util.h"
 
 #define OUTPUT_CHUNK  65536
 #define KILL_GRACE_NS (5ull * 1000000000ull)
-
-/* Docker's default capabilities (moby oci/caps/defaults.go). */
-static const char *const default_caps[] = {
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_FSETID",
-        "CAP_FOWNER",
-        "CAP_MKNOD",
-        "CAP_NET_RAW",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETFCAP",
-        "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT",
-        "CAP_KILL",
-        "CAP_AUDIT_WRITE",
-        NULL,
-};
-
-static const char *const masked_paths[] = {
-        "/proc/asound",
-        "/proc/acpi",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/proc/scsi",
-        "/sys/firmware",
-        NULL,
-};
-
-static const char *const readonly_paths[] = {
-        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
-};
 
 struct mount_def {
         const char *destination, *type, *source;
@@ -157,9 +121,9 @@ static int oci_config(const struct build_run_spec *r, const struct build_user *u
             (k = build_json_add(p, "env", strv_json((const char *const *)r->env))) < 0 ||
             (k = build_json_add(p, "cwd", json_object_new_string(r->cwd))) < 0 ||
             (k = build_json_add(p, "capabilities", caps = json_object_new_object())) < 0 ||
-            (k = build_json_add(caps, "bounding", strv_json(default_caps))) < 0 ||
-            (k = build_json_add(caps, "effective", strv_json(default_caps))) < 0 ||
-            (k = build_json_add(caps, "permitted", strv_json(default_caps))) < 0 ||
+            (k = build_json_add(caps, "bounding", strv_json(oci_default_caps))) < 0 ||
+            (k = build_json_add(caps, "effective", strv_json(oci_default_caps))) < 0 ||
+            (k = build_json_add(caps, "permitted", strv_json(oci_default_caps))) < 0 ||
             (k = build_json_add(c, "root", root = json_object_new_object())) < 0 ||
             (k = build_json_add(root, "path", json_object_new_string("rootfs"))) < 0 ||
             (k = build_json_add(root, "readonly", json_object_new_boolean(false))) < 0 ||
@@ -187,8 +151,8 @@ static int oci_config(const struct build_run_spec *r, const struct build_user *u
                         return k;
         if ((k = build_json_add(c, "linux", linux_o = json_object_new_object())) < 0 ||
             (k = build_json_add(linux_o, "namespaces", ns = json_object_new_array())) < 0 ||
-            (k = build_json_add(linux_o, "maskedPaths", strv_json(masked_paths))) < 0 ||
-            (k = build_json_add(linux_o, "readonlyPaths", strv_json(readonly_paths))) < 0 ||
+            (k = build_json_add(linux_o, "maskedPaths", strv_json(oci_masked_paths))) < 0 ||
+            (k = build_json_add(linux_o, "readonlyPaths", strv_json(oci_readonly_paths))) < 0 ||
             (k = build_json_add(linux_o, "resources", res = json_object_new_object())) < 0)
                 return k;
         {

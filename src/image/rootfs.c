@@ -70,7 +70,8 @@ static int overlay_mount(char *const *layers, const char *target, const char *up
                 len += (size_t)sprintf(opts + len, "%s%s", l, i > 1 ? ":" : "");
         }
         if (!(flags & ROOTFS_READ_ONLY) || upper) {
-                char *no = strdup_printf("%s,upperdir=%s,workdir=%s", opts, upper, work);
+                char *no = strdup_printf("%s,upperdir=%s,workdir=%s%s", opts, upper, work,
+                                         (flags & ROOTFS_VOLATILE) ? ",volatile" : "");
                 if (!no)
                         return -ENOMEM;
                 free(opts);
@@ -332,7 +333,20 @@ int rootfs_mount_layers(char *const *layers, const char *target, const char *upp
         if (!(flags & ROOTFS_FORCE_COPY)) {
                 if ((r = mkdir_p(upper, 0755)) < 0 || (r = mkdir_p(work, 0700)) < 0)
                         return err_set(r, "cannot create the upper and work directories: %s", strerror(-r));
-                r = overlay_mount(layers, target, upper, work, flags);
+                if (flags & ROOTFS_VOLATILE) {
+                        _cleanup_free_ char *incompat = strdup_printf("%s/work/incompat", work);
+                        if (!incompat)
+                                return -ENOMEM;
+                        (void)rm_rf(incompat); /* a volatile mount's mark, left by a crash */
+                        r = overlay_mount(layers, target, upper, work, flags);
+                        if (r == -EINVAL) {
+                                /* Before Linux 5.10: no "volatile". */
+                                err_clear();
+                                flags &= ~(unsigned)ROOTFS_VOLATILE;
+                                r = overlay_mount(layers, target, upper, work, flags);
+                        }
+                } else
+                        r = overlay_mount(layers, target, upper, work, flags);
                 if (r >= 0) {
                         *ret_mode = ROOTFS_OVERLAY;
                         return 0;

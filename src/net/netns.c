@@ -136,6 +136,9 @@ int proc_id_get(pid_t pid, struct proc_id *ret)
         if (!p)
                 return -EIO;
         p++;
+        /* A zombie has exited (and left its namespaces): it is not the process any more. */
+        if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+                return -ESRCH;
         /* p points at " S ppid ...": starttime is the 20th field after comm (field 22 overall). */
         for (int field = 3; field < 22; field++) {
                 p = strchr(p + 1, ' ');

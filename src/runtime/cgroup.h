@@ -27,6 +27,13 @@
 
 struct json_object;
 
+/*
+ * Keep the cgroup lines of /proc/self/mountinfo in the file path (the runtime's state
+ * directory), valid while the cgroup root looks the same (cgroup.c says how that is checked).
+ * Called before the first cgroup operation; NULL: no cache.
+ */
+void cgroup_layout_set_cache(const char *path);
+
 enum cgroup_mode {
         CGROUP_MODE_V1,
         CGROUP_MODE_V2,

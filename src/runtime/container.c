@@ -62,6 +62,7 @@ struct init_ctx {
         int stub_fd;
         int *cg_fds;
         size_t n_cg_fds;
+        int *idmap_fds; /* per config mount (mount.h), NULL when none is idmapped */
         int ns_fds[_NS_TYPE_MAX];
         unsigned long clone_flags;   /* flags of the single clone() */
         unsigned long unshare_flags; /* two-stage: namespaces the child unshares */
@@ -171,7 +172,7 @@ static _noreturn_ void child_main(struct init_ctx *c)
          * reach the container (CVE-2024-21626).
          */
         {
-                int keep[8 + _NS_TYPE_MAX + 16];
+                int keep[8 + _NS_TYPE_MAX + 16 + MOUNT_IDMAP_MAX];
                 size_t n = 0;
                 keep[n++] = c->sync_fd;
                 if (c->fifo_fd >= 0)
@@ -182,8 +183,11 @@ static _noreturn_ void child_main(struct init_ctx *c)
                 for (int t = 0; t < _NS_TYPE_MAX; t++)
                         if (c->ns_fds[t] >= 0)
                                 keep[n++] = c->ns_fds[t];
-                for (size_t i = 0; i < c->n_cg_fds && n < ELEMENTSOF(keep); i++)
+                for (size_t i = 0; i < c->n_cg_fds && n < ELEMENTSOF(keep) - MOUNT_IDMAP_MAX; i++)
                         keep[n++] = c->cg_fds[i];
+                for (size_t i = 0; c->idmap_fds && i < c->cfg->n_mounts && n < ELEMENTSOF(keep); i++)
+                        if (c->idmap_fds[i] >= 0)
+                                keep[n++] = c->idmap_fds[i];
                 if (close_all_fds(3 + c->opts->preserve_fds, keep, n) < 0)
                         _exit(1);
         }
@@ -246,6 +250,7 @@ static _noreturn_ void child_main(struct init_ctx *c)
                 struct mount_context mc = {
                         .cfg = cfg, .rootfs = c->rootfs, .bundle = c->bundle, .rootfs_fd = -EBADF,
                         .cgroup = c->cgroup, .in_userns = c->in_userns, .cgroupns = c->cgroupns_new || c->ns_fds[NS_CGROUP] >= 0,
+                        .idmap_fds = c->idmap_fds,
                 };
                 size_t first_cg = c->new_mntns ? mount_first_cgroup(cfg) : 0;
 
@@ -475,6 +480,8 @@ static void create_run_cleanup(struct create_run *cr)
         for (size_t i = 0; i < cr->c.n_cg_fds; i++)
                 safe_close(cr->c.cg_fds[i]);
         free(cr->c.cg_fds);
+        if (cr->c.cfg)
+                mount_idmap_free(cr->c.idmap_fds, cr->c.cfg->n_mounts);
         safe_close(cr->c.sync_fd);
         safe_close(cr->c.fifo_fd);
         safe_close(cr->c.console_fd);
@@ -816,6 +823,9 @@ int container_create(const struct create_options *o, int *ret_exit)
                               hooks_any(cfg, HOOK_CREATE_CONTAINER) || hooks_any(cfg, HOOK_START_CONTAINER);
         cr.c.parent = getpid();
         cr.c.sync_fd = TAKE_FD(sp[1]);
+        /* Idmapped mounts are made here, where the host's ids mean what the mappings say. */
+        if (cr.c.new_mntns && (r = mount_idmap_prepare(cfg, cr.state->bundle, &cr.c.idmap_fds)) < 0)
+                goto undo;
 
         fflush(NULL);
         cr.child = -1;

@@ -13,6 +13,9 @@
  * ro, atime flags) or it fails with EPERM, so they are read back with statvfs and kept.
  */
 #include <dirent.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
@@ -94,6 +97,7 @@ int mount_options_parse(char *const *options, const char *what, struct mount_opt
                 }
                 if (streq(opt, "idmap") || streq(opt, "ridmap")) {
                         o.idmap = true;
+                        o.ridmap |= streq(opt, "ridmap");
                         continue;
                 }
                 for (size_t k = 0; k < ELEMENTSOF(flag_defs) && !done; k++)
@@ -398,15 +402,16 @@ static int do_one_mount(struct mount_context *ctx, const struct oci_mount *m, co
         const char *type = m->type;
         bool is_dir = true;
         char tbuf[32];
-        int r;
+        int idmap_fd, r;
 
         r = mount_options_parse(m->options, what, &o);
         if (r < 0)
                 return r;
         data = o.data;
         o.data = NULL;
-        if (o.idmap || m->n_uid_mappings || m->n_gid_mappings)
-                return err_set(-EOPNOTSUPP, "%s: idmapped mounts are not supported yet", what);
+        idmap_fd = ctx->idmap_fds ? ctx->idmap_fds[m - ctx->cfg->mounts] : -EBADF;
+        if ((o.idmap || m->n_uid_mappings || m->n_gid_mappings) && idmap_fd < 0)
+                return err_set(-EINVAL, "%s: an idmapped mount must be a bind mount", what);
         if (type && streq(type, "bind"))
                 o.bind = true;
 
@@ -432,7 +437,10 @@ static int do_one_mount(struct mount_context *ctx, const struct oci_mount *m, co
                         return err_prefix(r, "%s: cgroup mount on '%s'", what, m->destination);
         } else if (o.bind) {
                 unsigned long rec = o.rbind ? MS_REC : 0;
-                if (mount(src, tbuf, NULL, MS_BIND | rec, NULL) < 0)
+                if (idmap_fd >= 0) {
+                        if (move_mount(idmap_fd, "", AT_FDCWD, tbuf, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+                                return mount_error(negative_errno(), what, m);
+                } else if (mount(src, tbuf, NULL, MS_BIND | rec, NULL) < 0)
                         return mount_error(negative_errno(), what, m);
                 if (o.flags & ~(MS_REMOUNT | MS_BIND | MS_REC)) {
                         /* The fd names the directory under the new mount: reopen to reach the mount. */
@@ -738,5 +746,168 @@ int mount_finalize(const struct oci_config *cfg)
                 if (mount(NULL, "/", NULL, o.propagation, NULL) < 0)
                         return err_set(negative_errno(), "linux.rootfsPropagation: %m");
         }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ idmapped mounts */
+
+static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n)
+{
+        char path[64], buf[1024];
+        size_t len = 0;
+
+        for (size_t i = 0; i < n && len < sizeof(buf); i++)
+                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%" PRIu32 " %" PRIu32 " %" PRIu32 "\n",
+                                        m[i].container_id, m[i].host_id, m[i].size);
+        if (len >= sizeof(buf))
+                return -E2BIG;
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+        return write_string_file(path, buf); /* one write(2), as uid_map demands */
+}
+
+/* An fd of a new user namespace with these mappings: a child unshares it, we map it, it exits. */
+static int idmap_userns(const struct oci_id_mapping *uid, size_t nu, const struct oci_id_mapping *gid, size_t ng,
+                        int *ret_fd)
+{
+        int ready[2], hold[2], r = 0, fd = -EBADF;
+        char c, path[64];
+        pid_t pid;
+
+        if (pipe2(ready, O_CLOEXEC) < 0)
+                return negative_errno();
+        if (pipe2(hold, O_CLOEXEC) < 0) {
+                r = negative_errno();
+                safe_close(ready[0]);
+                safe_close(ready[1]);
+                return r;
+        }
+        pid = fork();
+        if (pid == 0) {
+                safe_close(ready[0]);
+                safe_close(hold[1]);
+                c = unshare(CLONE_NEWUSER) < 0 ? 'E' : 'U';
+                (void)!write(ready[1], &c, 1);
+                (void)!read(hold[0], &c, 1); /* until the parent has what it needs */
+                _exit(0);
+        }
+        safe_close(ready[1]);
+        safe_close(hold[0]);
+        if (pid < 0)
+                r = negative_errno();
+        else if (read(ready[0], &c, 1) != 1 || c != 'U')
+                r = err_set(-EPERM, "cannot create a user namespace for an idmapped mount");
+        else if ((r = write_id_map(pid, "uid_map", uid, nu)) < 0 || (r = write_id_map(pid, "gid_map", gid, ng)) < 0)
+                r = err_set(r, "cannot write the mappings of an idmapped mount: %s", strerror(-r));
+        else {
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        r = negative_errno();
+        }
+        safe_close(ready[0]);
+        safe_close(hold[1]);
+        if (pid > 0)
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        if (r < 0)
+                return r;
+        *ret_fd = fd;
+        return 0;
+}
+
+static int idmap_one(const struct oci_config *cfg, const struct oci_mount *m, const char *src,
+                     const struct mount_options *o, const char *what, int *ret_fd)
+{
+        const struct oci_linux *l = cfg->linux_cfg;
+        const struct oci_id_mapping *uid = m->uid_mappings, *gid = m->gid_mappings;
+        size_t nu = m->n_uid_mappings, ng = m->n_gid_mappings;
+        _cleanup_close_ int ns = -EBADF, tree = -EBADF;
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP};
+        int r;
+
+        if (!nu && l) {
+                uid = l->uid_mappings;
+                nu = l->n_uid_mappings;
+        }
+        if (!ng && l) {
+                gid = l->gid_mappings;
+                ng = l->n_gid_mappings;
+        }
+        if (!nu || !ng)
+                return err_set(-EINVAL, "%s: an idmapped mount needs uidMappings and gidMappings (its own or linux's)",
+                               what);
+        r = idmap_userns(uid, nu, gid, ng, &ns);
+        if (r < 0)
+                return err_prefix(r, "%s", what);
+        tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (o->rbind ? AT_RECURSIVE : 0));
+        if (tree < 0)
+                return err_set(negative_errno(), "%s: bind source '%s': %m", what, src);
+        attr.userns_fd = (uint64_t)ns;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | (o->ridmap ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0) {
+                r = negative_errno();
+                if (r == -EINVAL || r == -EOPNOTSUPP)
+                        return err_set(r, "%s: the file system of '%s' cannot be idmapped here", what, src);
+                return err_set(r, "%s: idmapping '%s': %s", what, src, strerror(-r));
+        }
+        *ret_fd = TAKE_FD(tree);
+        return 0;
+}
+
+void mount_idmap_free(int *fds, size_t n)
+{
+        if (!fds)
+                return;
+        for (size_t i = 0; i < n; i++)
+                safe_close(fds[i]);
+        free(fds);
+}
+
+int mount_idmap_prepare(const struct oci_config *cfg, const char *bundle, int **ret_fds)
+{
+        struct mount_context ctx = {.cfg = cfg, .bundle = bundle};
+        int *fds = NULL;
+        size_t count = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < cfg->n_mounts && r >= 0; i++) {
+                const struct oci_mount *m = &cfg->mounts[i];
+                _cleanup_free_ char *src = NULL;
+                struct mount_options o;
+                char what[32];
+
+                snprintf(what, sizeof(what), "mounts[%zu]", i);
+                r = mount_options_parse(m->options, what, &o);
+                if (r < 0)
+                        break;
+                mount_options_done(&o);
+                if (!o.idmap && !m->n_uid_mappings && !m->n_gid_mappings)
+                        continue;
+                if (!o.bind && !(m->type && streq(m->type, "bind"))) {
+                        r = err_set(-EINVAL, "%s: an idmapped mount must be a bind mount", what);
+                        break;
+                }
+                if (++count > MOUNT_IDMAP_MAX) {
+                        r = err_set(-E2BIG, "%s: more than %d idmapped mounts", what, MOUNT_IDMAP_MAX);
+                        break;
+                }
+                if (!fds) {
+                        fds = malloc(cfg->n_mounts * sizeof(*fds));
+                        if (!fds)
+                                return -ENOMEM;
+                        for (size_t k = 0; k < cfg->n_mounts; k++)
+                                fds[k] = -EBADF;
+                }
+                src = bind_source(&ctx, m);
+                if (!src) {
+                        r = err_set(-EINVAL, "%s: a bind mount needs a source", what);
+                        break;
+                }
+                r = idmap_one(cfg, m, src, &o, what, &fds[i]);
+        }
+        if (r < 0) {
+                mount_idmap_free(fds, cfg->n_mounts);
+                return r;
+        }
+        *ret_fds = fds;
         return 0;
 }

@@ -26,7 +26,7 @@ struct mount_options {
         uint64_t attr_set;         /* MOUNT_ATTR_* for recursive mount_setattr */
         uint64_t attr_clr;
         bool bind, rbind;
-        bool idmap;
+        bool idmap, ridmap; /* idmapped (ridmap: submounts too) */
         bool copy_up; /* tmpcopyup: a tmpfs starts with what the directory it covers holds */
         char *data; /* comma-joined remaining options, NULL when none */
 };
@@ -44,7 +44,21 @@ struct mount_context {
         const struct cgroup *cgroup;
         bool in_userns;     /* new user namespace: devices are bind-mounted, locked flags kept */
         bool cgroupns;
+        const int *idmap_fds; /* per config mount: a detached idmapped mount, or -EBADF; NULL: none */
 };
+
+/*
+ * Idmapped bind mounts (runtime-spec config.md: mounts[].uidMappings/gidMappings, options
+ * "idmap"/"ridmap"; without mappings of their own they take linux.uidMappings/gidMappings). They
+ * are made by the runtime before the clone, in the host's user namespace where the mappings make
+ * sense: a user namespace with the mappings, then open_tree(OPEN_TREE_CLONE) of the source and
+ * mount_setattr(MOUNT_ATTR_IDMAP) on the detached copy; the child attaches it with move_mount().
+ * *ret_fds holds one fd per config mount (-EBADF where it is not idmapped), or NULL when no mount
+ * is. At most MOUNT_IDMAP_MAX idmapped mounts.
+ */
+#define MOUNT_IDMAP_MAX 32
+int mount_idmap_prepare(const struct oci_config *cfg, const char *bundle, int **ret_fds);
+void mount_idmap_free(int *fds, size_t n);
 
 /* Make "/" rslave (or per linux.rootfsPropagation) and bind the rootfs onto itself. */
 int mount_prepare_root(struct mount_context *ctx);

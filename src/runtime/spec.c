@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "oci-defaults.h"
 #include "spec.h"
 
 #define SPEC_OCI_VERSION "1.2.0"
@@ -45,24 +46,6 @@ static const struct default_mount rootless_sys = {"/sys", "none", "/sys",
                                                   OPTS("rbind", "nosuid", "noexec", "nodev", "ro")};
 
 static const char *const default_namespaces[] = {"pid", "network", "ipc", "uts", "mount", "cgroup", NULL};
-
-static const char *const default_masked[] = {
-        "/proc/acpi",
-        "/proc/asound",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/sys/firmware",
-        "/proc/scsi",
-        NULL,
-};
-
-static const char *const default_readonly[] = {
-        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
-};
 
 /* Add v (which may be NULL after a failed allocation) to object o; v is consumed either way. */
 static int add(struct json_object *o, const char *key, struct json_object *v)
@@ -235,8 +218,8 @@ static struct json_object *linux_object(bool rootless)
                         return NULL;
         }
         if (add(l, "namespaces", namespaces_array(rootless)) < 0 ||
-            add(l, "maskedPaths", string_array(default_masked, NULL)) < 0 ||
-            add(l, "readonlyPaths", string_array(default_readonly, NULL)) < 0)
+            add(l, "maskedPaths", string_array(oci_masked_paths, NULL)) < 0 ||
+            add(l, "readonlyPaths", string_array(oci_readonly_paths, NULL)) < 0)
                 return NULL;
         return TAKE_PTR(l);
 }

@@ -128,14 +128,21 @@ def _descendants():
     return out
 
 
+# hull-runtime's caches in its state directory (compiled seccomp filters, the cgroup lines of
+# mountinfo): kept between containers by design, so not leaks.
+RUNTIME_CACHES = {".seccomp-cache", ".cgroup-layout"}
+
+
 def _files_under(dirs):
     found = []
     for d in dirs:
         if not os.path.isdir(d):
             continue
         for dirpath, dirnames, filenames in os.walk(d):
+            dirnames[:] = [n for n in dirnames if n not in RUNTIME_CACHES]
             for n in dirnames + filenames:
-                found.append(os.path.join(dirpath, n))
+                if n not in RUNTIME_CACHES:
+                    found.append(os.path.join(dirpath, n))
     return found
 
 

@@ -383,7 +383,7 @@ static void check_default_spec(bool rootless)
         ASSERT_EQ(c->n_mounts, 7);
         ASSERT_STREQ(c->mounts[6].destination, "/sys/fs/cgroup");
         ASSERT_TRUE(config_find_namespace(c, NS_CGROUP) != NULL);
-        ASSERT_EQ(strv_length(c->linux_cfg->masked_paths), 10);
+        ASSERT_EQ(strv_length(c->linux_cfg->masked_paths), 11);
         ASSERT_EQ(strv_length(c->linux_cfg->readonly_paths), 5);
         if (rootless) {
                 ASSERT_TRUE(config_find_namespace(c, NS_NET) == NULL);

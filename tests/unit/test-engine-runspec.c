@@ -295,3 +295,62 @@ TEST(json_rejects_wrong_types)
         ASSERT_ERR(runspec_from_json(o, &s), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "image");
 }
+
+TEST(networks)
+{
+        _cleanup_runspec_ struct runspec *s = new_spec(), *back = NULL;
+        _cleanup_json_ struct json_object *o = NULL, *o2 = NULL;
+        char *aliases[] = {(char *)"db", NULL};
+
+        /* Bridged by default; names accumulate; "bridge" is the default network. */
+        ASSERT_TRUE(runspec_is_bridged(s));
+        ASSERT_OK(runspec_add_network(s, "front"));
+        ASSERT_OK(runspec_add_network(s, "bridge"));
+        ASSERT_EQ(s->n_networks, 2);
+        ASSERT_STREQ(s->networks[1].name, "hull");
+        ASSERT_ERR(runspec_add_network(s, "front"), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "given twice");
+        ASSERT_ERR(runspec_add_network(s, "none"), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "'none' cannot be combined");
+        ASSERT_ERR(runspec_add_network(s, "bad:name"), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "bad:name");
+        /* connect/disconnect edit the list. */
+        ASSERT_OK(runspec_network_add(s, "back", "10.89.0.5", NULL, "02:00:00:00:00:01", aliases));
+        ASSERT_ERR(runspec_network_add(s, "back", NULL, NULL, NULL, NULL), -EEXIST);
+        ASSERT_OK(runspec_network_remove(s, "hull"));
+        ASSERT_ERR(runspec_network_remove(s, "hull"), -ENOENT);
+        ASSERT_EQ(s->n_networks, 2);
+        ASSERT_STREQ(s->networks[1].name, "back");
+        s->publish_all = true;
+        ASSERT_OK(strv_extend(&s->publish, "8080:80"));
+        ASSERT_OK(strv_extend(&s->egress, "deny=all"));
+        ASSERT_OK(strv_extend(&s->dns, "192.0.2.53"));
+        ASSERT_OK(runspec_validate(s));
+        ASSERT_OK(runspec_to_json(s, &o));
+        ASSERT_OK(runspec_from_json(o, &back));
+        ASSERT_EQ(back->n_networks, 2);
+        ASSERT_STREQ(back->networks[1].ip, "10.89.0.5");
+        ASSERT_STREQ(back->networks[1].mac, "02:00:00:00:00:01");
+        ASSERT_STREQ(back->networks[1].aliases[0], "db");
+        ASSERT_TRUE(back->publish_all);
+        ASSERT_STREQ(back->publish[0], "8080:80");
+        ASSERT_OK(runspec_to_json(back, &o2));
+        ASSERT_STREQ(json_to_string(o), json_to_string(o2));
+}
+
+TEST(network_modes)
+{
+        _cleanup_runspec_ struct runspec *s = new_spec(), *h = new_spec();
+
+        ASSERT_OK(runspec_add_network(s, "container:web"));
+        ASSERT_FALSE(runspec_is_bridged(s));
+        ASSERT_ERR(runspec_add_network(s, "front"), -EINVAL);
+        ASSERT_OK(strv_extend(&s->dns, "192.0.2.53"));
+        ASSERT_ERR(runspec_validate(s), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "shares the other one's /etc files");
+        /* Options of an endpoint need a bridged network. */
+        ASSERT_OK(runspec_add_network(h, "host"));
+        ASSERT_OK(strv_extend(&h->publish, "80"));
+        ASSERT_ERR(runspec_validate(h), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "--publish: needs a bridged network");
+}

@@ -7,8 +7,13 @@ the leak check (tests/integration/hulltest.py) attributes the container mounts t
 import json
 import os
 import subprocess
+import sys
 import tarfile
 import time
+
+for _d in ("..", os.path.join("..", "net")):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), _d))
+from netlab import Netns  # noqa: E402  (an anonymous network namespace held by a sleeping process)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.environ.get("HULL_BUILD", os.path.join(ROOT, "build"))
@@ -19,13 +24,33 @@ DEBIAN_TAR = os.path.join(ASSETS, "debian-rootfs.tar")
 
 
 class Hull:
-    """hull with --root set to a private store."""
+    """hull with --root set to a private store, run in a private network namespace: the node's
+    networks (the default bridge "hull0" and its nftables table) are per namespace, so each store gets
+    its own, and parallel test runs on this shared machine never meet."""
 
-    def __init__(self, root):
+    def __init__(self, root, netns=None):
+        """netns: a namespace to use (with enter()), None for a new one, False for the machine's own
+        (for tests that reach services on its loopback; their containers must not use a network)."""
         self.root = root
+        self.own_netns = netns is None
+        self.netns = Netns() if netns is None else netns
+
+    def enter(self):
+        return self.netns.enter() if self.netns else []
 
     def cmd(self, *args):
-        return [HULL, "--root", self.root] + [str(a) for a in args]
+        return [*self.enter(), HULL, "--root", self.root] + [str(a) for a in args]
+
+    def sh(self, *args, check=True, timeout=30):
+        """A command on the store's host namespace (ip, nft, python3 peers)."""
+        p = subprocess.run([*self.enter(), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(map(str, args))} failed ({p.returncode}):\n{p.stdout}{p.stderr}")
+        return p
+
+    def close(self):
+        if self.own_netns:
+            self.netns.close()
 
     def run(self, *args, check=True, input=None, env=None, timeout=120):
         e = dict(os.environ)
@@ -70,6 +95,8 @@ class Hull:
         """Remove every container and volume of the store (teardown)."""
         self.run("rm", "-a", "-f", check=False, timeout=120)
         self.run("volume", "prune", check=False)
+        if self.netns:  # never the machine's own table: other stores' rules may be there
+            self.run("network", "prune", check=False)
 
     def files_of_containers(self):
         d = os.path.join(self.root, "containers")

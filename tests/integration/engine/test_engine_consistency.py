@@ -116,6 +116,31 @@ def test_kill_attached_cli_of_rm_container(hull, tag):
     assert hull.files_of_containers() == []
 
 
+def kill_at_random(hull, args, rnd, victim, max_delay):
+    """Run hull ARGS and kill -9 one process of the victim's kind of the store after a random delay."""
+    p = subprocess.Popen(hull.cmd(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + rnd.uniform(0.0, max_delay)
+    killed = False
+    while time.monotonic() < deadline or not killed:
+        kinds = ["hull", "hull-monitor", "hull-runtime"] if victim == "any" else [victim]
+        cands = [pid for k in kinds for pid in eu.pids_of(k, hull.root)]
+        if time.monotonic() >= deadline:
+            if cands:
+                try:
+                    os.kill(rnd.choice(cands), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            killed = True
+        elif p.poll() is not None and not cands:
+            break
+        time.sleep(0.005)
+    try:
+        p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
 @pytest.mark.parametrize("victim", ["hull", "hull-monitor", "hull-runtime", "any"])
 def test_random_kill9(hull, tag, victim):
     """Start containers in every mode and kill -9 one process of the given kind at a random moment."""
@@ -124,27 +149,7 @@ def test_random_kill9(hull, tag, victim):
     for it in range(12):
         mode = modes[it % len(modes)]
         args = mode + ["--name", f"{tag}-{it}", "bb", "sh", "-c", "echo hi; sleep 0.3"]
-        p = subprocess.Popen(hull.cmd(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + rnd.uniform(0.0, 0.25)
-        killed = False
-        while time.monotonic() < deadline or not killed:
-            kinds = ["hull", "hull-monitor", "hull-runtime"] if victim == "any" else [victim]
-            cands = [pid for k in kinds for pid in eu.pids_of(k, hull.root)]
-            if time.monotonic() >= deadline:
-                if cands:
-                    try:
-                        os.kill(rnd.choice(cands), signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                killed = True
-            elif p.poll() is not None and not cands:
-                break
-            time.sleep(0.005)
-        try:
-            p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        kill_at_random(hull, args, rnd, victim, 0.25)
     # The state the kills left is understood: listing works and repairs, everything can be removed.
     for c in hull.ps():
         assert c["State"] in ("created", "running", "exited", "stopping", "restarting", "removing"), c
@@ -160,4 +165,46 @@ def test_random_kill9(hull, tag, victim):
     assert hull.ps() == []
     assert eu.monitors_of(hull.root) == []
     assert hull.files_of_containers() == []
+    integrity(hull)
+
+
+def network_leftovers(hull):
+    """Endpoints, leases, port reservations, veths and published-port elements left in the store's namespace."""
+    out = []
+    db = os.path.join(hull.root, "run", "net", "run.db")
+    if os.path.exists(db):
+        c = sqlite3.connect(db, timeout=30)
+        try:
+            out += [f"row {t}/{k}" for t, k in c.execute("SELECT tbl, key FROM net_rows")
+                    if t.split("/")[0] not in ("cursors", "sysctl")]
+        finally:
+            c.close()
+    links = hull.sh("ip", "-o", "link").stdout
+    out += [f"link {l.split(':')[1].strip()}" for l in links.splitlines() if l.split(":")[1].strip().startswith("vh")]
+    rules = hull.sh("nft", "list", "table", "inet", "hull", check=False).stdout
+    out += [f"nft: {l.strip()}" for l in rules.splitlines() if "dnat" in l and "elements" in l]
+    return out
+
+
+@pytest.mark.parametrize("victim", ["hull", "hull-monitor", "any"])
+def test_random_kill9_network(hull, tag, victim):
+    """The same on a user network with a published port: what a kill leaves, the next commands reclaim."""
+    rnd = random.Random(f"{tag}{victim}net")
+    hull.run("network", "create", f"{tag}n")
+    modes = [["run", "--rm"], ["run", "-d"], ["run"], ["run", "--rm", "-d"]]
+    for it in range(8):
+        mode = modes[it % len(modes)]
+        args = mode + ["--name", f"{tag}-{it}", "--network", f"{tag}n", "-p", f"{21000 + it}:80", "bb", "sh", "-c",
+                       "echo hi; sleep 0.3"]
+        kill_at_random(hull, args, rnd, victim, 0.2)
+    for c in hull.ps():
+        assert c["State"] in ("created", "running", "exited", "stopping", "restarting", "removing"), c
+    deadline = time.monotonic() + 30
+    while (hull.ps() or eu.monitors_of(hull.root)) and time.monotonic() < deadline:
+        hull.run("rm", "-a", "-f", check=False)
+        time.sleep(0.2)
+    assert hull.ps() == []
+    # Removal and prune reclaim every endpoint, lease, port and rule the kills left; the network goes.
+    assert hull.run("network", "prune").out.split() == [f"{tag}n"]
+    assert network_leftovers(hull) == []
     integrity(hull)

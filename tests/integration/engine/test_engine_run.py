@@ -140,8 +140,9 @@ def test_stdin_interactive(hull):
 def test_tty(hull, tag):
     pid, fd = pty.fork()
     if pid == 0:
-        os.execv(eu.HULL, [eu.HULL, "--root", hull.root, "run", "--rm", "-it", "--name", tag, "bb", "sh", "-c",
-                           "tty; stty size; read line; echo got:$line; exit 4"])
+        cmd = hull.cmd("run", "--rm", "-it", "--name", tag, "bb", "sh", "-c",
+                       "tty; stty size; read line; echo got:$line; exit 4")
+        os.execvp(cmd[0], cmd)
     out = b""
     sent = False
     deadline = time.monotonic() + 30
@@ -233,7 +234,7 @@ def test_ps_formats_and_filters(hull, tag):
     hull.run("run", "-d", "--name", tag, "-l", "app=web", "bb", "sleep", "300")
     hull.run("create", "--name", tag + "2", "-l", "app=db", "bb")
     out = hull.run("ps", "-a").out.splitlines()
-    assert out[0].split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]
+    assert out[0].split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     # Columns are aligned: each row's NAMES starts where the heading's does.
     col = out[0].index("NAMES")
     assert all(len(l) > col and l[col - 1] == " " and l[col] != " " for l in out[1:])
@@ -258,7 +259,7 @@ def test_inspect_fields(hull, tag):
     hc = i["HostConfig"]
     assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
     assert hc["Memory"] == 64 << 20 and hc["NanoCpus"] == 500000000 and hc["PidsLimit"] == 100
-    assert hc["NetworkMode"] == "none" and hc["SeccompProfile"] == "default"
+    assert hc["NetworkMode"] == "bridge" and hc["SeccompProfile"] == "default"
     assert i["State"]["Pid"] > 0 and i["State"]["StartedAt"].endswith("Z")
     assert os.path.exists(i["LogPath"])
     # `hull inspect` finds containers, images and volumes; templates walk the document.

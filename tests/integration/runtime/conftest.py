@@ -73,8 +73,10 @@ def rt(tmp_path, tag, leak_check):
     leak_check.watch_dir(root)
     yield r
     r.cleanup()
-    # The seccomp cache is shared state by design; it is not a leak.
+    # The seccomp and cgroup layout caches are shared state by design; they are not leaks.
     shutil.rmtree(os.path.join(root, ".seccomp-cache"), ignore_errors=True)
+    if os.path.exists(os.path.join(root, ".cgroup-layout")):
+        os.unlink(os.path.join(root, ".cgroup-layout"))
 
 
 class Bundle:

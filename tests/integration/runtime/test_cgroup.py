@@ -328,3 +328,41 @@ def test_mount_view(statedir, tag, tmp_path):
         assert f"{cg.path} {target}/memory ro," in mounts  # a bind of the container's own cgroup
         out = cg("mount", "--target", target, "--cgroupns").stdout
         assert f"/ {target}/memory rw," in out  # a cgroup mount rooted at the namespace
+
+
+def test_layout_cache_follows_the_mounts(rt, bundle, tmp_path, tag):
+    """hull-runtime keeps the cgroup lines of mountinfo in <root>/.cgroup-layout (reading mountinfo
+    costs a millisecond per hundred mounts): a hierarchy mounted below the cgroup root afterwards
+    must be used by the very next container."""
+    import subprocess
+    top = tmp_path / "cgroot"
+    top.mkdir()
+    mounted = []
+
+    def mount(*args):
+        subprocess.run(["mount"] + list(args), check=True)
+        mounted.append(args[-1])
+
+    try:
+        mount("-t", "tmpfs", "cgroot", str(top))
+        for ctrl in ("pids", "devices", "memory"):
+            (top / ctrl).mkdir()
+        mount("-t", "cgroup", "-o", "pids", "cgroup", str(top / "pids"))
+        mount("-t", "cgroup", "-o", "devices", "cgroup", str(top / "devices"))  # the spec's device rules
+        env = dict(os.environ, HULL_CGROUP_ROOT=str(top))
+        cfg = bundle.config
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "cgroup"]
+        cfg["mounts"] = [m for m in cfg["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+        cfg["linux"]["cgroupsPath"] = f"/{tag}"
+        bundle.set_args("/bin/cat", "/proc/self/cgroup")
+        out = rt.run("run", tag, cwd=bundle.path, env=env).stdout
+        assert f":pids:/{tag}" in out and f":memory:/{tag}" not in out
+        cache = open(os.path.join(rt.root, ".cgroup-layout")).read()
+        assert f"{top}/pids " in cache and f"{top}/memory " not in cache
+        mount("-t", "cgroup", "-o", "memory", "cgroup", str(top / "memory"))
+        out = rt.run("run", tag, cwd=bundle.path, env=env).stdout
+        assert f":pids:/{tag}" in out and f":memory:/{tag}" in out, "the new hierarchy is used at once"
+        assert f"{top}/memory " in open(os.path.join(rt.root, ".cgroup-layout")).read()
+    finally:
+        for m in reversed(mounted):
+            subprocess.run(["umount", m])

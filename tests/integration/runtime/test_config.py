@@ -176,6 +176,44 @@ def test_user_namespace(rt, bundle):
     assert "/dev/null" in out
 
 
+def test_idmapped_mounts(rt, bundle, tmp_path):
+    """mounts[].uidMappings/gidMappings and the idmap option (runtime-spec config.md "Mounts")."""
+    host_dir = tmp_path / "idm"
+    host_dir.mkdir()
+    (host_dir / "root-file").write_text("r")
+    (host_dir / "five-file").write_text("5")
+    os.chown(host_dir / "five-file", 5, 7)
+    os.chmod(tmp_path, 0o755)
+    mapping = [{"containerID": 0, "hostID": 2000, "size": 1000}]
+    bundle.config["mounts"].append({"destination": "/idm", "type": "bind", "source": str(host_dir),
+                                    "options": ["rbind"], "uidMappings": mapping, "gidMappings": mapping})
+    out = run_out(rt, bundle, "/bin/sh", "-c", "stat -c '%u %g' /idm/root-file /idm/five-file; stat -c '%u' /")
+    assert out.split("\n")[:3] == ["2000 2000", "2005 2007", "0"], out
+    assert os.stat(host_dir / "five-file").st_uid == 5, "the files themselves are unchanged"
+
+    # "idmap" without mappings of its own: the container's user namespace mappings, so that the
+    # container's root owns what the host's root owns.
+    bundle.config["mounts"][-1] = {"destination": "/idm", "type": "bind", "source": str(host_dir),
+                                   "options": ["rbind", "idmap"]}
+    bundle.linux()["namespaces"].append({"type": "user"})
+    bundle.linux()["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.linux()["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    subprocess.run(["chown", "-R", "100000:100000", bundle.rootfs], check=True)
+    d = bundle.path
+    while d not in ("/", "/tmp"):
+        os.chmod(d, os.stat(d).st_mode | 0o055)
+        d = os.path.dirname(d)
+    out = run_out(rt, bundle, "/bin/sh", "-c", "stat -c '%u %g' /idm/root-file /idm/five-file; echo w > /idm/new && echo wrote")
+    assert out.split("\n")[:3] == ["0 0", "5 7", "wrote"], out
+    assert os.stat(host_dir / "new").st_uid == 0, "a file the container's root writes is the host root's"
+
+    # Only binds can be idmapped; the error names the mount.
+    bundle.config["mounts"][-1] = {"destination": "/idm", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"]}
+    bundle.save()
+    p = rt.run("run", "--bundle", bundle.path, bundle.id, check=False)
+    assert p.returncode != 0 and "an idmapped mount must be a bind mount" in p.stderr and "mounts[" in p.stderr
+
+
 def test_cgroup_namespace(rt, bundle):
     out = run_out(rt, bundle, "/bin/cat", "/proc/self/cgroup")
     # Inside its own cgroup namespace the container sees itself at the root.

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * setup.c - hull-init's console and network setup. The network is configured with the
+ * classic ioctls (SIOCSIFADDR, SIOCSIFNETMASK, SIOCSIFFLAGS, SIOCADDRT) rather than
+ * netlink: one static IPv4 address and a default route are all a first-boot config holds.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hull-init.h"
+#include "util.h"
+
+void console_setup(void)
+{
+        int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+                close(fd);
+        setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+static int set_addr(int s, unsigned long req, const char *ifname, in_addr_t a)
+{
+        struct ifreq ifr = {};
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = a;
+        return ioctl(s, req, &ifr) < 0 ? -errno : 0;
+}
+
+static int link_up(int s, const char *ifname)
+{
+        struct ifreq ifr = {};
+
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+                return -errno;
+        ifr.ifr_flags |= IFF_UP;
+        return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
+void net_setup(const struct vmconf *c)
+{
+        _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct in_addr a;
+        unsigned prefix = 32;
+
+        if (s < 0)
+                return;
+        link_up(s, "lo");
+        if (c->ip) {
+                _cleanup_free_ char *ip = strdup(c->ip);
+                char *slash = ip ? strchr(ip, '/') : NULL;
+                if (slash) {
+                        *slash++ = 0;
+                        prefix = (unsigned)atoi(slash);
+                }
+                if (!ip || inet_pton(AF_INET, ip, &a) != 1 || prefix > 32) {
+                        init_log("invalid address '%s'", c->ip);
+                        return;
+                }
+                if (set_addr(s, SIOCSIFADDR, "eth0", a.s_addr) < 0 ||
+                    set_addr(s, SIOCSIFNETMASK, "eth0", prefix ? htonl(~0u << (32 - prefix)) : 0) < 0 ||
+                    link_up(s, "eth0") < 0)
+                        init_log("cannot configure eth0: %m");
+        }
+        if (c->gateway && inet_pton(AF_INET, c->gateway, &a) == 1) {
+                struct rtentry rt = {};
+                struct sockaddr_in *gw = (struct sockaddr_in *)&rt.rt_gateway;
+                struct sockaddr_in *dst = (struct sockaddr_in *)&rt.rt_dst;
+                struct sockaddr_in *mask = (struct sockaddr_in *)&rt.rt_genmask;
+                gw->sin_family = dst->sin_family = mask->sin_family = AF_INET;
+                gw->sin_addr = a;
+                rt.rt_flags = RTF_UP | RTF_GATEWAY;
+                if (ioctl(s, SIOCADDRT, &rt) < 0)
+                        init_log("cannot add the default route: %m");
+        }
+        if (c->dns) {
+                _cleanup_free_ char *buf = NULL;
+                size_t n = 0;
+                FILE *f = open_memstream(&buf, &n);
+                if (!f)
+                        return;
+                STRV_FOREACH (d, c->dns)
+                        fprintf(f, "nameserver %s\n", *d);
+                fclose(f);
+                _cleanup_close_ int fd =
+                        open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0 || write_all(fd, buf, n) < 0)
+                        init_log("cannot write /etc/resolv.conf: %m");
+        }
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vm-internal.h - what the files of the VM part of the engine share (vm*.c). */
+#pragma once
+
+#include <dirent.h>
+
+#include "vm.h"
+
+#define VM_LAUNCH_FILE  "launch"
+#define VM_CONSOLE_SOCK "console"
+#define VM_CONSOLE_LOG  "console.log"
+#define VM_VMM_LOG      "vmm.log"
+#define VM_STOP_FILE    "stop"
+#define VM_ROOT_DISK    "root.qcow2"
+#define VM_CONFIG_DISK  "config.img"
+#define VM_VOLUME_DISK  "hull-vm-disk.ext4" /* in a volume's _data */
+#define VM_EXIT_MARKER  "HULL-VM-EXIT="
+
+static inline void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+/* $env, else the first readable of candidates (relative ones: to this executable's directory). */
+int vm_find_file(const char *env, const char *const *candidates, const char *what, char **ret);
+/* The guest assets' directory (vmlinuz, modules/, kernel/). */
+int vm_guest_dir(char **ret);
+/* A helper binary of hull: $env, next to hull, in a build tree, in HULL_LIBEXECDIR. */
+int vm_find_helper(const char *name, const char *env, char **ret);
+/* Run a tool (PATH searched) and wait; on failure record its last output line under what. */
+int vm_run_tool(char *const *argv, const char *what);
+
+/* hull's initramfs for image VMs (cached), its path through ret. */
+int vm_boot_initrd(struct engine *e, const char *guest, char **ret);
+/* The image's root disk (ext4, cached per image id, read-only). */
+int vm_image_disk(struct engine *e, const char *image_id, char **ret);
+/* Write the config disk for c at path. */
+int vm_config_disk(const char *path, const struct vmconf *c);
+/* The ext4 disk of a VM volume (made at first use). */
+int vm_volume_disk(struct engine *e, const struct vm_volume_spec *v, char **ret);
+
+/* The backend a VM was last started with (its launch file in dir). */
+int vm_launch_kind(const char *dir, enum vmm_kind *ret);
+
+/* Restart policies, as the monitor applies them. */
+int vm_restart_parse(const char *s, bool *ret_always, unsigned *ret_max_failures);
