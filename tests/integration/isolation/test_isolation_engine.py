@@ -41,6 +41,7 @@ def hull(tmp_path, tag, leak_check):
     leak_check.watch_dir(str(root / "containers"))
     yield h
     h.cleanup()
+    h.close()
 
 
 def run_in_pty(cmd, size, timeout=120):
