@@ -3,17 +3,15 @@ engine, its monitor and hull-runtime like ordinary containers. On this project's
 QEMU under TCG (their /dev/kvm is PVM and cannot run Linux), so a boot costs seconds: each test
 boots as few VMs as it can and checks several behaviours on each."""
 import os
-import pty
-import select
 import signal
-import subprocess
 import sys
-import time
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "engine"))
+for _d in ("engine", "clients"):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", _d))
 import engine_util as eu  # noqa: E402
+from clienttest import run_in_pty  # noqa: E402
 from engine_fixtures import ROOT_ONLY, _need_binaries  # noqa: E402
 
 pytestmark = ROOT_ONLY
@@ -44,34 +42,6 @@ def hull(tmp_path, tag, leak_check):
     h.close()
 
 
-def run_in_pty(cmd, size, timeout=120):
-    """Run cmd on a new pty of size (rows, cols); return (status, output)."""
-    import fcntl
-    import struct
-    import termios
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
-    p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([master], [], [], 1)
-        if not r:
-            if p.poll() is not None:
-                break
-            continue
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(master)
-    return p.wait(timeout=30), out.decode(errors="replace")
-
-
 def vmm_of(hull, name):
     """The VMM process: the only child of the container's process (hull-runtime's shim)."""
     pid = hull.inspect(name)["State"]["Pid"]
@@ -95,7 +65,8 @@ def test_vm_run_foreground_stdio_exit_code_and_terminal(hull):
     [base] = os.listdir(os.path.join(hull.root, "vm-disks"))
     assert base.endswith(".ext4")
     status, out = run_in_pty(hull.cmd("run", "--rm", "-t", *VM, "bb", "sh", "-c",
-                                      "test -t 0 && ! test -e /written && stty size && exit 5"), (33, 101))
+                                      "test -t 0 && ! test -e /written && stty size && exit 5"), size=(33, 101),
+                             timeout=120)
     assert status == 5 and "33 101" in out, out
     assert "No such file" in hull.fail("run", "--rm", *VM, "bb", "/no/such/file", code=127)
     assert hull.ps() == [] and hull.files_of_containers() == []
