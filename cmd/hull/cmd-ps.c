@@ -93,10 +93,9 @@ static const char *isolation_of(const struct workload *w)
 
         if (!w->spec || !strstr(w->spec, "\"isolation\"") || !(spec = json_tokener_parse(w->spec)))
                 return "container";
-        return json_object_object_get_ex(spec, "isolation", &v) && json_object_is_type(v, json_type_string) &&
-                               streq(json_object_get_string(v), "vm")
-                       ? "vm"
-                       : "container";
+        if (!json_object_object_get_ex(spec, "isolation", &v) || !json_object_is_type(v, json_type_string))
+                return "container";
+        return streq(json_object_get_string(v), "vm") ? "vm" : "container";
 }
 
 static struct json_object *ps_json(struct engine *e, const struct workload *w)
@@ -165,10 +164,10 @@ int cmd_ps(struct cmd_context *c)
                                               "",
                                               "",
                                               "KIND"};
-        static const char *const fields[] = {"ID",       "Image",   "Command",   "Created",      "Status",
-                                             "Ports",    "Names",   "Isolation", "ImageID",      "CreatedAt",
-                                             "State",    "Labels",  "ExitCode",  "Pid",          "RestartCount",
-                                             "Health",   "Kind"};
+        static const char *const fields[] = {"ID",      "Image",     "Command",  "Created",   "Status",
+                                             "Ports",   "Names",     "Isolation", "ImageID", "CreatedAt",
+                                             "State",   "Labels",    "ExitCode", "Pid",       "RestartCount",
+                                             "Health",  "Kind"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_json_ struct json_object *arr = json_object_new_array();
         const char *format = cmd_opt(c, "format");
@@ -241,8 +240,8 @@ int cmd_ps(struct cmd_context *c)
                 r = table_add_row(
                         t, (const char *const[]){no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
                                                  format_ago(w->created / 1000000000, ago),
-                                                 ctr_status_line(w, st), ports ?: "", w->name, isolation_of(w),
-                                                 w->image_id,
+                                                 ctr_status_line(w, st), ports ?: "", w->name,
+                                                 isolation_of(w), w->image_id,
                                                  logfile_format_time(w->created, created, sizeof(created)),
                                                  state_word(w->state), w->labels, code, pid, restarts,
                                                  w->health ?: "", w->kind});

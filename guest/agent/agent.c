@@ -38,7 +38,7 @@
 #include "agent-proto.h"
 #include "agent.h"
 
-#define CTR_ROOT "/ctr"
+#define CTR_ROOT  "/ctr"
 #define MAX_PROCS 64
 
 struct proc {
@@ -46,9 +46,9 @@ struct proc {
         pid_t pid;
         int in_fd, out_fd, err_fd; /* -1 when closed; a terminal has only out_fd (the master) */
         struct agent_buf in_pending;
-        bool in_eof;   /* the host closed stdin: close in_fd once in_pending is written */
+        bool in_eof; /* the host closed stdin: close in_fd once in_pending is written */
         bool reaped;
-        int status;    /* exit code or 128+signal, once reaped */
+        int status; /* exit code or 128+signal, once reaped */
 };
 
 static struct {
@@ -59,7 +59,7 @@ static struct {
         bool created;
         bool debug;
         bool is_init;
-} A = { .host_fd = -1 };
+} A = {.host_fd = -1};
 
 void agent_log(const char *fmt, ...)
 {
@@ -84,13 +84,14 @@ void agent_log(const char *fmt, ...)
  * With hull.debug=1: a step on the console, stamped with the guest's uptime (CLOCK_BOOTTIME; the
  * kernel's own stamps are on another clock, so the agent stamps its start too).
  */
-#define debug(fmt, ...)                                                                                           \
-        do {                                                                                                      \
-                if (A.debug) {                                                                                    \
-                        struct timespec t_;                                                               \
-                        clock_gettime(CLOCK_BOOTTIME, &t_);                                                       \
-                        agent_log("T+%ld.%03ld " fmt, (long)t_.tv_sec, t_.tv_nsec / 1000000, ##__VA_ARGS__);     \
-                }                                                                                                 \
+#define debug(fmt, ...)                                                                      \
+        do {                                                                                 \
+                if (A.debug) {                                                               \
+                        struct timespec t_;                                                  \
+                        clock_gettime(CLOCK_BOOTTIME, &t_);                                  \
+                        agent_log("T+%ld.%03ld " fmt, (long)t_.tv_sec, t_.tv_nsec / 1000000, \
+                                  ##__VA_ARGS__);                                            \
+                }                                                                            \
         } while (0)
 
 /* ------------------------------------------------------------------ sending */
@@ -105,7 +106,7 @@ static int flush_out(void)
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN) {
-                                struct pollfd p = { .fd = A.host_fd, .events = POLLOUT };
+                                struct pollfd p = {.fd = A.host_fd, .events = POLLOUT};
                                 poll(&p, 1, 1000);
                                 continue;
                         }
@@ -126,7 +127,7 @@ static int send_frame(uint16_t type, uint32_t id, const void *p, size_t n)
 
 static int send_u32(uint16_t type, uint32_t id, uint32_t v)
 {
-        uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+        uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
         return send_frame(type, id, b, sizeof(b));
 }
 
@@ -174,7 +175,7 @@ static void proc_release(struct proc *p)
         if (p->err_fd >= 0)
                 close(p->err_fd);
         agent_buf_free(&p->in_pending);
-        *p = (struct proc){ .in_fd = -1, .out_fd = -1, .err_fd = -1 };
+        *p = (struct proc){.in_fd = -1, .out_fd = -1, .err_fd = -1};
 }
 
 /* Read what fd holds now; returns false at EOF or error (the fd was closed). */
@@ -230,14 +231,14 @@ static void reap_all(long timeout_ms)
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
                         return;
-                struct timespec nap = { 0, 1000000 };
+                struct timespec nap = {0, 1000000};
                 nanosleep(&nap, NULL);
         }
 }
 
 static void finish_main(int status)
 {
-        struct pollfd pf = { .fd = A.host_fd, .events = POLLIN };
+        struct pollfd pf = {.fd = A.host_fd, .events = POLLIN};
         struct timespec start, now;
 
         if (A.is_init) {
@@ -263,7 +264,8 @@ static void finish_main(int status)
                 ssize_t k;
 
                 clock_gettime(CLOCK_MONOTONIC, &now);
-                long left = 3000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+                long left = 3000 -
+                            ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
                 if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
                         break;
                 k = read(A.host_fd, buf, sizeof(buf));
@@ -378,7 +380,7 @@ static void handle_msg(const struct agent_msg *m)
                         agent_send_error(m->id, EAGAIN, "too many processes (%d)", MAX_PROCS);
                         return;
                 }
-                *slot = (struct proc){ .in_fd = -1, .out_fd = -1, .err_fd = -1 };
+                *slot = (struct proc){.in_fd = -1, .out_fd = -1, .err_fd = -1};
                 struct agent_spawned s;
                 int r = agent_spawn_process(m->id, m->data, m->len, A.created ? CTR_ROOT : "/", &s);
                 if (r < 0)
@@ -402,7 +404,7 @@ static void handle_msg(const struct agent_msg *m)
                 return;
         case AGENT_RESIZE:
                 if ((p = proc_find(m->id)) && p->out_fd >= 0 && p->err_fd < 0) {
-                        struct winsize ws = { .ws_row = m->rows, .ws_col = m->cols };
+                        struct winsize ws = {.ws_row = m->rows, .ws_col = m->cols};
                         ioctl(p->out_fd, TIOCSWINSZ, &ws);
                 }
                 return;
@@ -425,24 +427,24 @@ static int serve(int sfd)
                 struct proc *owner[2 + 3 * MAX_PROCS];
                 size_t n = 0;
 
-                pf[n] = (struct pollfd){ .fd = A.host_fd, .events = POLLIN };
+                pf[n] = (struct pollfd){.fd = A.host_fd, .events = POLLIN};
                 owner[n++] = NULL;
-                pf[n] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+                pf[n] = (struct pollfd){.fd = sfd, .events = POLLIN};
                 owner[n++] = NULL;
                 for (size_t i = 0; i < MAX_PROCS; i++) {
                         struct proc *p = &A.procs[i];
                         if (!p->id)
                                 continue;
                         if (p->out_fd >= 0) {
-                                pf[n] = (struct pollfd){ .fd = p->out_fd, .events = POLLIN };
+                                pf[n] = (struct pollfd){.fd = p->out_fd, .events = POLLIN};
                                 owner[n++] = p;
                         }
                         if (p->err_fd >= 0) {
-                                pf[n] = (struct pollfd){ .fd = p->err_fd, .events = POLLIN };
+                                pf[n] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
                                 owner[n++] = p;
                         }
                         if (p->in_fd >= 0 && p->in_fd != p->out_fd && (p->in_pending.len || p->in_eof)) {
-                                pf[n] = (struct pollfd){ .fd = p->in_fd, .events = POLLOUT };
+                                pf[n] = (struct pollfd){.fd = p->in_fd, .events = POLLOUT};
                                 owner[n++] = p;
                         }
                         if (p->in_fd >= 0 && p->in_fd == p->out_fd && (p->in_pending.len || p->in_eof))
@@ -503,7 +505,7 @@ int main(int argc, char **argv)
         clock_gettime(CLOCK_BOOTTIME, &start);
         A.is_init = getpid() == 1;
         for (size_t i = 0; i < MAX_PROCS; i++)
-                A.procs[i] = (struct proc){ .in_fd = -1, .out_fd = -1, .err_fd = -1 };
+                A.procs[i] = (struct proc){.in_fd = -1, .out_fd = -1, .err_fd = -1};
         agent_reader_init(&A.rd, false);
         signal(SIGPIPE, SIG_IGN);
         if (A.is_init)
@@ -512,7 +514,8 @@ int main(int argc, char **argv)
         if (A.debug)
                 agent_log("T+%ld.%03ld start", (long)start.tv_sec, start.tv_nsec / 1000000);
         debug("system ready");
-        /* hull.agent=off: the microVM alone, without the container (the baseline of bench/isolation-nested). */
+        /* hull.agent=off: the microVM alone, without the container (the baseline of bench/isolation-nested).
+         */
         if (agent_cmdline_is("hull.agent", "off"))
                 power_off();
         sigemptyset(&mask);

@@ -28,9 +28,9 @@
 #include "agent-proto.h"
 #include "agent.h"
 
-#define MAX_PARTS 8
-#define MAX_ARGS 4096
-#define MAX_GROUPS 64
+#define MAX_PARTS   8
+#define MAX_ARGS    4096
+#define MAX_GROUPS  64
 #define MAX_RLIMITS 16
 
 static int mkdir_parents(char *path, bool last)
@@ -55,11 +55,19 @@ struct flag_name {
 };
 
 static const struct flag_name mount_flags[] = {
-        { "ro", MS_RDONLY, 0 },        { "rw", 0, MS_RDONLY },         { "nosuid", MS_NOSUID, 0 },
-        { "suid", 0, MS_NOSUID },      { "nodev", MS_NODEV, 0 },       { "dev", 0, MS_NODEV },
-        { "noexec", MS_NOEXEC, 0 },    { "exec", 0, MS_NOEXEC },       { "relatime", MS_RELATIME, 0 },
-        { "noatime", MS_NOATIME, 0 },  { "strictatime", MS_STRICTATIME, 0 }, { "sync", MS_SYNCHRONOUS, 0 },
-        { "nodiratime", MS_NODIRATIME, 0 },
+        {"ro", MS_RDONLY, 0},
+        {"rw", 0, MS_RDONLY},
+        {"nosuid", MS_NOSUID, 0},
+        {"suid", 0, MS_NOSUID},
+        {"nodev", MS_NODEV, 0},
+        {"dev", 0, MS_NODEV},
+        {"noexec", MS_NOEXEC, 0},
+        {"exec", 0, MS_NOEXEC},
+        {"relatime", MS_RELATIME, 0},
+        {"noatime", MS_NOATIME, 0},
+        {"strictatime", MS_STRICTATIME, 0},
+        {"sync", MS_SYNCHRONOUS, 0},
+        {"nodiratime", MS_NODIRATIME, 0},
 };
 
 /* Split "ro,nosuid,size=64k" into flags and the data string the file system reads. */
@@ -79,7 +87,8 @@ static unsigned long parse_options(const char *opts, char *data, size_t size)
                                 known = true;
                         }
                 /* Propagation and bind flags mean nothing for a file system of the guest. */
-                if (known || strstr(o, "shared") || strstr(o, "private") || strstr(o, "slave") || strstr(o, "bind"))
+                if (known || strstr(o, "shared") || strstr(o, "private") || strstr(o, "slave") ||
+                    strstr(o, "bind"))
                         continue;
                 int n = snprintf(data + dl, size - dl, "%s%s", dl ? "," : "", o);
                 if (n > 0 && (size_t)n < size - dl)
@@ -115,7 +124,8 @@ static int mount_one(const char *root, const char *src, const char *dst, const c
         if (strncmp(src, "vd", 2) == 0 && !strchr(src, '/')) {
                 snprintf(dev, sizeof(dev), "/dev/%s", src);
                 if (agent_wait_path(dev) < 0)
-                        return agent_send_error(0, ENOENT, "disk '%s' for '%s' did not appear", dev, dst), -ENOENT;
+                        return agent_send_error(0, ENOENT, "disk '%s' for '%s' did not appear", dev, dst),
+                               -ENOENT;
                 source = dev;
         }
         if (mount(source, target, type, flags, data[0] ? data : NULL) < 0) {
@@ -143,7 +153,8 @@ static int write_file(const char *root, const char *path, const char *mode, cons
         mkdir_parents(target, false);
         /* Replace a symlink (Debian's /etc/resolv.conf may be one) instead of writing through it. */
         unlink(target);
-        fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, (mode_t)strtoul(mode, NULL, 8));
+        fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                  (mode_t)strtoul(mode, NULL, 8));
         if (fd < 0) {
                 r = -errno;
                 return agent_send_error(0, -r, "cannot write '%s': %s", path, strerror(-r)), r;
@@ -180,7 +191,7 @@ static void setup_dev(const char *root)
 
 int agent_create(const uint8_t *payload, size_t len, const char *root)
 {
-        struct agent_field_iter it = { payload, len };
+        struct agent_field_iter it = {payload, len};
         const uint8_t *val;
         uint32_t vlen;
         uint16_t tag;
@@ -190,7 +201,8 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
         while ((r = agent_field_next(&it, &tag, &val, &vlen)) > 0) {
                 static char buf[AGENT_MAX_FROM_HOST + 1];
                 char *parts[MAX_PARTS];
-                int n = agent_field_split(val, vlen, buf, sizeof(buf), parts, tag == AGENT_C_FILE ? 3 : MAX_PARTS);
+                int n = agent_field_split(val, vlen, buf, sizeof(buf), parts,
+                                          tag == AGENT_C_FILE ? 3 : MAX_PARTS);
 
                 if (n < 0)
                         return agent_send_error(0, EINVAL, "CREATE: malformed field %u", tag), -EINVAL;
@@ -198,10 +210,12 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
                 case AGENT_C_ROOT: {
                         char dev[256];
                         if (n < 2)
-                                return agent_send_error(0, EINVAL, "CREATE: ROOT needs device and type"), -EINVAL;
+                                return agent_send_error(0, EINVAL, "CREATE: ROOT needs device and type"),
+                                       -EINVAL;
                         snprintf(dev, sizeof(dev), "/dev/%s", parts[0]);
                         if (agent_wait_path(dev) < 0)
-                                return agent_send_error(0, ENOENT, "root disk '%s' did not appear", dev), -ENOENT;
+                                return agent_send_error(0, ENOENT, "root disk '%s' did not appear", dev),
+                                       -ENOENT;
                         mkdir(root, 0755);
                         r = mount_one("", parts[0], root, parts[1], n > 2 ? parts[2] : "");
                         if (r < 0)
@@ -220,7 +234,8 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
                         break;
                 case AGENT_C_FILE: {
                         if (n < 3 || !have_root)
-                                return agent_send_error(0, EINVAL, "CREATE: FILE needs a root and 3 parts"), -EINVAL;
+                                return agent_send_error(0, EINVAL, "CREATE: FILE needs a root and 3 parts"),
+                                       -EINVAL;
                         size_t clen = vlen - (size_t)(parts[2] - buf);
                         r = write_file(root, parts[0], parts[1], parts[2], clen);
                         if (r < 0)
@@ -276,7 +291,7 @@ static void spec_free(struct spec *s)
 
 static int spec_parse(struct spec *s, const uint8_t *payload, size_t len)
 {
-        struct agent_field_iter it = { payload, len };
+        struct agent_field_iter it = {payload, len};
         const uint8_t *val;
         uint32_t vlen;
         uint16_t tag;
@@ -320,7 +335,7 @@ static int spec_parse(struct spec *s, const uint8_t *payload, size_t len)
                         if (s->n_rlimits == MAX_RLIMITS || sscanf(v, "%llu:%llu:%llu", &a, &b, &c) != 3)
                                 goto bad;
                         s->rlimits[s->n_rlimits].resource = (int)a;
-                        s->rlimits[s->n_rlimits].lim = (struct rlimit){ b, c };
+                        s->rlimits[s->n_rlimits].lim = (struct rlimit){b, c};
                         s->n_rlimits++;
                         break;
                 case AGENT_E_ROWS_COLS:
@@ -348,15 +363,15 @@ struct child_error {
 
 static _Noreturn void child_fail(int fd, int err, const char *step)
 {
-        struct child_error e = { .err = err };
+        struct child_error e = {.err = err};
         snprintf(e.step, sizeof(e.step), "%s", step);
         if (write(fd, &e, sizeof(e)) < 0)
                 _exit(127);
         _exit(127);
 }
 
-static _Noreturn void child(const struct spec *s, const char *root, int in, int out, int err, const char *pts,
-                            int errfd)
+static _Noreturn void child(const struct spec *s, const char *root, int in, int out, int err,
+                            const char *pts, int errfd)
 {
         sigset_t none;
 
@@ -395,10 +410,11 @@ static _Noreturn void child(const struct spec *s, const char *root, int in, int 
         child_fail(errfd, errno, "execute");
 }
 
-int agent_spawn_process(uint32_t id, const uint8_t *payload, size_t len, const char *root, struct agent_spawned *ret)
+int agent_spawn_process(uint32_t id, const uint8_t *payload, size_t len, const char *root,
+                        struct agent_spawned *ret)
 {
         struct spec s = {};
-        int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, ep[2] = { -1, -1 }, master = -1;
+        int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, ep[2] = {-1, -1}, master = -1;
         char pts[128] = "";
         struct child_error ce = {};
         pid_t pid;
@@ -418,7 +434,7 @@ int agent_spawn_process(uint32_t id, const uint8_t *payload, size_t len, const c
                         goto fail_setup;
                 }
                 if (s.rows && s.cols) {
-                        struct winsize ws = { .ws_row = s.rows, .ws_col = s.cols };
+                        struct winsize ws = {.ws_row = s.rows, .ws_col = s.cols};
                         ioctl(master, TIOCSWINSZ, &ws);
                 }
         } else if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
@@ -450,7 +466,10 @@ int agent_spawn_process(uint32_t id, const uint8_t *payload, size_t len, const c
                 waitpid(pid, NULL, 0);
                 ce.step[sizeof(ce.step) - 1] = 0;
                 agent_send_error(id, ce.err, "cannot %s '%s': %s", ce.step,
-                                 strcmp(ce.step, "execute") == 0 ? s.argv[0] : s.cwd ? s.cwd : "/", strerror(ce.err));
+                                 strcmp(ce.step, "execute") == 0 ? s.argv[0]
+                                 : s.cwd                         ? s.cwd
+                                                                 : "/",
+                                 strerror(ce.err));
                 spec_free(&s);
                 if (master >= 0)
                         close(master);
@@ -464,12 +483,13 @@ int agent_spawn_process(uint32_t id, const uint8_t *payload, size_t len, const c
         spec_free(&s);
         if (master >= 0) {
                 fcntl(master, F_SETFL, O_NONBLOCK);
-                *ret = (struct agent_spawned){ .pid = pid, .in_fd = master, .out_fd = master, .err_fd = -1 };
+                *ret = (struct agent_spawned){.pid = pid, .in_fd = master, .out_fd = master, .err_fd = -1};
         } else {
                 fcntl(in[1], F_SETFL, O_NONBLOCK);
                 fcntl(out[0], F_SETFL, O_NONBLOCK);
                 fcntl(err[0], F_SETFL, O_NONBLOCK);
-                *ret = (struct agent_spawned){ .pid = pid, .in_fd = in[1], .out_fd = out[0], .err_fd = err[0] };
+                *ret = (struct agent_spawned){
+                        .pid = pid, .in_fd = in[1], .out_fd = out[0], .err_fd = err[0]};
         }
         return 0;
 

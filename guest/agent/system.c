@@ -28,7 +28,8 @@
 
 #include "agent.h"
 
-static void mount_api(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)
+static void mount_api(const char *src, const char *dst, const char *type, unsigned long flags,
+                      const char *data)
 {
         mkdir(dst, 0755);
         if (mount(src, dst, type, flags, data) < 0 && errno != EBUSY)
@@ -147,13 +148,13 @@ static long ms_since(const struct timespec *t0)
 
 static void nap_ms(long ms)
 {
-        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
         nanosleep(&ts, NULL);
 }
 
 static int connect_vsock(unsigned port)
 {
-        struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = port };
+        struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = port};
         int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
         if (fd < 0)

@@ -498,9 +498,11 @@ int ocispec_build(const struct ocispec_input *in, struct json_object **ret)
                 if (runspec_vm_isolated(s)) {
                         _cleanup_free_ char *disk = strdup_printf("%s/rootfs.ext4", in->dir);
                         put(&b, ann, "io.hull.isolation", json_object_new_string("vm"));
-                        put(&b, ann, "io.hull.isolation.rootfs-disk", disk ? json_object_new_string(disk) : NULL);
+                        put(&b, ann, "io.hull.isolation.rootfs-disk",
+                            disk ? json_object_new_string(disk) : NULL);
                         if (in->vm_base_disk)
-                                put(&b, ann, "io.hull.isolation.rootfs-base", json_object_new_string(in->vm_base_disk));
+                                put(&b, ann, "io.hull.isolation.rootfs-base",
+                                    json_object_new_string(in->vm_base_disk));
                 }
         }
 

@@ -811,8 +811,8 @@ int runspec_validate(const struct runspec *s)
          * A VM-isolated container has loopback only until its VM gets a tap on the network's bridge
          * (docs/agent.md, "Limits"): asking for more is refused rather than ignored.
          */
-        if (runspec_vm_isolated(s) && (!s->network || !streq(s->network, "none") || s->n_networks || s->publish ||
-                                       s->publish_all))
+        if (runspec_vm_isolated(s) &&
+            (!s->network || !streq(s->network, "none") || s->n_networks || s->publish || s->publish_all))
                 return err_set(-EINVAL, "--isolation vm: only --network none is supported yet (got '%s')",
                                s->network ?: s->n_networks ? s->networks[0].name : "the default network");
         if (s->hostname && s->network && streq(s->network, "host"))

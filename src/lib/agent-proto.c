@@ -16,10 +16,10 @@
 #include "agent-proto.h"
 
 static const char *const type_names[_AGENT_MSG_MAX] = {
-        [AGENT_CREATE] = "CREATE", [AGENT_EXEC] = "EXEC",       [AGENT_STDIN] = "STDIN",
-        [AGENT_SIGNAL] = "SIGNAL", [AGENT_RESIZE] = "RESIZE",   [AGENT_SHUTDOWN] = "SHUTDOWN",
-        [AGENT_HELLO] = "HELLO",   [AGENT_READY] = "READY",     [AGENT_STARTED] = "STARTED",
-        [AGENT_STDOUT] = "STDOUT", [AGENT_STDERR] = "STDERR",   [AGENT_EXIT] = "EXIT",
+        [AGENT_CREATE] = "CREATE", [AGENT_EXEC] = "EXEC",     [AGENT_STDIN] = "STDIN",
+        [AGENT_SIGNAL] = "SIGNAL", [AGENT_RESIZE] = "RESIZE", [AGENT_SHUTDOWN] = "SHUTDOWN",
+        [AGENT_HELLO] = "HELLO",   [AGENT_READY] = "READY",   [AGENT_STARTED] = "STARTED",
+        [AGENT_STDOUT] = "STDOUT", [AGENT_STDERR] = "STDERR", [AGENT_EXIT] = "EXIT",
         [AGENT_ERROR] = "ERROR",
 };
 
@@ -177,7 +177,7 @@ int agent_buf_frame(struct agent_buf *b, uint16_t type, uint32_t id, const void 
 
 void agent_reader_init(struct agent_reader *r, bool from_agent)
 {
-        *r = (struct agent_reader){ .from_agent = from_agent };
+        *r = (struct agent_reader){.from_agent = from_agent};
 }
 
 void agent_reader_free(struct agent_reader *r)
@@ -205,8 +205,8 @@ int agent_reader_feed(struct agent_reader *r, const void *p, size_t n)
         }
         /* Frames are taken out as they complete; more than one frame pending means nobody reads. */
         if (n > limit || r->len + n > limit) {
-                snprintf(r->error, sizeof(r->error), "agent: more than %zu bytes pending without a complete frame",
-                         limit);
+                snprintf(r->error, sizeof(r->error),
+                         "agent: more than %zu bytes pending without a complete frame", limit);
                 return -EMSGSIZE;
         }
         if (r->len + n > r->cap) {
@@ -266,8 +266,8 @@ static int check_msg(struct agent_reader *r, struct agent_msg *m)
             m->id != 0)
                 return fail(r, -EBADMSG, "agent: %s for process %u, expected 0", name, m->id);
         if ((m->type == AGENT_STARTED || m->type == AGENT_STDOUT || m->type == AGENT_STDERR ||
-             m->type == AGENT_EXIT || m->type == AGENT_EXEC || m->type == AGENT_STDIN || m->type == AGENT_SIGNAL ||
-             m->type == AGENT_RESIZE) &&
+             m->type == AGENT_EXIT || m->type == AGENT_EXEC || m->type == AGENT_STDIN ||
+             m->type == AGENT_SIGNAL || m->type == AGENT_RESIZE) &&
             m->id == 0)
                 return fail(r, -EBADMSG, "agent: %s for process 0", name);
         if (want == 4)
@@ -277,7 +277,8 @@ static int check_msg(struct agent_reader *r, struct agent_msg *m)
                 m->cols = get_le16(m->data + 2);
         }
         if (m->type == AGENT_EXIT && m->value > 255)
-                return fail(r, -EBADMSG, "agent: exit status %u of process %u out of range", m->value, m->id);
+                return fail(r, -EBADMSG, "agent: exit status %u of process %u out of range", m->value,
+                            m->id);
         if (m->type == AGENT_SIGNAL && (m->value == 0 || m->value > 64))
                 return fail(r, -EBADMSG, "host: invalid signal %u", m->value);
         if (m->type == AGENT_ERROR) {
@@ -313,11 +314,11 @@ int agent_reader_next(struct agent_reader *r, struct agent_msg *m)
         len = get_le32(r->buf);
         flags = get_le16(r->buf + 6);
         if (len > max_payload(r))
-                return fail(r, -EMSGSIZE, "%s: frame of %u bytes exceeds %zu", r->from_agent ? "agent" : "host", len,
-                            max_payload(r));
+                return fail(r, -EMSGSIZE, "%s: frame of %u bytes exceeds %zu",
+                            r->from_agent ? "agent" : "host", len, max_payload(r));
         if (flags)
-                return fail(r, -EBADMSG, "%s: frame with unknown flags 0x%x", r->from_agent ? "agent" : "host",
-                            flags);
+                return fail(r, -EBADMSG, "%s: frame with unknown flags 0x%x",
+                            r->from_agent ? "agent" : "host", flags);
         if (r->len - AGENT_HDR_SIZE < len)
                 return 0;
         *m = (struct agent_msg){
@@ -333,7 +334,8 @@ int agent_reader_next(struct agent_reader *r, struct agent_msg *m)
         return 1;
 }
 
-int agent_field_next(struct agent_field_iter *it, uint16_t *ret_tag, const uint8_t **ret_val, uint32_t *ret_len)
+int agent_field_next(struct agent_field_iter *it, uint16_t *ret_tag, const uint8_t **ret_val,
+                     uint32_t *ret_len)
 {
         uint32_t len;
 

@@ -22,10 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AGENT_PROTO_VERSION 1
-#define AGENT_HDR_SIZE 12
+#define AGENT_PROTO_VERSION  1
+#define AGENT_HDR_SIZE       12
 #define AGENT_MAX_FROM_AGENT 65536u
-#define AGENT_MAX_FROM_HOST (1u << 20)
+#define AGENT_MAX_FROM_HOST  (1u << 20)
 #define AGENT_MAX_ERROR_TEXT 1024u
 /* Output is sent in chunks of at most this size, well under AGENT_MAX_FROM_AGENT. */
 #define AGENT_CHUNK 32768u
@@ -104,9 +104,9 @@ struct agent_msg {
         const uint8_t *data; /* the payload */
         size_t len;
         /* Decoded for fixed-size messages. */
-        uint32_t value;      /* HELLO version, STARTED pid, EXIT status, SIGNAL number */
-        int32_t err;         /* ERROR: a positive errno */
-        const char *text;    /* ERROR: message, not NUL-terminated */
+        uint32_t value;   /* HELLO version, STARTED pid, EXIT status, SIGNAL number */
+        int32_t err;      /* ERROR: a positive errno */
+        const char *text; /* ERROR: message, not NUL-terminated */
         size_t text_len;
         uint16_t rows, cols; /* RESIZE */
 };
@@ -136,9 +136,11 @@ struct agent_field_iter {
         size_t left;
 };
 /* 1 with the field, 0 at the end, -EBADMSG when a field runs past the payload. */
-int agent_field_next(struct agent_field_iter *it, uint16_t *ret_tag, const uint8_t **ret_val, uint32_t *ret_len);
+int agent_field_next(struct agent_field_iter *it, uint16_t *ret_tag, const uint8_t **ret_val,
+                     uint32_t *ret_len);
 /*
  * Split a value into at most max NUL-separated parts (the last one keeps any further NUL),
  * copied NUL-terminated into out (size out_size); returns the number of parts or -E2BIG.
  */
-int agent_field_split(const uint8_t *val, uint32_t len, char *out, size_t out_size, char **parts, size_t max);
+int agent_field_split(const uint8_t *val, uint32_t len, char *out, size_t out_size, char **parts,
+                      size_t max);

@@ -78,8 +78,24 @@ int vmiso_make_ext4(const char *dir, const char *image)
         mib = tree_bytes * 2 / (1 << 20) + 1024;
         snprintf(size, sizeof(size), "%" PRIu64 "M", mib);
         snprintf(inodes, sizeof(inodes), "%" PRIu64, tree_inodes * 2 + 65536);
-        char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0", "-N", inodes,
-                         "-E", "lazy_itable_init=1", "-d", (char *)dir, (char *)image, size, NULL };
+        char *argv[] = {"mke2fs",
+                        "-q",
+                        "-F",
+                        "-t",
+                        "ext4",
+                        "-O",
+                        "^has_journal",
+                        "-m",
+                        "0",
+                        "-N",
+                        inodes,
+                        "-E",
+                        "lazy_itable_init=1",
+                        "-d",
+                        (char *)dir,
+                        (char *)image,
+                        size,
+                        NULL};
         return run_tool(argv, "mke2fs");
 }
 
@@ -124,13 +140,15 @@ int vmiso_disk_from_base(const char *rootfs, const char *base, const char *image
         if (!base)
                 return vmiso_make_ext4(rootfs, image);
         if (access(base, F_OK) < 0) {
-                _cleanup_free_ char *dir = strdup(base), *tmp = strdup_printf("%s.tmp-%d", base, (int)getpid());
+                _cleanup_free_ char *dir = strdup(base),
+                                    *tmp = strdup_printf("%s.tmp-%d", base, (int)getpid());
                 char *slash = dir ? strrchr(dir, '/') : NULL;
                 if (!tmp || !slash)
                         return -ENOMEM;
                 *slash = 0;
                 if ((r = mkdir_p(dir, 0700)) < 0)
-                        return err_set(r, "io.hull.isolation.rootfs-base: cannot create '%s': %s", dir, strerror(-r));
+                        return err_set(r, "io.hull.isolation.rootfs-base: cannot create '%s': %s", dir,
+                                       strerror(-r));
                 if ((r = vmiso_make_ext4(rootfs, tmp)) < 0) {
                         unlink(tmp);
                         return r;

@@ -44,8 +44,8 @@
 #include "vm-isolation.h"
 
 #define AGENT_VSOCK_PORT "1024"
-#define MAX_VOLUMES 20
-#define FILE_MAX (1u << 20)
+#define MAX_VOLUMES      20
+#define FILE_MAX         (1u << 20)
 
 int vmiso_requested(const struct oci_config *cfg)
 {
@@ -55,7 +55,8 @@ int vmiso_requested(const struct oci_config *cfg)
                 return false;
         if (streq(v, "vm"))
                 return true;
-        return err_set(-EINVAL, "annotations." VMISO_ANNOTATION ": unknown isolation '%s' (container, vm)", v);
+        return err_set(-EINVAL, "annotations." VMISO_ANNOTATION ": unknown isolation '%s' (container, vm)",
+                       v);
 }
 
 bool vmiso_state(const struct container_state *s)
@@ -78,8 +79,8 @@ static bool is_file(const char *p)
  * A guest asset: the annotation, $ENV, assets/guest/<name> in a source tree above this
  * executable (scripts/build puts build/ in the tree), HULL_LIBEXECDIR/guest/<name>.
  */
-static int find_asset(const struct oci_config *cfg, const char *env, const char *annotation, const char *name,
-                      char **ret)
+static int find_asset(const struct oci_config *cfg, const char *env, const char *annotation,
+                      const char *name, char **ret)
 {
         const char *v = config_annotation(cfg, annotation);
         char self[PATH_MAX];
@@ -117,8 +118,10 @@ static int find_asset(const struct oci_config *cfg, const char *env, const char 
                 *ret = TAKE_PTR(p);
                 return 0;
         }
-        return err_set(-ENOENT, "no guest %s for a VM-isolated container (set $%s or annotation %s; "
-                       "scripts/guest-assets and scripts/agent-initramfs make them)", name, env, annotation);
+        return err_set(-ENOENT,
+                       "no guest %s for a VM-isolated container (set $%s or annotation %s; "
+                       "scripts/guest-assets and scripts/agent-initramfs make them)",
+                       name, env, annotation);
 }
 
 static int find_hull_vmm(char **ret)
@@ -138,7 +141,7 @@ static int find_hull_vmm(char **ret)
                 if (slash) {
                         *slash = 0;
                         /* Installed side by side, or build/cmd/hull-runtime -> build/cmd/hull-vmm. */
-                        const char *rel[] = { "", "/../hull-vmm" };
+                        const char *rel[] = {"", "/../hull-vmm"};
                         for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
                                 _cleanup_free_ char *p = strdup_printf("%s%s/hull-vmm", self, rel[i]);
                                 if (p && access(p, X_OK) == 0) {
@@ -202,13 +205,14 @@ static int choose_vmm(const struct oci_config *cfg, enum vmm_kind *ret, bool *re
                 *ret_why = strdup_printf("hull: %s", why);
         } else {
                 *ret = VMM_QEMU;
-                *ret_why = strdup_printf("qemu (%s): %s", kvm ? "kvm" : "tcg", kvm ? "hull-vmm is not installed" : why);
+                *ret_why = strdup_printf("qemu (%s): %s", kvm ? "kvm" : "tcg",
+                                         kvm ? "hull-vmm is not installed" : why);
         }
         return *ret_why ? 0 : -ENOMEM;
 }
 
-static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const char *kernel, const char *initrd,
-                    const char *root_disk, size_t n_disks, char ***ret)
+static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const char *kernel,
+                    const char *initrd, const char *root_disk, size_t n_disks, char ***ret)
 {
         const char *mem = config_annotation(cfg, "io.hull.isolation.memory") ?: "256";
         const char *cpus = config_annotation(cfg, "io.hull.isolation.cpus") ?: "1";
@@ -217,18 +221,19 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
         int m, c, r = 0;
 
         if (parse_int(mem, &m) < 0 || m < 64 || m > 65536)
-                return err_set(-EINVAL, "io.hull.isolation.memory: invalid size in MiB '%s' (64 to 65536)", mem);
+                return err_set(-EINVAL, "io.hull.isolation.memory: invalid size in MiB '%s' (64 to 65536)",
+                               mem);
         if (parse_int(cpus, &c) < 0 || c < 1 || c > 64)
                 return err_set(-EINVAL, "io.hull.isolation.cpus: invalid number '%s' (1 to 64)", cpus);
-#define ADD(s)                                                                                                    \
-        do {                                                                                                      \
-                if (r >= 0)                                                                                       \
-                        r = strv_extend(&a, (s));                                                                 \
+#define ADD(s)                                    \
+        do {                                      \
+                if (r >= 0)                       \
+                        r = strv_extend(&a, (s)); \
         } while (0)
-#define ADDF(...)                                                                                                 \
-        do {                                                                                                      \
-                char *s_ = strdup_printf(__VA_ARGS__);                                                            \
-                r = r < 0 ? r : s_ ? strv_push(&a, s_) : -ENOMEM;                                                 \
+#define ADDF(...)                                                 \
+        do {                                                      \
+                char *s_ = strdup_printf(__VA_ARGS__);            \
+                r = r < 0 ? r : s_ ? strv_push(&a, s_) : -ENOMEM; \
         } while (0)
         /*
          * quiet unless debugging: each byte of the guest's console is a trap to the VMM, and
@@ -353,7 +358,8 @@ static int join_options(char **opts, char **ret)
 }
 
 /* A FILE field: path, mode and content (which may hold NUL bytes: it is the field's last part). */
-static int put_file_field(struct agent_buf *b, const char *path, const char *mode, const char *content, size_t len)
+static int put_file_field(struct agent_buf *b, const char *path, const char *mode, const char *content,
+                          size_t len)
 {
         struct agent_buf v = {};
         int r = agent_buf_put(&v, path, strlen(path) + 1);
@@ -387,7 +393,7 @@ static void create_plan_done(struct create_plan *p)
 static int plan_create(const struct oci_config *cfg, const char *state_dir, struct create_plan *p)
 {
         struct agent_buf files = {};
-        const char *root[] = { "vda", "ext4", cfg->root_readonly ? "ro" : "" };
+        const char *root[] = {"vda", "ext4", cfg->root_readonly ? "ro" : ""};
         int r;
 
         r = agent_buf_begin(&p->frame, AGENT_CREATE, 0);
@@ -399,7 +405,8 @@ static int plan_create(const struct oci_config *cfg, const char *state_dir, stru
                 const struct oci_mount *m = &cfg->mounts[i];
                 const char *type = m->type ?: "";
                 _cleanup_free_ char *opts = NULL;
-                bool bind = streq(type, "bind") || has_option(m->options, "bind") || has_option(m->options, "rbind");
+                bool bind = streq(type, "bind") || has_option(m->options, "bind") ||
+                            has_option(m->options, "rbind");
                 struct stat st;
 
                 /* /dev is the guest's own (agent: devtmpfs, devpts, shm). */
@@ -412,10 +419,11 @@ static int plan_create(const struct oci_config *cfg, const char *state_dir, stru
                         if (streq(type, "cgroup") || streq(type, "cgroup2"))
                                 type = "cgroup2";
                         else if (!streq(type, "proc") && !streq(type, "sysfs") && !streq(type, "tmpfs")) {
-                                log_debug("vm isolation: mount of type '%s' on '%s' skipped", type, m->destination);
+                                log_debug("vm isolation: mount of type '%s' on '%s' skipped", type,
+                                          m->destination);
                                 continue;
                         }
-                        const char *parts[] = { type, m->destination, type, opts };
+                        const char *parts[] = {type, m->destination, type, opts};
                         r = agent_buf_field_parts(&p->frame, AGENT_C_MOUNT, parts, 4);
                         continue;
                 }
@@ -432,19 +440,21 @@ static int plan_create(const struct oci_config *cfg, const char *state_dir, stru
                         }
                         r = read_full_file(m->source, FILE_MAX, &content, &len);
                         if (r < 0) {
-                                r = err_set(r, "mounts: cannot read '%s' for the VM (at most 1 MiB): %s", m->source,
-                                            strerror(-r));
+                                r = err_set(r, "mounts: cannot read '%s' for the VM (at most 1 MiB): %s",
+                                            m->source, strerror(-r));
                                 break;
                         }
                         r = put_file_field(&files, m->destination, mode, content, len);
                         continue;
                 }
                 if (!S_ISDIR(st.st_mode)) {
-                        log_debug("vm isolation: bind mount of '%s' (not a file or directory) skipped", m->source);
+                        log_debug("vm isolation: bind mount of '%s' (not a file or directory) skipped",
+                                  m->source);
                         continue;
                 }
                 if (p->n_volumes == MAX_VOLUMES) {
-                        r = err_set(-E2BIG, "mounts: at most %d directories can be mounted in a VM", MAX_VOLUMES);
+                        r = err_set(-E2BIG, "mounts: at most %d directories can be mounted in a VM",
+                                    MAX_VOLUMES);
                         break;
                 }
                 struct vmiso_volume *v = &p->volumes[p->n_volumes];
@@ -468,7 +478,8 @@ static int plan_create(const struct oci_config *cfg, const char *state_dir, stru
                         break;
                 }
                 snprintf(dev, sizeof(dev), "vd%c", (char)('b' + p->n_volumes - 1));
-                const char *parts[] = { dev, m->destination, "ext4", has_option(m->options, "ro") ? "ro" : "" };
+                const char *parts[] = {dev, m->destination, "ext4",
+                                       has_option(m->options, "ro") ? "ro" : ""};
                 r = agent_buf_field_parts(&p->frame, AGENT_C_MOUNT, parts, 4);
         }
         if (r >= 0)
@@ -519,7 +530,7 @@ int vmiso_exec_fields(struct agent_buf *b, const struct oci_process *p)
 /* A listening socket named name in the directory dir_fd (through /proc: state paths can be long). */
 static int listen_in(int dir_fd, const char *name, int type)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 
         if (fd < 0)
@@ -533,7 +544,7 @@ static int listen_in(int dir_fd, const char *name, int type)
 
 static int connect_in(int dir_fd, const char *name, int type)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 
         if (fd < 0)
@@ -557,7 +568,8 @@ static int open_pty(const struct oci_process *p, int *ret_master, int *ret_slave
         char name[128];
         struct termios t;
 
-        if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
+        if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
+            ptsname_r(master, name, sizeof(name)) != 0)
                 return err_set(negative_errno(), "cannot create a terminal: %m");
         slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (slave < 0)
@@ -567,8 +579,8 @@ static int open_pty(const struct oci_process *p, int *ret_master, int *ret_slave
                 tcsetattr(slave, TCSANOW, &t);
         }
         if (p->has_console_size) {
-                struct winsize ws = { .ws_row = (unsigned short)p->console_height,
-                                      .ws_col = (unsigned short)p->console_width };
+                struct winsize ws = {.ws_row = (unsigned short)p->console_height,
+                                     .ws_col = (unsigned short)p->console_width};
                 ioctl(master, TIOCSWINSZ, &ws);
         }
         *ret_master = TAKE_FD(master);
@@ -590,10 +602,16 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
         struct create_plan plan = {};
-        struct vmiso_shim sh = { .agent_listen = -EBADF, .exec_listen = -EBADF, .ready_fd = -EBADF, .fifo_fd = -EBADF,
-                                 .in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF, .boot_timeout_ms = 120000 };
+        struct vmiso_shim sh = {.agent_listen = -EBADF,
+                                .exec_listen = -EBADF,
+                                .ready_fd = -EBADF,
+                                .fifo_fd = -EBADF,
+                                .in_fd = -EBADF,
+                                .out_fd = -EBADF,
+                                .err_fd = -EBADF,
+                                .boot_timeout_ms = 120000};
         struct container_state *s = NULL;
-        int ready[2] = { -EBADF, -EBADF };
+        int ready[2] = {-EBADF, -EBADF};
         enum vmm_kind kind = VMM_QEMU;
         bool kvm = false;
         pid_t pid = 0;
@@ -608,7 +626,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         if (!cfg->process || !cfg->process->args || !cfg->process->args[0])
                 return err_set(-EINVAL, "process.args: a VM-isolated container needs a process to run");
         if ((r = find_asset(cfg, "HULL_GUEST_KERNEL", "io.hull.isolation.kernel", "vmlinuz", &kernel)) < 0 ||
-            (r = find_asset(cfg, "HULL_AGENT_INITRD", "io.hull.isolation.initrd", "agent.cpio", &initrd)) < 0 ||
+            (r = find_asset(cfg, "HULL_AGENT_INITRD", "io.hull.isolation.initrd", "agent.cpio", &initrd)) <
+                    0 ||
             (r = choose_vmm(cfg, &kind, &kvm, &why)) < 0)
                 return r;
         log_debug("vm isolation: %s", why);
@@ -628,7 +647,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 json_object_object_add(s->annotations, cfg->annotations[i].key,
                                        json_object_new_string(cfg->annotations[i].value));
         {
-                _cleanup_close_ int fd = openat(s->dir_fd, "vmm", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                _cleanup_close_ int fd =
+                        openat(s->dir_fd, "vmm", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
                 if (fd < 0 || write_all(fd, why, strlen(why)) < 0 || write_all(fd, "\n", 1) < 0) {
                         r = err_set(-EIO, "cannot record the VMM in the state directory");
                         goto undo;
@@ -647,12 +667,14 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                         goto undo;
                 }
                 if (strchr(image, ',')) {
-                        r = err_set(-EINVAL, "io.hull.isolation.rootfs-disk: a ',' in '%s' cannot be given to a VMM",
+                        r = err_set(-EINVAL,
+                                    "io.hull.isolation.rootfs-disk: a ',' in '%s' cannot be given to a VMM",
                                     image);
                         goto undo;
                 }
                 if ((!keep || access(image, F_OK) < 0) &&
-                    (r = vmiso_disk_from_base(rootfs, config_annotation(cfg, "io.hull.isolation.rootfs-base"), image)) < 0) {
+                    (r = vmiso_disk_from_base(
+                             rootfs, config_annotation(cfg, "io.hull.isolation.rootfs-base"), image)) < 0) {
                         err_prefix(r, "root.path: cannot make the VM's root disk of '%s'", rootfs);
                         goto undo;
                 }
@@ -662,8 +684,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
             (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
 
-        sh.agent_listen = listen_in(s->dir_fd, kind == VMM_HULL ? "vsock.sock_" AGENT_VSOCK_PORT : "agent.sock",
-                                    SOCK_STREAM);
+        sh.agent_listen = listen_in(
+                s->dir_fd, kind == VMM_HULL ? "vsock.sock_" AGENT_VSOCK_PORT : "agent.sock", SOCK_STREAM);
         if (sh.agent_listen < 0) {
                 r = sh.agent_listen;
                 goto undo;
@@ -705,7 +727,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         sh.volumes = plan.volumes;
         sh.n_volumes = plan.n_volumes;
         sh.vmm_argv = argv;
-        /* The guest's console: in the state directory, or where io.hull.isolation.console says (debugging). */
+        /* The guest's console: in the state directory, or where io.hull.isolation.console says (debugging).
+         */
         sh.console = config_annotation(cfg, "io.hull.isolation.console") ?: "console.log";
 
         fflush(NULL);
@@ -715,7 +738,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 goto undo;
         }
         if (pid == 0) {
-                int keep[] = { sh.agent_listen, sh.exec_listen, sh.ready_fd, sh.fifo_fd, slave };
+                int keep[] = {sh.agent_listen, sh.exec_listen, sh.ready_fd, sh.fifo_fd, slave};
                 /* The state directory's fd holds create's flock: the shim must not keep it. */
                 close_all_fds(3, keep, ELEMENTSOF(keep));
                 if (chdir(s->dir) < 0)
@@ -767,17 +790,16 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                         r = k;
         }
         goto out;
-undo:
-        {
-                char msg[1024];
-                snprintf(msg, sizeof(msg), "%s", err_msg(r));
-                if (pid > 0) {
-                        kill(pid, SIGKILL);
-                        waitpid(pid, NULL, 0);
-                }
-                state_remove(s);
-                err_set(r, "%s", msg);
+undo : {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", err_msg(r));
+        if (pid > 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
         }
+        state_remove(s);
+        err_set(r, "%s", msg);
+}
 out:
         safe_close(ready[0]);
         safe_close(ready[1]);
@@ -792,16 +814,18 @@ out:
 
 /* ------------------------------------------------------------------ exec */
 
-/* The exec proxy: hands its stdio to the shim, forwards its signals, exits with the guest process's status. */
+/* The exec proxy: hands its stdio to the shim, forwards its signals, exits with the guest process's status.
+ */
 static _noreturn_ void exec_proxy(int sock, const struct agent_buf *fields, int tty)
 {
         union {
                 struct cmsghdr h;
                 char b[CMSG_SPACE(3 * sizeof(int))];
         } ctl = {};
-        int fds[3] = { tty >= 0 ? tty : 0, tty >= 0 ? tty : 1, tty >= 0 ? tty : 2 };
-        struct iovec iov = { fields->data, fields->len };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+        int fds[3] = {tty >= 0 ? tty : 0, tty >= 0 ? tty : 1, tty >= 0 ? tty : 2};
+        struct iovec iov = {fields->data, fields->len};
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
         struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
         sigset_t mask;
         int sfd;
@@ -822,7 +846,7 @@ static _noreturn_ void exec_proxy(int sock, const struct agent_buf *fields, int 
                 _exit(126);
         }
         for (;;) {
-                struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+                struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
                 if (poll(p, 2, -1) < 0)
                         continue;
                 if (p[0].revents) {

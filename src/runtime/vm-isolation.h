@@ -45,21 +45,21 @@ int vmiso_exec_fields(struct agent_buf *b, const struct oci_process *p);
 /* ------------------------------------------------------------------ the shim (vm-shim.c) */
 
 struct vmiso_volume {
-        char *image; /* vol-N.ext4 in the state directory */
+        char *image;    /* vol-N.ext4 in the state directory */
         char *host_dir; /* copied back when the VM has ended (rw volumes) */
 };
 
 struct vmiso_shim {
-        int agent_listen;      /* listening socket the agent connects to (through the VMM) */
-        int exec_listen;       /* exec.sock */
-        int ready_fd;          /* write end: "ok" or an error line for the create that waits */
-        int fifo_fd;           /* exec.fifo (create without start), else -EBADF */
+        int agent_listen;          /* listening socket the agent connects to (through the VMM) */
+        int exec_listen;           /* exec.sock */
+        int ready_fd;              /* write end: "ok" or an error line for the create that waits */
+        int fifo_fd;               /* exec.fifo (create without start), else -EBADF */
         int in_fd, out_fd, err_fd; /* the main process's stdio (a pty slave three times with a terminal) */
         bool terminal;
-        bool debug;            /* io.hull.isolation.debug=1: steps stamped on stderr (bench/isolation-nested) */
-        long t0_ms;            /* CLOCK_MONOTONIC at the start of create, for those stamps */
+        bool debug; /* io.hull.isolation.debug=1: steps stamped on stderr (bench/isolation-nested) */
+        long t0_ms; /* CLOCK_MONOTONIC at the start of create, for those stamps */
         char **vmm_argv;
-        const char *console;   /* file the VMM's serial console goes to (relative: the state directory) */
+        const char *console; /* file the VMM's serial console goes to (relative: the state directory) */
         struct agent_buf create_frame; /* CREATE, sent after HELLO */
         struct agent_buf main_fields;  /* EXEC fields of process 1 */
         struct vmiso_volume *volumes;
@@ -84,6 +84,6 @@ enum vmiso_exec_ctl {
 };
 
 struct vmiso_exec_reply {
-        int32_t status; /* exit status; 126/127 when the process could not run */
+        int32_t status;    /* exit status; 126/127 when the process could not run */
         char message[512]; /* why it could not run, else empty */
 };

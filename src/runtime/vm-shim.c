@@ -34,7 +34,7 @@
 #include "util.h"
 #include "vm-isolation.h"
 
-#define MAX_SESSIONS 32
+#define MAX_SESSIONS   32
 #define OUT_HIGH_WATER (256u << 10)
 #define CLIENT_MSG_MAX (1u << 20)
 
@@ -57,7 +57,7 @@ static struct {
         int vmm_pidfd;
         int sfd;
         bool main_started;
-} S = { .agent_fd = -EBADF, .vmm_pidfd = -EBADF, .sfd = -EBADF, .next_id = 2 };
+} S = {.agent_fd = -EBADF, .vmm_pidfd = -EBADF, .sfd = -EBADF, .next_id = 2};
 
 static long now_ms(void)
 {
@@ -102,7 +102,7 @@ static int flush_agent(int timeout_ms)
                 long left = end - now_ms();
                 if (left <= 0)
                         return 0;
-                struct pollfd p = { .fd = S.agent_fd, .events = POLLOUT };
+                struct pollfd p = {.fd = S.agent_fd, .events = POLLOUT};
                 poll(&p, 1, (int)left);
         }
         return 0;
@@ -117,7 +117,7 @@ static void stamp(const char *step)
 
 static void queue_u32(uint16_t type, uint32_t id, uint32_t v)
 {
-        uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+        uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
         agent_buf_frame(&S.out, type, id, b, sizeof(b));
 }
 
@@ -132,7 +132,7 @@ static void kill_vmm(void)
 
 static void reply_client(struct session *se, int status, const char *msg)
 {
-        struct vmiso_exec_reply rep = { .status = status };
+        struct vmiso_exec_reply rep = {.status = status};
 
         if (se->client < 0)
                 return;
@@ -148,7 +148,7 @@ static void session_close(struct session *se)
                 safe_close(se->err_fd);
                 safe_close(se->client);
         }
-        *se = (struct session){ .in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF, .client = -EBADF };
+        *se = (struct session){.in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF, .client = -EBADF};
 }
 
 static struct session *session_find(uint32_t id)
@@ -172,7 +172,8 @@ static const char copy_back_script[] =
         "  [ -e \"$f\" ] || [ -L \"$f\" ] || continue\n"
         "  printf '%s\\n' \"$names\" | grep -qxF -- \"${f##*/}\" || rm -rf -- \"$f\"\n"
         "done\n"
-        "for f in $names; do rm -rf -- \"$dir/$f\"; debugfs -R \"rdump /$f $dir\" \"$img\" >/dev/null 2>&1; done\n";
+        "for f in $names; do rm -rf -- \"$dir/$f\"; debugfs -R \"rdump /$f $dir\" \"$img\" >/dev/null 2>&1; "
+        "done\n";
 
 static void copy_back_volumes(void)
 {
@@ -184,7 +185,8 @@ static void copy_back_volumes(void)
                         continue;
                 pid = fork();
                 if (pid == 0) {
-                        execl("/bin/sh", "sh", "-c", copy_back_script, "sh", v->image, v->host_dir, (char *)NULL);
+                        execl("/bin/sh", "sh", "-c", copy_back_script, "sh", v->image, v->host_dir,
+                              (char *)NULL);
                         _exit(127);
                 }
                 if (pid > 0)
@@ -208,7 +210,7 @@ static _noreturn_ void finish(int status, bool clean)
                 kill_vmm();
         end = now_ms() + 10000;
         while (S.vmm_pid > 0 && now_ms() < end) {
-                struct pollfd p = { .fd = S.vmm_pidfd, .events = POLLIN };
+                struct pollfd p = {.fd = S.vmm_pidfd, .events = POLLIN};
                 if (poll(&p, 1, (int)(end - now_ms())) > 0) {
                         waitpid(S.vmm_pid, NULL, 0);
                         S.vmm_pid = 0;
@@ -296,17 +298,19 @@ static void boot_read(struct agent_msg *m, long deadline)
                         return;
                 if (k < 0)
                         ready_fail("%s", S.rd.error);
-                struct pollfd p[2] = { { .fd = S.agent_fd, .events = POLLIN }, { .fd = S.vmm_pidfd, .events = POLLIN } };
+                struct pollfd p[2] = {{.fd = S.agent_fd, .events = POLLIN},
+                                      {.fd = S.vmm_pidfd, .events = POLLIN}};
                 long left = deadline - now_ms();
                 if (left <= 0 || poll(p, 2, (int)left) == 0)
-                        ready_fail("the VM's agent did not answer within %d s", S.sh->boot_timeout_ms / 1000);
+                        ready_fail("the VM's agent did not answer within %d s",
+                                   S.sh->boot_timeout_ms / 1000);
                 if (p[0].revents & (POLLIN | POLLHUP)) {
                         uint8_t buf[65536];
                         ssize_t n = read(S.agent_fd, buf, sizeof(buf));
                         if (n <= 0) {
                                 /* The VMM closes the stream as it exits: its last words say why. */
                                 char last[256];
-                                struct pollfd d = { .fd = S.vmm_pidfd, .events = POLLIN };
+                                struct pollfd d = {.fd = S.vmm_pidfd, .events = POLLIN};
                                 poll(&d, 1, 2000);
                                 vmm_last_line(last, sizeof(last));
                                 ready_fail("the VM's agent closed its connection during boot%s%s",
@@ -332,11 +336,12 @@ static void boot(void)
         stamp("VMM start");
         vmm_start();
         for (;;) {
-                struct pollfd p[2] = { { .fd = S.sh->agent_listen, .events = POLLIN },
-                                       { .fd = S.vmm_pidfd, .events = POLLIN } };
+                struct pollfd p[2] = {{.fd = S.sh->agent_listen, .events = POLLIN},
+                                      {.fd = S.vmm_pidfd, .events = POLLIN}};
                 long left = deadline - now_ms();
                 if (left <= 0 || poll(p, 2, (int)left) == 0)
-                        ready_fail("the VM's agent did not connect within %d s", S.sh->boot_timeout_ms / 1000);
+                        ready_fail("the VM's agent did not connect within %d s",
+                                   S.sh->boot_timeout_ms / 1000);
                 if (p[0].revents & POLLIN) {
                         S.agent_fd = accept4(S.sh->agent_listen, NULL, NULL, SOCK_CLOEXEC);
                         if (S.agent_fd >= 0)
@@ -374,8 +379,12 @@ static void start_main(void)
 {
         struct session *se = &S.s[0];
 
-        *se = (struct session){ .id = 1, .in_fd = S.sh->in_fd, .out_fd = S.sh->out_fd, .err_fd = S.sh->err_fd,
-                                .client = -EBADF, .in_open = true };
+        *se = (struct session){.id = 1,
+                               .in_fd = S.sh->in_fd,
+                               .out_fd = S.sh->out_fd,
+                               .err_fd = S.sh->err_fd,
+                               .client = -EBADF,
+                               .in_open = true};
         agent_buf_frame(&S.out, AGENT_EXEC, 1, S.sh->main_fields.data, S.sh->main_fields.len);
         S.main_started = true;
         S.sh->fifo_fd = safe_close(S.sh->fifo_fd);
@@ -401,8 +410,8 @@ static bool on_frame(const struct agent_msg *m)
         struct session *se = m->id ? session_find(m->id) : NULL;
 
         if (m->id >= S.next_id || (m->id && !S.main_started)) {
-                say("hull: agent: %s for process %u, which was never started", agent_msg_type_to_string(m->type),
-                    m->id);
+                say("hull: agent: %s for process %u, which was never started",
+                    agent_msg_type_to_string(m->type), m->id);
                 return false;
         }
         switch (m->type) {
@@ -479,9 +488,10 @@ static void accept_client(void)
                 char b[CMSG_SPACE(3 * sizeof(int))];
         } ctl = {};
         struct iovec iov;
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
         struct session *se = NULL;
-        int fds[3] = { -EBADF, -EBADF, -EBADF };
+        int fds[3] = {-EBADF, -EBADF, -EBADF};
         ssize_t k;
 
         if (c < 0)
@@ -489,7 +499,7 @@ static void accept_client(void)
         buf = malloc(CLIENT_MSG_MAX);
         if (!buf)
                 return;
-        iov = (struct iovec){ buf, CLIENT_MSG_MAX };
+        iov = (struct iovec){buf, CLIENT_MSG_MAX};
         k = recvmsg(c, &mh, MSG_CMSG_CLOEXEC);
         struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
         if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
@@ -504,15 +514,19 @@ static void accept_client(void)
                 if (!S.s[i].id)
                         se = &S.s[i];
         if (!se || S.next_id == UINT32_MAX) {
-                struct vmiso_exec_reply rep = { .status = 126 };
+                struct vmiso_exec_reply rep = {.status = 126};
                 snprintf(rep.message, sizeof(rep.message), "too many processes in this container's VM");
                 (void)!send(c, &rep, sizeof(rep), MSG_NOSIGNAL);
                 for (int i = 0; i < 3; i++)
                         safe_close(fds[i]);
                 return;
         }
-        *se = (struct session){ .id = S.next_id++, .in_fd = fds[0], .out_fd = fds[1], .err_fd = fds[2],
-                                .client = TAKE_FD(c), .in_open = true };
+        *se = (struct session){.id = S.next_id++,
+                               .in_fd = fds[0],
+                               .out_fd = fds[1],
+                               .err_fd = fds[2],
+                               .client = TAKE_FD(c),
+                               .in_open = true};
         agent_buf_frame(&S.out, AGENT_EXEC, se->id, buf, (size_t)k);
 }
 
@@ -566,10 +580,11 @@ static _noreturn_ void vmm_died(void)
         S.vmm_pid = 0;
         vmm_last_line(last, sizeof(last));
         if (si.si_code == CLD_EXITED)
-                say("hull: the VM ended before the container's process (VMM exit status %d%s%s)", si.si_status,
-                    last[0] ? ": " : "", last);
+                say("hull: the VM ended before the container's process (VMM exit status %d%s%s)",
+                    si.si_status, last[0] ? ": " : "", last);
         else
-                say("hull: the VM ended before the container's process (VMM killed by signal %d)", si.si_status);
+                say("hull: the VM ended before the container's process (VMM killed by signal %d)",
+                    si.si_status);
         finish(si.si_code == CLD_EXITED ? 255 : 128 + si.si_status, false);
 }
 
@@ -582,22 +597,22 @@ static void serve(void)
                 uint8_t buf[65536];
                 struct agent_msg m;
 
-                p[n++] = (struct pollfd){ .fd = S.agent_fd, .events = POLLIN | (S.out.len ? POLLOUT : 0) };
-                p[n++] = (struct pollfd){ .fd = S.vmm_pidfd, .events = POLLIN };
-                p[n++] = (struct pollfd){ .fd = S.sfd, .events = POLLIN };
-                p[n++] = (struct pollfd){ .fd = S.sh->exec_listen, .events = POLLIN };
-                p[n++] = (struct pollfd){ .fd = S.main_started ? -1 : S.sh->fifo_fd, .events = POLLIN };
+                p[n++] = (struct pollfd){.fd = S.agent_fd, .events = POLLIN | (S.out.len ? POLLOUT : 0)};
+                p[n++] = (struct pollfd){.fd = S.vmm_pidfd, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = S.sfd, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = S.sh->exec_listen, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = S.main_started ? -1 : S.sh->fifo_fd, .events = POLLIN};
                 for (size_t i = 0; i < MAX_SESSIONS; i++) {
                         struct session *se = &S.s[i];
                         if (!se->id)
                                 continue;
                         if (se->in_open && S.out.len < OUT_HIGH_WATER) {
                                 owner[n] = se;
-                                p[n++] = (struct pollfd){ .fd = se->in_fd, .events = POLLIN };
+                                p[n++] = (struct pollfd){.fd = se->in_fd, .events = POLLIN};
                         }
                         if (se->client >= 0) {
                                 owner[n] = se;
-                                p[n++] = (struct pollfd){ .fd = se->client, .events = POLLIN };
+                                p[n++] = (struct pollfd){.fd = se->client, .events = POLLIN};
                         }
                 }
                 if (poll(p, n, -1) < 0 && errno != EINTR) {
@@ -608,7 +623,7 @@ static void serve(void)
                         ssize_t k = read(S.agent_fd, buf, sizeof(buf));
                         if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
                                 /* The VMM closes the stream as it exits: let its exit say why. */
-                                struct pollfd d = { .fd = S.vmm_pidfd, .events = POLLIN };
+                                struct pollfd d = {.fd = S.vmm_pidfd, .events = POLLIN};
                                 poll(&d, 1, 5000);
                                 vmm_died();
                         }
@@ -658,7 +673,8 @@ _noreturn_ void vmiso_shim_main(struct vmiso_shim *sh)
 
         S.sh = sh;
         for (size_t i = 0; i < MAX_SESSIONS; i++)
-                S.s[i] = (struct session){ .in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF, .client = -EBADF };
+                S.s[i] = (struct session){
+                        .in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF, .client = -EBADF};
         agent_reader_init(&S.rd, true);
         /* Every signal a user can send is the container's (runc's signal proxy does the same). */
         sigfillset(&mask);

@@ -32,7 +32,7 @@ static void check_msg(const struct agent_reader *r, const struct agent_msg *m)
              memchr(m->text, 0, m->text_len) || m->err <= 0))
                 abort();
         /* Treat the payload as fields too: the iterator must stay inside it. */
-        struct agent_field_iter it = { m->data, m->len };
+        struct agent_field_iter it = {m->data, m->len};
         const uint8_t *v;
         uint32_t vl;
         uint16_t tag;

@@ -29,7 +29,7 @@ TEST(round_trip_byte_by_byte)
         struct agent_buf b = {};
         struct agent_reader r;
         struct agent_msg m;
-        uint8_t st[4] = { 3, 0, 0, 0 };
+        uint8_t st[4] = {3, 0, 0, 0};
         int got = 0;
 
         ASSERT_OK(agent_buf_frame(&b, AGENT_HELLO, 0, "\1\0\0\0", 4));
@@ -42,7 +42,8 @@ TEST(round_trip_byte_by_byte)
                         if (got == 0)
                                 ASSERT_TRUE(m.type == AGENT_HELLO && m.value == 1);
                         if (got == 1)
-                                ASSERT_TRUE(m.type == AGENT_STDOUT && m.len == 5 && !memcmp(m.data, "hello", 5));
+                                ASSERT_TRUE(m.type == AGENT_STDOUT && m.len == 5 &&
+                                            !memcmp(m.data, "hello", 5));
                         if (got == 2)
                                 ASSERT_TRUE(m.type == AGENT_EXIT && m.id == 1 && m.value == 3);
                         got++;
@@ -71,7 +72,8 @@ TEST(rejects_hostile_frames)
         ASSERT_EQ(parse_one(8, AGENT_EXIT, 0, 1, big, 8, &r, &m), -EBADMSG);
         ASSERT_STREQ(r.error, "agent: EXIT of 8 bytes, expected 4");
         agent_reader_free(&r);
-        big[0] = 0; big[1] = 1;
+        big[0] = 0;
+        big[1] = 1;
         ASSERT_EQ(parse_one(4, AGENT_EXIT, 0, 1, big, 4, &r, &m), -EBADMSG);
         ASSERT_STREQ(r.error, "agent: exit status 256 of process 1 out of range");
         agent_reader_free(&r);
@@ -102,7 +104,7 @@ TEST(host_reader_accepts_host_types_only)
         struct agent_buf b = {};
         struct agent_reader r;
         struct agent_msg m;
-        const char *parts[] = { "/etc/hosts", "644", "a\0b" };
+        const char *parts[] = {"/etc/hosts", "644", "a\0b"};
 
         ASSERT_OK(agent_buf_begin(&b, AGENT_CREATE, 0));
         ASSERT_OK(agent_buf_field_parts(&b, AGENT_C_FILE, parts, 3));
@@ -113,7 +115,7 @@ TEST(host_reader_accepts_host_types_only)
         ASSERT_EQ(agent_reader_next(&r, &m), 1);
         ASSERT_EQ(m.type, AGENT_CREATE);
         {
-                struct agent_field_iter it = { m.data, m.len };
+                struct agent_field_iter it = {m.data, m.len};
                 const uint8_t *v;
                 uint32_t vl;
                 uint16_t tag;
@@ -144,8 +146,8 @@ TEST(split_keeps_nul_in_last_part)
 
 TEST(truncated_field)
 {
-        const uint8_t f[] = { 1, 0, 0, 0, 9, 0, 0, 0, 'a' };
-        struct agent_field_iter it = { f, sizeof(f) };
+        const uint8_t f[] = {1, 0, 0, 0, 9, 0, 0, 0, 'a'};
+        struct agent_field_iter it = {f, sizeof(f)};
         const uint8_t *v;
         uint32_t vl;
         uint16_t tag;

@@ -13,10 +13,13 @@ static struct oci_config *parse(const char *json)
         return c;
 }
 
-#define CONFIG(ann)                                                                                               \
-        "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"rootfs\"},\"process\":{\"cwd\":\"/w\",\"args\":[\"sh\"," \
-        "\"-c\",\"x\"],\"env\":[\"A=b\"],\"user\":{\"uid\":7,\"gid\":8,\"additionalGids\":[9]},\"terminal\":true,"  \
-        "\"consoleSize\":{\"height\":24,\"width\":80},\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,"      \
+#define CONFIG(ann)                                                                                       \
+        "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"rootfs\"},\"process\":{\"cwd\":\"/"               \
+        "w\",\"args\":[\"sh\","                                                                           \
+        "\"-c\",\"x\"],\"env\":[\"A=b\"],\"user\":{\"uid\":7,\"gid\":8,\"additionalGids\":[9]},"          \
+        "\"terminal\":true,"                                                                              \
+        "\"consoleSize\":{\"height\":24,\"width\":80},\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":" \
+        "10,"                                                                                             \
         "\"hard\":20}]}" ann "}"
 
 TEST(annotation)
@@ -32,7 +35,8 @@ TEST(annotation)
         c = parse(CONFIG(",\"annotations\":{\"io.hull.isolation\":\"kata\"}"));
         ASSERT_TRUE(c);
         ASSERT_EQ(vmiso_requested(c), -EINVAL);
-        ASSERT_STREQ(err_msg(-EINVAL), "annotations.io.hull.isolation: unknown isolation 'kata' (container, vm)");
+        ASSERT_STREQ(err_msg(-EINVAL),
+                     "annotations.io.hull.isolation: unknown isolation 'kata' (container, vm)");
         config_free(c);
 }
 
@@ -48,7 +52,7 @@ TEST(exec_fields)
 
         ASSERT_TRUE(c);
         ASSERT_OK(vmiso_exec_fields(&b, c->process));
-        it = (struct agent_field_iter){ b.data, b.len };
+        it = (struct agent_field_iter){b.data, b.len};
         while (agent_field_next(&it, &tag, &v, &vl) > 0) {
                 char one[96];
                 snprintf(one, sizeof(one), "%u=%.*s;", tag, (int)vl, (const char *)v);
