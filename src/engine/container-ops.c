@@ -247,7 +247,7 @@ static int refresh(struct engine *e, struct workload *w, bool have_lock, bool pe
                                 leftover_umount(rootfs);
                         return 0;
                 }
-                if (w->monitor_pid > 0 && pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
+                if (w->monitor_pid > 0 && proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
                         return 0;
                 if (!repair_lock(e, w, have_lock, &lock))
                         return 0;
@@ -261,7 +261,7 @@ static int refresh(struct engine *e, struct workload *w, bool have_lock, bool pe
                 return persist ? workload_update_status(e->db, w) : 0;
         }
 
-        alive = pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
+        alive = proc_alive((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
         w->monitor_pid = st.monitor_pid;
         w->monitor_start = st.monitor_start;
         w->restart_count = (int)st.restarts;
@@ -499,7 +499,7 @@ int ctr_wait_monitor(const struct workload *w, int timeout_ms)
                 return 0;
         pfd = pidfd_open_((pid_t)w->monitor_pid);
         /* Checked after the pidfd exists: from here the pid cannot be recycled under us. */
-        if (pfd < 0 || !pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
+        if (pfd < 0 || !proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
                 return 0;
         p = (struct pollfd){.fd = pfd, .events = POLLIN};
         do
@@ -520,7 +520,7 @@ int ctr_wait_end(struct engine *e, struct workload *w, int timeout_ms)
                 int64_t left;
                 if (monitor_status_read(dir, &st) >= 0 && st.final)
                         return 0;
-                if (!pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
+                if (!proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
                         return 0;
                 left = (deadline - now_ns()) / 1000000;
                 if (timeout_ms >= 0 && left <= 0)
@@ -532,7 +532,7 @@ int ctr_wait_end(struct engine *e, struct workload *w, int timeout_ms)
 
 static void signal_container(const struct workload *w, int sig)
 {
-        if (w->pid > 0 && pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
+        if (w->pid > 0 && proc_alive((pid_t)w->pid, (uint64_t)w->pid_start))
                 kill((pid_t)w->pid, sig);
 }
 
@@ -634,7 +634,7 @@ static bool starting(struct engine *e, const struct workload *w)
         struct monitor_status st;
 
         return ctr_status(e, w, &st) >= 0 && streq(st.state, "starting") &&
-               pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
+               proc_alive((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
 }
 
 int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
@@ -671,7 +671,7 @@ int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
                 if (!force)
                         return err_set(-EBUSY, "container %s is starting: remove it with --force", w->name);
                 kill((pid_t)w->monitor_pid, SIGKILL);
-                for (int k = 0; k < 500 && pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start); k++)
+                for (int k = 0; k < 500 && proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start); k++)
                         usleep(10000);
                 ctr_release(e, w);
         }
@@ -772,7 +772,7 @@ static int exec_process(struct engine *e, struct workload *w, char **args, const
                         return -ENOMEM;
                 /* The container's own view of its files (/etc/passwd may be on a volume). */
                 root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (root_fd < 0 || !pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
+                if (root_fd < 0 || !proc_alive((pid_t)w->pid, (uint64_t)w->pid_start))
                         return err_set(-ESRCH, "container %s stopped", w->name);
                 if ((r = user_resolve(root_fd, user, &ids)) < 0)
                         return r;

@@ -499,10 +499,10 @@ int vm_refresh(struct engine *e, struct workload *w)
                 return access(dir, F_OK) < 0 ? -ENOENT : 0;
         if (r < 0)
                 return r;
-        monitor_alive = st.monitor_pid > 0 && pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
+        monitor_alive = st.monitor_pid > 0 && proc_alive((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
         if (!monitor_alive && !st.final) {
                 /* The monitor died: its VMM must not run on without anyone holding its console. */
-                if (st.pid > 0 && pid_is((pid_t)st.pid, (uint64_t)st.pid_start))
+                if (st.pid > 0 && proc_alive((pid_t)st.pid, (uint64_t)st.pid_start))
                         kill((pid_t)st.pid, SIGKILL);
                 if (!streq(st.state, "exited"))
                         st.exit_code = 137;
@@ -656,7 +656,7 @@ int vm_kill(struct engine *e, struct workload *w, int sig)
                 return err_set(-ESRCH, "vm '%s' is not running", w->name);
         if ((r = write_stop_file(dir)) < 0)
                 return r;
-        if (w->pid > 0 && pid_is((pid_t)w->pid, (uint64_t)w->pid_start) && kill((pid_t)w->pid, sig) < 0)
+        if (w->pid > 0 && proc_alive((pid_t)w->pid, (uint64_t)w->pid_start) && kill((pid_t)w->pid, sig) < 0)
                 return -errno;
         if (sig == SIGKILL)
                 wait_final(e, w, KILL_WAIT_MS);
@@ -683,7 +683,7 @@ int vm_stop(struct engine *e, struct workload *w, int timeout)
                         return 0;
                 err_clear();
         }
-        if (vm_running(w) && w->pid > 0 && pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
+        if (vm_running(w) && w->pid > 0 && proc_alive((pid_t)w->pid, (uint64_t)w->pid_start))
                 kill((pid_t)w->pid, SIGKILL);
         if (!wait_final(e, w, KILL_WAIT_MS))
                 return err_set(-ETIMEDOUT, "vm '%s' did not stop", w->name);
