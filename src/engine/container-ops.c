@@ -389,33 +389,11 @@ static void sweep_orphans(struct engine *e, struct workload **l, size_t n)
 
 int ctr_list(struct engine *e, struct workload ***ret, size_t *ret_n)
 {
-        struct workload **l = NULL;
-        size_t n = 0, k = 0;
-        int r;
+        int r = engine_list_kind(e, "container", ctr_refresh, ret, ret_n);
 
-        r = workload_list(e->db, &l, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                /* Other kinds of workload (VMs, vm.h) have their own lifecycle. */
-                r = streq(l[i]->kind, "container") ? ctr_refresh(e, l[i]) : -ENOENT;
-                if (r == -ENOENT) {
-                        err_clear();
-                        workload_free(l[i]);
-                        continue;
-                }
-                if (r < 0) {
-                        for (size_t j = i; j < n; j++)
-                                workload_free(l[j]);
-                        workload_list_free(l, k);
-                        return r;
-                }
-                l[k++] = l[i];
-        }
-        sweep_orphans(e, l, k);
-        *ret = l;
-        *ret_n = k;
-        return 0;
+        if (r >= 0)
+                sweep_orphans(e, *ret, *ret_n);
+        return r;
 }
 
 int ctr_lookup(struct engine *e, const char *name_or_id, struct workload **ret)

@@ -545,30 +545,7 @@ int vm_refresh(struct engine *e, struct workload *w)
 
 int vm_list(struct engine *e, struct workload ***ret, size_t *ret_n)
 {
-        struct workload **l = NULL;
-        size_t n = 0, k = 0;
-        int r;
-
-        r = workload_list(e->db, &l, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                if (!streq(l[i]->kind, VM_KIND) || (r = vm_refresh(e, l[i])) == -ENOENT) {
-                        err_clear();
-                        workload_free(l[i]);
-                        continue;
-                }
-                if (r < 0) {
-                        for (size_t j = i; j < n; j++)
-                                workload_free(l[j]);
-                        workload_list_free(l, k);
-                        return r;
-                }
-                l[k++] = l[i];
-        }
-        *ret = l;
-        *ret_n = k;
-        return 0;
+        return engine_list_kind(e, VM_KIND, vm_refresh, ret, ret_n);
 }
 
 int vm_lookup(struct engine *e, const char *name_or_id, struct workload **ret)
