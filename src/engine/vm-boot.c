@@ -573,3 +573,14 @@ int vm_volume_disk(struct engine *e, const struct vm_volume_spec *v, char **ret)
         *ret = TAKE_PTR(path);
         return 0;
 }
+
+void vm_image_cache_drop(struct engine *e, const char *image_id)
+{
+        static const char *const suffixes[] = {"ext4", "guest"};
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                _cleanup_free_ char *p = strdup_printf("%s/vm-cache/images/%s.%s", e->root, image_id, suffixes[i]);
+                if (p)
+                        (void)rm_rf(p);
+        }
+}
