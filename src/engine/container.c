@@ -448,7 +448,7 @@ static int health_args(const struct bundle *b, char ***ret, int64_t *interval, i
  */
 static char *vm_base_disk(struct engine *e, const struct workload *w, const struct bundle *b)
 {
-        const char *id = startswith(w->image_id, "sha256:") ?: w->image_id;
+        const char *id = w->image_id; /* "sha256:<hex>", as vm-boot.c names its files */
         struct dirent *de;
         bool empty = true;
         DIR *d;
@@ -460,7 +460,8 @@ static char *vm_base_disk(struct engine *e, const struct workload *w, const stru
                 empty = streq(de->d_name, ".") || streq(de->d_name, "..");
         if (d)
                 closedir(d);
-        return empty ? strdup_printf("%s/vm-disks/%s.ext4", e->root, id) : NULL;
+        /* Beside the image's VM boot disk, so that rmi and image prune drop it too (vm-boot.c). */
+        return empty ? strdup_printf("%s/vm-cache/images/%s.isolation.ext4", e->root, id) : NULL;
 }
 
 static int write_config(struct engine *e, struct workload *w, struct bundle *b, const struct user_ids *user,
@@ -792,7 +793,7 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
         r = spawn_monitor(argv, b.net.netns_fd, &fd, &mon);
         if (r < 0)
                 return undo_net(e, w, &b, r);
-        if (pid_start_time(mon, &mon_start) < 0)
+        if (proc_start_time(mon, &mon_start) < 0)
                 mon_start = 0; /* gone already: await_start() says so */
         /* From here the monitor owns the mount: it unmounts it when the container ends. */
         b.mounted = false;
@@ -840,7 +841,7 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
                 /* The monitor died or hung: release what it or we made, then let refresh record it. */
                 char msg[1024];
                 snprintf(msg, sizeof(msg), "%s", err_msg(r));
-                if (!pid_is(mon, mon_start))
+                if (!proc_alive(mon, mon_start))
                         ctr_release(e, w);
                 ctr_refresh_locked(e, w, true);
                 return err_set(r, "%s", msg);

@@ -9,6 +9,7 @@
 #include "network.h"
 #include "store.h"
 #include "util.h"
+#include "workload.h"
 
 /*
  * Module "engine" of the state database. Steps are never edited once released: a change
@@ -231,5 +232,36 @@ int engine_binary(struct engine *e, enum engine_binary which, const char **ret)
                         return r;
         }
         *ret = e->bin[which];
+        return 0;
+}
+
+int engine_list_kind(struct engine *e, const char *kind, int (*refresh)(struct engine *, struct workload *),
+                     struct workload ***ret, size_t *ret_n)
+{
+        struct workload **l = NULL;
+        size_t n = 0, k = 0;
+        int r;
+
+        r = workload_list(e->db, &l, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                /* Other kinds have their own lifecycle; a workload removed while refreshing is gone. */
+                r = streq(l[i]->kind, kind) ? refresh(e, l[i]) : -ENOENT;
+                if (r == -ENOENT) {
+                        err_clear();
+                        workload_free(l[i]);
+                        continue;
+                }
+                if (r < 0) {
+                        for (size_t j = i; j < n; j++)
+                                workload_free(l[j]);
+                        workload_list_free(l, k);
+                        return r;
+                }
+                l[k++] = l[i];
+        }
+        *ret = l;
+        *ret_n = k;
         return 0;
 }

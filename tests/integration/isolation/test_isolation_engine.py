@@ -62,8 +62,8 @@ def test_vm_run_foreground_stdio_exit_code_and_terminal(hull):
     assert lines[1] != os.uname().release and lines[1].endswith("-cloud-amd64")
     assert p.err == "err\n"
     # the image's root disk is made once, then copied for each container
-    [base] = os.listdir(os.path.join(hull.root, "vm-disks"))
-    assert base.endswith(".ext4")
+    [base] = os.listdir(os.path.join(hull.root, "vm-cache", "images"))
+    assert base.endswith(".isolation.ext4")
     status, out = run_in_pty(hull.cmd("run", "--rm", "-t", *VM, "bb", "sh", "-c",
                                       "test -t 0 && ! test -e /written && stty size && exit 5"), size=(33, 101),
                              timeout=120)
