@@ -385,6 +385,18 @@ static void start_main(void)
                                .err_fd = S.sh->err_fd,
                                .client = -EBADF,
                                .in_open = true};
+        /*
+         * The terminal's size as it is now goes with EXEC, so that the process starts with it (a
+         * RESIZE after STARTED would race with a program that reads its size at once).
+         */
+        if (S.sh->terminal) {
+                struct winsize ws;
+                if (ioctl(S.sh->in_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+                        char v[32];
+                        snprintf(v, sizeof(v), "%u:%u", ws.ws_row, ws.ws_col);
+                        agent_buf_field_str(&S.sh->main_fields, AGENT_E_ROWS_COLS, v);
+                }
+        }
         agent_buf_frame(&S.out, AGENT_EXEC, 1, S.sh->main_fields.data, S.sh->main_fields.len);
         S.main_started = true;
         S.sh->fifo_fd = safe_close(S.sh->fifo_fd);
