@@ -97,7 +97,8 @@ static int open_procs_exec(const struct cgroup_hier *h, pid_t init_pid)
         return fd < 0 ? negative_errno() : fd;
 }
 
-static int enter_fds(const struct cgroup *cg, pid_t init_pid, int **ret, size_t *ret_n)
+/* init_pid 0: for the container's own process, which writes "0" (see cgroup_enter_fds()). */
+static int enter_fds(const struct cgroup *cg, pid_t init_pid, bool skip_v2, int **ret, size_t *ret_n)
 {
         _cleanup_free_ int *fds = calloc(cg->n_hier ? cg->n_hier : 1, sizeof(int));
         size_t n = 0;
@@ -105,16 +106,17 @@ static int enter_fds(const struct cgroup *cg, pid_t init_pid, int **ret, size_t 
         if (!fds)
                 return -ENOMEM;
         for (size_t i = 0; i < cg->n_hier; i++) {
-                if (cg->hier[i].dfd < 0)
+                const char *file = init_pid == 0 && !cg->hier[i].v2 ? "tasks" : "cgroup.procs";
+                if (cg->hier[i].dfd < 0 || (skip_v2 && cg->hier[i].v2))
                         continue;
                 int fd = open_procs_exec(&cg->hier[i], init_pid);
                 if (fd < 0)
-                        fd = openat(cg->hier[i].dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                        fd = openat(cg->hier[i].dfd, file, O_WRONLY | O_CLOEXEC);
                 if (fd < 0) {
                         int r = negative_errno();
                         for (size_t k = 0; k < n; k++)
                                 safe_close(fds[k]);
-                        return err_set(r, "cannot open %s%s/cgroup.procs: %s", cg->hier[i].mount, cg->hier[i].path,
+                        return err_set(r, "cannot open %s%s/%s: %s", cg->hier[i].mount, cg->hier[i].path, file,
                                        strerror(-r));
                 }
                 fds[n++] = fd;
@@ -124,14 +126,14 @@ static int enter_fds(const struct cgroup *cg, pid_t init_pid, int **ret, size_t 
         return 0;
 }
 
-int cgroup_enter_fds(const struct cgroup *cg, int **ret, size_t *ret_n)
+int cgroup_enter_fds(const struct cgroup *cg, bool skip_v2, int **ret, size_t *ret_n)
 {
-        return enter_fds(cg, 0, ret, ret_n);
+        return enter_fds(cg, 0, skip_v2, ret, ret_n);
 }
 
 int cgroup_enter_fds_exec(const struct cgroup *cg, pid_t init_pid, int **ret, size_t *ret_n)
 {
-        return enter_fds(cg, init_pid, ret, ret_n);
+        return enter_fds(cg, init_pid, false, ret, ret_n);
 }
 
 int cgroup_enter(const struct cgroup *cg, pid_t pid)

@@ -666,9 +666,12 @@ int cgroup_clone_fd(const struct cgroup *cg)
         const char *off = getenv("HULL_CGROUP_NO_CLONE_INTO");
 
         /* The switch is for benchmarks (bench/runtime-v2-clone.sh) and for telling a bug apart. */
-        if (cg->mode != CGROUP_MODE_V2 || cg->n_hier != 1 || cg->hier[0].dfd < 0 || (off && streq(off, "1")))
+        if (off && streq(off, "1"))
                 return -EOPNOTSUPP;
-        return cg->hier[0].dfd;
+        for (size_t i = 0; i < cg->n_hier; i++)
+                if (cg->hier[i].v2 && cg->hier[i].dfd >= 0)
+                        return cg->hier[i].dfd;
+        return -EOPNOTSUPP;
 }
 
 enum cgroup_mode cgroup_get_mode(const struct cgroup *cg)

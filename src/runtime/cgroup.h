@@ -71,8 +71,15 @@ enum cgroup_mode cgroup_get_mode(const struct cgroup *cg);
  */
 const char *cgroup_get_path(const struct cgroup *cg);
 
-/* Open fds (O_WRONLY|O_CLOEXEC) of every hierarchy's cgroup.procs; caller owns *ret (array and fds). */
-int cgroup_enter_fds(const struct cgroup *cg, int **ret, size_t *ret_n);
+/*
+ * Open fds (O_WRONLY|O_CLOEXEC) through which the new container process joins its cgroup by
+ * writing "0" itself: `tasks` on v1 hierarchies, cgroup.procs on cgroup2 ones (left out when
+ * skip_v2: the process was created in them with cgroup_clone_fd()). A process that moves itself
+ * (its own single thread, "0" in `tasks`) does not take the cgroup threadgroup lock, whose writer
+ * waits for an RCU grace period (milliseconds) on every other kind of move. Caller owns *ret
+ * (array and fds).
+ */
+int cgroup_enter_fds(const struct cgroup *cg, bool skip_v2, int **ret, size_t *ret_n);
 /*
  * The same for a process that joins a running container (exec). On cgroup2, a container cgroup
  * that hands controllers down to cgroups of its own (systemd or a nested runtime inside) can hold
@@ -85,10 +92,10 @@ int cgroup_enter_fds_exec(const struct cgroup *cg, pid_t init_pid, int **ret, si
  * The directory fd of the container's cgroup for clone3(CLONE_INTO_CGROUP) (Linux 5.7), which
  * creates the child directly in its cgroup instead of moving it there afterwards: a move takes
  * the cgroup threadgroup lock, whose writer waits for an RCU grace period (milliseconds).
- * Only on v2, where the one hierarchy is the whole of the container's cgroups; v1 and hybrid
- * layouts give -EOPNOTSUPP (their v1 hierarchies still need cgroup_enter_fds()), and so does
- * HULL_CGROUP_NO_CLONE_INTO=1 in the environment (benchmarks). The fd stays owned by cg: do not
- * close it. A child created this way needs no cgroup_enter_fds() write.
+ * The cgroup2 hierarchy is the kernel's default one, also on a hybrid host where it sits beside
+ * the v1 hierarchies (which then still need cgroup_enter_fds(cg, true)). -EOPNOTSUPP when the
+ * container has no cgroup2 hierarchy, or with HULL_CGROUP_NO_CLONE_INTO=1 in the environment
+ * (benchmarks). The fd stays owned by cg: do not close it.
  */
 int cgroup_clone_fd(const struct cgroup *cg);
 /* Move pid into the cgroup in every hierarchy (exec of a new process into a running container). */

@@ -255,14 +255,23 @@ static _noreturn_ void child_main(struct init_ctx *c)
                 size_t first_cg = c->new_mntns ? mount_first_cgroup(cfg) : 0;
 
                 /*
-                 * The parent moves us into the cgroup meanwhile (cgroup v1 migration waits for an RCU
-                 * grace period, milliseconds): mount what does not need the cgroup first, then wait,
-                 * then enter the cgroup namespace, whose root is the cgroup we are in at that moment.
+                 * The parent writes the cgroup limits meanwhile: mount what does not need the cgroup
+                 * first, then join it, then enter the cgroup namespace, whose root is the cgroup we
+                 * are in at that moment.
                  */
                 if (c->new_mntns && ((r = mount_prepare_root(&mc)) < 0 || (r = mount_config_range(&mc, 0, first_cg)) < 0))
                         child_fail(c, r);
-                if (!c->two_stage && (r = sync_expect(c->sync_fd, SYNC_CGROUP_DONE, &m)) < 0)
-                        child_fail(c, r);
+                if (!c->two_stage) {
+                        /* The parent has written the limits: join (cgroup_enter_fds()). */
+                        if ((r = sync_expect(c->sync_fd, SYNC_CGROUP_DONE, &m)) < 0)
+                                child_fail(c, r);
+                        for (size_t i = 0; i < c->n_cg_fds; i++)
+                                if (write(c->cg_fds[i], "0", 1) < 0)
+                                        child_fail(c, err_set(negative_errno(),
+                                                              "cannot join the container's cgroup: %m"));
+                        for (size_t i = 0; i < c->n_cg_fds; i++)
+                                c->cg_fds[i] = safe_close(c->cg_fds[i]);
+                }
                 if (c->cgroupns_new && unshare(CLONE_NEWCGROUP) < 0)
                         child_fail(c, err_set(negative_errno(), "cannot create a cgroup namespace: %m"));
                 if ((r = child_setns(c, NS_CGROUP)) < 0)
@@ -605,14 +614,13 @@ static int parent_loop(struct create_run *cr, const struct oci_config *cfg)
 }
 
 /*
- * Move the child into its cgroup and tell it so. A new user namespace's maps come first: the
- * child asks for them right after clone, and the migration may wait milliseconds.
+ * Tell the child that its cgroup is ready (limits written), so that it joins. A new user
+ * namespace's maps come first: the child asks for them right after clone.
  */
 static int parent_join_cgroup(struct create_run *cr, const struct oci_config *cfg)
 {
         const struct oci_linux *l = cfg->linux_cfg;
-        char pid[16];
-        int n, r;
+        int r;
 
         if (cr->c.new_userns) {
                 struct sync_msg m;
@@ -627,10 +635,6 @@ static int parent_join_cgroup(struct create_run *cr, const struct oci_config *cf
                 if (r < 0)
                         return r;
         }
-        n = snprintf(pid, sizeof(pid), "%d", (int)cr->child);
-        for (size_t i = 0; i < cr->c.n_cg_fds; i++)
-                if (write(cr->c.cg_fds[i], pid, (size_t)n) != n)
-                        return err_set(negative_errno(), "cannot move the container process into its cgroup: %m");
         return sync_send(cr->c.sync_fd, SYNC_CGROUP_DONE, 0, NULL, -EBADF);
 }
 
@@ -772,16 +776,16 @@ int container_create(const struct create_options *o, int *ret_exit)
                 goto undo;
         }
         /*
-         * On cgroup v2 the one-clone path creates the child inside its cgroup (clone3 with
-         * CLONE_INTO_CGROUP, Linux 5.7): no migration, which would wait for an RCU grace period.
-         * Elsewhere the parent moves it after clone, through these fds.
+         * No move that takes the cgroup threadgroup lock (its writer waits for an RCU grace
+         * period, milliseconds): the one-clone path creates the child inside its cgroup2 cgroup
+         * (clone3 with CLONE_INTO_CGROUP, Linux 5.7; on a hybrid host the cgroup2 hierarchy beside
+         * the v1 ones), and the child joins the v1 hierarchies itself through these fds, by
+         * writing "0" to their `tasks` files (cgroup.h).
          */
         cgfd = cr.c.two_stage ? -EOPNOTSUPP : cgroup_clone_fd(cr.state->cgroup);
-        if (cgfd < 0) {
-                r = cgroup_enter_fds(cr.state->cgroup, &cr.c.cg_fds, &cr.c.n_cg_fds);
-                if (r < 0)
-                        goto undo;
-        }
+        r = cgroup_enter_fds(cr.state->cgroup, cgfd >= 0, &cr.c.cg_fds, &cr.c.n_cg_fds);
+        if (r < 0)
+                goto undo;
 
         if (o->mode == CREATE_ONLY) {
                 if (mkfifoat(cr.state->dir_fd, "exec.fifo", 0600) < 0) {
@@ -837,7 +841,13 @@ int container_create(const struct create_options *o, int *ret_exit)
                 };
                 cr.child = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
                 if (cr.child < 0 && (errno == ENOSYS || errno == E2BIG)) {
-                        r = cgroup_enter_fds(cr.state->cgroup, &cr.c.cg_fds, &cr.c.n_cg_fds);
+                        /* No clone3: the child joins the cgroup2 hierarchy through an fd too. */
+                        for (size_t i = 0; i < cr.c.n_cg_fds; i++)
+                                safe_close(cr.c.cg_fds[i]);
+                        free(cr.c.cg_fds);
+                        cr.c.cg_fds = NULL;
+                        cr.c.n_cg_fds = 0;
+                        r = cgroup_enter_fds(cr.state->cgroup, false, &cr.c.cg_fds, &cr.c.n_cg_fds);
                         if (r < 0)
                                 goto undo;
                         cgfd = -EOPNOTSUPP;

@@ -333,10 +333,10 @@ TEST(v2_init_path)
         ASSERT_ERR(cgroup_v2_init_path("0::ctr/x\n", "/ctr", &p), -EINVAL);
 }
 
-TEST(clone_fd_v2_only)
+TEST(clone_fd_is_the_cgroup2_hierarchy)
 {
         struct cgroup *cg = calloc(1, sizeof(*cg));
-        int fd;
+        int fd, fd2;
 
         ASSERT_TRUE(cg);
         cg->hier = calloc(2, sizeof(*cg->hier));
@@ -346,15 +346,21 @@ TEST(clone_fd_v2_only)
         cg->hier[1].dfd = -EBADF;
         ASSERT_TRUE(fd >= 0);
         cg->mode = CGROUP_MODE_V2;
+        cg->hier[0].v2 = true;
         ASSERT_EQ(cgroup_clone_fd(cg), fd);
         setenv("HULL_CGROUP_NO_CLONE_INTO", "1", 1);
         ASSERT_ERR(cgroup_clone_fd(cg), -EOPNOTSUPP);
         unsetenv("HULL_CGROUP_NO_CLONE_INTO");
-        /* v1, and hybrid v1 + cgroup2: the v1 hierarchies still need the move */
+        /* v1 alone: nothing to clone into */
         cg->mode = CGROUP_MODE_V1;
+        cg->hier[0].v2 = false;
         ASSERT_ERR(cgroup_clone_fd(cg), -EOPNOTSUPP);
+        /* hybrid: the cgroup2 hierarchy beside the v1 ones (they are joined through `tasks`) */
         cg->n_hier = 2;
-        ASSERT_ERR(cgroup_clone_fd(cg), -EOPNOTSUPP);
+        cg->hier[1].v2 = true;
+        cg->hier[1].dfd = fd2 = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(fd2 >= 0);
+        ASSERT_EQ(cgroup_clone_fd(cg), fd2);
         cgroup_free(cg);
 }
 

@@ -280,8 +280,8 @@ static pid_t clone_into(const struct cgroup *cg)
 }
 
 /*
- * Fork CMD inside the cgroup the way hull-runtime does: the child writes "0" to every
- * cgroup.procs fd; with --clone-into it is created there instead.
+ * Fork CMD inside the cgroup the way hull-runtime does: the child writes "0" to every fd
+ * (v1 `tasks`, cgroup2 cgroup.procs); with --clone-into it is created in the cgroup2 one instead.
  */
 static pid_t spawn(const struct cgroup *cg, char **argv, bool detach)
 {
@@ -290,11 +290,9 @@ static pid_t spawn(const struct cgroup *cg, char **argv, bool detach)
         pid_t pid;
         int r;
 
-        if (!opt_clone_into) {
-                r = cgroup_enter_fds(cg, &fds, &n);
-                if (r < 0)
-                        die(r, "enter fds");
-        }
+        r = cgroup_enter_fds(cg, opt_clone_into, &fds, &n);
+        if (r < 0)
+                die(r, "enter fds");
         fflush(stdout);
         pid = opt_clone_into ? clone_into(cg) : fork();
         if (pid < 0)
@@ -399,7 +397,7 @@ static int cmd_spawn_bench(unsigned n)
                 (void)cgroup_destroy(cg);
                 die(err_set(-EOPNOTSUPP, "spawn-bench needs a cgroup v2 layout"), NULL);
         }
-        r = cgroup_enter_fds(cg, &fds, &n_fds);
+        r = cgroup_enter_fds(cg, false, &fds, &n_fds);
         if (r < 0)
                 die(r, "enter fds");
         for (unsigned i = 0; i < 2 * n; i++) {
