@@ -33,6 +33,7 @@
 #include "../net/policy.h" /* src/image has a policy.h too (signatures) */
 #include "ports.h"
 #include "util.h"
+#include "vm.h"
 
 #define DEFAULT_ROOT_DIR "/var/lib/hull"
 #define DEFAULT_RUN_ROOT "/run/hull"
@@ -75,8 +76,16 @@ int engine_net_ctx(struct engine *e, struct net_ctx **ret)
 
 static char *record_path(struct engine *e, const char *id, const char *dir)
 {
-        return dir ? strdup_printf("%s/" ENGINE_NET_RECORD, dir)
-                   : strdup_printf("%s/%s/" ENGINE_NET_RECORD, e->containers_dir, id);
+        _cleanup_free_ char *ctr = NULL, *vm = NULL;
+
+        if (dir)
+                return strdup_printf("%s/" ENGINE_NET_RECORD, dir);
+        /* Containers and VMs share one id space (the workloads table): a VM keeps its record in its
+         * own directory. */
+        ctr = strdup_printf("%s/%s", e->containers_dir, id);
+        if (ctr && access(ctr, F_OK) < 0 && (vm = vm_dir(e, id)) && access(vm, F_OK) == 0)
+                return strdup_printf("%s/" ENGINE_NET_RECORD, vm);
+        return ctr ? strdup_printf("%s/" ENGINE_NET_RECORD, ctr) : NULL;
 }
 
 static int record_write(const char *path, struct json_object *o)
@@ -916,7 +925,8 @@ int engine_net_settings_json(struct engine *e, const struct workload *w, const s
                         json_object_array_add(list, b);
                 }
         }
-        if (w->pid > 0 && json_object_array_length(l) > 0) {
+        /* A VM's network is its guest's: no namespace of the host to name. */
+        if (w->pid > 0 && json_object_array_length(l) > 0 && !streq(w->kind, VM_KIND)) {
                 char sandbox[64];
                 snprintf(sandbox, sizeof(sandbox), "/proc/%lld/ns/net", (long long)w->pid);
                 json_object_object_add(o, "SandboxKey", json_object_new_string(sandbox));
