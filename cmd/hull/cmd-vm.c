@@ -502,3 +502,11 @@ int cmd_vm_monitor(struct cmd_context *c)
         c->exit_status = vm_monitor_main(c->argv[0], fd);
         return 0;
 }
+
+/* Looking the VM up brings its row up to date, which detaches it once its run is over (vm-net.c). */
+int cmd_vm_cleanup(struct cmd_context *c)
+{
+        _cleanup_workload_ struct workload *w = NULL;
+        int r = vm_lookup(c->engine, c->argv[0], &w);
+        return r == -ENOENT ? 0 : r < 0 ? cmd_fail(r, "cleaning up vm '%s'", c->argv[0]) : 0;
+}

@@ -689,6 +689,25 @@ int engine_net_cleanup(struct engine *e, struct workload *w)
         return engine_net_teardown(e, w->id);
 }
 
+/* A VM's network (one: vm-net.c), as a pair for engine_net_uses(); a spec that does not parse names none. */
+static int vm_uses(const struct workload *w, char ***pairs)
+{
+        struct vm_spec vs = {};
+        const char *name = NULL;
+        int r = 0;
+
+        if (vm_spec_from_json(w->spec, &vs) < 0)
+                err_clear();
+        else if (!vs.net || (runspec_is_bridged(vs.net) && vs.net->n_networks == 0))
+                name = NET_DEFAULT_NETWORK;
+        else if (runspec_is_bridged(vs.net))
+                name = vs.net->networks[0].name;
+        if (name && (r = strv_extend(pairs, name)) >= 0)
+                r = strv_extend(pairs, w->name);
+        vm_spec_done(&vs);
+        return r;
+}
+
 int engine_net_uses(struct engine *e, char ***ret)
 {
         _cleanup_strv_free_ char **pairs = calloc(1, sizeof(char *));
@@ -703,6 +722,10 @@ int engine_net_uses(struct engine *e, char ***ret)
                 return r;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 _cleanup_runspec_ struct runspec *s = NULL;
+                if (streq(l[i]->kind, VM_KIND)) {
+                        r = vm_uses(l[i], &pairs);
+                        continue;
+                }
                 if (ctr_spec(l[i], &s) < 0) {
                         err_clear();
                         continue;

@@ -59,5 +59,6 @@ int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, s
                   struct engine_net_tap *ret);
 /* A start failed after the attach: detach, and return r with its message kept. */
 int vm_net_undo(struct engine *e, const char *id, const char *dir, int r);
-/* The run is over: detach, unless a command holds the VM's lock (it attaches or detaches itself). */
-int vm_net_release(struct engine *e, const char *id, const char *dir);
+/* The run is over: detach. Unless wait, not while a command holds the VM's lock (it attaches or
+ * detaches itself). */
+int vm_net_release(struct engine *e, const char *id, const char *dir, bool wait);

@@ -15,7 +15,7 @@
  * so a second one finds nothing to do.
  *
  * The guest learns its address from the config disk (hull-init: eth0's address, the default
- * route, /etc/resolv.conf) or, for a kernel boot, from the kernel's `ip=` argument
+ * route, /etc/resolv.conf and /etc/hosts as the library wrote them for a container) or, for a kernel boot, from the kernel's `ip=` argument
  * (Documentation/admin-guide/nfs/nfsroot.rst, "ip="), which a guest kernel with
  * CONFIG_IP_PNP applies before init.
  */
@@ -64,24 +64,6 @@ int vm_net_check(struct engine *e, const struct vm_spec *s)
         return engine_net_check(e, net);
 }
 
-/* "nameserver A" lines of a resolv.conf into a strv. */
-static int nameservers(const char *resolv_conf, char ***ret)
-{
-        _cleanup_free_ char *copy = strdup(resolv_conf ?: "");
-        _cleanup_strv_free_ char **l = NULL;
-        char *save = NULL;
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char addr[64];
-                if (sscanf(line, "nameserver %63s", addr) == 1 && strv_extend(&l, addr) < 0)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
 static int replace(char **field, const char *v)
 {
         char *c = v ? strdup(v) : NULL;
@@ -96,7 +78,6 @@ int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, s
                   struct engine_net_tap *ret)
 {
         struct engine_net_tap t = {};
-        char **dns = NULL;
         int r;
 
         if (!s->net && !(s->net = runspec_new()))
@@ -108,12 +89,10 @@ int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, s
         if (r < 0)
                 return r;
         if ((r = replace(&s->conf.ip, t.ipv4)) < 0 || (r = replace(&s->conf.gateway, t.gateway4)) < 0 ||
-            (r = nameservers(t.resolv_conf, &dns)) < 0) {
+            (r = replace(&s->conf.resolv_conf, t.resolv_conf)) < 0 || (r = replace(&s->conf.hosts, t.hosts)) < 0) {
                 engine_net_tap_done(&t);
                 return vm_net_undo(e, w->id, dir, r);
         }
-        strv_free(s->conf.dns);
-        s->conf.dns = dns;
         *ret = t;
         return 0;
 }
@@ -131,7 +110,7 @@ int vm_net_undo(struct engine *e, const char *id, const char *dir, int r)
         return had ? err_set(r, "%s", msg) : r;
 }
 
-int vm_net_release(struct engine *e, const char *id, const char *dir)
+int vm_net_release(struct engine *e, const char *id, const char *dir, bool wait)
 {
         _cleanup_free_ char *rec = strdup_printf("%s/" ENGINE_NET_RECORD, dir),
                             *lockp = strdup_printf("%s/lock", dir);
@@ -141,10 +120,12 @@ int vm_net_release(struct engine *e, const char *id, const char *dir)
                 return -ENOMEM;
         if (access(rec, F_OK) < 0)
                 return 0;
-        /* A command that holds the lock is starting the VM (its attach begins with a detach of what
-         * is left) or removing it (which detaches): the record is theirs. */
+        /* Without wait: a command that holds the lock is starting the VM (its attach begins with a
+         * detach of what is left), removing it (which detaches) or detaching it now; that may be this
+         * very process (vm_start() refreshes the row under the lock). With wait: the caller holds no
+         * lock and returns once the VM is off its network, whoever detached it. */
         fd = open(lockp, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+        if (fd < 0 || flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0)
                 return 0;
         return engine_net_detach_tap(e, id, dir);
 }

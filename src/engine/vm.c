@@ -573,7 +573,7 @@ int vm_refresh(struct engine *e, struct workload *w)
         if (!w->error)
                 return -ENOMEM;
         /* Over for good (no restart follows a final status): the tap, lease and rules go back. */
-        if (st.final && (r = vm_net_release(e, w->id, dir)) < 0)
+        if (st.final && (r = vm_net_release(e, w->id, dir, false)) < 0)
                 return r;
         return workload_update_status(e->db, w);
 }
@@ -693,8 +693,8 @@ int vm_kill(struct engine *e, struct workload *w, int sig)
                 return r;
         if (w->pid > 0 && pid_is((pid_t)w->pid, (uint64_t)w->pid_start) && kill((pid_t)w->pid, sig) < 0)
                 return -errno;
-        if (sig == SIGKILL)
-                wait_final(e, w, KILL_WAIT_MS);
+        if (sig == SIGKILL && wait_final(e, w, KILL_WAIT_MS))
+                return vm_net_release(e, w->id, dir, true);
         return 0;
 }
 
@@ -715,14 +715,14 @@ int vm_stop(struct engine *e, struct workload *w, int timeout)
                 if (vm_launch_kind(dir, &kind) >= 0 &&
                     vmm_backend_request(kind, dir, VMM_REQ_POWERDOWN, NULL) >= 0 &&
                     wait_final(e, w, timeout * 1000))
-                        return 0;
+                        return vm_net_release(e, w->id, dir, true);
                 err_clear();
         }
         if (vm_running(w) && w->pid > 0 && pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
                 kill((pid_t)w->pid, SIGKILL);
         if (!wait_final(e, w, KILL_WAIT_MS))
                 return err_set(-ETIMEDOUT, "vm '%s' did not stop", w->name);
-        return 0;
+        return vm_net_release(e, w->id, dir, true);
 }
 
 int vm_pause(struct engine *e, struct workload *w, bool pause)

@@ -41,6 +41,7 @@ struct vmconf {
         char *workdir, *user;
         char *ip, *gateway;
         char **dns;
+        char *resolv_conf, *hosts; /* whole files (hull networks); resolv_conf replaces dns */
         char *user_data;
         char **mounts; /* "DEV PATH" */
         char *root_fstype;

@@ -31,6 +31,8 @@ TEST(vmconf_roundtrip)
                            .user = (char *)"1000:1000",
                            .ip = (char *)"10.0.0.2/24",
                            .gateway = (char *)"10.0.0.1",
+                           .resolv_conf = (char *)"search dns.hull\nnameserver 10.0.0.1\n",
+                           .hosts = (char *)"127.0.0.1\tlocalhost\n10.0.0.2\th1\n",
                            .user_data = (char *)"#!/bin/sh\necho \\ hi\n",
                            .mounts = mounts,
                            .root_fstype = (char *)"ext4"};
@@ -52,6 +54,8 @@ TEST(vmconf_roundtrip)
         ASSERT_STREQ(d.user, "1000:1000");
         ASSERT_STREQ(d.ip, "10.0.0.2/24");
         ASSERT_STREQ(d.gateway, "10.0.0.1");
+        ASSERT_STREQ(d.resolv_conf, "search dns.hull\nnameserver 10.0.0.1\n");
+        ASSERT_STREQ(d.hosts, "127.0.0.1\tlocalhost\n10.0.0.2\th1\n");
         ASSERT_STREQ(d.user_data, "#!/bin/sh\necho \\ hi\n");
         ASSERT_STREQ(d.mounts[0], "/dev/vdc /data");
         ASSERT_STREQ(d.root_fstype, "ext4");

@@ -10,7 +10,6 @@ after each, and after `vm rm`, no tap, lease, record or rule of the VM is left.
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -79,7 +78,7 @@ def nothing_left(h, vm_id, network):
 def test_vm_and_container_on_one_network(net, tag):
     h, n = net, f"{tag}n"
     vid = h.run("vm", "run", "-d", "--name", f"{tag}v", "--network", n, "--network-alias", "vmalias",
-                "-p", "18080:8080", "--memory", "256M", "bb", "sh", "-c", SERVER, env=h.genv).out.strip()
+                "--add-host", "extra.test:10.97.0.77", "-p", "18080:8080", "--memory", "256M", "bb", "sh", "-c", SERVER, env=h.genv).out.strip()
     # inspect: the VM's settings as a container's; the network lists it.
     i = json.loads(h.run("vm", "inspect", vid).out)[0]
     s = i["NetworkSettings"]
@@ -106,6 +105,10 @@ def test_vm_and_container_on_one_network(net, tag):
         out = retry(lambda: h.run("vm", "exec", vid, "busybox", "nc", "-w", "3", target, "9090", check=False),
                     f"vm -> container ({target})")
         assert "hi-from-ctr" in out
+    # The guest's /etc files are the ones a container gets (hull-init wrote them from the config disk).
+    hosts = h.run("vm", "exec", vid, "cat", "/etc/hosts").out
+    assert "extra.test" in hosts and ip in hosts and f"{tag}v" in hosts, hosts
+    assert "nameserver 10.97.0.1" in h.run("vm", "exec", vid, "cat", "/etc/resolv.conf").out
     # The published port, from the host's loopback (here: the test namespace's).
     code = ("import socket; s = socket.create_connection(('127.0.0.1', 18080), timeout=5); "
             "print(s.recv(100).decode().strip())")
@@ -117,3 +120,46 @@ def test_vm_and_container_on_one_network(net, tag):
     h.run("vm", "stop", "-t", "5", vid)
     nothing_left(h, vid, n)
     h.run("vm", "rm", vid)
+
+
+def test_vm_network_options_and_repairs(net, tag):
+    h, n = net, f"{tag}n"
+    for bad, what in ((["--network", "none", "-p", "80"], "--publish"), (["--network", f"{tag}nonet"], "nonet"),
+                      (["--network", n, "--network", "hull"], "one network"), (["--ip", "10.97.0.999", "--network", n],
+                                                                              "10.97.0.999")):
+        p = h.run("vm", "create", *bad, "bb", check=False, env=h.genv)
+        assert p.returncode == 125 and what in p.err, (bad, p.err)
+    assert h.run("vm", "ls", "-a", "-q").out.strip() == ""
+    mac = "02:42:0a:61:00:32"
+    vid = h.run("vm", "create", "--name", f"{tag}v", "--network", n, "--ip", "10.97.0.50", "--mac-address", mac,
+                "--memory", "256M", "bb", "sh", "-c", SERVER, env=h.genv).out.strip()
+    assert not taps(h)  # nothing before the start
+
+    def boot_and_reach():
+        h.run("vm", "start", vid, env=h.genv)
+        s = json.loads(h.run("vm", "inspect", vid).out)[0]["NetworkSettings"]["Networks"][n]
+        assert s["IPAddress"] == "10.97.0.50" and s["MacAddress"] == mac
+        out = retry(lambda: h.run("run", "--rm", "--network", n, "bb", "busybox", "nc", "-w", "3", "10.97.0.50",
+                                  "8080", check=False), "container -> vm", timeout=90)
+        assert "hi-from-vm" in out
+        return json.loads(h.run("vm", "inspect", vid).out)[0]["State"]
+
+    # kill -9 of the monitor: its VMM goes with it; the next command detaches the VM.
+    st = boot_and_reach()
+    os.kill(st["MonitorPid"], signal.SIGKILL)
+    end = time.time() + 30
+    while json.loads(h.run("vm", "inspect", vid).out)[0]["State"]["Status"] != "exited":
+        assert time.time() < end, "the VM did not end with its monitor"
+        time.sleep(0.2)
+    nothing_left(h, vid, n)
+    # kill -9 of the VMM (no restart policy): the monitor records it and detaches the VM itself.
+    st = boot_and_reach()
+    os.kill(st["Pid"], signal.SIGKILL)
+    end = time.time() + 30
+    while os.path.exists(os.path.join(h.root, "vms", vid, "network.json")):
+        assert time.time() < end, "the monitor did not detach the VM"
+        time.sleep(0.2)
+    nothing_left(h, vid, n)
+    assert json.loads(h.run("vm", "inspect", vid).out)[0]["State"]["ExitCode"] == 137
+    h.run("vm", "rm", vid)
+    assert not taps(h)
