@@ -24,6 +24,7 @@
  *     console         the monitor's console socket (`hull vm console`, foreground `vm run`)
  *     vmm.log         the VMM's own stderr
  *     root.qcow2, config.img   the root overlay and the config disk (image VMs)
+ *     network.json    the VM's network attachment (engine-net.h, vm-net.c)
  *     vmm.sock, exec.sock ...  the VMM's sockets (vmm-backend.h)
  *     stop            written by stop/kill before they act: no restart follows
  */

@@ -161,5 +161,15 @@ def test_vm_network_options_and_repairs(net, tag):
         time.sleep(0.2)
     nothing_left(h, vid, n)
     assert json.loads(h.run("vm", "inspect", vid).out)[0]["State"]["ExitCode"] == 137
+    # The network is in use while the VM exists, running or not.
+    p = h.run("network", "rm", n, check=False)
+    assert p.returncode == 125 and f"{tag}v" in p.err, p.err
     h.run("vm", "rm", vid)
+    assert not taps(h)
+    # A kernel of one's own learns its address from the kernel's ip= argument.
+    kid = h.run("vm", "run", "-d", "--name", f"{tag}k", "--network", n, "--ip", "10.97.0.60", "--kernel",
+                os.path.join(vu.GUEST, "vmlinuz"), env=h.genv).out.strip()
+    args = " ".join(json.loads(h.run("vm", "inspect", kid).out)[0]["Vmm"]["Args"])
+    assert "ip=10.97.0.60::10.97.0.1:255.255.255.0:" in args, args
+    h.run("vm", "rm", "-f", kid)
     assert not taps(h)
