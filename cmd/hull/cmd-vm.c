@@ -52,7 +52,7 @@
         {"dns-option", 0, OPT_MULTI, "OPT", "a resolv.conf option"}, \
         {"egress", 0, OPT_MULTI, "RULE", "outbound policy: allow|deny=all|tcp|udp|icmp[:PORT[-PORT]][@CIDR]"}, \
         {"ingress", 0, OPT_MULTI, "RULE", "inbound policy, same rules (ports are the guest's)"}, \
-        {"add-host", 0, OPT_MULTI, "HOST:IP", "a name the network's DNS answers for the guest"}
+        {"add-host", 0, OPT_MULTI, "HOST:IP", "a line of the guest's /etc/hosts (IP host-gateway: the gateway)"}
 /* clang-format on */
 
 const struct cmd_option vm_create_opts[] = {VM_CREATE_OPTS, {}};

@@ -432,7 +432,8 @@ static void remove_sockets(void)
 /* The store's root and the VM's id, from the monitor's directory (<root>/vms/<id>). */
 static int root_and_id(char **ret_root, char **ret_id)
 {
-        _cleanup_free_ char *abs = realpath(".", NULL), *root = NULL; /* the monitor runs in the VM's directory */
+        /* The monitor runs in the VM's directory. */
+        _cleanup_free_ char *abs = realpath(".", NULL), *root = NULL;
         char *slash;
 
         if (!abs || !(slash = strrchr(abs, '/')) || !(root = strndup(abs, (size_t)(slash - abs))))
@@ -478,7 +479,8 @@ static void release_network(void)
 
         if (access(ENGINE_NET_RECORD, F_OK) < 0 || root_and_id(&root, &id) < 0)
                 return;
-        char *const argv[] = {(char *)"hull", (char *)"--root", root, (char *)"vm", (char *)"cleanup", id, NULL};
+        char *const argv[] = {
+                (char *)"hull", (char *)"--root", root, (char *)"vm", (char *)"cleanup", id, NULL};
         pid = fork();
         if (pid == 0) {
                 sigset_t none;

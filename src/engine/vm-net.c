@@ -9,15 +9,16 @@
  * the VM's directory is written before the tap exists, as for containers); the tap is
  * persistent, so a VMM restarted by the monitor (restart policy, guest reboot) opens the same
  * tap with the same address. Once the run is over for good (the monitor's final status, or a
- * dead monitor that a command repaired) the first command that looks at the VM detaches it
- * (vm_net_release()); vm_remove() detaches whatever is left, and the next start detaches a
- * record an interrupted start left. A detach is keyed on the VM's id in the network library,
- * so a second one finds nothing to do.
+ * dead monitor that a command repaired) the monitor's `hull vm cleanup`, vm_stop(), vm_kill() or
+ * the first command that looks at the VM detaches it (vm_net_release()); vm_remove() detaches
+ * whatever is left, and the next start detaches a record an interrupted start left. Every detach
+ * holds the VM's lock, and a detach is keyed on the VM's id in the network library: a second one
+ * finds nothing to do.
  *
  * The guest learns its address from the config disk (hull-init: eth0's address, the default
- * route, /etc/resolv.conf and /etc/hosts as the library wrote them for a container) or, for a kernel boot, from the kernel's `ip=` argument
- * (Documentation/admin-guide/nfs/nfsroot.rst, "ip="), which a guest kernel with
- * CONFIG_IP_PNP applies before init.
+ * route, /etc/resolv.conf and /etc/hosts as the library writes them for a container) or, for a
+ * kernel boot, from the kernel's `ip=` argument (Documentation/admin-guide/nfs/nfsroot.rst),
+ * which a guest kernel with CONFIG_IP_PNP applies before init.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -58,7 +59,8 @@ int vm_net_check(struct engine *e, const struct vm_spec *s)
                 return err_set(-EOPNOTSUPP, "--network: a VM is on one network ('%s' and '%s' given)",
                                net->networks[0].name, net->networks[1].name);
         if (net->publish_all)
-                return err_set(-EOPNOTSUPP, "%s", "--publish-all: a VM publishes the ports given with -p only");
+                return err_set(-EOPNOTSUPP, "%s",
+                               "--publish-all: a VM publishes the ports given with -p only");
         if (net->networks && net->networks[0].ip6)
                 return err_set(-EOPNOTSUPP, "%s", "--ip6: hull's guest init configures IPv4 only");
         return engine_net_check(e, net);
@@ -89,7 +91,8 @@ int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, s
         if (r < 0)
                 return r;
         if ((r = replace(&s->conf.ip, t.ipv4)) < 0 || (r = replace(&s->conf.gateway, t.gateway4)) < 0 ||
-            (r = replace(&s->conf.resolv_conf, t.resolv_conf)) < 0 || (r = replace(&s->conf.hosts, t.hosts)) < 0) {
+            (r = replace(&s->conf.resolv_conf, t.resolv_conf)) < 0 ||
+            (r = replace(&s->conf.hosts, t.hosts)) < 0) {
                 engine_net_tap_done(&t);
                 return vm_net_undo(e, w->id, dir, r);
         }
