@@ -570,7 +570,7 @@ int main(int argc, char **argv)
                 return 1;
         monitor_status_init(&m.st);
         m.st.monitor_pid = getpid();
-        pid_start_time(getpid(), &start);
+        proc_start_time(getpid(), &start);
         m.st.monitor_start = (int64_t)start;
         m.st.restarts = m.o.restarts;
         snprintf(m.st.state, sizeof(m.st.state), "starting");

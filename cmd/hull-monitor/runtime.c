@@ -287,7 +287,7 @@ int runtime_launch(struct monitor *m)
                 goto undo;
         }
         /* It runs already and may have exited (a zombie that is ours to reap): then no start time. */
-        if (pid_start_time(m->pid, &start) < 0)
+        if (proc_start_time(m->pid, &start) < 0)
                 start = 0;
         m->st.pid = m->pid;
         m->st.pid_start = (int64_t)start;

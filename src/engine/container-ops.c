@@ -247,7 +247,7 @@ static int refresh(struct engine *e, struct workload *w, bool have_lock, bool pe
                                 leftover_umount(rootfs);
                         return 0;
                 }
-                if (w->monitor_pid > 0 && pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
+                if (w->monitor_pid > 0 && proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
                         return 0;
                 if (!repair_lock(e, w, have_lock, &lock))
                         return 0;
@@ -261,7 +261,7 @@ static int refresh(struct engine *e, struct workload *w, bool have_lock, bool pe
                 return persist ? workload_update_status(e->db, w) : 0;
         }
 
-        alive = pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
+        alive = proc_alive((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
         w->monitor_pid = st.monitor_pid;
         w->monitor_start = st.monitor_start;
         w->restart_count = (int)st.restarts;
@@ -389,33 +389,11 @@ static void sweep_orphans(struct engine *e, struct workload **l, size_t n)
 
 int ctr_list(struct engine *e, struct workload ***ret, size_t *ret_n)
 {
-        struct workload **l = NULL;
-        size_t n = 0, k = 0;
-        int r;
+        int r = engine_list_kind(e, "container", ctr_refresh, ret, ret_n);
 
-        r = workload_list(e->db, &l, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                /* Other kinds of workload (VMs, vm.h) have their own lifecycle. */
-                r = streq(l[i]->kind, "container") ? ctr_refresh(e, l[i]) : -ENOENT;
-                if (r == -ENOENT) {
-                        err_clear();
-                        workload_free(l[i]);
-                        continue;
-                }
-                if (r < 0) {
-                        for (size_t j = i; j < n; j++)
-                                workload_free(l[j]);
-                        workload_list_free(l, k);
-                        return r;
-                }
-                l[k++] = l[i];
-        }
-        sweep_orphans(e, l, k);
-        *ret = l;
-        *ret_n = k;
-        return 0;
+        if (r >= 0)
+                sweep_orphans(e, *ret, *ret_n);
+        return r;
 }
 
 int ctr_lookup(struct engine *e, const char *name_or_id, struct workload **ret)
@@ -499,7 +477,7 @@ int ctr_wait_monitor(const struct workload *w, int timeout_ms)
                 return 0;
         pfd = pidfd_open_((pid_t)w->monitor_pid);
         /* Checked after the pidfd exists: from here the pid cannot be recycled under us. */
-        if (pfd < 0 || !pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
+        if (pfd < 0 || !proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
                 return 0;
         p = (struct pollfd){.fd = pfd, .events = POLLIN};
         do
@@ -520,7 +498,7 @@ int ctr_wait_end(struct engine *e, struct workload *w, int timeout_ms)
                 int64_t left;
                 if (monitor_status_read(dir, &st) >= 0 && st.final)
                         return 0;
-                if (!pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
+                if (!proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
                         return 0;
                 left = (deadline - now_ns()) / 1000000;
                 if (timeout_ms >= 0 && left <= 0)
@@ -532,7 +510,7 @@ int ctr_wait_end(struct engine *e, struct workload *w, int timeout_ms)
 
 static void signal_container(const struct workload *w, int sig)
 {
-        if (w->pid > 0 && pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
+        if (w->pid > 0 && proc_alive((pid_t)w->pid, (uint64_t)w->pid_start))
                 kill((pid_t)w->pid, sig);
 }
 
@@ -634,7 +612,7 @@ static bool starting(struct engine *e, const struct workload *w)
         struct monitor_status st;
 
         return ctr_status(e, w, &st) >= 0 && streq(st.state, "starting") &&
-               pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
+               proc_alive((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
 }
 
 int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
@@ -671,7 +649,7 @@ int ctr_remove(struct engine *e, struct workload *w, bool force, bool volumes)
                 if (!force)
                         return err_set(-EBUSY, "container %s is starting: remove it with --force", w->name);
                 kill((pid_t)w->monitor_pid, SIGKILL);
-                for (int k = 0; k < 500 && pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start); k++)
+                for (int k = 0; k < 500 && proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start); k++)
                         usleep(10000);
                 ctr_release(e, w);
         }
@@ -772,7 +750,7 @@ static int exec_process(struct engine *e, struct workload *w, char **args, const
                         return -ENOMEM;
                 /* The container's own view of its files (/etc/passwd may be on a volume). */
                 root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (root_fd < 0 || !pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
+                if (root_fd < 0 || !proc_alive((pid_t)w->pid, (uint64_t)w->pid_start))
                         return err_set(-ESRCH, "container %s stopped", w->name);
                 if ((r = user_resolve(root_fd, user, &ids)) < 0)
                         return r;

@@ -767,7 +767,7 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
         r = spawn_monitor(argv, b.net.netns_fd, &fd, &mon);
         if (r < 0)
                 return undo_net(e, w, &b, r);
-        if (pid_start_time(mon, &mon_start) < 0)
+        if (proc_start_time(mon, &mon_start) < 0)
                 mon_start = 0; /* gone already: await_start() says so */
         /* From here the monitor owns the mount: it unmounts it when the container ends. */
         b.mounted = false;
@@ -815,7 +815,7 @@ int ctr_start(struct engine *e, struct workload *w, bool attach, struct ctr_star
                 /* The monitor died or hung: release what it or we made, then let refresh record it. */
                 char msg[1024];
                 snprintf(msg, sizeof(msg), "%s", err_msg(r));
-                if (!pid_is(mon, mon_start))
+                if (!proc_alive(mon, mon_start))
                         ctr_release(e, w);
                 ctr_refresh_locked(e, w, true);
                 return err_set(r, "%s", msg);

@@ -169,7 +169,7 @@ int ctr_copy(struct engine *e, struct workload *w, bool to_container, const char
                 if (!proot)
                         return -ENOMEM;
                 root_fd = open(proot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (root_fd < 0 || !pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
+                if (root_fd < 0 || !proc_alive((pid_t)w->pid, (uint64_t)w->pid_start))
                         return err_set(-ESRCH, "container %s stopped during the copy", w->name);
         } else {
                 _cleanup_strv_free_ char **layers = NULL;

@@ -9,6 +9,7 @@
 #include "network.h"
 #include "store.h"
 #include "util.h"
+#include "workload.h"
 
 /*
  * Module "engine" of the state database. Steps are never edited once released: a change
@@ -103,17 +104,7 @@ int engine_open(const char *root, struct engine **ret)
         r = db_open(dbpath, &e->db);
         if (r < 0)
                 return r;
-        /*
-         * Hull processes live for one command: SQLite's checkpoint when the last connection
-         * closes (fsync of the WAL and the database) would be paid by nearly every command.
-         * The writer that passes wal_autocheckpoint checkpoints instead. That threshold is kept
-         * low because every process is the first to open the database and rebuilds the WAL
-         * index by reading (and checksumming) the whole WAL: 128 pages bound that to 512 KiB.
-         */
-        sqlite3_db_config(db_handle(e->db), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-        sqlite3_wal_autocheckpoint(db_handle(e->db), 128);
-        /* Pages through mmap: a fresh process otherwise reads each one with its own pread(2). */
-        (void)db_exec(e->db, "PRAGMA mmap_size=16777216");
+        /* Connection settings (no checkpoint at close, mmap): db.c. */
         r = db_migrate(e->db, "engine", engine_schema, ELEMENTSOF(engine_schema));
         if (r < 0)
                 return r;
@@ -241,5 +232,36 @@ int engine_binary(struct engine *e, enum engine_binary which, const char **ret)
                         return r;
         }
         *ret = e->bin[which];
+        return 0;
+}
+
+int engine_list_kind(struct engine *e, const char *kind, int (*refresh)(struct engine *, struct workload *),
+                     struct workload ***ret, size_t *ret_n)
+{
+        struct workload **l = NULL;
+        size_t n = 0, k = 0;
+        int r;
+
+        r = workload_list(e->db, &l, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                /* Other kinds have their own lifecycle; a workload removed while refreshing is gone. */
+                r = streq(l[i]->kind, kind) ? refresh(e, l[i]) : -ENOENT;
+                if (r == -ENOENT) {
+                        err_clear();
+                        workload_free(l[i]);
+                        continue;
+                }
+                if (r < 0) {
+                        for (size_t j = i; j < n; j++)
+                                workload_free(l[j]);
+                        workload_list_free(l, k);
+                        return r;
+                }
+                l[k++] = l[i];
+        }
+        *ret = l;
+        *ret_n = k;
         return 0;
 }

@@ -73,3 +73,11 @@ int engine_find_binary(enum engine_binary which, char **ret);
 
 /* <containers_dir>/<id> (malloc'd). */
 char *engine_container_dir(struct engine *e, const char *id);
+
+struct workload;
+/*
+ * The workloads of one kind ("container", "vm"), each brought up to date by refresh (which
+ * returns -ENOENT for one that turned out to be gone: left out). Listed in creation order.
+ */
+int engine_list_kind(struct engine *e, const char *kind, int (*refresh)(struct engine *, struct workload *),
+                     struct workload ***ret, size_t *ret_n);

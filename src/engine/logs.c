@@ -131,8 +131,8 @@ static bool container_done(struct engine *e, struct workload *w)
 {
         struct monitor_status st;
         if (ctr_status(e, w, &st) < 0)
-                return !pid_is((pid_t)w->monitor_pid, (uint64_t)w->monitor_start);
-        return st.final || !pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
+                return !proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start);
+        return st.final || !proc_alive((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
 }
 
 static int follow(struct engine *e, struct workload *w, const char *path, const char *dir, int fd,

@@ -247,7 +247,7 @@ int ctr_top(struct engine *e, struct workload *w, struct top_entry **ret, size_t
         if (read_full_file("/proc/uptime", 128, &up, NULL) >= 0)
                 uptime = strtod(up, NULL);
         root = strdup_printf("/proc/%d/root", (int)w->pid);
-        if (root && pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
+        if (root && proc_alive((pid_t)w->pid, (uint64_t)w->pid_start))
                 root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         l = calloc(n ? n : 1, sizeof(*l));
         if (!l)

@@ -233,49 +233,6 @@ int monitor_status_read(const char *dir, struct monitor_status *ret)
         return monitor_status_parse(buf, n, ret);
 }
 
-int pid_start_time(pid_t pid, uint64_t *ret)
-{
-        char path[64], buf[1024];
-        const char *p;
-        ssize_t n;
-        int fd;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        n = read(fd, buf, sizeof(buf) - 1);
-        safe_close(fd);
-        if (n <= 0)
-                return n < 0 ? negative_errno() : -EIO;
-        buf[n] = 0;
-        /* comm (field 2) may hold spaces and parentheses: fields restart after the last ')'. */
-        p = strrchr(buf, ')');
-        if (!p)
-                return -EIO;
-        /* After ") " comes field 3 (state); the start time is field 22, 19 spaces later. */
-        p += 2;
-        /* A zombie has exited: it is no longer the process we care about. */
-        if (*p == 'Z' || *p == 'X')
-                return -ESRCH;
-        for (int i = 3; i < 22; i++) {
-                p = strchr(p, ' ');
-                if (!p)
-                        return -EIO;
-                p++;
-        }
-        *ret = strtoull(p, NULL, 10);
-        return 0;
-}
-
-bool pid_is(pid_t pid, uint64_t start)
-{
-        uint64_t t;
-        if (pid <= 0)
-                return false;
-        return pid_start_time(pid, &t) >= 0 && t == start;
-}
-
 int64_t now_ns(void)
 {
         struct timespec ts;

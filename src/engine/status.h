@@ -63,9 +63,5 @@ int monitor_status_write(const char *dir, const struct monitor_status *s);
 /* -ENOENT when the monitor has not written one yet. */
 int monitor_status_read(const char *dir, struct monitor_status *ret);
 
-/* Field 22 of /proc/PID/stat (start time in clock ticks since boot): with the pid, it names a process. */
-int pid_start_time(pid_t pid, uint64_t *ret);
-/* True when pid runs and started at start (a reused pid is another process). */
-bool pid_is(pid_t pid, uint64_t start);
 /* Nanoseconds since the epoch. */
 int64_t now_ns(void);

@@ -332,7 +332,7 @@ static enum vmm_exit run_once(struct vmon *m, int sfd, int *ret_wstatus)
         }
         snprintf(m->st.state, sizeof(m->st.state), "running");
         m->st.pid = pid;
-        m->st.pid_start = pid_start_time(pid, &start) >= 0 ? (int64_t)start : 0;
+        m->st.pid_start = proc_start_time(pid, &start) >= 0 ? (int64_t)start : 0;
         m->st.started = now_ns();
         m->st.finished = 0;
         m->st.exit_code = -1;
@@ -513,7 +513,7 @@ int vm_monitor_main(const char *dir, int console_fd)
                 return 125;
         monitor_status_init(&m.st);
         m.st.monitor_pid = getpid();
-        m.st.monitor_start = pid_start_time(getpid(), &start) >= 0 ? (int64_t)start : 0;
+        m.st.monitor_start = proc_start_time(getpid(), &start) >= 0 ? (int64_t)start : 0;
         snprintf(m.st.state, sizeof(m.st.state), "starting");
         if (console_fd >= 0)
                 add_client(&m, console_fd, true);

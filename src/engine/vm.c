@@ -531,10 +531,10 @@ int vm_refresh(struct engine *e, struct workload *w)
                 return access(dir, F_OK) < 0 ? -ENOENT : 0;
         if (r < 0)
                 return r;
-        monitor_alive = st.monitor_pid > 0 && pid_is((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
+        monitor_alive = st.monitor_pid > 0 && proc_alive((pid_t)st.monitor_pid, (uint64_t)st.monitor_start);
         if (!monitor_alive && !st.final) {
                 /* The monitor died: its VMM must not run on without anyone holding its console. */
-                if (st.pid > 0 && pid_is((pid_t)st.pid, (uint64_t)st.pid_start))
+                if (st.pid > 0 && proc_alive((pid_t)st.pid, (uint64_t)st.pid_start))
                         kill((pid_t)st.pid, SIGKILL);
                 if (!streq(st.state, "exited"))
                         st.exit_code = 137;
@@ -580,30 +580,7 @@ int vm_refresh(struct engine *e, struct workload *w)
 
 int vm_list(struct engine *e, struct workload ***ret, size_t *ret_n)
 {
-        struct workload **l = NULL;
-        size_t n = 0, k = 0;
-        int r;
-
-        r = workload_list(e->db, &l, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                if (!streq(l[i]->kind, VM_KIND) || (r = vm_refresh(e, l[i])) == -ENOENT) {
-                        err_clear();
-                        workload_free(l[i]);
-                        continue;
-                }
-                if (r < 0) {
-                        for (size_t j = i; j < n; j++)
-                                workload_free(l[j]);
-                        workload_list_free(l, k);
-                        return r;
-                }
-                l[k++] = l[i];
-        }
-        *ret = l;
-        *ret_n = k;
-        return 0;
+        return engine_list_kind(e, VM_KIND, vm_refresh, ret, ret_n);
 }
 
 int vm_lookup(struct engine *e, const char *name_or_id, struct workload **ret)
@@ -691,7 +668,7 @@ int vm_kill(struct engine *e, struct workload *w, int sig)
                 return err_set(-ESRCH, "vm '%s' is not running", w->name);
         if ((r = write_stop_file(dir)) < 0)
                 return r;
-        if (w->pid > 0 && pid_is((pid_t)w->pid, (uint64_t)w->pid_start) && kill((pid_t)w->pid, sig) < 0)
+        if (w->pid > 0 && proc_alive((pid_t)w->pid, (uint64_t)w->pid_start) && kill((pid_t)w->pid, sig) < 0)
                 return -errno;
         if (sig == SIGKILL && wait_final(e, w, KILL_WAIT_MS))
                 return vm_net_release(e, w->id, dir, true);
@@ -718,7 +695,7 @@ int vm_stop(struct engine *e, struct workload *w, int timeout)
                         return vm_net_release(e, w->id, dir, true);
                 err_clear();
         }
-        if (vm_running(w) && w->pid > 0 && pid_is((pid_t)w->pid, (uint64_t)w->pid_start))
+        if (vm_running(w) && w->pid > 0 && proc_alive((pid_t)w->pid, (uint64_t)w->pid_start))
                 kill((pid_t)w->pid, SIGKILL);
         if (!wait_final(e, w, KILL_WAIT_MS))
                 return err_set(-ETIMEDOUT, "vm '%s' did not stop", w->name);

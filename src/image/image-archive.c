@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "image-archive.h"
+#include "build-internal.h"
 #include "error.h"
 #include "import.h"
 #include "json.h"
@@ -562,7 +563,8 @@ int image_archive_load(struct image_store *s, const char *path, const struct ima
 
 /* ------------------------------------------------------------------ import */
 
-static int apply_change(struct json_object *cfg, const char *change)
+/* cfg: the image config's "config" section of image_cfg. */
+static int apply_change(struct json_object *image_cfg, struct json_object *cfg, const char *change)
 {
         const char *sp = strchr(change, ' ');
         _cleanup_free_ char *key = NULL;
@@ -606,17 +608,17 @@ static int apply_change(struct json_object *cfg, const char *change)
         else if (streq(key, "STOPSIGNAL"))
                 json_object_object_add(cfg, "StopSignal", json_object_new_string(val));
         else if (streq(key, "EXPOSE") || streq(key, "VOLUME")) {
-                const char *field = streq(key, "EXPOSE") ? "ExposedPorts" : "Volumes";
-                struct json_object *m;
-                _cleanup_free_ char *v = strchr(val, '/') || streq(key, "VOLUME") ? strdup(val)
-                                                                                  : strdup_printf("%s/tcp", val);
-                if (!v)
+                /* Several ports or paths, separated by blanks, with the Dockerfile's rules for each. */
+                _cleanup_free_ char *words = strdup(val);
+                char *save = NULL;
+                int r = 0;
+                if (!words)
                         return -ENOMEM;
-                if (!json_object_object_get_ex(cfg, field, &m)) {
-                        m = json_object_new_object();
-                        json_object_object_add(cfg, field, m);
-                }
-                json_object_object_add(m, v, json_object_new_object());
+                for (char *w = strtok_r(words, " \t", &save); w && r >= 0; w = strtok_r(NULL, " \t", &save))
+                        r = streq(key, "EXPOSE") ? build_config_expose(image_cfg, w)
+                                                 : build_config_add_volume(image_cfg, w);
+                if (r < 0)
+                        return err_prefix(r, "--change '%s'", change);
         } else if (streq(key, "LABEL")) {
                 const char *eq = strchr(val, '=');
                 struct json_object *m;
@@ -713,7 +715,7 @@ int image_archive_import(struct image_store *s, const char *path, const char *na
         json_object_object_add(cfg, "config", c);
         STRV_FOREACH(ch, changes)
         {
-                r = apply_change(c, *ch);
+                r = apply_change(cfg, c, *ch);
                 if (r < 0)
                         return r;
         }

@@ -494,3 +494,46 @@ const char *signal_to_string(int sig, char *buf, size_t size)
         }
         return NULL;
 }
+
+int proc_start_time(pid_t pid, uint64_t *ret)
+{
+        char path[64], buf[1024];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+        char *p;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : negative_errno();
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return n < 0 ? negative_errno() : -EIO;
+        buf[n] = 0;
+        /* comm may contain spaces and parentheses: fields start after the last ')'. */
+        p = strrchr(buf, ')');
+        if (!p)
+                return -EIO;
+        p += 2;
+        if (*p == 'Z' || *p == 'X')
+                return -ESRCH;
+        for (int field = 3; field < 22; field++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return -EIO;
+                p++;
+        }
+        *ret = strtoull(p, NULL, 10);
+        return 0;
+}
+
+bool proc_alive(pid_t pid, uint64_t start_time)
+{
+        uint64_t t;
+
+        if (pid <= 0)
+                return false;
+        if (proc_start_time(pid, &t) < 0)
+                return false;
+        return t == start_time;
+}

@@ -58,3 +58,12 @@ int close_all_fds(int from, const int *keep, size_t n_keep);
 int signal_from_string(const char *s);
 /* "SIGTERM" for 15; "SIGRTMIN+3" for real-time signals; NULL when out of range. */
 const char *signal_to_string(int sig, char *buf, size_t size);
+
+/*
+ * Start time of a process (field 22 of /proc/PID/stat, clock ticks since boot): with the pid it
+ * names one process, as a pid alone may be reused. -ESRCH when it is gone or a zombie (it has
+ * exited and left its namespaces).
+ */
+int proc_start_time(pid_t pid, uint64_t *ret);
+/* True when pid is alive and has the recorded start time. */
+bool proc_alive(pid_t pid, uint64_t start_time);

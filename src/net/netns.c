@@ -117,44 +117,19 @@ int sysctl_write(const char *key, const char *value)
 
 int proc_id_get(pid_t pid, struct proc_id *ret)
 {
-        _cleanup_free_ char *stat = NULL;
-        char path[64];
-        const char *p;
-        uint64_t start = 0;
+        uint64_t start;
         int r;
 
         if (pid == 0)
                 pid = getpid();
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        r = read_full_file(path, 4096, &stat, NULL);
-        if (r == -ENOENT)
-                return -ESRCH;
+        r = proc_start_time(pid, &start);
         if (r < 0)
                 return r;
-        /* comm may contain spaces and parentheses: fields start after the last ')'. */
-        p = strrchr(stat, ')');
-        if (!p)
-                return -EIO;
-        p++;
-        /* p points at " S ppid ...": starttime is the 20th field after comm (field 22 overall). */
-        for (int field = 3; field < 22; field++) {
-                p = strchr(p + 1, ' ');
-                if (!p)
-                        return -EIO;
-        }
-        for (p++; *p >= '0' && *p <= '9'; p++)
-                start = start * 10 + (uint64_t)(*p - '0');
         *ret = (struct proc_id){.pid = pid, .start = start};
         return 0;
 }
 
 bool proc_id_alive(const struct proc_id *id)
 {
-        struct proc_id now;
-
-        if (id->pid <= 0)
-                return false;
-        if (proc_id_get(id->pid, &now) < 0)
-                return false;
-        return now.start == id->start;
+        return proc_alive(id->pid, id->start);
 }

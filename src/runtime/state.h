@@ -83,9 +83,5 @@ int state_save_config(const struct container_state *s, const char *buf, size_t l
 /* List container ids under root (sorted). */
 int state_list(const char *root, char ***ret);
 
-/* Start time of a process (field 22 of /proc/PID/stat), -ESRCH when gone. */
-int proc_start_time(pid_t pid, uint64_t *ret);
-/* True when pid is alive and has the recorded start time (not a zombie). */
-bool proc_alive(pid_t pid, uint64_t start_time);
 /* Current time as RFC 3339 with nanoseconds, malloc'd. */
 char *rfc3339_now(void);

@@ -206,8 +206,8 @@ TEST(status_round_trip)
 TEST(process_identity)
 {
         uint64_t t;
-        ASSERT_OK(pid_start_time(getpid(), &t));
-        ASSERT_TRUE(pid_is(getpid(), t));
-        ASSERT_FALSE(pid_is(getpid(), t + 1));
-        ASSERT_FALSE(pid_is(0, 0));
+        ASSERT_OK(proc_start_time(getpid(), &t));
+        ASSERT_TRUE(proc_alive(getpid(), t));
+        ASSERT_FALSE(proc_alive(getpid(), t + 1));
+        ASSERT_FALSE(proc_alive(0, 0));
 }

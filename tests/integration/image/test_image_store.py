@@ -161,3 +161,15 @@ def test_aliases(hull, busybox):
     hull.run("image", "tag", "bb:1", "bb:2")
     hull.run("image", "rm", "bb:2")
     assert hull.names() == ["docker.io/library/bb:1"]
+
+
+def test_import_change_takes_dockerfile_words(hull, tmp_path):
+    """--change EXPOSE/VOLUME take several blank-separated values, each with the Dockerfile's rules."""
+    tar = iu.busybox_tar(str(tmp_path / "bb3.tar"))
+    img = hull.run("import", "--change", "EXPOSE 80 53/udp 8000-8001/tcp", "--change", "VOLUME /data /cache",
+                   tar, "ch:1").out.strip()
+    cfg = json.loads(hull.run("inspect", "--type", "image", img).out)[0]["Config"]
+    assert sorted(cfg["ExposedPorts"]) == ["53/udp", "80/tcp", "8000/tcp", "8001/tcp"]
+    assert sorted(cfg["Volumes"]) == ["/cache", "/data"]
+    err = hull.fail("import", "--change", "EXPOSE 80/icmp", tar, "ch:2")
+    assert "EXPOSE: invalid protocol in '80/icmp'" in err
