@@ -190,8 +190,9 @@ int vm_spec_from_json(const char *json, struct vm_spec *ret)
         if (json_object_object_get_ex(o, "net", &net)) {
                 if ((r = runspec_from_json(net, &s.net)) < 0)
                         goto fail;
-        } else if (json_object_object_get_ex(o, "network", NULL)) {
-                /* A VM of a hull that knew "network": "none" only. */
+        } else {
+                /* A VM made before hull's networks reached VMs ("network": "none" or nothing): it
+                 * stays on none. vm_create() always stores "net". */
                 if (!(s.net = runspec_new()) || !(s.net->network = strdup("none"))) {
                         r = -ENOMEM;
                         goto fail;

@@ -151,6 +151,9 @@ int vm_create(struct engine *e, const char *name, const struct vm_spec *spec_in,
                 return err_set(-EINVAL,
                                "--restart: invalid policy '%s' (no, always, on-failure[:N], unless-stopped)",
                                s.restart);
+        /* No network options: the default network, as for a container. */
+        if (!s.net && !(s.net = runspec_new()))
+                return -ENOMEM;
         if ((r = vm_net_check(e, &s)) < 0)
                 return r;
         if (!s.image &&

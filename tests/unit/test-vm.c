@@ -162,6 +162,10 @@ TEST(vm_spec_json_roundtrip)
         ASSERT_OK(strv_extend(&s.conf.ssh_keys, "ssh-ed25519 K"));
         ASSERT_OK(vm_spec_add_volume(&s, "data:/data,size=64M"));
         ASSERT_OK(vm_spec_add_disk(&s, "/dev/null:/mnt,ro,format=raw"));
+        ASSERT_TRUE((s.net = runspec_new()) != NULL);
+        ASSERT_OK(runspec_add_network(s.net, "web"));
+        ASSERT_TRUE((s.net->networks[0].ip = strdup("10.89.0.7")) != NULL);
+        ASSERT_OK(strv_extend(&s.net->publish, "8080:80"));
         ASSERT_OK(vm_spec_to_json(&s, &json));
         ASSERT_OK(vm_spec_from_json(json, &t));
         ASSERT_OK(vm_spec_to_json(&t, &again));
@@ -174,6 +178,24 @@ TEST(vm_spec_json_roundtrip)
         ASSERT_TRUE(t.disks[0].readonly);
         ASSERT_STREQ(t.disks[0].mount, "/mnt");
         ASSERT_STREQ(t.conf.argv[0], "sleep");
+        ASSERT_TRUE(runspec_is_bridged(t.net));
+        ASSERT_EQ(t.net->n_networks, 1);
+        ASSERT_STREQ(t.net->networks[0].name, "web");
+        ASSERT_STREQ(t.net->networks[0].ip, "10.89.0.7");
+        ASSERT_STREQ(t.net->publish[0], "8080:80");
+}
+
+TEST(vm_spec_before_networks)
+{
+        /* Rows of a hull whose VMs took --network none only (or said nothing) stay on none. */
+        const char *const old[] = {"{\"image\":\"bb\",\"network\":\"none\"}", "{\"image\":\"bb\"}"};
+
+        for (size_t i = 0; i < ELEMENTSOF(old); i++) {
+                _cleanup_(vm_spec_done) struct vm_spec t = {};
+                ASSERT_OK(vm_spec_from_json(old[i], &t));
+                ASSERT_TRUE(t.net != NULL && !runspec_is_bridged(t.net));
+                ASSERT_STREQ(t.net->network, "none");
+        }
 }
 
 TEST(vm_spec_option_errors)
