@@ -130,5 +130,12 @@ int vm_net_release(struct engine *e, const char *id, const char *dir, bool wait)
         fd = open(lockp, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0 || flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0)
                 return 0;
+        /* Under the lock, the run must still be over: a start that held it while we waited removed
+         * the final status and attached again. */
+        struct monitor_status st;
+        if (monitor_status_read(dir, &st) < 0 || !st.final) {
+                err_clear();
+                return 0;
+        }
         return engine_net_detach_tap(e, id, dir);
 }

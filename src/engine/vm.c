@@ -497,7 +497,7 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
         if ((r = vm_spec_from_json(w->spec, &s)) < 0)
                 return r;
         /* What a previous run left: its stop request, its status, sockets of a killed VMM. The status
-         * goes before the attach: a command that saw it final would detach the new attachment. */
+         * goes before the attach: a command waiting to detach the old run checks it under the lock. */
         static const char *const stale[] = {VM_STOP_FILE,  STATUS_FILE,     VMM_SOCK,
                                             VMM_EXEC_SOCK, VM_CONSOLE_SOCK, "qmp-events.sock"};
         for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
