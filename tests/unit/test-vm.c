@@ -248,7 +248,9 @@ TEST(qemu_command_line)
                              .cpus = 2,
                              .memory = 512ULL << 20,
                              .exec_channel = true,
-                             .n_disks = 2};
+                             .n_disks = 2,
+                             .tap = "ht0123456789ab",
+                             .mac = "02:42:0a:59:00:05"};
         struct vmm_choice tcg = {.kind = VMM_QEMU, .kvm = false};
         _cleanup_strv_free_ char **a = NULL;
 
@@ -265,6 +267,9 @@ TEST(qemu_command_line)
         ASSERT_TRUE(has_arg(a, "virtio-blk-pci,drive=disk1,addr=0x11"));
         ASSERT_TRUE(has_arg(a, "unix:" VMM_SOCK ",server=on,wait=off"));
         ASSERT_TRUE(has_arg(a, "socket,id=exec,path=" VMM_EXEC_SOCK ",server=on,wait=off"));
+        /* A VM on a hull network: the engine's persistent tap, no helper scripts (vm-net.c). */
+        ASSERT_TRUE(has_arg(a, "tap,id=net0,ifname=ht0123456789ab,script=no,downscript=no"));
+        ASSERT_TRUE(has_arg(a, "virtio-net-pci,netdev=net0,mac=02:42:0a:59:00:05"));
         strv_free(TAKE_PTR(a));
 
         /* A firmware boot: no -kernel, the first disk boots. */
@@ -284,7 +289,9 @@ TEST(hull_vmm_command_line)
                              .cmdline = "console=ttyS0",
                              .memory = 256ULL << 20,
                              .exec_channel = true,
-                             .n_disks = 1};
+                             .n_disks = 1,
+                             .tap = "ht0123456789ab",
+                             .mac = "02:42:0a:59:00:05"};
         struct vmm_choice c = {.kind = VMM_HULL};
         _cleanup_strv_free_ char **a = NULL;
 
@@ -294,6 +301,8 @@ TEST(hull_vmm_command_line)
         ASSERT_TRUE(has_arg(a, "/d.raw,format=raw,ro") && has_arg(a, "256M") &&
                     has_arg(a, "cid=3,uds=exec.sock"));
         ASSERT_TRUE(has_arg(a, "--api-sock") && has_arg(a, "stdio"));
+        /* A VM on a hull network: the engine's tap and MAC (vm-net.c). */
+        ASSERT_TRUE(has_arg(a, "--net") && has_arg(a, "tap=ht0123456789ab,mac=02:42:0a:59:00:05"));
         strv_free(TAKE_PTR(a));
         s.kernel = NULL;
         ASSERT_ERR(vmm_backend_argv(&c, &s, "/bin/hull-vmm", &a), -EOPNOTSUPP);
