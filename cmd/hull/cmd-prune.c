@@ -5,6 +5,7 @@
 #include "workload.h"
 #include "output.h"
 #include "util.h"
+#include "vm.h"
 
 int cmd_image_prune(struct cmd_context *c)
 {
@@ -32,6 +33,8 @@ int cmd_image_prune(struct cmd_context *c)
                 if (workload_image_users(c->engine->db, l[i]->id, NULL) != 0)
                         continue;
                 r = store_remove_image(c->store, l[i]->id);
+                if (r >= 0)
+                        vm_image_cache_drop(c->engine, l[i]->id);
                 if (r >= 0)
                         printf("%s\n", l[i]->id + strlen("sha256:"));
         }

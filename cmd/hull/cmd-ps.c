@@ -85,6 +85,19 @@ static int matches(const struct workload *w, char **filters, bool *ret)
         return 0;
 }
 
+/* "vm" for a container run with --isolation vm, else "container". */
+static const char *isolation_of(const struct workload *w)
+{
+        _cleanup_json_ struct json_object *spec = NULL;
+        struct json_object *v;
+
+        if (!w->spec || !strstr(w->spec, "\"isolation\"") || !(spec = json_tokener_parse(w->spec)))
+                return "container";
+        if (!json_object_object_get_ex(spec, "isolation", &v) || !json_object_is_type(v, json_type_string))
+                return "container";
+        return streq(json_object_get_string(v), "vm") ? "vm" : "container";
+}
+
 static struct json_object *ps_json(struct engine *e, const struct workload *w)
 {
         _cleanup_json_ struct json_object *nets = NULL;
@@ -128,6 +141,7 @@ static struct json_object *ps_json(struct engine *e, const struct workload *w)
         json_object_object_add(o, "Health", json_object_new_string(w->health ? w->health : ""));
         json_object_object_add(o, "StartedAt", json_object_new_int64(w->started / 1000000000));
         json_object_object_add(o, "Kind", json_object_new_string(w->kind));
+        json_object_object_add(o, "Isolation", json_object_new_string(isolation_of(w)));
         return o;
 }
 
@@ -140,6 +154,7 @@ int cmd_ps(struct cmd_context *c)
                                               "STATUS",
                                               "PORTS",
                                               "NAMES",
+                                              "ISOLATION",
                                               "",
                                               "",
                                               "",
@@ -149,15 +164,15 @@ int cmd_ps(struct cmd_context *c)
                                               "",
                                               "",
                                               "KIND"};
-        static const char *const fields[] = {"ID",     "Image",    "Command", "Created",      "Status",
-                                             "Ports",  "Names",    "ImageID", "CreatedAt",    "State",
-                                             "Labels", "ExitCode", "Pid",     "RestartCount", "Health",
-                                             "Kind"};
+        static const char *const fields[] = {"ID",      "Image",     "Command",  "Created",   "Status",
+                                             "Ports",   "Names",     "Isolation", "ImageID", "CreatedAt",
+                                             "State",   "Labels",    "ExitCode", "Pid",       "RestartCount",
+                                             "Health",  "Kind"};
         _cleanup_table_ struct table *t = table_new(headers, fields, ELEMENTSOF(fields));
         _cleanup_json_ struct json_object *arr = json_object_new_array();
         const char *format = cmd_opt(c, "format");
         bool all = cmd_flag(c, "all"), quiet = cmd_flag(c, "quiet"), no_trunc = cmd_flag(c, "no-trunc");
-        bool json = format && streq(format, "json");
+        bool json = format && streq(format, "json"), any_vm = false;
         struct workload **l = NULL;
         size_t n = 0;
         int r = 0;
@@ -168,7 +183,8 @@ int cmd_ps(struct cmd_context *c)
         bool all_kinds = cmd_flag(c, "all-kinds");
         if (kind && !streq(kind, "container") && !streq(kind, VM_KIND))
                 return cmd_fail(-EINVAL, "--kind: unknown kind '%s' (container, vm)", kind);
-        for (size_t i = 7; i < ELEMENTSOF(fields) - (all_kinds || kind ? 1 : 0); i++)
+        /* Isolation (7) is shown once a VM-isolated container is listed (below). */
+        for (size_t i = 8; i < ELEMENTSOF(fields) - (all_kinds || kind ? 1 : 0); i++)
                 table_hide_column(t, fields[i]);
         /* Containers first, then VMs (--all-kinds, --kind vm): each kind refreshed by its own engine part. */
         if (!kind || streq(kind, "container"))
@@ -204,6 +220,7 @@ int cmd_ps(struct cmd_context *c)
                 if (!all && w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_PAUSED &&
                     w->state != WORKLOAD_RESTARTING && w->state != WORKLOAD_STOPPING)
                         continue;
+                any_vm = any_vm || streq(isolation_of(w), "vm");
                 if (quiet) {
                         printf("%.*s\n", no_trunc ? 64 : 12, w->id);
                         continue;
@@ -223,7 +240,8 @@ int cmd_ps(struct cmd_context *c)
                 r = table_add_row(
                         t, (const char *const[]){no_trunc ? w->id : id, w->image_ref, cmdline ?: "",
                                                  format_ago(w->created / 1000000000, ago),
-                                                 ctr_status_line(w, st), ports ?: "", w->name, w->image_id,
+                                                 ctr_status_line(w, st), ports ?: "", w->name,
+                                                 isolation_of(w), w->image_id,
                                                  logfile_format_time(w->created, created, sizeof(created)),
                                                  state_word(w->state), w->labels, code, pid, restarts,
                                                  w->health ?: "", w->kind});
@@ -231,6 +249,10 @@ int cmd_ps(struct cmd_context *c)
         workload_list_free(l, n);
         if (r < 0)
                 return r == -EINVAL ? r : cmd_fail(r, "listing containers");
+        /* The column appears once a VM-isolated container is listed, so that scripts reading the
+         * usual columns see them unchanged. */
+        if (!any_vm)
+                table_hide_column(t, "Isolation");
         if (quiet)
                 return 0;
         if (json) {

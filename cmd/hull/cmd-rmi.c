@@ -13,6 +13,7 @@
 #include "output.h"
 #include "reference.h"
 #include "util.h"
+#include "vm.h"
 
 /* An image containers use stays (their root file systems are its layers), unless --force removes them. */
 static int release_from_containers(struct cmd_context *c, const char *id, bool force)
@@ -79,6 +80,7 @@ static int remove_one(struct cmd_context *c, const char *arg, bool force)
         r = store_remove_image(c->store, id);
         if (r < 0)
                 return r;
+        vm_image_cache_drop(c->engine, id);
         printf("Deleted: %s\n", id + strlen("sha256:"));
         return 0;
 }
@@ -98,6 +100,8 @@ int cmd_rmi(struct cmd_context *c)
                         r = release_from_containers(c, l[i]->id, force);
                         if (r >= 0)
                                 r = store_remove_image(c->store, l[i]->id);
+                        if (r >= 0)
+                                vm_image_cache_drop(c->engine, l[i]->id);
                         if (r >= 0)
                                 printf("Deleted: %s\n", l[i]->id + strlen("sha256:"));
                 }

@@ -14,6 +14,7 @@
  *      the CLI never reaches it) with one end of a socketpair, and wait for its first word:
  *      'r' (running) or 'e' (could not start, with the exit status).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -440,11 +441,35 @@ static int health_args(const struct bundle *b, char ***ret, int64_t *interval, i
         return *ret ? 0 : -ENOMEM;
 }
 
+/*
+ * --isolation vm: the image's root disk, made once per image id by hull-runtime and copied for
+ * each container (docs/agent.md), as long as the container's root is still the image's (an empty
+ * upper directory). NULL otherwise.
+ */
+static char *vm_base_disk(struct engine *e, const struct workload *w, const struct bundle *b)
+{
+        const char *id = w->image_id; /* "sha256:<hex>", as vm-boot.c names its files */
+        struct dirent *de;
+        bool empty = true;
+        DIR *d;
+
+        if (!runspec_vm_isolated(b->spec) || !*id)
+                return NULL;
+        d = opendir(b->upper);
+        while (d && empty && (de = readdir(d)))
+                empty = streq(de->d_name, ".") || streq(de->d_name, "..");
+        if (d)
+                closedir(d);
+        /* Beside the image's VM boot disk, so that rmi and image prune drop it too (vm-boot.c). */
+        return empty ? strdup_printf("%s/vm-cache/images/%s.isolation.ext4", e->root, id) : NULL;
+}
+
 static int write_config(struct engine *e, struct workload *w, struct bundle *b, const struct user_ids *user,
                         struct json_object **ret_config)
 {
         _cleanup_json_ struct json_object *config = NULL;
         _cleanup_free_ char *cg = ctr_cgroup_path(w->id), *path = strdup_printf("%s/config.json", b->dir);
+        _cleanup_free_ char *vm_base = vm_base_disk(e, w, b);
         struct ocispec_input in = {
                 .spec = b->spec,
                 .image = b->img,
@@ -459,6 +484,7 @@ static int write_config(struct engine *e, struct workload *w, struct bundle *b, 
                 /* The namespace the engine made (engine-net.h; the monitor passes it to hull-runtime as
                  * fd 3), another container's, or none (host). */
                 .netns_path = b->net.netns_path,
+                .vm_base_disk = vm_base,
         };
         int r;
 

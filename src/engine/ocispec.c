@@ -488,11 +488,22 @@ int ocispec_build(const struct ocispec_input *in, struct json_object **ret)
         put(&b, root, "readonly", json_object_new_boolean(s->read_only));
         put(&b, doc, "hostname", json_object_new_string(in->hostname));
         put(&b, doc, "mounts", mounts_json(&b, in));
-        if (s->labels) {
+        if (s->labels || runspec_vm_isolated(s)) {
                 struct json_object *ann = jnew(&b, json_object_new_object());
                 put(&b, doc, "annotations", ann);
-                for (size_t i = 0; s->labels[i] && s->labels[i + 1]; i += 2)
+                for (size_t i = 0; s->labels && s->labels[i] && s->labels[i + 1]; i += 2)
                         put(&b, ann, s->labels[i], json_object_new_string(s->labels[i + 1]));
+                /* hull-runtime runs the container in a microVM (docs/agent.md), on a root disk kept
+                 * with the container so that what it writes survives a restart. */
+                if (runspec_vm_isolated(s)) {
+                        _cleanup_free_ char *disk = strdup_printf("%s/rootfs.ext4", in->dir);
+                        put(&b, ann, "io.hull.isolation", json_object_new_string("vm"));
+                        put(&b, ann, "io.hull.isolation.rootfs-disk",
+                            disk ? json_object_new_string(disk) : NULL);
+                        if (in->vm_base_disk)
+                                put(&b, ann, "io.hull.isolation.rootfs-base",
+                                    json_object_new_string(in->vm_base_disk));
+                }
         }
 
         linux_o = jnew(&b, json_object_new_object());

@@ -45,6 +45,7 @@ struct ocispec_input {
         const char *hostname;      /* the UTS name (from -h, the id, or the host's) */
         bool have_swap_accounting; /* the memory controller can limit swap */
         const char *netns_path;    /* join this network namespace (made by the monitor); NULL: a new one */
+        const char *vm_base_disk;  /* --isolation vm: the image's root disk to start from (NULL: none) */
 };
 
 int ocispec_build(const struct ocispec_input *in, struct json_object **ret);

@@ -145,6 +145,7 @@ int runspec_to_json(const struct runspec *s, struct json_object **ret)
         }
         put_bool(&b, o, "noHealthcheck", s->no_healthcheck);
         put_str(&b, o, "network", s->network);
+        put_str(&b, o, "isolation", s->isolation);
         if (s->n_networks) {
                 a = json_object_new_array();
                 put(&b, o, "networks", a);
@@ -349,6 +350,7 @@ int runspec_from_json(struct json_object *o, struct runspec **ret)
             (r = get_i64(o, "pidsLimit", &s->pids_limit)) < 0 ||
             (r = get_i64(o, "shmSize", &s->shm_size)) < 0 ||
             (r = get_bool(o, "noHealthcheck", &s->no_healthcheck)) < 0 ||
+            (r = get_str(o, "isolation", &s->isolation)) < 0 ||
             (r = get_str(o, "network", &s->network)) < 0 || (r = networks_from_json(o, s)) < 0 ||
             (r = get_strv(o, "dns", &s->dns, NULL)) < 0 ||
             (r = get_strv(o, "dnsSearch", &s->dns_search, NULL)) < 0 ||

@@ -103,6 +103,7 @@ struct runspec {
         char **publish;    /* -p specs, as typed */
         bool publish_all;  /* -P: the image's EXPOSE */
         char **egress, **ingress; /* policy rules (src/net/policy.h) */
+        char *isolation; /* "container" (default) or "vm": a microVM of its own (docs/agent.md) */
         char *stop_signal;
         int stop_timeout; /* seconds, -1: default (10) */
         struct runspec_ulimit *ulimits;
@@ -171,6 +172,8 @@ int runspec_validate_network(const struct runspec *s);
 /* True when the container gets a bridged network (the default or named ones). */
 bool runspec_is_bridged(const struct runspec *s);
 /* Check what can only be checked on the whole: destinations unique and absolute, etc. */
+/* --isolation vm: the container runs in a microVM of its own (hull-runtime's io.hull.isolation=vm). */
+bool runspec_vm_isolated(const struct runspec *s);
 int runspec_validate(const struct runspec *s);
 /* Container names: [a-zA-Z0-9][a-zA-Z0-9_.-]* (Docker's rule), at most 128 bytes. */
 int runspec_check_name(const char *name);

@@ -573,3 +573,15 @@ int vm_volume_disk(struct engine *e, const struct vm_volume_spec *v, char **ret)
         *ret = TAKE_PTR(path);
         return 0;
 }
+
+void vm_image_cache_drop(struct engine *e, const char *image_id)
+{
+        /* isolation.ext4: the root disk of its VM-isolated containers (container.c, docs/agent.md). */
+        static const char *const suffixes[] = {"ext4", "guest", "isolation.ext4"};
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                _cleanup_free_ char *p = strdup_printf("%s/vm-cache/images/%s.%s", e->root, image_id, suffixes[i]);
+                if (p)
+                        (void)rm_rf(p);
+        }
+}

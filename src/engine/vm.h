@@ -143,3 +143,6 @@ int vm_exec(struct engine *e, const struct workload *w, const struct vm_exec_opt
 
 /* The VM monitor's main (the hidden command `hull vm-monitor DIR`); the process's exit status. */
 int vm_monitor_main(const char *dir, int console_fd);
+
+/* Forget the boot disk made from an image (vm-cache/images/): its image was removed. */
+void vm_image_cache_drop(struct engine *e, const char *image_id);

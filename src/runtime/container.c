@@ -39,6 +39,7 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "vm-isolation.h"
 #include "error.h"
 #include "hooks.h"
 #include "json.h"
@@ -402,7 +403,7 @@ int write_pid_file(const char *path, pid_t pid)
         return 0;
 }
 
-static int connect_console(const char *path)
+int console_socket_connect(const char *path)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -EBADF;
@@ -719,6 +720,12 @@ int container_create(const struct create_options *o, int *ret_exit)
                 return r;
         if (cfg->process->terminal && !o->console_socket && o->mode != RUN_FOREGROUND)
                 return err_set(-EINVAL, "process.terminal: a terminal needs --console-socket when detached");
+        /* io.hull.isolation=vm: the container runs in a microVM of its own (vm-isolation.h). */
+        r = vmiso_requested(cfg);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return vmiso_create(o, cfg, config_buf, config_len, bundle, rootfs, ret_exit);
 
         r = plan_namespaces(&cr, cfg);
         if (r < 0)
@@ -790,7 +797,7 @@ int container_create(const struct create_options *o, int *ret_exit)
         }
         if (cfg->process->terminal) {
                 if (o->console_socket) {
-                        cr.c.console_fd = connect_console(o->console_socket);
+                        cr.c.console_fd = console_socket_connect(o->console_socket);
                         if (cr.c.console_fd < 0) {
                                 r = cr.c.console_fd;
                                 goto undo;

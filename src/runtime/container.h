@@ -53,6 +53,8 @@ struct exec_options {
 /* Run a new process in a running container. Foreground: *ret_exit is its exit status. */
 int container_exec(const struct exec_options *o, int *ret_exit);
 
+/* Connect to the --console-socket at path (-errno with a message). */
+int console_socket_connect(const char *path);
 /* Write pid to path atomically (pid files are read by conmon and containerd's shim). */
 int write_pid_file(const char *path, pid_t pid);
 /* Wait for pid (a child) while forwarding signals; proxy pty_master <-> stdio when >= 0. */

@@ -22,30 +22,12 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "vm-isolation.h"
 #include "error.h"
 #include "process.h"
 #include "seccomp.h"
 #include "sync.h"
 #include "util.h"
-
-static int connect_unix(const char *path)
-{
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return err_set(-ENAMETOOLONG, "--console-socket: path too long: '%s'", path);
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return negative_errno();
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                int r = negative_errno();
-                safe_close(fd);
-                return err_set(r, "--console-socket: cannot connect to '%s': %s", path, strerror(-r));
-        }
-        return fd;
-}
 
 struct exec_child {
         struct process_exec x;
@@ -125,6 +107,8 @@ int container_exec(const struct exec_options *o, int *ret_exit)
                 return err_set(-EINVAL, "cannot exec in container '%s': it is stopped", o->id);
         if (st == STATUS_PAUSED)
                 return err_set(-EINVAL, "cannot exec in container '%s': it is paused", o->id);
+        if (vmiso_state(s))
+                return vmiso_exec(o, s, ret_exit);
         r = state_load_config(s, &cfg);
         if (r < 0)
                 return err_prefix(r, "cannot read the config of container '%s'", o->id);
@@ -162,7 +146,7 @@ int container_exec(const struct exec_options *o, int *ret_exit)
                 goto out;
         if (o->process->terminal) {
                 if (o->console_socket) {
-                        console = connect_unix(o->console_socket);
+                        console = console_socket_connect(o->console_socket);
                         if (console < 0) {
                                 r = console;
                                 goto out;

@@ -253,3 +253,5 @@ def test_image_with_its_own_kernel(hull, tag, tmp_path):
     assert p.out.split() == [ver, "2"]
     hull.run("vm", "rm", "-f", tag)
     hull.run("rmi", f"{tag}-kernel")
+    assert not os.path.exists(os.path.dirname(kernel)), "the image's boot files go with the image"
+

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * agent.h - the pieces of hull-agent: agent.c (the loop and the process table),
+ * system.c (pid 1 duties, the host transport), spawn.c (CREATE and EXEC).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* One line on the console, "hull-agent: ..." */
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Mount proc, sys, dev, cgroup2, /run; load /lib/modules/order; bring lo up. Best effort, logged. */
+void agent_init_system(void);
+/* True when the kernel command line holds NAME=1 (or NAME alone). */
+bool agent_cmdline_flag(const char *name);
+/* True when the kernel command line holds NAME=VALUE. */
+bool agent_cmdline_is(const char *name, const char *value);
+/* A connected stream to the host, from `spec` or hull.agent= (docs/agent.md); -errno on failure. */
+int agent_connect_host(const char *spec);
+
+/* Wait up to 10 s for a device node that a driver is still probing; -ENOENT after that. */
+int agent_wait_path(const char *path);
+
+/* Sync and remount read-only every disk CREATE mounted, volumes first (best effort). */
+void agent_quiesce_disks(void);
+
+/* CREATE: set up the container under root. 0, or -errno after an ERROR frame was sent. */
+int agent_create(const uint8_t *payload, size_t len, const char *root);
+
+struct agent_spawned {
+        pid_t pid;
+        int in_fd, out_fd, err_fd; /* non-blocking, close-on-exec; a terminal: in_fd == out_fd, err_fd -1 */
+};
+/* EXEC: start the process, chrooted into root. 0, or -errno after an ERROR frame for id was sent. */
+int agent_spawn_process(uint32_t id, const uint8_t *payload, size_t len, const char *root,
+                        struct agent_spawned *ret);
+/* Send ERROR(id, err, text) to the host (agent.c). */
+int agent_send_error(uint32_t id, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vm-isolation.h - containers run in a microVM of their own (docs/agent.md).
+ *
+ * A config.json with the annotation io.hull.isolation=vm makes create/run/exec take
+ * these paths instead of namespaces. The container's process, as the runtime records
+ * it, is the shim (vm-shim.c): it owns the VMM (hull-vmm or QEMU) as its child and
+ * talks to hull-agent in the guest. start, kill, state and delete need no change:
+ * exec.fifo, the pid and its start time, and SIGKILL (PR_SET_PDEATHSIG takes the VMM
+ * along) work on the shim as they do on a container's init.
+ *
+ * State directory additions: rootfs.ext4 (the root disk), vol-N.ext4 (volumes),
+ * agent.sock / vsock.sock_1024 (the agent's connection), exec.sock (exec clients),
+ * console.log (the guest's serial console), vmm (which VMM and why).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "agent-proto.h"
+#include "container.h"
+
+#define VMISO_ANNOTATION "io.hull.isolation"
+
+/* True when the config asks for a VM (annotation io.hull.isolation=vm); -EINVAL for an unknown value. */
+int vmiso_requested(const struct oci_config *cfg);
+/* True when a created container runs in a VM. */
+bool vmiso_state(const struct container_state *s);
+
+/* create / run of a VM-isolated container: same contract as container_create(). */
+int vmiso_create(const struct create_options *o, const struct oci_config *cfg, const char *config_buf,
+                 size_t config_len, const char *bundle, const char *rootfs, int *ret_exit);
+/* exec in a VM-isolated container: same contract as container_exec(). */
+int vmiso_exec(const struct exec_options *o, struct container_state *s, int *ret_exit);
+
+/* vm-disk.c: an ext4 image of dir at image (sparse, room to write), through mke2fs -d. */
+int vmiso_make_ext4(const char *dir, const char *image);
+/* vm-disk.c: the root disk at image, copied from base (made from rootfs when missing); base NULL: mke2fs. */
+int vmiso_disk_from_base(const char *rootfs, const char *base, const char *image);
+
+/* EXEC fields of a process (args, env, cwd, user, groups, rlimits, terminal). */
+int vmiso_exec_fields(struct agent_buf *b, const struct oci_process *p);
+
+/* ------------------------------------------------------------------ the shim (vm-shim.c) */
+
+struct vmiso_volume {
+        char *image;    /* vol-N.ext4 in the state directory */
+        char *host_dir; /* copied back when the VM has ended (rw volumes) */
+};
+
+struct vmiso_shim {
+        int agent_listen;          /* listening socket the agent connects to (through the VMM) */
+        int exec_listen;           /* exec.sock */
+        int ready_fd;              /* write end: "ok" or an error line for the create that waits */
+        int fifo_fd;               /* exec.fifo (create without start), else -EBADF */
+        int in_fd, out_fd, err_fd; /* the main process's stdio (a pty slave three times with a terminal) */
+        bool terminal;
+        bool debug; /* io.hull.isolation.debug=1: steps stamped on stderr (bench/isolation-nested) */
+        long t0_ms; /* CLOCK_MONOTONIC at the start of create, for those stamps */
+        char **vmm_argv;
+        const char *console; /* file the VMM's serial console goes to (relative: the state directory) */
+        struct agent_buf create_frame; /* CREATE, sent after HELLO */
+        struct agent_buf main_fields;  /* EXEC fields of process 1 */
+        struct vmiso_volume *volumes;
+        size_t n_volumes;
+        int boot_timeout_ms;
+};
+
+/* The shim's life: boot, serve, and exit with the main process's status. Never returns. */
+_noreturn_ void vmiso_shim_main(struct vmiso_shim *sh);
+
+/*
+ * Exec client messages on exec.sock (SOCK_SEQPACKET): the client's first message carries
+ * its stdin, stdout and stderr (SCM_RIGHTS) and the EXEC fields; then 8-byte control
+ * messages (kind, value). The shim answers with a struct vmiso_exec_reply when the
+ * process ends or could not start.
+ */
+enum vmiso_exec_ctl {
+        VMISO_CTL_SIGNAL = 1, /* value: signal number */
+        VMISO_CTL_RESIZE = 2, /* value: rows << 16 | cols */
+        _VMISO_CTL_MAX,
+        _VMISO_CTL_INVALID = -1,
+};
+
+struct vmiso_exec_reply {
+        int32_t status;    /* exit status; 126/127 when the process could not run */
+        char message[512]; /* why it could not run, else empty */
+};

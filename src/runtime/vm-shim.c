@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vm-shim.c - the host side of a VM-isolated container while it runs: the process
+ * the runtime records as the container's (vm-isolation.h).
+ *
+ * It starts the VMM as its child (PR_SET_PDEATHSIG: a SIGKILL of the shim takes the VM
+ * with it), accepts the agent's connection, sends CREATE, tells `create` the outcome,
+ * waits for `start` on exec.fifo like a container's init, then runs process 1 and
+ * relays: its stdio to and from frames, the signals the shim receives (`kill`) as
+ * SIGNAL, SIGWINCH of a terminal as RESIZE. Exec clients connect to exec.sock and
+ * become further sessions on the same stream. When process 1's EXIT arrives the shim
+ * tells the agent to power off, waits for the VMM (bounded), copies rw volumes back
+ * and exits with that status.
+ *
+ * Trust: every frame from the agent goes through agent_reader (bounded, typed) and
+ * its id must name a session this shim opened; anything else ends the VM with one
+ * line on the container's stderr. Writes to the agent are queued and non-blocking so
+ * that a guest that stops reading cannot stall the relay of its own output.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+
+#include "error.h"
+#include "log.h"
+#include "util.h"
+#include "vm-isolation.h"
+
+#define MAX_SESSIONS   32
+#define OUT_HIGH_WATER (256u << 10)
+#define CLIENT_MSG_MAX (1u << 20)
+
+struct session {
+        uint32_t id; /* 0: free */
+        int in_fd, out_fd, err_fd;
+        int client; /* exec.sock connection; -EBADF for process 1 */
+        bool in_open;
+        bool started;
+};
+
+static struct {
+        struct vmiso_shim *sh;
+        int agent_fd;
+        struct agent_reader rd;
+        struct agent_buf out;
+        struct session s[MAX_SESSIONS];
+        uint32_t next_id;
+        pid_t vmm_pid;
+        int vmm_pidfd;
+        int sfd;
+        bool main_started;
+} S = {.agent_fd = -EBADF, .vmm_pidfd = -EBADF, .sfd = -EBADF, .next_id = 2};
+
+static long now_ms(void)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void say(const char *fmt, ...) _printf_(1, 2);
+/* One line on the container's stderr: the only place its user looks. */
+static void say(const char *fmt, ...)
+{
+        char line[1024];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        n = MIN(n, (int)sizeof(line) - 2);
+        line[n++] = '\n';
+        (void)!write(S.sh->err_fd, line, (size_t)n);
+}
+
+/* Flush the queue to the agent; block up to timeout_ms (0: only what fits now). */
+static int flush_agent(int timeout_ms)
+{
+        long end = now_ms() + timeout_ms;
+
+        while (S.out.len) {
+                ssize_t k = send(S.agent_fd, S.out.data, S.out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k > 0) {
+                        agent_buf_consume(&S.out, (size_t)k);
+                        continue;
+                }
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno != EAGAIN)
+                        return -errno;
+                long left = end - now_ms();
+                if (left <= 0)
+                        return 0;
+                struct pollfd p = {.fd = S.agent_fd, .events = POLLOUT};
+                poll(&p, 1, (int)left);
+        }
+        return 0;
+}
+
+/* With io.hull.isolation.debug=1: "hull-shim: T+<ms since create began> <step>" on stderr. */
+static void stamp(const char *step)
+{
+        if (S.sh->debug)
+                dprintf(S.sh->err_fd, "hull-shim: T+%ld %s\n", now_ms() - S.sh->t0_ms, step);
+}
+
+static void queue_u32(uint16_t type, uint32_t id, uint32_t v)
+{
+        uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+        agent_buf_frame(&S.out, type, id, b, sizeof(b));
+}
+
+static void kill_vmm(void)
+{
+        if (S.vmm_pid > 0) {
+                kill(S.vmm_pid, SIGKILL);
+                waitpid(S.vmm_pid, NULL, 0);
+                S.vmm_pid = 0;
+        }
+}
+
+static void reply_client(struct session *se, int status, const char *msg)
+{
+        struct vmiso_exec_reply rep = {.status = status};
+
+        if (se->client < 0)
+                return;
+        snprintf(rep.message, sizeof(rep.message), "%s", msg ? msg : "");
+        (void)!send(se->client, &rep, sizeof(rep), MSG_NOSIGNAL);
+}
+
+static void session_close(struct session *se)
+{
+        if (se->client >= 0) {
+                safe_close(se->in_fd);
+                safe_close(se->out_fd);
+                safe_close(se->err_fd);
+                safe_close(se->client);
+        }
+        *se = (struct session){.in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF, .client = -EBADF};
+}
+
+static struct session *session_find(uint32_t id)
+{
+        for (size_t i = 0; i < MAX_SESSIONS; i++)
+                if (S.s[i].id == id && id)
+                        return &S.s[i];
+        return NULL;
+}
+
+/*
+ * Copy rw volumes back to their host directories once the guest has powered off: entries
+ * the guest removed go, the others are replaced by the image's (debugfs rdump: nothing is
+ * mounted on the host). Names with white space are not copied back (docs/agent.md).
+ */
+static const char copy_back_script[] =
+        "img=$1; dir=$2\n"
+        "names=$(debugfs -R 'ls -p /' \"$img\" 2>/dev/null | "
+        "awk -F/ 'NF>5 && $6!=\".\" && $6!=\"..\" && $6!=\"lost+found\" {print $6}')\n"
+        "for f in \"$dir\"/* \"$dir\"/.[!.]* \"$dir\"/..?*; do\n"
+        "  [ -e \"$f\" ] || [ -L \"$f\" ] || continue\n"
+        "  printf '%s\\n' \"$names\" | grep -qxF -- \"${f##*/}\" || rm -rf -- \"$f\"\n"
+        "done\n"
+        "for f in $names; do rm -rf -- \"$dir/$f\"; debugfs -R \"rdump /$f $dir\" \"$img\" >/dev/null 2>&1; "
+        "done\n";
+
+static void copy_back_volumes(void)
+{
+        for (size_t i = 0; i < S.sh->n_volumes; i++) {
+                struct vmiso_volume *v = &S.sh->volumes[i];
+                pid_t pid;
+
+                if (!v->host_dir)
+                        continue;
+                pid = fork();
+                if (pid == 0) {
+                        execl("/bin/sh", "sh", "-c", copy_back_script, "sh", v->image, v->host_dir,
+                              (char *)NULL);
+                        _exit(127);
+                }
+                if (pid > 0)
+                        waitpid(pid, NULL, 0);
+        }
+}
+
+static _noreturn_ void finish(int status, bool clean)
+{
+        long end;
+
+        stamp("EXIT");
+        /*
+         * The agent sends EXIT(1) once its disks are synced and read-only (docs/agent.md): the VM
+         * can go at once. Otherwise (the VMM died, a hostile agent) it is told to power off and
+         * given the time to.
+         */
+        agent_buf_frame(&S.out, AGENT_SHUTDOWN, 0, NULL, 0);
+        flush_agent(clean ? 0 : 1000);
+        if (clean)
+                kill_vmm();
+        end = now_ms() + 10000;
+        while (S.vmm_pid > 0 && now_ms() < end) {
+                struct pollfd p = {.fd = S.vmm_pidfd, .events = POLLIN};
+                if (poll(&p, 1, (int)(end - now_ms())) > 0) {
+                        waitpid(S.vmm_pid, NULL, 0);
+                        S.vmm_pid = 0;
+                }
+        }
+        kill_vmm();
+        stamp("VMM exited");
+        copy_back_volumes();
+        for (size_t i = 0; i < MAX_SESSIONS; i++)
+                if (S.s[i].id && S.s[i].client >= 0) {
+                        reply_client(&S.s[i], 255, "the container's VM has stopped");
+                        session_close(&S.s[i]);
+                }
+        _exit(status);
+}
+
+static void ready_fail(const char *fmt, ...) _printf_(1, 2);
+static _noreturn_ void ready_fail_exit(void)
+{
+        kill_vmm();
+        _exit(1);
+}
+
+static void ready_fail(const char *fmt, ...)
+{
+        char line[1024];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                (void)!write(S.sh->ready_fd, line, (size_t)MIN(n, (int)sizeof(line) - 1));
+        ready_fail_exit();
+}
+
+static void vmm_start(void)
+{
+        pid_t pid = fork();
+
+        if (pid < 0)
+                ready_fail("cannot start the VMM: %s", strerror(errno));
+        if (pid == 0) {
+                int fd = open(S.sh->console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                sigset_t none;
+
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+                        _exit(125);
+                execvp(S.sh->vmm_argv[0], S.sh->vmm_argv);
+                dprintf(2, "cannot execute '%s': %m\n", S.sh->vmm_argv[0]);
+                _exit(125);
+        }
+        S.vmm_pid = pid;
+        S.vmm_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (S.vmm_pidfd < 0)
+                ready_fail("cannot watch the VMM: %s", strerror(errno));
+}
+
+/* The VMM's own words when it fails: the last line of its console log. */
+static void vmm_last_line(char *buf, size_t size)
+{
+        _cleanup_free_ char *all = NULL;
+        size_t len = 0;
+
+        buf[0] = 0;
+        if (read_full_file(S.sh->console, 1 << 20, &all, &len) < 0 || len == 0)
+                return;
+        while (len && (all[len - 1] == '\n' || all[len - 1] == '\r'))
+                all[--len] = 0;
+        char *nl = memrchr(all, '\n', len);
+        snprintf(buf, size, "%s", nl ? nl + 1 : all);
+}
+
+/* Read one frame from the agent during boot; the VMM ending or the time running out fails create. */
+static void boot_read(struct agent_msg *m, long deadline)
+{
+        for (;;) {
+                int k = agent_reader_next(&S.rd, m);
+                if (k > 0)
+                        return;
+                if (k < 0)
+                        ready_fail("%s", S.rd.error);
+                struct pollfd p[2] = {{.fd = S.agent_fd, .events = POLLIN},
+                                      {.fd = S.vmm_pidfd, .events = POLLIN}};
+                long left = deadline - now_ms();
+                if (left <= 0 || poll(p, 2, (int)left) == 0)
+                        ready_fail("the VM's agent did not answer within %d s",
+                                   S.sh->boot_timeout_ms / 1000);
+                if (p[0].revents & (POLLIN | POLLHUP)) {
+                        uint8_t buf[65536];
+                        ssize_t n = read(S.agent_fd, buf, sizeof(buf));
+                        if (n <= 0) {
+                                /* The VMM closes the stream as it exits: its last words say why. */
+                                char last[256];
+                                struct pollfd d = {.fd = S.vmm_pidfd, .events = POLLIN};
+                                poll(&d, 1, 2000);
+                                vmm_last_line(last, sizeof(last));
+                                ready_fail("the VM's agent closed its connection during boot%s%s",
+                                           last[0] ? "; the VM's console ends with: " : "", last);
+                        }
+                        if (agent_reader_feed(&S.rd, buf, (size_t)n) < 0)
+                                ready_fail("%s", S.rd.error);
+                        continue;
+                }
+                if (p[1].revents & POLLIN) {
+                        char last[256];
+                        vmm_last_line(last, sizeof(last));
+                        ready_fail("the VMM exited during boot%s%s", last[0] ? ": " : "", last);
+                }
+        }
+}
+
+static void boot(void)
+{
+        long deadline = now_ms() + S.sh->boot_timeout_ms;
+        struct agent_msg m;
+
+        stamp("VMM start");
+        vmm_start();
+        for (;;) {
+                struct pollfd p[2] = {{.fd = S.sh->agent_listen, .events = POLLIN},
+                                      {.fd = S.vmm_pidfd, .events = POLLIN}};
+                long left = deadline - now_ms();
+                if (left <= 0 || poll(p, 2, (int)left) == 0)
+                        ready_fail("the VM's agent did not connect within %d s",
+                                   S.sh->boot_timeout_ms / 1000);
+                if (p[0].revents & POLLIN) {
+                        S.agent_fd = accept4(S.sh->agent_listen, NULL, NULL, SOCK_CLOEXEC);
+                        if (S.agent_fd >= 0)
+                                break;
+                }
+                if (p[1].revents & POLLIN) {
+                        char last[256];
+                        vmm_last_line(last, sizeof(last));
+                        ready_fail("the VMM exited during boot%s%s", last[0] ? ": " : "", last);
+                }
+        }
+        S.sh->agent_listen = safe_close(S.sh->agent_listen);
+        stamp("connected");
+        boot_read(&m, deadline);
+        if (m.type != AGENT_HELLO || m.value != AGENT_PROTO_VERSION)
+                ready_fail("agent: expected HELLO with version %d, got %s", AGENT_PROTO_VERSION,
+                           agent_msg_type_to_string(m.type));
+        stamp("HELLO");
+        agent_buf_put(&S.out, S.sh->create_frame.data, S.sh->create_frame.len);
+        if (flush_agent(5000) < 0 || S.out.len)
+                ready_fail("cannot send the container's set-up to the agent");
+        boot_read(&m, deadline);
+        if (m.type == AGENT_ERROR)
+                ready_fail("in the VM: %.*s", (int)m.text_len, m.text);
+        if (m.type != AGENT_READY)
+                ready_fail("agent: expected READY, got %s", agent_msg_type_to_string(m.type));
+        stamp("READY");
+        fd_nonblock(S.agent_fd, true);
+        if (write(S.sh->ready_fd, "ok", 2) != 2)
+                ready_fail_exit();
+        S.sh->ready_fd = safe_close(S.sh->ready_fd);
+}
+
+static void start_main(void)
+{
+        struct session *se = &S.s[0];
+
+        *se = (struct session){.id = 1,
+                               .in_fd = S.sh->in_fd,
+                               .out_fd = S.sh->out_fd,
+                               .err_fd = S.sh->err_fd,
+                               .client = -EBADF,
+                               .in_open = true};
+        /*
+         * The terminal's size as it is now goes with EXEC, so that the process starts with it (a
+         * RESIZE after STARTED would race with a program that reads its size at once).
+         */
+        if (S.sh->terminal) {
+                struct winsize ws;
+                if (ioctl(S.sh->in_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+                        char v[32];
+                        snprintf(v, sizeof(v), "%u:%u", ws.ws_row, ws.ws_col);
+                        agent_buf_field_str(&S.sh->main_fields, AGENT_E_ROWS_COLS, v);
+                }
+        }
+        agent_buf_frame(&S.out, AGENT_EXEC, 1, S.sh->main_fields.data, S.sh->main_fields.len);
+        S.main_started = true;
+        S.sh->fifo_fd = safe_close(S.sh->fifo_fd);
+}
+
+static void send_resize(uint32_t id, int tty)
+{
+        struct winsize ws;
+        uint8_t b[4];
+
+        if (ioctl(tty, TIOCGWINSZ, &ws) < 0)
+                return;
+        b[0] = (uint8_t)ws.ws_row;
+        b[1] = (uint8_t)(ws.ws_row >> 8);
+        b[2] = (uint8_t)ws.ws_col;
+        b[3] = (uint8_t)(ws.ws_col >> 8);
+        agent_buf_frame(&S.out, AGENT_RESIZE, id, b, sizeof(b));
+}
+
+/* Frames from the agent while running. Returns false when the conversation must end. */
+static bool on_frame(const struct agent_msg *m)
+{
+        struct session *se = m->id ? session_find(m->id) : NULL;
+
+        if (m->id >= S.next_id || (m->id && !S.main_started)) {
+                say("hull: agent: %s for process %u, which was never started",
+                    agent_msg_type_to_string(m->type), m->id);
+                return false;
+        }
+        switch (m->type) {
+        case AGENT_STARTED:
+                if (m->id == 1)
+                        stamp("STARTED 1");
+                if (se)
+                        se->started = true;
+                if (m->id == 1 && S.sh->terminal)
+                        send_resize(1, S.sh->in_fd);
+                return true;
+        case AGENT_STDOUT:
+        case AGENT_STDERR:
+                if (se) {
+                        int fd = m->type == AGENT_STDERR && se->err_fd >= 0 ? se->err_fd : se->out_fd;
+                        (void)write_all(fd, m->data, m->len);
+                }
+                return true;
+        case AGENT_EXIT:
+                if (m->id == 1)
+                        finish((int)m->value, true);
+                if (se) {
+                        reply_client(se, (int)m->value, NULL);
+                        session_close(se);
+                }
+                return true;
+        case AGENT_ERROR: {
+                char msg[AGENT_MAX_ERROR_TEXT + 1];
+                int status = m->err == ENOENT ? 127 : 126;
+                snprintf(msg, sizeof(msg), "%.*s", (int)m->text_len, m->text);
+                if (m->id == 1) {
+                        say("hull: %s", msg);
+                        finish(status, false);
+                }
+                if (se) {
+                        reply_client(se, status, msg);
+                        session_close(se);
+                } else if (m->id == 0)
+                        say("hull: agent: %s", msg);
+                return true;
+        }
+        default:
+                say("hull: agent: unexpected %s while running", agent_msg_type_to_string(m->type));
+                return false;
+        }
+}
+
+/*
+ * Called when poll() says in_fd is readable: a read then returns what is there without
+ * blocking. in_fd is never made O_NONBLOCK: it may be a terminal shared with a shell.
+ */
+static void relay_input(struct session *se)
+{
+        uint8_t buf[AGENT_CHUNK];
+        ssize_t k = read(se->in_fd, buf, sizeof(buf));
+
+        if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (k <= 0) {
+                se->in_open = false;
+                agent_buf_frame(&S.out, AGENT_STDIN, se->id, NULL, 0);
+                return;
+        }
+        agent_buf_frame(&S.out, AGENT_STDIN, se->id, buf, (size_t)k);
+}
+
+/* A new exec client: its three stdio fds and the EXEC fields in one packet. */
+static void accept_client(void)
+{
+        _cleanup_close_ int c = accept4(S.sh->exec_listen, NULL, NULL, SOCK_CLOEXEC);
+        _cleanup_free_ uint8_t *buf = NULL;
+        union {
+                struct cmsghdr h;
+                char b[CMSG_SPACE(3 * sizeof(int))];
+        } ctl = {};
+        struct iovec iov;
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+        struct session *se = NULL;
+        int fds[3] = {-EBADF, -EBADF, -EBADF};
+        ssize_t k;
+
+        if (c < 0)
+                return;
+        buf = malloc(CLIENT_MSG_MAX);
+        if (!buf)
+                return;
+        iov = (struct iovec){buf, CLIENT_MSG_MAX};
+        k = recvmsg(c, &mh, MSG_CMSG_CLOEXEC);
+        struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+        if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+            h->cmsg_len == CMSG_LEN(3 * sizeof(int)))
+                memcpy(fds, CMSG_DATA(h), sizeof(fds));
+        if (k <= 0 || fds[2] < 0 || (mh.msg_flags & MSG_TRUNC)) {
+                for (int i = 0; i < 3; i++)
+                        safe_close(fds[i]);
+                return;
+        }
+        for (size_t i = 1; i < MAX_SESSIONS && !se; i++)
+                if (!S.s[i].id)
+                        se = &S.s[i];
+        if (!se || S.next_id == UINT32_MAX) {
+                struct vmiso_exec_reply rep = {.status = 126};
+                snprintf(rep.message, sizeof(rep.message), "too many processes in this container's VM");
+                (void)!send(c, &rep, sizeof(rep), MSG_NOSIGNAL);
+                for (int i = 0; i < 3; i++)
+                        safe_close(fds[i]);
+                return;
+        }
+        *se = (struct session){.id = S.next_id++,
+                               .in_fd = fds[0],
+                               .out_fd = fds[1],
+                               .err_fd = fds[2],
+                               .client = TAKE_FD(c),
+                               .in_open = true};
+        agent_buf_frame(&S.out, AGENT_EXEC, se->id, buf, (size_t)k);
+}
+
+static void client_message(struct session *se)
+{
+        uint32_t msg[2];
+        ssize_t k = recv(se->client, msg, sizeof(msg), MSG_DONTWAIT);
+
+        if (k < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (k != sizeof(msg)) {
+                /* The client is gone (killed): so goes its process. */
+                queue_u32(AGENT_SIGNAL, se->id, SIGKILL);
+                session_close(se);
+                return;
+        }
+        if (msg[0] == VMISO_CTL_SIGNAL && msg[1] > 0 && msg[1] < 65)
+                queue_u32(AGENT_SIGNAL, se->id, msg[1]);
+        else if (msg[0] == VMISO_CTL_RESIZE)
+                queue_u32(AGENT_RESIZE, se->id, ((msg[1] >> 16) & 0xffff) | (msg[1] & 0xffff) << 16);
+}
+
+static void on_signal(void)
+{
+        struct signalfd_siginfo si;
+
+        while (read(S.sfd, &si, sizeof(si)) == sizeof(si)) {
+                int sig = (int)si.ssi_signo;
+                if (sig == SIGCHLD)
+                        continue;
+                if (sig == SIGWINCH) {
+                        if (S.sh->terminal && S.main_started)
+                                send_resize(1, S.sh->in_fd);
+                        continue;
+                }
+                if (!S.main_started) {
+                        /* Killed before start: nothing runs yet, the VM just goes. */
+                        kill_vmm();
+                        _exit(128 + sig);
+                }
+                queue_u32(AGENT_SIGNAL, 1, (uint32_t)sig);
+        }
+}
+
+static _noreturn_ void vmm_died(void)
+{
+        siginfo_t si = {};
+        char last[256];
+
+        waitid(P_PID, (id_t)S.vmm_pid, &si, WEXITED);
+        S.vmm_pid = 0;
+        vmm_last_line(last, sizeof(last));
+        if (si.si_code == CLD_EXITED)
+                say("hull: the VM ended before the container's process (VMM exit status %d%s%s)",
+                    si.si_status, last[0] ? ": " : "", last);
+        else
+                say("hull: the VM ended before the container's process (VMM killed by signal %d)",
+                    si.si_status);
+        finish(si.si_code == CLD_EXITED ? 255 : 128 + si.si_status, false);
+}
+
+static void serve(void)
+{
+        for (;;) {
+                struct pollfd p[6 + 2 * MAX_SESSIONS];
+                struct session *owner[6 + 2 * MAX_SESSIONS] = {};
+                size_t n = 0;
+                uint8_t buf[65536];
+                struct agent_msg m;
+
+                p[n++] = (struct pollfd){.fd = S.agent_fd, .events = POLLIN | (S.out.len ? POLLOUT : 0)};
+                p[n++] = (struct pollfd){.fd = S.vmm_pidfd, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = S.sfd, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = S.sh->exec_listen, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = S.main_started ? -1 : S.sh->fifo_fd, .events = POLLIN};
+                for (size_t i = 0; i < MAX_SESSIONS; i++) {
+                        struct session *se = &S.s[i];
+                        if (!se->id)
+                                continue;
+                        if (se->in_open && S.out.len < OUT_HIGH_WATER) {
+                                owner[n] = se;
+                                p[n++] = (struct pollfd){.fd = se->in_fd, .events = POLLIN};
+                        }
+                        if (se->client >= 0) {
+                                owner[n] = se;
+                                p[n++] = (struct pollfd){.fd = se->client, .events = POLLIN};
+                        }
+                }
+                if (poll(p, n, -1) < 0 && errno != EINTR) {
+                        say("hull: poll: %m");
+                        finish(255, false);
+                }
+                if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t k = read(S.agent_fd, buf, sizeof(buf));
+                        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+                                /* The VMM closes the stream as it exits: let its exit say why. */
+                                struct pollfd d = {.fd = S.vmm_pidfd, .events = POLLIN};
+                                poll(&d, 1, 5000);
+                                vmm_died();
+                        }
+                        if (k > 0 && agent_reader_feed(&S.rd, buf, (size_t)k) < 0) {
+                                say("hull: %s", S.rd.error);
+                                finish(255, false);
+                        }
+                        int r;
+                        while ((r = agent_reader_next(&S.rd, &m)) > 0)
+                                if (!on_frame(&m))
+                                        finish(255, false);
+                        if (r < 0) {
+                                say("hull: %s", S.rd.error);
+                                finish(255, false);
+                        }
+                }
+                if (p[1].revents & POLLIN)
+                        vmm_died();
+                if (p[2].revents & POLLIN)
+                        on_signal();
+                if (p[3].revents & POLLIN)
+                        accept_client();
+                if (p[4].revents & (POLLIN | POLLHUP)) {
+                        char c;
+                        if (read(S.sh->fifo_fd, &c, 1) == 1)
+                                start_main();
+                }
+                for (size_t i = 5; i < n; i++) {
+                        struct session *se = owner[i];
+                        if (!p[i].revents || !se || !se->id)
+                                continue;
+                        if (p[i].fd == se->client)
+                                client_message(se);
+                        else if (p[i].fd == se->in_fd && se->in_open)
+                                relay_input(se);
+                }
+                if (flush_agent(0) < 0) {
+                        say("hull: the connection to the VM's agent broke");
+                        vmm_died();
+                }
+        }
+}
+
+_noreturn_ void vmiso_shim_main(struct vmiso_shim *sh)
+{
+        sigset_t mask;
+
+        S.sh = sh;
+        for (size_t i = 0; i < MAX_SESSIONS; i++)
+                S.s[i] = (struct session){
+                        .in_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF, .client = -EBADF};
+        agent_reader_init(&S.rd, true);
+        /* Every signal a user can send is the container's (runc's signal proxy does the same). */
+        sigfillset(&mask);
+        sigdelset(&mask, SIGSEGV);
+        sigdelset(&mask, SIGBUS);
+        sigdelset(&mask, SIGILL);
+        sigdelset(&mask, SIGFPE);
+        sigdelset(&mask, SIGPIPE);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        S.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (S.sfd < 0)
+                ready_fail("signalfd: %s", strerror(errno));
+        boot();
+        if (sh->fifo_fd < 0)
+                start_main();
+        flush_agent(0);
+        serve();
+        _exit(255);
+}
