@@ -9,6 +9,8 @@
                the config disk, hull-init and the command (the image's ext4 disk is cached by
                a first, unmeasured run)
 
+The VMs run with --network none (a network's attach is measured by bench/vm-net.py), so that
+the figures stay comparable with those before VMs had networks.
 The backend is whatever hull picks on this host (QEMU with TCG on PVM hosts; `--vmm` to force).
 Prints medians and ratios; the machine is shared, so only medians of alternated rounds count.
 
@@ -55,8 +57,8 @@ def main():
             "qemu-direct": ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-m", "512M", "-nodefaults",
                             "-no-user-config", "-display", "none", "-no-reboot", "-serial", "stdio",
                             "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0 panic=-1"],
-            "hull-kernel": [HULL, "vm", "run", "--rm"] + vmm + ["--kernel", kernel, "--initrd", initrd],
-            "hull-image": [HULL, "vm", "run", "--rm"] + vmm + ["bb", "true"],
+            "hull-kernel": [HULL, "vm", "run", "--rm", "--network", "none"] + vmm + ["--kernel", kernel, "--initrd", initrd],
+            "hull-image": [HULL, "vm", "run", "--rm", "--network", "none"] + vmm + ["bb", "true"],
         }
         timed(cases["hull-image"], env)  # makes the image's disk and hull's initramfs
         res = {k: [] for k in cases}

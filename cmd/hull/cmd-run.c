@@ -91,8 +91,9 @@ static int copy_all(struct cmd_context *c, const char *opt, char ***dst)
         return *dst ? 0 : -ENOMEM;
 }
 
-/* --network and what describes the container on its networks (checked at create, engine-net.h). */
-static int network_options(struct cmd_context *c, struct runspec *s)
+/* --network and what describes the container on its networks (checked at create, engine-net.h); `hull vm`
+ * parses the same options with it (cmd.h). */
+int cmd_network_options(struct cmd_context *c, struct runspec *s)
 {
         const char *ip = cmd_opt(c, "ip"), *ip6 = cmd_opt(c, "ip6"), *mac = cmd_opt(c, "mac-address");
         char **aliases = cmd_opt_all(c, "network-alias");
@@ -216,7 +217,7 @@ static int runspec_from_options(struct cmd_context *c, struct runspec *s)
                         return r;
                 s->health.retries = (int)x;
         }
-        if ((r = network_options(c, s)) < 0)
+        if ((r = cmd_network_options(c, s)) < 0)
                 return r;
         if ((v = cmd_opt(c, "isolation")) && !(s->isolation = strdup(v)))
                 return -ENOMEM;

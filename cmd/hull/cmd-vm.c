@@ -36,14 +36,23 @@
         {"hostname", 'h', OPT_VALUE, "NAME", "the guest's host name (default: the VM's name)"}, \
         {"ssh-key", 0, OPT_MULTI, "KEY|FILE", "an authorized key for root (a key line, or a file of them)"}, \
         {"user-data", 0, OPT_VALUE, "FILE", "a script run once at the first boot"}, \
-        {"ip", 0, OPT_VALUE, "A.B.C.D/N", "eth0's static address"}, \
-        {"gateway", 0, OPT_VALUE, "A.B.C.D", "the default route"}, \
-        {"dns", 0, OPT_MULTI, "A.B.C.D", "a name server for /etc/resolv.conf"}, \
         {"env", 'e', OPT_MULTI, "KEY=VALUE", "an environment variable of the main process"}, \
         {"workdir", 'w', OPT_VALUE, "DIR", "the main process's working directory"}, \
         {"user", 'u', OPT_VALUE, "UID[:GID]", "run the main process as this user"}, \
         {"restart", 0, OPT_VALUE, "POLICY", "no (default), on-failure[:N], always, unless-stopped"}, \
-        {"network", 0, OPT_VALUE, "MODE", "none (default; bridge networks come with hull's network attach)"}
+        {"network", 0, OPT_MULTI, "NETWORK", "a network NAME (default: the network 'hull'), or none"}, \
+        {"ip", 0, OPT_VALUE, "IPV4", "the VM's IPv4 address on its network"}, \
+        {"ip6", 0, OPT_VALUE, "IPV6", "(not for VMs yet)"}, \
+        {"mac-address", 0, OPT_VALUE, "MAC", "the MAC address of the VM's NIC"}, \
+        {"network-alias", 0, OPT_MULTI, "NAME", "another DNS name of the VM on its network"}, \
+        {"publish", 'p', OPT_MULTI, "[IP:][HOSTPORT:]PORT[/PROTO]", "publish a port of the guest"}, \
+        {"publish-all", 'P', OPT_FLAG, NULL, "(not for VMs)"}, \
+        {"dns", 0, OPT_MULTI, "IP", "a DNS server for the guest (replaces the network's)"}, \
+        {"dns-search", 0, OPT_MULTI, "DOMAIN", "a DNS search domain"}, \
+        {"dns-option", 0, OPT_MULTI, "OPT", "a resolv.conf option"}, \
+        {"egress", 0, OPT_MULTI, "RULE", "outbound policy: allow|deny=all|tcp|udp|icmp[:PORT[-PORT]][@CIDR]"}, \
+        {"ingress", 0, OPT_MULTI, "RULE", "inbound policy, same rules (ports are the guest's)"}, \
+        {"add-host", 0, OPT_MULTI, "HOST:IP", "a line of the guest's /etc/hosts (IP host-gateway: the gateway)"}
 /* clang-format on */
 
 const struct cmd_option vm_create_opts[] = {VM_CREATE_OPTS, {}};
@@ -117,12 +126,18 @@ static int spec_from_options(struct cmd_context *c, struct vm_spec *s)
             (r = dup_opt(c, "initrd", &s->initrd)) < 0 || (r = dup_opt(c, "cmdline", &s->cmdline)) < 0 ||
             (r = dup_opt(c, "boot-disk", &s->boot_disk)) < 0 ||
             (r = dup_opt(c, "firmware", &s->firmware)) < 0 ||
-            (r = dup_opt(c, "hostname", &s->conf.hostname)) < 0 || (r = dup_opt(c, "ip", &s->conf.ip)) < 0 ||
-            (r = dup_opt(c, "gateway", &s->conf.gateway)) < 0 ||
+            (r = dup_opt(c, "hostname", &s->conf.hostname)) < 0 ||
             (r = dup_opt(c, "workdir", &s->conf.workdir)) < 0 ||
-            (r = dup_opt(c, "user", &s->conf.user)) < 0 || (r = dup_opt(c, "restart", &s->restart)) < 0 ||
-            (r = dup_opt(c, "network", &s->network)) < 0)
+            (r = dup_opt(c, "user", &s->conf.user)) < 0 || (r = dup_opt(c, "restart", &s->restart)) < 0)
                 return r;
+        /* The containers' parser: the same options mean the same on both kinds of workload. */
+        if (!(s->net = runspec_new()))
+                return -ENOMEM;
+        if ((r = cmd_network_options(c, s->net)) < 0)
+                return cmd_fail(r, "%s", "invalid network option");
+        STRV_FOREACH (h, cmd_opt_all(c, "add-host"))
+                if (strv_extend(&s->net->add_hosts, *h) < 0)
+                        return -ENOMEM;
         /* Absolute paths: the monitor runs the VMM from the VM's directory. */
         char **paths[] = {&s->kernel, &s->initrd, &s->boot_disk};
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
@@ -153,9 +168,6 @@ static int spec_from_options(struct cmd_context *c, struct vm_spec *s)
         STRV_FOREACH (k, cmd_opt_all(c, "ssh-key"))
                 if ((r = add_ssh_keys(&s->conf, *k)) < 0)
                         return r;
-        STRV_FOREACH (d, cmd_opt_all(c, "dns"))
-                if (strv_extend(&s->conf.dns, *d) < 0)
-                        return -ENOMEM;
         STRV_FOREACH (e, cmd_opt_all(c, "env")) {
                 const char *val = strchr(*e, '=') ? NULL : getenv(*e);
                 _cleanup_free_ char *kv = val ? strdup_printf("%s=%s", *e, val) : strdup(*e);
@@ -489,4 +501,12 @@ int cmd_vm_monitor(struct cmd_context *c)
                 return cmd_fail(-EINVAL, "--console-fd: invalid descriptor '%s'", v);
         c->exit_status = vm_monitor_main(c->argv[0], fd);
         return 0;
+}
+
+/* Looking the VM up brings its row up to date, which detaches it once its run is over (vm-net.c). */
+int cmd_vm_cleanup(struct cmd_context *c)
+{
+        _cleanup_workload_ struct workload *w = NULL;
+        int r = vm_lookup(c->engine, c->argv[0], &w);
+        return r == -ENOENT ? 0 : r < 0 ? cmd_fail(r, "cleaning up vm '%s'", c->argv[0]) : 0;
 }

@@ -22,6 +22,7 @@ int cmd_vm_unpause(struct cmd_context *c);
 int cmd_vm_ls(struct cmd_context *c);
 int cmd_vm_inspect(struct cmd_context *c);
 int cmd_vm_monitor(struct cmd_context *c);
+int cmd_vm_cleanup(struct cmd_context *c);
 int cmd_vm_console(struct cmd_context *c);
 int cmd_vm_logs(struct cmd_context *c);
 int cmd_vm_exec(struct cmd_context *c);

@@ -90,6 +90,11 @@ bool cmd_bool(struct cmd_context *c, const char *name, bool def);
 /* Print "hull: <context>: <detail>" and return r. */
 int cmd_fail(int r, const char *fmt, ...) _printf_(2, 3);
 
+/* --network, --ip, --ip6, --mac-address, --network-alias, -p, -P, --dns*, --egress, --ingress into s
+ * (cmd-run.c): one parser for containers and VMs. */
+struct runspec;
+int cmd_network_options(struct cmd_context *c, struct runspec *s);
+
 extern const struct cmd cmd_table[];
 extern const size_t cmd_table_size;
 

@@ -533,6 +533,8 @@ const struct cmd cmd_table[] = {
           "Through hull's guest init (the VM's second serial port with QEMU, vsock with hull-vmm); waits for\n"
           "the guest to boot. Exits with the process's status; 126/127 when it could not run.",
           vm_exec_opts },
+        { "vm cleanup", NULL, cmd_vm_cleanup, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE | CMD_HIDDEN, 1, 1, "ID",
+          "(internal) detach a VM whose run is over", "Run by the VM's monitor at its end.", NULL },
         { "vm monitor", NULL, cmd_vm_monitor, CMD_NEEDS_ROOT | CMD_HIDDEN, 1, 1, "DIR",
           "(internal) the monitor of one VM", "Started by vm start in the VM's directory.", vm_monitor_opts },
         { "disk create", NULL, cmd_disk_create, 0, 1, 1, "PATH", "create a disk image",

@@ -52,6 +52,13 @@ static int link_up(int s, const char *ifname)
         return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
 }
 
+static void etc_file(const char *path, const char *text)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 || write_all(fd, text, strlen(text)) < 0)
+                init_log("cannot write %s: %m", path);
+}
+
 void net_setup(const struct vmconf *c)
 {
         _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -88,7 +95,13 @@ void net_setup(const struct vmconf *c)
                 if (ioctl(s, SIOCADDRT, &rt) < 0)
                         init_log("cannot add the default route: %m");
         }
-        if (c->dns) {
+        /* On a hull network the host wrote the guest's files, as a container's (search domains,
+         * options, the names of --add-host): they replace what the image has. */
+        if (c->hosts)
+                etc_file("/etc/hosts", c->hosts);
+        if (c->resolv_conf)
+                etc_file("/etc/resolv.conf", c->resolv_conf);
+        else if (c->dns) {
                 _cleanup_free_ char *buf = NULL;
                 size_t n = 0;
                 FILE *f = open_memstream(&buf, &n);

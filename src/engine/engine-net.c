@@ -33,6 +33,7 @@
 #include "../net/policy.h" /* src/image has a policy.h too (signatures) */
 #include "ports.h"
 #include "util.h"
+#include "vm.h"
 
 #define DEFAULT_ROOT_DIR "/var/lib/hull"
 #define DEFAULT_RUN_ROOT "/run/hull"
@@ -75,8 +76,16 @@ int engine_net_ctx(struct engine *e, struct net_ctx **ret)
 
 static char *record_path(struct engine *e, const char *id, const char *dir)
 {
-        return dir ? strdup_printf("%s/" ENGINE_NET_RECORD, dir)
-                   : strdup_printf("%s/%s/" ENGINE_NET_RECORD, e->containers_dir, id);
+        _cleanup_free_ char *ctr = NULL, *vm = NULL;
+
+        if (dir)
+                return strdup_printf("%s/" ENGINE_NET_RECORD, dir);
+        /* Containers and VMs share one id space (the workloads table): a VM keeps its record in its
+         * own directory. */
+        ctr = strdup_printf("%s/%s", e->containers_dir, id);
+        if (ctr && access(ctr, F_OK) < 0 && (vm = vm_dir(e, id)) && access(vm, F_OK) == 0)
+                return strdup_printf("%s/" ENGINE_NET_RECORD, vm);
+        return ctr ? strdup_printf("%s/" ENGINE_NET_RECORD, ctr) : NULL;
 }
 
 static int record_write(const char *path, struct json_object *o)
@@ -680,6 +689,25 @@ int engine_net_cleanup(struct engine *e, struct workload *w)
         return engine_net_teardown(e, w->id);
 }
 
+/* A VM's network (one: vm-net.c), as a pair for engine_net_uses(); a spec that does not parse names none. */
+static int vm_uses(const struct workload *w, char ***pairs)
+{
+        struct vm_spec vs = {};
+        const char *name = NULL;
+        int r = 0;
+
+        if (vm_spec_from_json(w->spec, &vs) < 0)
+                err_clear();
+        else if (!vs.net || (runspec_is_bridged(vs.net) && vs.net->n_networks == 0))
+                name = NET_DEFAULT_NETWORK;
+        else if (runspec_is_bridged(vs.net))
+                name = vs.net->networks[0].name;
+        if (name && (r = strv_extend(pairs, name)) >= 0)
+                r = strv_extend(pairs, w->name);
+        vm_spec_done(&vs);
+        return r;
+}
+
 int engine_net_uses(struct engine *e, char ***ret)
 {
         _cleanup_strv_free_ char **pairs = calloc(1, sizeof(char *));
@@ -694,6 +722,10 @@ int engine_net_uses(struct engine *e, char ***ret)
                 return r;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 _cleanup_runspec_ struct runspec *s = NULL;
+                if (streq(l[i]->kind, VM_KIND)) {
+                        r = vm_uses(l[i], &pairs);
+                        continue;
+                }
                 if (ctr_spec(l[i], &s) < 0) {
                         err_clear();
                         continue;
@@ -916,7 +948,8 @@ int engine_net_settings_json(struct engine *e, const struct workload *w, const s
                         json_object_array_add(list, b);
                 }
         }
-        if (w->pid > 0 && json_object_array_length(l) > 0) {
+        /* A VM's network is its guest's: no namespace of the host to name. */
+        if (w->pid > 0 && json_object_array_length(l) > 0 && !streq(w->kind, VM_KIND)) {
                 char sandbox[64];
                 snprintf(sandbox, sizeof(sandbox), "/proc/%lld/ns/net", (long long)w->pid);
                 json_object_object_add(o, "SandboxKey", json_object_new_string(sandbox));

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine-net.h"
 #include "error.h"
 #include "json.h"
 #include "util.h"
@@ -299,6 +300,14 @@ int vm_inspect_json(struct engine *e, const struct workload *w, struct json_obje
         json_object_object_add(o, "ConsoleLogPath", json_object_new_string(log));
         if (json_parse_buffer(w->spec, strlen(w->spec), "vm spec", &spec) >= 0)
                 json_object_object_add(o, "Spec", TAKE_PTR(spec));
+        err_clear();
+        /* As a container's (engine-net.h): the attachment recorded in the VM's directory. */
+        struct vm_spec vs = {};
+        struct json_object *net = NULL;
+        if (vm_spec_from_json(w->spec, &vs) >= 0 &&
+            engine_net_settings_json(e, w, vs.net ?: &(struct runspec){}, &net) >= 0)
+                json_object_object_add(o, "NetworkSettings", net);
+        vm_spec_done(&vs);
         err_clear();
         *ret = TAKE_PTR(o);
         return 0;

@@ -45,3 +45,20 @@ int vm_launch_kind(const char *dir, enum vmm_kind *ret);
 
 /* Restart policies, as the monitor applies them. */
 int vm_restart_parse(const char *s, bool *ret_always, unsigned *ret_max_failures);
+
+/* Networks (vm-net.c). Whether the VM gets a tap (a network of hull's, not none). */
+struct engine_net_tap;
+bool vm_net_bridged(const struct vm_spec *s);
+/* At create: the network options of s make sense for a VM and name networks that exist. */
+int vm_net_check(struct engine *e, const struct vm_spec *s);
+/*
+ * At start, the VM's lock held: attach it (network.json in dir first), and put the address,
+ * gateway and name servers into s->conf for the config disk. The tap through ret.
+ */
+int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, struct vm_spec *s,
+                  struct engine_net_tap *ret);
+/* A start failed after the attach: detach, and return r with its message kept. */
+int vm_net_undo(struct engine *e, const char *id, const char *dir, int r);
+/* The run is over: detach. Unless wait, not while a command holds the VM's lock (it attaches or
+ * detaches itself). */
+int vm_net_release(struct engine *e, const char *id, const char *dir, bool wait);

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine-net.h"
 #include "error.h"
 #include "json.h"
 #include "util.h"
@@ -428,30 +429,76 @@ static void remove_sockets(void)
                 unlink(socks[i]);
 }
 
-/*
- * `vm run --rm` whose hull was killed: nobody else will remove the VM. `hull --root <root> vm rm
- * <id>`, run by this same executable once the status is final (the VM's directory is
- * <root>/vms/<id>); the removal takes the VM's lock, so it cannot race a command on the VM.
- */
-static void remove_self(void)
+/* The store's root and the VM's id, from the monitor's directory (<root>/vms/<id>). */
+static int root_and_id(char **ret_root, char **ret_id)
 {
-        _cleanup_free_ char *abs = realpath(".", NULL),
-                            *root = NULL; /* the monitor runs in the VM's directory */
+        /* The monitor runs in the VM's directory. */
+        _cleanup_free_ char *abs = realpath(".", NULL), *root = NULL;
         char *slash;
 
         if (!abs || !(slash = strrchr(abs, '/')) || !(root = strndup(abs, (size_t)(slash - abs))))
-                return;
+                return -ENOMEM;
         slash = strrchr(root, '/'); /* <root>/vms */
         if (!slash)
-                return;
+                return -EINVAL;
         *slash = 0;
-        char *const argv[] = {(char *)"hull", (char *)"--root",      root, (char *)"vm",
-                              (char *)"rm",   strrchr(abs, '/') + 1, NULL};
+        if (!(*ret_id = strdup(strrchr(abs, '/') + 1)))
+                return -ENOMEM;
+        *ret_root = TAKE_PTR(root);
+        return 0;
+}
+
+/*
+ * `vm run --rm` whose hull was killed: nobody else will remove the VM. `hull --root <root> vm rm
+ * <id>`, run by this same executable once the status is final; the removal takes the VM's lock,
+ * so it cannot race a command on the VM.
+ */
+static void remove_self(void)
+{
+        _cleanup_free_ char *root = NULL, *id = NULL;
+
+        if (root_and_id(&root, &id) < 0)
+                return;
+        char *const argv[] = {(char *)"hull", (char *)"--root", root, (char *)"vm", (char *)"rm", id, NULL};
         note("the foreground hull is gone: removing the VM (--rm)");
         if (chdir("/") < 0)
                 return;
         execv("/proc/self/exe", argv);
         note("cannot run hull vm rm: %m");
+}
+
+/*
+ * The run is over for good: `hull --root <root> vm cleanup <id>` gives its network back now
+ * rather than at the next command that looks at the VM (vm-net.c). Waited for, with a bound:
+ * the status is final already, so whoever looks meanwhile does the same.
+ */
+static void release_network(void)
+{
+        _cleanup_free_ char *root = NULL, *id = NULL;
+        pid_t pid;
+
+        if (access(ENGINE_NET_RECORD, F_OK) < 0 || root_and_id(&root, &id) < 0)
+                return;
+        char *const argv[] = {
+                (char *)"hull", (char *)"--root", root, (char *)"vm", (char *)"cleanup", id, NULL};
+        pid = fork();
+        if (pid == 0) {
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                if (chdir("/") == 0)
+                        execv("/proc/self/exe", argv);
+                _exit(127);
+        }
+        for (int i = 0; pid > 0 && i < 300; i++) {
+                if (waitpid(pid, NULL, WNOHANG) == pid)
+                        return;
+                usleep(100000);
+        }
+        if (pid > 0)
+                note("hull vm cleanup did not finish: the next command on the VM detaches it");
+        else
+                note("cannot run hull vm cleanup: %m");
 }
 
 int vm_monitor_main(const char *dir, int console_fd)
@@ -548,5 +595,6 @@ final:
         strv_free(m.argv);
         if (m.auto_remove && !foreground)
                 remove_self();
+        release_network();
         return 0;
 }

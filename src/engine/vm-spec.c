@@ -38,7 +38,7 @@ void vm_spec_done(struct vm_spec *s)
         free(s->volumes);
         vmconf_done(&s->conf);
         free(s->restart);
-        free(s->network);
+        runspec_free(s->net);
         *s = (struct vm_spec){};
 }
 
@@ -111,7 +111,13 @@ int vm_spec_to_json(const struct vm_spec *s, char **ret)
         json_object_object_add(o, "config", conf);
         put_str(o, "restart", s->restart);
         json_object_object_add(o, "auto_remove", json_object_new_boolean(s->auto_remove));
-        put_str(o, "network", s->network);
+        if (s->net) {
+                struct json_object *net = NULL;
+                int r = runspec_to_json(s->net, &net);
+                if (r < 0)
+                        return r;
+                json_object_object_add(o, "net", net);
+        }
         *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         return *ret ? 0 : -ENOMEM;
 }
@@ -163,7 +169,7 @@ static int conf_from_json(struct json_object *c, struct vmconf *conf)
 int vm_spec_from_json(const char *json, struct vm_spec *ret)
 {
         _cleanup_json_ struct json_object *o = NULL;
-        struct json_object *disks = NULL, *vols = NULL, *conf = NULL;
+        struct json_object *disks = NULL, *vols = NULL, *conf = NULL, *net = NULL;
         struct vm_spec s = {};
         int64_t v;
         int r;
@@ -179,9 +185,19 @@ int vm_spec_from_json(const char *json, struct vm_spec *ret)
             (r = get_str(o, "firmware", "firmware", &s.firmware)) < 0 ||
             (r = get_str(o, "image", "image", &s.image)) < 0 ||
             (r = get_str(o, "root_fstype", "root_fstype", &s.root_fstype)) < 0 ||
-            (r = get_str(o, "restart", "restart", &s.restart)) < 0 ||
-            (r = get_str(o, "network", "network", &s.network)) < 0)
+            (r = get_str(o, "restart", "restart", &s.restart)) < 0)
                 goto fail;
+        if (json_object_object_get_ex(o, "net", &net)) {
+                if ((r = runspec_from_json(net, &s.net)) < 0)
+                        goto fail;
+        } else {
+                /* A VM made before hull's networks reached VMs ("network": "none" or nothing): it
+                 * stays on none. vm_create() always stores "net". */
+                if (!(s.net = runspec_new()) || !(s.net->network = strdup("none"))) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
         if (json_get_bool(o, "auto_remove", "auto_remove", &s.auto_remove) < 0)
                 s.auto_remove = false;
         if (json_get_int64(o, "cpus", "cpus", &v) >= 0)

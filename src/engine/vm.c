@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine-net.h"
 #include "error.h"
 #include "json.h"
 #include "store.h"
@@ -150,11 +151,11 @@ int vm_create(struct engine *e, const char *name, const struct vm_spec *spec_in,
                 return err_set(-EINVAL,
                                "--restart: invalid policy '%s' (no, always, on-failure[:N], unless-stopped)",
                                s.restart);
-        if (s.network && !streq(s.network, "none"))
-                return err_set(
-                        -EOPNOTSUPP,
-                        "--network: VMs take 'none' only until hull's networks attach taps (not '%s')",
-                        s.network);
+        /* No network options: the default network, as for a container. */
+        if (!s.net && !(s.net = runspec_new()))
+                return -ENOMEM;
+        if ((r = vm_net_check(e, &s)) < 0)
+                return r;
         if (!s.image &&
             (s.conf.argv || s.n_volumes || s.conf.hostname || s.conf.ssh_keys || s.conf.user_data))
                 return err_set(-EINVAL, "a command, --volume and first-boot options need an image VM "
@@ -388,27 +389,21 @@ static int spawn_monitor(struct engine *e, const char *dir, int console_fd, pid_
         return 0;
 }
 
-int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_result *ret)
+/* vm_start() once the VM is on its network (tap: NULL without one). */
+static int start_locked(struct engine *e, struct workload *w, const char *dir, const struct vm_spec *sp,
+                        const struct vmm_spec *vp, const struct engine_net_tap *tap, bool attach,
+                        struct vm_start_result *ret)
 {
-        _cleanup_free_ char *dir = vm_dir(e, w->id), *vmm_bin = NULL;
-        _cleanup_(vm_spec_done) struct vm_spec s = {};
+        _cleanup_free_ char *vmm_bin = NULL, *cmdline = NULL;
         _cleanup_strv_free_ char **keep = NULL, **argv = NULL;
-        _cleanup_close_ int lock = -EBADF, mine = -EBADF, theirs = -EBADF;
-        struct vmm_spec v = {};
+        _cleanup_close_ int mine = -EBADF, theirs = -EBADF;
+        const struct vm_spec s = *sp; /* borrowed */
+        struct vmm_spec v = *vp;
         struct vmm_choice choice;
         struct monitor_status st;
         pid_t pid = 0;
-        int r, sp[2];
+        int r, sp2[2];
 
-        *ret = (struct vm_start_result){.console_fd = -EBADF};
-        if (!dir)
-                return -ENOMEM;
-        if ((r = vm_lock(dir, &lock)) < 0 || (r = vm_refresh(e, w)) < 0)
-                return r;
-        if (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED || w->state == WORKLOAD_RESTARTING)
-                return err_set(-EBUSY, "vm '%s' is already running", w->name);
-        if ((r = vm_spec_from_json(w->spec, &s)) < 0)
-                return r;
         v.dir = dir;
         v.cpus = s.cpus;
         v.memory = s.memory;
@@ -419,6 +414,13 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
                 v.kernel = s.kernel;
                 v.initrd = s.initrd;
                 v.cmdline = s.cmdline ?: "console=ttyS0 panic=-1";
+                /* The user's kernel has no hull-init to read a config disk: the kernel's own IP
+                 * autoconfiguration (CONFIG_IP_PNP) takes the address from the command line. */
+                if (tap && tap->kernel_ip_arg) {
+                        if (!(cmdline = strdup_printf("%s %s", v.cmdline, tap->kernel_ip_arg)))
+                                return -ENOMEM;
+                        v.cmdline = cmdline;
+                }
                 v.firmware = s.firmware;
                 if (s.boot_disk) {
                         struct disk_open_options oo = {.format = _DISK_FORMAT_INVALID, .readonly = true};
@@ -442,19 +444,11 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
                 return r;
         if ((r = write_launch(dir, &choice, argv, &s, w->restart_count)) < 0)
                 return r;
-        /* What a previous run left: its stop request, its status, sockets of a killed VMM. */
-        static const char *const stale[] = {VM_STOP_FILE,  STATUS_FILE,     VMM_SOCK,
-                                            VMM_EXEC_SOCK, VM_CONSOLE_SOCK, "qmp-events.sock"};
-        for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
-                _cleanup_free_ char *p = strdup_printf("%s/%s", dir, stale[i]);
-                if (p)
-                        unlink(p);
-        }
         if (attach) {
-                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp2) < 0)
                         return -errno;
-                mine = sp[0];
-                theirs = sp[1];
+                mine = sp2[0];
+                theirs = sp2[1];
         }
         if ((r = spawn_monitor(e, dir, theirs, &pid)) < 0)
                 return r;
@@ -481,6 +475,47 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
                 return -ENOMEM;
         ret->console_fd = TAKE_FD(mine);
         return 0;
+}
+
+int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_result *ret)
+{
+        _cleanup_free_ char *dir = vm_dir(e, w->id);
+        _cleanup_(vm_spec_done) struct vm_spec s = {};
+        _cleanup_(engine_net_tap_done) struct engine_net_tap tap = {};
+        _cleanup_close_ int lock = -EBADF;
+        struct vmm_spec v = {};
+        bool attached = false;
+        int r;
+
+        *ret = (struct vm_start_result){.console_fd = -EBADF};
+        if (!dir)
+                return -ENOMEM;
+        if ((r = vm_lock(dir, &lock)) < 0 || (r = vm_refresh(e, w)) < 0)
+                return r;
+        if (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED || w->state == WORKLOAD_RESTARTING)
+                return err_set(-EBUSY, "vm '%s' is already running", w->name);
+        if ((r = vm_spec_from_json(w->spec, &s)) < 0)
+                return r;
+        /* What a previous run left: its stop request, its status, sockets of a killed VMM. The status
+         * goes before the attach: a command waiting to detach the old run checks it under the lock. */
+        static const char *const stale[] = {VM_STOP_FILE,  STATUS_FILE,     VMM_SOCK,
+                                            VMM_EXEC_SOCK, VM_CONSOLE_SOCK, "qmp-events.sock"};
+        for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
+                _cleanup_free_ char *p = strdup_printf("%s/%s", dir, stale[i]);
+                if (p)
+                        unlink(p);
+        }
+        if (vm_net_bridged(&s)) {
+                if ((r = vm_net_attach(e, w, dir, &s, &tap)) < 0)
+                        return r;
+                attached = true;
+                v.tap = tap.tap;
+                v.mac = tap.mac;
+        }
+        r = start_locked(e, w, dir, &s, &v, attached ? &tap : NULL, attach, ret);
+        if (r < 0 && attached)
+                return vm_net_undo(e, w->id, dir, r);
+        return r;
 }
 
 int vm_refresh(struct engine *e, struct workload *w)
@@ -540,6 +575,9 @@ int vm_refresh(struct engine *e, struct workload *w)
         w->error = strdup(st.error);
         if (!w->error)
                 return -ENOMEM;
+        /* Over for good (no restart follows a final status): the tap, lease and rules go back. */
+        if (st.final && (r = vm_net_release(e, w->id, dir, false)) < 0)
+                return r;
         return workload_update_status(e->db, w);
 }
 
@@ -635,8 +673,8 @@ int vm_kill(struct engine *e, struct workload *w, int sig)
                 return r;
         if (w->pid > 0 && proc_alive((pid_t)w->pid, (uint64_t)w->pid_start) && kill((pid_t)w->pid, sig) < 0)
                 return -errno;
-        if (sig == SIGKILL)
-                wait_final(e, w, KILL_WAIT_MS);
+        if (sig == SIGKILL && wait_final(e, w, KILL_WAIT_MS))
+                return vm_net_release(e, w->id, dir, true);
         return 0;
 }
 
@@ -657,14 +695,14 @@ int vm_stop(struct engine *e, struct workload *w, int timeout)
                 if (vm_launch_kind(dir, &kind) >= 0 &&
                     vmm_backend_request(kind, dir, VMM_REQ_POWERDOWN, NULL) >= 0 &&
                     wait_final(e, w, timeout * 1000))
-                        return 0;
+                        return vm_net_release(e, w->id, dir, true);
                 err_clear();
         }
         if (vm_running(w) && w->pid > 0 && proc_alive((pid_t)w->pid, (uint64_t)w->pid_start))
                 kill((pid_t)w->pid, SIGKILL);
         if (!wait_final(e, w, KILL_WAIT_MS))
                 return err_set(-ETIMEDOUT, "vm '%s' did not stop", w->name);
-        return 0;
+        return vm_net_release(e, w->id, dir, true);
 }
 
 int vm_pause(struct engine *e, struct workload *w, bool pause)
@@ -703,6 +741,9 @@ int vm_remove(struct engine *e, struct workload *w, bool force)
                 err_clear();
         }
         if ((r = vm_lock(dir, &lock)) < 0)
+                return r;
+        /* An interrupted start, or a run whose end nobody looked at since, may have left it on a network. */
+        if ((r = engine_net_detach_tap(e, w->id, dir)) < 0)
                 return r;
         if ((r = workload_delete(e->db, w->id)) < 0)
                 return r;

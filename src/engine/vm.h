@@ -24,6 +24,7 @@
  *     console         the monitor's console socket (`hull vm console`, foreground `vm run`)
  *     vmm.log         the VMM's own stderr
  *     root.qcow2, config.img   the root overlay and the config disk (image VMs)
+ *     network.json    the VM's network attachment (engine-net.h, vm-net.c)
  *     vmm.sock, exec.sock ...  the VMM's sockets (vmm-backend.h)
  *     stop            written by stop/kill before they act: no restart follows
  */
@@ -32,6 +33,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "runspec.h"
 #include "status.h"
 #include "vmconf.h"
 #include "vmm-backend.h"
@@ -65,7 +67,10 @@ struct vm_spec {
         struct vmconf conf; /* first boot: host name, keys, network, user data, command */
         char *restart;      /* no, always, on-failure[:N], unless-stopped */
         bool auto_remove;   /* vm run --rm: the monitor removes the VM if its foreground hull is gone */
-        char *network;      /* "none" (default) */
+        /* The network part of a container's runspec (runspec.h: network, networks, dns*, publish,
+         * egress, ingress, add_hosts), parsed by the same code; NULL or bridged: a tap on the first
+         * network (the default one without --network), attached at every start (engine-net.h). */
+        struct runspec *net;
 };
 
 void vm_spec_done(struct vm_spec *s);

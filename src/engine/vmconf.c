@@ -20,6 +20,8 @@ void vmconf_done(struct vmconf *c)
         free(c->ip);
         free(c->gateway);
         strv_free(c->dns);
+        free(c->resolv_conf);
+        free(c->hosts);
         free(c->user_data);
         strv_free(c->mounts);
         free(c->root_fstype);
@@ -67,6 +69,8 @@ int vmconf_format(const struct vmconf *c, char **ret, size_t *ret_len)
         put(f, "ip", c->ip);
         put(f, "gateway", c->gateway);
         put_all(f, "dns", c->dns);
+        put(f, "resolv_conf", c->resolv_conf);
+        put(f, "hosts", c->hosts);
         put(f, "user_data", c->user_data);
         put_all(f, "mount", c->mounts);
         put(f, "root_fstype", c->root_fstype);
@@ -172,6 +176,10 @@ int vmconf_parse(const char *buf, size_t len, struct vmconf *ret)
                         r = set_one(&c.gateway, value);
                 else if (streq(line, "dns"))
                         r = strv_extend(&c.dns, value);
+                else if (streq(line, "resolv_conf"))
+                        r = set_one(&c.resolv_conf, value);
+                else if (streq(line, "hosts"))
+                        r = set_one(&c.hosts, value);
                 else if (streq(line, "user_data"))
                         r = set_one(&c.user_data, value);
                 else if (streq(line, "mount"))

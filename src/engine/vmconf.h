@@ -17,6 +17,8 @@
  *   env K=V              its environment (repeatable)
  *   workdir DIR, user UID[:GID]
  *   ip A.B.C.D/N, gateway A.B.C.D, dns A.B.C.D (repeatable)    eth0's static address
+ *   resolv_conf TEXT, hosts TEXT   /etc/resolv.conf (replaces dns) and /etc/hosts, whole, as the
+ *                        network library writes them for a container (a VM on a hull network)
  *   user_data SCRIPT     run once, with /bin/sh, at the first boot of this root disk
  *   mount DEV PATH       a data disk to mount (ext4) before the main process starts
  *   root_fstype TYPE     ext4 (default) or erofs
@@ -41,6 +43,7 @@ struct vmconf {
         char *workdir, *user;
         char *ip, *gateway;
         char **dns;
+        char *resolv_conf, *hosts; /* whole files (hull networks); resolv_conf replaces dns */
         char *user_data;
         char **mounts; /* "DEV PATH" */
         char *root_fstype;

@@ -31,6 +31,8 @@ TEST(vmconf_roundtrip)
                            .user = (char *)"1000:1000",
                            .ip = (char *)"10.0.0.2/24",
                            .gateway = (char *)"10.0.0.1",
+                           .resolv_conf = (char *)"search dns.hull\nnameserver 10.0.0.1\n",
+                           .hosts = (char *)"127.0.0.1\tlocalhost\n10.0.0.2\th1\n",
                            .user_data = (char *)"#!/bin/sh\necho \\ hi\n",
                            .mounts = mounts,
                            .root_fstype = (char *)"ext4"};
@@ -52,6 +54,8 @@ TEST(vmconf_roundtrip)
         ASSERT_STREQ(d.user, "1000:1000");
         ASSERT_STREQ(d.ip, "10.0.0.2/24");
         ASSERT_STREQ(d.gateway, "10.0.0.1");
+        ASSERT_STREQ(d.resolv_conf, "search dns.hull\nnameserver 10.0.0.1\n");
+        ASSERT_STREQ(d.hosts, "127.0.0.1\tlocalhost\n10.0.0.2\th1\n");
         ASSERT_STREQ(d.user_data, "#!/bin/sh\necho \\ hi\n");
         ASSERT_STREQ(d.mounts[0], "/dev/vdc /data");
         ASSERT_STREQ(d.root_fstype, "ext4");
@@ -158,6 +162,10 @@ TEST(vm_spec_json_roundtrip)
         ASSERT_OK(strv_extend(&s.conf.ssh_keys, "ssh-ed25519 K"));
         ASSERT_OK(vm_spec_add_volume(&s, "data:/data,size=64M"));
         ASSERT_OK(vm_spec_add_disk(&s, "/dev/null:/mnt,ro,format=raw"));
+        ASSERT_TRUE((s.net = runspec_new()) != NULL);
+        ASSERT_OK(runspec_add_network(s.net, "web"));
+        ASSERT_TRUE((s.net->networks[0].ip = strdup("10.89.0.7")) != NULL);
+        ASSERT_OK(strv_extend(&s.net->publish, "8080:80"));
         ASSERT_OK(vm_spec_to_json(&s, &json));
         ASSERT_OK(vm_spec_from_json(json, &t));
         ASSERT_OK(vm_spec_to_json(&t, &again));
@@ -170,6 +178,24 @@ TEST(vm_spec_json_roundtrip)
         ASSERT_TRUE(t.disks[0].readonly);
         ASSERT_STREQ(t.disks[0].mount, "/mnt");
         ASSERT_STREQ(t.conf.argv[0], "sleep");
+        ASSERT_TRUE(runspec_is_bridged(t.net));
+        ASSERT_EQ(t.net->n_networks, 1);
+        ASSERT_STREQ(t.net->networks[0].name, "web");
+        ASSERT_STREQ(t.net->networks[0].ip, "10.89.0.7");
+        ASSERT_STREQ(t.net->publish[0], "8080:80");
+}
+
+TEST(vm_spec_before_networks)
+{
+        /* Rows of a hull whose VMs took --network none only (or said nothing) stay on none. */
+        const char *const old[] = {"{\"image\":\"bb\",\"network\":\"none\"}", "{\"image\":\"bb\"}"};
+
+        for (size_t i = 0; i < ELEMENTSOF(old); i++) {
+                _cleanup_(vm_spec_done) struct vm_spec t = {};
+                ASSERT_OK(vm_spec_from_json(old[i], &t));
+                ASSERT_TRUE(t.net != NULL && !runspec_is_bridged(t.net));
+                ASSERT_STREQ(t.net->network, "none");
+        }
 }
 
 TEST(vm_spec_option_errors)
@@ -222,7 +248,9 @@ TEST(qemu_command_line)
                              .cpus = 2,
                              .memory = 512ULL << 20,
                              .exec_channel = true,
-                             .n_disks = 2};
+                             .n_disks = 2,
+                             .tap = "ht0123456789ab",
+                             .mac = "02:42:0a:59:00:05"};
         struct vmm_choice tcg = {.kind = VMM_QEMU, .kvm = false};
         _cleanup_strv_free_ char **a = NULL;
 
@@ -239,6 +267,9 @@ TEST(qemu_command_line)
         ASSERT_TRUE(has_arg(a, "virtio-blk-pci,drive=disk1,addr=0x11"));
         ASSERT_TRUE(has_arg(a, "unix:" VMM_SOCK ",server=on,wait=off"));
         ASSERT_TRUE(has_arg(a, "socket,id=exec,path=" VMM_EXEC_SOCK ",server=on,wait=off"));
+        /* A VM on a hull network: the engine's persistent tap, no helper scripts (vm-net.c). */
+        ASSERT_TRUE(has_arg(a, "tap,id=net0,ifname=ht0123456789ab,script=no,downscript=no"));
+        ASSERT_TRUE(has_arg(a, "virtio-net-pci,netdev=net0,mac=02:42:0a:59:00:05"));
         strv_free(TAKE_PTR(a));
 
         /* A firmware boot: no -kernel, the first disk boots. */
@@ -258,7 +289,9 @@ TEST(hull_vmm_command_line)
                              .cmdline = "console=ttyS0",
                              .memory = 256ULL << 20,
                              .exec_channel = true,
-                             .n_disks = 1};
+                             .n_disks = 1,
+                             .tap = "ht0123456789ab",
+                             .mac = "02:42:0a:59:00:05"};
         struct vmm_choice c = {.kind = VMM_HULL};
         _cleanup_strv_free_ char **a = NULL;
 
@@ -268,6 +301,8 @@ TEST(hull_vmm_command_line)
         ASSERT_TRUE(has_arg(a, "/d.raw,format=raw,ro") && has_arg(a, "256M") &&
                     has_arg(a, "cid=3,uds=exec.sock"));
         ASSERT_TRUE(has_arg(a, "--api-sock") && has_arg(a, "stdio"));
+        /* A VM on a hull network: the engine's tap and MAC (vm-net.c). */
+        ASSERT_TRUE(has_arg(a, "--net") && has_arg(a, "tap=ht0123456789ab,mac=02:42:0a:59:00:05"));
         strv_free(TAKE_PTR(a));
         s.kernel = NULL;
         ASSERT_ERR(vmm_backend_argv(&c, &s, "/bin/hull-vmm", &a), -EOPNOTSUPP);

@@ -206,11 +206,6 @@ def test_errors(hull, tag, tmp_path):
     assert hull.run("vm", "ls", "-a", "-q").out.strip() == ""
 
 
-def test_vm_and_container_on_one_network(hull):
-    pytest.skip("VMs take --network none until hull's networks are wired into the engine "
-                "(docs/vm.md: the tap attach hook in vm_start)")
-
-
 # A boot sector (16-bit real mode at 0x7c00): DS=0, print the message on COM1 (port 0x3f8)
 # with lodsb/out, then hlt forever.
 BOOT_CODE = bytes([0xFA, 0x31, 0xC0, 0x8E, 0xD8, 0xBA, 0xF8, 0x03, 0xBE, 0x16, 0x7C,  # cli; ds=0; dx=0x3f8; si=msg

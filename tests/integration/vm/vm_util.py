@@ -38,11 +38,20 @@ def need_vm_host():
 class Hull:
     """hull with --root set to a private store."""
 
-    def __init__(self, root):
+    def __init__(self, root, netns=None):
         self.root = root
+        self.netns = netns
 
     def cmd(self, *args):
-        return [HULL, "--root", self.root] + [str(a) for a in args]
+        args = [str(a) for a in args]
+        # A VM goes on hull's default network unless told otherwise. Outside a test's own network
+        # namespace (netns) that would be the machine's, shared with other test runs: there the VMs
+        # of these tests take --network none unless a test names a network.
+        if (not self.netns and args[:1] == ["vm"] and args[1:2] in (["run"], ["create"])
+                and not any(a.startswith("--network") for a in args)):
+            args[2:2] = ["--network", "none"]
+        pre = ["nsenter", f"--net={self.netns}"] if self.netns else []
+        return pre + [HULL, "--root", self.root] + args
 
     def env(self):
         e = dict(os.environ)
