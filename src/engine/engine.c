@@ -150,78 +150,14 @@ static const struct {
         [ENGINE_BIN_DNS] = {"hull-dns", "HULL_DNS"},
 };
 
-static bool executable(const char *p)
-{
-        return access(p, X_OK) == 0;
-}
-
 int engine_find_binary(enum engine_binary which, char **ret)
 {
-        const char *name = binaries[which].name, *v = getenv(binaries[which].env);
-        char self[PATH_MAX];
-        ssize_t n;
+        int r = find_hull_binary(binaries[which].name, binaries[which].env, ret);
 
-        if (v && *v) {
-                *ret = strdup(v);
-                return *ret ? 0 : -ENOMEM;
-        }
-        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (n > 0) {
-                char *slash;
-                self[n] = 0;
-                slash = strrchr(self, '/');
-                if (slash) {
-                        /* Installed side by side, or a build tree (build/cmd/hull/hull ->
-                         * build/cmd/<name>/<name>). */
-                        _cleanup_free_ char *a = NULL, *b = NULL;
-                        *slash = 0;
-                        a = strdup_printf("%s/%s", self, name);
-                        b = strdup_printf("%s/../%s/%s", self, name, name);
-                        if (!a || !b)
-                                return -ENOMEM;
-                        if (executable(a)) {
-                                *ret = TAKE_PTR(a);
-                                return 0;
-                        }
-                        if (executable(b)) {
-                                *ret = realpath(b, NULL);
-                                return *ret ? 0 : -ENOMEM;
-                        }
-                        /* hull itself: this very executable when it is hull. */
-                        if (which == ENGINE_BIN_HULL && streq(slash + 1, "hull")) {
-                                *slash = '/';
-                                *ret = strdup(self);
-                                return *ret ? 0 : -ENOMEM;
-                        }
-                }
-        }
-        {
-                _cleanup_free_ char *p = strdup_printf("%s/%s", HULL_LIBEXECDIR, name);
-                if (!p)
-                        return -ENOMEM;
-                if (executable(p)) {
-                        *ret = TAKE_PTR(p);
-                        return 0;
-                }
-        }
-        {
-                const char *path = getenv("PATH") ?: "/usr/local/bin:/usr/bin:/bin";
-                for (const char *s = path; *s;) {
-                        size_t l = strcspn(s, ":");
-                        _cleanup_free_ char *p = strdup_printf("%.*s/%s", (int)l, s, name);
-                        if (!p)
-                                return -ENOMEM;
-                        if (l > 0 && executable(p)) {
-                                *ret = TAKE_PTR(p);
-                                return 0;
-                        }
-                        s += l;
-                        if (*s == ':')
-                                s++;
-                }
-        }
-        return err_set(-ENOENT, "cannot find %s (set $%s, or install it next to hull or in %s)", name,
-                       binaries[which].env, HULL_LIBEXECDIR);
+        if (r == -ENOENT)
+                return err_set(r, "cannot find %s (set $%s, or install it next to hull or in %s)",
+                               binaries[which].name, binaries[which].env, HULL_LIBEXECDIR);
+        return r;
 }
 
 int engine_binary(struct engine *e, enum engine_binary which, const char **ret)

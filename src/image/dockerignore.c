@@ -6,6 +6,8 @@
  * component matcher implements filepath.Match's grammar, and the "**" rule
  * is handled one level up by trying every split point at a '/'.
  */
+#include <stdint.h>
+
 #include "dockerignore.h"
 #include "error.h"
 #include "util.h"
@@ -124,7 +126,31 @@ static int match_simple(const char *p, const char *s)
         return *s == 0;
 }
 
-int dockerignore_match(const char *pattern, const char *name)
+/*
+ * Which (pattern position, name position) pairs are already known not to match: a pattern with
+ * several "**" would otherwise try every way of splitting the name between them again and again
+ * (exponential; a fuzzed .dockerignore line took minutes). Positions of tails after a "**" and
+ * of component starts in the name make at most (pattern length + 1) x (name length + 1) states.
+ */
+struct dmatch {
+        const char *pattern, *name;
+        size_t plen, nlen;
+        uint8_t *failed; /* bitmap, (plen + 1) x (nlen + 1) */
+};
+
+static bool dmatch_failed(const struct dmatch *m, const char *p, const char *s)
+{
+        size_t bit = (size_t)(p - m->pattern) * (m->nlen + 1) + (size_t)(s - m->name);
+        return m->failed[bit / 8] & (1u << (bit % 8));
+}
+
+static void dmatch_set_failed(struct dmatch *m, const char *p, const char *s)
+{
+        size_t bit = (size_t)(p - m->pattern) * (m->nlen + 1) + (size_t)(s - m->name);
+        m->failed[bit / 8] |= (uint8_t)(1u << (bit % 8));
+}
+
+static int match_dstar(struct dmatch *m, const char *pattern, const char *name)
 {
         const char *dstar = strstr(pattern, "**");
         _cleanup_free_ char *head = NULL;
@@ -133,6 +159,8 @@ int dockerignore_match(const char *pattern, const char *name)
 
         if (!dstar)
                 return match_simple(pattern, name);
+        if (dmatch_failed(m, pattern, name))
+                return 0;
         /* "pre**post": pre must match a prefix ending at a '/' (or be empty), post any suffix of what remains. */
         head = strndup(pattern, (size_t)(dstar - pattern));
         if (!head)
@@ -154,21 +182,57 @@ int dockerignore_match(const char *pattern, const char *name)
                                 /* "**" takes any number of whole components, then tail matches the rest. */
                                 for (const char *t = s;; t++) {
                                         if (t == s || t[-1] == '/') {
-                                                r = *tail ? dockerignore_match(tail, t) : 1;
+                                                r = *tail ? match_dstar(m, tail, t) : 1;
                                                 if (r != 0)
                                                         return r;
                                         }
                                         if (!*t)
                                                 break;
                                 }
+                                /*
+                                 * A longer prefix cannot do better: "**" could have taken the
+                                 * components it adds.
+                                 */
+                                break;
                         }
                 }
                 if (!*s)
                         break;
         }
-        /* Validate the tail even when nothing matched. */
-        r = *tail ? dockerignore_match(tail, "") : 0;
-        return r < 0 ? r : 0;
+        dmatch_set_failed(m, pattern, name);
+        return 0;
+}
+
+int dockerignore_match(const char *pattern, const char *name)
+{
+        struct dmatch m = {.pattern = pattern, .name = name, .plen = strlen(pattern), .nlen = strlen(name)};
+        _cleanup_free_ uint8_t *failed = NULL;
+        int r;
+
+        if (!strstr(pattern, "**"))
+                return match_simple(pattern, name);
+        /* Validate the whole pattern first (also what a match would not reach). */
+        for (const char *p = pattern;;) {
+                const char *next = strstr(p, "**");
+                _cleanup_free_ char *seg = strndup(p, next ? (size_t)(next - p) : strlen(p));
+                if (!seg)
+                        return -ENOMEM;
+                r = match_simple(seg, "");
+                if (r < 0)
+                        return r;
+                if (!next)
+                        break;
+                p = next + 2;
+                while (*p == '*')
+                        p++;
+                if (*p == '/')
+                        p++;
+        }
+        failed = calloc(((m.plen + 1) * (m.nlen + 1) + 7) / 8, 1);
+        if (!failed)
+                return -ENOMEM;
+        m.failed = failed;
+        return match_dstar(&m, pattern, name);
 }
 
 /* filepath.Clean without the leading "/" (patterns are relative to the context). */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "hull-build.h"
 #include "util.h"
 
 void strv_free(char **l)
@@ -536,4 +537,67 @@ bool proc_alive(pid_t pid, uint64_t start_time)
         if (proc_start_time(pid, &t) < 0)
                 return false;
         return t == start_time;
+}
+
+static bool is_executable(const char *p)
+{
+        return access(p, X_OK) == 0;
+}
+
+int find_hull_binary(const char *name, const char *env, char **ret)
+{
+        const char *v = env ? getenv(env) : NULL;
+        char self[PATH_MAX];
+        ssize_t n;
+
+        if (v && *v) {
+                *ret = strdup(v);
+                return *ret ? 0 : -ENOMEM;
+        }
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n > 0) {
+                char *slash;
+                self[n] = 0;
+                slash = strrchr(self, '/');
+                if (slash) {
+                        /* Installed side by side, or a build tree (build/cmd/<a>/<a> -> build/cmd/<name>/<name>). */
+                        _cleanup_free_ char *a = NULL, *b = NULL;
+                        *slash = 0;
+                        a = strdup_printf("%s/%s", self, name);
+                        b = strdup_printf("%s/../%s/%s", self, name, name);
+                        if (!a || !b)
+                                return -ENOMEM;
+                        if (is_executable(a)) {
+                                *ret = TAKE_PTR(a);
+                                return 0;
+                        }
+                        if (is_executable(b)) {
+                                *ret = realpath(b, NULL);
+                                return *ret ? 0 : -ENOMEM;
+                        }
+                }
+        }
+        {
+                _cleanup_free_ char *p = strdup_printf("%s/%s", HULL_LIBEXECDIR, name);
+                if (!p)
+                        return -ENOMEM;
+                if (is_executable(p)) {
+                        *ret = TAKE_PTR(p);
+                        return 0;
+                }
+        }
+        for (const char *s = getenv("PATH") ?: "/usr/local/bin:/usr/bin:/bin"; *s;) {
+                size_t l = strcspn(s, ":");
+                _cleanup_free_ char *p = strdup_printf("%.*s/%s", (int)l, s, name);
+                if (!p)
+                        return -ENOMEM;
+                if (l > 0 && is_executable(p)) {
+                        *ret = TAKE_PTR(p);
+                        return 0;
+                }
+                s += l;
+                if (*s == ':')
+                        s++;
+        }
+        return -ENOENT;
 }

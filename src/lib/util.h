@@ -67,3 +67,10 @@ const char *signal_to_string(int sig, char *buf, size_t size);
 int proc_start_time(pid_t pid, uint64_t *ret);
 /* True when pid is alive and has the recorded start time. */
 bool proc_alive(pid_t pid, uint64_t start_time);
+
+/*
+ * Path (malloc'd) of one of hull's executables: $env when set, else next to this executable
+ * (installed side by side), else build/cmd/<name>/<name> of a build tree this one runs from,
+ * else HULL_LIBEXECDIR, else PATH. -ENOENT when none (no message: callers say what needs it).
+ */
+int find_hull_binary(const char *name, const char *env, char **ret);

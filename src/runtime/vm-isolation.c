@@ -126,37 +126,7 @@ static int find_asset(const struct oci_config *cfg, const char *env, const char 
 
 static int find_hull_vmm(char **ret)
 {
-        const char *v = getenv("HULL_VMM");
-        char self[PATH_MAX];
-        ssize_t n;
-
-        if (v && *v) {
-                *ret = strdup(v);
-                return *ret ? 0 : -ENOMEM;
-        }
-        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (n > 0) {
-                self[n] = 0;
-                char *slash = strrchr(self, '/');
-                if (slash) {
-                        *slash = 0;
-                        /* Installed side by side, or build/cmd/hull-runtime -> build/cmd/hull-vmm. */
-                        const char *rel[] = {"", "/../hull-vmm"};
-                        for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
-                                _cleanup_free_ char *p = strdup_printf("%s%s/hull-vmm", self, rel[i]);
-                                if (p && access(p, X_OK) == 0) {
-                                        *ret = realpath(p, NULL);
-                                        return *ret ? 0 : -ENOMEM;
-                                }
-                        }
-                }
-        }
-        _cleanup_free_ char *p = strdup_printf("%s/hull-vmm", HULL_LIBEXECDIR);
-        if (p && access(p, X_OK) == 0) {
-                *ret = TAKE_PTR(p);
-                return 0;
-        }
-        return -ENOENT;
+        return find_hull_binary("hull-vmm", "HULL_VMM", ret);
 }
 
 enum vmm_kind {

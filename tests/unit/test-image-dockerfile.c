@@ -208,6 +208,13 @@ TEST(match_patterns)
         ASSERT_EQ(dockerignore_match("a/**/z", "b/a/z"), 0);
         ASSERT_ERR(dockerignore_match("[", "x"), -EINVAL);
         ASSERT_ERR(dockerignore_match("x\\", "x"), -EINVAL);
+        /* several "**": every split of the name is tried at most once (it was exponential) */
+        ASSERT_EQ(dockerignore_match("a/**/b/**/c/**/d", "a/x/b/y/c/z/d"), 1);
+        ASSERT_EQ(dockerignore_match("a/**/b/**/c/**/d", "a/x/c/y/b/z/d"), 0);
+        ASSERT_EQ(dockerignore_match("**/x/**/x/**/x/**/x/**/x/**/y",
+                                     "x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/z"),
+                  0);
+        ASSERT_ERR(dockerignore_match("**/ok/**/[", "ok"), -EINVAL);
 }
 
 TEST(dockerignore_file)

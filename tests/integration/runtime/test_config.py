@@ -158,7 +158,8 @@ def test_join_network_namespace_by_path(rt, bundle, tag):
         subprocess.run(["ip", "netns", "del", ns], check=True)
 
 
-def test_user_namespace(rt, bundle):
+def in_user_namespace(bundle):
+    """A new user namespace mapping the container's 0-65535 to the host's 100000-165535."""
     bundle.linux()["namespaces"].append({"type": "user"})
     bundle.linux()["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     bundle.linux()["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
@@ -168,6 +169,10 @@ def test_user_namespace(rt, bundle):
     while d not in ("/", "/tmp"):
         os.chmod(d, os.stat(d).st_mode | 0o055)
         d = os.path.dirname(d)
+
+
+def test_user_namespace(rt, bundle):
+    in_user_namespace(bundle)
     out = run_out(rt, bundle, "/bin/sh", "-c", "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox; ls /dev/null")
     lines = out.splitlines()
     assert lines[0] == "0"
@@ -195,14 +200,7 @@ def test_idmapped_mounts(rt, bundle, tmp_path):
     # container's root owns what the host's root owns.
     bundle.config["mounts"][-1] = {"destination": "/idm", "type": "bind", "source": str(host_dir),
                                    "options": ["rbind", "idmap"]}
-    bundle.linux()["namespaces"].append({"type": "user"})
-    bundle.linux()["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-    bundle.linux()["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-    subprocess.run(["chown", "-R", "100000:100000", bundle.rootfs], check=True)
-    d = bundle.path
-    while d not in ("/", "/tmp"):
-        os.chmod(d, os.stat(d).st_mode | 0o055)
-        d = os.path.dirname(d)
+    in_user_namespace(bundle)
     out = run_out(rt, bundle, "/bin/sh", "-c", "stat -c '%u %g' /idm/root-file /idm/five-file; echo w > /idm/new && echo wrote")
     assert out.split("\n")[:3] == ["0 0", "5 7", "wrote"], out
     assert os.stat(host_dir / "new").st_uid == 0, "a file the container's root writes is the host root's"
