@@ -15,6 +15,7 @@ another directory's module).
 """
 import json
 import os
+import time
 import sqlite3
 import subprocess
 import sys
@@ -165,6 +166,16 @@ class Enet:
             out.append(f"container directory {d}")
         return out
 
+    def settled_leftovers(self, ignore=()):
+        """leftovers(), once links alone remain for up to 3 s: a veth whose container's namespace
+        is gone leaves with the namespace, which the kernel tears down asynchronously (cleanup_net)."""
+        deadline = time.monotonic() + 3
+        while True:
+            left = [l for l in self.leftovers() if not l.startswith(tuple(ignore))]
+            if not left or not all(l.startswith("link ") for l in left) or time.monotonic() > deadline:
+                return left
+            time.sleep(0.1)
+
     def close(self):
         for s in self.servers:
             s.stop()
@@ -190,7 +201,7 @@ def enet(tag, leak_check, tmp_path):
         e = Enet(lab, tmp_path, tag, leak_check)
         yield e
         e.close()
-        left = e.leftovers()
+        left = e.settled_leftovers()
         assert not left, "hull left behind in the host namespace:\n  " + "\n  ".join(left)
     finally:
         if e:

@@ -244,7 +244,7 @@ def test_kill9_leaves_nothing(enet):
     # The next command repairs: the container is recorded as exited, its network state reclaimed.
     assert enet.inspect(a)["State"]["Status"] == "exited"
     assert enet.inspect(a)["NetworkSettings"]["Networks"] == {}
-    assert not [l for l in enet.leftovers() if not l.startswith("container directory")]
+    assert not enet.settled_leftovers(ignore=("container directory",))
     # And the port is free again.
     b = enet.d("b", "-p", "8080:80")
     enet.serve(b, "tcp", 80)
