@@ -10,7 +10,7 @@
 
 Both run with --network none (bench/engine-net.py measures the default networks); podman with a
 private --root/--runroot, --cgroup-manager=cgroupfs --events-backend=file, and --ulimit nofile=20000:20000 --ulimit nproc=32768:32768
-(this machine's root cannot raise its limits; see /work/shared/MACHINE.md). Its runtime is runc
+(this machine's root cannot raise its limits; see ../shared/MACHINE.md). Its runtime is runc
 by default: crun 1.8.1 refuses this machine's hybrid cgroup layout unless hugetlb is a v1
 hierarchy (bench/runtime.py --mount-hugetlb does that, when no cgroup2 child uses hugetlb);
 --podman-runtime crun where crun runs.

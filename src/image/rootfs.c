@@ -334,7 +334,8 @@ int rootfs_mount_layers(char *const *layers, const char *target, const char *upp
                 if ((r = mkdir_p(upper, 0755)) < 0 || (r = mkdir_p(work, 0700)) < 0)
                         return err_set(r, "cannot create the upper and work directories: %s", strerror(-r));
                 if (flags & ROOTFS_VOLATILE) {
-                        _cleanup_free_ char *incompat = strdup_printf("%s/work/incompat", work);
+                        /* overlayfs keeps its own state in a "work" directory inside work. */
+                        _cleanup_free_ char *incompat = strdup_printf("%s/%s/incompat", work, "work");
                         if (!incompat)
                                 return -ENOMEM;
                         (void)rm_rf(incompat); /* a volatile mount's mark, left by a crash */

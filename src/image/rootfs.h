@@ -21,8 +21,8 @@
  * host crash loses its writes, so its overlay is mounted "volatile": overlay
  * then skips syncing the upper file system, which made every unmount an ext4
  * journal commit (5-25 ms here, with nothing written). A volatile mount that
- * was not unmounted leaves work/work/incompat/volatile, which refuses the next
- * mount: it is removed first. Kernels before 5.10 lack the option: mounted
+ * was not unmounted leaves incompat/volatile in overlayfs's own directory inside
+ * the work directory, which refuses the next mount: it is removed first. Kernels before 5.10 lack the option: mounted
  * without it.
  *
  * Not thread-safe: the overlay mount briefly changes the process's working

@@ -38,7 +38,7 @@ from clienttest import reap
 
 HULL_DEFAULT_ROOT = "/run/hull-runtime"
 # This machine's root lacks CAP_SYS_RESOURCE and has a hard RLIMIT_NOFILE of 20000, while podman
-# asks for 1048576 by default (see /work/shared/MACHINE.md and docs/runtime.md).
+# asks for 1048576 by default (see ../shared/MACHINE.md and docs/runtime.md).
 PODMAN_RUN_OPTS = ["--network", "none", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"]
 
 
