@@ -230,8 +230,19 @@ def test_corrupt_image_is_named(tmp_path):
 
 def test_encrypted_and_unsupported_refused(tmp_path):
     image = tmp_path / "enc.qcow2"
-    qemu_img("create", "-q", "-f", "qcow2", "--object", "secret,id=s0,data=hunter2",
-             "-o", "encrypt.format=luks,encrypt.key-secret=s0", image, "16M")
+    # qemu-img times its PBKDF on the thread's CPU clock and gives up ("Unable to get
+    # accurate CPU usage") when a loaded machine starves it; a short iteration time and a
+    # few tries keep the reference image made by qemu-img itself.
+    for attempt in range(5):
+        p = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "--object",
+                            "secret,id=s0,data=hunter2", "-o",
+                            "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10",
+                            str(image), "16M"], capture_output=True, text=True)
+        if p.returncode == 0:
+            break
+        assert "CPU usage" in p.stderr, p.stderr
+    else:
+        pytest.fail(f"qemu-img could not make a LUKS image: {p.stderr}")
     p = tool("info", image, check=False)
     assert p.returncode == 1 and "encrypted" in p.stderr.decode(), p.stderr
     ext = tmp_path / "ext.qcow2"
