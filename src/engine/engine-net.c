@@ -58,7 +58,7 @@ int engine_net_ctx(struct engine *e, struct net_ctx **ret)
         if (!e->net) {
                 if (!(run = run_root(e)))
                         return -ENOMEM;
-                r = net_ctx_open(e->root, run, &e->net);
+                r = net_ctx_open_shared(e->root, run, e->db, &e->net);
                 if (r < 0)
                         return r;
                 /* Found like the other helpers (a build tree, $HULL_DNS); the library's default otherwise.

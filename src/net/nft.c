@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nft.c - libnftables transactions and the text of hull's rules; see nft.h. */
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "error.h"
 #include "json.h"
@@ -11,7 +17,9 @@
 
 struct nft {
         struct nft_ctx *ctx;
+        struct mnl_socket *elem_sock; /* nft-elem.c's, opened on first use */
         int memfd;
+        bool changed; /* a transaction was committed through ctx */
 };
 
 int nft_open(struct nft **ret)
@@ -20,35 +28,116 @@ int nft_open(struct nft **ret)
 
         if (!n)
                 return -ENOMEM;
+        n->memfd = -EBADF;
+        *ret = n;
+        return 0;
+}
+
+/* libnftables is set up on first use: an attach that only adds set elements never needs it. */
+static int ctx_get(struct nft *n)
+{
+        if (n->ctx)
+                return 0;
         /* libnftables 1.0.6 quotes the first line of a buffer in its errors, whatever line failed;
          * reading the commands from a file gives the right line (and its number). */
-        n->memfd = memfd_create("hull-nft", MFD_CLOEXEC);
         if (n->memfd < 0) {
-                int r = negative_errno();
-                free(n);
-                return r;
+                n->memfd = memfd_create("hull-nft", MFD_CLOEXEC);
+                if (n->memfd < 0)
+                        return negative_errno();
         }
         n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!n->ctx) {
-                free(n);
+        if (!n->ctx)
                 return -ENOMEM;
-        }
         /* Errors and listings go to buffers, never to the caller's stderr/stdout. */
         if (nft_ctx_buffer_error(n->ctx) < 0 || nft_ctx_buffer_output(n->ctx) < 0) {
-                nft_close(n);
+                nft_ctx_free(n->ctx);
+                n->ctx = NULL;
                 return -ENOMEM;
         }
-        *ret = n;
+        return 0;
+}
+
+int nft_elem_socket(struct nft *n, struct mnl_socket **ret)
+{
+        if (!n->elem_sock) {
+                struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+                if (!nl)
+                        return err_set(negative_errno(), "nftables: cannot open a netlink socket: %m");
+                if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                        int r = negative_errno();
+                        mnl_socket_close(nl);
+                        return err_set(r, "nftables: cannot bind a netlink socket: %m");
+                }
+                n->elem_sock = nl;
+        }
+        n->changed = true;
+        *ret = n->elem_sock;
+        return 0;
+}
+
+static bool is_nfnetlink(int fd)
+{
+        int domain = 0, proto = 0;
+        socklen_t l1 = sizeof(domain), l2 = sizeof(proto);
+
+        return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l1) == 0 && domain == AF_NETLINK &&
+               getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l2) == 0 && proto == NETLINK_NETFILTER;
+}
+
+/*
+ * The last close of an nfnetlink socket runs nf_tables' NETLINK_URELEASE notifier, which flushes
+ * the destruction work of the transactions committed before it; that work waits for an RCU grace
+ * period (5-10 ms on a loaded 2-core machine), so a command that has just changed rules would
+ * wait for it on its way out, and so would whoever waits for the command. A grandchild holding
+ * copies of the nfnetlink sockets, and of nothing else (no pipe of a caller that reads to the
+ * end), makes the last close instead, once the read end of *ret_gate sees that ours are closed.
+ * Only async-signal-safe calls after fork(): the caller may have threads.
+ */
+static int release_later(int *ret_gate)
+{
+        int gate[2];
+        pid_t pid;
+
+        if (pipe2(gate, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid == 0) {
+                char c;
+                if (fork() != 0)
+                        _exit(0);
+                for (int fd = 0; fd < 1024; fd++)
+                        if (fd != gate[0] && !is_nfnetlink(fd))
+                                (void)close(fd);
+                (void)syscall(SYS_close_range, 1024U, ~0U, 0U);
+                while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+                        ;
+                _exit(0);
+        }
+        safe_close(gate[0]);
+        if (pid < 0) {
+                safe_close(gate[1]);
+                return -errno;
+        }
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        *ret_gate = gate[1];
         return 0;
 }
 
 void nft_close(struct nft *n)
 {
+        int gate = -EBADF;
+
         if (!n)
                 return;
+        if (n->changed)
+                (void)release_later(&gate);
         if (n->ctx)
                 nft_ctx_free(n->ctx);
+        if (n->elem_sock)
+                mnl_socket_close(n->elem_sock);
         safe_close(n->memfd);
+        safe_close(gate);
         free(n);
 }
 
@@ -86,6 +175,10 @@ static int run_error(const char *cmds, const char *errbuf)
 
 static int run_buffer(struct nft *n, const char *cmds)
 {
+        int r = ctx_get(n);
+
+        if (r < 0)
+                return r;
         if (nft_run_cmd_from_buffer(n->ctx, cmds) == 0)
                 return 0;
         return run_error(cmds, nft_ctx_get_error_buffer(n->ctx));
@@ -95,10 +188,14 @@ int nft_run(struct nft *n, const char *cmds)
 {
         char path[32];
         size_t len = strlen(cmds);
+        int r = ctx_get(n);
 
+        if (r < 0)
+                return r;
         if (ftruncate(n->memfd, 0) < 0 || pwrite(n->memfd, cmds, len, 0) != (ssize_t)len)
                 return negative_errno();
         snprintf(path, sizeof(path), "/proc/self/fd/%d", n->memfd);
+        n->changed = true;
         if (nft_run_cmd_from_filename(n->ctx, path) == 0)
                 return 0;
         return run_error(cmds, nft_ctx_get_error_buffer(n->ctx));
@@ -130,9 +227,12 @@ int nft_list_table(struct nft *n, const char *table, struct json_object **ret)
 {
         char cmd[64];
         const char *out;
-        unsigned flags = nft_ctx_output_get_flags(n->ctx);
-        int r;
+        unsigned flags;
+        int r = ctx_get(n);
 
+        if (r < 0)
+                return r;
+        flags = nft_ctx_output_get_flags(n->ctx);
         nft_ctx_output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
         snprintf(cmd, sizeof(cmd), "list table %s", table);
         r = run_buffer(n, cmd);
@@ -151,9 +251,12 @@ int nft_list_table(struct nft *n, const char *table, struct json_object **ret)
 /* libnftables parses a buffer as JSON while its JSON output flag is set. */
 static int run_json(struct nft *n, struct json_object *doc)
 {
-        unsigned flags = nft_ctx_output_get_flags(n->ctx);
-        int r;
+        unsigned flags;
+        int r = ctx_get(n);
 
+        if (r < 0)
+                return r;
+        flags = nft_ctx_output_get_flags(n->ctx);
         nft_ctx_output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON);
         r = run_buffer(n, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
         nft_ctx_output_set_flags(n->ctx, flags);
