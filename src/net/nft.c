@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nft.c - libnftables transactions and the text of hull's rules; see nft.h. */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
@@ -33,11 +34,66 @@ int nft_open(struct nft **ret)
         return 0;
 }
 
-/* libnftables is set up on first use: an attach that only adds set elements never needs it. */
+/*
+ * libnftables is loaded on first use (dlopen): with libxtables, libjansson and libgmp it is
+ * 0.8 MiB of mappings and relocations that every hull command paid at start, while only network
+ * creation and policies need it (an attach that only adds set elements goes through nft-elem.c).
+ */
+static struct {
+        struct nft_ctx *(*ctx_new)(uint32_t flags);
+        void (*ctx_free)(struct nft_ctx *ctx);
+        int (*buffer_error)(struct nft_ctx *ctx);
+        int (*buffer_output)(struct nft_ctx *ctx);
+        const char *(*get_error_buffer)(struct nft_ctx *ctx);
+        const char *(*get_output_buffer)(struct nft_ctx *ctx);
+        unsigned (*output_get_flags)(struct nft_ctx *ctx);
+        void (*output_set_flags)(struct nft_ctx *ctx, unsigned flags);
+        int (*run_buffer)(struct nft_ctx *nft, const char *buf);
+        int (*run_filename)(struct nft_ctx *nft, const char *filename);
+} lib;
+
+static int lib_load(void)
+{
+        static const struct {
+                const char *name;
+                size_t offset;
+        } syms[] = {
+                {"nft_ctx_new", offsetof(typeof(lib), ctx_new)},
+                {"nft_ctx_free", offsetof(typeof(lib), ctx_free)},
+                {"nft_ctx_buffer_error", offsetof(typeof(lib), buffer_error)},
+                {"nft_ctx_buffer_output", offsetof(typeof(lib), buffer_output)},
+                {"nft_ctx_get_error_buffer", offsetof(typeof(lib), get_error_buffer)},
+                {"nft_ctx_get_output_buffer", offsetof(typeof(lib), get_output_buffer)},
+                {"nft_ctx_output_get_flags", offsetof(typeof(lib), output_get_flags)},
+                {"nft_ctx_output_set_flags", offsetof(typeof(lib), output_set_flags)},
+                {"nft_run_cmd_from_buffer", offsetof(typeof(lib), run_buffer)},
+                {"nft_run_cmd_from_filename", offsetof(typeof(lib), run_filename)},
+        };
+        void *h;
+
+        if (lib.run_filename)
+                return 0;
+        h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+                return err_set(-ENOPKG, "nftables: cannot load libnftables.so.1: %s", dlerror());
+        for (size_t i = 0; i < ELEMENTSOF(syms); i++) {
+                void *f = dlsym(h, syms[i].name);
+                if (!f)
+                        return err_set(-ENOPKG, "nftables: libnftables.so.1 has no %s", syms[i].name);
+                memcpy((char *)&lib + syms[i].offset, &f, sizeof(f));
+        }
+        return 0;
+}
+
+/* libnftables is set up on first use. */
 static int ctx_get(struct nft *n)
 {
+        int r;
+
         if (n->ctx)
                 return 0;
+        if ((r = lib_load()) < 0)
+                return r;
         /* libnftables 1.0.6 quotes the first line of a buffer in its errors, whatever line failed;
          * reading the commands from a file gives the right line (and its number). */
         if (n->memfd < 0) {
@@ -45,12 +101,12 @@ static int ctx_get(struct nft *n)
                 if (n->memfd < 0)
                         return negative_errno();
         }
-        n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        n->ctx = lib.ctx_new(NFT_CTX_DEFAULT);
         if (!n->ctx)
                 return -ENOMEM;
         /* Errors and listings go to buffers, never to the caller's stderr/stdout. */
-        if (nft_ctx_buffer_error(n->ctx) < 0 || nft_ctx_buffer_output(n->ctx) < 0) {
-                nft_ctx_free(n->ctx);
+        if (lib.buffer_error(n->ctx) < 0 || lib.buffer_output(n->ctx) < 0) {
+                lib.ctx_free(n->ctx);
                 n->ctx = NULL;
                 return -ENOMEM;
         }
@@ -133,7 +189,7 @@ void nft_close(struct nft *n)
         if (n->changed)
                 (void)release_later(&gate);
         if (n->ctx)
-                nft_ctx_free(n->ctx);
+                lib.ctx_free(n->ctx);
         if (n->elem_sock)
                 mnl_socket_close(n->elem_sock);
         safe_close(n->memfd);
@@ -179,9 +235,9 @@ static int run_buffer(struct nft *n, const char *cmds)
 
         if (r < 0)
                 return r;
-        if (nft_run_cmd_from_buffer(n->ctx, cmds) == 0)
+        if (lib.run_buffer(n->ctx, cmds) == 0)
                 return 0;
-        return run_error(cmds, nft_ctx_get_error_buffer(n->ctx));
+        return run_error(cmds, lib.get_error_buffer(n->ctx));
 }
 
 int nft_run(struct nft *n, const char *cmds)
@@ -196,9 +252,9 @@ int nft_run(struct nft *n, const char *cmds)
                 return negative_errno();
         snprintf(path, sizeof(path), "/proc/self/fd/%d", n->memfd);
         n->changed = true;
-        if (nft_run_cmd_from_filename(n->ctx, path) == 0)
+        if (lib.run_filename(n->ctx, path) == 0)
                 return 0;
-        return run_error(cmds, nft_ctx_get_error_buffer(n->ctx));
+        return run_error(cmds, lib.get_error_buffer(n->ctx));
 }
 
 int nft_run_lenient(struct nft *n, const char *cmds)
@@ -232,17 +288,17 @@ int nft_list_table(struct nft *n, const char *table, struct json_object **ret)
 
         if (r < 0)
                 return r;
-        flags = nft_ctx_output_get_flags(n->ctx);
-        nft_ctx_output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+        flags = lib.output_get_flags(n->ctx);
+        lib.output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
         snprintf(cmd, sizeof(cmd), "list table %s", table);
         r = run_buffer(n, cmd);
-        nft_ctx_output_set_flags(n->ctx, flags);
+        lib.output_set_flags(n->ctx, flags);
         if (r < 0) {
                 if (r == -ENOENT)
                         err_clear();
                 return r;
         }
-        out = nft_ctx_get_output_buffer(n->ctx);
+        out = lib.get_output_buffer(n->ctx);
         if (!out)
                 return -EIO;
         return json_parse_buffer(out, strlen(out), "nft list table", ret);
@@ -256,10 +312,10 @@ static int run_json(struct nft *n, struct json_object *doc)
 
         if (r < 0)
                 return r;
-        flags = nft_ctx_output_get_flags(n->ctx);
-        nft_ctx_output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON);
+        flags = lib.output_get_flags(n->ctx);
+        lib.output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON);
         r = run_buffer(n, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
-        nft_ctx_output_set_flags(n->ctx, flags);
+        lib.output_set_flags(n->ctx, flags);
         return r;
 }
 
