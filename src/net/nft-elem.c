@@ -93,15 +93,6 @@ static void put_proto(uint8_t *buf, size_t *len, enum port_proto p)
         put(buf, len, &numbers[p], 1);
 }
 
-static bool port_in_family(const struct port_map *p, int family, const struct nft_endpoint *ep)
-{
-        const struct ipaddr *target = family == AF_INET ? ep->ip4 : ep->ip6;
-
-        if (!target || !ipaddr_is_set(target))
-                return false;
-        return !ipaddr_is_set(&p->host_ip) || p->host_ip.family == family;
-}
-
 /* The same elements as guard_gen() and ports_gen() in nft.c, in binary. */
 static int endpoint_elems(const struct nft_endpoint *ep, bool add, struct elem_batch *b)
 {
@@ -138,7 +129,7 @@ static int endpoint_elems(const struct nft_endpoint *ep, bool add, struct elem_b
                         const char *set = family == AF_INET ? (any ? "pub4any" : "pub4")
                                                             : (any ? "pub6any" : "pub6");
 
-                        if (!port_in_family(p, family, ep))
+                        if (!nft_port_in_family(p, family, ep))
                                 continue;
                         if (!(m = batch_add(b, NFPROTO_INET, "hull", set)))
                                 return -E2BIG;

@@ -614,9 +614,7 @@ static void port_element(FILE *f, const struct port_map *p, const struct ipaddr 
                 fprintf(f, " : %s . %u", ipaddr_to_string(target, t), p->container_port);
 }
 
-/* Which families a published port applies to: its host address's, or, bound to every host
- * address, each family the endpoint has an address of. */
-static bool port_in_family(const struct port_map *p, int family, const struct nft_endpoint *ep)
+bool nft_port_in_family(const struct port_map *p, int family, const struct nft_endpoint *ep)
 {
         const struct ipaddr *target = family == AF_INET ? ep->ip4 : ep->ip6;
 
@@ -635,7 +633,7 @@ static void ports_gen(FILE *f, const struct nft_endpoint *ep, bool add)
                         const struct port_map *p = &ep->ports[i];
                         bool any = !ipaddr_is_set(&p->host_ip) || ipaddr_is_any(&p->host_ip);
 
-                        if (!port_in_family(p, family, ep))
+                        if (!nft_port_in_family(p, family, ep))
                                 continue;
                         fprintf(f, "%s element " NFT_TABLE " pub%c%s { ", add ? "add" : "delete",
                                 family == AF_INET ? '4' : '6', any ? "any" : "");
