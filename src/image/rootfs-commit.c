@@ -201,18 +201,51 @@ static char *now_rfc3339(void)
         return strdup(buf);
 }
 
+int rootfs_diff_blob(struct store_txn *t, int upper_fd, const char *tmp_dir, char ret_digest[80],
+                     uint64_t *ret_size)
+{
+        _cleanup_close_ int tar_fd = -EBADF;
+        struct blob_writer *w;
+        uint64_t size;
+        int r;
+
+        /* An anonymous file first (gone with the process whatever happens), then into a blob
+         * writer that hashes it. */
+        tar_fd = open(tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (tar_fd < 0)
+                return err_set(negative_errno(), "cannot create a file in '%s': %m", tmp_dir);
+        r = rootfs_diff_tar(upper_fd, tar_fd);
+        if (r < 0)
+                return r;
+        if (lseek(tar_fd, 0, SEEK_SET) < 0)
+                return negative_errno();
+        r = store_txn_blob_new(t, &w);
+        if (r < 0)
+                return r;
+        r = blob_writer_copy_fd(w, tar_fd);
+        if (r < 0) {
+                blob_writer_abort(w);
+                return r;
+        }
+        size = blob_writer_size(w);
+        r = blob_writer_finish(w, NULL, -1, ret_digest);
+        if (r < 0)
+                return r;
+        *ret_size = size;
+        return 0;
+}
+
 int rootfs_commit(struct image_store *s, const char *parent_id, const char *upper, const char *created_by,
                   const char *tag, char **ret_id)
 {
         _cleanup_image_config_ struct image_config *cfg = NULL;
         _cleanup_store_txn_ struct store_txn *t = NULL;
         _cleanup_free_ char *tmp = NULL, *now = NULL, *manifest_buf = NULL;
-        _cleanup_close_ int upper_fd = -EBADF, tar_fd = -EBADF;
+        _cleanup_close_ int upper_fd = -EBADF;
         _cleanup_free_ struct descriptor *descs = NULL;
         _cleanup_manifest_ struct manifest *parent_m = NULL;
         _cleanup_strv_free_ char **tags = NULL;
         struct json_object *rootfs, *diffs, *hist, *h;
-        struct blob_writer *w;
         char diff_id[80];
         size_t mlen;
         int r;
@@ -232,28 +265,11 @@ int rootfs_commit(struct image_store *s, const char *parent_id, const char *uppe
         r = store_txn_begin(s, &t);
         if (r < 0)
                 return r;
-        /* The diff goes to an anonymous file first, then into a blob writer that hashes it. */
         tmp = strdup_printf("%s/image/tmp", image_store_root(s));
         if (!tmp)
                 return -ENOMEM;
-        tar_fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        if (tar_fd < 0)
-                return negative_errno();
-        r = rootfs_diff_tar(upper_fd, tar_fd);
-        if (r < 0)
-                return r;
-        if (lseek(tar_fd, 0, SEEK_SET) < 0)
-                return negative_errno();
-        r = store_txn_blob_new(t, &w);
-        if (r < 0)
-                return r;
-        r = blob_writer_copy_fd(w, tar_fd);
-        if (r < 0) {
-                blob_writer_abort(w);
-                return r;
-        }
-        uint64_t tar_size = blob_writer_size(w);
-        r = blob_writer_finish(w, NULL, -1, diff_id);
+        uint64_t tar_size;
+        r = rootfs_diff_blob(t, upper_fd, tmp, diff_id, &tar_size);
         if (r < 0)
                 return r;
 
