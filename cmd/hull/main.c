@@ -475,7 +475,8 @@ const struct cmd cmd_table[] = {
         { "cp", cp_aliases, cmd_cp, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 2, 2, "SRC DEST", "copy files between a container and the host",
           "One of SRC and DEST is CONTAINER:PATH. A directory is copied whole; SRC ending in /. copies its\n"
           "contents; an existing directory DEST receives SRC under its own name (docker cp's rules). Works on\n"
-          "running and stopped containers; symlinks in the container never lead outside it.",
+          "running and stopped containers; symlinks in the container never lead outside it. \"-\" as the host\n"
+          "side is a tar stream: SRC written to stdout, or stdin unpacked into the directory DEST.",
           cp_opts },
         { "pause", pause_aliases, cmd_pause, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "CONTAINER [CONTAINER...]",
           "freeze every process of containers", "Uses the cgroup freezer.", no_opts },

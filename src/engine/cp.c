@@ -10,6 +10,11 @@
  * while it runs (its whole view, volumes and tmpfs included), else through its rootfs
  * mounted for the copy, where volume and bind mount points are redirected to their
  * sources. A symlink at the end of SRC is copied as a symlink.
+ *
+ * "-" as the host side is a tar stream: out of the container, the entry SRC (or, for SRC/.,
+ * its contents) with symlinks archived as such; into it, a plain tar (no layer whiteouts)
+ * unpacked into the existing directory DEST with the layer unpacker's confinement: no entry
+ * lands outside DEST, whatever its name or the symlinks before it.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -23,6 +28,7 @@
 #include "leftovers.h"
 #include "rootfs.h"
 #include "store.h"
+#include "unpack.h"
 #include "util.h"
 #include "volume.h"
 
@@ -126,6 +132,33 @@ static int do_copy(struct side *src, struct side *dst, const char *src_path, con
         return fscopy_entry(src->dfd, leaf, dst->dfd, dst->name, flags);
 }
 
+static int stream_copy(struct side *c, const char *cpath, bool to_container, int fd)
+{
+        _cleanup_close_ int dir = -EBADF;
+        int r;
+
+        if (to_container) {
+                if (!c->exists || !c->is_dir)
+                        return err_set(-ENOTDIR, "'%s': the destination of a tar stream must be a directory",
+                                       cpath);
+                dir = openat(c->dfd, c->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (dir < 0)
+                        return err_set(negative_errno(), "cannot open '%s': %m", cpath);
+                r = unpack_layer_fd(fd, dir, &(struct unpack_options){.plain = true}, NULL);
+                return r < 0 ? err_prefix(r, "the tar stream") : 0;
+        }
+        if (!c->exists)
+                return err_set(-ENOENT, "'%s': no such file or directory", cpath);
+        if (!c->contents)
+                return rootfs_tree_tar(c->dfd, c->name, fd);
+        if (!c->is_dir)
+                return err_set(-ENOTDIR, "'%s': not a directory", cpath);
+        dir = openat(c->dfd, c->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dir < 0)
+                return err_set(negative_errno(), "cannot open '%s': %m", cpath);
+        return rootfs_tree_tar(dir, ".", fd);
+}
+
 /* A stopped container's path may be on a volume or a bind mount: use the source then. */
 static int redirect(struct engine *e, const struct runspec *s, const char *path, char **ret_root,
                     char **ret_path)
@@ -149,7 +182,7 @@ static int redirect(struct engine *e, const struct runspec *s, const char *path,
 }
 
 int ctr_copy(struct engine *e, struct workload *w, bool to_container, const char *cpath, const char *hpath,
-             bool archive)
+             bool archive, int stream_fd)
 {
         _cleanup_close_ int lock = -EBADF, root_fd = -EBADF;
         _cleanup_free_ char *dir = engine_container_dir(e, w->id), *rootfs = NULL, *vroot = NULL,
@@ -204,6 +237,12 @@ int ctr_copy(struct engine *e, struct workload *w, bool to_container, const char
                         r = err_set(negative_errno(), "cannot open the container's files: %m");
                         goto out;
                 }
+        }
+        if (streq(hpath, "-")) {
+                r = resolve(root_fd, cpath, &c);
+                if (r >= 0)
+                        r = stream_copy(&c, cpath, to_container, stream_fd);
+                goto out;
         }
         if ((r = resolve(root_fd, cpath, &c)) < 0 || (r = resolve(-EBADF, hpath, &h)) < 0)
                 goto out;
