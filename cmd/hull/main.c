@@ -462,8 +462,11 @@ const struct cmd cmd_table[] = {
           "ExitCode, Error, StartedAt, FinishedAt, Health), Image, ImageName, Config, HostConfig, Mounts,\n"
           "RestartCount, LogPath, HullSpec (the options the container was created with).",
           inspect_opts },
-        { "top", top_aliases, cmd_top, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 1, "CONTAINER", "list the processes of a container",
-          "Columns: USER (from the container's /etc/passwd), PID, PPID, %CPU, ELAPSED, TTY, TIME, COMMAND.",
+        { "top", top_aliases, cmd_top, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "CONTAINER [DESCRIPTOR...]",
+          "list the processes of a container",
+          "Default columns: USER (from the container's /etc/passwd), PID, PPID (in the container's pid namespace),\n"
+          "%CPU, ELAPSED, TTY, TIME, COMMAND. Descriptors (podman's): user, pid, ppid, pcpu, etime, tty, time,\n"
+          "args, comm, group, nice, vsz, state, and hpid, hppid, huser, hgroup for the host's view.",
           no_opts },
         { "stats", stats_aliases, cmd_stats, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, -1, "[CONTAINER...]", "show resource usage of containers",
           "Samples the cgroups of running containers (all of them without arguments): CPU %, memory use and\n"

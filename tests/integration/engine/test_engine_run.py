@@ -273,6 +273,13 @@ def test_top_and_stats(hull, tag):
     top = hull.run("top", tag).out.splitlines()
     assert top[0].split()[:3] == ["USER", "PID", "PPID"]
     assert any("sleep 300" in l and l.startswith("root") for l in top[1:])
+    # PIDs as the container sees them (its first process is 1, its parent outside is 0);
+    # podman's descriptors pick columns, hpid is the host's pid.
+    rows = [l.split() for l in hull.run("top", tag, "pid,ppid", "hpid", "comm", "user").out.splitlines()]
+    assert rows[0] == ["PID", "PPID", "HPID", "COMMAND", "USER"]
+    assert rows[1][:2] == ["1", "0"] and rows[1][3:] == ["sleep", "root"]
+    assert int(rows[1][2]) == json.loads(hull.run("inspect", tag).out)[0]["State"]["Pid"]
+    assert "unknown descriptor 'bogus'" in hull.fail("top", tag, "bogus")
     s = json.loads(hull.run("stats", "--no-stream", "--format", "json").out)
     assert len(s) == 1 and s[0]["Name"] == tag
     assert s[0]["MemLimit"] == 32 << 20 and s[0]["PIDs"] >= 1 and s[0]["MemUsage"] > 0
