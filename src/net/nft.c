@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nft.c - libnftables transactions and the text of hull's rules; see nft.h. */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
@@ -8,7 +9,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include "error.h"
 #include "json.h"
@@ -140,31 +140,67 @@ static bool is_nfnetlink(int fd)
                getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l2) == 0 && proto == NETLINK_NETFILTER;
 }
 
+/* The nfnetlink sockets among this process's descriptors (libnftables' and nft-elem.c's), sorted. */
+static size_t nfnetlink_fds(int *out, size_t max)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d)) && n < max) {
+                int fd = atoi(de->d_name);
+                if (de->d_name[0] != '.' && fd != dirfd(d) && is_nfnetlink(fd))
+                        out[n++] = fd;
+        }
+        closedir(d);
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+                        int t = out[j];
+                        out[j] = out[j - 1];
+                        out[j - 1] = t;
+                }
+        return n;
+}
+
 /*
  * The last close of an nfnetlink socket runs nf_tables' NETLINK_URELEASE notifier, which flushes
  * the destruction work of the transactions committed before it; that work waits for an RCU grace
  * period (5-10 ms on a loaded 2-core machine), so a command that has just changed rules would
- * wait for it on its way out, and so would whoever waits for the command. A grandchild holding
- * copies of the nfnetlink sockets, and of nothing else (no pipe of a caller that reads to the
- * end), makes the last close instead, once the read end of *ret_gate sees that ours are closed.
- * Only async-signal-safe calls after fork(): the caller may have threads.
+ * wait for it on its way out, and so would whoever waits for the command. A child holding copies
+ * of the nfnetlink sockets and of the read end of a pipe, and of nothing else (no pipe of a
+ * caller that reads to the end), makes the last close instead, once the pipe says that ours are
+ * closed (*ret_gate, the write end, is closed after them). The child is not waited for: it is
+ * reaped by whoever adopts it when this process exits (hull's commands exit right after), or by
+ * a caller that reaps its children. Only async-signal-safe calls after fork().
  */
 static int release_later(int *ret_gate)
 {
-        int gate[2];
+        int keep[16], gate[2];
+        size_t n = nfnetlink_fds(keep, ELEMENTSOF(keep) - 1);
         pid_t pid;
 
+        if (n == 0)
+                return 0;
         if (pipe2(gate, O_CLOEXEC) < 0)
                 return -errno;
+        keep[n++] = gate[0];
+        for (size_t i = n - 1; i > 0 && keep[i - 1] > keep[i]; i--) {
+                int t = keep[i];
+                keep[i] = keep[i - 1];
+                keep[i - 1] = t;
+        }
         pid = fork();
         if (pid == 0) {
+                unsigned from = 0;
                 char c;
-                if (fork() != 0)
-                        _exit(0);
-                for (int fd = 0; fd < 1024; fd++)
-                        if (fd != gate[0] && !is_nfnetlink(fd))
-                                (void)close(fd);
-                (void)syscall(SYS_close_range, 1024U, ~0U, 0U);
+                for (size_t i = 0; i < n; i++) {
+                        if ((unsigned)keep[i] > from)
+                                (void)syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0U);
+                        from = (unsigned)keep[i] + 1;
+                }
+                (void)syscall(SYS_close_range, from, ~0U, 0U);
                 while (read(gate[0], &c, 1) < 0 && errno == EINTR)
                         ;
                 _exit(0);
@@ -174,8 +210,6 @@ static int release_later(int *ret_gate)
                 safe_close(gate[1]);
                 return -errno;
         }
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
         *ret_gate = gate[1];
         return 0;
 }
