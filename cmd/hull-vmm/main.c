@@ -36,6 +36,7 @@ static const char help_text[] =
         "  --disk PATH[,ro][,direct][,format=raw|qcow2|vhd]\n"
         "                             a virtio-blk disk (repeatable; format detected if not given)\n"
         "  --net tap=NAME[,mac=MAC]   a virtio-net device on an existing tap device (repeatable)\n"
+        "  --net fd=N[,mac=MAC]       the same on a tap opened by the caller and inherited as fd N\n"
         "  --vsock cid=N,uds=PATH     a virtio-vsock device; the host connects to PATH and sends\n"
         "                             \"CONNECT <port>\\n\"; guest connections to port P reach PATH_P\n"
         "  --serial stdio|file=PATH|none\n"
