@@ -9,23 +9,10 @@ import os
 import signal
 import sys
 
-import pytest
-
 for _d in ("engine-net", "engine", "net"):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", _d))
-import engine_util as eu  # noqa: E402
 from enet import PY, enet  # noqa: E402,F401
-
-VM = ["--isolation", "vm"]
-
-
-@pytest.fixture(autouse=True)
-def need_guest():
-    for f in ("vmlinuz", "agent.cpio"):
-        if not os.path.exists(os.path.join(eu.ASSETS, "guest", f)):
-            pytest.skip(f"assets/guest/{f} is missing (scripts/guest-assets, scripts/agent-initramfs)")
-    if not os.path.exists("/usr/bin/qemu-system-x86_64") and not os.path.exists("/dev/kvm"):
-        pytest.skip("no VMM: qemu-system-x86_64 is not installed and there is no /dev/kvm")
+from test_isolation_engine import VM, need_guest  # noqa: E402,F401  (need_guest: autouse here too)
 
 
 def httpd(text):
