@@ -79,7 +79,8 @@ static int nl_talk(struct req *q)
                                 continue;
                         return -errno;
                 }
-                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)k); h = NLMSG_NEXT(h, k)) {
+                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)k);
+                     h = NLMSG_NEXT(h, k)) {
                         if (h->nlmsg_seq != q->h.nlmsg_seq || h->nlmsg_type != NLMSG_ERROR)
                                 continue;
                         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
@@ -174,7 +175,8 @@ int agent_net_link(const char *name, const char *mac, const char *mtu_s)
         errno = 0;
         mtu = strtoul(mtu_s, &end, 10);
         if (errno || *end || mtu < 68 || mtu > 65535)
-                return agent_send_error(0, EINVAL, "CREATE: invalid MTU '%s' for '%s'", mtu_s, name), -EINVAL;
+                return agent_send_error(0, EINVAL, "CREATE: invalid MTU '%s' for '%s'", mtu_s, name),
+                       -EINVAL;
         if (!loaded) {
                 agent_load_modules("/lib/modules/net.order");
                 loaded = true;
@@ -184,7 +186,8 @@ int agent_net_link(const char *name, const char *mac, const char *mtu_s)
         while ((ifindex = nic_by_mac(mac)) == 0) {
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 if (now.tv_sec - t0.tv_sec > 10)
-                        return agent_send_error(0, ENODEV, "no network device with MAC %s for '%s'", mac, name),
+                        return agent_send_error(0, ENODEV, "no network device with MAC %s for '%s'", mac,
+                                                name),
                                -ENODEV;
                 struct timespec ts = {0, 2000000};
                 nanosleep(&ts, NULL);
@@ -200,8 +203,8 @@ int agent_net_link(const char *name, const char *mac, const char *mtu_s)
         if (r >= 0)
                 r = link_change(ifindex, NULL, 0, true);
         if (r < 0)
-                return agent_send_error(0, -r, "cannot set up network interface '%s' (MAC %s): %s", name, mac,
-                                        strerror(-r)),
+                return agent_send_error(0, -r, "cannot set up network interface '%s' (MAC %s): %s", name,
+                                        mac, strerror(-r)),
                        r;
         return 0;
 }
@@ -214,7 +217,8 @@ int agent_net_addr(const char *name, const char *cidr)
         struct req q;
 
         if (ifindex <= 0 || parse_cidr(cidr, &family, bytes, &len) < 0)
-                return agent_send_error(0, EINVAL, "CREATE: invalid address '%s' of '%s'", cidr, name), -EINVAL;
+                return agent_send_error(0, EINVAL, "CREATE: invalid address '%s' of '%s'", cidr, name),
+                       -EINVAL;
         req_init(&q, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifaddrmsg));
         q.ifa.ifa_family = (unsigned char)family;
         q.ifa.ifa_prefixlen = (unsigned char)len;
@@ -233,7 +237,9 @@ int agent_net_addr(const char *name, const char *cidr)
         }
         r = nl_talk(&q);
         if (r < 0 && r != -EEXIST)
-                return agent_send_error(0, -r, "cannot add address %s to '%s': %s", cidr, name, strerror(-r)), r;
+                return agent_send_error(0, -r, "cannot add address %s to '%s': %s", cidr, name,
+                                        strerror(-r)),
+                       r;
         return 0;
 }
 
@@ -246,10 +252,11 @@ int agent_net_route(const char *name, const char *dst, const char *gw)
         struct req q;
 
         if (ifindex <= 0 || parse_cidr(dst, &family, d, &len) < 0 ||
-            (gw[0] && ((gfamily = inet_pton(AF_INET, gw, g) == 1 ? AF_INET
+            (gw[0] && ((gfamily = inet_pton(AF_INET, gw, g) == 1    ? AF_INET
                                   : inet_pton(AF_INET6, gw, g) == 1 ? AF_INET6
                                                                     : 0)) != family))
-                return agent_send_error(0, EINVAL, "CREATE: invalid route to '%s' via '%s' on '%s'", dst, gw, name),
+                return agent_send_error(0, EINVAL, "CREATE: invalid route to '%s' via '%s' on '%s'", dst, gw,
+                                        name),
                        -EINVAL;
         req_init(&q, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
         q.rt.rtm_family = (unsigned char)family;

@@ -95,8 +95,8 @@ int nl_route_add(struct nl *nl, int ifindex, const struct cidr *dst, const struc
 struct nl_route {
         struct cidr dst;
         int oif;
-        struct ipaddr gw;  /* AF_UNSPEC: on-link */
-        uint8_t protocol;  /* RTPROT_KERNEL for the routes the kernel adds with an address */
+        struct ipaddr gw; /* AF_UNSPEC: on-link */
+        uint8_t protocol; /* RTPROT_KERNEL for the routes the kernel adds with an address */
 };
 /* Unicast routes of the main table of a family (for overlap checks), malloc'd. */
 int nl_route_list(struct nl *nl, int family, struct nl_route **ret, size_t *ret_n);

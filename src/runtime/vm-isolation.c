@@ -290,7 +290,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                         ADD("-device");
                         ADDF("virtio-blk-pci,drive=d%zu", i);
                 }
-                /* romfile=: no iPXE option ROM, the kernel is booted directly (and the ROM may be absent). */
+                /* romfile=: no iPXE option ROM: the kernel is booted directly, and the ROM may be absent. */
                 for (size_t i = 0; i < net->n; i++) {
                         char mac[MAC_STRLEN];
                         ADD("-netdev");
@@ -672,9 +672,10 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                         goto undo;
                 }
         }
-        if ((r = plan_create(cfg, s->dir, &plan)) < 0 ||
-            (r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, 1 + plan.n_volumes, &plan.net, &argv)) < 0 ||
-            (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
+        r = plan_create(cfg, s->dir, &plan);
+        if (r >= 0)
+                r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, 1 + plan.n_volumes, &plan.net, &argv);
+        if (r < 0 || (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
 
         sh.agent_listen = listen_in(
@@ -733,7 +734,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 goto undo;
         }
         if (pid == 0) {
-                int keep[5 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd, sh.fifo_fd, slave};
+                int keep[5 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd, sh.fifo_fd,
+                                                slave};
                 for (size_t i = 0; i < sh.n_taps; i++)
                         keep[5 + i] = sh.tap_fds[i];
                 /* The state directory's fd holds create's flock: the shim must not keep it. */
@@ -747,6 +749,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 vmiso_shim_main(&sh);
         }
         ready[1] = safe_close(ready[1]);
+        /* The shim has the taps: a foreground run must not keep them past the VMM. */
+        vmiso_net_done(&plan.net);
         {
                 char msg[1024];
                 ssize_t k;

@@ -48,7 +48,8 @@ static bool same_file(int a, int b)
         return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* Is this link one for the guest? Loopback, taps (a previous VM's) and links without an Ethernet MAC are not. */
+/* Is this link one for the guest? Loopback, taps (a previous VM's) and links without an Ethernet MAC are
+ * not. */
 static bool link_for_guest(const struct nl_link_info *l)
 {
         static const uint8_t zero[6];
@@ -85,7 +86,8 @@ static int put_addresses(struct nl *nl, const struct nl_link_info *l, struct age
                         return r;
                 for (size_t i = 0; i < n_routes; i++) {
                         char d[CIDR_STRLEN], g[IPADDR_STRLEN] = "";
-                        /* The prefix routes of the addresses: the guest's kernel adds them with the addresses. */
+                        /* The prefix routes of the addresses: the guest's kernel adds them with the
+                         * addresses. */
                         if (routes[i].oif != l->ifindex || routes[i].protocol == RTPROT_KERNEL)
                                 continue;
                         if (routes[i].gw.family != AF_UNSPEC)
@@ -117,7 +119,8 @@ static int take_link(struct nl *nl, int netns_fd, const struct nl_link_info *l, 
                 return err_set(tap_index, "network interface '%s': its tap '%s' vanished", l->name, tap);
         /* The tap carries the interface's frames: the same MTU, or large ones are dropped between them. */
         if ((l->mtu && (r = nl_link_set_mtu(nl, tap_index, l->mtu)) < 0) ||
-            (r = nl_link_set_up(nl, tap_index)) < 0 || (!l->up && (r = nl_link_set_up(nl, l->ifindex)) < 0) ||
+            (r = nl_link_set_up(nl, tap_index)) < 0 ||
+            (!l->up && (r = nl_link_set_up(nl, l->ifindex)) < 0) ||
             (r = tc_redirect_pair(nl, l->ifindex, tap_index)) < 0)
                 return err_prefix(r, "network interface '%s'", l->name);
         snprintf(mtu, sizeof(mtu), "%u", l->mtu ? l->mtu : 1500);
@@ -147,14 +150,15 @@ int vmiso_net_setup(const struct oci_config *cfg, struct agent_buf *b, struct vm
         }
         netns = open(ns->path, O_RDONLY | O_CLOEXEC);
         if (netns < 0)
-                return err_set(negative_errno(), "linux.namespaces: cannot open the network namespace '%s': %m",
-                               ns->path);
+                return err_set(negative_errno(),
+                               "linux.namespaces: cannot open the network namespace '%s': %m", ns->path);
         self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
         if (self >= 0 && same_file(netns, self))
-                return err_set(-EINVAL,
-                               "linux.namespaces: the network namespace '%s' is the runtime's own: a VM cannot "
-                               "take over its interfaces",
-                               ns->path);
+                return err_set(
+                        -EINVAL,
+                        "linux.namespaces: the network namespace '%s' is the runtime's own: a VM cannot "
+                        "take over its interfaces",
+                        ns->path);
         r = nl_open_in_netns(netns, &nl);
         if (r < 0)
                 return err_prefix(r, "linux.namespaces: network namespace '%s'", ns->path);

@@ -137,7 +137,8 @@ int vm_config_parse_net(const char *spec, struct vm_net_config *ret)
                         tap = v;
                 } else if ((v = startswith(*i, "fd="))) {
                         if (parse_int(v, &fd) < 0 || fd < 3)
-                                return err_set(-EINVAL, "--net: invalid file descriptor '%s' (3 or more)", v);
+                                return err_set(-EINVAL, "--net: invalid file descriptor '%s' (3 or more)",
+                                               v);
                 } else if ((v = startswith(*i, "mac="))) {
                         if (vm_config_parse_mac(v, n.mac) < 0)
                                 return err_set(-EINVAL, "--net: invalid MAC address '%s'", v);

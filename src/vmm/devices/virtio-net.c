@@ -73,7 +73,8 @@ static int adopt_tap_fd(int fd)
         if (ioctl(fd, TUNGETIFF, &ifr) < 0)
                 return err_set(negative_errno(), "--net fd=%d: not a tap device: %m", fd);
         if ((ifr.ifr_flags & (IFF_TAP | IFF_TUN | IFF_NO_PI | IFF_VNET_HDR)) != (IFF_TAP | IFF_NO_PI))
-                return err_set(-EINVAL, "--net fd=%d: '%s' must be a tap without packet information or vnet header",
+                return err_set(-EINVAL,
+                               "--net fd=%d: '%s' must be a tap without packet information or vnet header",
                                fd, ifr.ifr_name);
         fl = fcntl(fd, F_GETFL);
         if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
