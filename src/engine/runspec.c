@@ -813,7 +813,7 @@ int runspec_validate(const struct runspec *s)
          */
         if (runspec_vm_isolated(s) && s->network &&
             (streq(s->network, "host") || startswith(s->network, "container:")))
-                return err_set(-EINVAL, "--isolation vm: a VM cannot take --network '%s' (a network or none can)",
+                return err_set(-EINVAL, "--isolation vm: a VM cannot take --network '%s' (a network can)",
                                s->network);
         if (s->hostname && s->network && streq(s->network, "host"))
                 return err_set(-EINVAL,
