@@ -31,7 +31,7 @@ def wait_up(enet, name):
 
 def test_vm_on_default_and_user_network_names_addresses_ports_kill9(enet):
     net = f"{enet.tag}n"
-    enet.run("network", "create", "--subnet", "10.93.0.0/24", net)
+    enet.run("network", "create", "--ipv6", "--subnet", "10.93.0.0/24", net)
     # Two networks for one VM: eth0 on ours (the first gives the DNS server and the default route), eth1
     # on the default network.
     v = enet.d("v", *VM, "--network", net, "--network", "hull", "--network-alias", "vmsrv", "-p", "8080:80",
@@ -43,6 +43,9 @@ def test_vm_on_default_and_user_network_names_addresses_ports_kill9(enet):
     v_def, v_net = nets["hull"]["IPAddress"], nets[net]["IPAddress"]
     assert v_def.startswith("10.88.") and v_net.startswith("10.93.0.")
     c_net = enet.ip(c, net)
+    v6 = nets[net]["GlobalIPv6Address"]
+    c6 = enet.inspect(c)["NetworkSettings"]["Networks"][net]["GlobalIPv6Address"]
+    assert v6.startswith("fd") and c6.startswith("fd")
 
     # In the guest: both NICs with the addresses, MACs and routes of the namespace's interfaces.
     links = enet.sh(v, "ip -o link show; ip -o addr show; ip route; uname -r").out
@@ -50,6 +53,7 @@ def test_vm_on_default_and_user_network_names_addresses_ports_kill9(enet):
     assert f"inet {v_def}/16" in links and f"inet {v_net}/24" in links, links
     assert nets["hull"]["MacAddress"] in links and nets[net]["MacAddress"] in links, links
     assert "default via 10.93.0.1 dev eth0" in links, links
+    assert f"inet6 {v6}/64" in links, links
 
     # The ordinary container finds the VM by name and alias and reaches it, and the other way round
     # (the guest has the container's /etc/resolv.conf: the network's DNS server). Names through
@@ -58,7 +62,8 @@ def test_vm_on_default_and_user_network_names_addresses_ports_kill9(enet):
     assert enet.resolve(v, c) == [c_net]
     assert "hello-from-vm" in enet.sh(c, http_get(v_net)).out
     assert "hello-from-ctr" in enet.sh(v, http_get(c_net)).out
-    enet.sh(v, f"ping -c 1 -W 5 {c_net} && ping -c 1 -W 5 10.88.0.1")
+    enet.sh(v, f"ping -c 1 -W 5 {c_net} && ping -c 1 -W 5 10.88.0.1 && ping -6 -c 1 -W 5 {c6}")
+    enet.sh(c, f"ping -6 -c 1 -W 5 {v6}")
 
     # The published port from the host's loopback (DNAT to the address the guest owns).
     get = ("import urllib.request;"
