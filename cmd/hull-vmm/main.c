@@ -7,6 +7,7 @@
  * in --help (vm.h, enum vm_exit). Errors are reported here, once, with what was being
  * done and the library's detail message.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -164,6 +165,10 @@ static int parse_args(int argc, char **argv, struct vm_config *c)
                         r = vm_config_parse_net(optarg, &nc);
                         if (r < 0)
                                 return r;
+                        /* Checked before hull-vmm opens anything that could take the number. */
+                        if (nc.tap_fd >= 0 && fcntl(nc.tap_fd, F_SETFD, FD_CLOEXEC) < 0)
+                                return err_set(-EBADF, "--net: fd %d is not open (it must be inherited)",
+                                               nc.tap_fd);
                         struct vm_net_config *n = realloc(c->nets, (c->n_nets + 1) * sizeof(*n));
                         if (!n) {
                                 vm_net_config_done(&nc);
