@@ -70,6 +70,12 @@ def test_vm_on_default_and_user_network_names_addresses_ports_kill9(enet):
            "print(urllib.request.urlopen('http://127.0.0.1:8080/', timeout=10).read().decode(), end='')")
     assert enet.host(PY, "-c", get).stdout == "hello-from-vm\n"
 
+    # Its process (the runtime's shim) is not in the namespace the guest took: the engine neither
+    # names that namespace nor changes or shares it while the VM runs.
+    assert "SandboxKey" not in enet.inspect(v)["NetworkSettings"]
+    assert "runs in a VM of its own" in enet.fail("network", "disconnect", "hull", v)
+    assert "runs in a VM of its own" in enet.fail("run", "--rm", "--network", f"container:{v}", "bb", "true")
+
     # kill -9 of the VMM: the container fails with 137; nothing stays in the namespaces (the
     # fixture checks the host namespace after rm; the container's went with it).
     pid = enet.inspect(v)["State"]["Pid"]
