@@ -175,7 +175,7 @@ static const struct cmd_option prune_opts[] = {
         { "health-start-period", 0, OPT_VALUE, "DURATION", "time during which failures do not count" },            \
         { "no-healthcheck", 0, OPT_FLAG, NULL, "disable the image's health check" },                               \
         { "network", 0, OPT_MULTI, "NETWORK", "a network NAME (default: the network 'hull'), none, host, container:ID" }, \
-        { "isolation", 0, OPT_VALUE, "MODE", "container (default) or vm: a microVM of its own (--network none)" }, \
+        { "isolation", 0, OPT_VALUE, "MODE", "container (default) or vm: a microVM of its own" }, \
         { "ip", 0, OPT_VALUE, "IPV4", "the container's IPv4 address on its first network" },                       \
         { "ip6", 0, OPT_VALUE, "IPV6", "the container's IPv6 address on its first network" },                      \
         { "mac-address", 0, OPT_VALUE, "MAC", "the MAC address of its interface on its first network" },            \

@@ -332,6 +332,16 @@ static int setup_container_mode(struct engine *e, const struct runspec *s, const
                 return r;
         if (other->state != WORKLOAD_RUNNING || other->pid <= 0)
                 return err_set(-EINVAL, "--network container:%s: the container is not running", ref);
+        /*
+         * A VM-isolated container's process is hull-runtime's shim, in the host's namespace; its
+         * network namespace belongs to its guest (docs/agent.md, "Networks"): nothing to share.
+         */
+        {
+                _cleanup_runspec_ struct runspec *os = NULL;
+                if (ctr_spec(other, &os) >= 0 && runspec_vm_isolated(os))
+                        return err_set(-EINVAL,
+                                       "--network container:%s: the container runs in a VM of its own", ref);
+        }
         if ((r = copy_files_of(e, other->id, dir, hostname)) < 0)
                 return r;
         ret->netns_path = strdup_printf("/proc/%lld/ns/net", (long long)other->pid);
@@ -576,6 +586,18 @@ static int record_drop(struct engine *e, const char *id, const char *network)
         return record_write(path, o);
 }
 
+/*
+ * The guest of a running VM-isolated container took its interfaces when it booted; the shim, its
+ * process, is not in its namespace. Its networks change while it is stopped, for its next boot.
+ */
+static int vm_isolated_stopped(const struct workload *w, const struct runspec *s, const char *verb)
+{
+        if (runspec_vm_isolated(s) && (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED))
+                return err_set(-EBUSY, "network %s: container %s runs in a VM of its own: stop it first",
+                               verb, w->name);
+        return 0;
+}
+
 int engine_net_connect(struct engine *e, struct workload *w, const char *network, const char *ip,
                        const char *ip6, const char *mac, char *const *aliases)
 {
@@ -595,6 +617,8 @@ int engine_net_connect(struct engine *e, struct workload *w, const char *network
         if (!runspec_is_bridged(s))
                 return err_set(-EINVAL, "container %s is not on a bridged network (--network %s)", w->name,
                                s->network);
+        if ((r = vm_isolated_stopped(w, s, "connect")) < 0)
+                return r;
         if (s->n_networks == 0 &&
             (r = runspec_network_add(s, NET_DEFAULT_NETWORK, NULL, NULL, NULL, NULL)) < 0)
                 return r;
@@ -641,6 +665,8 @@ int engine_net_disconnect(struct engine *e, struct workload *w, const char *netw
         if (r < 0)
                 return err_set(r, "cannot lock container %s: %s", w->name, strerror(-r));
         if ((r = ctr_refresh_locked(e, w, true)) < 0 || (r = ctr_spec(w, &s)) < 0)
+                return r;
+        if ((r = vm_isolated_stopped(w, s, "disconnect")) < 0)
                 return r;
         if (runspec_is_bridged(s) && s->n_networks == 0 &&
             (r = runspec_network_add(s, NET_DEFAULT_NETWORK, NULL, NULL, NULL, NULL)) < 0)
@@ -948,8 +974,12 @@ int engine_net_settings_json(struct engine *e, const struct workload *w, const s
                         json_object_array_add(list, b);
                 }
         }
-        /* A VM's network is its guest's: no namespace of the host to name. */
-        if (w->pid > 0 && json_object_array_length(l) > 0 && !streq(w->kind, VM_KIND)) {
+        /*
+         * A VM's network is its guest's: no namespace of the host to name. A VM-isolated container's
+         * process is the runtime's shim, which is not in the namespace its guest took over.
+         */
+        if (w->pid > 0 && json_object_array_length(l) > 0 && !streq(w->kind, VM_KIND) &&
+            !runspec_vm_isolated(s)) {
                 char sandbox[64];
                 snprintf(sandbox, sizeof(sandbox), "/proc/%lld/ns/net", (long long)w->pid);
                 json_object_object_add(o, "SandboxKey", json_object_new_string(sandbox));
