@@ -65,10 +65,9 @@ struct nlmsghdr *tc_msg_ingress_qdisc(void *buf, bool add, int ifindex)
 
 struct nlmsghdr *tc_msg_redirect_filter(void *buf, int from_ifindex, int to_ifindex)
 {
-        struct {
-                struct tc_u32_sel sel;
-                struct tc_u32_key key;
-        } sel = {.sel = {.flags = TC_U32_TERMINAL, .nkeys = 1}};
+        /* struct tc_u32_sel ends in a flexible array of keys: one key (all zero) follows it. */
+        _Alignas(struct tc_u32_sel) uint8_t sel[sizeof(struct tc_u32_sel) + sizeof(struct tc_u32_key)] = {0};
+        struct tc_u32_sel *head = (struct tc_u32_sel *)sel;
         struct tc_mirred mirred = {
                 .action = TC_ACT_STOLEN, .eaction = TCA_EGRESS_REDIR, .ifindex = (uint32_t)to_ifindex};
         struct nlattr *opts, *acts, *act, *aopts;
@@ -76,6 +75,8 @@ struct nlmsghdr *tc_msg_redirect_filter(void *buf, int from_ifindex, int to_ifin
 
         h = tc_header(buf, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, from_ifindex, 0, INGRESS_HANDLE,
                       TC_H_MAKE((uint32_t)FILTER_PRIO << 16, htons(ETH_P_ALL)));
+        head->flags = TC_U32_TERMINAL;
+        head->nkeys = 1;
         mnl_attr_put_strz(h, TCA_KIND, "u32");
         opts = mnl_attr_nest_start(h, TCA_OPTIONS);
         /* One key with mask 0 matches every frame (u32_classify: (word ^ val) & mask == 0). */
