@@ -13,8 +13,9 @@
  * ipv6_addr 16, inet_proto 1 (+3), inet_service 2 in network order (+2). Each set's type is the
  * one nft_gen_base() declares; docs/networking.md lists them.
  *
- * An endpoint with egress/ingress policies has chains and rules of its own: those go through
- * libnftables text (nft_gen_endpoint_add/del) as a whole, this path returns -EOPNOTSUPP.
+ * An endpoint with egress/ingress policies has chains and rules of its own, and one with more
+ * elements than a batch here holds (a wide port range): those go through libnftables text
+ * (nft_gen_endpoint_add/del) as a whole, this path returns -EOPNOTSUPP.
  */
 #include <netinet/in.h> /* before the kernel headers: glibc then keeps linux/in.h out */
 #include <libmnl/libmnl.h>
@@ -44,7 +45,7 @@ struct elem_msg {
 };
 
 struct elem_batch {
-        struct elem_msg msg[32];
+        struct elem_msg msg[48]; /* more (a wide port range): libnftables' text path */
         size_t n;
 };
 
@@ -177,7 +178,7 @@ static int build_msg(char *at, const struct elem_msg *m, bool add, uint32_t seq)
 static int send_batch(struct mnl_socket *nl, const struct elem_batch *b, size_t from, size_t to, bool add,
                       const char **ret_set)
 {
-        char buf[16384], rbuf[8192];
+        char buf[24576], rbuf[8192];
         struct mnl_nlmsg_batch *mb = mnl_nlmsg_batch_start(buf, sizeof(buf));
         uint32_t seq = (uint32_t)time(NULL), first;
         unsigned portid = mnl_socket_get_portid(nl);
@@ -242,6 +243,8 @@ int nft_endpoint_elems(struct nft *n, const struct nft_endpoint *ep, bool add)
         if ((ep->egress && ep->egress->n > 0) || (ep->ingress && ep->ingress->n > 0))
                 return -EOPNOTSUPP;
         r = endpoint_elems(ep, add, &b);
+        if (r == -E2BIG)
+                return -EOPNOTSUPP;
         if (r < 0)
                 return r;
         if (b.n == 0)
