@@ -793,71 +793,115 @@ static char *dup_or_null(const char *s)
         return s ? strdup(s) : NULL;
 }
 
-int engine_net_attach_tap(struct engine *e, const char *workload_id, const char *name,
-                          const struct runspec *spec, const char *dir, uid_t tap_uid, gid_t tap_gid,
-                          struct engine_net_tap *ret)
+void engine_net_taps_free(struct engine_net_tap *t, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                engine_net_tap_done(&t[i]);
+        free(t);
+}
+
+static int tap_from_attachment(const struct net_attachment *a, struct engine_net_tap *ret)
+{
+        struct engine_net_tap t = {
+                .network = strdup(a->network),
+                .tap = strdup(a->host_ifname),
+                .mac = strdup(a->mac),
+                .ipv4 = strdup(a->ipv4),
+                .gateway4 = dup_or_null(a->gateway4),
+                .ipv6 = dup_or_null(a->ipv6),
+                .gateway6 = dup_or_null(a->gateway6),
+                .mtu = a->mtu,
+                .kernel_ip_arg = dup_or_null(a->kernel_ip_arg),
+                .hosts = dup_or_null(a->hosts),
+                .resolv_conf = dup_or_null(a->resolv_conf),
+                .hostname = dup_or_null(a->hostname),
+        };
+
+        if (!t.network || !t.tap || !t.mac || !t.ipv4) {
+                engine_net_tap_done(&t);
+                return -ENOMEM;
+        }
+        *ret = t;
+        return 0;
+}
+
+int engine_net_attach_taps(struct engine *e, const char *workload_id, const char *name,
+                           const struct runspec *spec, const char *dir, uid_t tap_uid, gid_t tap_gid,
+                           struct engine_net_tap **ret, size_t *ret_n)
 {
         _cleanup_free_ char *path = record_path(e, workload_id, dir);
-        _cleanup_net_attachment_ struct net_attachment *a = NULL;
-        const struct runspec_network *n = spec->n_networks ? &spec->networks[0] : NULL;
+        struct net_attachment **l = NULL;
+        struct engine_net_tap *taps = NULL;
+        struct runspec_network def;
+        struct runspec s;
         struct net_ctx *ctx;
-        char tap[16];
-        struct net_attach_options o = {
-                .network = n ? n->name : NET_DEFAULT_NETWORK,
-                .endpoint = workload_id,
-                .kind = NET_ENDPOINT_TAP,
-                .netns_fd = -EBADF,
-                .ifname = tap,
-                .tap_uid = tap_uid,
-                .tap_gid = tap_gid,
-                .name = name,
-                .hostname = spec->hostname ?: name,
-                .publish = spec->publish,
-        };
-        struct engine_net_tap t = {};
+        size_t n = 0;
         int r;
 
-        attach_options_fill(&o, spec, n);
         if (!path)
                 return -ENOMEM;
         if (!runspec_is_bridged(spec))
                 return err_set(-EINVAL, "--network %s: a VM is attached to a bridged network",
                                spec->network);
-        /* A tap name is at most 15 bytes: "ht" and 12 digits of the id are unique enough on one node. */
-        snprintf(tap, sizeof(tap), "ht%.12s", workload_id);
+        networks_of(spec, &s, &def);
         if ((r = engine_net_check(e, spec)) < 0 || (r = engine_net_ctx(e, &ctx)) < 0)
                 return r;
         if ((r = teardown_at(e, workload_id, path)) < 0 || (r = record_mark(path)) < 0)
                 return r;
-        r = net_attach(ctx, &o, &a);
-        if (r >= 0)
-                r = record_attachments(path, &a, 1);
-        if (r < 0) {
-                char msg[1024];
-                snprintf(msg, sizeof(msg), "%s", err_msg(r));
-                if (teardown_at(e, workload_id, path) < 0)
-                        err_clear();
-                return err_set(r, "%s", msg);
+        l = calloc(s.n_networks, sizeof(*l));
+        taps = calloc(s.n_networks, sizeof(*taps));
+        if (!l || !taps) {
+                r = -ENOMEM;
+                goto fail;
         }
-        t.network = strdup(a->network);
-        t.tap = strdup(a->host_ifname);
-        t.mac = strdup(a->mac);
-        t.ipv4 = strdup(a->ipv4);
-        t.gateway4 = dup_or_null(a->gateway4);
-        t.ipv6 = dup_or_null(a->ipv6);
-        t.gateway6 = dup_or_null(a->gateway6);
-        t.mtu = a->mtu;
-        t.kernel_ip_arg = dup_or_null(a->kernel_ip_arg);
-        t.hosts = dup_or_null(a->hosts);
-        t.resolv_conf = dup_or_null(a->resolv_conf);
-        t.hostname = dup_or_null(a->hostname);
-        if (!t.network || !t.tap || !t.mac || !t.ipv4) {
-                engine_net_tap_done(&t);
-                (void)teardown_at(e, workload_id, path);
-                return -ENOMEM;
+        for (; n < s.n_networks; n++) {
+                const struct runspec_network *net = &s.networks[n];
+                char tap[16];
+                struct net_attach_options o = {
+                        .network = net->name,
+                        .endpoint = workload_id,
+                        .kind = NET_ENDPOINT_TAP,
+                        .netns_fd = -EBADF,
+                        .ifname = tap,
+                        .tap_uid = tap_uid,
+                        .tap_gid = tap_gid,
+                        .name = name,
+                        .hostname = spec->hostname ?: name,
+                        /* Ports are published once, through the first network (podman's rule). */
+                        .publish = n == 0 ? spec->publish : NULL,
+                };
+                attach_options_fill(&o, spec, spec->n_networks ? net : NULL);
+                /* A tap name is at most 15 bytes: "ht" and 12 digits of the id are unique enough on
+                 * one node; the taps of further networks give the last digit to their index. */
+                if (n == 0)
+                        snprintf(tap, sizeof(tap), "ht%.12s", workload_id);
+                else
+                        snprintf(tap, sizeof(tap), "ht%.11s%zx", workload_id, n);
+                if ((r = net_attach(ctx, &o, &l[n])) < 0)
+                        goto fail;
         }
-        *ret = t;
+        if ((r = record_attachments(path, l, n)) < 0)
+                goto fail;
+        for (size_t i = 0; i < n; i++)
+                if ((r = tap_from_attachment(l[i], &taps[i])) < 0)
+                        goto fail;
+        for (size_t i = 0; i < n; i++)
+                net_attachment_free(l[i]);
+        free(l);
+        *ret = taps;
+        *ret_n = n;
         return 0;
+fail : {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", err_msg(r));
+        for (size_t i = 0; l && i < n; i++)
+                net_attachment_free(l[i]);
+        free(l);
+        engine_net_taps_free(taps, taps ? s.n_networks : 0);
+        if (teardown_at(e, workload_id, path) < 0)
+                err_clear();
+        return err_set(r, "%s", msg);
+}
 }
 
 int engine_net_detach_tap(struct engine *e, const char *workload_id, const char *dir)

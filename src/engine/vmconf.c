@@ -20,6 +20,7 @@ void vmconf_done(struct vmconf *c)
         free(c->ip);
         free(c->gateway);
         strv_free(c->dns);
+        strv_free(c->nics);
         free(c->resolv_conf);
         free(c->hosts);
         free(c->user_data);
@@ -69,6 +70,7 @@ int vmconf_format(const struct vmconf *c, char **ret, size_t *ret_len)
         put(f, "ip", c->ip);
         put(f, "gateway", c->gateway);
         put_all(f, "dns", c->dns);
+        put_all(f, "nic", c->nics);
         put(f, "resolv_conf", c->resolv_conf);
         put(f, "hosts", c->hosts);
         put(f, "user_data", c->user_data);
@@ -176,6 +178,8 @@ int vmconf_parse(const char *buf, size_t len, struct vmconf *ret)
                         r = set_one(&c.gateway, value);
                 else if (streq(line, "dns"))
                         r = strv_extend(&c.dns, value);
+                else if (streq(line, "nic"))
+                        r = strv_extend(&c.nics, value);
                 else if (streq(line, "resolv_conf"))
                         r = set_one(&c.resolv_conf, value);
                 else if (streq(line, "hosts"))

@@ -17,6 +17,8 @@
  *   env K=V              its environment (repeatable)
  *   workdir DIR, user UID[:GID]
  *   ip A.B.C.D/N, gateway A.B.C.D, dns A.B.C.D (repeatable)    eth0's static address
+ *   nic MAC A.B.C.D/N    the static address of the NIC with that MAC (repeatable: a VM on
+ *                        several networks); when given, ip names no interface
  *   resolv_conf TEXT, hosts TEXT   /etc/resolv.conf (replaces dns) and /etc/hosts, whole, as the
  *                        network library writes them for a container (a VM on a hull network)
  *   user_data SCRIPT     run once, with /bin/sh, at the first boot of this root disk
@@ -42,6 +44,7 @@ struct vmconf {
         char **argv, **env;
         char *workdir, *user;
         char *ip, *gateway;
+        char **nics; /* "MAC A.B.C.D/N" */
         char **dns;
         char *resolv_conf, *hosts; /* whole files (hull networks); resolv_conf replaces dns */
         char *user_data;
