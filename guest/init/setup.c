@@ -82,6 +82,53 @@ static void if_configure(int s, const char *ifname, const char *cidr)
                 init_log("cannot configure %s: %m", ifname);
 }
 
+/* struct in6_ifreq of linux/ipv6.h (which clashes with netinet/in.h): SIOCSIFADDR on AF_INET6. */
+struct in6_ifreq_ {
+        struct in6_addr addr;
+        uint32_t prefixlen;
+        int ifindex;
+};
+
+/* Give ifname the IPv6 address "X:Y::Z/N" (it is usable once duplicate address detection is done). */
+static void if_configure6(const char *ifname, const char *cidr)
+{
+        _cleanup_close_ int s6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        _cleanup_free_ char *ip = strdup(cidr);
+        char *slash = ip ? strchr(ip, '/') : NULL;
+        struct in6_ifreq_ r = {.prefixlen = 64, .ifindex = (int)if_nametoindex(ifname)};
+
+        if (slash) {
+                *slash++ = 0;
+                r.prefixlen = (uint32_t)atoi(slash);
+        }
+        if (s6 < 0 || !ip || inet_pton(AF_INET6, ip, &r.addr) != 1 || r.prefixlen > 128 || r.ifindex == 0) {
+                init_log("invalid IPv6 address '%s' for %s", cidr, ifname);
+                return;
+        }
+        /* hull's IPAM hands each address out once: no duplicate address detection, whose
+         * second of "tentative" would delay the default route and the first packets. */
+        _cleanup_free_ char *dad = strdup_printf("/proc/sys/net/ipv6/conf/%s/accept_dad", ifname);
+        _cleanup_close_ int fd = dad ? open(dad, O_WRONLY | O_CLOEXEC) : -EBADF;
+        if (fd >= 0)
+                (void)write(fd, "0", 1);
+        if (ioctl(s6, SIOCSIFADDR, &r) < 0)
+                init_log("cannot give %s the address %s: %m", ifname, cidr);
+}
+
+/* The default IPv6 route through gw. */
+static void route6_default(const char *gw)
+{
+        _cleanup_close_ int s6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct in6_rtmsg rt = {.rtmsg_flags = RTF_UP | RTF_GATEWAY, .rtmsg_metric = 1};
+
+        if (s6 < 0 || inet_pton(AF_INET6, gw, &rt.rtmsg_gateway) != 1) {
+                init_log("invalid IPv6 gateway '%s'", gw);
+                return;
+        }
+        if (ioctl(s6, SIOCADDRT, &rt) < 0)
+                init_log("cannot add the default IPv6 route: %m");
+}
+
 /* The interface whose MAC is mac ("02:42:..."), into name; -ENODEV when none has it. */
 static int if_by_mac(int s, const char *mac, char name[static IF_NAMESIZE])
 {
@@ -128,10 +175,17 @@ void net_setup(const struct vmconf *c)
                         continue;
                 }
                 *sp++ = 0;
-                if (if_by_mac(s, mac, name) < 0)
+                /* "A.B.C.D/N" and maybe " X:Y::Z/N" */
+                char *v6 = strchr(sp, ' ');
+                if (v6)
+                        *v6++ = 0;
+                if (if_by_mac(s, mac, name) < 0) {
                         init_log("no network interface has the MAC %s", mac);
-                else
-                        if_configure(s, name, sp);
+                        continue;
+                }
+                if_configure(s, name, sp);
+                if (v6)
+                        if_configure6(name, v6);
         }
         /* A host older than nic lines names eth0's address only. */
         if (c->ip && !c->nics)
@@ -147,6 +201,8 @@ void net_setup(const struct vmconf *c)
                 if (ioctl(s, SIOCADDRT, &rt) < 0)
                         init_log("cannot add the default route: %m");
         }
+        if (c->gateway6)
+                route6_default(c->gateway6);
         /* On a hull network the host wrote the guest's files, as a container's (search domains,
          * options, the names of --add-host): they replace what the image has. */
         if (c->hosts)

@@ -19,6 +19,7 @@ void vmconf_done(struct vmconf *c)
         free(c->user);
         free(c->ip);
         free(c->gateway);
+        free(c->gateway6);
         strv_free(c->dns);
         strv_free(c->nics);
         free(c->resolv_conf);
@@ -69,6 +70,7 @@ int vmconf_format(const struct vmconf *c, char **ret, size_t *ret_len)
         put(f, "user", c->user);
         put(f, "ip", c->ip);
         put(f, "gateway", c->gateway);
+        put(f, "gateway6", c->gateway6);
         put_all(f, "dns", c->dns);
         put_all(f, "nic", c->nics);
         put(f, "resolv_conf", c->resolv_conf);
@@ -176,6 +178,8 @@ int vmconf_parse(const char *buf, size_t len, struct vmconf *ret)
                         r = set_one(&c.ip, value);
                 else if (streq(line, "gateway"))
                         r = set_one(&c.gateway, value);
+                else if (streq(line, "gateway6"))
+                        r = set_one(&c.gateway6, value);
                 else if (streq(line, "dns"))
                         r = strv_extend(&c.dns, value);
                 else if (streq(line, "nic"))

@@ -77,7 +77,7 @@ def nothing_left(h, vm_id, network):
 
 def test_vm_and_container_on_one_network(net, tag):
     h, n, m = net, f"{tag}n", f"{tag}m"
-    h.run("network", "create", "--subnet", "10.98.0.0/24", m)
+    h.run("network", "create", "--subnet", "10.98.0.0/24", "--ipv6", m)
     # On two networks: a tap and a NIC on each, the second NIC found by its MAC in the guest.
     vid = h.run("vm", "run", "-d", "--name", f"{tag}v", "--network", n, "--network-alias", "vmalias", "--network", m,
                 "--add-host", "extra.test:10.97.0.77", "-p", "18080:8080", "--memory", "256M", "bb", "sh", "-c", SERVER, env=h.genv).out.strip()
@@ -89,8 +89,8 @@ def test_vm_and_container_on_one_network(net, tag):
     assert s["Ports"]["8080/tcp"][0]["HostPort"] == "18080"
     assert s["Networks"][n]["Aliases"] == ["vmalias"]
     assert f"ht{vid[:12]}" in taps(h) and f"ht{vid[:11]}1" in taps(h)
-    ip2 = s["Networks"][m]["IPAddress"]
-    assert ip2.startswith("10.98.0.")
+    ip2, ip6 = s["Networks"][m]["IPAddress"], s["Networks"][m]["GlobalIPv6Address"]
+    assert ip2.startswith("10.98.0.") and ip6.startswith("fd")
     assert vid in json.dumps(json.loads(h.run("network", "inspect", n).out)[0]["containers"])
     # The tap and the MAC went to QEMU.
     args = " ".join(i["Vmm"]["Args"])
@@ -122,6 +122,10 @@ def test_vm_and_container_on_one_network(net, tag):
     # The second network: a container there reaches the VM's second address.
     out = retry(lambda: h.run("run", "--rm", "--network", m, "bb", "busybox", "nc", "-w", "3", ip2, "8080",
                               check=False), "container -> vm on the second network")
+    assert "hi-from-vm" in out
+    # ... and its IPv6 address (hull-init gives it to the NIC with that network's MAC).
+    out = retry(lambda: h.run("run", "--rm", "--network", m, "bb", "busybox", "nc", "-w", "3", ip6, "8080",
+                              check=False), "container -> vm over IPv6")
     assert "hi-from-vm" in out
 
     # `vm stop`: the VM's end gives the taps, leases and rules back.
