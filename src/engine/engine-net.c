@@ -826,8 +826,8 @@ static int tap_from_attachment(const struct net_attachment *a, struct engine_net
 }
 
 int engine_net_attach_taps(struct engine *e, const char *workload_id, const char *name,
-                           const struct runspec *spec, const char *dir, uid_t tap_uid, gid_t tap_gid,
-                           struct engine_net_tap **ret, size_t *ret_n)
+                           const struct runspec *spec, const struct image_config *img, const char *dir,
+                           uid_t tap_uid, gid_t tap_gid, struct engine_net_tap **ret, size_t *ret_n)
 {
         _cleanup_free_ char *path = record_path(e, workload_id, dir);
         struct net_attachment **l = NULL;
@@ -869,6 +869,7 @@ int engine_net_attach_taps(struct engine *e, const char *workload_id, const char
                         .hostname = spec->hostname ?: name,
                         /* Ports are published once, through the first network (podman's rule). */
                         .publish = n == 0 ? spec->publish : NULL,
+                        .expose = n == 0 && spec->publish_all && img ? img->exposed_ports : NULL,
                 };
                 attach_options_fill(&o, spec, spec->n_networks ? net : NULL);
                 /* A tap name is at most 15 bytes: "ht" and 12 digits of the id are unique enough on

@@ -30,6 +30,7 @@
 #include "error.h"
 #include "log.h"
 #include "util.h"
+#include "store.h"
 #include "vm-internal.h"
 #include "vmm-backend.h"
 
@@ -60,9 +61,9 @@ int vm_net_check(struct engine *e, const struct vm_spec *s)
         if (net->n_networks > VMM_NICS_MAX)
                 return err_set(-EOPNOTSUPP, "--network: a VM is on at most %d networks (%zu given)",
                                VMM_NICS_MAX, net->n_networks);
-        if (net->publish_all)
-                return err_set(-EOPNOTSUPP, "%s",
-                               "--publish-all: a VM publishes the ports given with -p only");
+        if (net->publish_all && !s->image)
+                return err_set(-EINVAL, "%s",
+                               "--publish-all: only a VM made from an image has EXPOSEd ports to publish");
         return engine_net_check(e, net);
 }
 
@@ -79,6 +80,7 @@ static int replace(char **field, const char *v)
 int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, struct vm_spec *s,
                   struct engine_net_tap **ret, size_t *ret_n)
 {
+        _cleanup_image_config_ struct image_config *img = NULL;
         struct engine_net_tap *t = NULL;
         size_t n = 0;
         int r;
@@ -88,7 +90,13 @@ int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, s
         /* The network's DNS answers the VM's name, and the guest's resolv.conf lists its host name. */
         if (!s->net->hostname && s->conf.hostname && !(s->net->hostname = strdup(s->conf.hostname)))
                 return -ENOMEM;
-        r = engine_net_attach_taps(e, w->id, w->name, s->net, dir, (uid_t)-1, (gid_t)-1, &t, &n);
+        /* -P: the image's EXPOSE, as for a container of that image. */
+        if (s->net->publish_all && w->image_id && *w->image_id) {
+                struct image_store *st;
+                if ((r = engine_store(e, &st)) < 0 || (r = store_image_config(st, w->image_id, &img)) < 0)
+                        return r;
+        }
+        r = engine_net_attach_taps(e, w->id, w->name, s->net, img, dir, (uid_t)-1, (gid_t)-1, &t, &n);
         if (r < 0)
                 return r;
         /* The first network gives eth0's address (for an older hull-init), the default route and

@@ -32,7 +32,7 @@ static int attach(struct engine *e, int argc, char **argv)
         if (argc > 3 &&
             (r = runspec_network_add(s, argv[3], argc > 4 ? argv[4] : NULL, NULL, NULL, NULL)) < 0)
                 return r;
-        r = engine_net_attach_taps(e, argv[0], argv[1], s, argv[2], (uid_t)-1, (gid_t)-1, &taps, &n);
+        r = engine_net_attach_taps(e, argv[0], argv[1], s, NULL, argv[2], (uid_t)-1, (gid_t)-1, &taps, &n);
         if (r < 0)
                 return r;
         t = taps[0];

@@ -144,8 +144,10 @@ def test_vm_network_options_and_repairs(net, tag):
         assert p.returncode == 125 and what in p.err, (bad, p.err)
     assert h.run("vm", "ls", "-a", "-q").out.strip() == ""
     mac = "02:42:0a:61:00:32"
+    # -P publishes the image's EXPOSE on free host ports, as for a container of that image.
+    h.run("import", "--change", "EXPOSE 8080", vu.busybox_tar(os.path.join(h.root, "..", "bbx.tar")), "bbx")
     vid = h.run("vm", "create", "--name", f"{tag}v", "--network", n, "--ip", "10.97.0.50", "--mac-address", mac,
-                "--memory", "256M", "bb", "sh", "-c", SERVER, env=h.genv).out.strip()
+                "-P", "--memory", "256M", "bbx", "sh", "-c", SERVER, env=h.genv).out.strip()
     assert not taps(h)  # nothing before the start
 
     def boot_and_reach():
@@ -155,6 +157,8 @@ def test_vm_network_options_and_repairs(net, tag):
         out = retry(lambda: h.run("run", "--rm", "--network", n, "bb", "busybox", "nc", "-w", "3", "10.97.0.50",
                                   "8080", check=False), "container -> vm", timeout=90)
         assert "hi-from-vm" in out
+        ports = json.loads(h.run("vm", "inspect", vid).out)[0]["NetworkSettings"]["Ports"]
+        assert int(ports["8080/tcp"][0]["HostPort"]) > 0, ports
         return json.loads(h.run("vm", "inspect", vid).out)[0]["State"]
 
     # kill -9 of the monitor: its VMM goes with it; the next command detaches the VM.
@@ -179,6 +183,8 @@ def test_vm_network_options_and_repairs(net, tag):
     assert p.returncode == 125 and f"{tag}v" in p.err, p.err
     h.run("vm", "rm", vid)
     assert not taps(h)
+    p = h.run("vm", "create", "-P", "--kernel", os.path.join(vu.GUEST, "vmlinuz"), check=False, env=h.genv)
+    assert p.returncode == 125 and "EXPOSE" in p.err, p.err
     # A kernel of one's own learns its address from the kernel's ip= argument.
     kid = h.run("vm", "run", "-d", "--name", f"{tag}k", "--network", n, "--ip", "10.97.0.60", "--kernel",
                 os.path.join(vu.GUEST, "vmlinuz"), env=h.genv).out.strip()
