@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "cmd-vm.h"
+#include "cp.h"
 #include "hull-build.h"
 #include "error.h"
 #include "log.h"
@@ -964,6 +965,13 @@ int main(int argc, char **argv)
         }
         if (!cmd->run && (cmd->flags & CMD_TRANSFER))
                 return exec_image_helper(argv);
+#ifdef HULL_IMAGE_TRANSFER
+        ctr_copy_stream = ctr_copy_stream_tar;
+#else
+        /* `cp` with a tar stream ("-") needs libarchive: hull-image serves it. */
+        if (cmd->run == cmd_cp && strv_contains(argv + i + words, "-"))
+                return exec_image_helper(argv);
+#endif
         c.cmd = cmd;
         c.argv = calloc((size_t)argc + 1, sizeof(char *));
         if (!c.argv)

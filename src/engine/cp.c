@@ -28,9 +28,10 @@
 #include "leftovers.h"
 #include "rootfs.h"
 #include "store.h"
-#include "unpack.h"
 #include "util.h"
 #include "volume.h"
+
+int (*ctr_copy_stream)(int dfd, const char *name, bool whole_dir, bool in, int fd);
 
 struct side {
         int dfd;    /* directory holding the entry */
@@ -132,33 +133,6 @@ static int do_copy(struct side *src, struct side *dst, const char *src_path, con
         return fscopy_entry(src->dfd, leaf, dst->dfd, dst->name, flags);
 }
 
-static int stream_copy(struct side *c, const char *cpath, bool to_container, int fd)
-{
-        _cleanup_close_ int dir = -EBADF;
-        int r;
-
-        if (to_container) {
-                if (!c->exists || !c->is_dir)
-                        return err_set(-ENOTDIR, "'%s': the destination of a tar stream must be a directory",
-                                       cpath);
-                dir = openat(c->dfd, c->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (dir < 0)
-                        return err_set(negative_errno(), "cannot open '%s': %m", cpath);
-                r = unpack_layer_fd(fd, dir, &(struct unpack_options){.plain = true}, NULL);
-                return r < 0 ? err_prefix(r, "the tar stream") : 0;
-        }
-        if (!c->exists)
-                return err_set(-ENOENT, "'%s': no such file or directory", cpath);
-        if (!c->contents)
-                return rootfs_tree_tar(c->dfd, c->name, fd);
-        if (!c->is_dir)
-                return err_set(-ENOTDIR, "'%s': not a directory", cpath);
-        dir = openat(c->dfd, c->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dir < 0)
-                return err_set(negative_errno(), "cannot open '%s': %m", cpath);
-        return rootfs_tree_tar(dir, ".", fd);
-}
-
 /* A stopped container's path may be on a volume or a bind mount: use the source then. */
 static int redirect(struct engine *e, const struct runspec *s, const char *path, char **ret_root,
                     char **ret_path)
@@ -240,8 +214,19 @@ int ctr_copy(struct engine *e, struct workload *w, bool to_container, const char
         }
         if (streq(hpath, "-")) {
                 r = resolve(root_fd, cpath, &c);
-                if (r >= 0)
-                        r = stream_copy(&c, cpath, to_container, stream_fd);
+                if (r >= 0 && !ctr_copy_stream)
+                        r = err_set(-EOPNOTSUPP, "%s", "tar streams are served by hull-image");
+                else if (r >= 0) {
+                        if (!c.exists)
+                                r = err_set(-ENOENT, "'%s': no such file or directory", cpath);
+                        else if ((to_container || c.contents) && !c.is_dir)
+                                r = err_set(-ENOTDIR, "'%s': %s", cpath,
+                                            to_container ? "the destination of a tar stream must be a directory"
+                                                         : "not a directory");
+                        else
+                                r = ctr_copy_stream(c.dfd, c.name, c.contents || to_container, to_container,
+                                                    stream_fd);
+                }
                 goto out;
         }
         if ((r = resolve(root_fd, cpath, &c)) < 0 || (r = resolve(-EBADF, hpath, &h)) < 0)
