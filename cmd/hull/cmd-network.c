@@ -18,6 +18,7 @@
 #include "network.h"
 #include "output.h"
 #include "util.h"
+#include "vm.h"
 
 static int net_ctx(struct cmd_context *c, struct net_ctx **ret)
 {
@@ -370,11 +371,33 @@ int cmd_network_prune(struct cmd_context *c)
         return 0;
 }
 
+/* A VM named instead of a container: its networks as of its next start (vm.c). 0: not a VM;
+ * 1: done; < 0: failed (said). */
+static int vm_change(struct cmd_context *c, bool connect)
+{
+        _cleanup_workload_ struct workload *w = NULL;
+        int r;
+
+        if ((r = vm_lookup(c->engine, c->argv[1], &w)) < 0) {
+                err_clear();
+                return 0;
+        }
+        r = vm_net_change(c->engine, w, c->argv[0], connect, connect ? cmd_opt(c, "ip") : NULL,
+                          connect ? cmd_opt(c, "ip6") : NULL, connect ? cmd_opt(c, "mac-address") : NULL,
+                          connect ? cmd_opt_all(c, "alias") : NULL);
+        if (r < 0)
+                return cmd_fail(r, "%s vm %s %s network '%s'", connect ? "connecting" : "disconnecting", w->name,
+                                connect ? "to" : "from", c->argv[0]);
+        return 1;
+}
+
 int cmd_network_connect(struct cmd_context *c)
 {
         _cleanup_workload_ struct workload *w = NULL;
         int r;
 
+        if ((r = vm_change(c, true)) != 0)
+                return r > 0 ? 0 : r;
         r = ctr_lookup(c->engine, c->argv[1], &w);
         if (r < 0)
                 return cmd_fail(r, "connecting container '%s'", c->argv[1]);
@@ -390,6 +413,8 @@ int cmd_network_disconnect(struct cmd_context *c)
         _cleanup_workload_ struct workload *w = NULL;
         int r;
 
+        if ((r = vm_change(c, false)) != 0)
+                return r > 0 ? 0 : r;
         r = ctr_lookup(c->engine, c->argv[1], &w);
         if (r < 0)
                 return cmd_fail(r, "disconnecting container '%s'", c->argv[1]);

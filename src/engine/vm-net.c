@@ -29,8 +29,8 @@
 #include "engine-net.h"
 #include "error.h"
 #include "log.h"
-#include "util.h"
 #include "store.h"
+#include "util.h"
 #include "vm-internal.h"
 #include "vmm-backend.h"
 

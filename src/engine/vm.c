@@ -25,6 +25,7 @@
 #include "engine-net.h"
 #include "error.h"
 #include "json.h"
+#include "network.h"
 #include "store.h"
 #include "util.h"
 #include "vm-internal.h"
@@ -589,6 +590,63 @@ int vm_refresh(struct engine *e, struct workload *w)
 int vm_list(struct engine *e, struct workload ***ret, size_t *ret_n)
 {
         return engine_list_kind(e, VM_KIND, vm_refresh, ret, ret_n);
+}
+
+/*
+ * `network connect|disconnect NETWORK VM`: the VM's networks as of its next start (a running VM
+ * gets no NIC plugged in or out: refused). Under the VM's lock, as a start.
+ */
+int vm_net_change(struct engine *e, struct workload *w, const char *network, bool connect, const char *ip,
+                  const char *ip6, const char *mac, char *const *aliases)
+{
+        _cleanup_free_ char *dir = vm_dir(e, w->id), *json = NULL;
+        _cleanup_(vm_spec_done) struct vm_spec s = {};
+        _cleanup_close_ int lock = -EBADF;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        if ((r = vm_lock(dir, &lock)) < 0 || (r = vm_refresh(e, w)) < 0)
+                return r;
+        if (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED || w->state == WORKLOAD_RESTARTING)
+                return err_set(-EBUSY, "vm %s is running: its NICs are those of its start (stop it first)",
+                               w->name);
+        if ((r = vm_spec_from_json(w->spec, &s)) < 0)
+                return r;
+        if (!s.net && !(s.net = runspec_new()))
+                return -ENOMEM;
+        /* The default network is implicit while a VM names none: make it explicit first. */
+        if (runspec_is_bridged(s.net) && s.net->n_networks == 0 &&
+            (r = runspec_network_add(s.net, NET_DEFAULT_NETWORK, NULL, NULL, NULL, NULL)) < 0)
+                return r;
+        if (connect) {
+                if (!runspec_is_bridged(s.net)) {
+                        /* --network none: the first network turns it into a bridged VM. */
+                        free(s.net->network);
+                        s.net->network = NULL;
+                }
+                r = runspec_network_add(s.net, network, ip, ip6, mac, aliases);
+                if (r == -EEXIST)
+                        return err_set(-EEXIST, "vm %s is already on network '%s'", w->name, network);
+                if (r < 0 || (r = vm_net_check(e, &s)) < 0)
+                        return r;
+        } else {
+                r = runspec_network_remove(s.net, network);
+                if (r == -ENOENT)
+                        return err_set(-ENOENT, "vm %s is not on network '%s'", w->name, network);
+                if (r < 0)
+                        return r;
+                if (s.net->n_networks == 0) {
+                        free(s.net->network);
+                        if (!(s.net->network = strdup("none")))
+                                return -ENOMEM;
+                }
+        }
+        if ((r = vm_spec_to_json(&s, &json)) < 0 || (r = workload_set_spec(e->db, w->id, json)) < 0)
+                return r;
+        free(w->spec);
+        w->spec = TAKE_PTR(json);
+        return 0;
 }
 
 int vm_lookup(struct engine *e, const char *name_or_id, struct workload **ret)

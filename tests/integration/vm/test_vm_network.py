@@ -163,6 +163,9 @@ def test_vm_network_options_and_repairs(net, tag):
 
     # kill -9 of the monitor: its VMM goes with it; the next command detaches the VM.
     st = boot_and_reach()
+    # A running VM gets no NIC plugged in: refused, nothing changed.
+    p = h.run("network", "connect", "hull", vid, check=False)
+    assert p.returncode == 125 and "stop it first" in p.err, p.err
     os.kill(st["MonitorPid"], signal.SIGKILL)
     end = time.time() + 30
     while json.loads(h.run("vm", "inspect", vid).out)[0]["State"]["Status"] != "exited":
@@ -185,6 +188,17 @@ def test_vm_network_options_and_repairs(net, tag):
     assert not taps(h)
     p = h.run("vm", "create", "-P", "--kernel", os.path.join(vu.GUEST, "vmlinuz"), check=False, env=h.genv)
     assert p.returncode == 125 and "EXPOSE" in p.err, p.err
+    # network connect/disconnect of a stopped VM: its networks from its next start.
+    cid = h.run("vm", "create", "--name", f"{tag}c", "--network", "none", "--kernel",
+                os.path.join(vu.GUEST, "vmlinuz"), env=h.genv).out.strip()
+    h.run("network", "connect", "--ip", "10.97.0.70", "--alias", "cv", n, cid)
+    nets = json.loads(h.run("vm", "inspect", cid).out)[0]["Spec"]["net"]["networks"]
+    assert [x["name"] for x in nets] == [n] and nets[0]["ip"] == "10.97.0.70", nets
+    assert "already on network" in h.run("network", "connect", n, cid, check=False).err
+    h.run("network", "disconnect", n, cid)
+    assert json.loads(h.run("vm", "inspect", cid).out)[0]["Spec"]["net"]["network"] == "none"
+    assert "not on network" in h.run("network", "disconnect", n, cid, check=False).err
+    h.run("vm", "rm", cid)
     # A kernel of one's own learns its address from the kernel's ip= argument.
     kid = h.run("vm", "run", "-d", "--name", f"{tag}k", "--network", n, "--ip", "10.97.0.60", "--kernel",
                 os.path.join(vu.GUEST, "vmlinuz"), env=h.genv).out.strip()
