@@ -873,11 +873,12 @@ int engine_net_attach_taps(struct engine *e, const char *workload_id, const char
                 };
                 attach_options_fill(&o, spec, spec->n_networks ? net : NULL);
                 /* A tap name is at most 15 bytes: "ht" and 12 digits of the id are unique enough on
-                 * one node; the taps of further networks give the last digit to their index. */
+                 * one node; the taps of further networks are "ht", 10 digits, '-' and their index
+                 * (ids are hex: never the name of a first tap). */
                 if (n == 0)
                         snprintf(tap, sizeof(tap), "ht%.12s", workload_id);
                 else
-                        snprintf(tap, sizeof(tap), "ht%.11s%zx", workload_id, n);
+                        snprintf(tap, sizeof(tap), "ht%.10s-%zx", workload_id, n);
                 if ((r = net_attach(ctx, &o, &l[n])) < 0)
                         goto fail;
         }

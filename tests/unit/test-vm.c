@@ -253,7 +253,7 @@ TEST(qemu_command_line)
                              .memory = 512ULL << 20,
                              .exec_channel = true,
                              .n_disks = 2,
-                             .taps = {"ht0123456789ab", "ht0123456789a1"},
+                             .taps = {"ht0123456789ab", "ht0123456789-1"},
                              .macs = {"02:42:0a:59:00:05", NULL},
                              .n_nics = 2};
         struct vmm_choice tcg = {.kind = VMM_QEMU, .kvm = false};
@@ -276,7 +276,7 @@ TEST(qemu_command_line)
         ASSERT_TRUE(has_arg(a, "tap,id=net0,ifname=ht0123456789ab,script=no,downscript=no"));
         ASSERT_TRUE(has_arg(a, "virtio-net-pci,netdev=net0,addr=0x8,mac=02:42:0a:59:00:05"));
         /* A second network: its own tap, the next slot (the guest's eth1). */
-        ASSERT_TRUE(has_arg(a, "tap,id=net1,ifname=ht0123456789a1,script=no,downscript=no"));
+        ASSERT_TRUE(has_arg(a, "tap,id=net1,ifname=ht0123456789-1,script=no,downscript=no"));
         ASSERT_TRUE(has_arg(a, "virtio-net-pci,netdev=net1,addr=0x9"));
         strv_free(TAKE_PTR(a));
 
@@ -298,7 +298,7 @@ TEST(hull_vmm_command_line)
                              .memory = 256ULL << 20,
                              .exec_channel = true,
                              .n_disks = 1,
-                             .taps = {"ht0123456789ab", "ht0123456789a1"},
+                             .taps = {"ht0123456789ab", "ht0123456789-1"},
                              .macs = {"02:42:0a:59:00:05", NULL},
                              .n_nics = 2};
         struct vmm_choice c = {.kind = VMM_HULL};
@@ -312,7 +312,7 @@ TEST(hull_vmm_command_line)
         ASSERT_TRUE(has_arg(a, "--api-sock") && has_arg(a, "stdio"));
         /* A VM on a hull network: the engine's tap and MAC (vm-net.c). */
         ASSERT_TRUE(has_arg(a, "--net") && has_arg(a, "tap=ht0123456789ab,mac=02:42:0a:59:00:05"));
-        ASSERT_TRUE(has_arg(a, "tap=ht0123456789a1"));
+        ASSERT_TRUE(has_arg(a, "tap=ht0123456789-1"));
         strv_free(TAKE_PTR(a));
         s.kernel = NULL;
         ASSERT_ERR(vmm_backend_argv(&c, &s, "/bin/hull-vmm", &a), -EOPNOTSUPP);

@@ -88,7 +88,7 @@ def test_vm_and_container_on_one_network(net, tag):
     assert ip.startswith("10.97.0.") and s["IPAddress"] == ip and s["Gateway"] == "10.97.0.1"
     assert s["Ports"]["8080/tcp"][0]["HostPort"] == "18080"
     assert s["Networks"][n]["Aliases"] == ["vmalias"]
-    assert f"ht{vid[:12]}" in taps(h) and f"ht{vid[:11]}1" in taps(h)
+    assert f"ht{vid[:12]}" in taps(h) and f"ht{vid[:10]}-1" in taps(h)
     ip2, ip6 = s["Networks"][m]["IPAddress"], s["Networks"][m]["GlobalIPv6Address"]
     assert ip2.startswith("10.98.0.") and ip6.startswith("fd")
     assert vid in json.dumps(json.loads(h.run("network", "inspect", n).out)[0]["containers"])
