@@ -128,8 +128,11 @@ static int mount_one(const char *root, const char *src, const char *dst, const c
                                -ENOENT;
                 source = dev;
         }
-        if (mount(source, target, type, flags, data[0] ? data : NULL) < 0) {
-                r = -errno;
+        if (strcmp(type, "virtiofs") == 0)
+                r = agent_fs_mount(src, target, flags, data[0] ? data : NULL);
+        else
+                r = mount(source, target, type, flags, data[0] ? data : NULL) < 0 ? -errno : 0;
+        if (r < 0) {
                 agent_send_error(0, -r, "cannot mount %s '%s' on '%s': %s", type, src, dst, strerror(-r));
                 return r;
         }

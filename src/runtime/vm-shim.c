@@ -121,6 +121,7 @@ static void queue_u32(uint16_t type, uint32_t id, uint32_t v)
         agent_buf_frame(&S.out, type, id, b, sizeof(b));
 }
 
+/* The VMM, then the virtiofsd daemons its vhost-user connections kept busy (vm-fs.c). */
 static void kill_vmm(void)
 {
         if (S.vmm_pid > 0) {
@@ -128,6 +129,7 @@ static void kill_vmm(void)
                 waitpid(S.vmm_pid, NULL, 0);
                 S.vmm_pid = 0;
         }
+        vmiso_fs_stop(S.sh->shares, S.sh->n_shares, 1000);
 }
 
 static void reply_client(struct session *se, int status, const char *msg)
@@ -341,6 +343,8 @@ static void boot(void)
         struct agent_msg m;
 
         stamp("VMM start");
+        if (vmiso_fs_start(S.sh->shares, S.sh->n_shares) < 0)
+                ready_fail("%s", err_msg(-EIO));
         vmm_start();
         for (;;) {
                 struct pollfd p[2] = {{.fd = S.sh->agent_listen, .events = POLLIN},

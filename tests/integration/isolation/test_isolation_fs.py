@@ -1,0 +1,133 @@
+"""Shared volumes of VM-isolated containers through virtio-fs (docs/agent.md, "Shared directories"):
+each directory mounted into the container is served live by a virtiofsd that the container's shim
+owns. On this project's hosts the VMM is QEMU under TCG (slow boots): one VM checks everything it
+can. Run with HULL_AGENT_INITRD set to an initramfs of this tree's agent (it loads fuse and
+virtiofs); the shared assets/guest/agent.cpio may be older."""
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+for _d in ("engine", "clients"):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", _d))
+import engine_util as eu  # noqa: E402
+from engine_fixtures import ROOT_ONLY, _need_binaries  # noqa: E402
+
+pytestmark = ROOT_ONLY
+VM = ["--isolation", "vm"]
+VIRTIOFSD = os.environ.get("HULL_VIRTIOFSD", "/usr/lib/qemu/virtiofsd")
+
+
+@pytest.fixture(autouse=True)
+def need_guest():
+    for f in ("vmlinuz", "agent.cpio"):
+        if not os.path.exists(os.path.join(eu.ASSETS, "guest", f)):
+            pytest.skip(f"assets/guest/{f} is missing (scripts/guest-assets, scripts/agent-initramfs)")
+    if not os.path.exists("/usr/bin/qemu-system-x86_64") and not os.path.exists("/dev/kvm"):
+        pytest.skip("no VMM: qemu-system-x86_64 is not installed and there is no /dev/kvm")
+    if not os.access(VIRTIOFSD, os.X_OK):
+        pytest.skip(f"no virtiofsd at {VIRTIOFSD} (Debian's qemu-system-common)")
+
+
+@pytest.fixture
+def hull(tmp_path, tag, leak_check):
+    _need_binaries()
+    root = tmp_path / f"root-{tag}"
+    h = eu.Hull(str(root))
+    h.run("import", "--change", 'CMD ["/bin/sh"]', eu.busybox_tar(str(tmp_path / "bb.tar")), "bb")
+    leak_check.watch_dir(str(root / "containers"))
+    yield h
+    h.cleanup()
+    h.close()
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(k) for k in f.read().split()]
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def daemons_serving(path):
+    """virtiofsd processes whose command line names path (their -o source=)."""
+    found = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if argv and argv[0].endswith(b"virtiofsd") and any(path.encode() in a for a in argv):
+            found.append(int(p))
+    return found
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_vm_shares_volume_live_with_a_container_ro_owner_and_kill_9(hull, tmp_path):
+    hull.run("volume", "create", "shared")
+    mnt = hull.run("volume", "inspect", "--format", "{{.Mountpoint}}", "shared").out.strip()
+    assert os.path.isdir(mnt), mnt
+    os.chmod(mnt, 0o777)  # the VM's process is not root
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    (ro / "given.txt").write_text("read only\n")
+    # The VM-isolated container writes as uid 1234, refuses to write to its ro volume, then
+    # answers each file that the ordinary container writes while both run.
+    hull.run("run", "-d", "--name", "v", *VM, "--network", "none", "-u", "1234:2345",
+             "-v", "shared:/data", "-v", f"{ro}:/ro:ro", "bb", "sh", "-c",
+             "cat /ro/given.txt; touch /ro/nope 2>/dev/null && echo ro-WRITABLE || echo ro-refused; "
+             "grep -q ' /ro virtiofs ro' /proc/mounts && echo ro-mounted; "
+             "echo from-vm > /data/vm.txt; mkdir /data/dir; echo ready; "
+             "while ! test -e /data/ctr.txt; do sleep 0.1; done; echo saw $(cat /data/ctr.txt); "
+             "while :; do sleep 1; done")
+    hull.wait_for("v", lambda c: "ready" in hull.run("logs", "v").out, timeout=120, what="the VM's writes")
+    logs = hull.run("logs", "v").out
+    assert "read only" in logs and "ro-refused" in logs and "ro-mounted" in logs, logs
+    assert not (ro / "nope").exists()
+    # live: on the host, and in an ordinary container, while the VM runs
+    st = os.stat(os.path.join(mnt, "vm.txt"))
+    assert (st.st_uid, st.st_gid) == (1234, 2345)
+    assert os.stat(os.path.join(mnt, "dir")).st_uid == 1234
+    p = hull.run("run", "--rm", "--network", "none", "-v", "shared:/data", "bb", "sh", "-c",
+                 "cat /data/vm.txt; echo from-ctr > /data/ctr.txt")
+    assert p.out == "from-vm\n", p.err
+    hull.wait_for("v", lambda c: "saw from-ctr" in hull.run("logs", "v").out, timeout=30,
+                  what="the container's write seen in the VM")
+    # exec sees the share too, and a write there is at once on the host
+    hull.run("exec", "v", "sh", "-c", "echo exec > /data/exec.txt")
+    assert open(os.path.join(mnt, "exec.txt")).read() == "exec\n"
+
+    # one virtiofsd per directory, children of the shim next to the VMM
+    shim = hull.inspect("v")["State"]["Pid"]
+    kids = children(shim)
+    daemons = [k for k in kids if comm(k) == "virtiofsd"]
+    [vmm] = [k for k in kids if comm(k) != "virtiofsd"]
+    assert len(daemons) == 2, [comm(k) for k in kids]
+    assert daemons_serving(str(ro))
+    # kill -9 of the VMM: the container fails with 137 and no virtiofsd is left
+    os.kill(vmm, signal.SIGKILL)
+    c = hull.wait_for("v", lambda c: c["State"]["Status"] == "exited", timeout=30, what="the container's end")
+    assert c["State"]["ExitCode"] == 137
+    wait_until(lambda: not daemons_serving(str(ro)) and not daemons_serving(mnt), 10, "virtiofsd to go")
+    for d in daemons:
+        assert not os.path.exists(f"/proc/{d}")
+    hull.run("rm", "v")
+    assert hull.files_of_containers() == []
