@@ -32,6 +32,7 @@
 #include "devices/virtio-rng.h"
 #include "devices/virtio-vsock.h"
 #include "devices/virtio-blk.h"
+#include "devices/vhost-user-fs.h"
 #include "error.h"
 #include "layout.h"
 #include "log.h"
@@ -304,6 +305,14 @@ static int setup_devices(struct vm *vm)
                 if (r < 0)
                         return r;
         }
+        for (size_t i = 0; i < vm->cfg->n_fs; i++) {
+                r = vhost_user_fs_new(vm, &vm->cfg->fs[i], &vd);
+                if (r < 0)
+                        return r;
+                r = add_virtio(vm, vd);
+                if (r < 0)
+                        return r;
+        }
         if (vm->cfg->has_vsock) {
                 r = virtio_vsock_new(vm, vm->cfg->vsock_cid, vm->cfg->vsock_uds, &vd);
                 if (r < 0)
@@ -343,7 +352,8 @@ int vm_create(const struct vm_config *c, struct vm **ret)
         r = kvm_open(&vm->kvm, c->kvm_path);
         if (r < 0)
                 goto fail;
-        r = guest_memory_init(&vm->mem, c->memory);
+        /* A vhost-user backend maps guest RAM itself: it must be shared memory. */
+        r = c->n_fs ? guest_memory_init_shared(&vm->mem, c->memory) : guest_memory_init(&vm->mem, c->memory);
         if (r < 0)
                 goto fail;
         for (unsigned i = 0; i < vm->mem.n_regions; i++) {
