@@ -121,6 +121,26 @@ static int listen_here(const char *name)
         return TAKE_FD(fd);
 }
 
+/*
+ * Is "/" the initramfs (mountinfo type "rootfs")? pivot_root(2) refuses it (EINVAL), so
+ * virtiofsd's default sandbox, which pivots into the shared directory, cannot start there:
+ * hosts that run from an initramfs (the nested test host) get its chroot sandbox instead.
+ */
+static bool root_is_initramfs(void)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        char line[4096];
+
+        while (f && fgets(line, sizeof(line), f)) {
+                char mnt[16];
+                const char *sep = strstr(line, " - ");
+                if (sscanf(line, "%*s %*s %*s %*s %15s", mnt) == 1 && streq(mnt, "/") && sep &&
+                    startswith(sep + 3, "rootfs "))
+                        return true;
+        }
+        return false;
+}
+
 /* The child: a read-only view of the source when asked, then virtiofsd on the listening fd. */
 static _noreturn_ void exec_daemon(const char *daemon, const struct vmiso_share *sh, size_t index, int fd)
 {
@@ -158,7 +178,8 @@ static _noreturn_ void exec_daemon(const char *daemon, const struct vmiso_share 
          * and of other containers show up while the guest runs.
          */
         execl(daemon, daemon, fdarg, "-o", src, "-o", "cache=auto", "-o", "log_level=warn",
-              "--rlimit-nofile=0", (char *)NULL);
+              "--rlimit-nofile=0", "-o", root_is_initramfs() ? "sandbox=chroot" : "sandbox=namespace",
+              (char *)NULL);
         dprintf(2, "hull: cannot execute '%s': %m\n", daemon);
         _exit(127);
 }
@@ -185,6 +206,27 @@ int vmiso_fs_start(struct vmiso_share *shares, size_t n)
                           shares[i].tag);
         }
         return 0;
+}
+
+bool vmiso_fs_failure(struct vmiso_share *shares, size_t n, char *buf, size_t size)
+{
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *all = NULL;
+                char log[32];
+                size_t len = 0;
+
+                if (shares[i].pid <= 0 || waitpid(shares[i].pid, NULL, WNOHANG) != shares[i].pid)
+                        continue;
+                shares[i].pid = 0;
+                snprintf(log, sizeof(log), "fs-%zu.log", i);
+                (void)read_full_file(log, 1 << 16, &all, &len);
+                while (len && all[len - 1] == '\n')
+                        all[--len] = 0;
+                const char *last = all ? (strrchr(all, '\n') ? strrchr(all, '\n') + 1 : all) : "";
+                snprintf(buf, size, "virtiofsd for '%s' ended%s%s", shares[i].source, *last ? ": " : "", last);
+                return true;
+        }
+        return false;
 }
 
 static long ms_now(void)

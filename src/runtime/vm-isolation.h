@@ -94,6 +94,8 @@ void vmiso_fs_free(struct vmiso_share *shares, size_t n);
 int vmiso_fs_vmm_args(char ***argv, bool hull_vmm, const struct vmiso_share *shares, size_t n);
 /* Shim only, in the state directory, before the VMM starts: one virtiofsd per share. */
 int vmiso_fs_start(struct vmiso_share *shares, size_t n);
+/* Shim only: when a virtiofsd has ended (it is reaped), its last words in buf: why the VMM failed. */
+bool vmiso_fs_failure(struct vmiso_share *shares, size_t n, char *buf, size_t size);
 /* Shim only, once the VMM is gone: reap each virtiofsd, killed when still there after grace_ms. */
 void vmiso_fs_stop(struct vmiso_share *shares, size_t n, int grace_ms);
 

@@ -283,13 +283,18 @@ static void vmm_start(void)
                 ready_fail("cannot watch the VMM: %s", strerror(errno));
 }
 
-/* The VMM's own words when it fails: the last line of its console log. */
+/*
+ * The VMM's own words when it fails: the last line of its console log; a virtiofsd that
+ * ended first is the cause (the VMM then only says its backend hung up).
+ */
 static void vmm_last_line(char *buf, size_t size)
 {
         _cleanup_free_ char *all = NULL;
         size_t len = 0;
 
         buf[0] = 0;
+        if (vmiso_fs_failure(S.sh->shares, S.sh->n_shares, buf, size))
+                return;
         if (read_full_file(S.sh->console, 1 << 20, &all, &len) < 0 || len == 0)
                 return;
         while (len && (all[len - 1] == '\n' || all[len - 1] == '\r'))
