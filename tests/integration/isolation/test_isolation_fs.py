@@ -131,3 +131,16 @@ def test_vm_shares_volume_live_with_a_container_ro_owner_and_kill_9(hull, tmp_pa
         assert not os.path.exists(f"/proc/{d}")
     hull.run("rm", "v")
     assert hull.files_of_containers() == []
+
+
+def test_vm_without_virtiofsd_copies_volumes_in_and_out(hull, tmp_path):
+    """No virtiofsd (HULL_VIRTIOFSD set empty): the volume is an ext4 disk, copied back at the end."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "in.txt").write_text("in\n")
+    p = hull.run("run", "--rm", *VM, "--network", "none", "-v", f"{vol}:/data", "bb", "sh", "-c",
+                 "grep -o ' /data [a-z0-9]* ' /proc/mounts; cat /data/in.txt; echo out > /data/out.txt",
+                 env={"HULL_VIRTIOFSD": ""})
+    assert p.out == " /data ext4 \nin\n", p.err
+    assert sorted(os.listdir(vol)) == ["in.txt", "out.txt"] and (vol / "out.txt").read_text() == "out\n"
+    assert hull.files_of_containers() == []
