@@ -289,8 +289,10 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
                 return agent_send_error(0, EINVAL, "CREATE: truncated field"), -EINVAL;
         if (!have_root)
                 return agent_send_error(0, EINVAL, "CREATE: no ROOT"), -EINVAL;
-        if (root_ro && mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-                return agent_send_error(0, errno, "cannot make the root read-only: %s", strerror(errno)), -errno;
+        if (root_ro && mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+                int e = errno;
+                return agent_send_error(0, e, "cannot make the root read-only: %s", strerror(e)), -e;
+        }
         return 0;
 }
 

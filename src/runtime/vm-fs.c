@@ -223,7 +223,8 @@ bool vmiso_fs_failure(struct vmiso_share *shares, size_t n, char *buf, size_t si
                 while (len && all[len - 1] == '\n')
                         all[--len] = 0;
                 const char *last = all ? (strrchr(all, '\n') ? strrchr(all, '\n') + 1 : all) : "";
-                snprintf(buf, size, "virtiofsd for '%s' ended%s%s", shares[i].source, *last ? ": " : "", last);
+                snprintf(buf, size, "virtiofsd for '%s' ended%s%s", shares[i].source, *last ? ": " : "",
+                         last);
                 return true;
         }
         return false;

@@ -348,8 +348,9 @@ static void boot(void)
         struct agent_msg m;
 
         stamp("VMM start");
-        if (vmiso_fs_start(S.sh->shares, S.sh->n_shares) < 0)
-                ready_fail("%s", err_msg(-EIO));
+        int r = vmiso_fs_start(S.sh->shares, S.sh->n_shares);
+        if (r < 0)
+                ready_fail("%s", err_msg(r));
         vmm_start();
         for (;;) {
                 struct pollfd p[2] = {{.fd = S.sh->agent_listen, .events = POLLIN},

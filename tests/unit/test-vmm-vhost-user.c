@@ -49,7 +49,8 @@ static int recv_msg(int fd, struct vhost_user_msg *m, unsigned *n_fds)
                 char b[CMSG_SPACE(8 * sizeof(int))];
         } ctl;
         struct iovec iov = {m, VHOST_USER_HDR_SIZE};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
 
         *n_fds = 0;
         if (recvmsg(fd, &mh, MSG_WAITALL) != VHOST_USER_HDR_SIZE)
@@ -72,7 +73,8 @@ static int recv_msg(int fd, struct vhost_user_msg *m, unsigned *n_fds)
 
 static void reply(int fd, uint32_t request, const void *p, uint32_t size)
 {
-        struct vhost_user_msg m = {.request = request, .flags = VHOST_USER_VERSION | VHOST_USER_REPLY, .size = size};
+        struct vhost_user_msg m = {
+                .request = request, .flags = VHOST_USER_VERSION | VHOST_USER_REPLY, .size = size};
         memcpy(&m.payload, p, size);
         (void)!write(fd, &m, VHOST_USER_HDR_SIZE + size);
 }
@@ -98,8 +100,9 @@ static void *backend(void *arg)
                         if (B.mode == BACKEND_SHORT_FEATURES)
                                 reply(fd, m.request, &B.features, 4);
                         else
-                                reply(fd, B.mode == BACKEND_WRONG_REPLY ? VHOST_USER_GET_PROTOCOL_FEATURES
-                                                                        : m.request,
+                                reply(fd,
+                                      B.mode == BACKEND_WRONG_REPLY ? VHOST_USER_GET_PROTOCOL_FEATURES
+                                                                    : m.request,
                                       &B.features, 8);
                         continue;
                 case VHOST_USER_GET_PROTOCOL_FEATURES:
@@ -133,8 +136,8 @@ static pthread_t start_backend(enum backend_mode mode)
         }
         memset(&B, 0, sizeof(B));
         B.mode = mode;
-        B.features = (1ull << VIRTIO_F_VERSION_1) | (1ull << 28 /* INDIRECT_DESC */) | (1ull << 29 /* EVENT_IDX */) |
-                     (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+        B.features = (1ull << VIRTIO_F_VERSION_1) | (1ull << 28 /* INDIRECT_DESC */) |
+                     (1ull << 29 /* EVENT_IDX */) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
         unlink(sock);
         strcpy(sa.sun_path, sock);
         B.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

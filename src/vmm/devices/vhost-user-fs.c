@@ -36,7 +36,9 @@
 #define FS_CONFIG     (FS_TAG_MAX + 4)
 
 /* The transport features the backend must serve: the rings are its to walk. */
-#define FS_NEEDED ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VIRTIO_RING_F_INDIRECT_DESC))
+#define FS_NEEDED                                                           \
+        ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) | \
+         (1ull << VIRTIO_RING_F_INDIRECT_DESC))
 
 struct fs {
         struct vhost_user u;
@@ -96,7 +98,8 @@ static int send_mem_table(struct fs *f)
                                                           .user_addr = (uintptr_t)m->regions[i].hva};
                 fds[i] = m->regions[i].fd;
         }
-        return vhost_user_send(&f->u, VHOST_USER_SET_MEM_TABLE, &t, 8 + 32 * m->n_regions, fds, m->n_regions);
+        return vhost_user_send(&f->u, VHOST_USER_SET_MEM_TABLE, &t, 8 + 32 * m->n_regions, fds,
+                               m->n_regions);
 }
 
 static int start_queue(struct virtio_dev *vd, unsigned q)
@@ -120,7 +123,8 @@ static int start_queue(struct virtio_dev *vd, unsigned q)
         if (r >= 0)
                 r = vhost_user_send(&f->u, VHOST_USER_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0);
         if (r >= 0)
-                r = vhost_user_send(&f->u, VHOST_USER_SET_VRING_KICK, &kick, sizeof(kick), &vd->notify[q].fd, 1);
+                r = vhost_user_send(&f->u, VHOST_USER_SET_VRING_KICK, &kick, sizeof(kick), &vd->notify[q].fd,
+                                    1);
         if (r >= 0)
                 r = vhost_user_send(&f->u, VHOST_USER_SET_VRING_CALL, &call, sizeof(call), &call_fd,
                                     call_fd >= 0 ? 1 : 0);
@@ -220,10 +224,11 @@ int vhost_user_fs_new(struct vm *vm, const struct vm_fs_config *c, struct virtio
                 return r;
         }
         if ((f->u.features & FS_NEEDED) != FS_NEEDED) {
-                r = err_set(-EPROTO,
-                            "--fs: the backend at '%s' lacks virtio 1.x, event index or indirect descriptors "
-                            "(features 0x%" PRIx64 ")",
-                            c->socket, f->u.features);
+                r = err_set(
+                        -EPROTO,
+                        "--fs: the backend at '%s' lacks virtio 1.x, event index or indirect descriptors "
+                        "(features 0x%" PRIx64 ")",
+                        c->socket, f->u.features);
                 vhost_user_close(&f->u);
                 free(f);
                 return r;

@@ -49,8 +49,10 @@ int vhost_user_check_reply(const struct vhost_user_msg *m, size_t len, uint32_t 
                 return err_set(-EPROTO, "vhost-user: reply to %s is %zu bytes, shorter than a header", name,
                                len);
         if ((m->flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION || !(m->flags & VHOST_USER_REPLY))
-                return err_set(-EPROTO, "vhost-user: reply to %s has flags 0x%x, expected version 1 and the reply bit",
-                               name, m->flags);
+                return err_set(
+                        -EPROTO,
+                        "vhost-user: reply to %s has flags 0x%x, expected version 1 and the reply bit", name,
+                        m->flags);
         if (m->request != request)
                 return err_set(-EPROTO, "vhost-user: expected a reply to %s, got one to %s (%u)", name,
                                vhost_user_request_to_string(m->request), m->request);
@@ -71,7 +73,9 @@ static int read_exact(int fd, void *buf, size_t len, bool *got_fds)
                         char b[CMSG_SPACE(VHOST_USER_MAX_REGIONS * sizeof(int))];
                 } ctl;
                 struct iovec iov = {p, len};
-                struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+                struct msghdr mh = {.msg_iov = &iov,
+                                    .msg_iovlen = 1,
+                                    .msg_control = ctl.b,
                                     .msg_controllen = sizeof(ctl.b)};
                 ssize_t k = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 
@@ -108,23 +112,23 @@ static int recv_reply(struct vhost_user *u, uint32_t request, size_t size, struc
                 return -ENOTCONN;
         r = read_exact(u->fd, m, VHOST_USER_HDR_SIZE, &fds);
         if (r < 0)
-                return err_set(r, "vhost-user: no reply to %s from '%s': %s", vhost_user_request_to_string(request),
-                               u->path, strerror(-r));
+                return err_set(r, "vhost-user: no reply to %s from '%s': %s",
+                               vhost_user_request_to_string(request), u->path, strerror(-r));
         if (m->size > VHOST_USER_MAX_PAYLOAD)
                 return err_set(-EPROTO, "vhost-user: reply to %s announces %u bytes, more than %d",
                                vhost_user_request_to_string(request), m->size, VHOST_USER_MAX_PAYLOAD);
         r = read_exact(u->fd, &m->payload, m->size, &fds);
         if (r < 0)
-                return err_set(r, "vhost-user: truncated reply to %s: %s", vhost_user_request_to_string(request),
-                               strerror(-r));
+                return err_set(r, "vhost-user: truncated reply to %s: %s",
+                               vhost_user_request_to_string(request), strerror(-r));
         if (fds)
                 return err_set(-EPROTO, "vhost-user: reply to %s carries file descriptors",
                                vhost_user_request_to_string(request));
         return vhost_user_check_reply(m, VHOST_USER_HDR_SIZE + m->size, request, size);
 }
 
-static int send_msg(struct vhost_user *u, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
-                    const int *fds, size_t n_fds)
+static int send_msg(struct vhost_user *u, uint32_t request, uint32_t flags, const void *payload,
+                    uint32_t size, const int *fds, size_t n_fds)
 {
         struct vhost_user_msg m = {.request = request, .flags = VHOST_USER_VERSION | flags, .size = size};
         union {
@@ -154,17 +158,18 @@ static int send_msg(struct vhost_user *u, uint32_t request, uint32_t flags, cons
                 k = sendmsg(u->fd, &mh, MSG_NOSIGNAL);
         while (k < 0 && errno == EINTR);
         if (k < 0)
-                return err_set(errno == EAGAIN ? -ETIMEDOUT : negative_errno(), "vhost-user: cannot send %s to '%s': %m",
+                return err_set(errno == EAGAIN ? -ETIMEDOUT : negative_errno(),
+                               "vhost-user: cannot send %s to '%s': %m",
                                vhost_user_request_to_string(request), u->path);
         /* A stream socket takes a small message whole or not at all, unless it is shutting down. */
         if ((size_t)k != iov.iov_len)
-                return err_set(-EIO, "vhost-user: %s to '%s' was cut short", vhost_user_request_to_string(request),
-                               u->path);
+                return err_set(-EIO, "vhost-user: %s to '%s' was cut short",
+                               vhost_user_request_to_string(request), u->path);
         return 0;
 }
 
-int vhost_user_send(struct vhost_user *u, uint32_t request, const void *payload, uint32_t size, const int *fds,
-                    size_t n_fds)
+int vhost_user_send(struct vhost_user *u, uint32_t request, const void *payload, uint32_t size,
+                    const int *fds, size_t n_fds)
 {
         struct vhost_user_msg m;
         int r;
@@ -229,7 +234,8 @@ int vhost_user_connect(struct vhost_user *u, const char *path)
         if (connect(u->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
                 r = negative_errno();
                 vhost_user_close(u);
-                return err_set(r, "--fs: cannot connect to the vhost-user socket '%s': %s", path, strerror(-r));
+                return err_set(r, "--fs: cannot connect to the vhost-user socket '%s': %s", path,
+                               strerror(-r));
         }
         if (setsockopt(u->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
             setsockopt(u->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
@@ -244,8 +250,8 @@ int vhost_user_connect(struct vhost_user *u, const char *path)
                 r = vhost_user_get_u64(u, VHOST_USER_GET_PROTOCOL_FEATURES, &protocol);
                 protocol &= 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
                 if (r >= 0)
-                        r = vhost_user_send(u, VHOST_USER_SET_PROTOCOL_FEATURES, &protocol, sizeof(protocol), NULL,
-                                            0);
+                        r = vhost_user_send(u, VHOST_USER_SET_PROTOCOL_FEATURES, &protocol, sizeof(protocol),
+                                            NULL, 0);
                 u->protocol = protocol;
                 u->reply_ack = protocol & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
         }

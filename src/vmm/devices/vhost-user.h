@@ -41,15 +41,15 @@ enum vhost_user_request {
         _VHOST_USER_REQUEST_INVALID = -1,
 };
 
-#define VHOST_USER_VERSION         0x1
-#define VHOST_USER_VERSION_MASK    0x3
-#define VHOST_USER_REPLY           (1u << 2)
-#define VHOST_USER_NEED_REPLY      (1u << 3)
-#define VHOST_USER_HDR_SIZE        12
-#define VHOST_USER_MAX_REGIONS     8
+#define VHOST_USER_VERSION      0x1
+#define VHOST_USER_VERSION_MASK 0x3
+#define VHOST_USER_REPLY        (1u << 2)
+#define VHOST_USER_NEED_REPLY   (1u << 3)
+#define VHOST_USER_HDR_SIZE     12
+#define VHOST_USER_MAX_REGIONS  8
 /* The largest payload hull-vmm sends or accepts: SET_MEM_TABLE with 8 regions. */
-#define VHOST_USER_MAX_PAYLOAD     (8 + VHOST_USER_MAX_REGIONS * 32)
-#define VHOST_USER_VRING_NOFD      (1ull << 8) /* SET_VRING_KICK/CALL: no descriptor follows */
+#define VHOST_USER_MAX_PAYLOAD (8 + VHOST_USER_MAX_REGIONS * 32)
+#define VHOST_USER_VRING_NOFD  (1ull << 8) /* SET_VRING_KICK/CALL: no descriptor follows */
 
 /* Feature bit 30 of GET_FEATURES: the backend speaks the protocol feature negotiation. */
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
@@ -105,10 +105,10 @@ const char *vhost_user_request_to_string(uint32_t request);
 int vhost_user_check_reply(const struct vhost_user_msg *m, size_t len, uint32_t request, size_t size);
 
 struct vhost_user {
-        int fd;               /* connected socket, -EBADF when the backend is gone */
-        bool reply_ack;       /* REPLY_ACK negotiated: SET_* messages are acknowledged */
-        uint64_t features;    /* GET_FEATURES of the backend */
-        uint64_t protocol;    /* protocol features agreed */
+        int fd;            /* connected socket, -EBADF when the backend is gone */
+        bool reply_ack;    /* REPLY_ACK negotiated: SET_* messages are acknowledged */
+        uint64_t features; /* GET_FEATURES of the backend */
+        uint64_t protocol; /* protocol features agreed */
         char path[108];
 };
 
