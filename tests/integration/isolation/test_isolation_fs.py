@@ -13,7 +13,8 @@ import pytest
 for _d in ("engine", "clients"):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", _d))
 import engine_util as eu  # noqa: E402
-from engine_fixtures import ROOT_ONLY, _need_binaries  # noqa: E402
+from engine_fixtures import ROOT_ONLY  # noqa: E402
+from test_isolation_engine import hull  # noqa: E402,F401  (a private store with busybox as bb)
 
 pytestmark = ROOT_ONLY
 VM = ["--isolation", "vm"]
@@ -31,18 +32,6 @@ def need_guest():
         pytest.skip(f"no virtiofsd at {VIRTIOFSD} (Debian's qemu-system-common)")
 
 
-@pytest.fixture
-def hull(tmp_path, tag, leak_check):
-    _need_binaries()
-    root = tmp_path / f"root-{tag}"
-    h = eu.Hull(str(root))
-    h.run("import", "--change", 'CMD ["/bin/sh"]', eu.busybox_tar(str(tmp_path / "bb.tar")), "bb")
-    leak_check.watch_dir(str(root / "containers"))
-    yield h
-    h.cleanup()
-    h.close()
-
-
 def children(pid):
     with open(f"/proc/{pid}/task/{pid}/children") as f:
         return [int(k) for k in f.read().split()]
@@ -58,18 +47,7 @@ def comm(pid):
 
 def daemons_serving(path):
     """virtiofsd processes whose command line names path (their -o source=)."""
-    found = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if argv and argv[0].endswith(b"virtiofsd") and any(path.encode() in a for a in argv):
-            found.append(int(p))
-    return found
+    return eu.pids_of("virtiofsd", path)
 
 
 def wait_until(predicate, timeout, what):
