@@ -122,3 +122,20 @@ def test_vm_without_virtiofsd_copies_volumes_in_and_out(hull, tmp_path):
     assert p.out == " /data ext4 \nin\n", p.err
     assert sorted(os.listdir(vol)) == ["in.txt", "out.txt"] and (vol / "out.txt").read_text() == "out\n"
     assert hull.files_of_containers() == []
+
+
+def test_vm_kill_9_of_the_shim_takes_its_virtiofsd(hull, tmp_path):
+    """SIGKILL of the container's process (hull-runtime's shim): the VMM and every virtiofsd go too
+    (PR_SET_PDEATHSIG), nothing is left of the share."""
+    d = tmp_path / "d"
+    d.mkdir()
+    hull.run("run", "-d", "--name", "s", *VM, "--network", "none", "-v", f"{d}:/data", "bb", "sh", "-c",
+             "echo up > /data/up; while :; do sleep 1; done")
+    wait_until(lambda: (d / "up").exists(), 120, "the VM's write")
+    shim = hull.inspect("s")["State"]["Pid"]
+    assert daemons_serving(str(d))
+    os.kill(shim, signal.SIGKILL)
+    hull.wait_for("s", lambda c: c["State"]["Status"] == "exited", timeout=30, what="the container's end")
+    wait_until(lambda: not daemons_serving(str(d)), 10, "virtiofsd to go")
+    hull.run("rm", "s")
+    assert hull.files_of_containers() == []
