@@ -62,7 +62,7 @@ static void backend_lost(struct virtio_dev *vd, const char *why)
         if (f->dead)
                 return;
         f->dead = true;
-        log_error("virtio-fs '%s': %s: the device needs a reset", (const char *)f->config, why);
+        log_error("virtio-fs '%.36s': %s: the device needs a reset", (const char *)f->config, why);
         if (f->u.fd >= 0 && f->vm->loop)
                 (void)event_loop_remove(f->vm->loop, f->u.fd);
         vhost_user_close(&f->u);
