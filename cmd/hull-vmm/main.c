@@ -40,6 +40,8 @@ static const char help_text[] =
         "  --net fd=N[,mac=MAC]       the same on a tap opened by the caller and inherited as fd N\n"
         "  --vsock cid=N,uds=PATH     a virtio-vsock device; the host connects to PATH and sends\n"
         "                             \"CONNECT <port>\\n\"; guest connections to port P reach PATH_P\n"
+        "  --fs socket=PATH,tag=TAG   a virtio-fs device served by the vhost-user backend listening\n"
+        "                             at PATH (virtiofsd); the guest mounts it by TAG (repeatable)\n"
         "  --serial stdio|file=PATH|none\n"
         "                             where the COM1 console goes (default stdio)\n"
         "  --api-sock PATH            JSON control socket: status, pause, resume, shutdown\n"
@@ -68,6 +70,7 @@ enum {
         OPT_DISK,
         OPT_NET,
         OPT_VSOCK,
+        OPT_FS,
         OPT_SERIAL,
         OPT_API_SOCK,
         OPT_NO_RNG,
@@ -87,6 +90,7 @@ static const struct option options[] = {
         {"disk", required_argument, NULL, OPT_DISK},
         {"net", required_argument, NULL, OPT_NET},
         {"vsock", required_argument, NULL, OPT_VSOCK},
+        {"fs", required_argument, NULL, OPT_FS},
         {"serial", required_argument, NULL, OPT_SERIAL},
         {"api-sock", required_argument, NULL, OPT_API_SOCK},
         {"no-rng", no_argument, NULL, OPT_NO_RNG},
@@ -186,6 +190,20 @@ static int parse_args(int argc, char **argv, struct vm_config *c)
                                 return r;
                         c->has_vsock = true;
                         break;
+                case OPT_FS: {
+                        struct vm_fs_config fc;
+                        r = vm_config_parse_fs(optarg, &fc);
+                        if (r < 0)
+                                return r;
+                        struct vm_fs_config *n = realloc(c->fs, (c->n_fs + 1) * sizeof(*n));
+                        if (!n) {
+                                vm_fs_config_done(&fc);
+                                return -ENOMEM;
+                        }
+                        c->fs = n;
+                        c->fs[c->n_fs++] = fc;
+                        break;
+                }
                 case OPT_SERIAL:
                         free(c->serial_path);
                         c->serial_path = NULL;

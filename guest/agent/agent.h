@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agent.h - the pieces of hull-agent: agent.c (the loop and the process table),
- * system.c (pid 1 duties, the host transport), spawn.c (CREATE and EXEC), net.c (the NICs).
+ * system.c (pid 1 duties, the host transport), spawn.c (CREATE and EXEC), net.c (the NICs),
+ * fs.c (virtio-fs shares).
  */
 #pragma once
 
@@ -29,6 +30,9 @@ void agent_load_modules(const char *order);
 int agent_net_link(const char *name, const char *mac, const char *mtu);
 int agent_net_addr(const char *name, const char *cidr);
 int agent_net_route(const char *name, const char *dst, const char *gw);
+
+/* fs.c: mount the virtio-fs share tag on target, its modules loaded first. 0 or -errno. */
+int agent_fs_mount(const char *tag, const char *target, unsigned long flags, const char *data);
 
 /* Wait up to 10 s for a device node that a driver is still probing; -ENOENT after that. */
 int agent_wait_path(const char *path);

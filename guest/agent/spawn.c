@@ -128,8 +128,11 @@ static int mount_one(const char *root, const char *src, const char *dst, const c
                                -ENOENT;
                 source = dev;
         }
-        if (mount(source, target, type, flags, data[0] ? data : NULL) < 0) {
-                r = -errno;
+        if (strcmp(type, "virtiofs") == 0)
+                r = agent_fs_mount(src, target, flags, data[0] ? data : NULL);
+        else
+                r = mount(source, target, type, flags, data[0] ? data : NULL) < 0 ? -errno : 0;
+        if (r < 0) {
                 agent_send_error(0, -r, "cannot mount %s '%s' on '%s': %s", type, src, dst, strerror(-r));
                 return r;
         }
@@ -195,7 +198,7 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
         const uint8_t *val;
         uint32_t vlen;
         uint16_t tag;
-        bool have_root = false;
+        bool have_root = false, root_ro = false;
         int r;
 
         while ((r = agent_field_next(&it, &tag, &val, &vlen)) > 0) {
@@ -217,7 +220,12 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
                                 return agent_send_error(0, ENOENT, "root disk '%s' did not appear", dev),
                                        -ENOENT;
                         mkdir(root, 0755);
-                        r = mount_one("", parts[0], root, parts[1], n > 2 ? parts[2] : "");
+                        /*
+                         * A read-only root is mounted writable until the mount points and files of
+                         * CREATE are in place (as runc does before it remounts the root read-only).
+                         */
+                        root_ro = n > 2 && strcmp(parts[2], "ro") == 0;
+                        r = mount_one("", parts[0], root, parts[1], n > 2 && !root_ro ? parts[2] : "");
                         if (r < 0)
                                 return r;
                         setup_dev(root);
@@ -281,6 +289,10 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
                 return agent_send_error(0, EINVAL, "CREATE: truncated field"), -EINVAL;
         if (!have_root)
                 return agent_send_error(0, EINVAL, "CREATE: no ROOT"), -EINVAL;
+        if (root_ro && mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+                int e = errno;
+                return agent_send_error(0, e, "cannot make the root read-only: %s", strerror(e)), -e;
+        }
         return 0;
 }
 

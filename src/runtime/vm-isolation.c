@@ -4,8 +4,9 @@
  * (annotation io.hull.isolation=vm; docs/agent.md, "Host side").
  *
  * create: the bundle's root file system becomes an ext4 image (mke2fs -d, no mount
- * on the host), directory bind mounts become ext4 data disks (copied back to their
- * directory when the VM ends, rw ones only), file bind mounts (hosts, resolv.conf,
+ * on the host), directory bind mounts become virtio-fs shares served by virtiofsd (vm-fs.c),
+ * or where there is no virtiofsd ext4 data disks (copied back to their directory when the VM
+ * ends, rw ones only), file bind mounts (hosts, resolv.conf,
  * hostname) travel in the CREATE frame; then the shim (vm-shim.c) is forked, boots the
  * VMM and answers "ok" or one line of error through a pipe before create returns.
  *
@@ -184,7 +185,7 @@ static int choose_vmm(const struct oci_config *cfg, enum vmm_kind *ret, bool *re
 
 static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const char *kernel,
                     const char *initrd, const char *root_disk, size_t n_disks, const struct vmiso_net *net,
-                    char ***ret)
+                    const struct vmiso_share *shares, size_t n_shares, char ***ret)
 {
         const char *mem = config_annotation(cfg, "io.hull.isolation.memory") ?: "256";
         const char *cpus = config_annotation(cfg, "io.hull.isolation.cpus") ?: "1";
@@ -261,6 +262,13 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 }
                 ADD("-m");
                 ADDF("%d", m);
+                /* vhost-user: virtiofsd maps the guest's RAM, which must be a shared memfd. */
+                if (n_shares) {
+                        ADD("-object");
+                        ADDF("memory-backend-memfd,id=mem,size=%dM,share=on", m);
+                        ADD("-machine");
+                        ADD("memory-backend=mem");
+                }
                 ADD("-smp");
                 ADD(cpus);
                 ADD("-nodefaults");
@@ -302,6 +310,8 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
         }
 #undef ADD
 #undef ADDF
+        if (r >= 0)
+                r = vmiso_fs_vmm_args(&a, kind == VMM_HULL, shares, n_shares);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(a);
@@ -364,6 +374,8 @@ struct create_plan {
         struct agent_buf frame;
         struct vmiso_volume volumes[MAX_VOLUMES];
         size_t n_volumes;
+        struct vmiso_share shares[MAX_VOLUMES];
+        size_t n_shares;
         struct vmiso_net net;
         int tap_fds[VMISO_MAX_NICS];
 };
@@ -372,6 +384,7 @@ static void create_plan_done(struct create_plan *p)
 {
         agent_buf_free(&p->frame);
         vmiso_net_done(&p->net);
+        vmiso_fs_free(p->shares, p->n_shares);
         for (size_t i = 0; i < p->n_volumes; i++) {
                 free(p->volumes[i].image);
                 free(p->volumes[i].host_dir);
@@ -445,11 +458,23 @@ static int plan_create(const struct oci_config *cfg, const char *state_dir, stru
                                   m->source);
                         continue;
                 }
-                if (p->n_volumes == MAX_VOLUMES) {
+                if (p->n_volumes + p->n_shares == MAX_VOLUMES) {
                         r = err_set(-E2BIG, "mounts: at most %d directories can be mounted in a VM",
                                     MAX_VOLUMES);
                         break;
                 }
+                /*
+                 * A live share through virtio-fs (vm-fs.c); without virtiofsd, or for a path that
+                 * its -o option list cannot carry (a ','), a copy in and out.
+                 */
+                if (vmiso_fs_daemon() && !strchr(m->source, ',')) {
+                        r = vmiso_fs_plan(&p->frame, &p->shares[p->n_shares], p->n_shares, m->source,
+                                          m->destination, has_option(m->options, "ro"));
+                        p->n_shares++;
+                        continue;
+                }
+                log_debug("vm isolation: '%s' is copied into the VM and back (%s)", m->source,
+                          vmiso_fs_daemon() ? "a ',' in its path" : "no virtiofsd");
                 struct vmiso_volume *v = &p->volumes[p->n_volumes];
                 char dev[8];
                 v->image = strdup_printf("%s/vol-%zu.ext4", state_dir, p->n_volumes);
@@ -674,7 +699,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         }
         r = plan_create(cfg, s->dir, &plan);
         if (r >= 0)
-                r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, 1 + plan.n_volumes, &plan.net, &argv);
+                r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, 1 + plan.n_volumes, &plan.net,
+                             plan.shares, plan.n_shares, &argv);
         if (r < 0 || (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
 
@@ -720,6 +746,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         sh.create_frame = plan.frame;
         sh.volumes = plan.volumes;
         sh.n_volumes = plan.n_volumes;
+        sh.shares = plan.shares;
+        sh.n_shares = plan.n_shares;
         sh.tap_fds = plan.tap_fds;
         sh.n_taps = plan.net.n;
         sh.vmm_argv = argv;

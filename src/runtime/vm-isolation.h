@@ -9,7 +9,8 @@
  * exec.fifo, the pid and its start time, and SIGKILL (PR_SET_PDEATHSIG takes the VMM
  * along) work on the shim as they do on a container's init.
  *
- * State directory additions: rootfs.ext4 (the root disk), vol-N.ext4 (volumes),
+ * State directory additions: rootfs.ext4 (the root disk), vol-N.ext4 (volumes copied),
+ * fs-N.sock and fs-N.log (virtiofsd of shared volumes),
  * agent.sock / vsock.sock_1024 (the agent's connection), exec.sock (exec clients),
  * console.log (the guest's serial console), vmm (which VMM and why).
  */
@@ -73,6 +74,31 @@ struct vmiso_volume {
         char *host_dir; /* copied back when the VM has ended (rw volumes) */
 };
 
+/* ------------------------------------------------------------------ shared directories (vm-fs.c) */
+
+struct vmiso_share {
+        char *source;     /* the host directory */
+        char tag[16];     /* the virtio-fs tag the guest mounts: hullfsN */
+        char socket[24];  /* fs-N.sock, the vhost-user socket in the state directory */
+        bool readonly;    /* virtiofsd sees a read-only bind of source */
+        pid_t pid;        /* virtiofsd, the shim's child; 0 when not running */
+};
+
+/* virtiofsd's path ($HULL_VIRTIOFSD, else Debian's), NULL when there is none: volumes are then copies. */
+const char *vmiso_fs_daemon(void);
+/* Fill *sh for the index-th share of source at destination and append its MOUNT field to frame. */
+int vmiso_fs_plan(struct agent_buf *frame, struct vmiso_share *sh, size_t index, const char *source,
+                  const char *destination, bool readonly);
+void vmiso_fs_free(struct vmiso_share *shares, size_t n);
+/* Append the VMM's arguments for the shares: --fs (hull-vmm), -chardev and -device (QEMU). */
+int vmiso_fs_vmm_args(char ***argv, bool hull_vmm, const struct vmiso_share *shares, size_t n);
+/* Shim only, in the state directory, before the VMM starts: one virtiofsd per share. */
+int vmiso_fs_start(struct vmiso_share *shares, size_t n);
+/* Shim only: when a virtiofsd has ended (it is reaped), its last words in buf: why the VMM failed. */
+bool vmiso_fs_failure(struct vmiso_share *shares, size_t n, char *buf, size_t size);
+/* Shim only, once the VMM is gone: reap each virtiofsd, killed when still there after grace_ms. */
+void vmiso_fs_stop(struct vmiso_share *shares, size_t n, int grace_ms);
+
 struct vmiso_shim {
         int agent_listen;          /* listening socket the agent connects to (through the VMM) */
         int exec_listen;           /* exec.sock */
@@ -88,6 +114,8 @@ struct vmiso_shim {
         struct agent_buf main_fields;  /* EXEC fields of process 1 */
         struct vmiso_volume *volumes;
         size_t n_volumes;
+        struct vmiso_share *shares;
+        size_t n_shares;
         int *tap_fds; /* handed to the VMM (not close-on-exec there), then closed by the shim */
         size_t n_taps;
         int boot_timeout_ms;

@@ -121,6 +121,7 @@ static void queue_u32(uint16_t type, uint32_t id, uint32_t v)
         agent_buf_frame(&S.out, type, id, b, sizeof(b));
 }
 
+/* The VMM, then the virtiofsd daemons its vhost-user connections kept busy (vm-fs.c). */
 static void kill_vmm(void)
 {
         if (S.vmm_pid > 0) {
@@ -128,6 +129,7 @@ static void kill_vmm(void)
                 waitpid(S.vmm_pid, NULL, 0);
                 S.vmm_pid = 0;
         }
+        vmiso_fs_stop(S.sh->shares, S.sh->n_shares, 1000);
 }
 
 static void reply_client(struct session *se, int status, const char *msg)
@@ -281,13 +283,18 @@ static void vmm_start(void)
                 ready_fail("cannot watch the VMM: %s", strerror(errno));
 }
 
-/* The VMM's own words when it fails: the last line of its console log. */
+/*
+ * The VMM's own words when it fails: the last line of its console log; a virtiofsd that
+ * ended first is the cause (the VMM then only says its backend hung up).
+ */
 static void vmm_last_line(char *buf, size_t size)
 {
         _cleanup_free_ char *all = NULL;
         size_t len = 0;
 
         buf[0] = 0;
+        if (vmiso_fs_failure(S.sh->shares, S.sh->n_shares, buf, size))
+                return;
         if (read_full_file(S.sh->console, 1 << 20, &all, &len) < 0 || len == 0)
                 return;
         while (len && (all[len - 1] == '\n' || all[len - 1] == '\r'))
@@ -341,6 +348,9 @@ static void boot(void)
         struct agent_msg m;
 
         stamp("VMM start");
+        int r = vmiso_fs_start(S.sh->shares, S.sh->n_shares);
+        if (r < 0)
+                ready_fail("%s", err_msg(r));
         vmm_start();
         for (;;) {
                 struct pollfd p[2] = {{.fd = S.sh->agent_listen, .events = POLLIN},

@@ -6,9 +6,15 @@
  * page until the kernel is loaded, which keeps both start time and the RSS that a
  * small guest costs low. MADV_DONTFORK keeps guest RAM out of any child process;
  * MADV_HUGEPAGE on 2 MiB-aligned RAM lets KVM use 2 MiB mappings.
+ *
+ * Shared RAM (a vhost-user device is configured, vhost-user.h): a memfd per region,
+ * MAP_SHARED, sized with ftruncate (sparse: still only touched pages are allocated) and
+ * kept open for SET_MEM_TABLE. The same 2 MiB alignment and MADV_HUGEPAGE apply: shmem
+ * honours it where /sys/kernel/mm/transparent_hugepage/shmem_enabled says advise.
  */
 #include <inttypes.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "layout.h"
@@ -16,8 +22,10 @@
 
 #define HUGE_PAGE (2ULL << 20)
 
-static int region_map(struct guest_region *r, uint64_t gpa, uint64_t size)
+static int region_map(struct guest_region *r, uint64_t gpa, uint64_t size, bool shared)
 {
+        _cleanup_close_ int fd = -EBADF;
+
         /*
          * Align the mapping to 2 MiB, like the guest addresses it backs, and ask for
          * transparent huge pages: KVM can then map guest RAM with 2 MiB pages, which
@@ -34,16 +42,28 @@ static int region_map(struct guest_region *r, uint64_t gpa, uint64_t size)
                 munmap(p, (size_t)(a - p));
         if (a + size < p + len)
                 munmap(a + size, (size_t)(p + len - (a + size)));
+        if (shared) {
+                /* The reservation above gave the alignment; the memfd replaces it in place. */
+                fd = memfd_create("hull-vmm-ram", MFD_CLOEXEC);
+                if (fd < 0 || ftruncate(fd, (off_t)size) < 0 ||
+                    mmap(a, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0) ==
+                            MAP_FAILED) {
+                        int e = negative_errno();
+                        munmap(a, size);
+                        return e;
+                }
+        }
         (void)madvise(a, size, MADV_DONTFORK);
         if (size % HUGE_PAGE == 0)
                 (void)madvise(a, size, MADV_HUGEPAGE);
         r->gpa = gpa;
         r->size = size;
         r->hva = a;
+        r->fd = TAKE_FD(fd);
         return 0;
 }
 
-int guest_memory_init(struct guest_memory *m, uint64_t size)
+static int memory_init(struct guest_memory *m, uint64_t size, bool shared)
 {
         int r;
 
@@ -54,12 +74,12 @@ int guest_memory_init(struct guest_memory *m, uint64_t size)
                                size);
         *m = (struct guest_memory){};
         uint64_t low = MIN(size, LAYOUT_LOWMEM_MAX);
-        r = region_map(&m->regions[0], 0, low);
+        r = region_map(&m->regions[0], 0, low, shared);
         if (r < 0)
                 return r;
         m->n_regions = 1;
         if (size > low) {
-                r = region_map(&m->regions[1], LAYOUT_HIGHMEM, size - low);
+                r = region_map(&m->regions[1], LAYOUT_HIGHMEM, size - low, shared);
                 if (r < 0) {
                         guest_memory_done(m);
                         return r;
@@ -70,6 +90,16 @@ int guest_memory_init(struct guest_memory *m, uint64_t size)
         return 0;
 }
 
+int guest_memory_init(struct guest_memory *m, uint64_t size)
+{
+        return memory_init(m, size, false);
+}
+
+int guest_memory_init_shared(struct guest_memory *m, uint64_t size)
+{
+        return memory_init(m, size, true);
+}
+
 int guest_memory_init_flat(struct guest_memory *m, uint64_t size)
 {
         int r;
@@ -77,7 +107,7 @@ int guest_memory_init_flat(struct guest_memory *m, uint64_t size)
         if (size == 0 || size % 4096 != 0)
                 return -EINVAL;
         *m = (struct guest_memory){};
-        r = region_map(&m->regions[0], 0, size);
+        r = region_map(&m->regions[0], 0, size, false);
         if (r < 0)
                 return r;
         m->n_regions = 1;
@@ -87,8 +117,10 @@ int guest_memory_init_flat(struct guest_memory *m, uint64_t size)
 
 void guest_memory_done(struct guest_memory *m)
 {
-        for (unsigned i = 0; i < m->n_regions; i++)
+        for (unsigned i = 0; i < m->n_regions; i++) {
                 munmap(m->regions[i].hva, m->regions[i].size);
+                safe_close(m->regions[i].fd);
+        }
         *m = (struct guest_memory){};
 }
 

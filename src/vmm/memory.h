@@ -3,7 +3,9 @@
  * memory.h - guest RAM: its regions, and checked guest-physical to host translation.
  *
  * struct guest_memory owns one anonymous mapping per region (MAP_NORESERVE: pages are
- * only faulted in when the guest or a loader touches them). Regions never overlap and
+ * only faulted in when the guest or a loader touches them), or with
+ * guest_memory_init_shared() one memfd per region mapped MAP_SHARED, whose descriptor a
+ * vhost-user backend maps too (vhost-user.h, SET_MEM_TABLE). Regions never overlap and
  * are fixed for the life of the machine, so translations need no lock.
  *
  * Every access the VMM makes on the guest's behalf goes through guest_memory_ptr(),
@@ -25,6 +27,7 @@ struct guest_region {
         uint64_t gpa;
         uint64_t size;
         uint8_t *hva;
+        int fd; /* the region's memfd (shared memory), else -EBADF */
 };
 
 struct guest_memory {
@@ -38,6 +41,8 @@ struct guest_memory {
  * from 4 GiB. size must be a multiple of 1 MiB and at least 16 MiB.
  */
 int guest_memory_init(struct guest_memory *m, uint64_t size);
+/* The same layout, each region a memfd mapped shared, for vhost-user backends (memory.c). */
+int guest_memory_init_shared(struct guest_memory *m, uint64_t size);
 /* One region at gpa 0 of size bytes (unit tests, fuzzers: any size that is a page multiple). */
 int guest_memory_init_flat(struct guest_memory *m, uint64_t size);
 void guest_memory_done(struct guest_memory *m);

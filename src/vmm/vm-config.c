@@ -26,6 +26,13 @@ void vm_net_config_done(struct vm_net_config *n)
         *n = (struct vm_net_config){};
 }
 
+void vm_fs_config_done(struct vm_fs_config *f)
+{
+        free(f->socket);
+        free(f->tag);
+        *f = (struct vm_fs_config){};
+}
+
 void vm_config_done(struct vm_config *c)
 {
         free(c->kernel);
@@ -37,6 +44,9 @@ void vm_config_done(struct vm_config *c)
         for (size_t i = 0; i < c->n_nets; i++)
                 vm_net_config_done(&c->nets[i]);
         free(c->nets);
+        for (size_t i = 0; i < c->n_fs; i++)
+                vm_fs_config_done(&c->fs[i]);
+        free(c->fs);
         free(c->vsock_uds);
         free(c->serial_path);
         free(c->api_sock);
@@ -160,6 +170,40 @@ int vm_config_parse_net(const char *spec, struct vm_net_config *ret)
         return 0;
 }
 
+int vm_config_parse_fs(const char *spec, struct vm_fs_config *ret)
+{
+        _cleanup_strv_free_ char **items = NULL;
+        _cleanup_free_ char *socket = NULL, *tag = NULL;
+        int r;
+
+        r = split(spec, &items);
+        if (r < 0)
+                return r;
+        STRV_FOREACH (i, items) {
+                const char *v;
+                char **dst;
+                if ((v = startswith(*i, "socket=")))
+                        dst = &socket;
+                else if ((v = startswith(*i, "tag=")))
+                        dst = &tag;
+                else
+                        return err_set(-EINVAL, "--fs: unknown option '%s'", *i);
+                free(*dst);
+                *dst = strdup(v);
+                if (!*dst)
+                        return -ENOMEM;
+        }
+        if (!socket || !*socket || !tag)
+                return err_set(-EINVAL, "--fs: needs both socket=PATH and tag=TAG, got '%s'", spec);
+        if (strlen(socket) >= UNIX_PATH_MAX)
+                return err_set(-EINVAL, "--fs: socket path '%s' is too long for a Unix socket", socket);
+        /* virtio 1.2 §5.11.4: the tag fills at most 36 bytes of the configuration. */
+        if (!*tag || strlen(tag) > 36)
+                return err_set(-EINVAL, "--fs: tag '%s' must have 1 to 36 bytes", tag);
+        *ret = (struct vm_fs_config){.socket = TAKE_PTR(socket), .tag = TAKE_PTR(tag)};
+        return 0;
+}
+
 int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds)
 {
         _cleanup_strv_free_ char **items = NULL;
@@ -227,7 +271,11 @@ int vm_config_check(const struct vm_config *c)
                 return err_set(-EINVAL,
                                "--memory: %" PRIu64 " bytes is not a whole number of MiB from 16M to 1T",
                                c->memory);
-        if (c->n_disks + c->n_nets + (c->has_vsock ? 1 : 0) + (c->rng ? 1 : 0) > 30)
+        for (size_t i = 0; i < c->n_fs; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (streq(c->fs[i].tag, c->fs[j].tag))
+                                return err_set(-EINVAL, "--fs: tag '%s' is given twice", c->fs[i].tag);
+        if (c->n_disks + c->n_nets + c->n_fs + (c->has_vsock ? 1 : 0) + (c->rng ? 1 : 0) > 30)
                 return err_set(-EINVAL,
                                "too many devices: at most 30 disks, network and other devices in all");
         if (c->api_sock && strlen(c->api_sock) >= UNIX_PATH_MAX)

@@ -4,6 +4,7 @@
  *   --disk PATH[,ro][,direct][,format=raw|qcow2|vhd]
  *   --net tap=NAME[,mac=MAC] | fd=N[,mac=MAC]
  *   --vsock cid=N,uds=PATH
+ *   --fs socket=PATH,tag=TAG
  *   --serial stdio|file=PATH|none
  * Each parser fills its result only on success, and on failure records one line that
  * names the option and the offending part ("--disk: unknown option 'rw'").
@@ -14,6 +15,7 @@
 
 int vm_config_parse_disk(const char *spec, struct vm_disk_config *ret);
 int vm_config_parse_net(const char *spec, struct vm_net_config *ret);
+int vm_config_parse_fs(const char *spec, struct vm_fs_config *ret);
 int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds);
 int vm_config_parse_serial(const char *spec, enum serial_mode *ret_mode, char **ret_path);
 int vm_config_parse_mac(const char *s, uint8_t mac[6]);
@@ -21,3 +23,4 @@ int vm_config_parse_mac(const char *s, uint8_t mac[6]);
 int vm_config_check(const struct vm_config *c);
 void vm_disk_config_done(struct vm_disk_config *d);
 void vm_net_config_done(struct vm_net_config *n);
+void vm_fs_config_done(struct vm_fs_config *f);

@@ -32,10 +32,12 @@
 #include "devices/virtio-rng.h"
 #include "devices/virtio-vsock.h"
 #include "devices/virtio-blk.h"
+#include "devices/vhost-user-fs.h"
 #include "error.h"
 #include "layout.h"
 #include "log.h"
 #include "pci.h"
+#include "util.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "vmm-seccomp.h"
@@ -304,6 +306,14 @@ static int setup_devices(struct vm *vm)
                 if (r < 0)
                         return r;
         }
+        for (size_t i = 0; i < vm->cfg->n_fs; i++) {
+                r = vhost_user_fs_new(vm, &vm->cfg->fs[i], &vd);
+                if (r < 0)
+                        return r;
+                r = add_virtio(vm, vd);
+                if (r < 0)
+                        return r;
+        }
         if (vm->cfg->has_vsock) {
                 r = virtio_vsock_new(vm, vm->cfg->vsock_cid, vm->cfg->vsock_uds, &vd);
                 if (r < 0)
@@ -321,6 +331,21 @@ static int setup_devices(struct vm *vm)
                         return r;
         }
         return 0;
+}
+
+/*
+ * Shared memory ignores MADV_HUGEPAGE unless shmem_enabled allows it: then KVM maps guest RAM
+ * with 4 KiB pages, which nested paging makes much slower (docs/vmm.md, "virtio-fs").
+ */
+static void log_shmem_hugepages(void)
+{
+        _cleanup_free_ char *v = NULL;
+        size_t n = 0;
+
+        if (read_full_file("/sys/kernel/mm/transparent_hugepage/shmem_enabled", 4096, &v, &n) >= 0 &&
+            (strstr(v, "[never]") || strstr(v, "[deny]")))
+                log_debug("guest RAM is shared memory without huge pages (shmem_enabled is never): "
+                          "'advise' in /sys/kernel/mm/transparent_hugepage/shmem_enabled makes it faster");
 }
 
 int vm_create(const struct vm_config *c, struct vm **ret)
@@ -343,7 +368,10 @@ int vm_create(const struct vm_config *c, struct vm **ret)
         r = kvm_open(&vm->kvm, c->kvm_path);
         if (r < 0)
                 goto fail;
-        r = guest_memory_init(&vm->mem, c->memory);
+        /* A vhost-user backend maps guest RAM itself: it must be shared memory. */
+        r = c->n_fs ? guest_memory_init_shared(&vm->mem, c->memory) : guest_memory_init(&vm->mem, c->memory);
+        if (r >= 0 && c->n_fs)
+                log_shmem_hugepages();
         if (r < 0)
                 goto fail;
         for (unsigned i = 0; i < vm->mem.n_regions; i++) {

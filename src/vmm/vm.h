@@ -71,6 +71,11 @@ struct vm_net_config {
         bool has_mac;
 };
 
+struct vm_fs_config {
+        char *socket; /* a vhost-user backend's listening socket (virtiofsd) */
+        char *tag;    /* what the guest mounts: at most 36 bytes */
+};
+
 struct vm_config {
         char *kernel;
         char *initrd;
@@ -81,6 +86,8 @@ struct vm_config {
         size_t n_disks;
         struct vm_net_config *nets;
         size_t n_nets;
+        struct vm_fs_config *fs;
+        size_t n_fs;
         bool has_vsock;
         uint64_t vsock_cid;
         char *vsock_uds;

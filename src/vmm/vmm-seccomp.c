@@ -60,9 +60,14 @@ static const int io_syscalls[] = {
         A(rt_sigaction),   A(wait4),       A(getsockname),
 };
 
-/* A driver's DRIVER_OK or reset, written by a vCPU, starts or stops the device's I/O sources. */
+/*
+ * A driver's DRIVER_OK or reset, written by a vCPU, starts or stops the device's I/O sources;
+ * for a vhost-user device (vhost-user-fs.c) that is messages on its connected socket.
+ */
 static const int vcpu_syscalls[] = {
         A(epoll_ctl),
+        A(sendmsg),
+        A(recvmsg),
 };
 
 static const unsigned long vcpu_ioctls[] = {

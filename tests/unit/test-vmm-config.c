@@ -76,6 +76,29 @@ TEST(vsock_and_serial_specs)
         ASSERT_ERR(vm_config_parse_serial("tty", &mode, &path), -EINVAL);
 }
 
+TEST(fs_specs)
+{
+        struct vm_fs_config f;
+        struct vm_config c = {.cpus = 1, .memory = 256ULL << 20, .kernel = (char *)"k"};
+        struct vm_fs_config two[2] = {{.socket = (char *)"a", .tag = (char *)"t"},
+                                      {.socket = (char *)"b", .tag = (char *)"t"}};
+
+        ASSERT_OK(vm_config_parse_fs("socket=fs-0.sock,tag=hullfs0", &f));
+        ASSERT_STREQ(f.socket, "fs-0.sock");
+        ASSERT_STREQ(f.tag, "hullfs0");
+        vm_fs_config_done(&f);
+        ASSERT_ERR(vm_config_parse_fs("socket=x", &f), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "needs both socket=PATH and tag=TAG");
+        ASSERT_ERR(vm_config_parse_fs("socket=x,tag=0123456789012345678901234567890123456", &f), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "must have 1 to 36 bytes");
+        ASSERT_ERR(vm_config_parse_fs("socket=x,tag=t,cache=auto", &f), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "unknown option 'cache=auto'");
+        c.fs = two;
+        c.n_fs = 2;
+        ASSERT_ERR(vm_config_check(&c), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "tag 't' is given twice");
+}
+
 TEST(config_check)
 {
         struct vm_config c = {.cpus = 1, .memory = 256ULL << 20};

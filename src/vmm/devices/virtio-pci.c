@@ -582,7 +582,7 @@ int virtio_dev_new(struct vm *vm, const struct virtio_dev_ops *ops, uint64_t fea
                 vd->notify[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
                 if (vd->notify[q].fd < 0)
                         r = negative_errno();
-                else if (vm->loop)
+                else if (vm->loop && !ops->external_queues)
                         r = event_loop_add(vm->loop, vd->notify[q].fd, EPOLLIN, on_notify, &vd->notify[q]);
         }
         if (r < 0) {
@@ -607,7 +607,7 @@ void virtio_dev_free(struct virtio_dev *vd)
         for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
                 if (vd->notify[q].fd < 0)
                         continue;
-                if (vd->vm->loop)
+                if (vd->vm->loop && !vd->ops->external_queues)
                         (void)event_loop_remove(vd->vm->loop, vd->notify[q].fd);
                 if (vd->notify_base && have_kvm(vd))
                         (void)kvm_ioeventfd(&vd->vm->kvm, vd->notify[q].fd,

@@ -55,6 +55,11 @@ struct virtio_dev_ops {
         uint16_t num_queues;
         uint16_t queue_size;
         uint32_t config_size; /* bytes of device-specific configuration */
+        /*
+         * Another process serves the queues (vhost-user): their notify eventfds are not
+         * watched by the event loop but handed to it, and queue_notify is never called.
+         */
+        bool external_queues;
         void (*config_read)(struct virtio_dev *vd, uint32_t offset, void *data, uint32_t len);
         void (*config_write)(struct virtio_dev *vd, uint32_t offset, const void *data, uint32_t len);
         /* The driver made buffers available on queue q (event loop thread). */
