@@ -182,7 +182,8 @@ static int choose_vmm(const struct oci_config *cfg, enum vmm_kind *ret, bool *re
 }
 
 static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const char *kernel,
-                    const char *initrd, const char *root_disk, size_t n_disks, char ***ret)
+                    const char *initrd, const char *root_disk, enum disk_format root_format, size_t n_disks,
+                    char ***ret)
 {
         const char *mem = config_annotation(cfg, "io.hull.isolation.memory") ?: "256";
         const char *cpus = config_annotation(cfg, "io.hull.isolation.cpus") ?: "1";
@@ -233,7 +234,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("--disk");
                         if (i == 0)
-                                ADDF("%s,format=raw", root_disk);
+                                ADDF("%s,format=%s", root_disk, disk_format_to_string(root_format));
                         else
                                 ADDF("vol-%zu.ext4,format=raw", i - 1);
                 }
@@ -277,7 +278,8 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("-drive");
                         if (i == 0)
-                                ADDF("file=%s,format=raw,if=none,id=d0,cache=unsafe", root_disk);
+                                ADDF("file=%s,format=%s,if=none,id=d0,cache=unsafe", root_disk,
+                                     disk_format_to_string(root_format));
                         else
                                 ADDF("file=vol-%zu.ext4,format=raw,if=none,id=d%zu", i - 1, i);
                         ADD("-device");
@@ -565,6 +567,17 @@ static void take_terminal(int slave)
         ioctl(slave, TIOCSCTTY, 0);
 }
 
+/* The shim's stamps (vm-shim.c), for the steps create does before the shim exists. */
+static void stamp_create(const struct vmiso_shim *sh, const char *step)
+{
+        struct timespec t;
+
+        if (!sh->debug)
+                return;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        fprintf(stderr, "hull-shim: T+%ld %s\n", t.tv_sec * 1000 + t.tv_nsec / 1000000 - sh->t0_ms, step);
+}
+
 int vmiso_create(const struct create_options *o, const struct oci_config *cfg, const char *config_buf,
                  size_t config_len, const char *bundle, const char *rootfs, int *ret_exit)
 {
@@ -583,6 +596,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         struct container_state *s = NULL;
         int ready[2] = {-EBADF, -EBADF};
         enum vmm_kind kind = VMM_QEMU;
+        enum disk_format root_format = DISK_FORMAT_RAW;
         bool kvm = false;
         pid_t pid = 0;
         int r;
@@ -627,12 +641,14 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         /*
          * io.hull.isolation.rootfs-disk names a disk that outlives the runtime's container (hull's
          * engine keeps one per container, so that the guest's changes survive a restart): made
-         * from the bundle's root the first time only. Otherwise the disk is the state's.
+         * the first time only. Otherwise the disk is the state's. Either way a qcow2 overlay on
+         * a base that is made once (vm-disk.c); a kept disk from before overlays stays raw.
          */
         {
                 const char *keep = config_annotation(cfg, "io.hull.isolation.rootfs-disk");
-                image = keep ? strdup(keep) : strdup_printf("%s/rootfs.ext4", s->dir);
-                if (!image) {
+                _cleanup_free_ char *cache_dir = strdup_printf("%s/" VMISO_DISK_CACHE_DIR, o->root);
+                image = keep ? strdup(keep) : strdup_printf("%s/rootfs.qcow2", s->dir);
+                if (!image || !cache_dir) {
                         r = -ENOMEM;
                         goto undo;
                 }
@@ -642,15 +658,21 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                                     image);
                         goto undo;
                 }
+                struct vmiso_disk_cache cache = {.dir = cache_dir,
+                                                 .max_entries = VMISO_DISK_CACHE_MAX_ENTRIES,
+                                                 .max_bytes = VMISO_DISK_CACHE_MAX_BYTES};
                 if ((!keep || access(image, F_OK) < 0) &&
-                    (r = vmiso_disk_from_base(
-                             rootfs, config_annotation(cfg, "io.hull.isolation.rootfs-base"), image)) < 0) {
+                    (r = vmiso_root_disk(rootfs, config_annotation(cfg, "io.hull.isolation.rootfs-base"),
+                                         &cache, image)) < 0) {
                         err_prefix(r, "root.path: cannot make the VM's root disk of '%s'", rootfs);
                         goto undo;
                 }
+                root_format = vmiso_disk_format(image);
+                stamp_create(&sh, "root disk ready");
         }
         if ((r = plan_create(cfg, s->dir, &plan)) < 0 ||
-            (r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, 1 + plan.n_volumes, &argv)) < 0 ||
+            (r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, root_format, 1 + plan.n_volumes, &argv)) <
+                    0 ||
             (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
 
