@@ -57,6 +57,7 @@ static struct {
         struct agent_buf out;
         struct proc procs[MAX_PROCS];
         bool created;
+        bool create_failed; /* EXECs that the host sent behind a failed CREATE must not run in "/" */
         bool debug;
         bool is_init;
 } A = {.host_fd = -1};
@@ -365,12 +366,17 @@ static void handle_msg(const struct agent_msg *m)
                         debug("READY");
                         A.created = true;
                         send_frame(AGENT_READY, 0, NULL, 0);
-                }
+                } else
+                        A.create_failed = true;
                 return;
         case AGENT_EXEC: {
                 struct proc *slot = NULL;
                 if (proc_find(m->id)) {
                         agent_send_error(m->id, EEXIST, "process %u exists", m->id);
+                        return;
+                }
+                if (A.create_failed) {
+                        agent_send_error(m->id, ECANCELED, "the container could not be set up");
                         return;
                 }
                 for (size_t i = 0; i < MAX_PROCS && !slot; i++)

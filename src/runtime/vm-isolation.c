@@ -716,6 +716,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         }
         sh.ready_fd = ready[1];
         sh.create_frame = plan.frame;
+        sh.create_early = kind == VMM_HULL;
         sh.volumes = plan.volumes;
         sh.n_volumes = plan.n_volumes;
         sh.vmm_argv = argv;

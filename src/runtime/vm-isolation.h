@@ -84,7 +84,8 @@ struct vmiso_shim {
         long t0_ms; /* CLOCK_MONOTONIC at the start of create, for those stamps */
         char **vmm_argv;
         const char *console; /* file the VMM's serial console goes to (relative: the state directory) */
-        struct agent_buf create_frame; /* CREATE, sent after HELLO */
+        struct agent_buf create_frame; /* CREATE */
+        bool create_early;             /* CREATE as soon as the agent connects (vsock), not after HELLO */
         struct agent_buf main_fields;  /* EXEC fields of process 1 */
         struct vmiso_volume *volumes;
         size_t n_volumes;
