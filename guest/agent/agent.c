@@ -95,6 +95,11 @@ void agent_log(const char *fmt, ...)
                 }                                                                            \
         } while (0)
 
+void agent_stamp(const char *step)
+{
+        debug("%s", step);
+}
+
 /* ------------------------------------------------------------------ sending */
 
 static int flush_out(void)

@@ -127,6 +127,16 @@ static int mount_one(const char *root, const char *src, const char *dst, const c
                         return agent_send_error(0, ENOENT, "disk '%s' for '%s' did not appear", dev, dst),
                                -ENOENT;
                 source = dev;
+                /*
+                 * hull's ext4 disks are made with lazy_itable_init (vm-disk.c): without this, a rw
+                 * mount starts ext4lazyinit, which zeroes every inode table in the background, on the
+                 * VM's one vCPU and into the root disk's overlay. Unused inode tables are flagged
+                 * uninitialized, so leaving them is safe (ext4(5), noinit_itable).
+                 */
+                if (strcmp(type, "ext4") == 0) {
+                        size_t dl = strlen(data);
+                        snprintf(data + dl, sizeof(data) - dl, "%snoinit_itable", dl ? "," : "");
+                }
         }
         if (mount(source, target, type, flags, data[0] ? data : NULL) < 0) {
                 r = -errno;
@@ -220,7 +230,9 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
                         r = mount_one("", parts[0], root, parts[1], n > 2 ? parts[2] : "");
                         if (r < 0)
                                 return r;
+                        agent_stamp("root mounted");
                         setup_dev(root);
+                        agent_stamp("dev ready");
                         have_root = true;
                         break;
                 }

@@ -225,6 +225,7 @@ int agent_connect_host(const char *spec)
                         return -EINVAL;
                 if (r >= 0 || ms_since(&t0) > 10000)
                         return r;
+                agent_stamp("host transport not there yet");
                 nap_ms(5);
         }
 }
