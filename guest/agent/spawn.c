@@ -230,9 +230,7 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
                         r = mount_one("", parts[0], root, parts[1], n > 2 ? parts[2] : "");
                         if (r < 0)
                                 return r;
-                        agent_stamp("root mounted");
                         setup_dev(root);
-                        agent_stamp("dev ready");
                         have_root = true;
                         break;
                 }
