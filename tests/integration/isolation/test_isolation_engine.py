@@ -4,6 +4,7 @@ QEMU under TCG (their /dev/kvm is PVM and cannot run Linux), so a boot costs sec
 boots as few VMs as it can and checks several behaviours on each."""
 import os
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -61,9 +62,14 @@ def test_vm_run_foreground_stdio_exit_code_and_terminal(hull):
     # the guest's kernel, not the host's
     assert lines[1] != os.uname().release and lines[1].endswith("-cloud-amd64")
     assert p.err == "err\n"
-    # the image's root disk is made once, then copied for each container
+    # the image's root disk is made once, the base of each container's overlay; what a container
+    # wrote stays in its overlay, which went with it
     [base] = os.listdir(os.path.join(hull.root, "vm-cache", "images"))
     assert base.endswith(".isolation.ext4")
+    base = os.path.join(hull.root, "vm-cache", "images", base)
+    assert os.stat(base).st_nlink == 1
+    stat = subprocess.run(["debugfs", "-R", "stat /written", base], capture_output=True, text=True)
+    assert "File not found" in stat.stderr + stat.stdout
     status, out = run_in_pty(hull.cmd("run", "--rm", "-t", *VM, "bb", "sh", "-c",
                                       "test -t 0 && ! test -e /written && stty size && exit 5"), size=(33, 101),
                              timeout=120)
