@@ -113,21 +113,30 @@ def bench_setup(work, rounds):
                 spawn(cmd, env)
         res = {k: [] for k in variants}
         fails = {k: 0 for k in variants}
+        pairs = {"hull": [], "podman": []}
         names = list(variants)
         for i in range(rounds):
+            this = {}
             for k in names[i % 4:] + names[:i % 4]:
                 w, code = spawn(*variants[k])
                 if code == 0:
                     res[k].append(w * 1000)
+                    this[k] = w * 1000
                 else:
                     fails[k] += 1
+            # Both variants of an engine ran within the same round, a few ms apart: their difference
+            # is less exposed to the load drifting on this shared machine than a difference of medians.
+            for e in pairs:
+                if f"{e} default network" in this and f"{e} --network none" in this:
+                    pairs[e].append(this[f"{e} default network"] - this[f"{e} --network none"])
         print(f"\n`run --rm IMAGE /bin/true`, {rounds} rounds, the four variants rotated, medians")
         print("| variant | wall | failures |\n|---|---:|---:|")
         for k in names:
             print(f"| {k} | {statistics.median(res[k]):.1f} ms | {fails[k]} |")
         for e in ("hull", "podman"):
             added = statistics.median(res[f"{e} default network"]) - statistics.median(res[f"{e} --network none"])
-            print(f"\n{e}: the default network adds {added:.1f} ms")
+            print(f"\n{e}: the default network adds {added:.1f} ms (difference of the medians); "
+                  f"{statistics.median(pairs[e]):.1f} ms (median of the {len(pairs[e])} per-round differences)")
     finally:
         hull.close()
         podman.close()

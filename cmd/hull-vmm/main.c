@@ -7,6 +7,7 @@
  * in --help (vm.h, enum vm_exit). Errors are reported here, once, with what was being
  * done and the library's detail message.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -36,6 +37,7 @@ static const char help_text[] =
         "  --disk PATH[,ro][,direct][,format=raw|qcow2|vhd]\n"
         "                             a virtio-blk disk (repeatable; format detected if not given)\n"
         "  --net tap=NAME[,mac=MAC]   a virtio-net device on an existing tap device (repeatable)\n"
+        "  --net fd=N[,mac=MAC]       the same on a tap opened by the caller and inherited as fd N\n"
         "  --vsock cid=N,uds=PATH     a virtio-vsock device; the host connects to PATH and sends\n"
         "                             \"CONNECT <port>\\n\"; guest connections to port P reach PATH_P\n"
         "  --serial stdio|file=PATH|none\n"
@@ -163,6 +165,10 @@ static int parse_args(int argc, char **argv, struct vm_config *c)
                         r = vm_config_parse_net(optarg, &nc);
                         if (r < 0)
                                 return r;
+                        /* Checked before hull-vmm opens anything that could take the number. */
+                        if (nc.tap_fd >= 0 && fcntl(nc.tap_fd, F_SETFD, FD_CLOEXEC) < 0)
+                                return err_set(-EBADF, "--net: fd %d is not open (it must be inherited)",
+                                               nc.tap_fd);
                         struct vm_net_config *n = realloc(c->nets, (c->n_nets + 1) * sizeof(*n));
                         if (!n) {
                                 vm_net_config_done(&nc);

@@ -31,14 +31,10 @@ int cmd_cp(struct cmd_context *c)
                 fprintf(stderr, "hull cp: exactly one of SRC and DEST must be CONTAINER:PATH\n");
                 return -EINVAL;
         }
-        if (streq(from ? c->argv[1] : c->argv[0], "-")) {
-                fprintf(stderr, "hull cp: tar streams ('-') are not supported; give a host path\n");
-                return -EINVAL;
-        }
         if ((r = ctr_lookup_or_fail(c, from ? src_name : dst_name, &w)) < 0)
                 return r;
         r = ctr_copy(c->engine, w, to, to ? dst_path : src_path, to ? c->argv[0] : c->argv[1],
-                     cmd_flag(c, "archive"));
+                     cmd_flag(c, "archive"), to ? STDIN_FILENO : STDOUT_FILENO);
         if (r < 0)
                 return cmd_fail(r, "copying %s to %s", c->argv[0], c->argv[1]);
         return 0;

@@ -221,10 +221,6 @@ static int runspec_from_options(struct cmd_context *c, struct runspec *s)
                 return r;
         if ((v = cmd_opt(c, "isolation")) && !(s->isolation = strdup(v)))
                 return -ENOMEM;
-        /* A VM-isolated container has no network but loopback yet: that is its default. */
-        if (runspec_vm_isolated(s) && !s->network && !s->n_networks && !s->publish && !s->publish_all &&
-            !(s->network = strdup("none")))
-                return -ENOMEM;
         if ((v = cmd_opt(c, "stop-signal"))) {
                 if (signal_from_string(v) < 0)
                         return err_set(-EINVAL, "--stop-signal: unknown signal '%s'", v);

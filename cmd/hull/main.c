@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "cmd-vm.h"
+#include "cp.h"
 #include "hull-build.h"
 #include "error.h"
 #include "log.h"
@@ -175,7 +176,7 @@ static const struct cmd_option prune_opts[] = {
         { "health-start-period", 0, OPT_VALUE, "DURATION", "time during which failures do not count" },            \
         { "no-healthcheck", 0, OPT_FLAG, NULL, "disable the image's health check" },                               \
         { "network", 0, OPT_MULTI, "NETWORK", "a network NAME (default: the network 'hull'), none, host, container:ID" }, \
-        { "isolation", 0, OPT_VALUE, "MODE", "container (default) or vm: a microVM of its own (--network none)" }, \
+        { "isolation", 0, OPT_VALUE, "MODE", "container (default) or vm: a microVM of its own" }, \
         { "ip", 0, OPT_VALUE, "IPV4", "the container's IPv4 address on its first network" },                       \
         { "ip6", 0, OPT_VALUE, "IPV6", "the container's IPv6 address on its first network" },                      \
         { "mac-address", 0, OPT_VALUE, "MAC", "the MAC address of its interface on its first network" },            \
@@ -462,8 +463,11 @@ const struct cmd cmd_table[] = {
           "ExitCode, Error, StartedAt, FinishedAt, Health), Image, ImageName, Config, HostConfig, Mounts,\n"
           "RestartCount, LogPath, HullSpec (the options the container was created with).",
           inspect_opts },
-        { "top", top_aliases, cmd_top, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, 1, "CONTAINER", "list the processes of a container",
-          "Columns: USER (from the container's /etc/passwd), PID, PPID, %CPU, ELAPSED, TTY, TIME, COMMAND.",
+        { "top", top_aliases, cmd_top, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "CONTAINER [DESCRIPTOR...]",
+          "list the processes of a container",
+          "Default columns: USER (from the container's /etc/passwd), PID, PPID (in the container's pid namespace),\n"
+          "%CPU, ELAPSED, TTY, TIME, COMMAND. Descriptors (podman's): user, pid, ppid, pcpu, etime, tty, time,\n"
+          "args, comm, group, nice, vsz, state, and hpid, hppid, huser, hgroup for the host's view.",
           no_opts },
         { "stats", stats_aliases, cmd_stats, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 0, -1, "[CONTAINER...]", "show resource usage of containers",
           "Samples the cgroups of running containers (all of them without arguments): CPU %, memory use and\n"
@@ -475,7 +479,8 @@ const struct cmd cmd_table[] = {
         { "cp", cp_aliases, cmd_cp, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 2, 2, "SRC DEST", "copy files between a container and the host",
           "One of SRC and DEST is CONTAINER:PATH. A directory is copied whole; SRC ending in /. copies its\n"
           "contents; an existing directory DEST receives SRC under its own name (docker cp's rules). Works on\n"
-          "running and stopped containers; symlinks in the container never lead outside it.",
+          "running and stopped containers; symlinks in the container never lead outside it. \"-\" as the host\n"
+          "side is a tar stream: SRC written to stdout, or stdin unpacked into the directory DEST.",
           cp_opts },
         { "pause", pause_aliases, cmd_pause, CMD_NEEDS_ROOT | CMD_NEEDS_ENGINE, 1, -1, "CONTAINER [CONTAINER...]",
           "freeze every process of containers", "Uses the cgroup freezer.", no_opts },
@@ -960,6 +965,13 @@ int main(int argc, char **argv)
         }
         if (!cmd->run && (cmd->flags & CMD_TRANSFER))
                 return exec_image_helper(argv);
+#ifdef HULL_IMAGE_TRANSFER
+        ctr_copy_stream = ctr_copy_stream_tar;
+#else
+        /* `cp` with a tar stream ("-") needs libarchive: hull-image serves it. */
+        if (cmd->run == cmd_cp && strv_contains(argv + i + words, "-"))
+                return exec_image_helper(argv);
+#endif
         c.cmd = cmd;
         c.argv = calloc((size_t)argc + 1, sizeof(char *));
         if (!c.argv)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agent.h - the pieces of hull-agent: agent.c (the loop and the process table),
- * system.c (pid 1 duties, the host transport), spawn.c (CREATE and EXEC).
+ * system.c (pid 1 duties, the host transport), spawn.c (CREATE and EXEC), net.c (the NICs).
  */
 #pragma once
 
@@ -24,6 +24,14 @@ bool agent_cmdline_flag(const char *name);
 bool agent_cmdline_is(const char *name, const char *value);
 /* A connected stream to the host, from `spec` or hull.agent= (docs/agent.md); -errno on failure. */
 int agent_connect_host(const char *spec);
+
+/* Load the modules listed, one a line in dependency order, in the file order (best effort, logged). */
+void agent_load_modules(const char *order);
+
+/* net.c, CREATE's NET, ADDR, ROUTE: 0, or -errno after an ERROR frame was sent. */
+int agent_net_link(const char *name, const char *mac, const char *mtu);
+int agent_net_addr(const char *name, const char *cidr);
+int agent_net_route(const char *name, const char *dst, const char *gw);
 
 /* Wait up to 10 s for a device node that a driver is still probing; -ENOENT after that. */
 int agent_wait_path(const char *path);

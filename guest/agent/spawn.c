@@ -252,6 +252,31 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
                                 return r;
                         break;
                 }
+                case AGENT_C_NET:
+                        if (n < 3)
+                                return agent_send_error(0, EINVAL, "CREATE: NET needs name, MAC and MTU"),
+                                       -EINVAL;
+                        r = agent_net_link(parts[0], parts[1], parts[2]);
+                        if (r < 0)
+                                return r;
+                        break;
+                case AGENT_C_ADDR:
+                        if (n < 2)
+                                return agent_send_error(0, EINVAL, "CREATE: ADDR needs name and address"),
+                                       -EINVAL;
+                        r = agent_net_addr(parts[0], parts[1]);
+                        if (r < 0)
+                                return r;
+                        break;
+                case AGENT_C_ROUTE:
+                        if (n < 3)
+                                return agent_send_error(0, EINVAL,
+                                                        "CREATE: ROUTE needs name, destination and gateway"),
+                                       -EINVAL;
+                        r = agent_net_route(parts[0], parts[1], parts[2]);
+                        if (r < 0)
+                                return r;
+                        break;
                 case AGENT_C_HOSTNAME:
                         if (sethostname(parts[0], strlen(parts[0])) < 0)
                                 return agent_send_error(0, errno, "cannot set hostname '%s': %s", parts[0],

@@ -6,7 +6,8 @@
  *
  * Debian's cloud kernel builds virtio_pci, virtio_blk, virtio_console and vsock as
  * modules (docs/guest-assets.md), so they are loaded here, in the order of
- * /lib/modules/order that scripts/agent-initramfs wrote from `modinfo depends`.
+ * /lib/modules/order that scripts/agent-initramfs wrote from `modinfo depends`; the network
+ * modules, listed in /lib/modules/net.order, only when CREATE brings a NIC (net.c).
  * Devices appear asynchronously after a driver loads: the transport and the root
  * disk are waited for, bounded.
  */
@@ -36,9 +37,9 @@ static void mount_api(const char *src, const char *dst, const char *type, unsign
                 agent_log("mount %s on %s: %s", type, dst, strerror(errno));
 }
 
-static void load_modules(void)
+void agent_load_modules(const char *order)
 {
-        FILE *f = fopen("/lib/modules/order", "re");
+        FILE *f = fopen(order, "re");
         char name[128];
 
         if (!f)
@@ -98,7 +99,7 @@ void agent_init_system(void)
         mount_api("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         mount_api("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620,ptmxmode=666");
         mount_api("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
-        load_modules();
+        agent_load_modules("/lib/modules/order");
         loopback_up();
 }
 

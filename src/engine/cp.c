@@ -10,6 +10,11 @@
  * while it runs (its whole view, volumes and tmpfs included), else through its rootfs
  * mounted for the copy, where volume and bind mount points are redirected to their
  * sources. A symlink at the end of SRC is copied as a symlink.
+ *
+ * "-" as the host side is a tar stream: out of the container, the entry SRC (or, for SRC/.,
+ * its contents) with symlinks archived as such; into it, a plain tar (no layer whiteouts)
+ * unpacked into the existing directory DEST with the layer unpacker's confinement: no entry
+ * lands outside DEST, whatever its name or the symlinks before it.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -25,6 +30,8 @@
 #include "store.h"
 #include "util.h"
 #include "volume.h"
+
+int (*ctr_copy_stream)(int dfd, const char *name, bool whole_dir, bool in, int fd);
 
 struct side {
         int dfd;    /* directory holding the entry */
@@ -149,7 +156,7 @@ static int redirect(struct engine *e, const struct runspec *s, const char *path,
 }
 
 int ctr_copy(struct engine *e, struct workload *w, bool to_container, const char *cpath, const char *hpath,
-             bool archive)
+             bool archive, int stream_fd)
 {
         _cleanup_close_ int lock = -EBADF, root_fd = -EBADF;
         _cleanup_free_ char *dir = engine_container_dir(e, w->id), *rootfs = NULL, *vroot = NULL,
@@ -204,6 +211,23 @@ int ctr_copy(struct engine *e, struct workload *w, bool to_container, const char
                         r = err_set(negative_errno(), "cannot open the container's files: %m");
                         goto out;
                 }
+        }
+        if (streq(hpath, "-")) {
+                r = resolve(root_fd, cpath, &c);
+                if (r >= 0 && !ctr_copy_stream)
+                        r = err_set(-EOPNOTSUPP, "%s", "tar streams are served by hull-image");
+                else if (r >= 0) {
+                        if (!c.exists)
+                                r = err_set(-ENOENT, "'%s': no such file or directory", cpath);
+                        else if ((to_container || c.contents) && !c.is_dir)
+                                r = err_set(-ENOTDIR, "'%s': %s", cpath,
+                                            to_container ? "the destination of a tar stream must be a directory"
+                                                         : "not a directory");
+                        else
+                                r = ctr_copy_stream(c.dfd, c.name, c.contents || to_container, to_container,
+                                                    stream_fd);
+                }
+                goto out;
         }
         if ((r = resolve(root_fd, cpath, &c)) < 0 || (r = resolve(-EBADF, hpath, &h)) < 0)
                 goto out;

@@ -58,7 +58,7 @@ int engine_net_ctx(struct engine *e, struct net_ctx **ret)
         if (!e->net) {
                 if (!(run = run_root(e)))
                         return -ENOMEM;
-                r = net_ctx_open(e->root, run, &e->net);
+                r = net_ctx_open_shared(e->root, run, e->db, &e->net);
                 if (r < 0)
                         return r;
                 /* Found like the other helpers (a build tree, $HULL_DNS); the library's default otherwise.
@@ -332,6 +332,16 @@ static int setup_container_mode(struct engine *e, const struct runspec *s, const
                 return r;
         if (other->state != WORKLOAD_RUNNING || other->pid <= 0)
                 return err_set(-EINVAL, "--network container:%s: the container is not running", ref);
+        /*
+         * A VM-isolated container's process is hull-runtime's shim, in the host's namespace; its
+         * network namespace belongs to its guest (docs/agent.md, "Networks"): nothing to share.
+         */
+        {
+                _cleanup_runspec_ struct runspec *os = NULL;
+                if (ctr_spec(other, &os) >= 0 && runspec_vm_isolated(os))
+                        return err_set(-EINVAL,
+                                       "--network container:%s: the container runs in a VM of its own", ref);
+        }
         if ((r = copy_files_of(e, other->id, dir, hostname)) < 0)
                 return r;
         ret->netns_path = strdup_printf("/proc/%lld/ns/net", (long long)other->pid);
@@ -576,6 +586,18 @@ static int record_drop(struct engine *e, const char *id, const char *network)
         return record_write(path, o);
 }
 
+/*
+ * The guest of a running VM-isolated container took its interfaces when it booted; the shim, its
+ * process, is not in its namespace. Its networks change while it is stopped, for its next boot.
+ */
+static int vm_isolated_stopped(const struct workload *w, const struct runspec *s, const char *verb)
+{
+        if (runspec_vm_isolated(s) && (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED))
+                return err_set(-EBUSY, "network %s: container %s runs in a VM of its own: stop it first",
+                               verb, w->name);
+        return 0;
+}
+
 int engine_net_connect(struct engine *e, struct workload *w, const char *network, const char *ip,
                        const char *ip6, const char *mac, char *const *aliases)
 {
@@ -595,6 +617,8 @@ int engine_net_connect(struct engine *e, struct workload *w, const char *network
         if (!runspec_is_bridged(s))
                 return err_set(-EINVAL, "container %s is not on a bridged network (--network %s)", w->name,
                                s->network);
+        if ((r = vm_isolated_stopped(w, s, "connect")) < 0)
+                return r;
         if (s->n_networks == 0 &&
             (r = runspec_network_add(s, NET_DEFAULT_NETWORK, NULL, NULL, NULL, NULL)) < 0)
                 return r;
@@ -641,6 +665,8 @@ int engine_net_disconnect(struct engine *e, struct workload *w, const char *netw
         if (r < 0)
                 return err_set(r, "cannot lock container %s: %s", w->name, strerror(-r));
         if ((r = ctr_refresh_locked(e, w, true)) < 0 || (r = ctr_spec(w, &s)) < 0)
+                return r;
+        if ((r = vm_isolated_stopped(w, s, "disconnect")) < 0)
                 return r;
         if (runspec_is_bridged(s) && s->n_networks == 0 &&
             (r = runspec_network_add(s, NET_DEFAULT_NETWORK, NULL, NULL, NULL, NULL)) < 0)
@@ -767,71 +793,116 @@ static char *dup_or_null(const char *s)
         return s ? strdup(s) : NULL;
 }
 
-int engine_net_attach_tap(struct engine *e, const char *workload_id, const char *name,
-                          const struct runspec *spec, const char *dir, uid_t tap_uid, gid_t tap_gid,
-                          struct engine_net_tap *ret)
+void engine_net_taps_free(struct engine_net_tap *t, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                engine_net_tap_done(&t[i]);
+        free(t);
+}
+
+static int tap_from_attachment(const struct net_attachment *a, struct engine_net_tap *ret)
+{
+        struct engine_net_tap t = {
+                .network = strdup(a->network),
+                .tap = strdup(a->host_ifname),
+                .mac = strdup(a->mac),
+                .ipv4 = strdup(a->ipv4),
+                .gateway4 = dup_or_null(a->gateway4),
+                .ipv6 = dup_or_null(a->ipv6),
+                .gateway6 = dup_or_null(a->gateway6),
+                .mtu = a->mtu,
+                .kernel_ip_arg = dup_or_null(a->kernel_ip_arg),
+                .hosts = dup_or_null(a->hosts),
+                .resolv_conf = dup_or_null(a->resolv_conf),
+                .hostname = dup_or_null(a->hostname),
+        };
+
+        if (!t.network || !t.tap || !t.mac || !t.ipv4) {
+                engine_net_tap_done(&t);
+                return -ENOMEM;
+        }
+        *ret = t;
+        return 0;
+}
+
+int engine_net_attach_taps(struct engine *e, const char *workload_id, const char *name,
+                           const struct runspec *spec, const struct image_config *img, const char *dir,
+                           uid_t tap_uid, gid_t tap_gid, struct engine_net_tap **ret, size_t *ret_n)
 {
         _cleanup_free_ char *path = record_path(e, workload_id, dir);
-        _cleanup_net_attachment_ struct net_attachment *a = NULL;
-        const struct runspec_network *n = spec->n_networks ? &spec->networks[0] : NULL;
+        struct net_attachment **l = NULL;
+        struct engine_net_tap *taps = NULL;
+        struct runspec_network def;
+        struct runspec s;
         struct net_ctx *ctx;
-        char tap[16];
-        struct net_attach_options o = {
-                .network = n ? n->name : NET_DEFAULT_NETWORK,
-                .endpoint = workload_id,
-                .kind = NET_ENDPOINT_TAP,
-                .netns_fd = -EBADF,
-                .ifname = tap,
-                .tap_uid = tap_uid,
-                .tap_gid = tap_gid,
-                .name = name,
-                .hostname = spec->hostname ?: name,
-                .publish = spec->publish,
-        };
-        struct engine_net_tap t = {};
+        size_t n = 0;
         int r;
 
-        attach_options_fill(&o, spec, n);
         if (!path)
                 return -ENOMEM;
         if (!runspec_is_bridged(spec))
                 return err_set(-EINVAL, "--network %s: a VM is attached to a bridged network",
                                spec->network);
-        /* A tap name is at most 15 bytes: "ht" and 12 digits of the id are unique enough on one node. */
-        snprintf(tap, sizeof(tap), "ht%.12s", workload_id);
+        networks_of(spec, &s, &def);
         if ((r = engine_net_check(e, spec)) < 0 || (r = engine_net_ctx(e, &ctx)) < 0)
                 return r;
         if ((r = teardown_at(e, workload_id, path)) < 0 || (r = record_mark(path)) < 0)
                 return r;
-        r = net_attach(ctx, &o, &a);
-        if (r >= 0)
-                r = record_attachments(path, &a, 1);
-        if (r < 0) {
-                char msg[1024];
-                snprintf(msg, sizeof(msg), "%s", err_msg(r));
-                if (teardown_at(e, workload_id, path) < 0)
-                        err_clear();
-                return err_set(r, "%s", msg);
+        l = calloc(s.n_networks, sizeof(*l));
+        taps = calloc(s.n_networks, sizeof(*taps));
+        if (!l || !taps) {
+                r = -ENOMEM;
+                goto fail;
         }
-        t.network = strdup(a->network);
-        t.tap = strdup(a->host_ifname);
-        t.mac = strdup(a->mac);
-        t.ipv4 = strdup(a->ipv4);
-        t.gateway4 = dup_or_null(a->gateway4);
-        t.ipv6 = dup_or_null(a->ipv6);
-        t.gateway6 = dup_or_null(a->gateway6);
-        t.mtu = a->mtu;
-        t.kernel_ip_arg = dup_or_null(a->kernel_ip_arg);
-        t.hosts = dup_or_null(a->hosts);
-        t.resolv_conf = dup_or_null(a->resolv_conf);
-        t.hostname = dup_or_null(a->hostname);
-        if (!t.network || !t.tap || !t.mac || !t.ipv4) {
-                engine_net_tap_done(&t);
-                (void)teardown_at(e, workload_id, path);
-                return -ENOMEM;
+        for (; n < s.n_networks; n++) {
+                const struct runspec_network *net = &s.networks[n];
+                char tap[16];
+                struct net_attach_options o = {
+                        .network = net->name,
+                        .endpoint = workload_id,
+                        .kind = NET_ENDPOINT_TAP,
+                        .netns_fd = -EBADF,
+                        .ifname = tap,
+                        .tap_uid = tap_uid,
+                        .tap_gid = tap_gid,
+                        .name = name,
+                        .hostname = spec->hostname ?: name,
+                        /* Ports are published once, through the first network (podman's rule). */
+                        .publish = n == 0 ? spec->publish : NULL,
+                        .expose = n == 0 && spec->publish_all && img ? img->exposed_ports : NULL,
+                };
+                attach_options_fill(&o, spec, spec->n_networks ? net : NULL);
+                /* A tap name is at most 15 bytes: "ht" and 12 digits of the id are unique enough on
+                 * one node; the taps of further networks give the last digit to their index. */
+                if (n == 0)
+                        snprintf(tap, sizeof(tap), "ht%.12s", workload_id);
+                else
+                        snprintf(tap, sizeof(tap), "ht%.11s%zx", workload_id, n);
+                if ((r = net_attach(ctx, &o, &l[n])) < 0)
+                        goto fail;
         }
-        *ret = t;
+        if ((r = record_attachments(path, l, n)) < 0)
+                goto fail;
+        for (size_t i = 0; i < n; i++)
+                if ((r = tap_from_attachment(l[i], &taps[i])) < 0)
+                        goto fail;
+        for (size_t i = 0; i < n; i++)
+                net_attachment_free(l[i]);
+        free(l);
+        *ret = taps;
+        *ret_n = n;
         return 0;
+fail : {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", err_msg(r));
+        for (size_t i = 0; l && i < n; i++)
+                net_attachment_free(l[i]);
+        free(l);
+        engine_net_taps_free(taps, taps ? s.n_networks : 0);
+        if (teardown_at(e, workload_id, path) < 0)
+                err_clear();
+        return err_set(r, "%s", msg);
+}
 }
 
 int engine_net_detach_tap(struct engine *e, const char *workload_id, const char *dir)
@@ -948,8 +1019,12 @@ int engine_net_settings_json(struct engine *e, const struct workload *w, const s
                         json_object_array_add(list, b);
                 }
         }
-        /* A VM's network is its guest's: no namespace of the host to name. */
-        if (w->pid > 0 && json_object_array_length(l) > 0 && !streq(w->kind, VM_KIND)) {
+        /*
+         * A VM's network is its guest's: no namespace of the host to name. A VM-isolated container's
+         * process is the runtime's shim, which is not in the namespace its guest took over.
+         */
+        if (w->pid > 0 && json_object_array_length(l) > 0 && !streq(w->kind, VM_KIND) &&
+            !runspec_vm_isolated(s)) {
                 char sandbox[64];
                 snprintf(sandbox, sizeof(sandbox), "/proc/%lld/ns/net", (long long)w->pid);
                 json_object_object_add(o, "SandboxKey", json_object_new_string(sandbox));

@@ -113,13 +113,16 @@ struct engine_net_tap {
 };
 void engine_net_tap_done(struct engine_net_tap *t);
 
+void engine_net_taps_free(struct engine_net_tap *t, size_t n);
+
 /*
- * Attach a VM (workload_id) to the first network of spec (the default network when it has none),
- * with its --ip/--mac-address/aliases, -p, --egress/--ingress, as for a container; tap_uid/gid own
- * the tap (-1: root). Records network.json in dir (the VM's directory) as for a container; undo
- * with engine_net_detach_tap() with the same dir.
+ * Attach a VM (workload_id) to each network of spec (the default network when it has none), one
+ * tap per network in spec's order, with its --ip/--mac-address/aliases, --egress/--ingress, as
+ * for a container, -p (and -P: img's EXPOSE, img may be NULL) through the first; tap_uid/gid own the taps (-1: root). Records
+ * network.json in dir (the VM's directory) as for a container; undo with engine_net_detach_tap()
+ * with the same dir.
  */
-int engine_net_attach_tap(struct engine *e, const char *workload_id, const char *name,
-                          const struct runspec *spec, const char *dir, uid_t tap_uid, gid_t tap_gid,
-                          struct engine_net_tap *ret);
+int engine_net_attach_taps(struct engine *e, const char *workload_id, const char *name,
+                           const struct runspec *spec, const struct image_config *img, const char *dir,
+                           uid_t tap_uid, gid_t tap_gid, struct engine_net_tap **ret, size_t *ret_n);
 int engine_net_detach_tap(struct engine *e, const char *workload_id, const char *dir);

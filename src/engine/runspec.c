@@ -808,13 +808,13 @@ int runspec_validate(const struct runspec *s)
         if (s->isolation && !streq(s->isolation, "container") && !streq(s->isolation, "vm"))
                 return err_set(-EINVAL, "--isolation: unknown isolation '%s' (container, vm)", s->isolation);
         /*
-         * A VM-isolated container has loopback only until its VM gets a tap on the network's bridge
-         * (docs/agent.md, "Limits"): asking for more is refused rather than ignored.
+         * A VM-isolated container's guest takes over the interfaces of its network namespace
+         * (docs/agent.md, "Networks"): the host's interfaces or another container's cannot be taken.
          */
-        if (runspec_vm_isolated(s) &&
-            (!s->network || !streq(s->network, "none") || s->n_networks || s->publish || s->publish_all))
-                return err_set(-EINVAL, "--isolation vm: only --network none is supported yet (got '%s')",
-                               s->network ?: s->n_networks ? s->networks[0].name : "the default network");
+        if (runspec_vm_isolated(s) && s->network &&
+            (streq(s->network, "host") || startswith(s->network, "container:")))
+                return err_set(-EINVAL, "--isolation vm: a VM cannot take --network '%s' (a network can)",
+                               s->network);
         if (s->hostname && s->network && streq(s->network, "host"))
                 return err_set(-EINVAL,
                                "--hostname: cannot be set with --network host (the host's UTS is shared)");

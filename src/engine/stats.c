@@ -160,13 +160,13 @@ void top_entries_free(struct top_entry *l, size_t n)
 }
 
 /* The user name of uid in the container's /etc/passwd (through its root, confined), else the number. */
-static void user_name(int root_fd, uid_t uid, char out[64])
+/* The name of id in file (/etc/passwd or /etc/group: name:x:id:...) of the root, else the number. */
+static void id_name(int root_fd, const char *file, unsigned id, char out[64])
 {
-        _cleanup_close_ int fd =
-                root_fd >= 0 ? chase_open(root_fd, "/etc/passwd", O_RDONLY | O_CLOEXEC, 0) : -EBADF;
+        _cleanup_close_ int fd = root_fd >= 0 ? chase_open(root_fd, file, O_RDONLY | O_CLOEXEC, 0) : -EBADF;
         _cleanup_free_ char *data = NULL;
 
-        snprintf(out, 64, "%u", (unsigned)uid);
+        snprintf(out, 64, "%u", id);
         if (fd < 0 || read_full_fd(fd, 4 << 20, &data, NULL) < 0)
                 return;
         for (char *l = data, *e; l && *l; l = e) {
@@ -175,30 +175,61 @@ static void user_name(int root_fd, uid_t uid, char out[64])
                 e = strchr(l, '\n');
                 if (e)
                         *e++ = 0;
-                if (sscanf(l, "%63[^:]:%*[^:]:%u:", name, &u) == 2 && u == uid) {
+                if (sscanf(l, "%63[^:]:%*[^:]:%u:", name, &u) == 2 && u == id) {
                         snprintf(out, 64, "%s", name);
                         return;
                 }
         }
 }
 
-static int proc_entry(pid_t pid, int root_fd, double uptime, long hz, struct top_entry *t)
+/* Number index (0-based; -1: the last) of a "Key:\t1\t2" line of /proc/PID/status, or fallback. */
+static unsigned long status_number(const char *status, const char *key, int index, unsigned long fallback)
+{
+        const char *l = status ? strstr(status, key) : NULL;
+        unsigned long v = fallback;
+        char *end;
+
+        if (!l)
+                return fallback;
+        l += strlen(key);
+        for (int i = 0;; i++) {
+                unsigned long x = strtoul(l, &end, 10);
+                if (end == l)
+                        return index < 0 ? v : fallback;
+                if (i == index)
+                        return x;
+                v = x;
+                l = end;
+                if (*l == '\n')
+                        return index < 0 ? v : fallback;
+        }
+}
+
+static int proc_entry(pid_t pid, int root_fd, int host_root_fd, double uptime, long hz, struct top_entry *t)
 {
         _cleanup_free_ char *p = NULL, *stat = NULL, *status = NULL, *cmd = NULL;
-        unsigned long long utime, stime, start;
-        int ppid, tty;
+        unsigned long long utime, stime, start, vsize;
+        int ppid, tty, nice;
+        unsigned uid, gid;
         size_t n = 0;
-        const char *u, *rp;
+        const char *lp, *rp;
+        char state;
 
-        *t = (struct top_entry){.pid = pid};
+        *t = (struct top_entry){.pid = pid, .hpid = pid};
         if (!(p = strdup_printf("/proc/%d/stat", (int)pid)) || read_full_file(p, 4096, &stat, NULL) < 0)
                 return -ESRCH;
+        lp = strchr(stat, '(');
         rp = strrchr(stat, ')');
-        if (!rp || sscanf(rp + 2,
-                          "%*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
-                          &ppid, &tty, &utime, &stime, &start) != 5)
+        if (!lp || !rp || rp < lp ||
+            sscanf(rp + 2,
+                   "%c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %d %*d %*d %llu %llu", &state,
+                   &ppid, &tty, &utime, &stime, &nice, &start, &vsize) != 8)
                 return -EIO;
-        t->ppid = ppid;
+        t->hppid = ppid;
+        t->state = state;
+        t->nice = nice;
+        t->vsz_kib = vsize / 1024;
+        snprintf(t->comm, sizeof(t->comm), "%.*s", (int)(rp - lp - 1), lp + 1);
         if (tty)
                 snprintf(t->tty, sizeof(t->tty), "pts/%d", (tty & 0xff) | ((tty >> 12) & 0xfff00));
         else
@@ -209,9 +240,18 @@ static int proc_entry(pid_t pid, int root_fd, double uptime, long hz, struct top
         t->cpu_percent =
                 t->elapsed_s ? (double)(utime + stime) / (double)hz * 100.0 / (double)t->elapsed_s : 0;
         free(p);
-        if ((p = strdup_printf("/proc/%d/status", (int)pid)) &&
-            read_full_file(p, 1 << 16, &status, NULL) >= 0 && (u = strstr(status, "\nUid:")))
-                user_name(root_fd, (uid_t)strtoul(u + 5, NULL, 10), t->user);
+        if ((p = strdup_printf("/proc/%d/status", (int)pid)))
+                (void)read_full_file(p, 1 << 16, &status, NULL);
+        /* NSpid lists the pid in each namespace from the host's down: the last is the container's. */
+        t->pid = (pid_t)status_number(status, "\nNSpid:", -1, (unsigned long)pid);
+        /* The effective ids (Uid: real, effective, saved, fs), named as ps would in the container
+         * and on the host. */
+        uid = (unsigned)status_number(status, "\nUid:", 1, 0);
+        gid = (unsigned)status_number(status, "\nGid:", 1, 0);
+        id_name(root_fd, "/etc/passwd", uid, t->user);
+        id_name(root_fd, "/etc/group", gid, t->group);
+        id_name(host_root_fd, "/etc/passwd", uid, t->huser);
+        id_name(host_root_fd, "/etc/group", gid, t->hgroup);
         free(p);
         if ((p = strdup_printf("/proc/%d/cmdline", (int)pid)) && read_full_file(p, 1 << 16, &cmd, &n) >= 0 &&
             n > 0) {
@@ -219,10 +259,8 @@ static int proc_entry(pid_t pid, int root_fd, double uptime, long hz, struct top
                         if (cmd[i] == 0)
                                 cmd[i] = ' ';
                 t->args = TAKE_PTR(cmd);
-        } else {
-                const char *lp = strchr(stat, '(');
-                t->args = strdup_printf("[%.*s]", lp ? (int)(rp - lp - 1) : 0, lp ? lp + 1 : "");
-        }
+        } else
+                t->args = strdup_printf("[%s]", t->comm);
         return t->args ? 0 : -ENOMEM;
 }
 
@@ -231,7 +269,7 @@ int ctr_top(struct engine *e, struct workload *w, struct top_entry **ret, size_t
         _cleanup_state_ struct container_state *st = NULL;
         _cleanup_free_ pid_t *pids = NULL;
         _cleanup_free_ char *up = NULL, *root = NULL;
-        _cleanup_close_ int root_fd = -EBADF;
+        _cleanup_close_ int root_fd = -EBADF, host_root_fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct top_entry *l;
         size_t n = 0, k = 0;
         double uptime = 0;
@@ -253,13 +291,21 @@ int ctr_top(struct engine *e, struct workload *w, struct top_entry **ret, size_t
         if (!l)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                r = proc_entry(pids[i], root_fd, uptime, hz > 0 ? hz : 100, &l[k]);
+                r = proc_entry(pids[i], root_fd, host_root_fd, uptime, hz > 0 ? hz : 100, &l[k]);
                 if (r == -ENOMEM) {
                         top_entries_free(l, k);
                         return r;
                 }
                 if (r >= 0)
                         k++;
+        }
+        /* A parent in the container by its pid there; one outside it (the runtime, the
+         * monitor) is 0, as ps shows inside a pid namespace. */
+        for (size_t i = 0; i < k; i++) {
+                l[i].ppid = 0;
+                for (size_t j = 0; j < k; j++)
+                        if (l[j].hpid == l[i].hppid)
+                                l[i].ppid = l[j].pid;
         }
         *ret = l;
         *ret_n = k;

@@ -24,12 +24,17 @@ int ctr_stats_read(struct engine *e, struct workload *w, struct ctr_stats *ret);
 double ctr_stats_cpu_percent(const struct ctr_stats *prev, const struct ctr_stats *cur);
 
 struct top_entry {
-        pid_t pid, ppid;
-        char user[64];
+        pid_t pid, ppid;   /* in the container's pid namespace; ppid 0: its parent is outside */
+        pid_t hpid, hppid; /* on the host */
+        char user[64], group[64]; /* names from the container's /etc/passwd and /etc/group */
+        char huser[64], hgroup[64]; /* the same ids' names on the host */
         char tty[16];
+        char comm[32];
+        char state;
+        int nice;
         char *args; /* command line, or [comm] */
         double cpu_percent;
-        uint64_t elapsed_s, cpu_s;
+        uint64_t elapsed_s, cpu_s, vsz_kib;
 };
 
 int ctr_top(struct engine *e, struct workload *w, struct top_entry **ret, size_t *ret_n);

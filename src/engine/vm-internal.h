@@ -52,11 +52,12 @@ bool vm_net_bridged(const struct vm_spec *s);
 /* At create: the network options of s make sense for a VM and name networks that exist. */
 int vm_net_check(struct engine *e, const struct vm_spec *s);
 /*
- * At start, the VM's lock held: attach it (network.json in dir first), and put the address,
- * gateway and name servers into s->conf for the config disk. The tap through ret.
+ * At start, the VM's lock held: attach it to each of its networks (network.json in dir first),
+ * and put the addresses, gateway and name servers into s->conf for the config disk. The taps,
+ * one per network in order, through ret (engine_net_taps_free()).
  */
 int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, struct vm_spec *s,
-                  struct engine_net_tap *ret);
+                  struct engine_net_tap **ret, size_t *ret_n);
 /* A start failed after the attach: detach, and return r with its message kept. */
 int vm_net_undo(struct engine *e, const char *id, const char *dir, int r);
 /* The run is over: detach. Unless wait, not while a command holds the VM's lock (it attaches or

@@ -3,7 +3,7 @@
  * vm-net.c - a VM on hull's networks: the same networks, IPAM, DNS, published ports and
  * policies as the containers (engine-net.h), with a tap on the network's bridge instead of a
  * veth. The options are a container's (the network part of a runspec, parsed by the same code,
- * kept in struct vm_spec's net); the attach is engine_net_attach_tap().
+ * kept in struct vm_spec's net); the attach is engine_net_attach_taps(): one tap per network.
  *
  * Lifetime of an attachment: vm_start() attaches before it spawns the monitor (network.json in
  * the VM's directory is written before the tap exists, as for containers); the tap is
@@ -15,10 +15,11 @@
  * holds the VM's lock, and a detach is keyed on the VM's id in the network library: a second one
  * finds nothing to do.
  *
- * The guest learns its address from the config disk (hull-init: eth0's address, the default
- * route, /etc/resolv.conf and /etc/hosts as the library writes them for a container) or, for a
- * kernel boot, from the kernel's `ip=` argument (Documentation/admin-guide/nfs/nfsroot.rst),
- * which a guest kernel with CONFIG_IP_PNP applies before init.
+ * The guest learns its addresses from the config disk (hull-init: each NIC's address by its MAC,
+ * the default route through the first network, /etc/resolv.conf and /etc/hosts as the library
+ * writes them for a container's first network) or, for a kernel boot, from the kernel's `ip=`
+ * argument (Documentation/admin-guide/nfs/nfsroot.rst), which a guest kernel with CONFIG_IP_PNP
+ * applies before init: the first network's only.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,7 +30,9 @@
 #include "error.h"
 #include "log.h"
 #include "util.h"
+#include "store.h"
 #include "vm-internal.h"
+#include "vmm-backend.h"
 
 bool vm_net_bridged(const struct vm_spec *s)
 {
@@ -55,14 +58,12 @@ int vm_net_check(struct engine *e, const struct vm_spec *s)
                                        net->network);
                 return 0;
         }
-        if (net->n_networks > 1)
-                return err_set(-EOPNOTSUPP, "--network: a VM is on one network ('%s' and '%s' given)",
-                               net->networks[0].name, net->networks[1].name);
-        if (net->publish_all)
-                return err_set(-EOPNOTSUPP, "%s",
-                               "--publish-all: a VM publishes the ports given with -p only");
-        if (net->networks && net->networks[0].ip6)
-                return err_set(-EOPNOTSUPP, "%s", "--ip6: hull's guest init configures IPv4 only");
+        if (net->n_networks > VMM_NICS_MAX)
+                return err_set(-EOPNOTSUPP, "--network: a VM is on at most %d networks (%zu given)",
+                               VMM_NICS_MAX, net->n_networks);
+        if (net->publish_all && !s->image)
+                return err_set(-EINVAL, "%s",
+                               "--publish-all: only a VM made from an image has EXPOSEd ports to publish");
         return engine_net_check(e, net);
 }
 
@@ -77,9 +78,11 @@ static int replace(char **field, const char *v)
 }
 
 int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, struct vm_spec *s,
-                  struct engine_net_tap *ret)
+                  struct engine_net_tap **ret, size_t *ret_n)
 {
-        struct engine_net_tap t = {};
+        _cleanup_image_config_ struct image_config *img = NULL;
+        struct engine_net_tap *t = NULL;
+        size_t n = 0;
         int r;
 
         if (!s->net && !(s->net = runspec_new()))
@@ -87,17 +90,38 @@ int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, s
         /* The network's DNS answers the VM's name, and the guest's resolv.conf lists its host name. */
         if (!s->net->hostname && s->conf.hostname && !(s->net->hostname = strdup(s->conf.hostname)))
                 return -ENOMEM;
-        r = engine_net_attach_tap(e, w->id, w->name, s->net, dir, (uid_t)-1, (gid_t)-1, &t);
+        /* -P: the image's EXPOSE, as for a container of that image. */
+        if (s->net->publish_all && w->image_id && *w->image_id) {
+                struct image_store *st;
+                if ((r = engine_store(e, &st)) < 0 || (r = store_image_config(st, w->image_id, &img)) < 0)
+                        return r;
+        }
+        r = engine_net_attach_taps(e, w->id, w->name, s->net, img, dir, (uid_t)-1, (gid_t)-1, &t, &n);
         if (r < 0)
                 return r;
-        if ((r = replace(&s->conf.ip, t.ipv4)) < 0 || (r = replace(&s->conf.gateway, t.gateway4)) < 0 ||
-            (r = replace(&s->conf.resolv_conf, t.resolv_conf)) < 0 ||
-            (r = replace(&s->conf.hosts, t.hosts)) < 0) {
-                engine_net_tap_done(&t);
-                return vm_net_undo(e, w->id, dir, r);
+        /* The first network gives eth0's address (for an older hull-init), the default route and
+         * the /etc files; every NIC is named by its MAC. */
+        if ((r = replace(&s->conf.ip, t[0].ipv4)) < 0 || (r = replace(&s->conf.gateway, t[0].gateway4)) < 0 ||
+            (r = replace(&s->conf.gateway6, t[0].gateway6)) < 0 ||
+            (r = replace(&s->conf.resolv_conf, t[0].resolv_conf)) < 0 ||
+            (r = replace(&s->conf.hosts, t[0].hosts)) < 0)
+                goto fail;
+        strv_free(s->conf.nics);
+        s->conf.nics = NULL;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *nic = strdup_printf("%s %s%s%s", t[i].mac, t[i].ipv4, t[i].ipv6 ? " " : "",
+                                                         t[i].ipv6 ?: "");
+                if (!nic || strv_extend(&s->conf.nics, nic) < 0) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
         }
         *ret = t;
+        *ret_n = n;
         return 0;
+fail:
+        engine_net_taps_free(t, n);
+        return vm_net_undo(e, w->id, dir, r);
 }
 
 int vm_net_undo(struct engine *e, const char *id, const char *dir, int r)

@@ -481,7 +481,8 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
 {
         _cleanup_free_ char *dir = vm_dir(e, w->id);
         _cleanup_(vm_spec_done) struct vm_spec s = {};
-        _cleanup_(engine_net_tap_done) struct engine_net_tap tap = {};
+        struct engine_net_tap *taps = NULL;
+        size_t n_taps = 0;
         _cleanup_close_ int lock = -EBADF;
         struct vmm_spec v = {};
         bool attached = false;
@@ -506,13 +507,17 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
                         unlink(p);
         }
         if (vm_net_bridged(&s)) {
-                if ((r = vm_net_attach(e, w, dir, &s, &tap)) < 0)
+                if ((r = vm_net_attach(e, w, dir, &s, &taps, &n_taps)) < 0)
                         return r;
                 attached = true;
-                v.tap = tap.tap;
-                v.mac = tap.mac;
+                for (size_t i = 0; i < n_taps && i < VMM_NICS_MAX; i++) {
+                        v.taps[i] = taps[i].tap;
+                        v.macs[i] = taps[i].mac;
+                        v.n_nics++;
+                }
         }
-        r = start_locked(e, w, dir, &s, &v, attached ? &tap : NULL, attach, ret);
+        r = start_locked(e, w, dir, &s, &v, attached ? &taps[0] : NULL, attach, ret);
+        engine_net_taps_free(taps, n_taps);
         if (r < 0 && attached)
                 return vm_net_undo(e, w->id, dir, r);
         return r;

@@ -68,8 +68,8 @@ struct vm_spec {
         char *restart;      /* no, always, on-failure[:N], unless-stopped */
         bool auto_remove;   /* vm run --rm: the monitor removes the VM if its foreground hull is gone */
         /* The network part of a container's runspec (runspec.h: network, networks, dns*, publish,
-         * egress, ingress, add_hosts), parsed by the same code; NULL or bridged: a tap on the first
-         * network (the default one without --network), attached at every start (engine-net.h). */
+         * egress, ingress, add_hosts, publish_all), parsed by the same code; NULL or bridged: a tap on
+         * each network (the default one without --network), attached at every start (engine-net.h). */
         struct runspec *net;
 };
 

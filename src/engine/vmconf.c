@@ -19,7 +19,9 @@ void vmconf_done(struct vmconf *c)
         free(c->user);
         free(c->ip);
         free(c->gateway);
+        free(c->gateway6);
         strv_free(c->dns);
+        strv_free(c->nics);
         free(c->resolv_conf);
         free(c->hosts);
         free(c->user_data);
@@ -68,7 +70,9 @@ int vmconf_format(const struct vmconf *c, char **ret, size_t *ret_len)
         put(f, "user", c->user);
         put(f, "ip", c->ip);
         put(f, "gateway", c->gateway);
+        put(f, "gateway6", c->gateway6);
         put_all(f, "dns", c->dns);
+        put_all(f, "nic", c->nics);
         put(f, "resolv_conf", c->resolv_conf);
         put(f, "hosts", c->hosts);
         put(f, "user_data", c->user_data);
@@ -174,8 +178,12 @@ int vmconf_parse(const char *buf, size_t len, struct vmconf *ret)
                         r = set_one(&c.ip, value);
                 else if (streq(line, "gateway"))
                         r = set_one(&c.gateway, value);
+                else if (streq(line, "gateway6"))
+                        r = set_one(&c.gateway6, value);
                 else if (streq(line, "dns"))
                         r = strv_extend(&c.dns, value);
+                else if (streq(line, "nic"))
+                        r = strv_extend(&c.nics, value);
                 else if (streq(line, "resolv_conf"))
                         r = set_one(&c.resolv_conf, value);
                 else if (streq(line, "hosts"))

@@ -17,6 +17,9 @@
  *   env K=V              its environment (repeatable)
  *   workdir DIR, user UID[:GID]
  *   ip A.B.C.D/N, gateway A.B.C.D, dns A.B.C.D (repeatable)    eth0's static address
+ *   nic MAC A.B.C.D/N [X:Y::Z/N]   the static addresses of the NIC with that MAC (repeatable:
+ *                        a VM on several networks); when given, ip names no interface
+ *   gateway6 X:Y::Z      the IPv6 default route
  *   resolv_conf TEXT, hosts TEXT   /etc/resolv.conf (replaces dns) and /etc/hosts, whole, as the
  *                        network library writes them for a container (a VM on a hull network)
  *   user_data SCRIPT     run once, with /bin/sh, at the first boot of this root disk
@@ -41,7 +44,8 @@ struct vmconf {
         char **ssh_keys;
         char **argv, **env;
         char *workdir, *user;
-        char *ip, *gateway;
+        char *ip, *gateway, *gateway6;
+        char **nics; /* "MAC A.B.C.D/N" */
         char **dns;
         char *resolv_conf, *hosts; /* whole files (hull networks); resolv_conf replaces dns */
         char *user_data;

@@ -56,6 +56,7 @@ enum vmm_exit {
 const char *vmm_exit_to_string(enum vmm_exit e);
 
 #define VMM_DISKS_MAX 16
+#define VMM_NICS_MAX  8
 #define VMM_SOCK      "vmm.sock"
 #define VMM_EXEC_SOCK "exec.sock"
 
@@ -73,8 +74,10 @@ struct vmm_spec {
         uint64_t memory; /* bytes */
         struct vmm_disk disks[VMM_DISKS_MAX];
         size_t n_disks;
-        const char *tap; /* NULL: no network device */
-        const char *mac;
+        /* Network devices, on taps (eth0, eth1... in the guest, in this order). */
+        const char *taps[VMM_NICS_MAX];
+        const char *macs[VMM_NICS_MAX];
+        size_t n_nics;
         bool exec_channel;
 };
 

@@ -55,8 +55,9 @@ static int hull_argv(const struct vmm_choice *choice, const struct vmm_spec *spe
                 if (add_pair(&a, "--disk", s) < 0)
                         return -ENOMEM;
         }
-        if (spec->tap) {
-                char *s = strdup_printf("tap=%s%s%s", spec->tap, spec->mac ? ",mac=" : "", spec->mac ?: "");
+        for (size_t i = 0; i < spec->n_nics; i++) {
+                const char *mac = spec->macs[i];
+                char *s = strdup_printf("tap=%s%s%s", spec->taps[i], mac ? ",mac=" : "", mac ?: "");
                 if (add_pair(&a, "--net", s) < 0)
                         return -ENOMEM;
         }

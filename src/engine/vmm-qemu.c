@@ -120,11 +120,14 @@ static int qemu_argv(const struct vmm_choice *choice, const struct vmm_spec *spe
                 r |= add(&a, "virtio-blk-pci,drive=disk%zu,addr=0x%zx%s", i, 0x10 + i,
                          !spec->kernel && i == 0 ? ",bootindex=0" : "");
         }
-        if (spec->tap) {
+        for (size_t i = 0; i < spec->n_nics; i++) {
+                const char *mac = spec->macs[i];
                 r |= add(&a, "-netdev");
-                r |= add(&a, "tap,id=net0,ifname=%s,script=no,downscript=no", spec->tap);
+                r |= add(&a, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i, spec->taps[i]);
                 r |= add(&a, "-device");
-                r |= add(&a, "virtio-net-pci,netdev=net0%s%s", spec->mac ? ",mac=" : "", spec->mac ?: "");
+                /* Slots from 0x08 up, in the order given: the guest's eth0, eth1... follow it. */
+                r |= add(&a, "virtio-net-pci,netdev=net%zu,addr=0x%zx%s%s", i, 0x08 + i, mac ? ",mac=" : "",
+                         mac ?: "");
         }
         if (r < 0)
                 return -ENOMEM;

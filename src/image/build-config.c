@@ -326,37 +326,7 @@ int build_config_add_diff_id(struct json_object *cfg, const char *diff_id)
 char *build_path_join(const char *base, const char *path)
 {
         _cleanup_free_ char *in = path[0] == '/' ? strdup(path) : strdup_printf("%s/%s", base ?: "/", path);
-        char *out;
-        size_t len = 0;
 
-        if (!in)
-                return NULL;
-        out = malloc(strlen(in) + 2);
-        if (!out)
-                return NULL;
-        /* Lexical cleaning, as Go's path.Clean: "..", "." and repeated slashes; ".." stops at the root. */
-        for (const char *s = in; *s;) {
-                size_t n;
-                while (*s == '/')
-                        s++;
-                if (!*s)
-                        break;
-                n = strcspn(s, "/");
-                if (n == 1 && s[0] == '.') {
-                } else if (n == 2 && s[0] == '.' && s[1] == '.') {
-                        while (len > 0 && out[len - 1] != '/')
-                                len--;
-                        if (len > 0)
-                                len--;
-                } else {
-                        out[len++] = '/';
-                        memcpy(out + len, s, n);
-                        len += n;
-                }
-                s += n;
-        }
-        if (len == 0)
-                out[len++] = '/';
-        out[len] = 0;
-        return out;
+        /* Lexical, as Go's path.Clean: ".." stops at the root. */
+        return in ? path_clean_rooted(in) : NULL;
 }

@@ -148,30 +148,9 @@ static int dir_is_empty(int fd)
 /* Stage the diff of upper as a blob of t; its descriptor (digest in digest) through ret. */
 static int stage_diff(struct build *b, struct store_txn *t, int upper_fd, char digest[80], int64_t *ret_size)
 {
-        _cleanup_close_ int tar_fd = -EBADF;
-        struct blob_writer *w;
         uint64_t size;
-        int r;
+        int r = rootfs_diff_blob(t, upper_fd, b->dir, digest, &size);
 
-        /* An anonymous file in the build directory: gone with the process whatever happens. */
-        tar_fd = open(b->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        if (tar_fd < 0)
-                return err_set(negative_errno(), "cannot create a file in '%s': %m", b->dir);
-        r = rootfs_diff_tar(upper_fd, tar_fd);
-        if (r < 0)
-                return r;
-        if (lseek(tar_fd, 0, SEEK_SET) < 0)
-                return negative_errno();
-        r = store_txn_blob_new(t, &w);
-        if (r < 0)
-                return r;
-        r = blob_writer_copy_fd(w, tar_fd);
-        if (r < 0) {
-                blob_writer_abort(w);
-                return r;
-        }
-        size = blob_writer_size(w);
-        r = blob_writer_finish(w, NULL, -1, digest);
         if (r < 0)
                 return r;
         *ret_size = (int64_t)size;

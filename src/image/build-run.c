@@ -46,23 +46,7 @@
 #define OUTPUT_CHUNK  65536
 #define KILL_GRACE_NS (5ull * 1000000000ull)
 
-struct mount_def {
-        const char *destination, *type, *source;
-        const char *const *options;
-};
-
 #define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-static const struct mount_def kernel_mounts[] = {
-        {"/proc", "proc", "proc", NULL},
-        {"/dev", "tmpfs", "tmpfs", OPTS("nosuid", "strictatime", "mode=755", "size=65536k")},
-        {"/dev/pts", "devpts", "devpts",
-         OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5")},
-        {"/dev/shm", "tmpfs", "shm", OPTS("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")},
-        {"/dev/mqueue", "mqueue", "mqueue", OPTS("nosuid", "noexec", "nodev")},
-        {"/sys", "sysfs", "sysfs", OPTS("nosuid", "noexec", "nodev", "ro")},
-        {"/sys/fs/cgroup", "cgroup", "cgroup", OPTS("nosuid", "noexec", "nodev", "relatime", "ro")},
-};
 
 struct target {
         const char *path;
@@ -138,8 +122,8 @@ static int oci_config(const struct build_run_spec *r, const struct build_user *u
                         if ((k = build_json_push(g, json_object_new_int64(u->groups[i]))) < 0)
                                 return k;
         }
-        for (size_t i = 0; i < ELEMENTSOF(kernel_mounts); i++) {
-                const struct mount_def *d = &kernel_mounts[i];
+        for (size_t i = 0; i < oci_n_default_mounts; i++) {
+                const struct oci_mount_def *d = &oci_default_mounts[i];
                 if ((k = add_mount(mounts, d->destination, d->type, d->source, d->options)) < 0)
                         return k;
         }

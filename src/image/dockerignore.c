@@ -235,39 +235,14 @@ int dockerignore_match(const char *pattern, const char *name)
         return match_dstar(&m, pattern, name);
 }
 
-/* filepath.Clean without the leading "/" (patterns are relative to the context). */
+/* filepath.Clean without the leading "/" (patterns are relative to the context): "." for the context. */
 static char *clean_pattern(const char *s)
 {
-        _cleanup_free_ char *out = malloc(strlen(s) + 2);
-        size_t len = 0;
+        _cleanup_free_ char *rooted = path_clean_rooted(s);
 
-        if (!out)
+        if (!rooted)
                 return NULL;
-        while (*s) {
-                size_t n;
-                while (*s == '/')
-                        s++;
-                if (!*s)
-                        break;
-                n = strcspn(s, "/");
-                if (n == 1 && s[0] == '.') {
-                } else if (n == 2 && s[0] == '.' && s[1] == '.') {
-                        while (len > 0 && out[len - 1] != '/')
-                                len--;
-                        if (len > 0)
-                                len--;
-                } else {
-                        if (len)
-                                out[len++] = '/';
-                        memcpy(out + len, s, n);
-                        len += n;
-                }
-                s += n;
-        }
-        out[len] = 0;
-        if (len == 0)
-                strcpy(out, ".");
-        return TAKE_PTR(out);
+        return strdup(rooted[1] ? rooted + 1 : ".");
 }
 
 int dockerignore_parse(const char *buf, size_t len, struct dockerignore **ret)

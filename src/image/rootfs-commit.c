@@ -26,6 +26,7 @@
 
 struct differ {
         struct archive *a;
+        bool layer; /* overlay whiteouts and opaque directories become .wh. markers */
         struct hardlink *links;
         size_t n_links;
 };
@@ -75,6 +76,81 @@ static int write_marker(struct differ *df, const char *dir, const char *name)
         return write_header(df, p, &st, NULL, NULL, -EBADF, NULL);
 }
 
+static int diff_tree(struct differ *df, int dfd, const char *rel);
+
+/* Entry name of directory dfd, as path in the tar. */
+static int diff_entry(struct differ *df, int dfd, const char *name, const char *rel, const char *path)
+{
+        _cleanup_free_ char *lpath = NULL;
+        struct stat st;
+        char buf[32];
+        int r;
+
+        lpath = strdup_printf("%s/%s", fd_path(dfd, buf), name);
+        if (!lpath)
+                return -ENOMEM;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        if (df->layer && is_whiteout(&st)) {
+                _cleanup_free_ char *wh = strdup_printf(".wh.%s", name);
+                return wh ? write_marker(df, rel, wh) : -ENOMEM;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub < 0)
+                        return negative_errno();
+                r = write_header(df, path, &st, NULL, NULL, sub, NULL);
+                if (r >= 0 && df->layer && is_opaque(sub))
+                        r = write_marker(df, path, ".wh..wh..opq");
+                return r < 0 ? r : diff_tree(df, sub, path);
+        }
+        if (S_ISREG(st.st_mode)) {
+                _cleanup_close_ int fd = -EBADF;
+                _cleanup_free_ char *copy = NULL;
+                const char *first = NULL;
+                char data[65536];
+
+                for (size_t i = 0; st.st_nlink > 1 && i < df->n_links; i++)
+                        if (df->links[i].dev == st.st_dev && df->links[i].ino == st.st_ino)
+                                first = df->links[i].path;
+                if (first)
+                        return write_header(df, path, &st, NULL, first, -EBADF, lpath);
+                fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return negative_errno();
+                r = write_header(df, path, &st, NULL, NULL, fd, NULL);
+                for (;;) {
+                        ssize_t k = r < 0 ? 0 : read(fd, data, sizeof(data));
+                        if (k < 0)
+                                r = negative_errno();
+                        if (k <= 0)
+                                break;
+                        if (archive_write_data(df->a, data, (size_t)k) != k)
+                                r = err_set(-EIO, "writing the tar: %s", archive_error_string(df->a));
+                }
+                if (r >= 0 && st.st_nlink > 1) {
+                        struct hardlink *nl = realloc(df->links, (df->n_links + 1) * sizeof(*nl));
+                        if (!nl || !(copy = strdup(path))) {
+                                if (nl)
+                                        df->links = nl;
+                                return -ENOMEM;
+                        }
+                        df->links = nl;
+                        df->links[df->n_links++] = (struct hardlink){st.st_dev, st.st_ino, TAKE_PTR(copy)};
+                }
+                return r;
+        }
+        if (S_ISLNK(st.st_mode)) {
+                char target[4096];
+                ssize_t k = readlinkat(dfd, name, target, sizeof(target) - 1);
+                if (k < 0)
+                        return negative_errno();
+                target[k] = 0;
+                return write_header(df, path, &st, target, NULL, -EBADF, lpath);
+        }
+        return write_header(df, path, &st, NULL, NULL, -EBADF, lpath);
+}
+
 static int diff_tree(struct differ *df, int dfd, const char *rel)
 {
         DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
@@ -84,90 +160,21 @@ static int diff_tree(struct differ *df, int dfd, const char *rel)
         if (!d)
                 return negative_errno();
         while ((de = readdir(d)) && r >= 0) {
-                _cleanup_free_ char *path = NULL, *lpath = NULL;
-                struct stat st;
-                char buf[32];
+                _cleanup_free_ char *path = NULL;
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 path = strdup_printf("%s%s%s", rel, *rel ? "/" : "", de->d_name);
-                lpath = strdup_printf("%s/%s", fd_path(dirfd(d), buf), de->d_name);
-                if (!path || !lpath) {
-                        r = -ENOMEM;
-                        break;
-                }
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        r = negative_errno();
-                        break;
-                }
-                if (is_whiteout(&st)) {
-                        _cleanup_free_ char *wh = strdup_printf(".wh.%s", de->d_name);
-                        r = wh ? write_marker(df, rel, wh) : -ENOMEM;
-                } else if (S_ISDIR(st.st_mode)) {
-                        _cleanup_close_ int sub = openat(dirfd(d), de->d_name,
-                                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (sub < 0) {
-                                r = negative_errno();
-                                break;
-                        }
-                        r = write_header(df, path, &st, NULL, NULL, sub, NULL);
-                        if (r >= 0 && is_opaque(sub))
-                                r = write_marker(df, path, ".wh..wh..opq");
-                        if (r >= 0)
-                                r = diff_tree(df, sub, path);
-                } else if (S_ISREG(st.st_mode)) {
-                        const char *first = NULL;
-                        for (size_t i = 0; st.st_nlink > 1 && i < df->n_links; i++)
-                                if (df->links[i].dev == st.st_dev && df->links[i].ino == st.st_ino)
-                                        first = df->links[i].path;
-                        if (first) {
-                                r = write_header(df, path, &st, NULL, first, -EBADF, lpath);
-                                continue;
-                        }
-                        _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                        char data[65536];
-                        if (fd < 0) {
-                                r = negative_errno();
-                                break;
-                        }
-                        r = write_header(df, path, &st, NULL, NULL, fd, NULL);
-                        for (;;) {
-                                ssize_t k = r < 0 ? 0 : read(fd, data, sizeof(data));
-                                if (k < 0)
-                                        r = negative_errno();
-                                if (k <= 0)
-                                        break;
-                                if (archive_write_data(df->a, data, (size_t)k) != k)
-                                        r = err_set(-EIO, "writing the diff: %s", archive_error_string(df->a));
-                        }
-                        if (r >= 0 && st.st_nlink > 1) {
-                                struct hardlink *nl = realloc(df->links, (df->n_links + 1) * sizeof(*nl));
-                                if (!nl) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                df->links = nl;
-                                df->links[df->n_links++] = (struct hardlink){ st.st_dev, st.st_ino, TAKE_PTR(path) };
-                        }
-                } else if (S_ISLNK(st.st_mode)) {
-                        char target[4096];
-                        ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-                        if (k < 0) {
-                                r = negative_errno();
-                                break;
-                        }
-                        target[k] = 0;
-                        r = write_header(df, path, &st, target, NULL, -EBADF, lpath);
-                } else
-                        r = write_header(df, path, &st, NULL, NULL, -EBADF, lpath);
+                r = path ? diff_entry(df, dirfd(d), de->d_name, rel, path) : -ENOMEM;
         }
         closedir(d);
         return r;
 }
 
-int rootfs_diff_tar(int upper_fd, int out_fd)
+/* Write a tar to out_fd: of the tree below dfd (name NULL), or of entry name of dfd. */
+static int write_tar(int dfd, const char *name, bool layer, int out_fd)
 {
-        struct differ df = { .a = archive_write_new() };
+        struct differ df = {.a = archive_write_new(), .layer = layer};
         int r;
 
         if (!df.a)
@@ -178,15 +185,25 @@ int rootfs_diff_tar(int upper_fd, int out_fd)
                 r = err_set(-EIO, "%s", archive_error_string(df.a));
                 goto out;
         }
-        r = diff_tree(&df, upper_fd, "");
+        r = name ? diff_entry(&df, dfd, name, "", name) : diff_tree(&df, dfd, "");
         if (r >= 0 && archive_write_close(df.a) != ARCHIVE_OK)
-                r = err_set(-EIO, "writing the diff: %s", archive_error_string(df.a));
+                r = err_set(-EIO, "writing the tar: %s", archive_error_string(df.a));
 out:
         archive_write_free(df.a);
         for (size_t i = 0; i < df.n_links; i++)
                 free(df.links[i].path);
         free(df.links);
         return r;
+}
+
+int rootfs_diff_tar(int upper_fd, int out_fd)
+{
+        return write_tar(upper_fd, NULL, true, out_fd);
+}
+
+int rootfs_tree_tar(int dfd, const char *name, int out_fd)
+{
+        return write_tar(dfd, streq(name, ".") ? NULL : name, false, out_fd);
 }
 
 /* ------------------------------------------------------------------ commit */
@@ -201,18 +218,51 @@ static char *now_rfc3339(void)
         return strdup(buf);
 }
 
+int rootfs_diff_blob(struct store_txn *t, int upper_fd, const char *tmp_dir, char ret_digest[80],
+                     uint64_t *ret_size)
+{
+        _cleanup_close_ int tar_fd = -EBADF;
+        struct blob_writer *w;
+        uint64_t size;
+        int r;
+
+        /* An anonymous file first (gone with the process whatever happens), then into a blob
+         * writer that hashes it. */
+        tar_fd = open(tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (tar_fd < 0)
+                return err_set(negative_errno(), "cannot create a file in '%s': %m", tmp_dir);
+        r = rootfs_diff_tar(upper_fd, tar_fd);
+        if (r < 0)
+                return r;
+        if (lseek(tar_fd, 0, SEEK_SET) < 0)
+                return negative_errno();
+        r = store_txn_blob_new(t, &w);
+        if (r < 0)
+                return r;
+        r = blob_writer_copy_fd(w, tar_fd);
+        if (r < 0) {
+                blob_writer_abort(w);
+                return r;
+        }
+        size = blob_writer_size(w);
+        r = blob_writer_finish(w, NULL, -1, ret_digest);
+        if (r < 0)
+                return r;
+        *ret_size = size;
+        return 0;
+}
+
 int rootfs_commit(struct image_store *s, const char *parent_id, const char *upper, const char *created_by,
                   const char *tag, char **ret_id)
 {
         _cleanup_image_config_ struct image_config *cfg = NULL;
         _cleanup_store_txn_ struct store_txn *t = NULL;
         _cleanup_free_ char *tmp = NULL, *now = NULL, *manifest_buf = NULL;
-        _cleanup_close_ int upper_fd = -EBADF, tar_fd = -EBADF;
+        _cleanup_close_ int upper_fd = -EBADF;
         _cleanup_free_ struct descriptor *descs = NULL;
         _cleanup_manifest_ struct manifest *parent_m = NULL;
         _cleanup_strv_free_ char **tags = NULL;
         struct json_object *rootfs, *diffs, *hist, *h;
-        struct blob_writer *w;
         char diff_id[80];
         size_t mlen;
         int r;
@@ -232,28 +282,11 @@ int rootfs_commit(struct image_store *s, const char *parent_id, const char *uppe
         r = store_txn_begin(s, &t);
         if (r < 0)
                 return r;
-        /* The diff goes to an anonymous file first, then into a blob writer that hashes it. */
         tmp = strdup_printf("%s/image/tmp", image_store_root(s));
         if (!tmp)
                 return -ENOMEM;
-        tar_fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        if (tar_fd < 0)
-                return negative_errno();
-        r = rootfs_diff_tar(upper_fd, tar_fd);
-        if (r < 0)
-                return r;
-        if (lseek(tar_fd, 0, SEEK_SET) < 0)
-                return negative_errno();
-        r = store_txn_blob_new(t, &w);
-        if (r < 0)
-                return r;
-        r = blob_writer_copy_fd(w, tar_fd);
-        if (r < 0) {
-                blob_writer_abort(w);
-                return r;
-        }
-        uint64_t tar_size = blob_writer_size(w);
-        r = blob_writer_finish(w, NULL, -1, diff_id);
+        uint64_t tar_size;
+        r = rootfs_diff_blob(t, upper_fd, tmp, diff_id, &tar_size);
         if (r < 0)
                 return r;
 

@@ -60,6 +60,12 @@ int rootfs_umount(const char *target, enum rootfs_mode mode);
 
 /* Write the changes recorded in the overlay upper directory upper_fd as a layer tar to out_fd. */
 int rootfs_diff_tar(int upper_fd, int out_fd);
+/* A plain tar (no layer markers) to out_fd of entry name of directory dfd, under that name; of
+ * the directory's contents when name is ".". Symlinks are archived, never followed. */
+int rootfs_tree_tar(int dfd, const char *name, int out_fd);
+/* The same tar, staged as a blob of t through an anonymous file in tmp_dir: its digest and size. */
+int rootfs_diff_blob(struct store_txn *t, int upper_fd, const char *tmp_dir, char ret_digest[80],
+                     uint64_t *ret_size);
 
 /*
  * Store the changes in upper as a new layer on top of parent_id, as a new image

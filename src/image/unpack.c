@@ -54,6 +54,7 @@ struct dir_time {
 struct unpacker {
         int dest_fd;
         bool root;
+        bool plain;
         /* Parent directory cache: consecutive entries usually share it. */
         char *parent_path;
         int parent_fd;
@@ -357,6 +358,8 @@ static int unpack_entry(struct unpacker *u, struct archive *a, struct archive_en
 
         if (!*path) {
                 /* "./": the layer's root directory itself. */
+                if (!hardlink && type == AE_IFDIR && u->plain)
+                        return 0;
                 if (!hardlink && type == AE_IFDIR) {
                         r = apply_metadata(u, e, -EBADF, NULL, u->dest_fd, false);
                         if (r < 0)
@@ -381,7 +384,7 @@ static int unpack_entry(struct unpacker *u, struct archive *a, struct archive_en
                 return err_set(pfd, "layer entry '%s': cannot create its parent directory: %s", printable(raw, pbuf),
                                strerror(-pfd));
 
-        if (startswith(name, ".wh.")) {
+        if (!u->plain && startswith(name, ".wh.")) {
                 r = write_whiteout(pfd, name);
                 if (r < 0)
                         return err_set(r, "layer entry '%s': invalid whiteout: %s", printable(raw, pbuf),
@@ -538,6 +541,7 @@ int unpack_layer(unpack_read_fn read_fn, void *userdata, int dest_fd, const stru
 
         if (!opts)
                 opts = &no_opts;
+        u.plain = opts->plain;
         if (!sha_src || !sha_tar || !src || !tar)
                 return -ENOMEM;
         *src = (struct source){ .read = read_fn, .userdata = userdata, .sha = sha_src, .progress = opts->progress,

@@ -41,6 +41,9 @@ struct unpack_options {
         const char *expect_diff_id; /* sha256 of the uncompressed tar, or NULL */
         unpack_progress_fn progress;
         void *progress_userdata;
+        /* A plain tar, not a layer (`hull cp -`): ".wh." names are ordinary files, and a "./"
+         * entry leaves the destination directory's owner and mode alone. */
+        bool plain;
 };
 
 struct unpack_result {

@@ -56,6 +56,9 @@ enum agent_create_field {
         AGENT_C_HOSTNAME = 2, /* name */
         AGENT_C_MOUNT = 3,    /* source\0destination\0fstype\0options */
         AGENT_C_FILE = 4,     /* path\0mode-octal\0content */
+        AGENT_C_NET = 5,      /* name\0mac\0mtu: the NIC with that MAC becomes name, up */
+        AGENT_C_ADDR = 6,     /* name\0address/prefix-length */
+        AGENT_C_ROUTE = 7,    /* name\0destination/prefix-length\0gateway (empty: on-link) */
         _AGENT_C_MAX,
         _AGENT_C_INVALID = -1,
 };

@@ -11,6 +11,16 @@
  */
 #pragma once
 
+struct oci_mount_def {
+        const char *destination, *type, *source;
+        const char *const *options; /* NULL-terminated, or NULL */
+};
+
+/* The kernel file systems of a container (runc's `spec`): /proc, /dev, /dev/pts, /dev/shm,
+ * /dev/mqueue, /sys, /sys/fs/cgroup; oci_n_default_mounts entries. */
+extern const struct oci_mount_def oci_default_mounts[];
+extern const size_t oci_n_default_mounts;
+
 extern const char *const oci_default_caps[];
 extern const char *const oci_masked_paths[];
 extern const char *const oci_readonly_paths[];

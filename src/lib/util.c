@@ -74,6 +74,39 @@ bool strv_contains(char *const *l, const char *s)
         return false;
 }
 
+char *path_clean_rooted(const char *in)
+{
+        char *out = malloc(strlen(in) + 2);
+        size_t len = 0;
+
+        if (!out)
+                return NULL;
+        for (const char *s = in; *s;) {
+                size_t n;
+                while (*s == '/')
+                        s++;
+                if (!*s)
+                        break;
+                n = strcspn(s, "/");
+                if (n == 1 && s[0] == '.') {
+                } else if (n == 2 && s[0] == '.' && s[1] == '.') {
+                        while (len > 0 && out[len - 1] != '/')
+                                len--;
+                        if (len > 0)
+                                len--;
+                } else {
+                        out[len++] = '/';
+                        memcpy(out + len, s, n);
+                        len += n;
+                }
+                s += n;
+        }
+        if (len == 0)
+                out[len++] = '/';
+        out[len] = 0;
+        return out;
+}
+
 char *strdup_printf(const char *fmt, ...)
 {
         va_list ap;

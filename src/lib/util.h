@@ -21,6 +21,10 @@ int strv_push(char ***l, char *s);
 char **strv_copy(char *const *l);
 bool strv_contains(char *const *l, const char *s);
 
+/* path cleaned lexically as if it were below "/" (Go's path.Clean of "/" + path): ".", ".." (which
+ * stops at the root) and repeated slashes go; always absolute. malloc'd; NULL on ENOMEM. */
+char *path_clean_rooted(const char *path);
+
 /* malloc'd printf; NULL on ENOMEM. */
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 

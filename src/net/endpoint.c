@@ -259,6 +259,10 @@ static int nft_endpoint_apply(struct net_ctx *ctx, const struct nft_endpoint *de
         FILE *f;
         int r;
 
+        /* Set elements only (no policy chains): straight to the kernel, see nft-elem.c. */
+        if (!(del && add) && (r = ctx_nft(ctx, &nft)) >= 0 &&
+            (r = nft_endpoint_elems(nft, del ?: add, add != NULL)) != -EOPNOTSUPP)
+                return r;
         f = open_memstream(&cmds, &size);
         if (!f)
                 return -ENOMEM;
@@ -731,7 +735,6 @@ static int attach_locked(struct net_ctx *ctx, const char *network, const struct 
                 store_rollback(ctx->store);
                 return r;
         }
-        /* From here on the record lists what may exist; a failure tears down through it. */
         if (ep->kind == NET_ENDPOINT_VETH)
                 r = veth_setup(ctx, n, ep, netns_fd);
         else

@@ -562,6 +562,11 @@ static int route_list_cb(const struct nlmsghdr *h, void *data)
         }
         if (tb[RTA_OIF])
                 route.oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+        if (tb[RTA_GATEWAY] && mnl_attr_get_payload_len(tb[RTA_GATEWAY]) == ipaddr_size(l->family)) {
+                route.gw.family = l->family;
+                memcpy(route.gw.bytes, mnl_attr_get_payload(tb[RTA_GATEWAY]), ipaddr_size(l->family));
+        }
+        route.protocol = rt->rtm_protocol;
         slot = collect_next(l);
         if (!slot)
                 return MNL_CB_ERROR;
@@ -583,6 +588,63 @@ int nl_route_list(struct nl *nl, int family, struct nl_route **ret, size_t *ret_
         rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
         rt->rtm_family = (uint8_t)family;
         return nl_collect(nl, h, route_list_cb, &c, ret, ret_n);
+}
+
+static int addr_list_cb(const struct nlmsghdr *h, void *data)
+{
+        const struct nlattr *tb[IFA_MAX + 1] = {};
+        const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
+        const struct nlattr *a;
+        struct nl_addr addr = {}, *slot;
+        unsigned size = ipaddr_size(ifa->ifa_family);
+
+        if (h->nlmsg_type != RTM_NEWADDR || size == 0 || ifa->ifa_prefixlen > ipaddr_bits(ifa->ifa_family))
+                return MNL_CB_OK;
+        mnl_attr_parse(h, sizeof(*ifa), attr_cb, &(struct attr_table){tb, IFA_MAX});
+        /* IFA_LOCAL is the interface's own address; IFA_ADDRESS the peer's on point-to-point links. */
+        a = tb[IFA_LOCAL] ?: tb[IFA_ADDRESS];
+        if (!a || mnl_attr_get_payload_len(a) != size)
+                return MNL_CB_OK;
+        addr.ifindex = (int)ifa->ifa_index;
+        addr.scope = ifa->ifa_scope;
+        addr.addr.addr.family = ifa->ifa_family;
+        addr.addr.len = ifa->ifa_prefixlen;
+        memcpy(addr.addr.addr.bytes, mnl_attr_get_payload(a), size);
+        slot = collect_next(data);
+        if (!slot)
+                return MNL_CB_ERROR;
+        *slot = addr;
+        return MNL_CB_OK;
+}
+
+int nl_addr_list(struct nl *nl, int family, struct nl_addr **ret, size_t *ret_n)
+{
+        _Alignas(NLMSG_ALIGNTO) uint8_t buf[256];
+        struct collect c = {.size = sizeof(struct nl_addr)};
+        struct nlmsghdr *h;
+        struct ifaddrmsg *ifa;
+
+        h = mnl_nlmsg_put_header(buf);
+        h->nlmsg_type = RTM_GETADDR;
+        h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        h->nlmsg_seq = ++nl->seq;
+        ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
+        ifa->ifa_family = (uint8_t)family;
+        return nl_collect(nl, h, addr_list_cb, &c, ret, ret_n);
+}
+
+/* ------------------------------------------------------------------ requests built elsewhere */
+
+int nl_request(struct nl *nl, const struct nlmsghdr *msg, int ignore, const char *what)
+{
+        struct nlmsghdr *h;
+
+        if (msg->nlmsg_len < sizeof(*msg) || msg->nlmsg_len > NL_MSG_MAX)
+                return -EMSGSIZE;
+        h = msg_new(nl, msg->nlmsg_type, msg->nlmsg_flags);
+        memcpy(h + 1, msg + 1, msg->nlmsg_len - sizeof(*msg));
+        h->nlmsg_len = msg->nlmsg_len;
+        return msg_commit(nl, h, ignore, "%s", what);
 }
 
 /* ------------------------------------------------------------------ taps */

@@ -20,6 +20,7 @@
  */
 #pragma once
 
+#include <linux/netlink.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -94,9 +95,26 @@ int nl_route_add(struct nl *nl, int ifindex, const struct cidr *dst, const struc
 struct nl_route {
         struct cidr dst;
         int oif;
+        struct ipaddr gw; /* AF_UNSPEC: on-link */
+        uint8_t protocol; /* RTPROT_KERNEL for the routes the kernel adds with an address */
 };
 /* Unicast routes of the main table of a family (for overlap checks), malloc'd. */
 int nl_route_list(struct nl *nl, int family, struct nl_route **ret, size_t *ret_n);
+
+struct nl_addr {
+        int ifindex;
+        struct cidr addr; /* the interface's address and its prefix length */
+        uint8_t scope;    /* RT_SCOPE_UNIVERSE, RT_SCOPE_LINK (fe80::/10), RT_SCOPE_HOST */
+};
+/* Addresses of a family (AF_UNSPEC: both) on every link, malloc'd. */
+int nl_addr_list(struct nl *nl, int family, struct nl_addr **ret, size_t *ret_n);
+
+/*
+ * Send a request built elsewhere (tcredirect.c builds traffic-control messages) as one of this
+ * socket's, acknowledged or batched like the others; what names it in an error ("add ingress
+ * qdisc to ifindex 4"). ignore: an errno (positive) that counts as success, 0 for none.
+ */
+int nl_request(struct nl *nl, const struct nlmsghdr *msg, int ignore, const char *what);
 
 /* Create a persistent tap (IFF_TAP|IFF_NO_PI) through /dev/net/tun and TUNSETPERSIST, owned by
  * uid/gid (-1: root only), so that an unprivileged hull-vmm can open it later by name. */

@@ -34,6 +34,11 @@
 
 int net_ctx_open(const char *root, const char *run_root, struct net_ctx **ret)
 {
+        return net_ctx_open_shared(root, run_root, NULL, ret);
+}
+
+int net_ctx_open_shared(const char *root, const char *run_root, struct db *db, struct net_ctx **ret)
+{
         struct net_ctx *ctx = calloc(1, sizeof(*ctx));
         int r;
 
@@ -44,7 +49,7 @@ int net_ctx_open(const char *root, const char *run_root, struct net_ctx **ret)
                 free(ctx);
                 return -ENOMEM;
         }
-        r = store_open(root, run_root, &ctx->store);
+        r = store_open(root, run_root, db, &ctx->store);
         if (r < 0) {
                 net_ctx_free(ctx);
                 return r;

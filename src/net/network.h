@@ -40,6 +40,10 @@ struct net_ctx;
  * <run_root>/net, normally on tmpfs (/run/hull): it describes kernel objects that a reboot takes
  * away with it. run_root NULL: root. */
 int net_ctx_open(const char *root, const char *run_root, struct net_ctx **ret);
+struct db;
+/* The same through the caller's connection to <root>/state.db (one open less per command); db
+ * must outlive the context. */
+int net_ctx_open_shared(const char *root, const char *run_root, struct db *db, struct net_ctx **ret);
 void net_ctx_free(struct net_ctx *ctx);
 static inline void net_ctx_freep(struct net_ctx **c)
 {

@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nft.c - libnftables transactions and the text of hull's rules; see nft.h. */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "error.h"
 #include "json.h"
@@ -11,7 +18,9 @@
 
 struct nft {
         struct nft_ctx *ctx;
+        struct mnl_socket *elem_sock; /* nft-elem.c's, opened on first use */
         int memfd;
+        bool changed; /* a transaction was committed through ctx */
 };
 
 int nft_open(struct nft **ret)
@@ -20,35 +29,205 @@ int nft_open(struct nft **ret)
 
         if (!n)
                 return -ENOMEM;
+        n->memfd = -EBADF;
+        *ret = n;
+        return 0;
+}
+
+/*
+ * libnftables is loaded on first use (dlopen): with libxtables, libjansson and libgmp it is
+ * 0.8 MiB of mappings and relocations that every hull command paid at start, while only network
+ * creation and policies need it (an attach that only adds set elements goes through nft-elem.c).
+ */
+static struct {
+        struct nft_ctx *(*ctx_new)(uint32_t flags);
+        void (*ctx_free)(struct nft_ctx *ctx);
+        int (*buffer_error)(struct nft_ctx *ctx);
+        int (*buffer_output)(struct nft_ctx *ctx);
+        const char *(*get_error_buffer)(struct nft_ctx *ctx);
+        const char *(*get_output_buffer)(struct nft_ctx *ctx);
+        unsigned (*output_get_flags)(struct nft_ctx *ctx);
+        void (*output_set_flags)(struct nft_ctx *ctx, unsigned flags);
+        int (*run_buffer)(struct nft_ctx *nft, const char *buf);
+        int (*run_filename)(struct nft_ctx *nft, const char *filename);
+} lib;
+
+static int lib_load(void)
+{
+        static const struct {
+                const char *name;
+                size_t offset;
+        } syms[] = {
+                {"nft_ctx_new", offsetof(typeof(lib), ctx_new)},
+                {"nft_ctx_free", offsetof(typeof(lib), ctx_free)},
+                {"nft_ctx_buffer_error", offsetof(typeof(lib), buffer_error)},
+                {"nft_ctx_buffer_output", offsetof(typeof(lib), buffer_output)},
+                {"nft_ctx_get_error_buffer", offsetof(typeof(lib), get_error_buffer)},
+                {"nft_ctx_get_output_buffer", offsetof(typeof(lib), get_output_buffer)},
+                {"nft_ctx_output_get_flags", offsetof(typeof(lib), output_get_flags)},
+                {"nft_ctx_output_set_flags", offsetof(typeof(lib), output_set_flags)},
+                {"nft_run_cmd_from_buffer", offsetof(typeof(lib), run_buffer)},
+                {"nft_run_cmd_from_filename", offsetof(typeof(lib), run_filename)},
+        };
+        void *h;
+
+        if (lib.run_filename)
+                return 0;
+        h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+                return err_set(-ENOPKG, "nftables: cannot load libnftables.so.1: %s", dlerror());
+        for (size_t i = 0; i < ELEMENTSOF(syms); i++) {
+                void *f = dlsym(h, syms[i].name);
+                if (!f)
+                        return err_set(-ENOPKG, "nftables: libnftables.so.1 has no %s", syms[i].name);
+                memcpy((char *)&lib + syms[i].offset, &f, sizeof(f));
+        }
+        return 0;
+}
+
+/* libnftables is set up on first use. */
+static int ctx_get(struct nft *n)
+{
+        int r;
+
+        if (n->ctx)
+                return 0;
+        if ((r = lib_load()) < 0)
+                return r;
         /* libnftables 1.0.6 quotes the first line of a buffer in its errors, whatever line failed;
          * reading the commands from a file gives the right line (and its number). */
-        n->memfd = memfd_create("hull-nft", MFD_CLOEXEC);
         if (n->memfd < 0) {
-                int r = negative_errno();
-                free(n);
-                return r;
+                n->memfd = memfd_create("hull-nft", MFD_CLOEXEC);
+                if (n->memfd < 0)
+                        return negative_errno();
         }
-        n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!n->ctx) {
-                free(n);
+        n->ctx = lib.ctx_new(NFT_CTX_DEFAULT);
+        if (!n->ctx)
                 return -ENOMEM;
-        }
         /* Errors and listings go to buffers, never to the caller's stderr/stdout. */
-        if (nft_ctx_buffer_error(n->ctx) < 0 || nft_ctx_buffer_output(n->ctx) < 0) {
-                nft_close(n);
+        if (lib.buffer_error(n->ctx) < 0 || lib.buffer_output(n->ctx) < 0) {
+                lib.ctx_free(n->ctx);
+                n->ctx = NULL;
                 return -ENOMEM;
         }
-        *ret = n;
+        return 0;
+}
+
+int nft_elem_socket(struct nft *n, struct mnl_socket **ret)
+{
+        if (!n->elem_sock) {
+                struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+                if (!nl)
+                        return err_set(negative_errno(), "nftables: cannot open a netlink socket: %m");
+                if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                        int r = negative_errno();
+                        mnl_socket_close(nl);
+                        return err_set(r, "nftables: cannot bind a netlink socket: %m");
+                }
+                n->elem_sock = nl;
+        }
+        n->changed = true;
+        *ret = n->elem_sock;
+        return 0;
+}
+
+static bool is_nfnetlink(int fd)
+{
+        int domain = 0, proto = 0;
+        socklen_t l1 = sizeof(domain), l2 = sizeof(proto);
+
+        return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l1) == 0 && domain == AF_NETLINK &&
+               getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l2) == 0 && proto == NETLINK_NETFILTER;
+}
+
+/* The nfnetlink sockets among this process's descriptors (libnftables' and nft-elem.c's), sorted. */
+static size_t nfnetlink_fds(int *out, size_t max)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d)) && n < max) {
+                int fd = atoi(de->d_name);
+                if (de->d_name[0] != '.' && fd != dirfd(d) && is_nfnetlink(fd))
+                        out[n++] = fd;
+        }
+        closedir(d);
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+                        int t = out[j];
+                        out[j] = out[j - 1];
+                        out[j - 1] = t;
+                }
+        return n;
+}
+
+/*
+ * The last close of an nfnetlink socket runs nf_tables' NETLINK_URELEASE notifier, which flushes
+ * the destruction work of the transactions committed before it; that work waits for an RCU grace
+ * period (5-10 ms on a loaded 2-core machine), so a command that has just changed rules would
+ * wait for it on its way out, and so would whoever waits for the command. A child holding copies
+ * of the nfnetlink sockets and of the read end of a pipe, and of nothing else (no pipe of a
+ * caller that reads to the end), makes the last close instead, once the pipe says that ours are
+ * closed (*ret_gate, the write end, is closed after them). The child is not waited for: it is
+ * reaped by whoever adopts it when this process exits (hull's commands exit right after), or by
+ * a caller that reaps its children. Only async-signal-safe calls after fork().
+ */
+static int release_later(int *ret_gate)
+{
+        int keep[16], gate[2];
+        size_t n = nfnetlink_fds(keep, ELEMENTSOF(keep) - 1);
+        pid_t pid;
+
+        if (n == 0)
+                return 0;
+        if (pipe2(gate, O_CLOEXEC) < 0)
+                return -errno;
+        keep[n++] = gate[0];
+        for (size_t i = n - 1; i > 0 && keep[i - 1] > keep[i]; i--) {
+                int t = keep[i];
+                keep[i] = keep[i - 1];
+                keep[i - 1] = t;
+        }
+        pid = fork();
+        if (pid == 0) {
+                unsigned from = 0;
+                char c;
+                for (size_t i = 0; i < n; i++) {
+                        if ((unsigned)keep[i] > from)
+                                (void)syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0U);
+                        from = (unsigned)keep[i] + 1;
+                }
+                (void)syscall(SYS_close_range, from, ~0U, 0U);
+                while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+                        ;
+                _exit(0);
+        }
+        safe_close(gate[0]);
+        if (pid < 0) {
+                safe_close(gate[1]);
+                return -errno;
+        }
+        *ret_gate = gate[1];
         return 0;
 }
 
 void nft_close(struct nft *n)
 {
+        int gate = -EBADF;
+
         if (!n)
                 return;
+        if (n->changed)
+                (void)release_later(&gate);
         if (n->ctx)
-                nft_ctx_free(n->ctx);
+                lib.ctx_free(n->ctx);
+        if (n->elem_sock)
+                mnl_socket_close(n->elem_sock);
         safe_close(n->memfd);
+        safe_close(gate);
         free(n);
 }
 
@@ -86,22 +265,30 @@ static int run_error(const char *cmds, const char *errbuf)
 
 static int run_buffer(struct nft *n, const char *cmds)
 {
-        if (nft_run_cmd_from_buffer(n->ctx, cmds) == 0)
+        int r = ctx_get(n);
+
+        if (r < 0)
+                return r;
+        if (lib.run_buffer(n->ctx, cmds) == 0)
                 return 0;
-        return run_error(cmds, nft_ctx_get_error_buffer(n->ctx));
+        return run_error(cmds, lib.get_error_buffer(n->ctx));
 }
 
 int nft_run(struct nft *n, const char *cmds)
 {
         char path[32];
         size_t len = strlen(cmds);
+        int r = ctx_get(n);
 
+        if (r < 0)
+                return r;
         if (ftruncate(n->memfd, 0) < 0 || pwrite(n->memfd, cmds, len, 0) != (ssize_t)len)
                 return negative_errno();
         snprintf(path, sizeof(path), "/proc/self/fd/%d", n->memfd);
-        if (nft_run_cmd_from_filename(n->ctx, path) == 0)
+        n->changed = true;
+        if (lib.run_filename(n->ctx, path) == 0)
                 return 0;
-        return run_error(cmds, nft_ctx_get_error_buffer(n->ctx));
+        return run_error(cmds, lib.get_error_buffer(n->ctx));
 }
 
 int nft_run_lenient(struct nft *n, const char *cmds)
@@ -130,19 +317,22 @@ int nft_list_table(struct nft *n, const char *table, struct json_object **ret)
 {
         char cmd[64];
         const char *out;
-        unsigned flags = nft_ctx_output_get_flags(n->ctx);
-        int r;
+        unsigned flags;
+        int r = ctx_get(n);
 
-        nft_ctx_output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+        if (r < 0)
+                return r;
+        flags = lib.output_get_flags(n->ctx);
+        lib.output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
         snprintf(cmd, sizeof(cmd), "list table %s", table);
         r = run_buffer(n, cmd);
-        nft_ctx_output_set_flags(n->ctx, flags);
+        lib.output_set_flags(n->ctx, flags);
         if (r < 0) {
                 if (r == -ENOENT)
                         err_clear();
                 return r;
         }
-        out = nft_ctx_get_output_buffer(n->ctx);
+        out = lib.get_output_buffer(n->ctx);
         if (!out)
                 return -EIO;
         return json_parse_buffer(out, strlen(out), "nft list table", ret);
@@ -151,12 +341,15 @@ int nft_list_table(struct nft *n, const char *table, struct json_object **ret)
 /* libnftables parses a buffer as JSON while its JSON output flag is set. */
 static int run_json(struct nft *n, struct json_object *doc)
 {
-        unsigned flags = nft_ctx_output_get_flags(n->ctx);
-        int r;
+        unsigned flags;
+        int r = ctx_get(n);
 
-        nft_ctx_output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON);
+        if (r < 0)
+                return r;
+        flags = lib.output_get_flags(n->ctx);
+        lib.output_set_flags(n->ctx, flags | NFT_CTX_OUTPUT_JSON);
         r = run_buffer(n, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
-        nft_ctx_output_set_flags(n->ctx, flags);
+        lib.output_set_flags(n->ctx, flags);
         return r;
 }
 
@@ -455,9 +648,7 @@ static void port_element(FILE *f, const struct port_map *p, const struct ipaddr 
                 fprintf(f, " : %s . %u", ipaddr_to_string(target, t), p->container_port);
 }
 
-/* Which families a published port applies to: its host address's, or, bound to every host
- * address, each family the endpoint has an address of. */
-static bool port_in_family(const struct port_map *p, int family, const struct nft_endpoint *ep)
+bool nft_port_in_family(const struct port_map *p, int family, const struct nft_endpoint *ep)
 {
         const struct ipaddr *target = family == AF_INET ? ep->ip4 : ep->ip6;
 
@@ -476,7 +667,7 @@ static void ports_gen(FILE *f, const struct nft_endpoint *ep, bool add)
                         const struct port_map *p = &ep->ports[i];
                         bool any = !ipaddr_is_set(&p->host_ip) || ipaddr_is_any(&p->host_ip);
 
-                        if (!port_in_family(p, family, ep))
+                        if (!nft_port_in_family(p, family, ep))
                                 continue;
                         fprintf(f, "%s element " NFT_TABLE " pub%c%s { ", add ? "add" : "delete",
                                 family == AF_INET ? '4' : '6', any ? "any" : "");

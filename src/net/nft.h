@@ -104,3 +104,14 @@ void nft_gen_network_del(FILE *f, const struct nft_network *net);
 void nft_gen_network_policy(FILE *f, const struct nft_network *net);
 void nft_gen_endpoint_add(FILE *f, const struct nft_endpoint *ep);
 void nft_gen_endpoint_del(FILE *f, const struct nft_endpoint *ep);
+/* Whether published port p applies to family: its host address's, or, bound to every host
+ * address, each family the endpoint has an address of. */
+bool nft_port_in_family(const struct port_map *p, int family, const struct nft_endpoint *ep);
+
+/* nft-elem.c: add (or delete, missing ones ignored) an endpoint's set elements -- port guard,
+ * published ports -- in one transaction without libnftables; -EOPNOTSUPP for an endpoint with
+ * policies of its own (chains: nft_gen_endpoint_add/del through nft_run()). */
+int nft_endpoint_elems(struct nft *n, const struct nft_endpoint *ep, bool add);
+struct mnl_socket;
+/* The nfnetlink socket of nft-elem.c (opened once; marks n as changed). */
+int nft_elem_socket(struct nft *n, struct mnl_socket **ret);

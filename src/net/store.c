@@ -20,6 +20,7 @@ struct store {
         int lock_fd;
         unsigned lock_depth;
         struct db *db;     /* <root>/state.db */
+        bool db_shared;    /* db is the caller's: not closed here */
         struct db *run_db; /* <run>/net/run.db */
 };
 
@@ -54,7 +55,7 @@ static int open_db(const char *path, const char *module, struct db **ret)
         return db_migrate(*ret, module, schema, ELEMENTSOF(schema));
 }
 
-int store_open(const char *root, const char *run_root, struct store **ret)
+int store_open(const char *root, const char *run_root, struct db *db, struct store **ret)
 {
         _cleanup_free_ char *net = NULL, *dbpath = NULL, *rundb = NULL;
         struct store *s;
@@ -89,7 +90,11 @@ int store_open(const char *root, const char *run_root, struct store **ret)
                 if (s->lock_fd < 0)
                         r = err_set(negative_errno(), "cannot open '%s': %m", s->lock_path);
         }
-        if (r >= 0)
+        if (r >= 0 && db) {
+                s->db = db;
+                s->db_shared = true;
+                r = db_migrate(db, "net", schema, ELEMENTSOF(schema));
+        } else if (r >= 0)
                 r = open_db(dbpath, "net", &s->db);
         if (r >= 0)
                 r = open_db(rundb, "net-run", &s->run_db);
@@ -105,7 +110,8 @@ void store_free(struct store *s)
 {
         if (!s)
                 return;
-        db_close(s->db);
+        if (!s->db_shared)
+                db_close(s->db);
         db_close(s->run_db);
         safe_close(s->lock_fd);
         safe_close(s->run_fd);

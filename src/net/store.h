@@ -40,8 +40,10 @@
 
 struct store;
 
-/* Open (creating) the databases and <root>/net, <run_root>/net (run_root NULL: root). */
-int store_open(const char *root, const char *run_root, struct store **ret);
+struct db;
+/* Open (creating) the databases and <root>/net, <run_root>/net (run_root NULL: root). With db,
+ * that connection to <root>/state.db is used (and stays the caller's) instead of a new one. */
+int store_open(const char *root, const char *run_root, struct db *db, struct store **ret);
 void store_free(struct store *s);
 static inline void store_freep(struct store **s)
 {

@@ -23,26 +23,10 @@ static const char *const default_env[] = {
         NULL,
 };
 
-struct default_mount {
-        const char *destination, *type, *source;
-        const char *const *options;
-};
-
 #define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-static const struct default_mount default_mounts[] = {
-        {"/proc", "proc", "proc", NULL},
-        {"/dev", "tmpfs", "tmpfs", OPTS("nosuid", "strictatime", "mode=755", "size=65536k")},
-        {"/dev/pts", "devpts", "devpts",
-         OPTS("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5")},
-        {"/dev/shm", "tmpfs", "shm", OPTS("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")},
-        {"/dev/mqueue", "mqueue", "mqueue", OPTS("nosuid", "noexec", "nodev")},
-        {"/sys", "sysfs", "sysfs", OPTS("nosuid", "noexec", "nodev", "ro")},
-        {"/sys/fs/cgroup", "cgroup", "cgroup", OPTS("nosuid", "noexec", "nodev", "relatime", "ro")},
-};
-
 /* A new sysfs needs a network namespace owned by the caller's user namespace; rootless binds the host's. */
-static const struct default_mount rootless_sys = {"/sys", "none", "/sys",
+static const struct oci_mount_def rootless_sys = {"/sys", "none", "/sys",
                                                   OPTS("rbind", "nosuid", "noexec", "nodev", "ro")};
 
 static const char *const default_namespaces[] = {"pid", "network", "ipc", "uts", "mount", "cgroup", NULL};
@@ -120,7 +104,7 @@ static struct json_object *process_object(void)
         return TAKE_PTR(p);
 }
 
-static struct json_object *mount_object(const struct default_mount *m, bool rootless)
+static struct json_object *mount_object(const struct oci_mount_def *m, bool rootless)
 {
         _cleanup_json_ struct json_object *o = json_object_new_object();
 
@@ -142,8 +126,8 @@ static struct json_object *mounts_array(bool rootless)
 
         if (!a)
                 return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(default_mounts); i++) {
-                const struct default_mount *m = &default_mounts[i];
+        for (size_t i = 0; i < oci_n_default_mounts; i++) {
+                const struct oci_mount_def *m = &oci_default_mounts[i];
                 if (rootless && streq(m->type, "sysfs"))
                         m = &rootless_sys;
                 if (push(a, mount_object(m, rootless)) < 0)

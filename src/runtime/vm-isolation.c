@@ -41,6 +41,7 @@
 #include "log.h"
 #include "sync.h"
 #include "util.h"
+#include "cidr.h"
 #include "vm-isolation.h"
 
 #define AGENT_VSOCK_PORT "1024"
@@ -193,7 +194,7 @@ static int choose_vmm(const struct oci_config *cfg, enum vmm_kind *ret, bool *re
 
 static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const char *kernel,
                     const char *initrd, const char *root_disk, enum disk_format root_format, size_t n_disks,
-                    char ***ret)
+                    const struct vmiso_net *net, char ***ret)
 {
         const char *mem = config_annotation(cfg, "io.hull.isolation.memory") ?: "256";
         const char *cpus = config_annotation(cfg, "io.hull.isolation.cpus") ?: "1";
@@ -249,6 +250,11 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                         else
                                 ADDF("vol-%zu.ext4,format=raw", i - 1);
                 }
+                for (size_t i = 0; i < net->n; i++) {
+                        char mac[MAC_STRLEN];
+                        ADD("--net");
+                        ADDF("fd=%d,mac=%s", net->nics[i].tap_fd, mac_to_string(net->nics[i].mac, mac));
+                }
         } else {
                 ADD("qemu-system-x86_64");
                 /*
@@ -295,6 +301,15 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                                 ADDF("file=vol-%zu.ext4,format=raw,if=none,id=d%zu", i - 1, i);
                         ADD("-device");
                         ADDF("virtio-blk-pci,drive=d%zu", i);
+                }
+                /* romfile=: no iPXE option ROM: the kernel is booted directly, and the ROM may be absent. */
+                for (size_t i = 0; i < net->n; i++) {
+                        char mac[MAC_STRLEN];
+                        ADD("-netdev");
+                        ADDF("tap,id=n%zu,fd=%d", i, net->nics[i].tap_fd);
+                        ADD("-device");
+                        ADDF("virtio-net-pci,netdev=n%zu,mac=%s,romfile=", i,
+                             mac_to_string(net->nics[i].mac, mac));
                 }
         }
 #undef ADD
@@ -361,11 +376,14 @@ struct create_plan {
         struct agent_buf frame;
         struct vmiso_volume volumes[MAX_VOLUMES];
         size_t n_volumes;
+        struct vmiso_net net;
+        int tap_fds[VMISO_MAX_NICS];
 };
 
 static void create_plan_done(struct create_plan *p)
 {
         agent_buf_free(&p->frame);
+        vmiso_net_done(&p->net);
         for (size_t i = 0; i < p->n_volumes; i++) {
                 free(p->volumes[i].image);
                 free(p->volumes[i].host_dir);
@@ -384,6 +402,10 @@ static int plan_create(const struct oci_config *cfg, const char *state_dir, stru
                 r = agent_buf_field_parts(&p->frame, AGENT_C_ROOT, root, 3);
         if (r >= 0 && cfg->hostname)
                 r = agent_buf_field_str(&p->frame, AGENT_C_HOSTNAME, cfg->hostname);
+        if (r >= 0)
+                r = vmiso_net_setup(cfg, &p->frame, &p->net);
+        for (size_t i = 0; r >= 0 && i < p->net.n; i++)
+                p->tap_fds[i] = p->net.nics[i].tap_fd;
         for (size_t i = 0; r >= 0 && i < cfg->n_mounts; i++) {
                 const struct oci_mount *m = &cfg->mounts[i];
                 const char *type = m->type ?: "";
@@ -681,10 +703,11 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 root_format = vmiso_disk_format(image);
                 stamp_create(&sh, "root disk ready");
         }
-        if ((r = plan_create(cfg, s->dir, &plan)) < 0 ||
-            (r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, root_format, 1 + plan.n_volumes, &argv)) <
-                    0 ||
-            (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
+        r = plan_create(cfg, s->dir, &plan);
+        if (r >= 0)
+                r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, root_format, 1 + plan.n_volumes, &plan.net,
+                             &argv);
+        if (r < 0 || (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
 
         sh.agent_listen = listen_in(
@@ -730,6 +753,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         sh.create_early = kind == VMM_HULL;
         sh.volumes = plan.volumes;
         sh.n_volumes = plan.n_volumes;
+        sh.tap_fds = plan.tap_fds;
+        sh.n_taps = plan.net.n;
         sh.vmm_argv = argv;
         /* The guest's console: in the state directory, or where io.hull.isolation.console says (debugging).
          */
@@ -742,9 +767,12 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 goto undo;
         }
         if (pid == 0) {
-                int keep[] = {sh.agent_listen, sh.exec_listen, sh.ready_fd, sh.fifo_fd, slave};
+                int keep[5 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd, sh.fifo_fd,
+                                                slave};
+                for (size_t i = 0; i < sh.n_taps; i++)
+                        keep[5 + i] = sh.tap_fds[i];
                 /* The state directory's fd holds create's flock: the shim must not keep it. */
-                close_all_fds(3, keep, ELEMENTSOF(keep));
+                close_all_fds(3, keep, 5 + sh.n_taps);
                 if (chdir(s->dir) < 0)
                         _exit(125);
                 if (sh.terminal)
@@ -754,6 +782,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 vmiso_shim_main(&sh);
         }
         ready[1] = safe_close(ready[1]);
+        /* The shim has the taps: a foreground run must not keep them past the VMM. */
+        vmiso_net_done(&plan.net);
         {
                 char msg[1024];
                 ssize_t k;

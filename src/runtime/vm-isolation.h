@@ -17,6 +17,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "agent-proto.h"
@@ -63,6 +64,29 @@ int vmiso_disk_cache_evict(const struct vmiso_disk_cache *c, const char *keep);
 /* vm-disk.c: DISK_FORMAT_QCOW2 when path starts with qcow2's magic, else DISK_FORMAT_RAW. */
 enum disk_format vmiso_disk_format(const char *path);
 
+/* ------------------------------------------------------------------ networks (vm-net.c) */
+
+#define VMISO_MAX_NICS 8
+
+struct vmiso_nic {
+        char name[16]; /* the interface in the container's namespace, and the guest's NIC */
+        uint8_t mac[6];
+        int tap_fd; /* joined to the interface (tcredirect.h); close-on-exec */
+};
+
+struct vmiso_net {
+        struct vmiso_nic nics[VMISO_MAX_NICS];
+        size_t n;
+};
+
+/*
+ * For each interface of the config's network namespace (a path: whoever made it filled it), a
+ * tap joined to it, and the NET, ADDR and ROUTE fields of CREATE appended to b. No namespace to
+ * join: no NIC. On failure nothing is kept open (what was made in the namespace goes with it).
+ */
+int vmiso_net_setup(const struct oci_config *cfg, struct agent_buf *b, struct vmiso_net *ret);
+void vmiso_net_done(struct vmiso_net *n);
+
 /* EXEC fields of a process (args, env, cwd, user, groups, rlimits, terminal). */
 int vmiso_exec_fields(struct agent_buf *b, const struct oci_process *p);
 
@@ -89,6 +113,8 @@ struct vmiso_shim {
         struct agent_buf main_fields;  /* EXEC fields of process 1 */
         struct vmiso_volume *volumes;
         size_t n_volumes;
+        int *tap_fds; /* handed to the VMM (not close-on-exec there), then closed by the shim */
+        size_t n_taps;
         int boot_timeout_ms;
 };
 

@@ -264,10 +264,17 @@ static void vmm_start(void)
                 sigprocmask(SIG_SETMASK, &none, NULL);
                 if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
                         _exit(125);
+                /* The taps are named by number on the VMM's command line (--net fd=N, -netdev tap,fd=N). */
+                for (size_t i = 0; i < S.sh->n_taps; i++)
+                        if (fcntl(S.sh->tap_fds[i], F_SETFD, 0) < 0)
+                                _exit(125);
                 execvp(S.sh->vmm_argv[0], S.sh->vmm_argv);
                 dprintf(2, "cannot execute '%s': %m\n", S.sh->vmm_argv[0]);
                 _exit(125);
         }
+        /* The VMM holds the taps now: they go with it (a kill -9 of the VMM leaves none behind). */
+        for (size_t i = 0; i < S.sh->n_taps; i++)
+                S.sh->tap_fds[i] = safe_close(S.sh->tap_fds[i]);
         S.vmm_pid = pid;
         S.vmm_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (S.vmm_pidfd < 0)

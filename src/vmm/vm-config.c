@@ -122,9 +122,9 @@ int vm_config_parse_mac(const char *s, uint8_t mac[6])
 int vm_config_parse_net(const char *spec, struct vm_net_config *ret)
 {
         _cleanup_strv_free_ char **items = NULL;
-        struct vm_net_config n = {};
+        struct vm_net_config n = {.tap_fd = -EBADF};
         const char *tap = NULL;
-        int r;
+        int r, fd = -EBADF;
 
         r = split(spec, &items);
         if (r < 0)
@@ -135,6 +135,10 @@ int vm_config_parse_net(const char *spec, struct vm_net_config *ret)
                         if (!*v || strlen(v) >= 16 || strchr(v, '/'))
                                 return err_set(-EINVAL, "--net: invalid tap name '%s'", v);
                         tap = v;
+                } else if ((v = startswith(*i, "fd="))) {
+                        if (parse_int(v, &fd) < 0 || fd < 3)
+                                return err_set(-EINVAL, "--net: invalid file descriptor '%s' (3 or more)",
+                                               v);
                 } else if ((v = startswith(*i, "mac="))) {
                         if (vm_config_parse_mac(v, n.mac) < 0)
                                 return err_set(-EINVAL, "--net: invalid MAC address '%s'", v);
@@ -142,8 +146,13 @@ int vm_config_parse_net(const char *spec, struct vm_net_config *ret)
                 } else
                         return err_set(-EINVAL, "--net: unknown option '%s'", *i);
         }
-        if (!tap)
-                return err_set(-EINVAL, "--net: missing tap=NAME in '%s'", spec);
+        if (!tap == (fd < 0))
+                return err_set(-EINVAL, "--net: needs one of tap=NAME or fd=N in '%s'", spec);
+        if (fd >= 0) {
+                n.tap_fd = fd;
+                *ret = n;
+                return 0;
+        }
         n.tap = strdup(tap);
         if (!n.tap)
                 return -ENOMEM;

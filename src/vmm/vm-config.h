@@ -2,7 +2,7 @@
 /*
  * vm-config.h - parsing of hull-vmm's device option strings into struct vm_config:
  *   --disk PATH[,ro][,direct][,format=raw|qcow2|vhd]
- *   --net tap=NAME[,mac=MAC]
+ *   --net tap=NAME[,mac=MAC] | fd=N[,mac=MAC]
  *   --vsock cid=N,uds=PATH
  *   --serial stdio|file=PATH|none
  * Each parser fills its result only on success, and on failure records one line that

@@ -65,7 +65,8 @@ struct vm_disk_config {
 };
 
 struct vm_net_config {
-        char *tap;
+        char *tap;  /* a tap to open by name, or NULL with tap_fd */
+        int tap_fd; /* a tap opened by the caller and inherited (--net fd=N), -EBADF otherwise */
         uint8_t mac[6];
         bool has_mac;
 };

@@ -354,3 +354,26 @@ TEST(network_modes)
         ASSERT_ERR(runspec_validate(h), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "--publish: needs a bridged network");
 }
+
+TEST(vm_isolation_networks)
+{
+        _cleanup_runspec_ struct runspec *s = new_spec(), *h = new_spec(), *c = new_spec(), *d = new_spec();
+
+        /* The guest takes the namespace's interfaces: networks, ports and the default are fine. */
+        ASSERT_TRUE((s->isolation = strdup("vm")));
+        ASSERT_OK(runspec_add_network(s, "front"));
+        ASSERT_OK(runspec_add_network(s, "bridge"));
+        ASSERT_OK(strv_extend(&s->publish, "8080:80"));
+        ASSERT_OK(runspec_validate(s));
+        ASSERT_TRUE((d->isolation = strdup("vm")));
+        ASSERT_OK(runspec_validate(d));
+        /* Not the host's interfaces, nor another container's. */
+        ASSERT_TRUE((h->isolation = strdup("vm")));
+        ASSERT_OK(runspec_add_network(h, "host"));
+        ASSERT_ERR(runspec_validate(h), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "--network 'host'");
+        ASSERT_TRUE((c->isolation = strdup("vm")));
+        ASSERT_OK(runspec_add_network(c, "container:web"));
+        ASSERT_ERR(runspec_validate(c), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "--network 'container:web'");
+}

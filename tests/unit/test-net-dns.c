@@ -233,7 +233,7 @@ TEST(name_table_file)
         struct dns_record rec = {.endpoint = "c1", .names = names, .upstreams = none};
 
         ASSERT_TRUE(mkdtemp(t));
-        ASSERT_OK(store_open(t, NULL, &s));
+        ASSERT_OK(store_open(t, NULL, NULL, &s));
         ASSERT_OK(ipaddr_parse("10.0.0.2", &rec.ip4));
         ASSERT_OK(dns_names_set(s, "net", &rec));
         rec.endpoint = "c10";

@@ -43,7 +43,7 @@ TEST(store_rows)
 
         ASSERT_TRUE(dir);
         run = strdup_printf("%s/run", dir);
-        ASSERT_OK(store_open(dir, run, &s));
+        ASSERT_OK(store_open(dir, run, NULL, &s));
         ASSERT_ERR(store_read(s, "t", "a", &v), -ENOENT);
         ASSERT_OK(store_write(s, "t/sub", "b", "2"));
         ASSERT_OK(store_write(s, "t/sub", "a", "1"));
@@ -68,7 +68,7 @@ TEST(store_rows)
         /* network definitions in the node's database, the rest in the run directory's */
         ASSERT_OK(store_write(s, "networks", "n1", "{}"));
         store_free(TAKE_PTR(s));
-        ASSERT_OK(store_open(dir, NULL, &s)); /* another run directory: the definitions stay */
+        ASSERT_OK(store_open(dir, NULL, NULL, &s)); /* another run directory: the definitions stay */
         free(v);
         v = NULL;
         ASSERT_OK(store_read(s, "networks", "n1", &v));
@@ -98,7 +98,7 @@ TEST(store_files)
         struct stat st;
         char p[512];
 
-        ASSERT_OK(store_open(dir, NULL, &s));
+        ASSERT_OK(store_open(dir, NULL, NULL, &s));
         old = umask(077);
         ASSERT_OK(store_file_write(s, "dns/n1", "names", "x\n"));
         umask(old);
@@ -159,7 +159,7 @@ TEST(allocate_next_fit_and_reserved)
         struct ipaddr a, want;
         _cleanup_free_ char *owner = NULL;
 
-        ASSERT_OK(store_open(dir, NULL, &s));
+        ASSERT_OK(store_open(dir, NULL, NULL, &s));
         /* .0 network, .1 gateway, .7 broadcast: .2 .. .6 */
         for (int i = 2; i <= 6; i++) {
                 char expect[32];
@@ -190,7 +190,7 @@ TEST(allocate_explicit_and_range)
         _cleanup_strv_free_ char **leases = NULL;
         struct ipaddr a, want;
 
-        ASSERT_OK(store_open(dir, NULL, &s));
+        ASSERT_OK(store_open(dir, NULL, NULL, &s));
         ASSERT_OK(ipam_allocate(s, "n2", "n", &p, NULL, "o", &a));
         ASSERT_STREQ(str(&a), "10.2.0.128");
         /* an explicit address may be outside the range, inside the subnet */
@@ -217,7 +217,7 @@ TEST(allocate_ipv6)
         struct ipam_pool p = pool("fd00:9::/64", "fd00:9::/64", "fd00:9::1");
         struct ipaddr a;
 
-        ASSERT_OK(store_open(dir, NULL, &s));
+        ASSERT_OK(store_open(dir, NULL, NULL, &s));
         ASSERT_OK(ipam_allocate(s, "n6", "n", &p, NULL, "o", &a));
         ASSERT_STREQ(str(&a), "fd00:9::2");
         ASSERT_OK(ipam_allocate(s, "n6", "n", &p, NULL, "o", &a));
@@ -235,7 +235,7 @@ TEST(allocate_parallel_processes)
         struct ipam_pool p = pool("10.3.0.0/24", "10.3.0.0/24", "10.3.0.1");
         pid_t kids[8];
 
-        ASSERT_OK(store_open(dir, NULL, &s));
+        ASSERT_OK(store_open(dir, NULL, NULL, &s));
         for (int k = 0; k < 8; k++) {
                 kids[k] = fork();
                 ASSERT_TRUE(kids[k] >= 0);
@@ -244,7 +244,7 @@ TEST(allocate_parallel_processes)
                         struct ipaddr a;
                         char owner[16];
                         snprintf(owner, sizeof(owner), "k%d", k);
-                        if (store_open(dir, NULL, &mine) < 0)
+                        if (store_open(dir, NULL, NULL, &mine) < 0)
                                 _exit(1);
                         for (int i = 0; i < 10; i++) {
                                 /* without the lock too: O_EXCL rows alone keep leases unique */

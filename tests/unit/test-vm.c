@@ -23,6 +23,7 @@ TEST(vmconf_roundtrip)
         char *argv[] = {(char *)"sh", (char *)"-c", (char *)"echo 'a b'\nexit 3", NULL};
         char *env[] = {(char *)"A=1", (char *)"B=x y", NULL};
         char *mounts[] = {(char *)"/dev/vdc /data", NULL};
+        char *nics[] = {(char *)"02:42:0a:00:00:02 10.0.0.2/24", (char *)"02:42:0a:01:00:07 10.1.0.7/16", NULL};
         struct vmconf c = {.hostname = (char *)"h1",
                            .ssh_keys = keys,
                            .argv = argv,
@@ -31,6 +32,7 @@ TEST(vmconf_roundtrip)
                            .user = (char *)"1000:1000",
                            .ip = (char *)"10.0.0.2/24",
                            .gateway = (char *)"10.0.0.1",
+                           .nics = nics,
                            .resolv_conf = (char *)"search dns.hull\nnameserver 10.0.0.1\n",
                            .hosts = (char *)"127.0.0.1\tlocalhost\n10.0.0.2\th1\n",
                            .user_data = (char *)"#!/bin/sh\necho \\ hi\n",
@@ -54,6 +56,8 @@ TEST(vmconf_roundtrip)
         ASSERT_STREQ(d.user, "1000:1000");
         ASSERT_STREQ(d.ip, "10.0.0.2/24");
         ASSERT_STREQ(d.gateway, "10.0.0.1");
+        ASSERT_EQ(strv_length(d.nics), 2);
+        ASSERT_STREQ(d.nics[1], "02:42:0a:01:00:07 10.1.0.7/16");
         ASSERT_STREQ(d.resolv_conf, "search dns.hull\nnameserver 10.0.0.1\n");
         ASSERT_STREQ(d.hosts, "127.0.0.1\tlocalhost\n10.0.0.2\th1\n");
         ASSERT_STREQ(d.user_data, "#!/bin/sh\necho \\ hi\n");
@@ -249,8 +253,9 @@ TEST(qemu_command_line)
                              .memory = 512ULL << 20,
                              .exec_channel = true,
                              .n_disks = 2,
-                             .tap = "ht0123456789ab",
-                             .mac = "02:42:0a:59:00:05"};
+                             .taps = {"ht0123456789ab", "ht0123456789a1"},
+                             .macs = {"02:42:0a:59:00:05", NULL},
+                             .n_nics = 2};
         struct vmm_choice tcg = {.kind = VMM_QEMU, .kvm = false};
         _cleanup_strv_free_ char **a = NULL;
 
@@ -269,7 +274,10 @@ TEST(qemu_command_line)
         ASSERT_TRUE(has_arg(a, "socket,id=exec,path=" VMM_EXEC_SOCK ",server=on,wait=off"));
         /* A VM on a hull network: the engine's persistent tap, no helper scripts (vm-net.c). */
         ASSERT_TRUE(has_arg(a, "tap,id=net0,ifname=ht0123456789ab,script=no,downscript=no"));
-        ASSERT_TRUE(has_arg(a, "virtio-net-pci,netdev=net0,mac=02:42:0a:59:00:05"));
+        ASSERT_TRUE(has_arg(a, "virtio-net-pci,netdev=net0,addr=0x8,mac=02:42:0a:59:00:05"));
+        /* A second network: its own tap, the next slot (the guest's eth1). */
+        ASSERT_TRUE(has_arg(a, "tap,id=net1,ifname=ht0123456789a1,script=no,downscript=no"));
+        ASSERT_TRUE(has_arg(a, "virtio-net-pci,netdev=net1,addr=0x9"));
         strv_free(TAKE_PTR(a));
 
         /* A firmware boot: no -kernel, the first disk boots. */
@@ -290,8 +298,9 @@ TEST(hull_vmm_command_line)
                              .memory = 256ULL << 20,
                              .exec_channel = true,
                              .n_disks = 1,
-                             .tap = "ht0123456789ab",
-                             .mac = "02:42:0a:59:00:05"};
+                             .taps = {"ht0123456789ab", "ht0123456789a1"},
+                             .macs = {"02:42:0a:59:00:05", NULL},
+                             .n_nics = 2};
         struct vmm_choice c = {.kind = VMM_HULL};
         _cleanup_strv_free_ char **a = NULL;
 
@@ -303,6 +312,7 @@ TEST(hull_vmm_command_line)
         ASSERT_TRUE(has_arg(a, "--api-sock") && has_arg(a, "stdio"));
         /* A VM on a hull network: the engine's tap and MAC (vm-net.c). */
         ASSERT_TRUE(has_arg(a, "--net") && has_arg(a, "tap=ht0123456789ab,mac=02:42:0a:59:00:05"));
+        ASSERT_TRUE(has_arg(a, "tap=ht0123456789a1"));
         strv_free(TAKE_PTR(a));
         s.kernel = NULL;
         ASSERT_ERR(vmm_backend_argv(&c, &s, "/bin/hull-vmm", &a), -EOPNOTSUPP);

@@ -39,6 +39,18 @@ TEST(net_specs)
         ASSERT_ERR(vm_config_parse_net("tap=tap0,mac=01:00:00:aa:bb:cc", &n), -EINVAL); /* multicast */
         ASSERT_ERR(vm_config_parse_net("tap=tap0,mac=02:00:00:aa:bb", &n), -EINVAL);
         ASSERT_ERR(vm_config_parse_net("tap=a-name-longer-than-15", &n), -EINVAL);
+        /* an inherited tap: by number, never stdio, and not together with a name */
+        ASSERT_OK(vm_config_parse_net("fd=7,mac=02:00:00:aa:bb:cd", &n));
+        ASSERT_TRUE(n.tap == NULL);
+        ASSERT_EQ(n.tap_fd, 7);
+        ASSERT_EQ(n.mac[5], 0xcd);
+        vm_net_config_done(&n);
+        ASSERT_OK(vm_config_parse_net("tap=tap0", &n));
+        ASSERT_EQ(n.tap_fd, -EBADF);
+        vm_net_config_done(&n);
+        ASSERT_ERR(vm_config_parse_net("fd=2", &n), -EINVAL);
+        ASSERT_ERR(vm_config_parse_net("fd=x", &n), -EINVAL);
+        ASSERT_ERR(vm_config_parse_net("tap=tap0,fd=7", &n), -EINVAL);
 }
 
 TEST(vsock_and_serial_specs)

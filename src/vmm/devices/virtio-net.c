@@ -60,6 +60,28 @@ int virtio_net_open_tap(const char *name)
         return fd;
 }
 
+/*
+ * A tap the caller opened (--net fd=N): it must be a tap without packet information or vnet
+ * header, as virtio_net_open_tap() makes them. The device takes the fd: close-on-exec from here,
+ * non-blocking like an opened one.
+ */
+static int adopt_tap_fd(int fd)
+{
+        struct ifreq ifr = {};
+        int fl;
+
+        if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+                return err_set(negative_errno(), "--net fd=%d: not a tap device: %m", fd);
+        if ((ifr.ifr_flags & (IFF_TAP | IFF_TUN | IFF_NO_PI | IFF_VNET_HDR)) != (IFF_TAP | IFF_NO_PI))
+                return err_set(-EINVAL,
+                               "--net fd=%d: '%s' must be a tap without packet information or vnet header",
+                               fd, ifr.ifr_name);
+        fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+                return err_set(negative_errno(), "--net fd=%d: %m", fd);
+        return fd;
+}
+
 static void set_rx_polling(struct virtio_net *n, bool on)
 {
         if (n->rx_polling == on)
@@ -204,7 +226,7 @@ int virtio_net_new(struct vm *vm, const struct vm_net_config *c, struct virtio_d
         struct virtio_net *n = calloc(1, sizeof(*n));
         if (!n)
                 return -ENOMEM;
-        n->tap_fd = virtio_net_open_tap(c->tap);
+        n->tap_fd = c->tap ? virtio_net_open_tap(c->tap) : adopt_tap_fd(c->tap_fd);
         if (n->tap_fd < 0) {
                 r = n->tap_fd;
                 free(n);

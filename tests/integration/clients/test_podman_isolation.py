@@ -3,6 +3,8 @@ a microVM of its own (docs/agent.md). On this project's hosts the VM is QEMU und
 /dev/kvm is PVM), so one boot costs seconds: each test boots one VM and checks several things."""
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -60,3 +62,30 @@ def test_vm_detached_exec_stop_logs(podman):
     assert podman("logs", name).stdout == "started\nstopping\n"
     assert not os.path.exists(os.path.join(HULL_DEFAULT_ROOT, cid))
     podman("rm", name)
+
+
+def test_vm_on_podmans_default_network_reaches_the_host(podman):
+    """podman's default network (CNI bridge plugin here: the namespace, veth, address and routes are
+    podman's) taken over by the guest. podman runs in a namespace of its own so that its bridge
+    (cni-podman0) and iptables rules go with it instead of staying on the machine."""
+    need_guest()
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "net"))
+    from netlab import Netns
+    opts = podman.run_opts()
+    assert opts[:2] == ["--network", "none"]
+    # conmon does not pass the environment down to the runtime: an agent under test goes by annotation.
+    initrd = os.environ.get("HULL_AGENT_INITRD")
+    vm = VM + (["--annotation", f"io.hull.isolation.initrd={initrd}"] if initrd else [])
+    ns = Netns()
+    try:
+        p = subprocess.run([*ns.enter(), *podman.cmd("run", "--rm", *vm, *opts[2:], podman.IMAGE, "sh", "-c",
+                                                     "uname -r; ip -o -4 addr show eth0; ip route; "
+                                                     "ping -c 1 -W 10 10.88.0.1 >/dev/null && echo reached")],
+                           env=podman.env, capture_output=True, text=True, timeout=180)
+        assert p.returncode == 0, p.stderr
+        out = p.stdout
+        assert out.splitlines()[0].endswith("-cloud-amd64"), out  # the guest, not the host
+        assert "inet 10.88." in out and "default via 10.88.0.1 dev eth0" in out, out
+        assert out.endswith("reached\n"), out
+    finally:
+        ns.close()

@@ -23,7 +23,8 @@ static int attach(struct engine *e, int argc, char **argv)
 {
         _cleanup_runspec_ struct runspec *s = runspec_new();
         _cleanup_json_ struct json_object *o = json_object_new_object();
-        struct engine_net_tap t = {};
+        struct engine_net_tap *taps = NULL, t;
+        size_t n = 0;
         int r;
 
         if (!s || !o)
@@ -31,9 +32,10 @@ static int attach(struct engine *e, int argc, char **argv)
         if (argc > 3 &&
             (r = runspec_network_add(s, argv[3], argc > 4 ? argv[4] : NULL, NULL, NULL, NULL)) < 0)
                 return r;
-        r = engine_net_attach_tap(e, argv[0], argv[1], s, argv[2], (uid_t)-1, (gid_t)-1, &t);
+        r = engine_net_attach_taps(e, argv[0], argv[1], s, NULL, argv[2], (uid_t)-1, (gid_t)-1, &taps, &n);
         if (r < 0)
                 return r;
+        t = taps[0];
         add(o, "network", t.network);
         add(o, "tap", t.tap);
         add(o, "mac", t.mac);
@@ -43,7 +45,7 @@ static int attach(struct engine *e, int argc, char **argv)
         add(o, "hosts", t.hosts);
         json_object_object_add(o, "mtu", json_object_new_int64(t.mtu));
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-        engine_net_tap_done(&t);
+        engine_net_taps_free(taps, n);
         return 0;
 }
 

@@ -127,6 +127,12 @@ def test_published_ports(enet):
     # Rules go with the container.
     enet.run("rm", "-f", a)
     assert enet.lab.client_peer("tcp", UPLINK4, 8080, "--timeout", "1", check=False).returncode != 0
+    # A range wider than one netlink batch of set elements takes libnftables' path: same result.
+    w = enet.d("w", "-p", "9100-9199:7100-7199")
+    enet.serve(w, "tcp", 7150)
+    assert enet.lab.client_peer("tcp", UPLINK4, 9150).stdout.strip() == CLIENT4
+    enet.run("rm", "-f", w)
+    assert enet.lab.client_peer("tcp", UPLINK4, 9150, "--timeout", "1", check=False).returncode != 0
 
 
 def test_publish_all_and_bad_specs(enet):

@@ -273,6 +273,13 @@ def test_top_and_stats(hull, tag):
     top = hull.run("top", tag).out.splitlines()
     assert top[0].split()[:3] == ["USER", "PID", "PPID"]
     assert any("sleep 300" in l and l.startswith("root") for l in top[1:])
+    # PIDs as the container sees them (its first process is 1, its parent outside is 0);
+    # podman's descriptors pick columns, hpid is the host's pid.
+    rows = [l.split() for l in hull.run("top", tag, "pid,ppid", "hpid", "comm", "user").out.splitlines()]
+    assert rows[0] == ["PID", "PPID", "HPID", "COMMAND", "USER"]
+    assert rows[1][:2] == ["1", "0"] and rows[1][3:] == ["sleep", "root"]
+    assert int(rows[1][2]) == json.loads(hull.run("inspect", tag).out)[0]["State"]["Pid"]
+    assert "unknown descriptor 'bogus'" in hull.fail("top", tag, "bogus")
     s = json.loads(hull.run("stats", "--no-stream", "--format", "json").out)
     assert len(s) == 1 and s[0]["Name"] == tag
     assert s[0]["MemLimit"] == 32 << 20 and s[0]["PIDs"] >= 1 and s[0]["MemUsage"] > 0
@@ -305,6 +312,44 @@ def test_cp(hull, tag, tmp_path):
     assert hull.run("exec", tag, "cat", "/a-copied").out == "alpha"
     hull.run("rm", "-f", tag)
     assert "exactly one of SRC and DEST" in hull.fail("cp", "/a", "/b")
+
+
+def test_cp_tar_stream(hull, tag):
+    """`cp CTR:PATH -` writes a tar; `cp - CTR:DIR` unpacks one, confined to DIR."""
+    import io
+    import tarfile
+
+    def tar_of(*entries):
+        b = io.BytesIO()
+        with tarfile.open(fileobj=b, mode="w") as t:
+            for name, data, link in entries:
+                i = tarfile.TarInfo(name)
+                if link:
+                    i.type, i.linkname = tarfile.SYMTYPE, link
+                    t.addfile(i)
+                else:
+                    i.size = len(data)
+                    t.addfile(i, io.BytesIO(data))
+        return b.getvalue()
+
+    hull.run("run", "-d", "--name", tag, "bb", "sleep", "300")
+    hull.run("exec", tag, "sh", "-c", "mkdir -p /tmp/d && echo one > /tmp/d/f && ln -s /etc/shadow /tmp/d/l")
+    out = hull.run("cp", f"{tag}:/tmp/d", "-").stdout
+    with tarfile.open(fileobj=io.BytesIO(out)) as t:
+        names = {m.name: m for m in t.getmembers()}
+        assert set(names) == {"d", "d/f", "d/l"}
+        assert t.extractfile("d/f").read() == b"one\n" and names["d/l"].linkname == "/etc/shadow"
+    with tarfile.open(fileobj=io.BytesIO(hull.run("cp", f"{tag}:/tmp/d/.", "-").stdout)) as t:
+        assert sorted(t.getnames()) == ["f", "l"]
+    # A symlink made by an earlier entry is followed inside DEST only; ".wh." names are files.
+    hull.run("cp", "-", f"{tag}:/tmp", input=tar_of(("up", b"", "/"), ("up/etc/x", b"in", None),
+                                                    (".wh.keep", b"k", None)))
+    assert hull.run("exec", tag, "cat", "/tmp/etc/x", "/tmp/.wh.keep").out == "ink"
+    assert hull.run("exec", tag, "sh", "-c", "test ! -e /etc/x && echo ok").out == "ok\n"
+    err = hull.fail("cp", "-", f"{tag}:/tmp", input=tar_of(("../../escape", b"x", None)))
+    assert "path leaves" in err
+    assert "must be a directory" in hull.fail("cp", "-", f"{tag}:/tmp/d/f", input=tar_of(("a", b"", None)))
+    hull.run("rm", "-f", tag)
 
 
 def test_images_in_use_stay(hull, tag):

@@ -54,13 +54,16 @@ def vmm_of(hull, name):
 
 def test_vm_run_foreground_stdio_exit_code_and_terminal(hull):
     p = hull.run("run", "--rm", "-i", "-w", "/made/here", *VM, "bb", "sh", "-c",
-                 "read x; echo got $x $(pwd); echo err >&2; uname -r; touch /written; exit 3", input=b"hello\n",
+                 "read x; echo got $x $(pwd); echo err >&2; uname -r; echo $(ls /sys/class/net); touch /written; exit 3",
+                 input=b"hello\n",
                  check=False)
     assert p.returncode == 3, p.err
     lines = p.out.splitlines()
     assert lines[0] == "got hello /made/here"
     # the guest's kernel, not the host's
     assert lines[1] != os.uname().release and lines[1].endswith("-cloud-amd64")
+    # the default network: the guest has the namespace's eth0 (docs/agent.md, "Networks")
+    assert lines[2] == "eth0 lo"
     assert p.err == "err\n"
     # the image's root disk is made once, the base of each container's overlay; what a container
     # wrote stays in its overlay, which went with it
@@ -70,10 +73,12 @@ def test_vm_run_foreground_stdio_exit_code_and_terminal(hull):
     assert os.stat(base).st_nlink == 1
     stat = subprocess.run(["debugfs", "-R", "stat /written", base], capture_output=True, text=True)
     assert "File not found" in stat.stderr + stat.stdout
-    status, out = run_in_pty(hull.cmd("run", "--rm", "-t", *VM, "bb", "sh", "-c",
-                                      "test -t 0 && ! test -e /written && stty size && exit 5"), size=(33, 101),
-                             timeout=120)
+    status, out = run_in_pty(hull.cmd("run", "--rm", "-t", "--network", "none", *VM, "bb", "sh", "-c",
+                                      "test -t 0 && ! test -e /written && stty size && echo nics $(ls /sys/class/net) "
+                                      "&& exit 5"), size=(33, 101), timeout=120)
     assert status == 5 and "33 101" in out, out
+    # --network none: loopback only
+    assert "nics lo\r" in out, out
     assert "No such file" in hull.fail("run", "--rm", *VM, "bb", "/no/such/file", code=127)
     assert hull.ps() == [] and hull.files_of_containers() == []
 

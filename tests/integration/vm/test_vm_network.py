@@ -76,8 +76,10 @@ def nothing_left(h, vm_id, network):
 
 
 def test_vm_and_container_on_one_network(net, tag):
-    h, n = net, f"{tag}n"
-    vid = h.run("vm", "run", "-d", "--name", f"{tag}v", "--network", n, "--network-alias", "vmalias",
+    h, n, m = net, f"{tag}n", f"{tag}m"
+    h.run("network", "create", "--subnet", "10.98.0.0/24", "--ipv6", m)
+    # On two networks: a tap and a NIC on each, the second NIC found by its MAC in the guest.
+    vid = h.run("vm", "run", "-d", "--name", f"{tag}v", "--network", n, "--network-alias", "vmalias", "--network", m,
                 "--add-host", "extra.test:10.97.0.77", "-p", "18080:8080", "--memory", "256M", "bb", "sh", "-c", SERVER, env=h.genv).out.strip()
     # inspect: the VM's settings as a container's; the network lists it.
     i = json.loads(h.run("vm", "inspect", vid).out)[0]
@@ -86,7 +88,9 @@ def test_vm_and_container_on_one_network(net, tag):
     assert ip.startswith("10.97.0.") and s["IPAddress"] == ip and s["Gateway"] == "10.97.0.1"
     assert s["Ports"]["8080/tcp"][0]["HostPort"] == "18080"
     assert s["Networks"][n]["Aliases"] == ["vmalias"]
-    assert f"ht{vid[:12]}" in taps(h)
+    assert f"ht{vid[:12]}" in taps(h) and f"ht{vid[:11]}1" in taps(h)
+    ip2, ip6 = s["Networks"][m]["IPAddress"], s["Networks"][m]["GlobalIPv6Address"]
+    assert ip2.startswith("10.98.0.") and ip6.startswith("fd")
     assert vid in json.dumps(json.loads(h.run("network", "inspect", n).out)[0]["containers"])
     # The tap and the MAC went to QEMU.
     args = " ".join(i["Vmm"]["Args"])
@@ -115,24 +119,35 @@ def test_vm_and_container_on_one_network(net, tag):
     out = retry(lambda: sh(h, "/usr/bin/python3", "-c", code), "published port")
     assert "hi-from-vm" in out
     h.run("rm", "-f", f"{tag}c")
+    # The second network: a container there reaches the VM's second address.
+    out = retry(lambda: h.run("run", "--rm", "--network", m, "bb", "busybox", "nc", "-w", "3", ip2, "8080",
+                              check=False), "container -> vm on the second network")
+    assert "hi-from-vm" in out
+    # ... and its IPv6 address (hull-init gives it to the NIC with that network's MAC).
+    out = retry(lambda: h.run("run", "--rm", "--network", m, "bb", "busybox", "nc", "-w", "3", ip6, "8080",
+                              check=False), "container -> vm over IPv6")
+    assert "hi-from-vm" in out
 
-    # `vm stop`: the VM's end gives the tap, lease and rules back.
+    # `vm stop`: the VM's end gives the taps, leases and rules back.
     h.run("vm", "stop", "-t", "5", vid)
     nothing_left(h, vid, n)
+    nothing_left(h, vid, m)
     h.run("vm", "rm", vid)
+    h.run("network", "rm", m)
 
 
 def test_vm_network_options_and_repairs(net, tag):
     h, n = net, f"{tag}n"
     for bad, what in ((["--network", "none", "-p", "80"], "--publish"), (["--network", f"{tag}nonet"], "nonet"),
-                      (["--network", n, "--network", "hull"], "one network"), (["--ip", "10.97.0.999", "--network", n],
-                                                                              "10.97.0.999")):
+                      (["--ip", "10.97.0.999", "--network", n], "10.97.0.999")):
         p = h.run("vm", "create", *bad, "bb", check=False, env=h.genv)
         assert p.returncode == 125 and what in p.err, (bad, p.err)
     assert h.run("vm", "ls", "-a", "-q").out.strip() == ""
     mac = "02:42:0a:61:00:32"
+    # -P publishes the image's EXPOSE on free host ports, as for a container of that image.
+    h.run("import", "--change", "EXPOSE 8080", vu.busybox_tar(os.path.join(h.root, "..", "bbx.tar")), "bbx")
     vid = h.run("vm", "create", "--name", f"{tag}v", "--network", n, "--ip", "10.97.0.50", "--mac-address", mac,
-                "--memory", "256M", "bb", "sh", "-c", SERVER, env=h.genv).out.strip()
+                "-P", "--memory", "256M", "bbx", "sh", "-c", SERVER, env=h.genv).out.strip()
     assert not taps(h)  # nothing before the start
 
     def boot_and_reach():
@@ -142,6 +157,8 @@ def test_vm_network_options_and_repairs(net, tag):
         out = retry(lambda: h.run("run", "--rm", "--network", n, "bb", "busybox", "nc", "-w", "3", "10.97.0.50",
                                   "8080", check=False), "container -> vm", timeout=90)
         assert "hi-from-vm" in out
+        ports = json.loads(h.run("vm", "inspect", vid).out)[0]["NetworkSettings"]["Ports"]
+        assert int(ports["8080/tcp"][0]["HostPort"]) > 0, ports
         return json.loads(h.run("vm", "inspect", vid).out)[0]["State"]
 
     # kill -9 of the monitor: its VMM goes with it; the next command detaches the VM.
@@ -166,6 +183,8 @@ def test_vm_network_options_and_repairs(net, tag):
     assert p.returncode == 125 and f"{tag}v" in p.err, p.err
     h.run("vm", "rm", vid)
     assert not taps(h)
+    p = h.run("vm", "create", "-P", "--kernel", os.path.join(vu.GUEST, "vmlinuz"), check=False, env=h.genv)
+    assert p.returncode == 125 and "EXPOSE" in p.err, p.err
     # A kernel of one's own learns its address from the kernel's ip= argument.
     kid = h.run("vm", "run", "-d", "--name", f"{tag}k", "--network", n, "--ip", "10.97.0.60", "--kernel",
                 os.path.join(vu.GUEST, "vmlinuz"), env=h.genv).out.strip()

@@ -171,7 +171,8 @@ def test_existing_api_socket_path_is_not_taken(workdir):
     (["--cpus", "0"], "--cpus: expected a number from 1 to 254"),
     (["--memory", "12Q"], "--memory: expected a size"),
     (["--disk", "x.img,rw"], "--disk: unknown option 'rw'"),
-    (["--net", "mac=02:00:00:00:00:01"], "--net: missing tap=NAME"),
+    (["--net", "mac=02:00:00:00:00:01"], "--net: needs one of tap=NAME or fd=N"),
+    (["--net", "fd=250"], "--net: fd 250 is not open (it must be inherited)"),
     (["--vsock", "cid=1,uds=/tmp/x"], "--vsock: invalid cid '1'"),
     (["--serial", "tty"], "--serial: expected stdio, none or file=PATH"),
 ])
@@ -180,6 +181,19 @@ def test_bad_arguments(args, message):
     assert p.returncode == 125
     assert message in p.stderr
     assert p.stderr.count("\n") == 1  # one line, said once
+
+
+def test_net_fd_must_be_a_tap():
+    """--net fd=N takes an inherited tap (hull-runtime's, opened in a container's namespace); a pipe is refused."""
+    r, w = os.pipe()
+    try:
+        p = subprocess.run([binary("hull-vmm"), "--kernel", GUEST, "--net", f"fd={r}"], pass_fds=(r,),
+                           capture_output=True, text=True, timeout=30)
+    finally:
+        os.close(r)
+        os.close(w)
+    assert p.returncode == 125
+    assert f"--net fd={r}: not a tap device" in p.stderr and p.stderr.count("\n") == 1
 
 
 def test_missing_kernel():
