@@ -19,15 +19,6 @@ pytestmark = ROOT_ONLY
 VM = ["--isolation", "vm"]
 
 
-@pytest.fixture(autouse=True)
-def need_guest():
-    for f in ("vmlinuz", "agent.cpio"):
-        if not os.path.exists(os.path.join(eu.ASSETS, "guest", f)):
-            pytest.skip(f"assets/guest/{f} is missing (scripts/guest-assets, scripts/agent-initramfs)")
-    if not os.path.exists("/usr/bin/qemu-system-x86_64") and not os.path.exists("/dev/kvm"):
-        pytest.skip("no VMM: qemu-system-x86_64 is not installed and there is no /dev/kvm")
-
-
 @pytest.fixture
 def hull(tmp_path, tag, leak_check):
     """A private store with busybox imported as bb. Unlike the engine tests' fixture this one does
