@@ -366,11 +366,13 @@ static void start_main(void)
  * CREATE, and with `run` (no exec.fifo to wait on) EXEC(1) right behind it: the agent
  * starts the process as soon as the container is set up, without a round trip through
  * the host (docs/agent.md, "Conversation"). An agent whose CREATE failed refuses EXEC.
+ * Not with a terminal: its size comes from whoever receives the console after create
+ * returns (hull's monitor, conmon), and a process started before that reads 0x0.
  */
 static void send_create(void)
 {
         agent_buf_put(&S.out, S.sh->create_frame.data, S.sh->create_frame.len);
-        if (S.sh->fifo_fd < 0)
+        if (S.sh->fifo_fd < 0 && !S.sh->terminal)
                 start_main();
         if (flush_agent(5000) < 0 || S.out.len)
                 ready_fail("cannot send the container's set-up to the agent");
@@ -741,6 +743,8 @@ _noreturn_ void vmiso_shim_main(struct vmiso_shim *sh)
         if (S.sfd < 0)
                 ready_fail("signalfd: %s", strerror(errno));
         boot();
+        if (sh->fifo_fd < 0 && !S.main_started)
+                start_main();
         flush_agent(0);
         serve();
         _exit(255);
