@@ -705,8 +705,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         }
         r = plan_create(cfg, s->dir, &plan);
         if (r >= 0)
-                r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, root_format, 1 + plan.n_volumes, &plan.net,
-                             &argv);
+                r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, root_format, 1 + plan.n_volumes,
+                             &plan.net, &argv);
         if (r < 0 || (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
 
