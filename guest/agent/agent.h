@@ -14,6 +14,9 @@
 /* One line on the console, "hull-agent: ..." */
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* With hull.debug=1, "hull-agent: T+<guest uptime> step" on the console (bench/isolation-nested). */
+void agent_stamp(const char *step);
+
 /* Mount proc, sys, dev, cgroup2, /run; load /lib/modules/order; bring lo up. Best effort, logged. */
 void agent_init_system(void);
 /* True when the kernel command line holds NAME=1 (or NAME alone). */

@@ -209,6 +209,7 @@ static int open_port(const char *name)
 int agent_connect_host(const char *spec)
 {
         struct timespec t0;
+        bool waited = false;
         int r;
 
         if (!spec)
@@ -226,6 +227,9 @@ int agent_connect_host(const char *spec)
                         return -EINVAL;
                 if (r >= 0 || ms_since(&t0) > 10000)
                         return r;
+                if (!waited)
+                        agent_stamp("host transport not there yet");
+                waited = true;
                 nap_ms(5);
         }
 }

@@ -1,28 +1,115 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vm-disk.c - the ext4 disks of a VM-isolated container (docs/agent.md, "Disks"): made from a
- * directory with mke2fs -d (e2fsprogs; nothing is mounted on the host), or copied sparsely
- * from the image's disk. The guest kernel has ext4 built in, so the disks need no module.
+ * vm-disk.c - the disks of a VM-isolated container (docs/agent.md, "Disks").
+ *
+ * Data disks (volumes) are ext4 images made from a directory with mke2fs -d (e2fsprogs;
+ * nothing is mounted on the host). The root disk is a qcow2 overlay (hull's disk library,
+ * src/vmm/disk; hull-vmm and QEMU both read it) on a raw ext4 base that is made once and
+ * never written: a container's create then writes a few KiB instead of a file system, and
+ * the guest's writes stay in the overlay.
+ *
+ * Where the base comes from:
+ *   - io.hull.isolation.rootfs-base (hull's engine: one per image id, made here when missing);
+ *   - else the runtime's cache, <root>/.vm-disks/<key>.ext4, key = SHA-256 of what the walk
+ *     that sizes the disk sees of every entry of the tree (path, type, mode, uid/gid, size,
+ *     mtime and ctime in ns, inode, device number): a changed tree gives a new key.
+ *
+ * Invariants:
+ *   - a base appears by rename(2), whole: a concurrent create sees it complete or not at all;
+ *   - the overlay's backing file is a hard link to the base beside the overlay
+ *     (<image>.base, named relatively): the container keeps its base however the cache or
+ *     the engine's image store change, and the link goes with the container's files;
+ *   - so a cache entry is in use exactly when its link count is above 1: eviction (least
+ *     recently used first, by mtime, which a hit refreshes) removes only entries at 1;
+ *   - the link is made before the rename, so that an entry that appears is already held
+ *     and an eviction racing with its creator cannot take it away.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
+#include "disk.h"
 #include "error.h"
+#include "sha256.h"
 #include "util.h"
 #include "vm-isolation.h"
 
-/* nftw() passes no context: the sizes it adds up live here (create is single-threaded). */
-static uint64_t tree_bytes;
-static uint64_t tree_inodes;
+/* Part of the cache key: a change of how bases are made must not reuse old ones. */
+#define BASE_FORMAT_VERSION "hull-vm-root-2"
+/* A temporary base older than this was left by a create that died. */
+#define STALE_TMP_SECONDS 3600
 
-static int count_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* nftw() passes no context: what the walk gathers lives here (create is single-threaded). */
+static struct {
+        uint64_t bytes;
+        uint64_t inodes;
+        struct sha256_ctx *hash; /* NULL: sizes only */
+        size_t prefix;           /* strlen of the walked directory */
+        int error;
+} walk;
+
+/*
+ * One record per entry: everything that changes when a file's content or metadata does. A
+ * symlink's target is not read: it cannot change in place, and a new link is a new inode
+ * with a new ctime (and its st_size is the target's length); that saves a readlink per link,
+ * which busybox's hundreds of applet links made the biggest cost of a cache hit.
+ */
+static void hash_entry(const char *path, const struct stat *st)
 {
-        tree_bytes += (uint64_t)st->st_blocks * 512 + 4096;
-        tree_inodes++;
-        return 0;
+        const char *rel = path + walk.prefix;
+        uint64_t rec[10] = {
+                st->st_mode,
+                st->st_uid,
+                st->st_gid,
+                (uint64_t)st->st_size,
+                (uint64_t)st->st_mtim.tv_sec,
+                (uint64_t)st->st_mtim.tv_nsec,
+                (uint64_t)st->st_ctim.tv_sec,
+                (uint64_t)st->st_ctim.tv_nsec,
+                st->st_ino,
+                st->st_rdev,
+        };
+
+        sha256_update(walk.hash, rel, strlen(rel) + 1);
+        sha256_update(walk.hash, rec, sizeof(rec));
+}
+
+static int visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        if (flag == FTW_NS || flag == FTW_DNR) {
+                walk.error = err_set(-EACCES, "cannot read '%s'", path);
+                return 1;
+        }
+        walk.bytes += (uint64_t)st->st_blocks * 512 + 4096;
+        walk.inodes++;
+        if (walk.hash)
+                hash_entry(path, st);
+        return walk.error < 0;
+}
+
+/* Walk dir once: sizes, and with key non-NULL the cache key (64 hex digits). */
+static int walk_tree(const char *dir, char key[SHA256_HEX_LEN + 1])
+{
+        walk.bytes = walk.inodes = 0;
+        walk.error = 0;
+        walk.prefix = strlen(dir);
+        walk.hash = NULL;
+        if (key) {
+                walk.hash = sha256_new();
+                if (!walk.hash)
+                        return -ENOMEM;
+                sha256_update(walk.hash, BASE_FORMAT_VERSION, sizeof(BASE_FORMAT_VERSION));
+        }
+        if (nftw(dir, visit, 64, FTW_PHYS) < 0 && walk.error == 0)
+                walk.error = err_set(negative_errno(), "cannot read '%s': %m", dir);
+        if (key)
+                sha256_final_hex(walk.hash, key);
+        walk.hash = NULL;
+        return walk.error;
 }
 
 /* Run argv, its stderr kept for the error message; 0 when it exits 0. */
@@ -63,21 +150,16 @@ static int run_tool(char *const *argv, const char *what)
 }
 
 /*
- * An ext4 image of dir at image (sparse). The size leaves room to write: the content
- * twice over plus 1 GiB, paid for only when the guest writes it. No journal: the disk of
- * a container lives as long as the container, and its VM powers off cleanly.
+ * mke2fs -d of dir at image, sized from the last walk: the content twice over plus 1 GiB,
+ * paid for only when the guest writes it. No journal: the disk of a container lives as
+ * long as the container, and its VM powers off cleanly.
  */
-int vmiso_make_ext4(const char *dir, const char *image)
+static int mke2fs_walked(const char *dir, const char *image)
 {
         char size[32], inodes[32];
-        uint64_t mib;
 
-        tree_bytes = tree_inodes = 0;
-        if (nftw(dir, count_entry, 64, FTW_PHYS) < 0)
-                return err_set(negative_errno(), "cannot read '%s': %m", dir);
-        mib = tree_bytes * 2 / (1 << 20) + 1024;
-        snprintf(size, sizeof(size), "%" PRIu64 "M", mib);
-        snprintf(inodes, sizeof(inodes), "%" PRIu64, tree_inodes * 2 + 65536);
+        snprintf(size, sizeof(size), "%" PRIu64 "M", walk.bytes * 2 / (1 << 20) + 1024);
+        snprintf(inodes, sizeof(inodes), "%" PRIu64, walk.inodes * 2 + 65536);
         char *argv[] = {"mke2fs",
                         "-q",
                         "-F",
@@ -99,72 +181,228 @@ int vmiso_make_ext4(const char *dir, const char *image)
         return run_tool(argv, "mke2fs");
 }
 
-/* Copy the data extents of in to out (a sparse copy: holes stay holes). */
-static int copy_sparse(int in, int out)
+int vmiso_make_ext4(const char *dir, const char *image)
 {
-        struct stat st;
-        off_t pos = 0;
+        int r = walk_tree(dir, NULL);
+        return r < 0 ? r : mke2fs_walked(dir, image);
+}
 
-        if (fstat(in, &st) < 0)
-                return negative_errno();
-        while (pos < st.st_size) {
-                off_t data = lseek(in, pos, SEEK_DATA), hole;
-                if (data < 0)
-                        break; /* ENXIO: only a hole is left */
-                hole = lseek(in, data, SEEK_HOLE);
-                if (hole < 0)
-                        return negative_errno();
-                for (off_t o = data; o < hole;) {
-                        loff_t a = o, b = o;
-                        ssize_t k = copy_file_range(in, &a, out, &b, (size_t)(hole - o), 0);
-                        if (k <= 0)
-                                return k < 0 ? negative_errno() : -EIO;
-                        o += k;
-                }
-                pos = hole;
-        }
-        return ftruncate(out, st.st_size) < 0 ? negative_errno() : 0;
+/* "<path>.base": the overlay's hard link to its base. */
+static char *link_name(const char *image)
+{
+        return strdup_printf("%s.base", image);
 }
 
 /*
- * The container's root disk at image: a copy of base (io.hull.isolation.rootfs-base, the
- * image's root disk, which hull's engine names by image id), made from rootfs first when it
- * does not exist yet; without a base, mke2fs of rootfs. The base appears by rename, whole,
- * so that concurrent creates never see half of one.
+ * Make base from rootfs (already walked): mke2fs into a temporary name in base's
+ * directory, hard-link it to held (the container's link) when held is not NULL, then
+ * rename it into place.
  */
-int vmiso_disk_from_base(const char *rootfs, const char *base, const char *image)
+static int make_base(const char *rootfs, const char *base, const char *held)
 {
-        _cleanup_close_ int in = -EBADF, out = -EBADF;
+        _cleanup_free_ char *dir = strdup(base), *tmp = NULL;
+        char *slash = dir ? strrchr(dir, '/') : NULL;
         int r;
 
-        if (!base)
-                return vmiso_make_ext4(rootfs, image);
-        if (access(base, F_OK) < 0) {
-                _cleanup_free_ char *dir = strdup(base),
-                                    *tmp = strdup_printf("%s.tmp-%d", base, (int)getpid());
-                char *slash = dir ? strrchr(dir, '/') : NULL;
-                if (!tmp || !slash)
-                        return -ENOMEM;
-                *slash = 0;
-                if ((r = mkdir_p(dir, 0700)) < 0)
-                        return err_set(r, "io.hull.isolation.rootfs-base: cannot create '%s': %s", dir,
-                                       strerror(-r));
-                if ((r = vmiso_make_ext4(rootfs, tmp)) < 0) {
-                        unlink(tmp);
-                        return r;
-                }
-                if (rename(tmp, base) < 0) {
-                        r = negative_errno();
-                        unlink(tmp);
-                        return err_set(r, "io.hull.isolation.rootfs-base: cannot create '%s': %m", base);
+        if (!slash)
+                return -ENOMEM;
+        *slash = 0;
+        tmp = strdup_printf("%s/.tmp-%d-%s", dir, (int)getpid(), slash + 1);
+        if (!tmp)
+                return -ENOMEM;
+        if ((r = mkdir_p(dir, 0700)) < 0)
+                return err_set(r, "cannot create '%s': %s", dir, strerror(-r));
+        if ((r = mke2fs_walked(rootfs, tmp)) < 0)
+                goto fail;
+        if (held) {
+                unlink(held);
+                if (link(tmp, held) < 0) {
+                        r = err_set(negative_errno(), "cannot link the root disk's base to '%s': %m", held);
+                        goto fail;
                 }
         }
-        in = open(base, O_RDONLY | O_CLOEXEC);
-        out = open(image, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (in < 0 || out < 0)
-                return err_set(negative_errno(), "cannot copy the root disk '%s' to '%s': %m", base, image);
-        r = copy_sparse(in, out);
-        if (r < 0)
-                return err_set(r, "cannot copy the root disk '%s' to '%s': %s", base, image, strerror(-r));
+        if (rename(tmp, base) < 0) {
+                r = err_set(negative_errno(), "cannot create '%s': %m", base);
+                if (held)
+                        unlink(held);
+                goto fail;
+        }
         return 0;
+fail:
+        unlink(tmp);
+        return r;
+}
+
+struct cache_entry {
+        char *name;
+        struct timespec used;
+        uint64_t bytes;
+        bool held;
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+        const struct cache_entry *x = a, *y = b;
+        if (x->used.tv_sec != y->used.tv_sec)
+                return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
+        if (x->used.tv_nsec != y->used.tv_nsec)
+                return x->used.tv_nsec < y->used.tv_nsec ? -1 : 1;
+        return strcmp(x->name, y->name);
+}
+
+int vmiso_disk_cache_evict(const struct vmiso_disk_cache *c, const char *keep)
+{
+        _cleanup_free_ struct cache_entry *e = NULL;
+        size_t n = 0, cap = 0, count = 0;
+        uint64_t total = 0;
+        struct dirent *de;
+        DIR *d = opendir(c->dir);
+        int r = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        while ((de = readdir(d))) {
+                struct stat st;
+                size_t len = strlen(de->d_name);
+
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                if (strncmp(de->d_name, ".tmp-", 5) == 0) {
+                        if (time(NULL) - st.st_mtim.tv_sec > STALE_TMP_SECONDS)
+                                unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
+                if (len < 5 || !streq(de->d_name + len - 5, ".ext4"))
+                        continue;
+                if (n == cap) {
+                        struct cache_entry *m = reallocarray(e, cap = cap ? cap * 2 : 16, sizeof(*e));
+                        if (!m) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        e = m;
+                }
+                e[n] = (struct cache_entry){.name = strdup(de->d_name),
+                                            .used = st.st_mtim,
+                                            .bytes = (uint64_t)st.st_blocks * 512,
+                                            .held = st.st_nlink > 1 || (keep && streq(keep, de->d_name))};
+                if (!e[n].name) {
+                        r = -ENOMEM;
+                        break;
+                }
+                total += e[n].bytes;
+                n++;
+        }
+        count = n;
+        if (r >= 0) {
+                qsort(e, n, sizeof(*e), entry_cmp);
+                for (size_t i = 0; i < n && (count > c->max_entries || total > c->max_bytes); i++) {
+                        if (e[i].held)
+                                continue;
+                        /* ENOENT: a concurrent eviction took it first. */
+                        if (unlinkat(dirfd(d), e[i].name, 0) < 0 && errno != ENOENT)
+                                continue;
+                        count--;
+                        total -= e[i].bytes;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                free(e[i].name);
+        closedir(d);
+        return r;
+}
+
+/*
+ * Hold the cache's entry for rootfs at held (a hard link), making it on a miss. 1: made,
+ * 0: found. An eviction may remove the entry between the lookup and the link: then it
+ * is made again.
+ */
+static int cache_hold(const char *rootfs, const struct vmiso_disk_cache *c, const char *held)
+{
+        char key[SHA256_HEX_LEN + 1], name[SHA256_HEX_LEN + 8];
+        _cleanup_free_ char *base = NULL;
+        int r;
+
+        r = walk_tree(rootfs, key);
+        if (r < 0)
+                return r;
+        snprintf(name, sizeof(name), "%s.ext4", key);
+        base = strdup_printf("%s/%s", c->dir, name);
+        if (!base)
+                return -ENOMEM;
+        for (int attempt = 0; attempt < 3; attempt++) {
+                unlink(held);
+                if (link(base, held) == 0) {
+                        /* The entry's mtime is its last use, for eviction. */
+                        utimensat(AT_FDCWD, base, NULL, 0);
+                        return 0;
+                }
+                if (errno != ENOENT)
+                        return err_set(negative_errno(), "cannot link the cached root disk '%s': %m", base);
+                r = make_base(rootfs, base, held);
+                if (r < 0)
+                        return r;
+                /* A failed eviction leaves the cache larger, not broken: the create goes on. */
+                (void)vmiso_disk_cache_evict(c, name);
+                return 1;
+        }
+        return err_set(-EAGAIN, "the cached root disk '%s' kept disappearing", base);
+}
+
+enum disk_format vmiso_disk_format(const char *path)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        unsigned char magic[4];
+
+        if (fd < 0 || read(fd, magic, sizeof(magic)) != sizeof(magic))
+                return DISK_FORMAT_RAW;
+        /* "QFI\xfb", qcow2's magic (QEMU docs/interop/qcow2.txt): an ext4 image starts with zeros. */
+        return memcmp(magic, "QFI\xfb", 4) == 0 ? DISK_FORMAT_QCOW2 : DISK_FORMAT_RAW;
+}
+
+int vmiso_root_disk(const char *rootfs, const char *base, const struct vmiso_disk_cache *cache,
+                    const char *image)
+{
+        _cleanup_free_ char *held = link_name(image), *rel = NULL;
+        const char *slash = strrchr(image, '/');
+        int made = 0, r;
+
+        if (!held)
+                return -ENOMEM;
+        if (base) {
+                if (access(base, F_OK) < 0) {
+                        if ((r = walk_tree(rootfs, NULL)) < 0)
+                                return r;
+                        r = make_base(rootfs, base, NULL);
+                        if (r < 0)
+                                return err_prefix(r, "io.hull.isolation.rootfs-base");
+                        made = 1;
+                }
+                unlink(held);
+                /* EXDEV (another file system): the overlay names the base itself. */
+                if (link(base, held) < 0 && errno != EXDEV)
+                        return err_set(negative_errno(), "cannot link the root disk's base '%s' to '%s': %m",
+                                       base, held);
+        } else {
+                made = cache_hold(rootfs, cache, held);
+                if (made < 0)
+                        return made;
+        }
+        if (access(held, F_OK) == 0) {
+                rel = strdup_printf("%s.base", slash ? slash + 1 : image);
+                if (!rel)
+                        return -ENOMEM;
+        }
+        struct disk_create_options o = {
+                .format = DISK_FORMAT_QCOW2,
+                .backing = rel ?: base,
+                .backing_format = DISK_FORMAT_RAW,
+        };
+        unlink(image);
+        r = disk_create_ext(image, &o);
+        if (r < 0) {
+                unlink(held);
+                return err_prefix(r, "cannot create the overlay '%s'", image);
+        }
+        return made;
 }

@@ -49,6 +49,16 @@
 #define MAX_VOLUMES      20
 #define FILE_MAX         (1u << 20)
 
+/*
+ * The guest kernel's boot, measured with initcall_debug inside the nested test host: the
+ * crypto self-tests (crypto_algapi_init) took 660 ms of a 3.4 s boot to /init, and RCU grace
+ * periods slowed module loading and kprobes' set-up. The self-tests check the guest's own
+ * crypto, not the host's (Kata Containers boots its guests with both arguments too). Not
+ * tsc=reliable: it keeps a nested guest on a TSC whose calibration failed instead of
+ * kvm-clock, and the guest's clock, stamps and timers then run at the wrong rate.
+ */
+#define GUEST_BOOT_ARGS "cryptomgr.notests rcupdate.rcu_expedited=1"
+
 int vmiso_requested(const struct oci_config *cfg)
 {
         const char *v = config_annotation(cfg, VMISO_ANNOTATION);
@@ -184,8 +194,9 @@ static int choose_vmm(const struct oci_config *cfg, enum vmm_kind *ret, bool *re
 }
 
 static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const char *kernel,
-                    const char *initrd, const char *root_disk, size_t n_disks, const struct vmiso_net *net,
-                    const struct vmiso_share *shares, size_t n_shares, char ***ret)
+                    const char *initrd, const char *root_disk, enum disk_format root_format, size_t n_disks,
+                    const struct vmiso_net *net, const struct vmiso_share *shares, size_t n_shares,
+                    char ***ret)
 {
         const char *mem = config_annotation(cfg, "io.hull.isolation.memory") ?: "256";
         const char *cpus = config_annotation(cfg, "io.hull.isolation.cpus") ?: "1";
@@ -209,10 +220,12 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 r = r < 0 ? r : s_ ? strv_push(&a, s_) : -ENOMEM; \
         } while (0)
         /*
-         * quiet unless debugging: each byte of the guest's console is a trap to the VMM, and
-         * the kernel's 20 KiB of boot messages cost seconds in the nested test host.
+         * quiet, debugging too: each byte of the guest's console is a trap to the VMM, and the
+         * kernel's 20 KiB of boot messages cost seconds in the nested test host. A message goes
+         * out inside the syscall that prints it (ext4's mount message: about 15 ms of the root
+         * disk's mount there), so the agent's stamps would measure the console, not the step.
          */
-        const char *dbg = debug && streq(debug, "1") ? " hull.debug=1" : " quiet";
+        const char *dbg = debug && streq(debug, "1") ? " quiet hull.debug=1" : " quiet";
         if (kind == VMM_HULL) {
                 _cleanup_free_ char *bin = NULL;
                 if (find_hull_vmm(&bin) < 0)
@@ -223,7 +236,8 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("--initrd");
                 ADD(initrd);
                 ADD("--cmdline");
-                ADDF("console=ttyS0 panic=-1 hull.agent=vsock:" AGENT_VSOCK_PORT "%s", dbg);
+                ADDF("console=ttyS0 panic=-1 " GUEST_BOOT_ARGS " hull.agent=vsock:" AGENT_VSOCK_PORT "%s",
+                     dbg);
                 ADD("--memory");
                 ADDF("%dM", m);
                 ADD("--cpus");
@@ -236,7 +250,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("--disk");
                         if (i == 0)
-                                ADDF("%s,format=raw", root_disk);
+                                ADDF("%s,format=%s", root_disk, disk_format_to_string(root_format));
                         else
                                 ADDF("vol-%zu.ext4,format=raw", i - 1);
                 }
@@ -282,7 +296,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("-initrd");
                 ADD(initrd);
                 ADD("-append");
-                ADDF("console=ttyS0 panic=-1 hull.agent=port:io.hull.agent%s", dbg);
+                ADDF("console=ttyS0 panic=-1 " GUEST_BOOT_ARGS " hull.agent=port:io.hull.agent%s", dbg);
                 ADD("-device");
                 ADD("virtio-serial-pci");
                 ADD("-chardev");
@@ -292,7 +306,8 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("-drive");
                         if (i == 0)
-                                ADDF("file=%s,format=raw,if=none,id=d0,cache=unsafe", root_disk);
+                                ADDF("file=%s,format=%s,if=none,id=d0,cache=unsafe", root_disk,
+                                     disk_format_to_string(root_format));
                         else
                                 ADDF("file=vol-%zu.ext4,format=raw,if=none,id=d%zu", i - 1, i);
                         ADD("-device");
@@ -613,6 +628,17 @@ static void take_terminal(int slave)
         ioctl(slave, TIOCSCTTY, 0);
 }
 
+/* The shim's stamps (vm-shim.c), for the steps create does before the shim exists. */
+static void stamp_create(const struct vmiso_shim *sh, const char *step)
+{
+        struct timespec t;
+
+        if (!sh->debug)
+                return;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        fprintf(stderr, "hull-shim: T+%ld %s\n", t.tv_sec * 1000 + t.tv_nsec / 1000000 - sh->t0_ms, step);
+}
+
 int vmiso_create(const struct create_options *o, const struct oci_config *cfg, const char *config_buf,
                  size_t config_len, const char *bundle, const char *rootfs, int *ret_exit)
 {
@@ -631,6 +657,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         struct container_state *s = NULL;
         int ready[2] = {-EBADF, -EBADF};
         enum vmm_kind kind = VMM_QEMU;
+        enum disk_format root_format = DISK_FORMAT_RAW;
         bool kvm = false;
         pid_t pid = 0;
         int r;
@@ -675,12 +702,14 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         /*
          * io.hull.isolation.rootfs-disk names a disk that outlives the runtime's container (hull's
          * engine keeps one per container, so that the guest's changes survive a restart): made
-         * from the bundle's root the first time only. Otherwise the disk is the state's.
+         * the first time only. Otherwise the disk is the state's. Either way a qcow2 overlay on
+         * a base that is made once (vm-disk.c); a kept disk from before overlays stays raw.
          */
         {
                 const char *keep = config_annotation(cfg, "io.hull.isolation.rootfs-disk");
-                image = keep ? strdup(keep) : strdup_printf("%s/rootfs.ext4", s->dir);
-                if (!image) {
+                _cleanup_free_ char *cache_dir = strdup_printf("%s/" VMISO_DISK_CACHE_DIR, o->root);
+                image = keep ? strdup(keep) : strdup_printf("%s/rootfs.qcow2", s->dir);
+                if (!image || !cache_dir) {
                         r = -ENOMEM;
                         goto undo;
                 }
@@ -690,17 +719,22 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                                     image);
                         goto undo;
                 }
+                struct vmiso_disk_cache cache = {.dir = cache_dir,
+                                                 .max_entries = VMISO_DISK_CACHE_MAX_ENTRIES,
+                                                 .max_bytes = VMISO_DISK_CACHE_MAX_BYTES};
                 if ((!keep || access(image, F_OK) < 0) &&
-                    (r = vmiso_disk_from_base(
-                             rootfs, config_annotation(cfg, "io.hull.isolation.rootfs-base"), image)) < 0) {
+                    (r = vmiso_root_disk(rootfs, config_annotation(cfg, "io.hull.isolation.rootfs-base"),
+                                         &cache, image)) < 0) {
                         err_prefix(r, "root.path: cannot make the VM's root disk of '%s'", rootfs);
                         goto undo;
                 }
+                root_format = vmiso_disk_format(image);
+                stamp_create(&sh, "root disk ready");
         }
         r = plan_create(cfg, s->dir, &plan);
         if (r >= 0)
-                r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, 1 + plan.n_volumes, &plan.net,
-                             plan.shares, plan.n_shares, &argv);
+                r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, root_format, 1 + plan.n_volumes,
+                             &plan.net, plan.shares, plan.n_shares, &argv);
         if (r < 0 || (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
 
@@ -744,6 +778,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         }
         sh.ready_fd = ready[1];
         sh.create_frame = plan.frame;
+        sh.create_early = kind == VMM_HULL;
         sh.volumes = plan.volumes;
         sh.n_volumes = plan.n_volumes;
         sh.shares = plan.shares;

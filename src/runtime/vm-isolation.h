@@ -9,8 +9,9 @@
  * exec.fifo, the pid and its start time, and SIGKILL (PR_SET_PDEATHSIG takes the VMM
  * along) work on the shim as they do on a container's init.
  *
- * State directory additions: rootfs.ext4 (the root disk), vol-N.ext4 (volumes copied),
- * fs-N.sock and fs-N.log (virtiofsd of shared volumes),
+ * State directory additions: rootfs.qcow2 (the root disk, an overlay) and rootfs.qcow2.base
+ * (its base, a hard link into the runtime's cache <root>/.vm-disks), vol-N.ext4 (volumes
+ * copied), fs-N.sock and fs-N.log (virtiofsd of shared volumes),
  * agent.sock / vsock.sock_1024 (the agent's connection), exec.sock (exec clients),
  * console.log (the guest's serial console), vmm (which VMM and why).
  */
@@ -22,6 +23,7 @@
 
 #include "agent-proto.h"
 #include "container.h"
+#include "disk.h"
 
 #define VMISO_ANNOTATION "io.hull.isolation"
 
@@ -38,8 +40,30 @@ int vmiso_exec(const struct exec_options *o, struct container_state *s, int *ret
 
 /* vm-disk.c: an ext4 image of dir at image (sparse, room to write), through mke2fs -d. */
 int vmiso_make_ext4(const char *dir, const char *image);
-/* vm-disk.c: the root disk at image, copied from base (made from rootfs when missing); base NULL: mke2fs. */
-int vmiso_disk_from_base(const char *rootfs, const char *base, const char *image);
+
+/* The runtime's cache of root-disk bases (vm-disk.c): <root>/.vm-disks, bounded. */
+struct vmiso_disk_cache {
+        const char *dir;
+        size_t max_entries;
+        uint64_t max_bytes; /* allocated bytes of every entry */
+};
+#define VMISO_DISK_CACHE_DIR         ".vm-disks"
+#define VMISO_DISK_CACHE_MAX_ENTRIES 8
+#define VMISO_DISK_CACHE_MAX_BYTES   (2ULL << 30)
+
+/*
+ * vm-disk.c: the root disk at image, a qcow2 overlay whose backing file (raw ext4) is held
+ * by a hard link <image>.base: base when not NULL (made from rootfs when missing), else the
+ * cache's entry for rootfs's tree (made on a miss, then the cache is evicted down to its
+ * bounds). Returns 1 when a base was made, 0 when an existing one was used.
+ */
+int vmiso_root_disk(const char *rootfs, const char *base, const struct vmiso_disk_cache *cache,
+                    const char *image);
+/* vm-disk.c: remove least recently used entries not in use (link count 1) while the cache
+ * is above its bounds; keep (a file name) is never removed. */
+int vmiso_disk_cache_evict(const struct vmiso_disk_cache *c, const char *keep);
+/* vm-disk.c: DISK_FORMAT_QCOW2 when path starts with qcow2's magic, else DISK_FORMAT_RAW. */
+enum disk_format vmiso_disk_format(const char *path);
 
 /* ------------------------------------------------------------------ networks (vm-net.c) */
 
@@ -110,7 +134,8 @@ struct vmiso_shim {
         long t0_ms; /* CLOCK_MONOTONIC at the start of create, for those stamps */
         char **vmm_argv;
         const char *console; /* file the VMM's serial console goes to (relative: the state directory) */
-        struct agent_buf create_frame; /* CREATE, sent after HELLO */
+        struct agent_buf create_frame; /* CREATE */
+        bool create_early;             /* CREATE as soon as the agent connects (vsock), not after HELLO */
         struct agent_buf main_fields;  /* EXEC fields of process 1 */
         struct vmiso_volume *volumes;
         size_t n_volumes;

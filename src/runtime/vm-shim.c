@@ -342,6 +342,49 @@ static void boot_read(struct agent_msg *m, long deadline)
         }
 }
 
+static void start_main(void)
+{
+        struct session *se = &S.s[0];
+
+        *se = (struct session){.id = 1,
+                               .in_fd = S.sh->in_fd,
+                               .out_fd = S.sh->out_fd,
+                               .err_fd = S.sh->err_fd,
+                               .client = -EBADF,
+                               .in_open = true};
+        /*
+         * The terminal's size as it is now goes with EXEC, so that the process starts with it (a
+         * RESIZE after STARTED would race with a program that reads its size at once).
+         */
+        if (S.sh->terminal) {
+                struct winsize ws;
+                if (ioctl(S.sh->in_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+                        char v[32];
+                        snprintf(v, sizeof(v), "%u:%u", ws.ws_row, ws.ws_col);
+                        agent_buf_field_str(&S.sh->main_fields, AGENT_E_ROWS_COLS, v);
+                }
+        }
+        agent_buf_frame(&S.out, AGENT_EXEC, 1, S.sh->main_fields.data, S.sh->main_fields.len);
+        S.main_started = true;
+        S.sh->fifo_fd = safe_close(S.sh->fifo_fd);
+}
+
+/*
+ * CREATE, and with `run` (no exec.fifo to wait on) EXEC(1) right behind it: the agent
+ * starts the process as soon as the container is set up, without a round trip through
+ * the host (docs/agent.md, "Conversation"). An agent whose CREATE failed refuses EXEC.
+ * Not with a terminal: its size comes from whoever receives the console after create
+ * returns (hull's monitor, conmon), and a process started before that reads 0x0.
+ */
+static void send_create(void)
+{
+        agent_buf_put(&S.out, S.sh->create_frame.data, S.sh->create_frame.len);
+        if (S.sh->fifo_fd < 0 && !S.sh->terminal)
+                start_main();
+        if (flush_agent(5000) < 0 || S.out.len)
+                ready_fail("cannot send the container's set-up to the agent");
+}
+
 static void boot(void)
 {
         long deadline = now_ms() + S.sh->boot_timeout_ms;
@@ -372,14 +415,21 @@ static void boot(void)
         }
         S.sh->agent_listen = safe_close(S.sh->agent_listen);
         stamp("connected");
+        /*
+         * Over vsock the connection is the agent itself, so CREATE goes at once instead of a
+         * round trip after HELLO (the agent reads it after sending HELLO). A virtio-serial
+         * chardev connects when QEMU starts, long before the guest opens its port: there,
+         * HELLO says the agent is listening.
+         */
+        if (S.sh->create_early)
+                send_create();
         boot_read(&m, deadline);
         if (m.type != AGENT_HELLO || m.value != AGENT_PROTO_VERSION)
                 ready_fail("agent: expected HELLO with version %d, got %s", AGENT_PROTO_VERSION,
                            agent_msg_type_to_string(m.type));
         stamp("HELLO");
-        agent_buf_put(&S.out, S.sh->create_frame.data, S.sh->create_frame.len);
-        if (flush_agent(5000) < 0 || S.out.len)
-                ready_fail("cannot send the container's set-up to the agent");
+        if (!S.sh->create_early)
+                send_create();
         boot_read(&m, deadline);
         if (m.type == AGENT_ERROR)
                 ready_fail("in the VM: %.*s", (int)m.text_len, m.text);
@@ -390,33 +440,6 @@ static void boot(void)
         if (write(S.sh->ready_fd, "ok", 2) != 2)
                 ready_fail_exit();
         S.sh->ready_fd = safe_close(S.sh->ready_fd);
-}
-
-static void start_main(void)
-{
-        struct session *se = &S.s[0];
-
-        *se = (struct session){.id = 1,
-                               .in_fd = S.sh->in_fd,
-                               .out_fd = S.sh->out_fd,
-                               .err_fd = S.sh->err_fd,
-                               .client = -EBADF,
-                               .in_open = true};
-        /*
-         * The terminal's size as it is now goes with EXEC, so that the process starts with it (a
-         * RESIZE after STARTED would race with a program that reads its size at once).
-         */
-        if (S.sh->terminal) {
-                struct winsize ws;
-                if (ioctl(S.sh->in_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
-                        char v[32];
-                        snprintf(v, sizeof(v), "%u:%u", ws.ws_row, ws.ws_col);
-                        agent_buf_field_str(&S.sh->main_fields, AGENT_E_ROWS_COLS, v);
-                }
-        }
-        agent_buf_frame(&S.out, AGENT_EXEC, 1, S.sh->main_fields.data, S.sh->main_fields.len);
-        S.main_started = true;
-        S.sh->fifo_fd = safe_close(S.sh->fifo_fd);
 }
 
 static void send_resize(uint32_t id, int tty)
@@ -617,6 +640,22 @@ static _noreturn_ void vmm_died(void)
         finish(si.si_code == CLD_EXITED ? 255 : 128 + si.si_status, false);
 }
 
+/* Handle every whole frame the reader holds; false when the conversation must end. */
+static bool drain_frames(void)
+{
+        struct agent_msg m;
+        int r;
+
+        while ((r = agent_reader_next(&S.rd, &m)) > 0)
+                if (!on_frame(&m))
+                        return false;
+        if (r < 0) {
+                say("hull: %s", S.rd.error);
+                return false;
+        }
+        return true;
+}
+
 static void serve(void)
 {
         for (;;) {
@@ -624,8 +663,10 @@ static void serve(void)
                 struct session *owner[6 + 2 * MAX_SESSIONS] = {};
                 size_t n = 0;
                 uint8_t buf[65536];
-                struct agent_msg m;
 
+                /* Frames that came behind READY during boot first: no read may bring more. */
+                if (!drain_frames())
+                        finish(255, false);
                 p[n++] = (struct pollfd){.fd = S.agent_fd, .events = POLLIN | (S.out.len ? POLLOUT : 0)};
                 p[n++] = (struct pollfd){.fd = S.vmm_pidfd, .events = POLLIN};
                 p[n++] = (struct pollfd){.fd = S.sfd, .events = POLLIN};
@@ -660,14 +701,8 @@ static void serve(void)
                                 say("hull: %s", S.rd.error);
                                 finish(255, false);
                         }
-                        int r;
-                        while ((r = agent_reader_next(&S.rd, &m)) > 0)
-                                if (!on_frame(&m))
-                                        finish(255, false);
-                        if (r < 0) {
-                                say("hull: %s", S.rd.error);
+                        if (!drain_frames())
                                 finish(255, false);
-                        }
                 }
                 if (p[1].revents & POLLIN)
                         vmm_died();
@@ -718,7 +753,7 @@ _noreturn_ void vmiso_shim_main(struct vmiso_shim *sh)
         if (S.sfd < 0)
                 ready_fail("signalfd: %s", strerror(errno));
         boot();
-        if (sh->fifo_fd < 0)
+        if (sh->fifo_fd < 0 && !S.main_started)
                 start_main();
         flush_agent(0);
         serve();

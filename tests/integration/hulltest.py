@@ -129,8 +129,8 @@ def _descendants():
 
 
 # hull-runtime's caches in its state directory (compiled seccomp filters, the cgroup lines of
-# mountinfo): kept between containers by design, so not leaks.
-RUNTIME_CACHES = {".seccomp-cache", ".cgroup-layout"}
+# mountinfo, the root disks of VM-isolated containers): kept between containers by design, so not leaks.
+RUNTIME_CACHES = {".seccomp-cache", ".cgroup-layout", ".vm-disks"}
 
 
 def _files_under(dirs):

@@ -12,7 +12,7 @@ import sys
 for _d in ("engine-net", "engine", "net"):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", _d))
 from enet import PY, enet  # noqa: E402,F401
-from test_isolation_engine import VM, need_guest  # noqa: E402,F401  (need_guest: autouse here too)
+from test_isolation_engine import VM  # noqa: E402  (need_guest: conftest.py)
 
 
 def httpd(text):
