@@ -41,6 +41,7 @@
 #include "log.h"
 #include "sync.h"
 #include "util.h"
+#include "cgroup.h"
 #include "cidr.h"
 #include "vm-isolation.h"
 
@@ -182,21 +183,20 @@ static int choose_vmm(const struct oci_config *cfg, enum vmm_kind *ret, bool *re
         return *ret_why ? 0 : -ENOMEM;
 }
 
-static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const char *kernel,
-                    const char *initrd, const char *root_disk, size_t n_disks, const struct vmiso_net *net,
-                    char ***ret)
+static int vmm_overhead_mib(enum vmm_kind kind, bool kvm)
 {
-        const char *mem = config_annotation(cfg, "io.hull.isolation.memory") ?: "256";
-        const char *cpus = config_annotation(cfg, "io.hull.isolation.cpus") ?: "1";
+        if (kind == VMM_HULL)
+                return VMISO_OVERHEAD_HULL_MIB;
+        return kvm ? VMISO_OVERHEAD_QEMU_KVM_MIB : VMISO_OVERHEAD_QEMU_TCG_MIB;
+}
+
+static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const struct vmiso_size *sz,
+                    const char *kernel, const char *initrd, const char *root_disk, size_t n_disks,
+                    const struct vmiso_net *net, char ***ret)
+{
         const char *debug = config_annotation(cfg, "io.hull.isolation.debug");
         _cleanup_strv_free_ char **a = NULL;
-        int m, c, r = 0;
-
-        if (parse_int(mem, &m) < 0 || m < 64 || m > 65536)
-                return err_set(-EINVAL, "io.hull.isolation.memory: invalid size in MiB '%s' (64 to 65536)",
-                               mem);
-        if (parse_int(cpus, &c) < 0 || c < 1 || c > 64)
-                return err_set(-EINVAL, "io.hull.isolation.cpus: invalid number '%s' (1 to 64)", cpus);
+        int m = sz->memory_mib, c = sz->cpus, r = 0;
 #define ADD(s)                                    \
         do {                                      \
                 if (r >= 0)                       \
@@ -226,7 +226,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("--memory");
                 ADDF("%dM", m);
                 ADD("--cpus");
-                ADD(cpus);
+                ADDF("%d", c);
                 ADD("--serial");
                 ADD("stdio");
                 ADD("--vsock");
@@ -253,8 +253,16 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                  */
                 ADD("-M");
                 ADD(kvm ? "microvm,pcie=on,rtc=on" : "q35");
+                /*
+                 * TCG's translation cache is 1 GiB by default (QEMU 7.2: an eighth of the host's
+                 * memory, at most 1 GiB), filled as code is translated: bounded, so that the VMM's
+                 * share of the container's memory limit is known (vm-isolation.h).
+                 */
                 ADD("-accel");
-                ADD(kvm ? "kvm" : "tcg");
+                if (kvm)
+                        ADD("kvm");
+                else
+                        ADDF("tcg,tb-size=%d", VMISO_TCG_TB_MIB);
                 if (kvm) {
                         ADD("-cpu");
                         ADD("host");
@@ -262,7 +270,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("-m");
                 ADDF("%d", m);
                 ADD("-smp");
-                ADD(cpus);
+                ADDF("%d", c);
                 ADD("-nodefaults");
                 ADD("-no-user-config");
                 ADD("-nographic");
@@ -604,6 +612,9 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                                 .err_fd = -EBADF,
                                 .boot_timeout_ms = 120000};
         struct container_state *s = NULL;
+        _cleanup_free_ int *cg_fds = NULL;
+        size_t n_cg_fds = 0;
+        struct vmiso_size size;
         int ready[2] = {-EBADF, -EBADF};
         enum vmm_kind kind = VMM_QEMU;
         bool kvm = false;
@@ -621,9 +632,11 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         if ((r = find_asset(cfg, "HULL_GUEST_KERNEL", "io.hull.isolation.kernel", "vmlinuz", &kernel)) < 0 ||
             (r = find_asset(cfg, "HULL_AGENT_INITRD", "io.hull.isolation.initrd", "agent.cpio", &initrd)) <
                     0 ||
-            (r = choose_vmm(cfg, &kind, &kvm, &why)) < 0)
+            (r = choose_vmm(cfg, &kind, &kvm, &why)) < 0 ||
+            (r = vmiso_size(cfg, vmm_overhead_mib(kind, kvm), &size)) < 0)
                 return r;
-        log_debug("vm isolation: %s", why);
+        log_debug("vm isolation: %s; %d MiB (%s), %d vCPUs (%s)", why, size.memory_mib, size.memory_why,
+                  size.cpus, size.cpus_why);
 
         r = state_claim(o->root, o->id, &s);
         if (r < 0)
@@ -642,11 +655,20 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         {
                 _cleanup_close_ int fd =
                         openat(s->dir_fd, "vmm", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-                if (fd < 0 || write_all(fd, why, strlen(why)) < 0 || write_all(fd, "\n", 1) < 0) {
+                if (fd < 0 || write_all(fd, why, strlen(why)) < 0 || write_all(fd, "\n", 1) < 0 ||
+                    vmiso_size_save(s->dir, why, &size) < 0) {
                         r = err_set(-EIO, "cannot record the VMM in the state directory");
                         goto undo;
                 }
         }
+        /*
+         * The shim joins the cgroup first thing (before it starts the VMM): every process of the
+         * container's host side is born in it. A move of itself, "0" in each hierarchy's file, takes
+         * no threadgroup lock (cgroup.h).
+         */
+        if ((r = vmiso_cgroup_create(cfg, o->id, &s->cgroup)) < 0 ||
+            (r = cgroup_enter_fds(s->cgroup, false, &cg_fds, &n_cg_fds)) < 0)
+                goto undo;
         /*
          * io.hull.isolation.rootfs-disk names a disk that outlives the runtime's container (hull's
          * engine keeps one per container, so that the guest's changes survive a restart): made
@@ -674,7 +696,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         }
         r = plan_create(cfg, s->dir, &plan);
         if (r >= 0)
-                r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, 1 + plan.n_volumes, &plan.net, &argv);
+                r = vmm_argv(cfg, kind, kvm, &size, kernel, initrd, image, 1 + plan.n_volumes, &plan.net,
+                             &argv);
         if (r < 0 || (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
 
@@ -738,6 +761,11 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                                                 slave};
                 for (size_t i = 0; i < sh.n_taps; i++)
                         keep[5 + i] = sh.tap_fds[i];
+                for (size_t i = 0; i < n_cg_fds; i++)
+                        if (write(cg_fds[i], "0", 1) != 1) {
+                                dprintf(sh.ready_fd, "cannot join the container's cgroup: %m");
+                                _exit(125);
+                        }
                 /* The state directory's fd holds create's flock: the shim must not keep it. */
                 close_all_fds(3, keep, 5 + sh.n_taps);
                 if (chdir(s->dir) < 0)
@@ -749,6 +777,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 vmiso_shim_main(&sh);
         }
         ready[1] = safe_close(ready[1]);
+        for (; n_cg_fds > 0; n_cg_fds--)
+                safe_close(cg_fds[n_cg_fds - 1]);
         /* The shim has the taps: a foreground run must not keep them past the VMM. */
         vmiso_net_done(&plan.net);
         {
@@ -798,10 +828,17 @@ undo : {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
         }
+        if (s && s->cgroup) {
+                /* The VMM goes with the shim (PR_SET_PDEATHSIG), but may not be gone yet. */
+                cgroup_kill_all(s->cgroup, SIGKILL);
+                cgroup_destroy(s->cgroup);
+        }
         state_remove(s);
         err_set(r, "%s", msg);
 }
 out:
+        for (size_t i = 0; i < n_cg_fds; i++)
+                safe_close(cg_fds[i]);
         safe_close(ready[0]);
         safe_close(ready[1]);
         safe_close(sh.agent_listen);

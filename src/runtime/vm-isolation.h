@@ -11,7 +11,9 @@
  *
  * State directory additions: rootfs.ext4 (the root disk), vol-N.ext4 (volumes),
  * agent.sock / vsock.sock_1024 (the agent's connection), exec.sock (exec clients),
- * console.log (the guest's serial console), vmm (which VMM and why).
+ * console.log (the guest's serial console), vmm (which VMM and why), isolation.json (the
+ * guest's size and where it came from). The cgroup is the one an ordinary container would get
+ * (vm-cgroup.c): the shim and the VMM run in it.
  */
 #pragma once
 
@@ -39,6 +41,46 @@ int vmiso_exec(const struct exec_options *o, struct container_state *s, int *ret
 int vmiso_make_ext4(const char *dir, const char *image);
 /* vm-disk.c: the root disk at image, copied from base (made from rootfs when missing); base NULL: mke2fs. */
 int vmiso_disk_from_base(const char *rootfs, const char *base, const char *image);
+
+/* ------------------------------------------------------------------ cgroup and size (vm-cgroup.c) */
+
+#define VMISO_DEFAULT_MEMORY_MIB 256
+#define VMISO_MIN_MEMORY_MIB     64 /* the floor: the guest kernel and the agent boot in it */
+#define VMISO_MAX_MEMORY_MIB     65536
+#define VMISO_DEFAULT_CPUS       1
+#define VMISO_MAX_CPUS           64
+/*
+ * What the VMM takes beside the guest's memory (its code, heap, page tables, device buffers),
+ * counted in the container's memory limit; measured, docs/agent.md "Resources". QEMU under TCG
+ * adds its translation cache, bounded by -accel tcg,tb-size=VMISO_TCG_TB_MIB.
+ */
+#define VMISO_OVERHEAD_HULL_MIB     32
+#define VMISO_OVERHEAD_QEMU_KVM_MIB 64
+#define VMISO_OVERHEAD_QEMU_TCG_MIB 128
+#define VMISO_TCG_TB_MIB            64
+#define VMISO_SIZE_FILE             "isolation.json"
+
+struct vmiso_size {
+        int memory_mib; /* guest memory */
+        int cpus;       /* vCPUs */
+        char memory_why[160];
+        char cpus_why[160];
+};
+
+struct cgroup;
+
+/*
+ * The guest's size: io.hull.isolation.memory, else linux.resources.memory.limit minus
+ * overhead_mib (at least VMISO_MIN_MEMORY_MIB, else -EINVAL naming the field), else the default;
+ * io.hull.isolation.cpus, else cpu quota / period rounded up (at least 1), else 1.
+ */
+int vmiso_size(const struct oci_config *cfg, int overhead_mib, struct vmiso_size *ret);
+/* The container's cgroup (linux.cgroupsPath), with linux.resources applied and the VMM's device rules. */
+int vmiso_cgroup_create(const struct oci_config *cfg, const char *id, struct cgroup **ret);
+/* `update`: the set fields of res, the device rules left as they are. */
+int vmiso_cgroup_update(struct cgroup *cg, const struct oci_resources *res);
+/* Record the VMM and the size in <dir>/isolation.json (read by hull's engine for inspect). */
+int vmiso_size_save(const char *dir, const char *vmm, const struct vmiso_size *sz);
 
 /* ------------------------------------------------------------------ networks (vm-net.c) */
 

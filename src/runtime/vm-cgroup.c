@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vm-cgroup.c - the cgroup of a VM-isolated container and the size of its guest
+ * (docs/agent.md, "Resources"; docs/cgroups.md).
+ *
+ * A VM-isolated container gets the cgroup an ordinary one would (linux.cgroupsPath, the
+ * same create, state and destroy in cgroup.c); what runs in it is the host side of the
+ * container: the shim, the VMM it starts and the helpers either of them starts. So the
+ * limits of linux.resources bound what the container costs the host, as Kata Containers
+ * does with its sandbox cgroup: the guest's memory plus the VMM's own, the VMM's CPU time,
+ * its threads, its disk I/O. pause/resume freeze that cgroup (the vCPU threads stop: the
+ * guest is paused), and statistics are read from it.
+ *
+ * Two things differ from an ordinary container:
+ *  - the device rules: linux.resources.devices describe the devices of the container's
+ *    processes, which live in the guest and see only the guest's devices. On the host the
+ *    cgroup holds the VMM, which needs the runtime-spec default devices and the
+ *    virtualization ones (kvm, tun, vhost-net, vhost-vsock) and nothing else; the config's
+ *    list is replaced by that one, at create and at update.
+ *  - the guest is sized from the limits (vmiso_size()) unless the annotations say how.
+ *
+ * The chosen size and why are written to isolation.json in the state directory, where
+ * hull's engine reads them for `inspect`.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+
+#include "cgroup.h"
+#include "error.h"
+#include "json.h"
+#include "log.h"
+#include "util.h"
+#include "vm-isolation.h"
+
+#define MIB (1024 * 1024)
+
+/* Device numbers from Documentation/admin-guide/devices.txt (misc, major 10). */
+static const struct oci_device_rule vmm_devices[] = {
+        {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+        {.allow = true, .type = 'c', .major = 10, .minor = 232, .access = "rw"}, /* /dev/kvm */
+        {.allow = true, .type = 'c', .major = 10, .minor = 200, .access = "rw"}, /* /dev/net/tun */
+        {.allow = true, .type = 'c', .major = 10, .minor = 238, .access = "rw"}, /* /dev/vhost-net */
+        {.allow = true, .type = 'c', .major = 10, .minor = 241, .access = "rw"}, /* /dev/vhost-vsock */
+};
+
+static int parse_annotation(const struct oci_config *cfg, const char *key, int min, int max,
+                            const char *what, int *ret)
+{
+        const char *v = config_annotation(cfg, key);
+        int n;
+
+        if (!v)
+                return 0;
+        if (parse_int(v, &n) < 0 || n < min || n > max)
+                return err_set(-EINVAL, "%s: invalid %s '%s' (%d to %d)", key, what, v, min, max);
+        *ret = n;
+        return 1;
+}
+
+int vmiso_size(const struct oci_config *cfg, int overhead_mib, struct vmiso_size *ret)
+{
+        const struct oci_resources *res = cfg->linux_cfg ? cfg->linux_cfg->resources : NULL;
+        bool has_limit = res && res->has_memory_limit && res->memory_limit > 0;
+        int64_t limit_mib = has_limit ? res->memory_limit / MIB : 0;
+        struct vmiso_size sz = {.memory_mib = VMISO_DEFAULT_MEMORY_MIB, .cpus = VMISO_DEFAULT_CPUS};
+        int r;
+
+        r = parse_annotation(cfg, "io.hull.isolation.memory", VMISO_MIN_MEMORY_MIB, VMISO_MAX_MEMORY_MIB,
+                             "size in MiB", &sz.memory_mib);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                snprintf(sz.memory_why, sizeof(sz.memory_why), "annotation io.hull.isolation.memory");
+                /* The VMM would be OOM-killed while the guest boots: say so now, naming both. */
+                if (has_limit && sz.memory_mib + overhead_mib > limit_mib)
+                        return err_set(
+                                -EINVAL,
+                                "io.hull.isolation.memory: %d MiB for the guest and %d MiB for the VMM "
+                                "exceed linux.resources.memory.limit (%" PRIi64 " MiB)",
+                                sz.memory_mib, overhead_mib, limit_mib);
+        } else if (has_limit) {
+                if (limit_mib - overhead_mib < VMISO_MIN_MEMORY_MIB)
+                        return err_set(-EINVAL,
+                                       "linux.resources.memory.limit: %" PRIi64
+                                       " MiB is too small for a VM: "
+                                       "at least %d MiB (%d MiB for the guest, %d MiB for the VMM)",
+                                       limit_mib, VMISO_MIN_MEMORY_MIB + overhead_mib, VMISO_MIN_MEMORY_MIB,
+                                       overhead_mib);
+                sz.memory_mib = (int)MIN(limit_mib - overhead_mib, (int64_t)VMISO_MAX_MEMORY_MIB);
+                snprintf(sz.memory_why, sizeof(sz.memory_why),
+                         "linux.resources.memory.limit %" PRIi64 " MiB minus %d MiB for the VMM", limit_mib,
+                         overhead_mib);
+        } else
+                snprintf(sz.memory_why, sizeof(sz.memory_why), "default");
+
+        r = parse_annotation(cfg, "io.hull.isolation.cpus", 1, VMISO_MAX_CPUS, "number", &sz.cpus);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                snprintf(sz.cpus_why, sizeof(sz.cpus_why), "annotation io.hull.isolation.cpus");
+        else if (res && res->has_cpu_quota && res->cpu_quota > 0) {
+                /* runtime-spec leaves the period to the kernel when unset: CFS's default is 100 ms. */
+                uint64_t period = res->has_cpu_period && res->cpu_period ? res->cpu_period : 100000;
+                uint64_t n = ((uint64_t)res->cpu_quota + period - 1) / period;
+                sz.cpus = (int)MAX(1, MIN(n, (uint64_t)VMISO_MAX_CPUS));
+                snprintf(sz.cpus_why, sizeof(sz.cpus_why),
+                         "linux.resources.cpu quota %" PRIi64 " / period %" PRIu64 ", rounded up",
+                         res->cpu_quota, period);
+        } else
+                snprintf(sz.cpus_why, sizeof(sz.cpus_why), "default");
+        *ret = sz;
+        return 0;
+}
+
+/* linux.resources with the config's device rules replaced by the VMM's (see the top of the file). */
+static struct oci_resources vmm_resources(const struct oci_resources *res)
+{
+        struct oci_resources r = res ? *res : (struct oci_resources){};
+
+        r.devices = (struct oci_device_rule *)vmm_devices;
+        r.n_devices = ELEMENTSOF(vmm_devices);
+        return r;
+}
+
+int vmiso_cgroup_create(const struct oci_config *cfg, const char *id, struct cgroup **ret)
+{
+        _cleanup_cgroup_ struct cgroup *cg = NULL;
+        struct oci_resources res;
+        int r;
+
+        if (cfg->linux_cfg && cfg->linux_cfg->resources && cfg->linux_cfg->resources->has_rdma)
+                return err_set(-EOPNOTSUPP, "linux.resources.rdma: not supported by hull");
+        r = cgroup_create(cfg->linux_cfg ? cfg->linux_cfg->cgroups_path : NULL, id, &cg);
+        if (r < 0)
+                return err_prefix(r, "linux.cgroupsPath");
+        res = vmm_resources(cfg->linux_cfg ? cfg->linux_cfg->resources : NULL);
+        r = cgroup_apply(cg, &res, false);
+        if (r < 0) {
+                char msg[1024];
+                snprintf(msg, sizeof(msg), "%s", err_msg(r));
+                cgroup_destroy(cg);
+                return err_set(r, "%s", msg);
+        }
+        *ret = TAKE_PTR(cg);
+        return 0;
+}
+
+int vmiso_cgroup_update(struct cgroup *cg, const struct oci_resources *res)
+{
+        struct oci_resources r = *res;
+
+        /* The VMM's device rules stay (the guest's devices are the guest's). */
+        r.devices = NULL;
+        r.n_devices = 0;
+        return cgroup_apply(cg, &r, true);
+}
+
+int vmiso_size_save(const char *dir, const char *vmm, const struct vmiso_size *sz)
+{
+        _cleanup_json_ struct json_object *o = json_object_new_object();
+        _cleanup_free_ char *path = strdup_printf("%s/" VMISO_SIZE_FILE, dir);
+
+        if (!o || !path)
+                return -ENOMEM;
+        json_object_object_add(o, "vmm", json_object_new_string(vmm));
+        json_object_object_add(o, "memoryMiB", json_object_new_int(sz->memory_mib));
+        json_object_object_add(o, "memoryFrom", json_object_new_string(sz->memory_why));
+        json_object_object_add(o, "cpus", json_object_new_int(sz->cpus));
+        json_object_object_add(o, "cpusFrom", json_object_new_string(sz->cpus_why));
+        return json_write_file_atomic(path, o, 0600);
+}
