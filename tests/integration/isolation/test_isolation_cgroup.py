@@ -1,0 +1,159 @@
+"""The cgroup of a VM-isolated container (docs/agent.md, "Resources"): hull-runtime puts its shim
+and its VMM in the cgroup an ordinary container would get, applies linux.resources there, sizes the
+guest from the limits; pause freezes it (the guest stops), stats read it, rm and a kill -9 of the
+VMM or of the shim leave no cgroup. QEMU under TCG here: few boots, several checks each."""
+import json
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+for _d in ("engine", "clients"):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", _d))
+import engine_util as eu  # noqa: E402
+from engine_fixtures import ROOT_ONLY, _check_cgroups, _hull_cgroups, _IdWatch, _need_binaries  # noqa: E402
+
+pytestmark = ROOT_ONLY
+VM = ["--isolation", "vm"]
+MEMCG = "/sys/fs/cgroup/memory"
+
+
+def _agent_initrd():
+    """The agent of this tree (HULL_AGENT_INITRD), else the shared one."""
+    return os.environ.get("HULL_AGENT_INITRD") or os.path.join(eu.ASSETS, "guest", "agent.cpio")
+
+
+@pytest.fixture
+def hull(tmp_path, tag, leak_check):
+    _need_binaries()
+    for f in (os.path.join(eu.ASSETS, "guest", "vmlinuz"), _agent_initrd()):
+        if not os.path.exists(f):
+            pytest.skip(f"{f} is missing (scripts/guest-assets, scripts/agent-initramfs)")
+    if not os.path.exists("/usr/bin/qemu-system-x86_64") and not os.path.exists("/dev/kvm"):
+        pytest.skip("no VMM: qemu-system-x86_64 is not installed and there is no /dev/kvm")
+    if not os.path.isdir(MEMCG):
+        pytest.skip("these checks read cgroup v1 files (/sys/fs/cgroup/memory); v2 runs in tests/nested")
+    root = tmp_path / f"root-{tag}"
+    h = eu.Hull(str(root))
+    h.run("import", "--change", 'CMD ["/bin/sh"]', eu.busybox_tar(str(tmp_path / "bb.tar")), "bb")
+    leak_check.watch_dir(str(root / "containers"))
+    before = _hull_cgroups()
+    watch = _IdWatch(str(root))
+    yield h
+    h.cleanup()
+    h.close()
+    watch.stop()
+    _check_cgroups(before, watch.ids)
+
+
+def cgroup_dirs(cid):
+    """The container's cgroup in every v1 hierarchy that has it."""
+    out = []
+    for top in os.listdir("/sys/fs/cgroup"):
+        d = os.path.join("/sys/fs/cgroup", top, f"hull-{cid}")
+        if not os.path.islink(os.path.join("/sys/fs/cgroup", top)) and os.path.isdir(d):
+            out.append(d)
+    return out
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(k) for k in f.read().split()]
+
+
+def lines(hull, name):
+    return hull.run("logs", name).out.splitlines()
+
+
+def counted(hull, name):
+    return [int(x) for x in lines(hull, name) if x.isdigit()]
+
+
+def test_vm_sized_from_limits_in_its_cgroup_pause_stats_rm(hull):
+    hull.run("run", "-d", "--name", "r", "-m", "300m", "--cpus", "2", "--pids-limit", "200", *VM, "bb", "sh",
+             "-c",
+             "grep MemTotal /proc/meminfo; echo cpus $(grep -c ^processor /proc/cpuinfo); "
+             # the guest's memory used up to its tmpfs's share: the VMM must stay within 300m
+             "dd if=/dev/zero of=/dev/shm/fill bs=1M count=120 2>/dev/null; echo filled; "
+             "i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done",
+             env=dict(os.environ, HULL_AGENT_INITRD=_agent_initrd()))
+    c = hull.inspect("r")
+    cid, shim = c["Id"], c["State"]["Pid"]
+    hull.wait_for("r", lambda _: len(counted(hull, "r")) > 5, timeout=120, what="the counter in the log")
+    out = lines(hull, "r")
+    # -m 300m under QEMU TCG: 300 - 128 MiB for the VMM = 172 MiB of guest memory, less what the
+    # guest kernel reserves; --cpus 2: two vCPUs
+    mem_kib = int(out[0].split()[1])
+    assert 120 * 1024 < mem_kib <= 172 * 1024, out[0]
+    assert out[1] == "cpus 2" and out[2] == "filled", out[:3]
+    vm = c["VMIsolation"]
+    assert vm["memoryMiB"] == 172 and vm["cpus"] == 2, vm
+    assert vm["memoryFrom"] == "linux.resources.memory.limit 300 MiB minus 128 MiB for the VMM"
+    assert vm["vmm"].startswith("qemu")
+
+    # the shim and the VMM in the container's cgroup, with the limits set
+    [vmm] = children(shim)
+    procs = {int(p) for p in read(f"{MEMCG}/hull-{cid}/cgroup.procs").split()}
+    assert {shim, vmm} <= procs, (shim, vmm, procs)
+    assert read(f"{MEMCG}/hull-{cid}/memory.limit_in_bytes") == str(300 << 20)
+    assert read(f"/sys/fs/cgroup/pids/hull-{cid}/pids.max") == "200"
+    assert read(f"/sys/fs/cgroup/cpu/hull-{cid}/cpu.cfs_quota_us") == "200000"
+    with open(f"/proc/{vmm}/cgroup") as f:
+        assert f"/hull-{cid}" in f.read()
+    # the VMM's device rules, not the container's
+    assert "c 10:232 rw" in read(f"/sys/fs/cgroup/devices/hull-{cid}/devices.list")
+    # the guest filled its memory and the VMM was not OOM-killed
+    assert "oom_kill 0" in read(f"{MEMCG}/hull-{cid}/memory.oom_control")
+
+    # stats: the VM's memory as the host sees it, the VMM's CPU time and threads
+    [st] = json.loads(hull.run("stats", "--no-stream", "--format", "json", "r").out)
+    assert st["MemLimit"] == 300 << 20 and 100 << 20 < st["MemUsage"] <= 300 << 20, st
+    assert st["CPUNano"] > 0 and st["PIDs"] >= 3, st
+    top = hull.run("top", "r").out
+    assert "qemu-system-x86_64" in top, top
+
+    # pause: the cgroup is frozen, the guest stops (its counter does not advance), then resumes
+    hull.run("pause", "r")
+    assert hull.inspect("r")["State"]["Status"] == "paused"
+    assert read(f"/sys/fs/cgroup/freezer/hull-{cid}/freezer.state") == "FROZEN"
+    time.sleep(0.5)
+    n1 = counted(hull, "r")[-1]
+    time.sleep(3)
+    assert counted(hull, "r")[-1] == n1
+    hull.run("unpause", "r")
+    assert hull.inspect("r")["State"]["Status"] == "running"
+    time.sleep(0.5)
+    # a guest that had kept running while its output was held would have counted ~30 more by now
+    n2 = counted(hull, "r")[-1]
+    assert n2 < n1 + 15, (n1, n2)
+    hull.wait_for("r", lambda _: counted(hull, "r")[-1] > n2, timeout=30, what="the counter to resume")
+
+    hull.run("rm", "-f", "r")
+    assert cgroup_dirs(cid) == []
+
+
+@pytest.mark.parametrize("victim", ["vmm", "shim"])
+def test_vm_kill_9_leaves_no_cgroup(hull, victim):
+    hull.run("run", "-d", "--name", "k", "-m", "256m", *VM, "bb", "sh", "-c",
+             "echo up; while :; do sleep 0.1; done",
+             env=dict(os.environ, HULL_AGENT_INITRD=_agent_initrd()))
+    hull.wait_for("k", lambda _: "up" in hull.run("logs", "k").out, timeout=120, what="the container's output")
+    c = hull.inspect("k")
+    cid, shim = c["Id"], c["State"]["Pid"]
+    assert cgroup_dirs(cid)
+    [vmm] = children(shim)
+    os.kill(vmm if victim == "vmm" else shim, signal.SIGKILL)
+    c = hull.wait_for("k", lambda c: c["State"]["Status"] == "exited", timeout=60, what="the container to end")
+    assert c["State"]["ExitCode"] == 137
+    deadline = time.monotonic() + 10
+    while cgroup_dirs(cid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert cgroup_dirs(cid) == []
+    hull.run("rm", "k")
