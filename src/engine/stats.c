@@ -17,6 +17,7 @@
 #include "state.h"
 #include "stats.h"
 #include "util.h"
+#include "vm-isolation.h"
 
 static uint64_t get_u64(struct json_object *o, const char *a, const char *b, const char *c)
 {
@@ -205,6 +206,15 @@ static unsigned long status_number(const char *status, const char *key, int inde
         }
 }
 
+/* "pts/N" of a tty_nr (major 136 + minor bits), or "?". */
+static void tty_name(unsigned tty, char out[16])
+{
+        if (tty)
+                snprintf(out, 16, "pts/%u", (tty & 0xff) | ((tty >> 12) & 0xfff00));
+        else
+                snprintf(out, 16, "?");
+}
+
 static int proc_entry(pid_t pid, int root_fd, int host_root_fd, double uptime, long hz, struct top_entry *t)
 {
         _cleanup_free_ char *p = NULL, *stat = NULL, *status = NULL, *cmd = NULL;
@@ -230,10 +240,7 @@ static int proc_entry(pid_t pid, int root_fd, int host_root_fd, double uptime, l
         t->nice = nice;
         t->vsz_kib = vsize / 1024;
         snprintf(t->comm, sizeof(t->comm), "%.*s", (int)(rp - lp - 1), lp + 1);
-        if (tty)
-                snprintf(t->tty, sizeof(t->tty), "pts/%d", (tty & 0xff) | ((tty >> 12) & 0xfff00));
-        else
-                snprintf(t->tty, sizeof(t->tty), "?");
+        tty_name((unsigned)tty, t->tty);
         t->cpu_s = (utime + stime) / (unsigned long long)hz;
         t->elapsed_s =
                 uptime > (double)start / (double)hz ? (uint64_t)(uptime - (double)start / (double)hz) : 0;
@@ -264,6 +271,55 @@ static int proc_entry(pid_t pid, int root_fd, int host_root_fd, double uptime, l
         return t->args ? 0 : -ENOMEM;
 }
 
+/*
+ * A VM-isolated container: its processes run under the guest's kernel, listed by its agent
+ * (vm-ps.c); they have no host pid (hpid 0). Names come from the container's root on the host
+ * (the bundle's rootfs the guest's disk was made from), else the numbers.
+ */
+static int top_guest(struct workload *w, const struct container_state *st, struct top_entry **ret,
+                     size_t *ret_n)
+{
+        _cleanup_free_ struct agent_proc *l = NULL;
+        _cleanup_close_ int root_fd =
+                st->rootfs ? open(st->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
+        struct top_entry *t;
+        size_t n = 0;
+        int r;
+
+        if (w->state == WORKLOAD_PAUSED)
+                return err_set(-EINVAL, "container %s is paused: its VM cannot list its processes", w->name);
+        r = vmiso_ps(st, &l, &n);
+        if (r < 0)
+                return r;
+        t = calloc(n ? n : 1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const struct agent_proc *p = &l[i];
+                t[i] = (struct top_entry){.pid = (pid_t)p->pid, .state = p->state, .nice = p->nice,
+                                          .cpu_s = p->cpu_ms / 1000, .elapsed_s = p->elapsed_ms / 1000,
+                                          .vsz_kib = p->vsz_kib};
+                for (size_t j = 0; j < n; j++)
+                        if (l[j].pid == p->ppid)
+                                t[i].ppid = (pid_t)p->ppid;
+                t[i].cpu_percent = p->elapsed_ms ? (double)p->cpu_ms * 100.0 / (double)p->elapsed_ms : 0;
+                tty_name(p->tty, t[i].tty);
+                snprintf(t[i].comm, sizeof(t[i].comm), "%s", p->comm);
+                id_name(root_fd, "/etc/passwd", p->uid, t[i].user);
+                id_name(root_fd, "/etc/group", p->gid, t[i].group);
+                snprintf(t[i].huser, sizeof(t[i].huser), "%s", t[i].user);
+                snprintf(t[i].hgroup, sizeof(t[i].hgroup), "%s", t[i].group);
+                t[i].args = strdup(p->args);
+                if (!t[i].args) {
+                        top_entries_free(t, i);
+                        return -ENOMEM;
+                }
+        }
+        *ret = t;
+        *ret_n = n;
+        return 0;
+}
+
 int ctr_top(struct engine *e, struct workload *w, struct top_entry **ret, size_t *ret_n)
 {
         _cleanup_state_ struct container_state *st = NULL;
@@ -279,6 +335,8 @@ int ctr_top(struct engine *e, struct workload *w, struct top_entry **ret, size_t
         r = running_state(e, w, &st);
         if (r < 0)
                 return r;
+        if (vmiso_state(st))
+                return top_guest(w, st, ret, ret_n);
         r = cgroup_pids(st->cgroup, &pids, &n);
         if (r < 0)
                 return r;

@@ -543,7 +543,7 @@ static int listen_in(int dir_fd, const char *name, int type)
         return TAKE_FD(fd);
 }
 
-static int connect_in(int dir_fd, const char *name, int type)
+int vmiso_connect_in(int dir_fd, const char *name, int type)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
@@ -927,7 +927,7 @@ int vmiso_exec(const struct exec_options *o, struct container_state *s, int *ret
 
         if (o->process->terminal && !o->console_socket && o->detach)
                 return err_set(-EINVAL, "--tty: a terminal needs --console-socket when detached");
-        sock = connect_in(s->dir_fd, "exec.sock", SOCK_SEQPACKET);
+        sock = vmiso_connect_in(s->dir_fd, "exec.sock", SOCK_SEQPACKET);
         if (sock < 0)
                 return err_set(sock, "cannot exec in container '%s': its VM does not answer: %s", o->id,
                                strerror(-sock));

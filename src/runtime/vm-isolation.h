@@ -105,6 +105,10 @@ struct vmiso_net {
 int vmiso_net_setup(const struct oci_config *cfg, struct agent_buf *b, struct vmiso_net *ret);
 void vmiso_net_done(struct vmiso_net *n);
 
+/* A connected socket to the Unix socket name in the directory dir_fd (through /proc: state paths can be
+ * long). */
+int vmiso_connect_in(int dir_fd, const char *name, int type);
+
 /* EXEC fields of a process (args, env, cwd, user, groups, rlimits, terminal). */
 int vmiso_exec_fields(struct agent_buf *b, const struct oci_process *p);
 
@@ -150,6 +154,19 @@ enum vmiso_exec_ctl {
         _VMISO_CTL_MAX,
         _VMISO_CTL_INVALID = -1,
 };
+
+/*
+ * A process list (vmiso_ps()): the client sends VMISO_PS_REQUEST alone (no fds) on exec.sock; the
+ * shim answers with one packet: int32 errno (0: ok), then the agent's PROCS payload, or a message.
+ */
+#define VMISO_PS_REQUEST "ps"
+
+/*
+ * The processes of the container's guest (vm-ps.c), through the shim and the agent's PS. The
+ * entries are checked and printable (agent_proc_parse()). -EOPNOTSUPP for an agent older than
+ * protocol 2, -ETIMEDOUT when the VM does not answer within 5 s (a paused container's cannot).
+ */
+int vmiso_ps(const struct container_state *s, struct agent_proc **ret, size_t *ret_n);
 
 struct vmiso_exec_reply {
         int32_t status;    /* exit status; 126/127 when the process could not run */

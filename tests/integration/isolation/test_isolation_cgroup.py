@@ -5,6 +5,7 @@ VMM or of the shim leave no cgroup. QEMU under TCG here: few boots, several chec
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -18,6 +19,7 @@ from engine_fixtures import ROOT_ONLY, _check_cgroups, _hull_cgroups, _IdWatch, 
 pytestmark = ROOT_ONLY
 VM = ["--isolation", "vm"]
 MEMCG = "/sys/fs/cgroup/memory"
+RUNTIME = os.path.join(eu.BUILD, "cmd", "hull-runtime", "hull-runtime")
 
 
 def _agent_initrd():
@@ -116,8 +118,18 @@ def test_vm_sized_from_limits_in_its_cgroup_pause_stats_rm(hull):
     [st] = json.loads(hull.run("stats", "--no-stream", "--format", "json", "r").out)
     assert st["MemLimit"] == 300 << 20 and 100 << 20 < st["MemUsage"] <= 300 << 20, st
     assert st["CPUNano"] > 0 and st["PIDs"] >= 3, st
-    top = hull.run("top", "r").out
-    assert "qemu-system-x86_64" in top, top
+    # top: the guest's processes, listed by its agent (not the VMM, not the agent, no kernel threads)
+    top = hull.run("top", "r", "user", "pid", "ppid", "args").out.splitlines()
+    assert top[0].split() == ["USER", "PID", "PPID", "COMMAND"], top
+    rows = [ln.split(None, 3) for ln in top[1:]]
+    main = [r for r in rows if r[3].startswith("sh -c grep MemTotal")]
+    assert len(main) == 1 and main[0][0] == "root" and main[0][2] == "0", top
+    assert not any("qemu" in r[3] or "hull-agent" in r[3] or r[3].startswith("[") for r in rows), top
+    # hull-runtime ps shows the same processes
+    rt = subprocess.run([RUNTIME, "--root", os.path.join(hull.root, "runtime"), "ps", cid],
+                        capture_output=True, text=True, check=True).stdout.splitlines()
+    assert rt[0].split() == ["UID", "PID", "PPID", "S", "TIME", "CMD"], rt
+    assert any(ln.split(None, 5)[5].startswith("sh -c grep MemTotal") for ln in rt[1:]), rt
 
     # pause: the cgroup is frozen, the guest stops (its counter does not advance), then resumes
     hull.run("pause", "r")
