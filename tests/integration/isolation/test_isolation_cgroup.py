@@ -118,6 +118,16 @@ def test_vm_sized_from_limits_in_its_cgroup_pause_stats_rm(hull):
     [st] = json.loads(hull.run("stats", "--no-stream", "--format", "json", "r").out)
     assert st["MemLimit"] == 300 << 20 and 100 << 20 < st["MemUsage"] <= 300 << 20, st
     assert st["CPUNano"] > 0 and st["PIDs"] >= 3, st
+    # hull-runtime update: the cgroup changes, the VMM's device rules and the guest's size stay
+    rt_root = os.path.join(hull.root, "runtime")
+    subprocess.run([RUNTIME, "--root", rt_root, "update", "--memory", "400m", "--pids-limit", "300", cid],
+                   check=True)
+    assert read(f"{MEMCG}/hull-{cid}/memory.limit_in_bytes") == str(400 << 20)
+    assert read(f"/sys/fs/cgroup/pids/hull-{cid}/pids.max") == "300"
+    assert "c 10:232 rw" in read(f"/sys/fs/cgroup/devices/hull-{cid}/devices.list")
+    with open(os.path.join(rt_root, cid, "isolation.json")) as f:
+        assert json.load(f)["memoryMiB"] == 172
+
     # top: the guest's processes, listed by its agent (not the VMM, not the agent, no kernel threads)
     top = hull.run("top", "r", "user", "pid", "ppid", "args").out.splitlines()
     assert top[0].split() == ["USER", "PID", "PPID", "COMMAND"], top
@@ -126,7 +136,7 @@ def test_vm_sized_from_limits_in_its_cgroup_pause_stats_rm(hull):
     assert len(main) == 1 and main[0][0] == "root" and main[0][2] == "0", top
     assert not any("qemu" in r[3] or "hull-agent" in r[3] or r[3].startswith("[") for r in rows), top
     # hull-runtime ps shows the same processes
-    rt = subprocess.run([RUNTIME, "--root", os.path.join(hull.root, "runtime"), "ps", cid],
+    rt = subprocess.run([RUNTIME, "--root", rt_root, "ps", cid],
                         capture_output=True, text=True, check=True).stdout.splitlines()
     assert rt[0].split() == ["UID", "PID", "PPID", "S", "TIME", "CMD"], rt
     assert any(ln.split(None, 5)[5].startswith("sh -c grep MemTotal") for ln in rt[1:]), rt
@@ -139,6 +149,8 @@ def test_vm_sized_from_limits_in_its_cgroup_pause_stats_rm(hull):
     n1 = counted(hull, "r")[-1]
     time.sleep(3)
     assert counted(hull, "r")[-1] == n1
+    # a paused guest cannot list its processes: said at once
+    assert "is paused" in hull.fail("top", "r")
     hull.run("unpause", "r")
     assert hull.inspect("r")["State"]["Status"] == "running"
     time.sleep(0.5)
