@@ -6,7 +6,10 @@
  * the runtime created, on whichever cgroup version the host runs. Network counters come
  * from /proc/<init pid>/net/dev, which shows the container's network namespace.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <json-c/json.h>
 #include <time.h>
 
@@ -60,14 +63,12 @@ static uint64_t host_memory(void)
         return strtoull(p + strlen("MemTotal:"), NULL, 10) * 1024;
 }
 
-static void net_dev(pid_t pid, uint64_t *rx, uint64_t *tx)
+/* rx and tx bytes of every interface but lo, from the text of /proc/net/dev. */
+static void net_dev_parse(char *data, uint64_t *rx, uint64_t *tx)
 {
-        _cleanup_free_ char *path = strdup_printf("/proc/%d/net/dev", (int)pid), *data = NULL;
         char *line, *save = NULL;
 
         *rx = *tx = 0;
-        if (!path || read_full_file(path, 1 << 20, &data, NULL) < 0)
-                return;
         for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char name[64];
                 unsigned long long v[16];
@@ -84,6 +85,86 @@ static void net_dev(pid_t pid, uint64_t *rx, uint64_t *tx)
                         *tx += v[8];
                 }
         }
+}
+
+static void net_dev(pid_t pid, uint64_t *rx, uint64_t *tx)
+{
+        _cleanup_free_ char *path = strdup_printf("/proc/%d/net/dev", (int)pid), *data = NULL;
+
+        *rx = *tx = 0;
+        if (!path || read_full_file(path, 1 << 20, &data, NULL) < 0)
+                return;
+        net_dev_parse(data, rx, tx);
+}
+
+/*
+ * The same for the network namespace at path, which no process of the host is in: that of a
+ * VM-isolated container, whose shim stays in the host's namespace while the guest's NICs are
+ * joined to the namespace's interfaces (their counters are the guest's traffic). /proc/self/net
+ * shows the namespace of the task that reads it, so a child enters the namespace and reads.
+ */
+static void net_dev_netns(const char *path, uint64_t *rx, uint64_t *tx)
+{
+        _cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC), rd = -EBADF;
+        _cleanup_free_ char *data = NULL;
+        int p[2];
+        pid_t pid;
+
+        *rx = *tx = 0;
+        if (ns < 0 || pipe2(p, O_CLOEXEC) < 0)
+                return;
+        pid = fork();
+        if (pid == 0) {
+                /* No allocation after fork: the caller may have threads (hulld). */
+                static char d[1 << 16];
+                ssize_t k;
+                int fd;
+                if (setns(ns, CLONE_NEWNET) < 0)
+                        _exit(1);
+                fd = open("/proc/self/net/dev", O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        _exit(1);
+                while ((k = read(fd, d, sizeof(d))) > 0)
+                        if (write_all(p[1], d, (size_t)k) < 0)
+                                _exit(1);
+                _exit(k < 0);
+        }
+        safe_close(p[1]);
+        rd = p[0];
+        if (pid < 0)
+                return;
+        if (read_full_fd(rd, 1 << 20, &data, NULL) >= 0)
+                net_dev_parse(data, rx, tx);
+        waitpid(pid, NULL, 0);
+}
+
+/*
+ * A VM-isolated container's namespace: its monitor holds it (an fd it got from the engine and
+ * hands to hull-runtime, cmd/hull-monitor/runtime.c); found among the monitor's fds as the one
+ * network namespace there.
+ */
+static void net_dev_monitor_netns(pid_t monitor, uint64_t *rx, uint64_t *tx)
+{
+        _cleanup_free_ char *dir = strdup_printf("/proc/%d/fd", (int)monitor);
+        DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+
+        *rx = *tx = 0;
+        while (d && (de = readdir(d))) {
+                char link[64], path[96];
+                ssize_t n;
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                n = readlink(path, link, sizeof(link) - 1);
+                if (n <= 0)
+                        continue;
+                link[n] = 0;
+                if (startswith(link, "net:[")) {
+                        net_dev_netns(path, rx, tx);
+                        break;
+                }
+        }
+        if (d)
+                closedir(d);
 }
 
 /* hull-runtime's record of a running container, which names its cgroup. */
@@ -138,7 +219,10 @@ int ctr_stats_read(struct engine *e, struct workload *w, struct ctr_stats *ret)
         s.pids = get_u64(data, "pids", "current", NULL);
         s.pids_limit = get_u64(data, "pids", "limit", NULL);
         blkio(data, &s.blk_read, &s.blk_write);
-        net_dev((pid_t)w->pid, &s.net_rx, &s.net_tx);
+        if (vmiso_state(st))
+                net_dev_monitor_netns((pid_t)w->monitor_pid, &s.net_rx, &s.net_tx);
+        else
+                net_dev((pid_t)w->pid, &s.net_rx, &s.net_tx);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         s.at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
         *ret = s;
@@ -296,9 +380,14 @@ static int top_guest(struct workload *w, const struct container_state *st, struc
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const struct agent_proc *p = &l[i];
-                t[i] = (struct top_entry){.pid = (pid_t)p->pid, .state = p->state, .nice = p->nice,
-                                          .cpu_s = p->cpu_ms / 1000, .elapsed_s = p->elapsed_ms / 1000,
-                                          .vsz_kib = p->vsz_kib};
+                t[i] = (struct top_entry){
+                        .pid = (pid_t)p->pid,
+                        .state = p->state,
+                        .nice = p->nice,
+                        .cpu_s = p->cpu_ms / 1000,
+                        .elapsed_s = p->elapsed_ms / 1000,
+                        .vsz_kib = p->vsz_kib,
+                };
                 for (size_t j = 0; j < n; j++)
                         if (l[j].pid == p->ppid)
                                 t[i].ppid = (pid_t)p->ppid;

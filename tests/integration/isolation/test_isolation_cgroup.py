@@ -84,6 +84,8 @@ def test_vm_sized_from_limits_in_its_cgroup_pause_stats_rm(hull):
              "grep MemTotal /proc/meminfo; echo cpus $(grep -c ^processor /proc/cpuinfo); "
              # the guest's memory used up to its tmpfs's share: the VMM must stay within 300m
              "dd if=/dev/zero of=/dev/shm/fill bs=1M count=120 2>/dev/null; echo filled; "
+             # traffic on the namespace's interface that the guest's NIC is joined to
+             "ping -c 1 -W 2 $(ip route | awk '/^default/ {print $3}') >/dev/null 2>&1; "
              "i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done",
              env=dict(os.environ, HULL_AGENT_INITRD=_agent_initrd()))
     c = hull.inspect("r")
@@ -118,6 +120,8 @@ def test_vm_sized_from_limits_in_its_cgroup_pause_stats_rm(hull):
     [st] = json.loads(hull.run("stats", "--no-stream", "--format", "json", "r").out)
     assert st["MemLimit"] == 300 << 20 and 100 << 20 < st["MemUsage"] <= 300 << 20, st
     assert st["CPUNano"] > 0 and st["PIDs"] >= 3, st
+    # the network counters of the container's namespace (the shim is not in it)
+    assert st["NetInput"] > 0 and st["NetOutput"] > 0, json.dumps(st)
     # hull-runtime update: the cgroup changes, the VMM's device rules and the guest's size stay
     rt_root = os.path.join(hull.root, "runtime")
     subprocess.run([RUNTIME, "--root", rt_root, "update", "--memory", "400m", "--pids-limit", "300", cid],
