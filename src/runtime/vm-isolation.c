@@ -794,6 +794,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                         goto undo;
                 }
         }
+        /* The VM exists once its agent has answered: KVM's worker threads are in the cgroup by now. */
+        vmiso_cgroup_release_kthreads(s->cgroup);
         s->pid = pid;
         r = proc_start_time(pid, &s->pid_start);
         if (r < 0) {

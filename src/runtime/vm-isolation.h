@@ -79,6 +79,13 @@ int vmiso_size(const struct oci_config *cfg, int overhead_mib, struct vmiso_size
 int vmiso_cgroup_create(const struct oci_config *cfg, const char *id, struct cgroup **ret);
 /* `update`: the set fields of res, the device rules left as they are. */
 int vmiso_cgroup_update(struct cgroup *cg, const struct oci_resources *res);
+/*
+ * Move the kernel threads that KVM attached to the container's cgroup (kvm-nx-lpage-recovery, made
+ * in the cgroups of the process that creates the VM) to the root of each cgroup2 hierarchy: Linux
+ * before 6.13 never counts them frozen, so a cgroup2 freeze of the container would not complete.
+ * Returns how many were moved.
+ */
+int vmiso_cgroup_release_kthreads(const struct cgroup *cg);
 /* Record the VMM and the size in <dir>/isolation.json (read by hull's engine for inspect). */
 int vmiso_size_save(const char *dir, const char *vmm, const struct vmiso_size *sz);
 
