@@ -63,13 +63,31 @@ static int parse_annotation(const struct oci_config *cfg, const char *key, int m
         return 1;
 }
 
-int vmiso_size(const struct oci_config *cfg, int overhead_mib, struct vmiso_size *ret)
+int vmiso_size(const struct oci_config *cfg, const struct vmiso_overhead *ov, struct vmiso_size *ret)
 {
         const struct oci_resources *res = cfg->linux_cfg ? cfg->linux_cfg->resources : NULL;
         bool has_limit = res && res->has_memory_limit && res->memory_limit > 0;
         int64_t limit_mib = has_limit ? res->memory_limit / MIB : 0;
         struct vmiso_size sz = {.memory_mib = VMISO_DEFAULT_MEMORY_MIB, .cpus = VMISO_DEFAULT_CPUS};
-        int r;
+        int overhead_mib, r;
+
+        /* vCPUs first: each one adds to what the VMM takes beside the guest. */
+        r = parse_annotation(cfg, "io.hull.isolation.cpus", 1, VMISO_MAX_CPUS, "number", &sz.cpus);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                snprintf(sz.cpus_why, sizeof(sz.cpus_why), "annotation io.hull.isolation.cpus");
+        else if (res && res->has_cpu_quota && res->cpu_quota > 0) {
+                /* runtime-spec leaves the period to the kernel when unset: CFS's default is 100 ms. */
+                uint64_t period = res->has_cpu_period && res->cpu_period ? res->cpu_period : 100000;
+                uint64_t n = ((uint64_t)res->cpu_quota + period - 1) / period;
+                sz.cpus = (int)MAX(1, MIN(n, (uint64_t)VMISO_MAX_CPUS));
+                snprintf(sz.cpus_why, sizeof(sz.cpus_why),
+                         "linux.resources.cpu quota %" PRIi64 " / period %" PRIu64 ", rounded up",
+                         res->cpu_quota, period);
+        } else
+                snprintf(sz.cpus_why, sizeof(sz.cpus_why), "default");
+        overhead_mib = ov->base_mib + ov->per_cpu_mib * sz.cpus;
 
         r = parse_annotation(cfg, "io.hull.isolation.memory", VMISO_MIN_MEMORY_MIB, VMISO_MAX_MEMORY_MIB,
                              "size in MiB", &sz.memory_mib);
@@ -98,22 +116,6 @@ int vmiso_size(const struct oci_config *cfg, int overhead_mib, struct vmiso_size
                          overhead_mib);
         } else
                 snprintf(sz.memory_why, sizeof(sz.memory_why), "default");
-
-        r = parse_annotation(cfg, "io.hull.isolation.cpus", 1, VMISO_MAX_CPUS, "number", &sz.cpus);
-        if (r < 0)
-                return r;
-        if (r > 0)
-                snprintf(sz.cpus_why, sizeof(sz.cpus_why), "annotation io.hull.isolation.cpus");
-        else if (res && res->has_cpu_quota && res->cpu_quota > 0) {
-                /* runtime-spec leaves the period to the kernel when unset: CFS's default is 100 ms. */
-                uint64_t period = res->has_cpu_period && res->cpu_period ? res->cpu_period : 100000;
-                uint64_t n = ((uint64_t)res->cpu_quota + period - 1) / period;
-                sz.cpus = (int)MAX(1, MIN(n, (uint64_t)VMISO_MAX_CPUS));
-                snprintf(sz.cpus_why, sizeof(sz.cpus_why),
-                         "linux.resources.cpu quota %" PRIi64 " / period %" PRIu64 ", rounded up",
-                         res->cpu_quota, period);
-        } else
-                snprintf(sz.cpus_why, sizeof(sz.cpus_why), "default");
         *ret = sz;
         return 0;
 }

@@ -183,11 +183,11 @@ static int choose_vmm(const struct oci_config *cfg, enum vmm_kind *ret, bool *re
         return *ret_why ? 0 : -ENOMEM;
 }
 
-static int vmm_overhead_mib(enum vmm_kind kind, bool kvm)
+static struct vmiso_overhead vmm_overhead(enum vmm_kind kind, bool kvm)
 {
         if (kind == VMM_HULL)
-                return VMISO_OVERHEAD_HULL_MIB;
-        return kvm ? VMISO_OVERHEAD_QEMU_KVM_MIB : VMISO_OVERHEAD_QEMU_TCG_MIB;
+                return VMISO_OVERHEAD_HULL;
+        return kvm ? VMISO_OVERHEAD_QEMU_KVM : VMISO_OVERHEAD_QEMU_TCG;
 }
 
 static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const struct vmiso_size *sz,
@@ -615,6 +615,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         _cleanup_free_ int *cg_fds = NULL;
         size_t n_cg_fds = 0;
         struct vmiso_size size;
+        struct vmiso_overhead overhead;
         int ready[2] = {-EBADF, -EBADF};
         enum vmm_kind kind = VMM_QEMU;
         bool kvm = false;
@@ -632,8 +633,11 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         if ((r = find_asset(cfg, "HULL_GUEST_KERNEL", "io.hull.isolation.kernel", "vmlinuz", &kernel)) < 0 ||
             (r = find_asset(cfg, "HULL_AGENT_INITRD", "io.hull.isolation.initrd", "agent.cpio", &initrd)) <
                     0 ||
-            (r = choose_vmm(cfg, &kind, &kvm, &why)) < 0 ||
-            (r = vmiso_size(cfg, vmm_overhead_mib(kind, kvm), &size)) < 0)
+            (r = choose_vmm(cfg, &kind, &kvm, &why)) < 0)
+                return r;
+        overhead = vmm_overhead(kind, kvm);
+        r = vmiso_size(cfg, &overhead, &size);
+        if (r < 0)
                 return r;
         log_debug("vm isolation: %s; %d MiB (%s), %d vCPUs (%s)", why, size.memory_mib, size.memory_why,
                   size.cpus, size.cpus_why);

@@ -50,15 +50,20 @@ int vmiso_disk_from_base(const char *rootfs, const char *base, const char *image
 #define VMISO_DEFAULT_CPUS       1
 #define VMISO_MAX_CPUS           64
 /*
- * What the VMM takes beside the guest's memory (its code, heap, page tables, device buffers),
- * counted in the container's memory limit; measured, docs/agent.md "Resources". QEMU under TCG
- * adds its translation cache, bounded by -accel tcg,tb-size=VMISO_TCG_TB_MIB.
+ * What the VMM takes beside the guest's memory (its code, heap, page tables, device buffers, and
+ * per vCPU a thread and its state), counted in the container's memory limit: base + per_cpu ×
+ * vCPUs. QEMU under TCG adds its translation cache, bounded by -accel tcg,tb-size=VMISO_TCG_TB_MIB.
+ * Measured for QEMU TCG (bench/isolation-vmm-overhead.py, docs/agent.md "Resources"); the others
+ * are estimates.
  */
-#define VMISO_OVERHEAD_HULL_MIB     32
-#define VMISO_OVERHEAD_QEMU_KVM_MIB 64
-#define VMISO_OVERHEAD_QEMU_TCG_MIB 128
-#define VMISO_TCG_TB_MIB            64
-#define VMISO_SIZE_FILE             "isolation.json"
+struct vmiso_overhead {
+        int base_mib, per_cpu_mib;
+};
+#define VMISO_OVERHEAD_HULL     ((struct vmiso_overhead){24, 8})
+#define VMISO_OVERHEAD_QEMU_KVM ((struct vmiso_overhead){48, 8})
+#define VMISO_OVERHEAD_QEMU_TCG ((struct vmiso_overhead){112, 16})
+#define VMISO_TCG_TB_MIB        64
+#define VMISO_SIZE_FILE         "isolation.json"
 
 struct vmiso_size {
         int memory_mib; /* guest memory */
@@ -70,11 +75,12 @@ struct vmiso_size {
 struct cgroup;
 
 /*
- * The guest's size: io.hull.isolation.memory, else linux.resources.memory.limit minus
- * overhead_mib (at least VMISO_MIN_MEMORY_MIB, else -EINVAL naming the field), else the default;
- * io.hull.isolation.cpus, else cpu quota / period rounded up (at least 1), else 1.
+ * The guest's size: io.hull.isolation.cpus, else cpu quota / period rounded up (at least 1), else
+ * 1; io.hull.isolation.memory, else linux.resources.memory.limit minus the VMM's overhead for that
+ * many vCPUs (leaving at least VMISO_MIN_MEMORY_MIB, else -EINVAL naming the field), else the
+ * default.
  */
-int vmiso_size(const struct oci_config *cfg, int overhead_mib, struct vmiso_size *ret);
+int vmiso_size(const struct oci_config *cfg, const struct vmiso_overhead *ov, struct vmiso_size *ret);
 /* The container's cgroup (linux.cgroupsPath), with linux.resources applied and the VMM's device rules. */
 int vmiso_cgroup_create(const struct oci_config *cfg, const char *id, struct cgroup **ret);
 /* `update`: the set fields of res, the device rules left as they are. */

@@ -446,8 +446,8 @@ TEST(vm_isolated_limits_as_for_a_container)
         ASSERT_STREQ(json_object_get_string(at(at(vm, "annotations", NULL), "io.hull.isolation", NULL)), "vm");
         text = json_to_string(vm);
         ASSERT_OK(config_parse(text, strlen(text), &cfg));
-        ASSERT_OK(vmiso_size(cfg, VMISO_OVERHEAD_QEMU_TCG_MIB, &sz));
-        ASSERT_EQ(sz.memory_mib, 300 - VMISO_OVERHEAD_QEMU_TCG_MIB);
+        ASSERT_OK(vmiso_size(cfg, &VMISO_OVERHEAD_QEMU_TCG, &sz));
+        ASSERT_EQ(sz.memory_mib, 300 - 112 - 2 * 16);
         ASSERT_EQ(sz.cpus, 2);
         config_free(cfg);
 }
