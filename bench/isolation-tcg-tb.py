@@ -23,7 +23,8 @@ def boot(accel):
             "-no-user-config", "-nographic", "-no-reboot", "-serial", "null", "-kernel", KERNEL,
             "-initrd", INITRD, "-append", "console=ttyS0 panic=-1 hull.agent=off quiet"]
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
     try:
         _, status, ru = os.wait4(p.pid, 0)
     except BaseException:

@@ -84,10 +84,12 @@ enum agent_exec_field {
         _AGENT_E_INVALID = -1,
 };
 
-/* Fields of PROCS: one per process of the guest. */
+/*
+ * Fields of PROCS: one PROC per process of the guest,
+ * pid\0ppid\0uid\0gid\0state\0nice\0tty\0vsz-KiB\0cpu-ms\0elapsed-ms\0comm\0args.
+ */
 enum agent_procs_field {
-        AGENT_P_PROC =
-                1, /* pid\0ppid\0uid\0gid\0state\0nice\0tty\0vsz-KiB\0cpu-ms\0elapsed-ms\0comm\0args */
+        AGENT_P_PROC = 1,
         _AGENT_P_MAX,
         _AGENT_P_INVALID = -1,
 };
@@ -166,9 +168,9 @@ int agent_reader_next(struct agent_reader *r, struct agent_msg *m);
 int agent_proc_put(struct agent_buf *b, const struct agent_proc *p, const char *args, size_t args_len);
 /*
  * Decode an AGENT_P_PROC field (the host's side: the guest is not trusted): 0, or -EBADMSG when
- * a number does not parse, a part is missing or the field exceeds AGENT_PROC_MAX. Longer comm and args are
- * cut; every byte that is not printable ASCII becomes '?', so that a guest cannot write terminal escapes
- * through `hull top`.
+ * a number does not parse, a part is missing or the field exceeds AGENT_PROC_MAX. Longer comm
+ * and args are cut; every byte that is not printable ASCII becomes '?', so that a guest cannot
+ * write terminal escapes through `hull top`.
  */
 int agent_proc_parse(const uint8_t *val, uint32_t len, struct agent_proc *ret);
 

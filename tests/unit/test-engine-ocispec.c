@@ -443,7 +443,8 @@ TEST(vm_isolated_limits_as_for_a_container)
         /* --isolation vm gives hull-runtime the same linux.resources, which then size the VM */
         ASSERT_STREQ(json_object_to_json_string(at(vm, "linux", "resources")),
                      json_object_to_json_string(at(plain, "linux", "resources")));
-        ASSERT_STREQ(json_object_get_string(at(at(vm, "annotations", NULL), "io.hull.isolation", NULL)), "vm");
+        ASSERT_STREQ(json_object_get_string(at(at(vm, "annotations", NULL), "io.hull.isolation", NULL)),
+                     "vm");
         text = json_to_string(vm);
         ASSERT_OK(config_parse(text, strlen(text), &cfg));
         ASSERT_OK(vmiso_size(cfg, &VMISO_OVERHEAD_QEMU_TCG, &sz));

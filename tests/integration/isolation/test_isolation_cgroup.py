@@ -163,13 +163,15 @@ def test_vm_kill_9_leaves_no_cgroup(hull, victim):
     hull.run("run", "-d", "--name", "k", "-m", "256m", *VM, "bb", "sh", "-c",
              "echo up; while :; do sleep 0.1; done",
              env=dict(os.environ, HULL_AGENT_INITRD=_agent_initrd()))
-    hull.wait_for("k", lambda _: "up" in hull.run("logs", "k").out, timeout=120, what="the container's output")
+    hull.wait_for("k", lambda _: "up" in hull.run("logs", "k").out, timeout=120,
+                  what="the container's output")
     c = hull.inspect("k")
     cid, shim = c["Id"], c["State"]["Pid"]
     assert cgroup_dirs(cid)
     [vmm] = children(shim)
     os.kill(vmm if victim == "vmm" else shim, signal.SIGKILL)
-    c = hull.wait_for("k", lambda c: c["State"]["Status"] == "exited", timeout=60, what="the container to end")
+    c = hull.wait_for("k", lambda c: c["State"]["Status"] == "exited", timeout=60,
+                      what="the container to end")
     assert c["State"]["ExitCode"] == 137
     deadline = time.monotonic() + 10
     while cgroup_dirs(cid) and time.monotonic() < deadline:
