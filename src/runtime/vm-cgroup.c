@@ -88,6 +88,18 @@ int vmiso_size(const struct oci_config *cfg, const struct vmiso_overhead *ov, st
         } else
                 snprintf(sz.cpus_why, sizeof(sz.cpus_why), "default");
         overhead_mib = ov->base_mib + ov->per_cpu_mib * sz.cpus;
+        if (res && res->has_pids_limit && res->pids_limit > 0) {
+                int64_t left = res->pids_limit - VMISO_PIDS_BASE - sz.cpus;
+                if (left < 1)
+                        return err_set(
+                                -EINVAL,
+                                "linux.resources.pids.limit: %" PRIi64
+                                " is too small for a VM with %d vCPU%s: "
+                                "at least %d (the shim, the VMM's threads, one per vCPU, one I/O worker)",
+                                res->pids_limit, sz.cpus, sz.cpus == 1 ? "" : "s",
+                                VMISO_PIDS_BASE + sz.cpus + 1);
+                sz.io_workers = (int)MIN(left, (int64_t)VMISO_IO_WORKERS_MAX);
+        }
 
         r = parse_annotation(cfg, "io.hull.isolation.memory", VMISO_MIN_MEMORY_MIB, VMISO_MAX_MEMORY_MIB,
                              "size in MiB", &sz.memory_mib);
@@ -226,5 +238,7 @@ int vmiso_size_save(const char *dir, const char *vmm, const struct vmiso_size *s
         json_object_object_add(o, "memoryFrom", json_object_new_string(sz->memory_why));
         json_object_object_add(o, "cpus", json_object_new_int(sz->cpus));
         json_object_object_add(o, "cpusFrom", json_object_new_string(sz->cpus_why));
+        if (sz->io_workers)
+                json_object_object_add(o, "ioWorkers", json_object_new_int(sz->io_workers));
         return json_write_file_atomic(path, o, 0600);
 }

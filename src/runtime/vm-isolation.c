@@ -267,6 +267,11 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                         ADD("-cpu");
                         ADD("host");
                 }
+                /* Its block I/O workers within the pids limit (vm-isolation.h). */
+                if (sz->io_workers) {
+                        ADD("-object");
+                        ADDF("main-loop,id=main-loop,thread-pool-max=%d", sz->io_workers);
+                }
                 ADD("-m");
                 ADDF("%d", m);
                 ADD("-smp");

@@ -65,9 +65,19 @@ struct vmiso_overhead {
 #define VMISO_TCG_TB_MIB        64
 #define VMISO_SIZE_FILE         "isolation.json"
 
+/*
+ * linux.resources.pids.limit counts the tasks of the container's host side: the shim, the VMM's
+ * main and RCU threads, a volume copy-back's sh and debugfs (VMISO_PIDS_BASE), one thread per vCPU
+ * and QEMU's block I/O workers, whose pool (64 by default) is bounded to what the limit leaves: QEMU
+ * aborts when it cannot start a worker.
+ */
+#define VMISO_PIDS_BASE      5
+#define VMISO_IO_WORKERS_MAX 64
+
 struct vmiso_size {
         int memory_mib; /* guest memory */
         int cpus;       /* vCPUs */
+        int io_workers; /* QEMU's I/O thread pool bound from pids.limit; 0: no limit (QEMU's default) */
         char memory_why[160];
         char cpus_why[160];
 };
@@ -78,7 +88,7 @@ struct cgroup;
  * The guest's size: io.hull.isolation.cpus, else cpu quota / period rounded up (at least 1), else
  * 1; io.hull.isolation.memory, else linux.resources.memory.limit minus the VMM's overhead for that
  * many vCPUs (leaving at least VMISO_MIN_MEMORY_MIB, else -EINVAL naming the field), else the
- * default.
+ * default. A pids.limit that leaves no I/O worker beside VMISO_PIDS_BASE and the vCPUs is refused.
  */
 int vmiso_size(const struct oci_config *cfg, const struct vmiso_overhead *ov, struct vmiso_size *ret);
 /* The container's cgroup (linux.cgroupsPath), with linux.resources applied and the VMM's device rules. */

@@ -158,3 +158,30 @@ TEST(cpus_from_quota_and_period)
         ASSERT_EQ(size_of("", ",\"io.hull.isolation.cpus\":\"0\"", VMISO_OVERHEAD_QEMU_TCG, &sz), -EINVAL);
         ASSERT_STREQ(err_msg(-EINVAL), "io.hull.isolation.cpus: invalid number '0' (1 to 64)");
 }
+
+TEST(pids_limit_bounds_the_io_workers)
+{
+        struct vmiso_size sz;
+
+        /* no limit: QEMU's own pool */
+        ASSERT_OK(size_of("", "", VMISO_OVERHEAD_QEMU_TCG, &sz));
+        ASSERT_EQ(sz.io_workers, 0);
+        ASSERT_OK(size_of("\"pids\":{\"limit\":-1}", "", VMISO_OVERHEAD_QEMU_TCG, &sz));
+        ASSERT_EQ(sz.io_workers, 0);
+        /* --pids-limit 12, 1 vCPU: 12 - 5 - 1 */
+        ASSERT_OK(size_of("\"pids\":{\"limit\":12}", "", VMISO_OVERHEAD_QEMU_TCG, &sz));
+        ASSERT_EQ(sz.io_workers, 6);
+        /* a large limit: QEMU's default bound */
+        ASSERT_OK(size_of("\"pids\":{\"limit\":4096}", "", VMISO_OVERHEAD_QEMU_TCG, &sz));
+        ASSERT_EQ(sz.io_workers, VMISO_IO_WORKERS_MAX);
+        /* the smallest, with 2 vCPUs: 5 + 2 + 1 */
+        ASSERT_OK(size_of("\"pids\":{\"limit\":8},\"cpu\":{\"quota\":200000,\"period\":100000}", "",
+                          VMISO_OVERHEAD_QEMU_TCG, &sz));
+        ASSERT_EQ(sz.io_workers, 1);
+        ASSERT_EQ(size_of("\"pids\":{\"limit\":7},\"cpu\":{\"quota\":200000,\"period\":100000}", "",
+                          VMISO_OVERHEAD_QEMU_TCG, &sz),
+                  -EINVAL);
+        ASSERT_STREQ(err_msg(-EINVAL), "linux.resources.pids.limit: 7 is too small for a VM with 2 vCPUs: "
+                                       "at least 8 (the shim, the "
+                                       "VMM's threads, one per vCPU, one I/O worker)");
+}

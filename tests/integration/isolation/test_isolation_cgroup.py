@@ -160,7 +160,7 @@ def test_vm_sized_from_limits_in_its_cgroup_pause_stats_rm(hull):
 
 @pytest.mark.parametrize("victim", ["vmm", "shim"])
 def test_vm_kill_9_leaves_no_cgroup(hull, victim):
-    hull.run("run", "-d", "--name", "k", "-m", "256m", *VM, "bb", "sh", "-c",
+    hull.run("run", "-d", "--name", "k", "-m", "256m", "--pids-limit", "12", *VM, "bb", "sh", "-c",
              "echo up; while :; do sleep 0.1; done",
              env=dict(os.environ, HULL_AGENT_INITRD=_agent_initrd()))
     hull.wait_for("k", lambda _: "up" in hull.run("logs", "k").out, timeout=120,
@@ -169,6 +169,10 @@ def test_vm_kill_9_leaves_no_cgroup(hull, victim):
     cid, shim = c["Id"], c["State"]["Pid"]
     assert cgroup_dirs(cid)
     [vmm] = children(shim)
+    # the pids limit bounds QEMU's I/O workers: 12 - the shim, QEMU's main and RCU threads, a
+    # copy-back's two helpers - one vCPU
+    with open(f"/proc/{vmm}/cmdline") as f:
+        assert "main-loop,id=main-loop,thread-pool-max=6" in f.read().split("\0")
     os.kill(vmm if victim == "vmm" else shim, signal.SIGKILL)
     c = hull.wait_for("k", lambda c: c["State"]["Status"] == "exited", timeout=60,
                       what="the container to end")
@@ -178,3 +182,11 @@ def test_vm_kill_9_leaves_no_cgroup(hull, victim):
         time.sleep(0.1)
     assert cgroup_dirs(cid) == []
     hull.run("rm", "k")
+
+
+def test_vm_limits_too_small_are_refused_before_any_boot(hull):
+    err = hull.fail("run", "--rm", "-m", "150m", *VM, "bb", "true")
+    assert "linux.resources.memory.limit: 150 MiB is too small for a VM: at least 192 MiB" in err, err
+    err = hull.fail("run", "--rm", "--pids-limit", "5", *VM, "bb", "true")
+    assert "linux.resources.pids.limit: 5 is too small for a VM with 1 vCPU: at least 7" in err, err
+    assert hull.ps("--all") == []
