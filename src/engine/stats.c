@@ -5,6 +5,10 @@
  * The cgroup comes from hull-runtime's state of the container (state.h): the same paths
  * the runtime created, on whichever cgroup version the host runs. Network counters come
  * from /proc/<init pid>/net/dev, which shows the container's network namespace.
+ *
+ * A VM-isolated container (docs/agent.md, "Resources"): its cgroup holds the shim and the VMM,
+ * its network counters are those of the namespace its monitor holds, and its processes are the
+ * guest's, listed by the agent (vmiso_ps()).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -219,9 +223,10 @@ int ctr_stats_read(struct engine *e, struct workload *w, struct ctr_stats *ret)
         s.pids = get_u64(data, "pids", "current", NULL);
         s.pids_limit = get_u64(data, "pids", "limit", NULL);
         blkio(data, &s.blk_read, &s.blk_write);
-        if (vmiso_state(st))
-                net_dev_monitor_netns((pid_t)w->monitor_pid, &s.net_rx, &s.net_tx);
-        else
+        if (vmiso_state(st)) {
+                if (proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
+                        net_dev_monitor_netns((pid_t)w->monitor_pid, &s.net_rx, &s.net_tx);
+        } else
                 net_dev((pid_t)w->pid, &s.net_rx, &s.net_tx);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         s.at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
