@@ -155,8 +155,8 @@ def test_vm_sized_from_limits_in_its_cgroup_pause_stats_rm(hull):
     hull.wait_for("r", lambda _: counted(hull, "r")[-1] > n2, timeout=30, what="the counter to resume")
 
     # events --stats reads the same cgroup, with update's limit
-    ev = json.loads(subprocess.run([RUNTIME, "--root", rt_root, "events", "--stats", cid], capture_output=True,
-                                   text=True, check=True).stdout)
+    ev = json.loads(subprocess.run([RUNTIME, "--root", rt_root, "events", "--stats", cid],
+                                   capture_output=True, text=True, check=True).stdout)
     assert ev["data"]["memory"]["usage"]["limit"] == 400 << 20 and ev["data"]["pids"]["current"] >= 3, ev
 
     # kill --all with SIGTERM reaches the guest's process (143), not the VMM (which would end the VM: 255)
