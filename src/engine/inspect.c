@@ -175,7 +175,7 @@ static void process_fields(struct engine *e, const struct workload *w, const str
 /*
  * The VM of a VM-isolated container as hull-runtime sized it (isolation.json in its state: the
  * VMM, guest memory and vCPUs, and where each came from; docs/agent.md "Resources"), while the
- * container exists in the runtime; otherwise only the kind.
+ * container exists in the runtime (created, running, paused); otherwise an empty object.
  */
 static struct json_object *vm_isolation_json(struct engine *e, const struct workload *w)
 {
@@ -188,9 +188,7 @@ static struct json_object *vm_isolation_json(struct engine *e, const struct work
                 return o;
         json_object_put(o);
         err_clear();
-        o = json_object_new_object();
-        json_object_object_add(o, "vmm", NULL);
-        return o;
+        return json_object_new_object();
 }
 
 int ctr_inspect_json(struct engine *e, struct workload *w, struct json_object **ret)
