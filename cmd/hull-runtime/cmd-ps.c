@@ -7,6 +7,7 @@
 #include "json.h"
 #include "state.h"
 #include "util.h"
+#include "vm-isolation.h"
 
 const struct opt_def ps_opts[] = {
         { "format", 'f', OPT_VALUE, "FORMAT", "table (default) or json" },
@@ -19,6 +20,27 @@ static bool has_pid(const pid_t *pids, size_t n, long p)
                 if (pids[i] == p)
                         return true;
         return false;
+}
+
+/*
+ * A VM-isolated container's processes are those of its guest, which the host's ps(1) cannot see:
+ * the agent lists them (vm-ps.c), in ps -f's columns. ps(1) arguments do not apply.
+ */
+static int ps_guest(const struct container_state *s)
+{
+        _cleanup_free_ struct agent_proc *l = NULL;
+        size_t n = 0;
+        int r = vmiso_ps(s, &l, &n);
+
+        if (r < 0)
+                return cmd_fail(r, "ps of container '%s'", s->id);
+        printf("%-8s %7s %7s %s %10s %s\n", "UID", "PID", "PPID", "S", "TIME", "CMD");
+        for (size_t i = 0; i < n; i++) {
+                uint64_t t = l[i].cpu_ms / 1000;
+                printf("%-8u %7u %7u %c %02u:%02u:%02u %s\n", l[i].uid, l[i].pid, l[i].ppid, l[i].state,
+                       (unsigned)(t / 3600), (unsigned)(t / 60 % 60), (unsigned)(t % 60), l[i].args);
+        }
+        return 0;
 }
 
 int cmd_ps(struct cmd_args *a)
@@ -43,6 +65,9 @@ int cmd_ps(struct cmd_args *a)
                 printf("%s\n", json_to_string(arr));
                 return 0;
         }
+
+        if (vmiso_state(s))
+                return ps_guest(s);
 
         /* Like runc: run ps with the given arguments (default -ef) and keep the header and our pids. */
         _cleanup_strv_free_ char **argv = NULL;

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "state.h"
 #include "util.h"
+#include "vm-isolation.h"
 
 const struct opt_def update_opts[] = {
         { "resources", 'r', OPT_VALUE, "FILE", "linux.resources JSON from FILE, or - for stdin" },
@@ -114,7 +115,8 @@ int cmd_update(struct cmd_args *a)
                 free(res->cpu_mems);
                 res->cpu_mems = strdup(arg_value(a, "cpuset-mems"));
         }
-        r = cgroup_apply(s->cgroup, res, true);
+        /* A VM-isolated container's cgroup holds its VMM: the guest keeps its size (docs/agent.md). */
+        r = vmiso_state(s) ? vmiso_cgroup_update(s->cgroup, res) : cgroup_apply(s->cgroup, res, true);
         resources_free(res);
         if (r < 0)
                 return cmd_fail(r, "update container '%s'", a->pos[0]);

@@ -451,6 +451,16 @@ static void handle_msg(const struct agent_msg *m)
                         ioctl(p->out_fd, TIOCSWINSZ, &ws);
                 }
                 return;
+        case AGENT_PS: {
+                struct agent_buf procs = {};
+                int r = agent_ps(&procs);
+                if (r < 0)
+                        agent_send_error(0, -r, "cannot list the processes: %s", strerror(-r));
+                else
+                        send_frame(AGENT_PROCS, 0, procs.data, procs.len);
+                agent_buf_free(&procs);
+                return;
+        }
         case AGENT_SHUTDOWN:
                 if (A.is_init)
                         kill(-1, SIGKILL);

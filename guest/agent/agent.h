@@ -2,7 +2,7 @@
 /*
  * agent.h - the pieces of hull-agent: agent.c (the loop and the process table),
  * system.c (pid 1 duties, the host transport), spawn.c (CREATE and EXEC), net.c (the NICs),
- * fs.c (virtio-fs shares).
+ * fs.c (virtio-fs shares), ps.c (PS).
  */
 #pragma once
 
@@ -55,3 +55,7 @@ int agent_spawn_process(uint32_t id, const uint8_t *payload, size_t len, const c
                         struct agent_spawned *ret);
 /* Send ERROR(id, err, text) to the host (agent.c). */
 int agent_send_error(uint32_t id, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+struct agent_buf;
+/* PS: the PROCS payload (AGENT_P_PROC fields) of the container's processes in *ret (caller frees). */
+int agent_ps(struct agent_buf *ret);

@@ -172,6 +172,25 @@ static void process_fields(struct engine *e, const struct workload *w, const str
                                                               : "SIGTERM"));
 }
 
+/*
+ * The VM of a VM-isolated container as hull-runtime sized it (isolation.json in its state: the
+ * VMM, guest memory and vCPUs, and where each came from; docs/agent.md "Resources"), while the
+ * container exists in the runtime (created, running, paused); otherwise an empty object.
+ */
+static struct json_object *vm_isolation_json(struct engine *e, const struct workload *w)
+{
+        _cleanup_free_ char *p = strdup_printf("%s/%s/isolation.json", e->runtime_root, w->id), *buf = NULL;
+        struct json_object *o = NULL;
+        size_t len;
+
+        if (p && read_full_file(p, 1 << 16, &buf, &len) >= 0 && json_parse_buffer(buf, len, p, &o) >= 0 &&
+            json_object_is_type(o, json_type_object))
+                return o;
+        json_object_put(o);
+        err_clear();
+        return json_object_new_object();
+}
+
 int ctr_inspect_json(struct engine *e, struct workload *w, struct json_object **ret)
 {
         _cleanup_runspec_ struct runspec *s = NULL;
@@ -269,6 +288,8 @@ int ctr_inspect_json(struct engine *e, struct workload *w, struct json_object **
         if ((r = runspec_to_json(s, &sj)) < 0)
                 return r;
         json_object_object_add(o, "HullSpec", TAKE_PTR(sj));
+        if (runspec_vm_isolated(s))
+                json_object_object_add(o, "VMIsolation", vm_isolation_json(e, w));
         *ret = TAKE_PTR(o);
         return 0;
 }

@@ -5,8 +5,15 @@
  * The cgroup comes from hull-runtime's state of the container (state.h): the same paths
  * the runtime created, on whichever cgroup version the host runs. Network counters come
  * from /proc/<init pid>/net/dev, which shows the container's network namespace.
+ *
+ * A VM-isolated container (docs/agent.md, "Resources"): its cgroup holds the shim and the VMM,
+ * its network counters are those of the namespace its monitor holds, and its processes are the
+ * guest's, listed by the agent (vmiso_ps()).
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <json-c/json.h>
 #include <time.h>
 
@@ -17,6 +24,7 @@
 #include "state.h"
 #include "stats.h"
 #include "util.h"
+#include "vm-isolation.h"
 
 static uint64_t get_u64(struct json_object *o, const char *a, const char *b, const char *c)
 {
@@ -59,14 +67,12 @@ static uint64_t host_memory(void)
         return strtoull(p + strlen("MemTotal:"), NULL, 10) * 1024;
 }
 
-static void net_dev(pid_t pid, uint64_t *rx, uint64_t *tx)
+/* rx and tx bytes of every interface but lo, from the text of /proc/net/dev. */
+static void net_dev_parse(char *data, uint64_t *rx, uint64_t *tx)
 {
-        _cleanup_free_ char *path = strdup_printf("/proc/%d/net/dev", (int)pid), *data = NULL;
         char *line, *save = NULL;
 
         *rx = *tx = 0;
-        if (!path || read_full_file(path, 1 << 20, &data, NULL) < 0)
-                return;
         for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char name[64];
                 unsigned long long v[16];
@@ -83,6 +89,86 @@ static void net_dev(pid_t pid, uint64_t *rx, uint64_t *tx)
                         *tx += v[8];
                 }
         }
+}
+
+static void net_dev(pid_t pid, uint64_t *rx, uint64_t *tx)
+{
+        _cleanup_free_ char *path = strdup_printf("/proc/%d/net/dev", (int)pid), *data = NULL;
+
+        *rx = *tx = 0;
+        if (!path || read_full_file(path, 1 << 20, &data, NULL) < 0)
+                return;
+        net_dev_parse(data, rx, tx);
+}
+
+/*
+ * The same for the network namespace at path, which no process of the host is in: that of a
+ * VM-isolated container, whose shim stays in the host's namespace while the guest's NICs are
+ * joined to the namespace's interfaces (their counters are the guest's traffic). /proc/self/net
+ * shows the namespace of the task that reads it, so a child enters the namespace and reads.
+ */
+static void net_dev_netns(const char *path, uint64_t *rx, uint64_t *tx)
+{
+        _cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC), rd = -EBADF;
+        _cleanup_free_ char *data = NULL;
+        int p[2];
+        pid_t pid;
+
+        *rx = *tx = 0;
+        if (ns < 0 || pipe2(p, O_CLOEXEC) < 0)
+                return;
+        pid = fork();
+        if (pid == 0) {
+                /* No allocation after fork: the caller may have threads (hulld). */
+                static char d[1 << 16];
+                ssize_t k;
+                int fd;
+                if (setns(ns, CLONE_NEWNET) < 0)
+                        _exit(1);
+                fd = open("/proc/self/net/dev", O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        _exit(1);
+                while ((k = read(fd, d, sizeof(d))) > 0)
+                        if (write_all(p[1], d, (size_t)k) < 0)
+                                _exit(1);
+                _exit(k < 0);
+        }
+        safe_close(p[1]);
+        rd = p[0];
+        if (pid < 0)
+                return;
+        if (read_full_fd(rd, 1 << 20, &data, NULL) >= 0)
+                net_dev_parse(data, rx, tx);
+        waitpid(pid, NULL, 0);
+}
+
+/*
+ * A VM-isolated container's namespace: its monitor holds it (an fd it got from the engine and
+ * hands to hull-runtime, cmd/hull-monitor/runtime.c); found among the monitor's fds as the one
+ * network namespace there.
+ */
+static void net_dev_monitor_netns(pid_t monitor, uint64_t *rx, uint64_t *tx)
+{
+        _cleanup_free_ char *dir = strdup_printf("/proc/%d/fd", (int)monitor);
+        DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+
+        *rx = *tx = 0;
+        while (d && (de = readdir(d))) {
+                char link[64], path[96];
+                ssize_t n;
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                n = readlink(path, link, sizeof(link) - 1);
+                if (n <= 0)
+                        continue;
+                link[n] = 0;
+                if (startswith(link, "net:[")) {
+                        net_dev_netns(path, rx, tx);
+                        break;
+                }
+        }
+        if (d)
+                closedir(d);
 }
 
 /* hull-runtime's record of a running container, which names its cgroup. */
@@ -137,7 +223,11 @@ int ctr_stats_read(struct engine *e, struct workload *w, struct ctr_stats *ret)
         s.pids = get_u64(data, "pids", "current", NULL);
         s.pids_limit = get_u64(data, "pids", "limit", NULL);
         blkio(data, &s.blk_read, &s.blk_write);
-        net_dev((pid_t)w->pid, &s.net_rx, &s.net_tx);
+        if (vmiso_state(st)) {
+                if (proc_alive((pid_t)w->monitor_pid, (uint64_t)w->monitor_start))
+                        net_dev_monitor_netns((pid_t)w->monitor_pid, &s.net_rx, &s.net_tx);
+        } else
+                net_dev((pid_t)w->pid, &s.net_rx, &s.net_tx);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         s.at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
         *ret = s;
@@ -205,6 +295,15 @@ static unsigned long status_number(const char *status, const char *key, int inde
         }
 }
 
+/* "pts/N" of a tty_nr (major 136 + minor bits), or "?". */
+static void tty_name(unsigned tty, char out[16])
+{
+        if (tty)
+                snprintf(out, 16, "pts/%u", (tty & 0xff) | ((tty >> 12) & 0xfff00));
+        else
+                snprintf(out, 16, "?");
+}
+
 static int proc_entry(pid_t pid, int root_fd, int host_root_fd, double uptime, long hz, struct top_entry *t)
 {
         _cleanup_free_ char *p = NULL, *stat = NULL, *status = NULL, *cmd = NULL;
@@ -230,10 +329,7 @@ static int proc_entry(pid_t pid, int root_fd, int host_root_fd, double uptime, l
         t->nice = nice;
         t->vsz_kib = vsize / 1024;
         snprintf(t->comm, sizeof(t->comm), "%.*s", (int)(rp - lp - 1), lp + 1);
-        if (tty)
-                snprintf(t->tty, sizeof(t->tty), "pts/%d", (tty & 0xff) | ((tty >> 12) & 0xfff00));
-        else
-                snprintf(t->tty, sizeof(t->tty), "?");
+        tty_name((unsigned)tty, t->tty);
         t->cpu_s = (utime + stime) / (unsigned long long)hz;
         t->elapsed_s =
                 uptime > (double)start / (double)hz ? (uint64_t)(uptime - (double)start / (double)hz) : 0;
@@ -264,6 +360,60 @@ static int proc_entry(pid_t pid, int root_fd, int host_root_fd, double uptime, l
         return t->args ? 0 : -ENOMEM;
 }
 
+/*
+ * A VM-isolated container: its processes run under the guest's kernel, listed by its agent
+ * (vm-ps.c); they have no host pid (hpid 0). Names come from the container's root on the host
+ * (the bundle's rootfs the guest's disk was made from), else the numbers.
+ */
+static int top_guest(struct workload *w, const struct container_state *st, struct top_entry **ret,
+                     size_t *ret_n)
+{
+        _cleanup_free_ struct agent_proc *l = NULL;
+        _cleanup_close_ int root_fd =
+                st->rootfs ? open(st->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
+        struct top_entry *t;
+        size_t n = 0;
+        int r;
+
+        if (w->state == WORKLOAD_PAUSED)
+                return err_set(-EINVAL, "container %s is paused: its VM cannot list its processes", w->name);
+        r = vmiso_ps(st, &l, &n);
+        if (r < 0)
+                return r;
+        t = calloc(n ? n : 1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const struct agent_proc *p = &l[i];
+                t[i] = (struct top_entry){
+                        .pid = (pid_t)p->pid,
+                        .state = p->state,
+                        .nice = p->nice,
+                        .cpu_s = p->cpu_ms / 1000,
+                        .elapsed_s = p->elapsed_ms / 1000,
+                        .vsz_kib = p->vsz_kib,
+                };
+                for (size_t j = 0; j < n; j++)
+                        if (l[j].pid == p->ppid)
+                                t[i].ppid = (pid_t)p->ppid;
+                t[i].cpu_percent = p->elapsed_ms ? (double)p->cpu_ms * 100.0 / (double)p->elapsed_ms : 0;
+                tty_name(p->tty, t[i].tty);
+                snprintf(t[i].comm, sizeof(t[i].comm), "%s", p->comm);
+                id_name(root_fd, "/etc/passwd", p->uid, t[i].user);
+                id_name(root_fd, "/etc/group", p->gid, t[i].group);
+                snprintf(t[i].huser, sizeof(t[i].huser), "%s", t[i].user);
+                snprintf(t[i].hgroup, sizeof(t[i].hgroup), "%s", t[i].group);
+                t[i].args = strdup(p->args);
+                if (!t[i].args) {
+                        top_entries_free(t, i);
+                        return -ENOMEM;
+                }
+        }
+        *ret = t;
+        *ret_n = n;
+        return 0;
+}
+
 int ctr_top(struct engine *e, struct workload *w, struct top_entry **ret, size_t *ret_n)
 {
         _cleanup_state_ struct container_state *st = NULL;
@@ -279,6 +429,8 @@ int ctr_top(struct engine *e, struct workload *w, struct top_entry **ret, size_t
         r = running_state(e, w, &st);
         if (r < 0)
                 return r;
+        if (vmiso_state(st))
+                return top_guest(w, st, ret, ret_n);
         r = cgroup_pids(st->cgroup, &pids, &n);
         if (r < 0)
                 return r;

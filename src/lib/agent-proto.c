@@ -20,7 +20,7 @@ static const char *const type_names[_AGENT_MSG_MAX] = {
         [AGENT_SIGNAL] = "SIGNAL", [AGENT_RESIZE] = "RESIZE", [AGENT_SHUTDOWN] = "SHUTDOWN",
         [AGENT_HELLO] = "HELLO",   [AGENT_READY] = "READY",   [AGENT_STARTED] = "STARTED",
         [AGENT_STDOUT] = "STDOUT", [AGENT_STDERR] = "STDERR", [AGENT_EXIT] = "EXIT",
-        [AGENT_ERROR] = "ERROR",
+        [AGENT_ERROR] = "ERROR",   [AGENT_PS] = "PS",         [AGENT_PROCS] = "PROCS",
 };
 
 const char *agent_msg_type_to_string(int type)
@@ -254,6 +254,7 @@ static int check_msg(struct agent_reader *r, struct agent_msg *m)
                 break;
         case AGENT_READY:
         case AGENT_SHUTDOWN:
+        case AGENT_PS:
                 want = 0;
                 break;
         default:
@@ -262,7 +263,7 @@ static int check_msg(struct agent_reader *r, struct agent_msg *m)
         if (want != SIZE_MAX && m->len != want)
                 return fail(r, -EBADMSG, "agent: %s of %zu bytes, expected %zu", name, m->len, want);
         if ((m->type == AGENT_HELLO || m->type == AGENT_READY || m->type == AGENT_CREATE ||
-             m->type == AGENT_SHUTDOWN) &&
+             m->type == AGENT_SHUTDOWN || m->type == AGENT_PS || m->type == AGENT_PROCS) &&
             m->id != 0)
                 return fail(r, -EBADMSG, "agent: %s for process %u, expected 0", name, m->id);
         if ((m->type == AGENT_STARTED || m->type == AGENT_STDOUT || m->type == AGENT_STDERR ||
@@ -368,4 +369,101 @@ int agent_field_split(const uint8_t *val, uint32_t len, char *out, size_t out_si
                 if (out[i] == 0)
                         parts[n++] = out + i + 1;
         return (int)n;
+}
+
+int agent_proc_put(struct agent_buf *b, const struct agent_proc *p, const char *args, size_t args_len)
+{
+        char head[256];
+        int n = snprintf(head, sizeof(head), "%u%c%u%c%u%c%u%c%c%c%d%c%u%c%llu%c%llu%c%llu%c%s", p->pid, 0,
+                         p->ppid, 0, p->uid, 0, p->gid, 0, p->state ? p->state : '?', 0, p->nice, 0, p->tty,
+                         0, (unsigned long long)p->vsz_kib, 0, (unsigned long long)p->cpu_ms, 0,
+                         (unsigned long long)p->elapsed_ms, 0, p->comm);
+        uint8_t hdr[8] = {AGENT_P_PROC, 0, 0, 0};
+        size_t len;
+        int r;
+
+        if (n < 0 || (size_t)n >= sizeof(head))
+                return -E2BIG;
+        len = (size_t)n + 1 + args_len;
+        hdr[4] = (uint8_t)len;
+        hdr[5] = (uint8_t)(len >> 8);
+        hdr[6] = (uint8_t)(len >> 16);
+        hdr[7] = (uint8_t)(len >> 24);
+        r = agent_buf_put(b, hdr, sizeof(hdr));
+        if (r >= 0)
+                r = agent_buf_put(b, head, (size_t)n + 1);
+        if (r >= 0)
+                r = agent_buf_put(b, args, args_len);
+        return r;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+        uint64_t v = 0;
+
+        if (!*s || strlen(s) > 20)
+                return -EBADMSG;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+                        return -EBADMSG;
+                v = v * 10 + (uint64_t)(*s - '0');
+        }
+        if (v > max)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+/* Copy src into dst (size n), cut, with NULs as spaces and anything else unprintable as '?'. */
+static void copy_printable(char *dst, size_t n, const char *src, size_t len)
+{
+        size_t i;
+
+        for (i = 0; i < len && i + 1 < n; i++) {
+                unsigned char c = (unsigned char)src[i];
+                dst[i] = c == 0 ? ' ' : c < 0x20 || c > 0x7e ? '?' : (char)c;
+        }
+        dst[i] = 0;
+}
+
+int agent_proc_parse(const uint8_t *val, uint32_t len, struct agent_proc *ret)
+{
+        char buf[AGENT_PROC_MAX + 1], *parts[12];
+        struct agent_proc p = {};
+        uint64_t v[10];
+        int n = agent_field_split(val, len, buf, sizeof(buf), parts, 12);
+
+        if (n != 12)
+                return -EBADMSG;
+        for (int i = 0; i < 10; i++) {
+                if (i == 4)
+                        continue;
+                /* nice is -20..19, sent with its sign */
+                if (i == 5) {
+                        bool neg = parts[5][0] == '-';
+                        if (parse_u64(parts[5] + neg, 20, &v[5]) < 0)
+                                return -EBADMSG;
+                        p.nice = neg ? -(int32_t)v[5] : (int32_t)v[5];
+                        continue;
+                }
+                if (parse_u64(parts[i], i < 7 ? UINT32_MAX : UINT64_MAX, &v[i]) < 0)
+                        return -EBADMSG;
+        }
+        if (strlen(parts[4]) != 1)
+                return -EBADMSG;
+        p.pid = (uint32_t)v[0];
+        p.ppid = (uint32_t)v[1];
+        p.uid = (uint32_t)v[2];
+        p.gid = (uint32_t)v[3];
+        p.state = (parts[4][0] >= 'A' && parts[4][0] <= 'Z') || (parts[4][0] >= 'a' && parts[4][0] <= 'z')
+                          ? parts[4][0]
+                          : '?';
+        p.tty = (uint32_t)v[6];
+        p.vsz_kib = v[7];
+        p.cpu_ms = v[8];
+        p.elapsed_ms = v[9];
+        copy_printable(p.comm, sizeof(p.comm), parts[10], strlen(parts[10]));
+        copy_printable(p.args, sizeof(p.args), parts[11], len - (size_t)(parts[11] - buf));
+        *ret = p;
+        return 0;
 }

@@ -22,11 +22,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AGENT_PROTO_VERSION  1
-#define AGENT_HDR_SIZE       12
-#define AGENT_MAX_FROM_AGENT 65536u
-#define AGENT_MAX_FROM_HOST  (1u << 20)
-#define AGENT_MAX_ERROR_TEXT 1024u
+/*
+ * 2 added PS/PROCS. The host accepts agents from AGENT_PROTO_VERSION_MIN on and sends an older
+ * agent nothing it does not know (an unknown type ends the conversation).
+ */
+#define AGENT_PROTO_VERSION     2
+#define AGENT_PROTO_VERSION_MIN 1
+#define AGENT_HDR_SIZE          12
+#define AGENT_MAX_FROM_AGENT    65536u
+#define AGENT_MAX_FROM_HOST     (1u << 20)
+#define AGENT_MAX_ERROR_TEXT    1024u
 /* Output is sent in chunks of at most this size, well under AGENT_MAX_FROM_AGENT. */
 #define AGENT_CHUNK 32768u
 
@@ -38,6 +43,7 @@ enum agent_msg_type {
         AGENT_SIGNAL = 4,
         AGENT_RESIZE = 5,
         AGENT_SHUTDOWN = 6,
+        AGENT_PS = 7, /* version 2 */
         /* agent to host */
         AGENT_HELLO = 64,
         AGENT_READY = 65,
@@ -46,6 +52,7 @@ enum agent_msg_type {
         AGENT_STDERR = 68,
         AGENT_EXIT = 69,
         AGENT_ERROR = 70,
+        AGENT_PROCS = 71, /* version 2 */
         _AGENT_MSG_MAX,
         _AGENT_MSG_INVALID = -1,
 };
@@ -75,6 +82,30 @@ enum agent_exec_field {
         AGENT_E_ROWS_COLS = 8,
         _AGENT_E_MAX,
         _AGENT_E_INVALID = -1,
+};
+
+/*
+ * Fields of PROCS: one PROC per process of the guest,
+ * pid\0ppid\0uid\0gid\0state\0nice\0tty\0vsz-KiB\0cpu-ms\0elapsed-ms\0comm\0args.
+ */
+enum agent_procs_field {
+        AGENT_P_PROC = 1,
+        _AGENT_P_MAX,
+        _AGENT_P_INVALID = -1,
+};
+
+/* A PROC field is at most this long (the agent cuts the arguments to fit). */
+#define AGENT_PROC_MAX 4096u
+
+/* One process of the guest, as PROCS describes it. */
+struct agent_proc {
+        uint32_t pid, ppid, uid, gid;
+        char state; /* R, S, D, Z, T... */
+        int32_t nice;
+        uint32_t tty; /* tty_nr of /proc/PID/stat: 0 for none */
+        uint64_t vsz_kib, cpu_ms, elapsed_ms;
+        char comm[64];   /* printable ASCII only (see agent_proc_parse) */
+        char args[1024]; /* NUL bytes between arguments turned into spaces; printable only */
 };
 
 const char *agent_msg_type_to_string(int type);
@@ -132,6 +163,16 @@ int agent_reader_feed(struct agent_reader *r, const void *p, size_t n);
  * After an error the reader stays failed.
  */
 int agent_reader_next(struct agent_reader *r, struct agent_msg *m);
+
+/* Append p as an AGENT_P_PROC field (the agent's side); args may hold NULs up to args_len. */
+int agent_proc_put(struct agent_buf *b, const struct agent_proc *p, const char *args, size_t args_len);
+/*
+ * Decode an AGENT_P_PROC field (the host's side: the guest is not trusted): 0, or -EBADMSG when
+ * a number does not parse, a part is missing or the field exceeds AGENT_PROC_MAX. Longer comm
+ * and args are cut; every byte that is not printable ASCII becomes '?', so that a guest cannot
+ * write terminal escapes through `hull top`.
+ */
+int agent_proc_parse(const uint8_t *val, uint32_t len, struct agent_proc *ret);
 
 /* Iterate over the fields of a CREATE or EXEC payload. */
 struct agent_field_iter {

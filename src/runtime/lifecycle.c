@@ -24,6 +24,7 @@
 #include "json.h"
 #include "log.h"
 #include "util.h"
+#include "vm-isolation.h"
 
 /* A pidfd for the container's process, or -ESRCH when it is gone (or its pid was reused). */
 static int open_pidfd(const struct container_state *s)
@@ -80,6 +81,13 @@ int container_kill(const char *root, const char *id, int sig, bool all)
         if (r < 0)
                 return r;
         st = state_status(s);
+        /*
+         * A VM-isolated container's cgroup holds its shim and VMM, not its processes: --all with a
+         * signal other than SIGKILL goes to the shim, which hands it to the guest's process
+         * (SIGTERM to the VMM would pull the guest's power instead).
+         */
+        if (all && s->cgroup && vmiso_state(s) && sig != SIGKILL)
+                all = false;
         if (all && s->cgroup) {
                 r = cgroup_kill_all(s->cgroup, sig);
                 if (r < 0)

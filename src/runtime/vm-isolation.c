@@ -42,6 +42,7 @@
 #include "log.h"
 #include "sync.h"
 #include "util.h"
+#include "cgroup.h"
 #include "cidr.h"
 #include "vm-isolation.h"
 
@@ -193,22 +194,21 @@ static int choose_vmm(const struct oci_config *cfg, enum vmm_kind *ret, bool *re
         return *ret_why ? 0 : -ENOMEM;
 }
 
-static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const char *kernel,
-                    const char *initrd, const char *root_disk, enum disk_format root_format, size_t n_disks,
-                    const struct vmiso_net *net, const struct vmiso_share *shares, size_t n_shares,
-                    char ***ret)
+static struct vmiso_overhead vmm_overhead(enum vmm_kind kind, bool kvm)
 {
-        const char *mem = config_annotation(cfg, "io.hull.isolation.memory") ?: "256";
-        const char *cpus = config_annotation(cfg, "io.hull.isolation.cpus") ?: "1";
+        if (kind == VMM_HULL)
+                return VMISO_OVERHEAD_HULL;
+        return kvm ? VMISO_OVERHEAD_QEMU_KVM : VMISO_OVERHEAD_QEMU_TCG;
+}
+
+static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const struct vmiso_size *sz,
+                    const char *kernel, const char *initrd, const char *root_disk, enum disk_format root_format,
+                    size_t n_disks, const struct vmiso_net *net, const struct vmiso_share *shares,
+                    size_t n_shares, char ***ret)
+{
         const char *debug = config_annotation(cfg, "io.hull.isolation.debug");
         _cleanup_strv_free_ char **a = NULL;
-        int m, c, r = 0;
-
-        if (parse_int(mem, &m) < 0 || m < 64 || m > 65536)
-                return err_set(-EINVAL, "io.hull.isolation.memory: invalid size in MiB '%s' (64 to 65536)",
-                               mem);
-        if (parse_int(cpus, &c) < 0 || c < 1 || c > 64)
-                return err_set(-EINVAL, "io.hull.isolation.cpus: invalid number '%s' (1 to 64)", cpus);
+        int m = sz->memory_mib, c = sz->cpus, r = 0;
 #define ADD(s)                                    \
         do {                                      \
                 if (r >= 0)                       \
@@ -241,7 +241,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("--memory");
                 ADDF("%dM", m);
                 ADD("--cpus");
-                ADD(cpus);
+                ADDF("%d", c);
                 ADD("--serial");
                 ADD("stdio");
                 ADD("--vsock");
@@ -268,11 +268,24 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                  */
                 ADD("-M");
                 ADD(kvm ? "microvm,pcie=on,rtc=on" : "q35");
+                /*
+                 * TCG's translation cache is 1 GiB by default (QEMU 7.2: an eighth of the host's
+                 * memory, at most 1 GiB), filled as code is translated: bounded, so that the VMM's
+                 * share of the container's memory limit is known (vm-isolation.h).
+                 */
                 ADD("-accel");
-                ADD(kvm ? "kvm" : "tcg");
+                if (kvm)
+                        ADD("kvm");
+                else
+                        ADDF("tcg,tb-size=%d", VMISO_TCG_TB_MIB);
                 if (kvm) {
                         ADD("-cpu");
                         ADD("host");
+                }
+                /* Its block I/O workers within the pids limit (vm-isolation.h). */
+                if (sz->io_workers) {
+                        ADD("-object");
+                        ADDF("main-loop,id=main-loop,thread-pool-max=%d", sz->io_workers);
                 }
                 ADD("-m");
                 ADDF("%d", m);
@@ -284,7 +297,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                         ADD("memory-backend=mem");
                 }
                 ADD("-smp");
-                ADD(cpus);
+                ADDF("%d", c);
                 ADD("-nodefaults");
                 ADD("-no-user-config");
                 ADD("-nographic");
@@ -575,7 +588,7 @@ static int listen_in(int dir_fd, const char *name, int type)
         return TAKE_FD(fd);
 }
 
-static int connect_in(int dir_fd, const char *name, int type)
+int vmiso_connect_in(int dir_fd, const char *name, int type)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
@@ -655,6 +668,10 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                                 .err_fd = -EBADF,
                                 .boot_timeout_ms = 120000};
         struct container_state *s = NULL;
+        _cleanup_free_ int *cg_fds = NULL;
+        size_t n_cg_fds = 0;
+        struct vmiso_size size;
+        struct vmiso_overhead overhead;
         int ready[2] = {-EBADF, -EBADF};
         enum vmm_kind kind = VMM_QEMU;
         enum disk_format root_format = DISK_FORMAT_RAW;
@@ -675,7 +692,12 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                     0 ||
             (r = choose_vmm(cfg, &kind, &kvm, &why)) < 0)
                 return r;
-        log_debug("vm isolation: %s", why);
+        overhead = vmm_overhead(kind, kvm);
+        r = vmiso_size(cfg, &overhead, &size);
+        if (r < 0)
+                return r;
+        log_debug("vm isolation: %s; %d MiB (%s), %d vCPUs (%s)", why, size.memory_mib, size.memory_why,
+                  size.cpus, size.cpus_why);
 
         r = state_claim(o->root, o->id, &s);
         if (r < 0)
@@ -694,11 +716,20 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         {
                 _cleanup_close_ int fd =
                         openat(s->dir_fd, "vmm", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-                if (fd < 0 || write_all(fd, why, strlen(why)) < 0 || write_all(fd, "\n", 1) < 0) {
+                if (fd < 0 || write_all(fd, why, strlen(why)) < 0 || write_all(fd, "\n", 1) < 0 ||
+                    vmiso_size_save(s->dir, why, &size) < 0) {
                         r = err_set(-EIO, "cannot record the VMM in the state directory");
                         goto undo;
                 }
         }
+        /*
+         * The shim joins the cgroup first thing (before it starts the VMM): every process of the
+         * container's host side is born in it. A move of itself, "0" in each hierarchy's file, takes
+         * no threadgroup lock (cgroup.h).
+         */
+        if ((r = vmiso_cgroup_create(cfg, o->id, &s->cgroup)) < 0 ||
+            (r = cgroup_enter_fds(s->cgroup, false, &cg_fds, &n_cg_fds)) < 0)
+                goto undo;
         /*
          * io.hull.isolation.rootfs-disk names a disk that outlives the runtime's container (hull's
          * engine keeps one per container, so that the guest's changes survive a restart): made
@@ -733,7 +764,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         }
         r = plan_create(cfg, s->dir, &plan);
         if (r >= 0)
-                r = vmm_argv(cfg, kind, kvm, kernel, initrd, image, root_format, 1 + plan.n_volumes,
+                r = vmm_argv(cfg, kind, kvm, &size, kernel, initrd, image, root_format, 1 + plan.n_volumes,
                              &plan.net, plan.shares, plan.n_shares, &argv);
         if (r < 0 || (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
@@ -801,6 +832,11 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                                                 slave};
                 for (size_t i = 0; i < sh.n_taps; i++)
                         keep[5 + i] = sh.tap_fds[i];
+                for (size_t i = 0; i < n_cg_fds; i++)
+                        if (write(cg_fds[i], "0", 1) != 1) {
+                                dprintf(sh.ready_fd, "cannot join the container's cgroup: %m");
+                                _exit(125);
+                        }
                 /* The state directory's fd holds create's flock: the shim must not keep it. */
                 close_all_fds(3, keep, 5 + sh.n_taps);
                 if (chdir(s->dir) < 0)
@@ -812,6 +848,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 vmiso_shim_main(&sh);
         }
         ready[1] = safe_close(ready[1]);
+        for (; n_cg_fds > 0; n_cg_fds--)
+                safe_close(cg_fds[n_cg_fds - 1]);
         /* The shim has the taps: a foreground run must not keep them past the VMM. */
         vmiso_net_done(&plan.net);
         {
@@ -827,6 +865,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                         goto undo;
                 }
         }
+        /* The VM exists once its agent has answered: KVM's worker threads are in the cgroup by now. */
+        vmiso_cgroup_release_kthreads(s->cgroup);
         s->pid = pid;
         r = proc_start_time(pid, &s->pid_start);
         if (r < 0) {
@@ -861,10 +901,17 @@ undo : {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
         }
+        if (s && s->cgroup) {
+                /* The VMM goes with the shim (PR_SET_PDEATHSIG), but may not be gone yet. */
+                cgroup_kill_all(s->cgroup, SIGKILL);
+                cgroup_destroy(s->cgroup);
+        }
         state_remove(s);
         err_set(r, "%s", msg);
 }
 out:
+        for (size_t i = 0; i < n_cg_fds; i++)
+                safe_close(cg_fds[i]);
         safe_close(ready[0]);
         safe_close(ready[1]);
         safe_close(sh.agent_listen);
@@ -953,7 +1000,7 @@ int vmiso_exec(const struct exec_options *o, struct container_state *s, int *ret
 
         if (o->process->terminal && !o->console_socket && o->detach)
                 return err_set(-EINVAL, "--tty: a terminal needs --console-socket when detached");
-        sock = connect_in(s->dir_fd, "exec.sock", SOCK_SEQPACKET);
+        sock = vmiso_connect_in(s->dir_fd, "exec.sock", SOCK_SEQPACKET);
         if (sock < 0)
                 return err_set(sock, "cannot exec in container '%s': its VM does not answer: %s", o->id,
                                strerror(-sock));

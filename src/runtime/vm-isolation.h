@@ -13,7 +13,9 @@
  * (its base, a hard link into the runtime's cache <root>/.vm-disks), vol-N.ext4 (volumes
  * copied), fs-N.sock and fs-N.log (virtiofsd of shared volumes),
  * agent.sock / vsock.sock_1024 (the agent's connection), exec.sock (exec clients),
- * console.log (the guest's serial console), vmm (which VMM and why).
+ * console.log (the guest's serial console), vmm (which VMM and why), isolation.json (the
+ * guest's size and where it came from). The cgroup is the one an ordinary container would get
+ * (vm-cgroup.c): the shim and the VMM run in it.
  */
 #pragma once
 
@@ -65,6 +67,69 @@ int vmiso_disk_cache_evict(const struct vmiso_disk_cache *c, const char *keep);
 /* vm-disk.c: DISK_FORMAT_QCOW2 when path starts with qcow2's magic, else DISK_FORMAT_RAW. */
 enum disk_format vmiso_disk_format(const char *path);
 
+/* ------------------------------------------------------------------ cgroup and size (vm-cgroup.c) */
+
+#define VMISO_DEFAULT_MEMORY_MIB 256
+#define VMISO_MIN_MEMORY_MIB     64 /* the floor: the guest kernel and the agent boot in it */
+#define VMISO_MAX_MEMORY_MIB     65536
+#define VMISO_DEFAULT_CPUS       1
+#define VMISO_MAX_CPUS           64
+/*
+ * What the VMM takes beside the guest's memory (its code, heap, page tables, device buffers, and
+ * per vCPU a thread and its state), counted in the container's memory limit: base + per_cpu ×
+ * vCPUs. QEMU under TCG adds its translation cache, bounded by -accel tcg,tb-size=VMISO_TCG_TB_MIB.
+ * Measured for QEMU TCG (bench/isolation-vmm-overhead.py, docs/agent.md "Resources"); the others
+ * are estimates.
+ */
+struct vmiso_overhead {
+        int base_mib, per_cpu_mib;
+};
+#define VMISO_OVERHEAD_HULL     ((struct vmiso_overhead){24, 8})
+#define VMISO_OVERHEAD_QEMU_KVM ((struct vmiso_overhead){48, 8})
+#define VMISO_OVERHEAD_QEMU_TCG ((struct vmiso_overhead){112, 16})
+#define VMISO_TCG_TB_MIB        64
+#define VMISO_SIZE_FILE         "isolation.json"
+
+/*
+ * linux.resources.pids.limit counts the tasks of the container's host side: the shim, the VMM's
+ * main and RCU threads, a volume copy-back's sh and debugfs (VMISO_PIDS_BASE), one thread per vCPU
+ * and QEMU's block I/O workers, whose pool (64 by default) is bounded to what the limit leaves: QEMU
+ * aborts when it cannot start a worker.
+ */
+#define VMISO_PIDS_BASE      5
+#define VMISO_IO_WORKERS_MAX 64
+
+struct vmiso_size {
+        int memory_mib; /* guest memory */
+        int cpus;       /* vCPUs */
+        int io_workers; /* QEMU's I/O thread pool bound from pids.limit; 0: no limit (QEMU's default) */
+        char memory_why[160];
+        char cpus_why[160];
+};
+
+struct cgroup;
+
+/*
+ * The guest's size: io.hull.isolation.cpus, else cpu quota / period rounded up (at least 1), else
+ * 1; io.hull.isolation.memory, else linux.resources.memory.limit minus the VMM's overhead for that
+ * many vCPUs (leaving at least VMISO_MIN_MEMORY_MIB, else -EINVAL naming the field), else the
+ * default. A pids.limit that leaves no I/O worker beside VMISO_PIDS_BASE and the vCPUs is refused.
+ */
+int vmiso_size(const struct oci_config *cfg, const struct vmiso_overhead *ov, struct vmiso_size *ret);
+/* The container's cgroup (linux.cgroupsPath), with linux.resources applied and the VMM's device rules. */
+int vmiso_cgroup_create(const struct oci_config *cfg, const char *id, struct cgroup **ret);
+/* `update`: the set fields of res, the device rules left as they are. */
+int vmiso_cgroup_update(struct cgroup *cg, const struct oci_resources *res);
+/*
+ * Move the kernel threads that KVM attached to the container's cgroup (kvm-nx-lpage-recovery, made
+ * in the cgroups of the process that creates the VM) to the root of each cgroup2 hierarchy: Linux
+ * before 6.13 never counts them frozen, so a cgroup2 freeze of the container would not complete.
+ * Returns how many were moved.
+ */
+int vmiso_cgroup_release_kthreads(const struct cgroup *cg);
+/* Record the VMM and the size in <dir>/isolation.json (read by hull's engine for inspect). */
+int vmiso_size_save(const char *dir, const char *vmm, const struct vmiso_size *sz);
+
 /* ------------------------------------------------------------------ networks (vm-net.c) */
 
 #define VMISO_MAX_NICS 8
@@ -87,6 +152,10 @@ struct vmiso_net {
  */
 int vmiso_net_setup(const struct oci_config *cfg, struct agent_buf *b, struct vmiso_net *ret);
 void vmiso_net_done(struct vmiso_net *n);
+
+/* A connected socket to the Unix socket name in the directory dir_fd (through /proc: state paths can be
+ * long). */
+int vmiso_connect_in(int dir_fd, const char *name, int type);
 
 /* EXEC fields of a process (args, env, cwd, user, groups, rlimits, terminal). */
 int vmiso_exec_fields(struct agent_buf *b, const struct oci_process *p);
@@ -161,6 +230,19 @@ enum vmiso_exec_ctl {
         _VMISO_CTL_MAX,
         _VMISO_CTL_INVALID = -1,
 };
+
+/*
+ * A process list (vmiso_ps()): the client sends VMISO_PS_REQUEST alone (no fds) on exec.sock; the
+ * shim answers with one packet: int32 errno (0: ok), then the agent's PROCS payload, or a message.
+ */
+#define VMISO_PS_REQUEST "ps"
+
+/*
+ * The processes of the container's guest (vm-ps.c), through the shim and the agent's PS. The
+ * entries are checked and printable (agent_proc_parse()). -EOPNOTSUPP for an agent older than
+ * protocol 2, -ETIMEDOUT when the VM does not answer within 5 s (a paused container's cannot).
+ */
+int vmiso_ps(const struct container_state *s, struct agent_proc **ret, size_t *ret_n);
 
 struct vmiso_exec_reply {
         int32_t status;    /* exit status; 126/127 when the process could not run */

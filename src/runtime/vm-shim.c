@@ -37,6 +37,7 @@
 #define MAX_SESSIONS   32
 #define OUT_HIGH_WATER (256u << 10)
 #define CLIENT_MSG_MAX (1u << 20)
+#define MAX_PS_CLIENTS 8
 
 struct session {
         uint32_t id; /* 0: free */
@@ -57,6 +58,9 @@ static struct {
         int vmm_pidfd;
         int sfd;
         bool main_started;
+        uint32_t agent_version;         /* from HELLO */
+        int ps_clients[MAX_PS_CLIENTS]; /* waiting for PROCS, in the order their PS went out */
+        size_t n_ps;
 } S = {.agent_fd = -EBADF, .vmm_pidfd = -EBADF, .sfd = -EBADF, .next_id = 2};
 
 static long now_ms(void)
@@ -196,6 +200,23 @@ static void copy_back_volumes(void)
         }
 }
 
+/* Answer the oldest PS client: errno 0 and the PROCS payload, or an errno and a message. */
+static void ps_reply(int err, const void *p, size_t n)
+{
+        _cleanup_free_ uint8_t *msg = malloc(4 + n);
+        int32_t e = err;
+
+        if (msg) {
+                memcpy(msg, &e, 4);
+                if (n)
+                        memcpy(msg + 4, p, n);
+                (void)!send(S.ps_clients[0], msg, 4 + n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        safe_close(S.ps_clients[0]);
+        memmove(S.ps_clients, S.ps_clients + 1, (S.n_ps - 1) * sizeof(int));
+        S.n_ps--;
+}
+
 static _noreturn_ void finish(int status, bool clean)
 {
         long end;
@@ -226,6 +247,9 @@ static _noreturn_ void finish(int status, bool clean)
                         reply_client(&S.s[i], 255, "the container's VM has stopped");
                         session_close(&S.s[i]);
                 }
+        while (S.n_ps)
+                ps_reply(ESHUTDOWN, "the container's VM has stopped",
+                         strlen("the container's VM has stopped"));
         _exit(status);
 }
 
@@ -424,9 +448,10 @@ static void boot(void)
         if (S.sh->create_early)
                 send_create();
         boot_read(&m, deadline);
-        if (m.type != AGENT_HELLO || m.value != AGENT_PROTO_VERSION)
-                ready_fail("agent: expected HELLO with version %d, got %s", AGENT_PROTO_VERSION,
-                           agent_msg_type_to_string(m.type));
+        if (m.type != AGENT_HELLO || m.value < AGENT_PROTO_VERSION_MIN || m.value > AGENT_PROTO_VERSION)
+                ready_fail("agent: expected HELLO with version %d to %d, got %s", AGENT_PROTO_VERSION_MIN,
+                           AGENT_PROTO_VERSION, agent_msg_type_to_string(m.type));
+        S.agent_version = m.value;
         stamp("HELLO");
         if (!S.sh->create_early)
                 send_create();
@@ -490,10 +515,19 @@ static bool on_frame(const struct agent_msg *m)
                         session_close(se);
                 }
                 return true;
+        case AGENT_PROCS:
+                if (S.n_ps)
+                        ps_reply(0, m->data, m->len);
+                return true;
         case AGENT_ERROR: {
                 char msg[AGENT_MAX_ERROR_TEXT + 1];
                 int status = m->err == ENOENT ? 127 : 126;
                 snprintf(msg, sizeof(msg), "%.*s", (int)m->text_len, m->text);
+                /* The agent answers in order: an ERROR for the VM while a PS waits is the PS's. */
+                if (m->id == 0 && S.n_ps) {
+                        ps_reply(m->err, msg, strlen(msg));
+                        return true;
+                }
                 if (m->id == 1) {
                         say("hull: %s", msg);
                         finish(status, false);
@@ -530,6 +564,26 @@ static void relay_input(struct session *se)
         agent_buf_frame(&S.out, AGENT_STDIN, se->id, buf, (size_t)k);
 }
 
+/* A PS client (vmiso_ps()): the agent is asked, the answer goes back when PROCS arrives. */
+static void ps_request(int c)
+{
+        static const char old[] = "the container's VM runs an agent too old to list its processes";
+        static const char busy[] = "too many process lists asked of this container's VM at once";
+
+        if (S.n_ps == MAX_PS_CLIENTS || S.agent_version < 2) {
+                int32_t e = S.n_ps == MAX_PS_CLIENTS ? EBUSY : EOPNOTSUPP;
+                const char *why = e == EBUSY ? busy : old;
+                uint8_t msg[4 + sizeof(old) + sizeof(busy)];
+                memcpy(msg, &e, 4);
+                memcpy(msg + 4, why, strlen(why));
+                (void)!send(c, msg, 4 + strlen(why), MSG_NOSIGNAL | MSG_DONTWAIT);
+                safe_close(c);
+                return;
+        }
+        S.ps_clients[S.n_ps++] = c;
+        agent_buf_frame(&S.out, AGENT_PS, 0, NULL, 0);
+}
+
 /* A new exec client: its three stdio fds and the EXEC fields in one packet. */
 static void accept_client(void)
 {
@@ -557,6 +611,11 @@ static void accept_client(void)
         if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
             h->cmsg_len == CMSG_LEN(3 * sizeof(int)))
                 memcpy(fds, CMSG_DATA(h), sizeof(fds));
+        if (k == (ssize_t)strlen(VMISO_PS_REQUEST) && fds[0] < 0 &&
+            !memcmp(buf, VMISO_PS_REQUEST, (size_t)k)) {
+                ps_request(TAKE_FD(c));
+                return;
+        }
         if (k <= 0 || fds[2] < 0 || (mh.msg_flags & MSG_TRUNC)) {
                 for (int i = 0; i < 3; i++)
                         safe_close(fds[i]);

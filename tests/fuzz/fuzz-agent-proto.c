@@ -7,8 +7,10 @@
  * anywhere). Invariants checked: a returned frame lies inside the reader's buffer and is at
  * most 65536 bytes; only agent message types come out, with the payload size each has; an
  * ERROR's text is inside the payload and holds no NUL; after an error the reader stays
- * failed and says why; the fields of a payload never run past it.
+ * failed and says why; the fields of a payload never run past it; a process entry of PROCS
+ * that parses has a terminated, printable name and arguments (`hull top` prints them).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,18 @@
 #include "agent-proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool printable(const char *s, size_t size)
+{
+        const char *end = memchr(s, 0, size);
+
+        if (!end)
+                return false;
+        for (; s < end; s++)
+                if (*s < 0x20 || *s > 0x7e)
+                        return false;
+        return true;
+}
 
 static void check_msg(const struct agent_reader *r, const struct agent_msg *m)
 {
@@ -31,14 +45,25 @@ static void check_msg(const struct agent_reader *r, const struct agent_msg *m)
             (m->text < (const char *)m->data || m->text + m->text_len != (const char *)m->data + m->len ||
              memchr(m->text, 0, m->text_len) || m->err <= 0))
                 abort();
+        if ((m->type == AGENT_PROCS || m->type == AGENT_HELLO) && m->id != 0)
+                abort();
         /* Treat the payload as fields too: the iterator must stay inside it. */
         struct agent_field_iter it = {m->data, m->len};
         const uint8_t *v;
         uint32_t vl;
         uint16_t tag;
-        while (agent_field_next(&it, &tag, &v, &vl) > 0)
+        while (agent_field_next(&it, &tag, &v, &vl) > 0) {
                 if (v < m->data || v + vl > m->data + m->len)
                         abort();
+                /* A process entry (PROCS, `hull top`): what comes out is terminated and printable. */
+                struct agent_proc p;
+                if (agent_proc_parse(v, vl, &p) == 0 &&
+                    (!printable(p.comm, sizeof(p.comm)) || !printable(p.args, sizeof(p.args)) ||
+                     !((p.state >= 'A' && p.state <= 'Z') || (p.state >= 'a' && p.state <= 'z') ||
+                       p.state == '?') ||
+                     p.nice < -20 || p.nice > 20))
+                        abort();
+        }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

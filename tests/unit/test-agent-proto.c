@@ -154,3 +154,102 @@ TEST(truncated_field)
 
         ASSERT_EQ(agent_field_next(&it, &tag, &v, &vl), -EBADMSG);
 }
+
+TEST(procs_round_trip_and_hostile_entries)
+{
+        struct agent_proc p = {.pid = 80,
+                               .ppid = 1,
+                               .uid = 65534,
+                               .gid = 7,
+                               .state = 'S',
+                               .nice = -5,
+                               .tty = 34816,
+                               .vsz_kib = 2260,
+                               .cpu_ms = 1500,
+                               .elapsed_ms = 6000};
+        const char args[] = "sh\0-c\0echo \x1b]0;owned\x07 hi";
+        struct agent_buf b = {}, f = {};
+        struct agent_reader r;
+        struct agent_msg m;
+        struct agent_field_iter it;
+        struct agent_proc got;
+        const uint8_t *v;
+        uint32_t vl;
+        uint16_t tag;
+
+        snprintf(p.comm, sizeof(p.comm), "s\th");
+        ASSERT_OK(agent_proc_put(&f, &p, args, sizeof(args) - 1));
+        ASSERT_OK(agent_buf_frame(&b, AGENT_PROCS, 0, f.data, f.len));
+        agent_reader_init(&r, true);
+        ASSERT_OK(agent_reader_feed(&r, b.data, b.len));
+        ASSERT_EQ(agent_reader_next(&r, &m), 1);
+        ASSERT_EQ(m.type, AGENT_PROCS);
+        it = (struct agent_field_iter){m.data, m.len};
+        ASSERT_EQ(agent_field_next(&it, &tag, &v, &vl), 1);
+        ASSERT_EQ(tag, AGENT_P_PROC);
+        ASSERT_OK(agent_proc_parse(v, vl, &got));
+        ASSERT_EQ(got.pid, 80);
+        ASSERT_EQ(got.ppid, 1);
+        ASSERT_EQ(got.uid, 65534);
+        ASSERT_EQ(got.gid, 7);
+        ASSERT_EQ(got.state, 'S');
+        ASSERT_EQ(got.nice, -5);
+        ASSERT_EQ(got.tty, 34816);
+        ASSERT_EQ(got.vsz_kib, 2260);
+        ASSERT_EQ(got.cpu_ms, 1500);
+        ASSERT_EQ(got.elapsed_ms, 6000);
+        /* control bytes (a terminal escape, a tab) come out as '?', NULs between arguments as spaces */
+        ASSERT_STREQ(got.comm, "s?h");
+        ASSERT_STREQ(got.args, "sh -c echo ?]0;owned? hi");
+        ASSERT_EQ(agent_field_next(&it, &tag, &v, &vl), 0);
+        agent_reader_free(&r);
+        agent_buf_free(&b);
+        agent_buf_free(&f);
+
+        /* a PROCS for a process id, a PS from the agent: refused */
+        agent_reader_init(&r, true);
+        ASSERT_OK(agent_buf_frame(&b, AGENT_PROCS, 3, NULL, 0));
+        ASSERT_OK(agent_reader_feed(&r, b.data, b.len));
+        ASSERT_EQ(agent_reader_next(&r, &m), -EBADMSG);
+        ASSERT_STREQ(r.error, "agent: PROCS for process 3, expected 0");
+        agent_reader_free(&r);
+        agent_buf_free(&b);
+        agent_reader_init(&r, false);
+        ASSERT_OK(agent_buf_frame(&b, AGENT_PS, 0, "x", 1));
+        ASSERT_OK(agent_reader_feed(&r, b.data, b.len));
+        ASSERT_EQ(agent_reader_next(&r, &m), -EBADMSG);
+        ASSERT_STREQ(r.error, "agent: PS of 1 bytes, expected 0");
+        agent_reader_free(&r);
+        agent_buf_free(&b);
+
+        /* entries that do not parse ("\000": the NUL between parts) */
+        static const struct {
+                const char *s;
+                size_t n;
+        } bad[] = {
+                /* a part missing */
+                {"1\0002\0003\0004\000S\0000\0000\0001\0001\0001\000c", 21},
+                /* not a number */
+                {"x\0002\0003\0004\000S\0000\0000\0001\0001\0001\000c\000a", 23},
+                /* above u32 */
+                {"4294967296\0002\0003\0004\000S\0000\0000\0001\0001\0001\000c\000a", 32},
+                /* a state of two letters */
+                {"1\0002\0003\0004\000SS\0000\0000\0001\0001\0001\000c\000a", 24},
+                /* a nice without digits */
+                {"1\0002\0003\0004\000S\000-\0000\0001\0001\0001\000c\000a", 23},
+                /* above u64 */
+                {"1\0002\0003\0004\000S\0000\0000\0001\00099999999999999999999\0001\000c\000a", 42},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                ASSERT_EQ(agent_proc_parse((const uint8_t *)bad[i].s, (uint32_t)bad[i].n, &got), -EBADMSG);
+        /* the same entry well formed parses */
+        ASSERT_OK(agent_proc_parse(
+                (const uint8_t *)"1\0002\0003\0004\000S\0000\0000\0001\0001\0001\000c\000a", 23, &got));
+        ASSERT_STREQ(got.args, "a");
+        /* a field longer than AGENT_PROC_MAX */
+        {
+                static uint8_t big[AGENT_PROC_MAX + 8];
+                memset(big, 'a', sizeof(big));
+                ASSERT_EQ(agent_proc_parse(big, sizeof(big), &got), -EBADMSG);
+        }
+}

@@ -17,6 +17,7 @@
 #include "test.h"
 #include "user.h"
 #include "util.h"
+#include "vm-isolation.h"
 
 /* libseccomp's; declared here because src/runtime/seccomp.h shadows <seccomp.h> on this include path. */
 int seccomp_syscall_resolve_name_arch(uint32_t arch_token, const char *name);
@@ -420,4 +421,34 @@ TEST(exec_process)
         ASSERT_TRUE(array_has(at(p, "env", NULL), "TERM=xterm"));
         ASSERT_TRUE(json_object_get_boolean(at(p, "terminal", NULL)));
         ASSERT_TRUE(at(p, "capabilities", NULL) != NULL);
+}
+
+TEST(vm_isolated_limits_as_for_a_container)
+{
+        _cleanup_runspec_ struct runspec *s = runspec_new();
+        _cleanup_json_ struct json_object *plain = NULL, *vm = NULL;
+        struct oci_config *cfg = NULL;
+        struct vmiso_size sz;
+        const char *text;
+
+        /* -m 300m --memory-swap 600m --cpus 2 --pids-limit 100 */
+        s->memory = 300 << 20;
+        s->memory_swap = 600 << 20;
+        s->pids_limit = 100;
+        ASSERT_OK(runspec_set_cpus(s, "2"));
+        plain = build(s, image(), NULL);
+        s->isolation = strdup("vm");
+        vm = build(s, image(), NULL);
+        ASSERT_TRUE(plain && vm);
+        /* --isolation vm gives hull-runtime the same linux.resources, which then size the VM */
+        ASSERT_STREQ(json_object_to_json_string(at(vm, "linux", "resources")),
+                     json_object_to_json_string(at(plain, "linux", "resources")));
+        ASSERT_STREQ(json_object_get_string(at(at(vm, "annotations", NULL), "io.hull.isolation", NULL)),
+                     "vm");
+        text = json_to_string(vm);
+        ASSERT_OK(config_parse(text, strlen(text), &cfg));
+        ASSERT_OK(vmiso_size(cfg, &VMISO_OVERHEAD_QEMU_TCG, &sz));
+        ASSERT_EQ(sz.memory_mib, 300 - 112 - 2 * 16);
+        ASSERT_EQ(sz.cpus, 2);
+        config_free(cfg);
 }

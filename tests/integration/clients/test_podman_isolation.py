@@ -45,12 +45,23 @@ def test_vm_run_stdio_exit_code_terminal(podman):
 def test_vm_detached_exec_stop_logs(podman):
     need_guest()
     name = podman.tag + "-vm"
-    p = podman("run", "-d", "--name", name, *VM, *podman.run_opts(), podman.IMAGE, "sh", "-c",
-               "echo started; trap 'echo stopping; exit 3' TERM; while :; do sleep 0.1; done", timeout=120)
+    p = podman("run", "-d", "--name", name, "-m", "300m", "--cpus", "2", *VM, *podman.run_opts(), podman.IMAGE,
+               "sh", "-c", "echo started; trap 'echo stopping; exit 3' TERM; while :; do sleep 0.1; done",
+               timeout=120)
     cid = p.stdout.strip()
     with open(os.path.join(HULL_DEFAULT_ROOT, cid, "vmm")) as f:
         assert f.read().startswith(("qemu", "hull"))
+    # podman's limits size the VM and bound its VMM (docs/agent.md, "Resources")
+    with open(os.path.join(HULL_DEFAULT_ROOT, cid, "isolation.json")) as f:
+        size = json.load(f)
+    assert size["cpus"] == 2 and size["memoryMiB"] < 300, size
     assert wait_for(lambda: "started" in podman("logs", name).stdout, timeout=30)
+    [st] = json.loads(podman("stats", "--no-stream", "--format", "json", name).stdout)
+    # the VM's memory as the host sees it, under -m 300m (314.6 MB)
+    assert st["mem_usage"].endswith(" / 314.6MB") and not st["mem_usage"].startswith("0B"), st
+    podman("pause", name)
+    assert json.loads(podman("inspect", name).stdout)[0]["State"]["Status"] == "paused"
+    podman("unpause", name)
     p = podman("exec", "-e", "FOO=bar", "-w", "/tmp", name, "sh", "-c", "echo $FOO $(pwd); exit 4", check=False)
     assert (p.returncode, p.stdout) == (4, "bar /tmp\n")
     assert podman("exec", "-i", name, "cat", input="piped\n").stdout == "piped\n"
