@@ -439,6 +439,16 @@ static int veth_setup(struct net_ctx *ctx, const struct network *n, const struct
                 .peer_mac = ep->mac,
         };
         r = nl_veth_create(nl, &v);
+        if (r == -EEXIST) {
+                /* The veth of this endpoint's previous life: its owner died but something (a
+                 * process of the old container, a VMM's tap) still pinned the namespace it left
+                 * with, so it was not deleted (endpoint_teardown()). The name is this endpoint's
+                 * (derived from its eid): delete it and try once more. */
+                err_clear();
+                if ((r = nl_link_delete(nl, ep->host_ifname)) < 0 && r != -ENODEV)
+                        return r;
+                r = nl_veth_create(nl, &v);
+        }
         if (r < 0)
                 return r;
         r = nl_open_in_netns(netns_fd, &ns);
