@@ -20,27 +20,45 @@ static const char *hms(uint64_t s, char buf[static 32])
 }
 
 /* podman top's format descriptors (the AIX ones ps knows, and hull's h* for host values). */
-enum col { COL_USER, COL_PID, COL_PPID, COL_PCPU, COL_ETIME, COL_TTY, COL_TIME, COL_ARGS, COL_COMM,
-           COL_GROUP, COL_NICE, COL_VSZ, COL_STATE, COL_HPID, COL_HPPID, COL_HUSER, COL_HGROUP, _COL_MAX };
+enum col {
+        COL_USER,
+        COL_PID,
+        COL_PPID,
+        COL_PCPU,
+        COL_ETIME,
+        COL_TTY,
+        COL_TIME,
+        COL_ARGS,
+        COL_COMM,
+        COL_GROUP,
+        COL_NICE,
+        COL_VSZ,
+        COL_STATE,
+        COL_HPID,
+        COL_HPPID,
+        COL_HUSER,
+        COL_HGROUP,
+        _COL_MAX
+};
 
 static const struct {
         const char *name, *header, *field;
 } cols[_COL_MAX] = {
-        [COL_USER] = {"user", "USER", "User"},       [COL_PID] = {"pid", "PID", "PID"},
-        [COL_PPID] = {"ppid", "PPID", "PPID"},       [COL_PCPU] = {"pcpu", "%CPU", "CPU"},
+        [COL_USER] = {"user", "USER", "User"},         [COL_PID] = {"pid", "PID", "PID"},
+        [COL_PPID] = {"ppid", "PPID", "PPID"},         [COL_PCPU] = {"pcpu", "%CPU", "CPU"},
         [COL_ETIME] = {"etime", "ELAPSED", "Elapsed"}, [COL_TTY] = {"tty", "TTY", "TTY"},
-        [COL_TIME] = {"time", "TIME", "Time"},       [COL_ARGS] = {"args", "COMMAND", "Command"},
-        [COL_COMM] = {"comm", "COMMAND", "Comm"},    [COL_GROUP] = {"group", "GROUP", "Group"},
-        [COL_NICE] = {"nice", "NI", "Nice"},         [COL_VSZ] = {"vsz", "VSZ", "VSZ"},
-        [COL_STATE] = {"state", "STATE", "State"},   [COL_HPID] = {"hpid", "HPID", "HPID"},
-        [COL_HPPID] = {"hppid", "HPPID", "HPPID"},   [COL_HUSER] = {"huser", "HUSER", "HUser"},
+        [COL_TIME] = {"time", "TIME", "Time"},         [COL_ARGS] = {"args", "COMMAND", "Command"},
+        [COL_COMM] = {"comm", "COMMAND", "Comm"},      [COL_GROUP] = {"group", "GROUP", "Group"},
+        [COL_NICE] = {"nice", "NI", "Nice"},           [COL_VSZ] = {"vsz", "VSZ", "VSZ"},
+        [COL_STATE] = {"state", "STATE", "State"},     [COL_HPID] = {"hpid", "HPID", "HPID"},
+        [COL_HPPID] = {"hppid", "HPPID", "HPPID"},     [COL_HUSER] = {"huser", "HUSER", "HUser"},
         [COL_HGROUP] = {"hgroup", "HGROUP", "HGroup"},
 };
 
 /* Descriptors from argv (each may be a comma-separated list); none: podman's default columns. */
 static int parse_cols(char **argv, int argc, enum col *out, size_t *ret_n)
 {
-        static const enum col defaults[] = {COL_USER, COL_PID,  COL_PPID, COL_PCPU,
+        static const enum col defaults[] = {COL_USER,  COL_PID, COL_PPID, COL_PCPU,
                                             COL_ETIME, COL_TTY, COL_TIME, COL_ARGS};
         size_t n = 0;
 
@@ -61,7 +79,8 @@ static int parse_cols(char **argv, int argc, enum col *out, size_t *ret_n)
                                 k++;
                         if (k == _COL_MAX)
                                 return err_set(-EINVAL,
-                                               "unknown descriptor '%s' (user, pid, ppid, pcpu, etime, tty, time, args, "
+                                               "unknown descriptor '%s' (user, pid, ppid, pcpu, etime, tty, "
+                                               "time, args, "
                                                "comm, group, nice, vsz, state, hpid, hppid, huser, hgroup)",
                                                d);
                         if (n == 32)
@@ -77,24 +96,60 @@ static void cell(const struct top_entry *e, enum col k, char buf[static 64], con
 {
         *ret = buf;
         switch (k) {
-        case COL_USER: *ret = e->user; break;
-        case COL_PID: snprintf(buf, 64, "%d", (int)e->pid); break;
-        case COL_PPID: snprintf(buf, 64, "%d", (int)e->ppid); break;
-        case COL_PCPU: snprintf(buf, 64, "%.3f", e->cpu_percent); break;
-        case COL_ETIME: hms(e->elapsed_s, buf); break;
-        case COL_TTY: *ret = e->tty; break;
-        case COL_TIME: hms(e->cpu_s, buf); break;
-        case COL_ARGS: *ret = e->args; break;
-        case COL_COMM: *ret = e->comm; break;
-        case COL_GROUP: *ret = e->group; break;
-        case COL_NICE: snprintf(buf, 64, "%d", e->nice); break;
-        case COL_VSZ: snprintf(buf, 64, "%llu", (unsigned long long)e->vsz_kib); break;
-        case COL_STATE: snprintf(buf, 64, "%c", e->state); break;
-        case COL_HPID: snprintf(buf, 64, "%d", (int)e->hpid); break;
-        case COL_HPPID: snprintf(buf, 64, "%d", (int)e->hppid); break;
-        case COL_HUSER: *ret = e->huser; break;
-        case COL_HGROUP: *ret = e->hgroup; break;
-        default: buf[0] = 0; break;
+        case COL_USER:
+                *ret = e->user;
+                break;
+        case COL_PID:
+                snprintf(buf, 64, "%d", (int)e->pid);
+                break;
+        case COL_PPID:
+                snprintf(buf, 64, "%d", (int)e->ppid);
+                break;
+        case COL_PCPU:
+                snprintf(buf, 64, "%.3f", e->cpu_percent);
+                break;
+        case COL_ETIME:
+                hms(e->elapsed_s, buf);
+                break;
+        case COL_TTY:
+                *ret = e->tty;
+                break;
+        case COL_TIME:
+                hms(e->cpu_s, buf);
+                break;
+        case COL_ARGS:
+                *ret = e->args;
+                break;
+        case COL_COMM:
+                *ret = e->comm;
+                break;
+        case COL_GROUP:
+                *ret = e->group;
+                break;
+        case COL_NICE:
+                snprintf(buf, 64, "%d", e->nice);
+                break;
+        case COL_VSZ:
+                snprintf(buf, 64, "%llu", (unsigned long long)e->vsz_kib);
+                break;
+        case COL_STATE:
+                snprintf(buf, 64, "%c", e->state);
+                break;
+        case COL_HPID:
+                snprintf(buf, 64, "%d", (int)e->hpid);
+                break;
+        case COL_HPPID:
+                snprintf(buf, 64, "%d", (int)e->hppid);
+                break;
+        case COL_HUSER:
+                *ret = e->huser;
+                break;
+        case COL_HGROUP:
+                *ret = e->hgroup;
+                break;
+        default:
+                buf[0] = 0;
+                break;
         }
 }
 

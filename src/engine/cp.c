@@ -221,8 +221,9 @@ int ctr_copy(struct engine *e, struct workload *w, bool to_container, const char
                                 r = err_set(-ENOENT, "'%s': no such file or directory", cpath);
                         else if ((to_container || c.contents) && !c.is_dir)
                                 r = err_set(-ENOTDIR, "'%s': %s", cpath,
-                                            to_container ? "the destination of a tar stream must be a directory"
-                                                         : "not a directory");
+                                            to_container
+                                                    ? "the destination of a tar stream must be a directory"
+                                                    : "not a directory");
                         else
                                 r = ctr_copy_stream(c.dfd, c.name, c.contents || to_container, to_container,
                                                     stream_fd);

@@ -321,8 +321,8 @@ static int proc_entry(pid_t pid, int root_fd, int host_root_fd, double uptime, l
         rp = strrchr(stat, ')');
         if (!lp || !rp || rp < lp ||
             sscanf(rp + 2,
-                   "%c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %d %*d %*d %llu %llu", &state,
-                   &ppid, &tty, &utime, &stime, &nice, &start, &vsize) != 8)
+                   "%c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %d %*d %*d %llu %llu",
+                   &state, &ppid, &tty, &utime, &stime, &nice, &start, &vsize) != 8)
                 return -EIO;
         t->hppid = ppid;
         t->state = state;

@@ -478,6 +478,21 @@ static int start_locked(struct engine *e, struct workload *w, const char *dir, c
         return 0;
 }
 
+/* Take the VM's lock and refresh it; -EBUSY (saying what) while it runs. */
+static int lock_stopped(struct engine *e, struct workload *w, const char *dir, const char *busy,
+                        int *ret_lock)
+{
+        _cleanup_close_ int lock = -EBADF;
+        int r;
+
+        if ((r = vm_lock(dir, &lock)) < 0 || (r = vm_refresh(e, w)) < 0)
+                return r;
+        if (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED || w->state == WORKLOAD_RESTARTING)
+                return err_set(-EBUSY, "vm '%s' %s", w->name, busy);
+        *ret_lock = TAKE_FD(lock);
+        return 0;
+}
+
 int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_result *ret)
 {
         _cleanup_free_ char *dir = vm_dir(e, w->id);
@@ -492,10 +507,8 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
         *ret = (struct vm_start_result){.console_fd = -EBADF};
         if (!dir)
                 return -ENOMEM;
-        if ((r = vm_lock(dir, &lock)) < 0 || (r = vm_refresh(e, w)) < 0)
+        if ((r = lock_stopped(e, w, dir, "is already running", &lock)) < 0)
                 return r;
-        if (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED || w->state == WORKLOAD_RESTARTING)
-                return err_set(-EBUSY, "vm '%s' is already running", w->name);
         if ((r = vm_spec_from_json(w->spec, &s)) < 0)
                 return r;
         /* What a previous run left: its stop request, its status, sockets of a killed VMM. The status
@@ -606,11 +619,9 @@ int vm_net_change(struct engine *e, struct workload *w, const char *network, boo
 
         if (!dir)
                 return -ENOMEM;
-        if ((r = vm_lock(dir, &lock)) < 0 || (r = vm_refresh(e, w)) < 0)
+        r = lock_stopped(e, w, dir, "is running: its NICs are those of its start (stop it first)", &lock);
+        if (r < 0)
                 return r;
-        if (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED || w->state == WORKLOAD_RESTARTING)
-                return err_set(-EBUSY, "vm %s is running: its NICs are those of its start (stop it first)",
-                               w->name);
         if ((r = vm_spec_from_json(w->spec, &s)) < 0)
                 return r;
         if (!s.net && !(s.net = runspec_new()))

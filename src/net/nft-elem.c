@@ -89,7 +89,8 @@ static void put_port(uint8_t *buf, size_t *len, uint16_t port)
 
 static void put_proto(uint8_t *buf, size_t *len, enum port_proto p)
 {
-        static const uint8_t numbers[] = {[PORT_PROTO_TCP] = IPPROTO_TCP, [PORT_PROTO_UDP] = IPPROTO_UDP,
+        static const uint8_t numbers[] = {[PORT_PROTO_TCP] = IPPROTO_TCP,
+                                          [PORT_PROTO_UDP] = IPPROTO_UDP,
                                           [PORT_PROTO_SCTP] = IPPROTO_SCTP};
         put(buf, len, &numbers[p], 1);
 }
@@ -127,8 +128,8 @@ static int endpoint_elems(const struct nft_endpoint *ep, bool add, struct elem_b
                 for (size_t i = 0; i < ep->n_ports; i++) {
                         const struct port_map *p = &ep->ports[i];
                         bool any = !ipaddr_is_set(&p->host_ip) || ipaddr_is_any(&p->host_ip);
-                        const char *set = family == AF_INET ? (any ? "pub4any" : "pub4")
-                                                            : (any ? "pub6any" : "pub6");
+                        const char *set =
+                                family == AF_INET ? (any ? "pub4any" : "pub4") : (any ? "pub6any" : "pub6");
 
                         if (!nft_port_in_family(p, family, ep))
                                 continue;
@@ -264,7 +265,8 @@ int nft_endpoint_elems(struct nft *n, const struct nft_endpoint *ep, bool add)
         for (size_t i = 0; i < b.n; i++) {
                 r = send_batch(nl, &b, i, i + 1, false, &set);
                 if (r < 0 && r != -ENOENT)
-                        return err_set(r, "nftables: cannot delete an element of endpoint %s from set %s: %s",
+                        return err_set(r,
+                                       "nftables: cannot delete an element of endpoint %s from set %s: %s",
                                        ep->id, set, strerror(-r));
         }
         return 0;
