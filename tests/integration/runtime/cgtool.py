@@ -42,12 +42,28 @@ def read(path):
         return f.read().strip()
 
 
+def _mounted_hierarchies():
+    """The option sets of the cgroup v1 mounts, and whether cgroup2 is mounted."""
+    v1, v2 = [], False
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            post = line.split(" - ", 1)[1].split()
+            if post[0] == "cgroup":
+                v1.append(set(post[2].split(",")))
+            elif post[0] == "cgroup2":
+                v2 = True
+    return v1, v2
+
+
 def own_cgroups(pid):
-    """controller list -> path, from /proc/PID/cgroup."""
+    """controller list -> path, from /proc/PID/cgroup, for the hierarchies that are mounted (a v1
+    hierarchy unmounted while cgroups still pin it stays listed there, but no runtime can use it)."""
+    v1, v2 = _mounted_hierarchies()
     out = {}
     for line in read(f"/proc/{pid}/cgroup").splitlines():
         _, ctrl, path = line.split(":", 2)
-        out[ctrl] = path
+        if (ctrl == "" and v2) or (ctrl and any(set(ctrl.split(",")) <= m for m in v1)):
+            out[ctrl] = path
     return out
 
 
