@@ -224,16 +224,16 @@ RUN echo 'app:x:1500:1600:App:/home/app:/bin/sh' >> /etc/passwd && \\
 ARG LEVEL=3
 ENV MODE=prod
 USER app
-WORKDIR /home/app/work
+WORKDIR /home/app/proj
 RUN id > ids && echo "$HOME $MODE $LEVEL" > env && ls -ld . > perms
 """})
     build(store, ctx, "-t", "users:1")
     t = ImageTree(store, "users:1")
-    ids = t.read("/home/app/work/ids")
+    ids = t.read("/home/app/proj/ids")
     assert ids.startswith("uid=1500(app) gid=1600(appgrp) groups=") and "1700(extra)" in ids
-    assert t.read("/home/app/work/env") == "/home/app prod 3\n"
+    assert t.read("/home/app/proj/env") == "/home/app prod 3\n"
     # WORKDIR made the directory for the USER in effect (as BuildKit does), so that the RUN could write there
-    assert (t.stat("/home/app/work").st_uid, t.stat("/home/app/work").st_gid) == (1500, 1600)
+    assert (t.stat("/home/app/proj").st_uid, t.stat("/home/app/proj").st_gid) == (1500, 1600)
 
 
 def test_quotes_and_expansion_in_env_label_arg(store, tmp_path):
