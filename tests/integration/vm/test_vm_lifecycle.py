@@ -5,6 +5,7 @@ several checks. The store is per module (the image's ext4 disk is made once); ev
 removes its VMs, and the leak check verifies that no VM file, process or socket is left.
 """
 import os
+import shutil
 import signal
 import subprocess
 import tarfile
@@ -255,3 +256,31 @@ def test_image_with_its_own_kernel(hull, tag, tmp_path):
     hull.run("rmi", f"{tag}-kernel")
     assert not os.path.exists(os.path.dirname(kernel)), "the image's boot files go with the image"
 
+
+
+def test_boot_disk_through_uefi(hull, tag, tmp_path):
+    # A FAT disk with no boot loader: OVMF finds nothing to boot, starts its UEFI shell, and the
+    # shell runs startup.nsh, which starts the guest assets' kernel through its EFI stub with the
+    # initramfs and a command line. The guest's init marker and exit code show a stock Linux
+    # kernel booted through UEFI firmware end to end.
+    for tool in ("mkfs.vfat", "mcopy"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is missing (scripts/install-deps installs dosfstools and mtools)")
+    if not os.path.exists("/usr/share/ovmf/OVMF.fd"):
+        pytest.skip("/usr/share/ovmf/OVMF.fd is missing (scripts/install-deps installs ovmf)")
+    esp = tmp_path / "esp.img"
+    subprocess.run(["mkfs.vfat", "-C", "-n", "HULLESP", str(esp), str(48 << 10)], check=True,
+                   stdout=subprocess.DEVNULL)
+    nsh = tmp_path / "startup.nsh"
+    nsh.write_bytes(b"FS0:\\vmlinuz initrd=\\initrd.gz console=ttyS0 panic=-1 hull.modules=0\r\n")
+    for src, dst in ((nsh, "startup.nsh"), (os.path.join(vu.GUEST, "vmlinuz"), "vmlinuz"),
+                     (os.path.join(vu.GUEST, "initramfs.cpio.gz"), "initrd.gz")):
+        subprocess.run(["mcopy", "-i", str(esp), str(src), "::/" + dst], check=True)
+    p = hull.run("vm", "run", "-d", "--name", tag, "--boot-disk", esp, "--firmware", "uefi", "--memory", "256M")
+    assert "the disk boots through firmware (uefi), which only qemu has" in p.err
+    hull.wait_log(tag, "HULL-GUEST-INIT-OK", timeout=240)
+    log = hull.run("vm", "logs", tag).out
+    assert "EFI Internal Shell" in log and "efi: EFI v" in log, log[-2000:]
+    hull.wait_state(tag, lambda s: s["State"]["Status"] == "exited", timeout=120)
+    assert hull.inspect(tag)["State"]["ExitCode"] == 0
+    hull.run("vm", "rm", "-f", tag)
