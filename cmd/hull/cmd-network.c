@@ -376,6 +376,7 @@ int cmd_network_prune(struct cmd_context *c)
 static int vm_change(struct cmd_context *c, bool connect)
 {
         _cleanup_workload_ struct workload *w = NULL;
+        _cleanup_free_ char *note = NULL;
         int r;
 
         if ((r = vm_lookup(c->engine, c->argv[1], &w)) < 0) {
@@ -384,10 +385,12 @@ static int vm_change(struct cmd_context *c, bool connect)
         }
         r = vm_net_change(c->engine, w, c->argv[0], connect, connect ? cmd_opt(c, "ip") : NULL,
                           connect ? cmd_opt(c, "ip6") : NULL, connect ? cmd_opt(c, "mac-address") : NULL,
-                          connect ? cmd_opt_all(c, "alias") : NULL);
+                          connect ? cmd_opt_all(c, "alias") : NULL, &note);
         if (r < 0)
                 return cmd_fail(r, "%s vm %s %s network '%s'", connect ? "connecting" : "disconnecting", w->name,
                                 connect ? "to" : "from", c->argv[0]);
+        if (note)
+                fprintf(stderr, "hull: %s\n", note);
         return 1;
 }
 

@@ -70,6 +70,9 @@ struct request {
         char *workdir, *user;
         bool terminal;
         unsigned short rows, cols;
+        char nic_type; /* VMX_NIC_UP or VMX_NIC_DOWN instead of a process; 0: none */
+        char *nic;     /* its payload */
+        size_t nic_len;
 };
 
 static void request_done(struct request *q)
@@ -78,6 +81,7 @@ static void request_done(struct request *q)
         strv_free(q->env);
         free(q->workdir);
         free(q->user);
+        free(q->nic);
 }
 
 /* Read frames up to RUN. 1: a request, 0: the host went away, -errno. */
@@ -137,6 +141,14 @@ static int read_request(int io, struct vmx_reader *rd, bool serial, struct reque
                         break;
                 case VMX_RUN:
                         return hello && q->argv ? 1 : -EPROTO;
+                case VMX_NIC_UP:
+                case VMX_NIC_DOWN:
+                        if (!hello)
+                                return -EPROTO;
+                        q->nic_type = type;
+                        q->nic_len = len;
+                        q->nic = TAKE_PTR(s);
+                        return 1;
                 default:
                         break;
                 }
@@ -326,6 +338,21 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
         return io < 0 || abandoned ? 0 : send_status(io, status);
 }
 
+/* A NIC request: configure or take down the NIC the host plugs in or is about to unplug. */
+static int nic_session(int io, const struct request *q)
+{
+        char err[256] = "";
+        int r;
+
+        if (q->nic_type == VMX_NIC_UP)
+                r = net_nic_up(q->nic, q->nic_len, err, sizeof(err));
+        else
+                r = net_nic_down(q->nic, err, sizeof(err));
+        if (r < 0)
+                vmx_send_str(io, VMX_FAIL, err);
+        return send_status(io, r < 0 ? 1 : 0);
+}
+
 static _noreturn_ void serve_serial(void)
 {
         static struct vmx_reader rd;
@@ -344,7 +371,9 @@ static _noreturn_ void serve_serial(void)
         for (;;) {
                 struct request q = {};
                 int r = read_request(io, &rd, true, &q);
-                if (r > 0)
+                if (r > 0 && q.nic_type)
+                        nic_session(io, &q);
+                else if (r > 0)
                         run_session(io, &rd, &q);
                 else if (r < 0)
                         rd.len = rd.consumed = 0;
@@ -372,7 +401,7 @@ static _noreturn_ void serve_vsock(void)
                         struct request q = {};
                         signal(SIGCHLD, SIG_DFL);
                         if (read_request(c, &rd, false, &q) > 0)
-                                run_session(c, &rd, &q);
+                                q.nic_type ? nic_session(c, &q) : run_session(c, &rd, &q);
                         _exit(0);
                 }
                 close(c);

@@ -33,6 +33,15 @@ static inline int ioctl_ctty(int fd)
 void net_setup(const struct vmconf *c);
 
 /*
+ * NIC hot-plug requests of the exec channel (vm-exec-proto.h): configure the NICs that doc (a
+ * vmconf document) names once they appear (up to NIC_WAIT_MS), or take the NIC with the MAC
+ * down. -errno with a message in err.
+ */
+#define NIC_WAIT_MS 15000
+int net_nic_up(const char *doc, size_t len, char *err, size_t size);
+int net_nic_down(const char *mac, char *err, size_t size);
+
+/*
  * In a forked child: drop to user ("UID[:GID]" or "root"), enter workdir, exec argv with env
  * (PATH searched). On failure, write errno (4 bytes) to err_fd when valid; returns (the caller
  * exits with 126 or 127).

@@ -224,3 +224,63 @@ void net_setup(const struct vmconf *c)
                         init_log("cannot write /etc/resolv.conf: %m");
         }
 }
+
+int net_nic_up(const char *doc, size_t len, char *err, size_t size)
+{
+        _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct vmconf c = {};
+        int r;
+
+        if (s < 0)
+                return -errno;
+        if ((r = vmconf_parse(doc, len, &c)) < 0) {
+                snprintf(err, size, "the NIC request is not a config document: %s", strerror(-r));
+                return r;
+        }
+        /* The host plugged the NIC in just before: the guest's hot-plug and virtio-net probe it in
+         * their own time. */
+        STRV_FOREACH (nic, c.nics) {
+                char mac[18], name[IF_NAMESIZE];
+                snprintf(mac, sizeof(mac), "%.17s", *nic);
+                for (int waited = 0; (r = if_by_mac(s, mac, name)) == -ENODEV && waited < NIC_WAIT_MS;
+                     waited += 50)
+                        usleep(50000);
+                if (r < 0) {
+                        snprintf(err, size, "no network interface with the MAC %s appeared within %d s", mac,
+                                 NIC_WAIT_MS / 1000);
+                        vmconf_done(&c);
+                        return r;
+                }
+        }
+        net_setup(&c);
+        vmconf_done(&c);
+        return 0;
+}
+
+int net_nic_down(const char *mac, char *err, size_t size)
+{
+        _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = {};
+        char name[IF_NAMESIZE];
+        int r;
+
+        if (s < 0)
+                return -errno;
+        /* Gone already (an earlier disconnect was interrupted after the unplug): nothing to do. */
+        if ((r = if_by_mac(s, mac, name)) == -ENODEV)
+                return 0;
+        if (r < 0) {
+                snprintf(err, size, "invalid MAC '%s'", mac);
+                return r;
+        }
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+                return -errno;
+        ifr.ifr_flags &= (short)~IFF_UP;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
+                r = -errno;
+                snprintf(err, size, "cannot take %s down: %s", name, strerror(-r));
+                return r;
+        }
+        return 0;
+}

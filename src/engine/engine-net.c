@@ -16,6 +16,7 @@
  * command of the engine detach them.
  */
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <sys/stat.h>
 
@@ -825,6 +826,17 @@ static int tap_from_attachment(const struct net_attachment *a, struct engine_net
         return 0;
 }
 
+/* A tap name is at most 15 bytes: "ht" and 12 digits of the id are unique enough on one node; the taps
+ * of further networks are "ht", 10 digits, '-' and their index (ids are hex: never the name of a first
+ * tap). */
+static void tap_name(const char *workload_id, size_t i, char ret[static 16])
+{
+        if (i == 0)
+                snprintf(ret, 16, "ht%.12s", workload_id);
+        else
+                snprintf(ret, 16, "ht%.10s-%zx", workload_id, i);
+}
+
 int engine_net_attach_taps(struct engine *e, const char *workload_id, const char *name,
                            const struct runspec *spec, const struct image_config *img, const char *dir,
                            uid_t tap_uid, gid_t tap_gid, struct engine_net_tap **ret, size_t *ret_n)
@@ -872,13 +884,7 @@ int engine_net_attach_taps(struct engine *e, const char *workload_id, const char
                         .expose = n == 0 && spec->publish_all && img ? img->exposed_ports : NULL,
                 };
                 attach_options_fill(&o, spec, spec->n_networks ? net : NULL);
-                /* A tap name is at most 15 bytes: "ht" and 12 digits of the id are unique enough on
-                 * one node; the taps of further networks are "ht", 10 digits, '-' and their index
-                 * (ids are hex: never the name of a first tap). */
-                if (n == 0)
-                        snprintf(tap, sizeof(tap), "ht%.12s", workload_id);
-                else
-                        snprintf(tap, sizeof(tap), "ht%.10s-%zx", workload_id, n);
+                tap_name(workload_id, n, tap);
                 if ((r = net_attach(ctx, &o, &l[n])) < 0)
                         goto fail;
         }
@@ -910,6 +916,83 @@ int engine_net_detach_tap(struct engine *e, const char *workload_id, const char 
 {
         _cleanup_free_ char *path = record_path(e, workload_id, dir);
         return path ? teardown_at(e, workload_id, path) : -ENOMEM;
+}
+
+static const char *attachment_str(struct json_object *a, const char *k);
+
+/* Whether a recorded attachment (or, with a running VM, anything on the host) has the tap's name. */
+static bool tap_taken(struct json_object *l, const char *tap)
+{
+        for (size_t i = 0; i < json_object_array_length(l); i++)
+                if (streq_ptr(attachment_str(json_object_array_get_idx(l, i), "host_ifname"), tap))
+                        return true;
+        return if_nametoindex(tap) > 0;
+}
+
+int engine_net_attach_tap_one(struct engine *e, const char *workload_id, const char *name,
+                              const struct runspec *spec, size_t i, const char *dir,
+                              struct engine_net_tap *ret)
+{
+        _cleanup_free_ char *path = record_path(e, workload_id, dir);
+        _cleanup_net_attachment_ struct net_attachment *a = NULL;
+        _cleanup_json_ struct json_object *l = NULL;
+        const struct runspec_network *net = &spec->networks[i];
+        struct net_ctx *ctx;
+        char tap[16];
+        size_t k = 0;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        if ((r = engine_net_ctx(e, &ctx)) < 0)
+                return r;
+        /* A VM that started on no network has no record: one before the tap, as at a start. */
+        if (access(path, F_OK) < 0 && (r = record_mark(path)) < 0)
+                return r;
+        if ((r = engine_net_attachments(e, workload_id, &l)) < 0)
+                return r;
+        /* The index of a network that was disconnected meanwhile may be free, its successor's not. */
+        do
+                tap_name(workload_id, k++, tap);
+        while (tap_taken(l, tap) && k < 256);
+        struct net_attach_options o = {
+                .network = net->name,
+                .endpoint = workload_id,
+                .kind = NET_ENDPOINT_TAP,
+                .netns_fd = -EBADF,
+                .ifname = tap,
+                .tap_uid = (uid_t)-1,
+                .tap_gid = (gid_t)-1,
+                .name = name,
+                .hostname = spec->hostname ?: name,
+        };
+        attach_options_fill(&o, spec, net);
+        if ((r = net_attach(ctx, &o, &a)) < 0)
+                return r;
+        /* A connect never publishes: ports belong to the first network of a start. */
+        if ((r = record_add(e, workload_id, a)) < 0 || (r = tap_from_attachment(a, ret)) < 0) {
+                char msg[1024];
+                snprintf(msg, sizeof(msg), "%s", err_msg(r));
+                if (net_detach(ctx, net->name, workload_id) < 0 ||
+                    record_drop(e, workload_id, net->name) < 0)
+                        err_clear();
+                return err_set(r, "%s", msg);
+        }
+        return 0;
+}
+
+int engine_net_detach_one(struct engine *e, const char *workload_id, const char *network)
+{
+        struct net_ctx *ctx;
+        int r;
+
+        if ((r = engine_net_ctx(e, &ctx)) < 0)
+                return r;
+        r = net_detach(ctx, network, workload_id);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        err_clear();
+        return record_drop(e, workload_id, network);
 }
 
 /* ------------------------------------------------------------------ inspect */

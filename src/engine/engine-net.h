@@ -126,3 +126,12 @@ int engine_net_attach_taps(struct engine *e, const char *workload_id, const char
                            const struct runspec *spec, const struct image_config *img, const char *dir,
                            uid_t tap_uid, gid_t tap_gid, struct engine_net_tap **ret, size_t *ret_n);
 int engine_net_detach_tap(struct engine *e, const char *workload_id, const char *dir);
+/*
+ * NIC hot-plug of a running VM (vm-hotplug.c): attach it to spec's network i only, with a tap whose
+ * name no attachment of the VM has, and add it to the record in dir (made when the VM had none).
+ * engine_net_detach_one() takes one network off the VM and its record (nothing to detach: 0).
+ */
+int engine_net_attach_tap_one(struct engine *e, const char *workload_id, const char *name,
+                              const struct runspec *spec, size_t i, const char *dir,
+                              struct engine_net_tap *ret);
+int engine_net_detach_one(struct engine *e, const char *workload_id, const char *network);

@@ -70,6 +70,25 @@ bool vmx_skip_to_hello(struct vmx_reader *r)
         return false;
 }
 
+static int hex_digit(char c)
+{
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+}
+
+int vmx_parse_mac(const char *s, uint8_t mac[6])
+{
+        for (int i = 0; i < 6; i++, s += 3) {
+                int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+                if (lo < 0 || s[2] != (i == 5 ? 0 : ':'))
+                        return -EINVAL;
+                mac[i] = (uint8_t)(hi << 4 | lo);
+        }
+        return 0;
+}
+
 int vmx_send(int fd, char type, const void *payload, uint32_t len)
 {
         uint8_t h[VMX_HEADER];

@@ -13,6 +13,13 @@
  * and ends the session with STATUS (decimal: the exit code, 128+N after signal N), after
  * FAIL (a message) when the process could not be started (STATUS 126 or 127).
  *
+ * Instead of a process, a session may carry one NIC request (`hull network connect|disconnect`
+ * of a running VM, docs/vm.md): NIC_UP, whose payload is a vmconf document (vmconf.h) with the
+ * new NIC's `nic` line and, for the VM's first network, its gateway, gateway6, resolv_conf and
+ * hosts; the guest waits for a NIC with that MAC to appear (the VMM plugged it in just before)
+ * and configures it as at boot. NIC_DOWN, payload a MAC: that NIC goes down before the VMM
+ * unplugs it. The guest answers STATUS 0, or FAIL (a message) and STATUS 1.
+ *
  * Dependencies: libc and src/lib/util.c (the guest init links it statically).
  */
 #pragma once
@@ -35,6 +42,8 @@
 #define VMX_STDERR      'x'
 #define VMX_STATUS      's'
 #define VMX_FAIL        'f'
+#define VMX_NIC_UP      'N'
+#define VMX_NIC_DOWN    'D'
 
 #define VMX_MAGIC       "HULLX1"
 #define VMX_HEADER      5
@@ -69,6 +78,8 @@ int vmx_fill(struct vmx_reader *r, int fd);
 int vmx_next(struct vmx_reader *r, char *ret_type, const uint8_t **ret_payload, uint32_t *ret_len);
 /* Drop every byte before the first HELLO frame; true when the buffer now starts with one. */
 bool vmx_skip_to_hello(struct vmx_reader *r);
+/* "02:42:0a:59:00:05" into mac; -EINVAL unless six hex bytes separated by ':' and nothing else. */
+int vmx_parse_mac(const char *s, uint8_t mac[6]);
 /* Write one frame (blocking). */
 int vmx_send(int fd, char type, const void *payload, uint32_t len);
 int vmx_send_str(int fd, char type, const char *s);

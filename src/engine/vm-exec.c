@@ -112,6 +112,75 @@ static int handshake(int fd, struct vmx_reader *rd, int64_t deadline)
         }
 }
 
+/* A session with the guest init, HELLOs exchanged. */
+static int session_open(const char *dir, enum vmm_kind kind, int64_t deadline, struct vmx_reader *rd,
+                        int *ret_fd)
+{
+        for (;;) {
+                _cleanup_close_ int fd = -EBADF;
+                int r;
+
+                if ((r = exec_connect(dir, kind, deadline, &fd)) < 0)
+                        return r;
+                r = handshake(fd, rd, deadline);
+                if (r >= 0) {
+                        *ret_fd = TAKE_FD(fd);
+                        return 0;
+                }
+                /* hull-vmm may take the connection and then reset it while the guest's init is not
+                 * listening yet: start over on a new one. */
+                if ((r != -ECONNRESET && r != -EPIPE) || mono_ms() > deadline)
+                        return r;
+                err_clear();
+                rd->len = rd->consumed = 0;
+                usleep(HELLO_INTERVAL_MS * 1000);
+        }
+}
+
+int vm_exec_nic(const char *dir, enum vmm_kind kind, char type, const void *payload, size_t len,
+                int timeout_ms)
+{
+        _cleanup_free_ struct vmx_reader *rd = calloc(1, sizeof(*rd));
+        _cleanup_close_ int fd = -EBADF;
+        int64_t deadline = mono_ms() + timeout_ms;
+        int r, failed = 0;
+
+        if (!rd)
+                return -ENOMEM;
+        signal(SIGPIPE, SIG_IGN);
+        if ((r = session_open(dir, kind, deadline, rd, &fd)) < 0 ||
+            (r = vmx_send(fd, type, payload, (uint32_t)len)) < 0)
+                return r;
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                const uint8_t *pl;
+                uint32_t n;
+                char t;
+
+                while ((r = vmx_next(rd, &t, &pl, &n)) > 0) {
+                        if (t == VMX_FAIL)
+                                failed = err_set(-EIO, "%.*s", (int)n, (const char *)pl);
+                        else if (t == VMX_STATUS)
+                                return failed < 0 ? failed
+                                       : n == 1 && pl[0] == '0'
+                                               ? 0
+                                               : err_set(-EIO, "%s",
+                                                         "the guest init refused the NIC request");
+                }
+                if (r < 0)
+                        return err_set(r, "the VM's exec channel sent a malformed frame");
+                int64_t left = deadline - mono_ms();
+                if (left <= 0)
+                        return err_set(-ETIMEDOUT,
+                                       "the guest init did not answer the NIC request within %d s",
+                                       timeout_ms / 1000);
+                if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+                        return -errno;
+                if (p.revents && (r = vmx_fill(rd, fd)) <= 0)
+                        return r < 0 ? r : err_set(-ECONNRESET, "%s", "the VM's exec channel closed");
+        }
+}
+
 int vm_exec(struct engine *e, const struct workload *w, const struct vm_exec_options *o, int *ret_code)
 {
         _cleanup_free_ char *dir = vm_dir(e, w->id);
@@ -135,21 +204,8 @@ int vm_exec(struct engine *e, const struct workload *w, const struct vm_exec_opt
         signal(SIGPIPE, SIG_IGN);
         if ((r = vm_launch_kind(dir, &kind)) < 0)
                 return r;
-        for (;;) {
-                if ((r = exec_connect(dir, kind, deadline, &fd)) < 0)
-                        return r;
-                r = handshake(fd, rd, deadline);
-                if (r >= 0)
-                        break;
-                /* hull-vmm may take the connection and then reset it while the guest's init is not
-                 * listening yet: start over on a new one. */
-                if ((r != -ECONNRESET && r != -EPIPE) || mono_ms() > deadline)
-                        return r;
-                err_clear();
-                fd = safe_close(fd);
-                rd->len = rd->consumed = 0;
-                usleep(HELLO_INTERVAL_MS * 1000);
-        }
+        if ((r = session_open(dir, kind, deadline, rd, &fd)) < 0)
+                return r;
         STRV_FOREACH (a, o->argv)
                 if ((r = vmx_send_str(fd, VMX_ARG, *a)) < 0)
                         return r;

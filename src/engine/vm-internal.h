@@ -63,3 +63,26 @@ int vm_net_undo(struct engine *e, const char *id, const char *dir, int r);
 /* The run is over: detach. Unless wait, not while a command holds the VM's lock (it attaches or
  * detaches itself). */
 int vm_net_release(struct engine *e, const char *id, const char *dir, bool wait);
+
+/* The row's spec becomes s (the workloads table and w->spec). */
+int vm_spec_save(struct engine *e, struct workload *w, const struct vm_spec *s);
+
+/* A session of the exec channel that carries a NIC request (VMX_NIC_UP, VMX_NIC_DOWN of
+ * vm-exec-proto.h) to hull's guest init; its answer within timeout_ms. */
+int vm_exec_nic(const char *dir, enum vmm_kind kind, char type, const void *payload, size_t len,
+                int timeout_ms);
+
+/*
+ * NIC hot-plug (vm-hotplug.c), the VM's lock held and the VM running under kind: s is the spec with
+ * network added (connect) or removed (disconnect). A note for the user (malloc'd, one line) through
+ * ret_note when the guest has to do something itself.
+ */
+#define VM_HOTPLUG_FILE "hotplug"
+int vm_hotplug_connect(struct engine *e, struct workload *w, const char *dir, enum vmm_kind kind,
+                       struct vm_spec *s, const char *network, char **ret_note);
+int vm_hotplug_disconnect(struct engine *e, struct workload *w, const char *dir, enum vmm_kind kind,
+                          struct vm_spec *s, const char *network);
+/* Finish or undo what an interrupted connect or disconnect left (its intent file): what the spec
+ * says wins. running: whether the VM runs (else the end of its run undid the rest). */
+int vm_hotplug_repair(struct engine *e, struct workload *w, const char *dir, enum vmm_kind kind,
+                      bool running);

@@ -513,8 +513,9 @@ int vm_start(struct engine *e, struct workload *w, bool attach, struct vm_start_
                 return r;
         /* What a previous run left: its stop request, its status, sockets of a killed VMM. The status
          * goes before the attach: a command waiting to detach the old run checks it under the lock. */
-        static const char *const stale[] = {VM_STOP_FILE,  STATUS_FILE,     VMM_SOCK,
-                                            VMM_EXEC_SOCK, VM_CONSOLE_SOCK, "qmp-events.sock"};
+        static const char *const stale[] = {VM_STOP_FILE,   STATUS_FILE,     VMM_SOCK,
+                                            VMM_EXEC_SOCK,  VM_CONSOLE_SOCK, "qmp-events.sock",
+                                            VM_HOTPLUG_FILE};
         for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
                 _cleanup_free_ char *p = strdup_printf("%s/%s", dir, stale[i]);
                 if (p)
@@ -605,22 +606,55 @@ int vm_list(struct engine *e, struct workload ***ret, size_t *ret_n)
         return engine_list_kind(e, VM_KIND, vm_refresh, ret, ret_n);
 }
 
-/*
- * `network connect|disconnect NETWORK VM`: the VM's networks as of its next start (a running VM
- * gets no NIC plugged in or out: refused). Under the VM's lock, as a start.
- */
-int vm_net_change(struct engine *e, struct workload *w, const char *network, bool connect, const char *ip,
-                  const char *ip6, const char *mac, char *const *aliases)
+int vm_spec_save(struct engine *e, struct workload *w, const struct vm_spec *s)
 {
-        _cleanup_free_ char *dir = vm_dir(e, w->id), *json = NULL;
-        _cleanup_(vm_spec_done) struct vm_spec s = {};
-        _cleanup_close_ int lock = -EBADF;
+        _cleanup_free_ char *json = NULL;
         int r;
 
+        if ((r = vm_spec_to_json(s, &json)) < 0 || (r = workload_set_spec(e->db, w->id, json)) < 0)
+                return r;
+        free(w->spec);
+        w->spec = TAKE_PTR(json);
+        return 0;
+}
+
+/*
+ * `network connect|disconnect NETWORK VM`, under the VM's lock as a start: the VM's networks as of
+ * its next start, and at once for a running VM under QEMU (NIC hot-plug, vm-hotplug.c).
+ */
+int vm_net_change(struct engine *e, struct workload *w, const char *network, bool connect, const char *ip,
+                  const char *ip6, const char *mac, char *const *aliases, char **ret_note)
+{
+        _cleanup_free_ char *dir = vm_dir(e, w->id);
+        _cleanup_(vm_spec_done) struct vm_spec s = {};
+        _cleanup_close_ int lock = -EBADF;
+        enum vmm_kind kind = _VMM_KIND_INVALID;
+        bool running;
+        int r;
+
+        *ret_note = NULL;
         if (!dir)
                 return -ENOMEM;
-        r = lock_stopped(e, w, dir, "is running: its NICs are those of its start (stop it first)", &lock);
-        if (r < 0)
+        if ((r = vm_lock(dir, &lock)) < 0 || (r = vm_refresh(e, w)) < 0)
+                return r;
+        running = w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_PAUSED ||
+                  w->state == WORKLOAD_RESTARTING;
+        if (running) {
+                if (w->state != WORKLOAD_RUNNING)
+                        return err_set(
+                                -EBUSY,
+                                "vm '%s' is %s: its NICs change while it runs (or once it is stopped)",
+                                w->name, w->state == WORKLOAD_PAUSED ? "paused" : "restarting");
+                if ((r = vm_launch_kind(dir, &kind)) < 0)
+                        return r;
+                if (kind == VMM_HULL)
+                        return err_set(
+                                -EOPNOTSUPP,
+                                "vm '%s' runs under hull-vmm, which cannot plug NICs in or out: stop it "
+                                "first (its networks change as of its next start)",
+                                w->name);
+        }
+        if ((r = vm_hotplug_repair(e, w, dir, kind, running)) < 0)
                 return r;
         if ((r = vm_spec_from_json(w->spec, &s)) < 0)
                 return r;
@@ -653,11 +687,11 @@ int vm_net_change(struct engine *e, struct workload *w, const char *network, boo
                                 return -ENOMEM;
                 }
         }
-        if ((r = vm_spec_to_json(&s, &json)) < 0 || (r = workload_set_spec(e->db, w->id, json)) < 0)
-                return r;
-        free(w->spec);
-        w->spec = TAKE_PTR(json);
-        return 0;
+        if (!running)
+                return vm_spec_save(e, w, &s);
+        if (connect)
+                return vm_hotplug_connect(e, w, dir, kind, &s, network, ret_note);
+        return vm_hotplug_disconnect(e, w, dir, kind, &s, network);
 }
 
 int vm_lookup(struct engine *e, const char *name_or_id, struct workload **ret)

@@ -115,9 +115,13 @@ int vm_refresh(struct engine *e, struct workload *w);
 int vm_list(struct engine *e, struct workload ***ret, size_t *ret_n);
 /* By name, id or id prefix; -ENOENT "no such vm 'x'" (a container's name says so). */
 int vm_lookup(struct engine *e, const char *name_or_id, struct workload **ret);
-/* `network connect` (connect) or `disconnect` of a stopped VM: its networks from its next start. */
+/*
+ * `network connect` (connect) or `disconnect`: the VM's networks from its next start, and at once
+ * for a running VM under QEMU (NIC hot-plug; hull-vmm refuses). A line for the user through
+ * ret_note (malloc'd, NULL: none) when the guest must configure a new NIC itself.
+ */
 int vm_net_change(struct engine *e, struct workload *w, const char *network, bool connect, const char *ip,
-                  const char *ip6, const char *mac, char *const *aliases);
+                  const char *ip6, const char *mac, char *const *aliases, char **ret_note);
 /* <root>/vms/<id> (malloc'd). */
 char *vm_dir(struct engine *e, const char *id);
 

@@ -20,6 +20,9 @@ struct vmm_backend_ops {
         int (*request)(const char *dir, enum vmm_request req, char **ret_state);
         /* How a VMM that exited with code (not killed by a signal) ended. */
         enum vmm_exit (*exit_code)(int code, enum vmm_exit reported);
+        /* NIC hot-plug (NULL: the backend has none). */
+        int (*nic_plug)(const char *dir, char ***argv, const char *tap, const char *mac);
+        int (*nic_unplug)(const char *dir, char ***argv, const char *tap, int timeout_ms);
 };
 
 extern const struct vmm_backend_ops vmm_hull_ops, vmm_qemu_ops;

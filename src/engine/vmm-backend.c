@@ -220,3 +220,23 @@ enum vmm_exit vmm_backend_exit(enum vmm_kind kind, int wait_status, enum vmm_exi
                 return WTERMSIG(wait_status) == SIGKILL ? VMM_EXIT_FAILED : VMM_EXIT_STOPPED;
         return o ? o->exit_code(WEXITSTATUS(wait_status), reported) : VMM_EXIT_FAILED;
 }
+
+static int no_hotplug(enum vmm_kind kind)
+{
+        return err_set(-EOPNOTSUPP, "the VM runs under %s, which cannot plug NICs in or out: %s",
+                       kind == VMM_HULL ? "hull-vmm" : vmm_kind_to_string(kind) ?: "an unknown VMM",
+                       "stop it first (its networks change as of its next start)");
+}
+
+int vmm_backend_nic_plug(enum vmm_kind kind, const char *dir, char ***argv, const char *tap, const char *mac)
+{
+        const struct vmm_backend_ops *o = ops(kind);
+        return o && o->nic_plug ? o->nic_plug(dir, argv, tap, mac) : no_hotplug(kind);
+}
+
+int vmm_backend_nic_unplug(enum vmm_kind kind, const char *dir, char ***argv, const char *tap,
+                           int timeout_ms)
+{
+        const struct vmm_backend_ops *o = ops(kind);
+        return o && o->nic_unplug ? o->nic_unplug(dir, argv, tap, timeout_ms) : no_hotplug(kind);
+}

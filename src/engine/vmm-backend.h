@@ -57,8 +57,10 @@ const char *vmm_exit_to_string(enum vmm_exit e);
 
 #define VMM_DISKS_MAX 16
 #define VMM_NICS_MAX  8
-#define VMM_SOCK      "vmm.sock"
-#define VMM_EXEC_SOCK "exec.sock"
+/* QEMU: spare PCIe root ports each VM gets at start, one per NIC plugged in while it runs. */
+#define VMM_HOTPLUG_PORTS 4
+#define VMM_SOCK          "vmm.sock"
+#define VMM_EXEC_SOCK     "exec.sock"
 
 struct vmm_disk {
         const char *path;
@@ -134,6 +136,17 @@ int vmm_backend_request(enum vmm_kind kind, const char *dir, enum vmm_request re
  * reported (_VMM_EXIT_INVALID when none).
  */
 enum vmm_exit vmm_backend_exit(enum vmm_kind kind, int wait_status, enum vmm_exit reported);
+
+/*
+ * NIC hot-plug into the VMM running in dir (QEMU only; -EOPNOTSUPP with a message for hull-vmm):
+ * plug a virtio-net on tap with mac, or unplug tap's NIC once the guest released it (-ETIMEDOUT
+ * after timeout_ms). argv is the VMM's command line as the launch file keeps it: it gains or loses
+ * the NIC, so that a VMM the monitor restarts has the same NICs; the caller writes it back.
+ */
+int vmm_backend_nic_plug(enum vmm_kind kind, const char *dir, char ***argv, const char *tap,
+                         const char *mac);
+int vmm_backend_nic_unplug(enum vmm_kind kind, const char *dir, char ***argv, const char *tap,
+                           int timeout_ms);
 
 /* Probes, separated for tests and for `hull vm inspect`: true when the CPU offers vmx or svm. */
 bool vmm_host_has_hw_virt(void);

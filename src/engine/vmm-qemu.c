@@ -8,7 +8,11 @@
  * timer, MACHINE.md), -nodefaults so that the guest sees only what hull gives it: COM1 on
  * the process's stdio (the console), COM2 on a Unix socket (the exec channel; QEMU has no
  * vsock without /dev/vhost-vsock), virtio-blk disks on PCI in the order given (the guest
- * names them vda, vdb... in that order), a virtio-net on a tap. -no-reboot turns a guest
+ * names them vda, vdb... in that order), a virtio-net on a tap behind a PCIe root port of its
+ * own (q35's root bus pcie.0 takes no hot-plug: a NIC there could never be unplugged), and
+ * VMM_HOTPLUG_PORTS empty root ports for the NICs of `network connect` (QMP netdev_add and
+ * device_add; device_del, the DEVICE_DELETED event once the guest released the device, then
+ * netdev_del: docs/system/devices/net.rst, qapi/qdev.json). -no-reboot turns a guest
  * reboot into an exit, so that hull's monitor decides about restarts as with hull-vmm; the
  * SHUTDOWN event's "reason" (QAPI ShutdownCause) tells a reboot from a power-off.
  */
@@ -16,6 +20,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -50,6 +55,19 @@ static int add(char ***l, const char *fmt, ...)
                 s = NULL;
         va_end(ap);
         return s ? strv_push(l, s) : -ENOMEM;
+}
+
+/* A NIC on tap behind root port <port_prefix><port>: ids "nd-TAP" (netdev) and "nic-TAP" (device). */
+static int qemu_nic_args(char ***a, const char *tap, const char *mac, const char *port_prefix, size_t port)
+{
+        int r = 0;
+
+        r |= add(a, "-netdev");
+        r |= add(a, "tap,id=nd-%s,ifname=%s,script=no,downscript=no", tap, tap);
+        r |= add(a, "-device");
+        r |= add(a, "virtio-net-pci,id=nic-%s,netdev=nd-%s,bus=%s%zu%s%s", tap, tap, port_prefix, port,
+                 mac ? ",mac=" : "", mac ?: "");
+        return r;
 }
 
 static int qemu_argv(const struct vmm_choice *choice, const struct vmm_spec *spec, const char *binary,
@@ -120,14 +138,21 @@ static int qemu_argv(const struct vmm_choice *choice, const struct vmm_spec *spe
                 r |= add(&a, "virtio-blk-pci,drive=disk%zu,addr=0x%zx%s", i, 0x10 + i,
                          !spec->kernel && i == 0 ? ",bootindex=0" : "");
         }
+        /* Free root ports for `network connect` (q35's pcie.0 takes no hot-plug): slots 0x04 up. */
+        for (size_t i = 0; i < VMM_HOTPLUG_PORTS; i++) {
+                r |= add(&a, "-device");
+                r |= add(&a, "pcie-root-port,id=hp%zu,bus=pcie.0,addr=0x%zx,chassis=%zu", i, 0x04 + i,
+                         16 + i);
+        }
         for (size_t i = 0; i < spec->n_nics; i++) {
                 const char *mac = spec->macs[i];
-                r |= add(&a, "-netdev");
-                r |= add(&a, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i, spec->taps[i]);
+                /* Each NIC behind a root port of its own, so that any can be unplugged; ports in slots
+                 * from 0x08 up, in the order given: the guest's eth0, eth1... follow it (the spare
+                 * ports above are empty at boot). */
                 r |= add(&a, "-device");
-                /* Slots from 0x08 up, in the order given: the guest's eth0, eth1... follow it. */
-                r |= add(&a, "virtio-net-pci,netdev=net%zu,addr=0x%zx%s%s", i, 0x08 + i, mac ? ",mac=" : "",
-                         mac ?: "");
+                r |= add(&a, "pcie-root-port,id=np%zu,bus=pcie.0,addr=0x%zx,chassis=%zu", i, 0x08 + i,
+                         1 + i);
+                r |= qemu_nic_args(&a, spec->taps[i], mac, "np", i);
         }
         if (r < 0)
                 return -ENOMEM;
@@ -135,14 +160,36 @@ static int qemu_argv(const struct vmm_choice *choice, const struct vmm_spec *spe
         return 0;
 }
 
-static int qmp_command(int fd, const char *command, struct json_object **ret_return)
+/* A DEVICE_DELETED event for the device watch (NULL: none): QEMU sends it when the guest released it. */
+static bool is_deleted_event(struct json_object *o, const char *watch)
+{
+        struct json_object *ev, *data, *dev;
+
+        return watch && json_object_object_get_ex(o, "event", &ev) &&
+               streq(json_object_get_string(ev), "DEVICE_DELETED") &&
+               json_object_object_get_ex(o, "data", &data) &&
+               json_object_object_get_ex(data, "device", &dev) && streq(json_object_get_string(dev), watch);
+}
+
+/*
+ * Run command with args (may be NULL; taken). The error's QMP class (qapi/error.json:
+ * "DeviceNotFound", "GenericError") through ret_class when given, for callers that accept some;
+ * *deleted set when a DEVICE_DELETED event for watch arrives before the reply.
+ */
+static int qmp_execute(int fd, const char *command, struct json_object *args,
+                       struct json_object **ret_return, char *ret_class, size_t class_size,
+                       const char *watch, bool *deleted)
 {
         _cleanup_json_ struct json_object *req = json_object_new_object();
         int r;
 
-        if (!req)
+        if (!req) {
+                json_object_put(args);
                 return -ENOMEM;
+        }
         json_object_object_add(req, "execute", json_object_new_string(command));
+        if (args)
+                json_object_object_add(req, "arguments", args);
         if ((r = vmm_send_json(fd, req)) < 0)
                 return r;
         for (;;) {
@@ -151,8 +198,12 @@ static int qmp_command(int fd, const char *command, struct json_object **ret_ret
                 if ((r = vmm_read_json_line(fd, QMP_TIMEOUT_MS, &o)) < 0)
                         return r;
                 if (json_object_object_get_ex(o, "error", &v)) {
-                        struct json_object *desc = NULL;
+                        struct json_object *desc = NULL, *cls = NULL;
                         json_object_object_get_ex(v, "desc", &desc);
+                        json_object_object_get_ex(v, "class", &cls);
+                        if (ret_class)
+                                snprintf(ret_class, class_size, "%s",
+                                         cls ? json_object_get_string(cls) : "");
                         return err_set(-EIO, "qemu refused '%s': %s", command,
                                        desc ? json_object_get_string(desc) : "unknown error");
                 }
@@ -161,8 +212,15 @@ static int qmp_command(int fd, const char *command, struct json_object **ret_ret
                                 *ret_return = json_object_get(v);
                         return 0;
                 }
-                /* An event that arrived before the reply: not this caller's business. */
+                /* An event that arrived before the reply: not this caller's business, but for watch. */
+                if (deleted && is_deleted_event(o, watch))
+                        *deleted = true;
         }
+}
+
+static int qmp_command(int fd, const char *command, struct json_object **ret_return)
+{
+        return qmp_execute(fd, command, NULL, ret_return, NULL, 0, NULL, NULL);
 }
 
 static int qmp_connect(const char *dir, const char *name, int timeout_ms)
@@ -261,10 +319,168 @@ static enum vmm_exit qemu_exit_code(int code, enum vmm_exit reported)
         return reported >= 0 ? reported : VMM_EXIT_POWEROFF;
 }
 
+/* Whether arg (a -device value) has the option opt ("bus=hp0") among its comma-separated ones. */
+static bool has_option(const char *arg, const char *opt)
+{
+        size_t n = strlen(opt);
+
+        for (const char *p = strchr(arg, ','); p; p = strchr(p + 1, ','))
+                if (strncmp(p + 1, opt, n) == 0 && (p[1 + n] == ',' || p[1 + n] == 0))
+                        return true;
+        return false;
+}
+
+/* The first spare root port that no NIC of argv sits on. */
+static int free_port(char **argv)
+{
+        for (size_t p = 0; p < VMM_HOTPLUG_PORTS; p++) {
+                char opt[16];
+                bool used = false;
+
+                snprintf(opt, sizeof(opt), "bus=hp%zu", p);
+                STRV_FOREACH (a, argv)
+                        used = used || (startswith(*a, "virtio-net-pci,") && has_option(*a, opt));
+                if (!used)
+                        return (int)p;
+        }
+        return err_set(-ENOSPC,
+                       "the VM's %d spare PCIe root ports all hold a NIC plugged in since its start "
+                       "(a restart of the VM makes room)",
+                       VMM_HOTPLUG_PORTS);
+}
+
+static struct json_object *qmp_args(const char *k1, const char *v1, ...)
+{
+        struct json_object *o = json_object_new_object();
+        va_list ap;
+
+        va_start(ap, v1);
+        for (const char *k = k1, *v = v1; o && k;
+             k = va_arg(ap, const char *), v = k ? va_arg(ap, const char *) : NULL)
+                if (v && json_object_object_add(o, k, json_object_new_string(v)) < 0) {
+                        json_object_put(o);
+                        o = NULL;
+                }
+        va_end(ap);
+        return o;
+}
+
+/*
+ * NIC hot-plug (docs/vm.md "Networks"): the tap as a netdev (QMP netdev_add), then a virtio-net on a
+ * spare root port (device_add), which the guest's PCIe hot-plug (pciehp or ACPI) probes. argv (the
+ * launch file's) gains the same NIC, so that a VMM the monitor restarts has it cold-plugged.
+ */
+static int qemu_nic_plug(const char *dir, char ***argv, const char *tap, const char *mac)
+{
+        _cleanup_free_ char *nd = strdup_printf("nd-%s", tap), *nic = strdup_printf("nic-%s", tap);
+        _cleanup_close_ int fd = -EBADF;
+        char bus[16];
+        int port, r;
+
+        if (!nd || !nic)
+                return -ENOMEM;
+        if ((port = free_port(*argv)) < 0)
+                return port;
+        snprintf(bus, sizeof(bus), "hp%d", port);
+        if ((fd = qmp_connect(dir, VMM_SOCK, 1000)) < 0)
+                return fd;
+        r = qmp_execute(
+                fd, "netdev_add",
+                qmp_args("type", "tap", "id", nd, "ifname", tap, "script", "no", "downscript", "no", NULL),
+                NULL, NULL, 0, NULL, NULL);
+        if (r < 0)
+                return r;
+        r = qmp_execute(
+                fd, "device_add",
+                qmp_args("driver", "virtio-net-pci", "id", nic, "netdev", nd, "bus", bus, "mac", mac, NULL),
+                NULL, NULL, 0, NULL, NULL);
+        if (r < 0) {
+                char msg[1024];
+                snprintf(msg, sizeof(msg), "%s", err_msg(r));
+                (void)qmp_execute(fd, "netdev_del", qmp_args("id", nd, NULL), NULL, NULL, 0, NULL, NULL);
+                return err_set(r, "%s", msg);
+        }
+        return qemu_nic_args(argv, tap, mac, "hp", (size_t)port) < 0 ? -ENOMEM : 0;
+}
+
+/* Drop the -netdev and -device pairs of tap's NIC from argv. */
+static void drop_nic_args(char **argv, const char *tap)
+{
+        _cleanup_free_ char *nd = strdup_printf("id=nd-%s", tap), *nic = strdup_printf("id=nic-%s", tap);
+        size_t j = 0;
+
+        if (!nd || !nic)
+                return;
+        for (size_t i = 0; argv[i]; i++) {
+                if (argv[i + 1] && ((streq(argv[i], "-netdev") && has_option(argv[i + 1], nd)) ||
+                                    (streq(argv[i], "-device") && has_option(argv[i + 1], nic)))) {
+                        free(argv[i]);
+                        free(argv[++i]);
+                        continue;
+                }
+                argv[j++] = argv[i];
+        }
+        argv[j] = NULL;
+}
+
+/*
+ * Unplug tap's NIC: device_del asks the guest to release it (an ACPI or PCIe attention event the
+ * guest's OS must answer), DEVICE_DELETED says it did; then netdev_del closes the tap. A device QEMU
+ * does not know (an interrupted plug or unplug) counts as unplugged.
+ */
+static int qemu_nic_unplug(const char *dir, char ***argv, const char *tap, int timeout_ms)
+{
+        _cleanup_free_ char *nd = strdup_printf("nd-%s", tap), *nic = strdup_printf("nic-%s", tap);
+        _cleanup_close_ int fd = -EBADF;
+        bool deleted = false;
+        char cls[64] = "";
+        int r;
+
+        if (!nd || !nic)
+                return -ENOMEM;
+        if ((fd = qmp_connect(dir, VMM_SOCK, 1000)) < 0)
+                return fd;
+        r = qmp_execute(fd, "device_del", qmp_args("id", nic, NULL), NULL, cls, sizeof(cls), nic, &deleted);
+        if (r < 0 && !streq(cls, "DeviceNotFound"))
+                return r;
+        if (r < 0) {
+                err_clear();
+                deleted = true;
+        }
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (!deleted) {
+                _cleanup_json_ struct json_object *o = NULL;
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                int64_t left =
+                        timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+                if (left <= 0)
+                        return err_set(-ETIMEDOUT,
+                                       "the guest did not release its NIC on tap %s within %d s "
+                                       "(its OS must answer PCIe hot-unplug)",
+                                       tap, timeout_ms / 1000);
+                r = vmm_read_json_line(fd, (int)left, &o);
+                if (r == -ETIMEDOUT) {
+                        err_clear();
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                deleted = is_deleted_event(o, nic);
+        }
+        /* Gone already when an earlier unplug was interrupted after it. */
+        if (qmp_execute(fd, "netdev_del", qmp_args("id", nd, NULL), NULL, NULL, 0, NULL, NULL) < 0)
+                err_clear();
+        drop_nic_args(*argv, tap);
+        return 0;
+}
+
 const struct vmm_backend_ops vmm_qemu_ops = {
         .argv = qemu_argv,
         .connect = qemu_connect,
         .read_events = qemu_read_events,
         .request = qemu_request,
         .exit_code = qemu_exit_code,
+        .nic_plug = qemu_nic_plug,
+        .nic_unplug = qemu_nic_unplug,
 };

@@ -2,9 +2,15 @@
 /*
  * test-vm.c - the parts of hull's VM support that need no VM: the config disk's document
  * (vmconf), the exec protocol's framing (vmx), the VM spec's JSON and option parsing, the
- * VMM backends' command lines and exit mapping, restart policies.
+ * VMM backends' command lines and exit mapping, restart policies, NIC hot-plug against a QMP
+ * server played by a child process.
  */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +29,8 @@ TEST(vmconf_roundtrip)
         char *argv[] = {(char *)"sh", (char *)"-c", (char *)"echo 'a b'\nexit 3", NULL};
         char *env[] = {(char *)"A=1", (char *)"B=x y", NULL};
         char *mounts[] = {(char *)"/dev/vdc /data", NULL};
-        char *nics[] = {(char *)"02:42:0a:00:00:02 10.0.0.2/24", (char *)"02:42:0a:01:00:07 10.1.0.7/16", NULL};
+        char *nics[] = {(char *)"02:42:0a:00:00:02 10.0.0.2/24", (char *)"02:42:0a:01:00:07 10.1.0.7/16",
+                        NULL};
         struct vmconf c = {.hostname = (char *)"h1",
                            .ssh_keys = keys,
                            .argv = argv,
@@ -153,6 +160,38 @@ TEST(vmx_skip_to_hello)
         close(sp[1]);
 }
 
+TEST(vmx_parse_mac)
+{
+        uint8_t m[6];
+
+        ASSERT_OK(vmx_parse_mac("02:42:0a:61:00:Fe", m));
+        ASSERT_TRUE(m[0] == 0x02 && m[2] == 0x0a && m[5] == 0xfe);
+        static const char *const bad[] = {"",
+                                          "02:42:0a:61:00",
+                                          "02:42:0a:61:00:fe:",
+                                          "02:42:0a:61:00:fe ",
+                                          "02-42-0a-61-00-fe",
+                                          "2:42:0a:61:00:fe0",
+                                          "02:42:0a:61:00:g0"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ASSERT_ERR(vmx_parse_mac(bad[i], m), -EINVAL);
+}
+
+TEST(nic_hotplug_refused_by_hull_vmm)
+{
+        _cleanup_strv_free_ char **argv = NULL;
+
+        ASSERT_OK(strv_extend(&argv, "hull-vmm"));
+        ASSERT_ERR(vmm_backend_nic_plug(VMM_HULL, "/nonexistent", &argv, "ht0", "02:42:0a:61:00:05"),
+                   -EOPNOTSUPP);
+        ASSERT_CONTAINS(err_msg(-EOPNOTSUPP), "hull-vmm");
+        ASSERT_CONTAINS(err_msg(-EOPNOTSUPP), "next start");
+        err_clear();
+        ASSERT_ERR(vmm_backend_nic_unplug(VMM_HULL, "/nonexistent", &argv, "ht0", 10), -EOPNOTSUPP);
+        err_clear();
+        ASSERT_TRUE(strv_length(argv) == 1);
+}
+
 TEST(vm_spec_json_roundtrip)
 {
         _cleanup_(vm_spec_done) struct vm_spec s = {}, t = {};
@@ -273,11 +312,22 @@ TEST(qemu_command_line)
         ASSERT_TRUE(has_arg(a, "unix:" VMM_SOCK ",server=on,wait=off"));
         ASSERT_TRUE(has_arg(a, "socket,id=exec,path=" VMM_EXEC_SOCK ",server=on,wait=off"));
         /* A VM on a hull network: the engine's persistent tap, no helper scripts (vm-net.c). */
-        ASSERT_TRUE(has_arg(a, "tap,id=net0,ifname=ht0123456789ab,script=no,downscript=no"));
-        ASSERT_TRUE(has_arg(a, "virtio-net-pci,netdev=net0,addr=0x8,mac=02:42:0a:59:00:05"));
-        /* A second network: its own tap, the next slot (the guest's eth1). */
-        ASSERT_TRUE(has_arg(a, "tap,id=net1,ifname=ht0123456789-1,script=no,downscript=no"));
-        ASSERT_TRUE(has_arg(a, "virtio-net-pci,netdev=net1,addr=0x9"));
+        ASSERT_TRUE(has_arg(a, "tap,id=nd-ht0123456789ab,ifname=ht0123456789ab,script=no,downscript=no"));
+        /* Each NIC behind a root port of its own (unpluggable), ports in slots 0x08 up. */
+        ASSERT_TRUE(has_arg(a, "pcie-root-port,id=np0,bus=pcie.0,addr=0x8,chassis=1"));
+        ASSERT_TRUE(has_arg(a, "virtio-net-pci,id=nic-ht0123456789ab,netdev=nd-ht0123456789ab,bus=np0,mac="
+                               "02:42:0a:59:00:05"));
+        /* A second network: its own tap, the next port (the guest's eth1). */
+        ASSERT_TRUE(has_arg(a, "tap,id=nd-ht0123456789-1,ifname=ht0123456789-1,script=no,downscript=no"));
+        ASSERT_TRUE(has_arg(a, "pcie-root-port,id=np1,bus=pcie.0,addr=0x9,chassis=2"));
+        ASSERT_TRUE(has_arg(a, "virtio-net-pci,id=nic-ht0123456789-1,netdev=nd-ht0123456789-1,bus=np1"));
+        /* The spare root ports of NIC hot-plug, slots 0x04 to 0x07. */
+        for (int i = 0; i < VMM_HOTPLUG_PORTS; i++) {
+                char port[64];
+                snprintf(port, sizeof(port), "pcie-root-port,id=hp%d,bus=pcie.0,addr=0x%x,chassis=%d", i,
+                         4 + i, 16 + i);
+                ASSERT_TRUE(has_arg(a, port));
+        }
         strv_free(TAKE_PTR(a));
 
         /* A firmware boot: no -kernel, the first disk boots. */
@@ -288,6 +338,117 @@ TEST(qemu_command_line)
         ASSERT_OK(vmm_backend_argv(&tcg, &s, NULL, &a));
         ASSERT_FALSE(has_arg(a, "-kernel"));
         ASSERT_TRUE(has_arg(a, "virtio-blk-pci,drive=disk0,addr=0x10,bootindex=0"));
+}
+
+/*
+ * QEMU's side of QMP, as far as NIC hot-plug uses it: the greeting, a return for each command, the
+ * DEVICE_DELETED event after device_del (unless release is false: a guest that ignores the unplug),
+ * DeviceNotFound for device_del of "nic-gone".
+ */
+static _noreturn_ void fake_qmp(int listen_fd, bool release)
+{
+        for (;;) {
+                int c = accept(listen_fd, NULL, NULL);
+                FILE *f = c >= 0 ? fdopen(c, "r+") : NULL;
+                char line[4096];
+
+                if (!f)
+                        _exit(1);
+                setvbuf(f, NULL, _IONBF, 0);
+                fprintf(f, "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n");
+                while (fgets(line, sizeof(line), f)) {
+                        if (strstr(line, "device_del") && strstr(line, "nic-gone"))
+                                fprintf(f, "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": "
+                                           "\"no\"}}\r\n");
+                        else
+                                fprintf(f, "{\"return\": {}}\r\n");
+                        const char *id = strstr(line, "nic-");
+                        if (strstr(line, "device_del") && release && id)
+                                fprintf(f,
+                                        "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": "
+                                        "\"%.*s\"}}\r\n",
+                                        (int)strcspn(id, "\""), id);
+                }
+                fclose(f);
+        }
+}
+
+static pid_t fake_qmp_start(const char *dir, bool release)
+{
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        pid_t pid;
+
+        snprintf(a.sun_path, sizeof(a.sun_path), "%s/" VMM_SOCK, dir);
+        unlink(a.sun_path);
+        if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 4) < 0)
+                return -1;
+        pid = fork();
+        if (pid == 0)
+                fake_qmp(s, release);
+        close(s);
+        return pid;
+}
+
+static void fake_qmp_stop(pid_t pid)
+{
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+}
+
+TEST(qemu_nic_hotplug)
+{
+        char dir[] = "/tmp/hull-test-qmp-XXXXXX";
+        struct vmm_spec s = {
+                .kernel = "/k", .memory = 256ULL << 20, .taps = {"htaaaaaaaaaaaa"}, .n_nics = 1};
+        struct vmm_choice tcg = {.kind = VMM_QEMU};
+        _cleanup_strv_free_ char **a = NULL;
+        size_t n0;
+        pid_t pid;
+
+        ASSERT_TRUE(mkdtemp(dir) != NULL);
+        ASSERT_OK(vmm_backend_argv(&tcg, &s, NULL, &a));
+        n0 = strv_length(a);
+        ASSERT_TRUE((pid = fake_qmp_start(dir, true)) > 0);
+        /* Each plug takes the next spare port, and the command line gains the NIC. */
+        for (int i = 0; i < VMM_HOTPLUG_PORTS; i++) {
+                char tap[16], dev[128];
+                snprintf(tap, sizeof(tap), "htaaaaaaaaaa-%d", i + 1);
+                ASSERT_OK(vmm_backend_nic_plug(VMM_QEMU, dir, &a, tap, "02:42:0a:61:00:09"));
+                snprintf(dev, sizeof(dev),
+                         "virtio-net-pci,id=nic-%s,netdev=nd-%s,bus=hp%d,mac=02:42:0a:61:00:09", tap, tap,
+                         i);
+                ASSERT_TRUE(has_arg(a, dev));
+        }
+        ASSERT_EQ(strv_length(a), n0 + 4 * VMM_HOTPLUG_PORTS);
+        /* No spare port left: refused, saying why. */
+        ASSERT_ERR(vmm_backend_nic_plug(VMM_QEMU, dir, &a, "htaaaaaaaaaa-9", "02:42:0a:61:00:0a"), -ENOSPC);
+        ASSERT_CONTAINS(err_msg(-ENOSPC), "spare PCIe root ports");
+        err_clear();
+        /* An unplug frees its port for the next plug; a cold-plugged NIC can go too. */
+        ASSERT_OK(vmm_backend_nic_unplug(VMM_QEMU, dir, &a, "htaaaaaaaaaa-2", 5000));
+        ASSERT_FALSE(has_arg(a, "tap,id=nd-htaaaaaaaaaa-2,ifname=htaaaaaaaaaa-2,script=no,downscript=no"));
+        ASSERT_OK(vmm_backend_nic_plug(VMM_QEMU, dir, &a, "htaaaaaaaaaa-5", "02:42:0a:61:00:0b"));
+        ASSERT_TRUE(has_arg(a, "virtio-net-pci,id=nic-htaaaaaaaaaa-5,netdev=nd-htaaaaaaaaaa-5,bus=hp1,"
+                               "mac=02:42:0a:61:00:0b"));
+        ASSERT_OK(vmm_backend_nic_unplug(VMM_QEMU, dir, &a, "htaaaaaaaaaaaa", 5000));
+        ASSERT_FALSE(has_arg(a, "tap,id=nd-htaaaaaaaaaaaa,ifname=htaaaaaaaaaaaa,script=no,downscript=no"));
+        ASSERT_TRUE(has_arg(a, "pcie-root-port,id=np0,bus=pcie.0,addr=0x8,chassis=1"));
+        /* A NIC that QEMU does not know (an interrupted plug): nothing to unplug. */
+        ASSERT_OK(vmm_backend_nic_unplug(VMM_QEMU, dir, &a, "gone", 5000));
+        fake_qmp_stop(pid);
+
+        /* A guest that does not release the NIC: a bounded wait and one clear line. */
+        ASSERT_TRUE((pid = fake_qmp_start(dir, false)) > 0);
+        ASSERT_ERR(vmm_backend_nic_unplug(VMM_QEMU, dir, &a, "htaaaaaaaaaa-1", 300), -ETIMEDOUT);
+        ASSERT_CONTAINS(err_msg(-ETIMEDOUT), "did not release");
+        err_clear();
+        ASSERT_TRUE(has_arg(a, "tap,id=nd-htaaaaaaaaaa-1,ifname=htaaaaaaaaaa-1,script=no,downscript=no"));
+        fake_qmp_stop(pid);
+        char sock[128];
+        snprintf(sock, sizeof(sock), "%s/" VMM_SOCK, dir);
+        unlink(sock);
+        ASSERT_OK(rmdir(dir));
 }
 
 TEST(hull_vmm_command_line)
