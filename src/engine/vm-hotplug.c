@@ -19,6 +19,7 @@
  * lease, record). When the VM stops instead, its end detaches every network of its id, the
  * library's and the record's (engine_net_detach_tap()), and its next start cold-plugs the spec's.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,20 +184,70 @@ int vm_hotplug_repair(struct engine *e, struct workload *w, const char *dir, enu
         return 0;
 }
 
-/* The guest init's part of a connect: the NIC's addresses; the first network's routes and files too. */
-static int guest_up(const struct workload *w, const char *dir, enum vmm_kind kind,
-                    const struct engine_net_tap *t, bool first)
+/*
+ * The config disk of a running image VM gains (nic given) or loses the NIC with mac, so that a guest
+ * reboot (a new VMM, the same disk) configures what the guest has. Written in place: the VMM keeps
+ * the file open, and the device keeps its size (a document that outgrew it stays as it was).
+ */
+static int config_disk_nic(const struct workload *w, const char *dir, const char *mac, const char *nic,
+                           const struct engine_net_tap *first)
 {
-        _cleanup_free_ char *nic =
-                strdup_printf("%s %s%s%s", t->mac, t->ipv4, t->ipv6 ? " " : "", t->ipv6 ?: "");
+        _cleanup_free_ char *p = strdup_printf("%s/" VM_CONFIG_DISK, dir), *buf = NULL, *doc = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct vmconf c = {};
+        size_t size, len, j = 0;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        if (!w->image_id[0] || (r = read_full_file(p, VMCONF_MAX, &buf, &size)) == -ENOENT)
+                return 0;
+        if (r < 0 || (r = vmconf_parse(buf, size, &c)) < 0)
+                return r;
+        for (size_t i = 0; c.nics && c.nics[i]; i++) {
+                if (startswith(c.nics[i], mac))
+                        free(c.nics[i]);
+                else
+                        c.nics[j++] = c.nics[i];
+        }
+        if (c.nics)
+                c.nics[j] = NULL;
+        if (nic && (r = strv_extend(&c.nics, nic)) < 0)
+                goto out;
+        if (first && ((r = vm_set_str(&c.gateway, first->gateway4)) < 0 ||
+                      (r = vm_set_str(&c.gateway6, first->gateway6)) < 0 ||
+                      (r = vm_set_str(&c.resolv_conf, first->resolv_conf)) < 0 ||
+                      (r = vm_set_str(&c.hosts, first->hosts)) < 0))
+                goto out;
+        if (!c.nics || !c.nics[0]) {
+                /* No network left: no default route through a NIC that is gone. */
+                (void)vm_set_str(&c.gateway, NULL);
+                (void)vm_set_str(&c.gateway6, NULL);
+        }
+        if ((r = vmconf_format(&c, &doc, &len)) < 0)
+                goto out;
+        if (len > size) {
+                log_debug("vm %s: the config disk has no room for the NIC %s", w->name, mac);
+                goto out;
+        }
+        fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || pwrite(fd, doc, len, 0) != (ssize_t)len)
+                r = -errno;
+out:
+        vmconf_done(&c);
+        return r < 0 ? r : 0;
+}
+
+/* The guest init's part of a connect: the NIC's addresses; the first network's routes and files too. */
+static int guest_up(const char *dir, enum vmm_kind kind, const struct engine_net_tap *t, char *nic,
+                    bool first)
+{
         _cleanup_free_ char *doc = NULL;
         char *nics[] = {nic, NULL};
         struct vmconf c = {.nics = nics};
         size_t len;
         int r;
 
-        if (!nic)
-                return -ENOMEM;
         if (first) {
                 c.gateway = t->gateway4;
                 c.gateway6 = t->gateway6;
@@ -235,6 +286,7 @@ static int pin(struct runspec_network *n, const struct engine_net_tap *t)
 int vm_hotplug_connect(struct engine *e, struct workload *w, const char *dir, enum vmm_kind kind,
                        struct vm_spec *s, const char *network, char **ret_note)
 {
+        _cleanup_free_ char *nic = NULL;
         struct engine_net_tap t = {};
         size_t i = 0;
         int r;
@@ -254,6 +306,16 @@ int vm_hotplug_connect(struct engine *e, struct workload *w, const char *dir, en
         if ((r = vm_spec_save(e, w, s)) < 0)
                 goto undo;
         intent_clear(dir);
+        nic = strdup_printf("%s %s%s%s", t.mac, t.ipv4, t.ipv6 ? " " : "", t.ipv6 ?: "");
+        if (nic && config_disk_nic(w, dir, t.mac, nic, s->net->n_networks == 1 ? &t : NULL) < 0) {
+                log_debug("vm %s: the config disk does not name the NIC %s: %s", w->name, t.mac,
+                          err_msg(-EIO));
+                err_clear();
+        }
+        if (!nic) {
+                engine_net_tap_done(&t);
+                return -ENOMEM;
+        }
         if (!w->image_id[0]) {
                 *ret_note = strdup_printf(
                         "vm '%s': a NIC with the MAC %s is plugged in for network '%s' (address "
@@ -262,7 +324,7 @@ int vm_hotplug_connect(struct engine *e, struct workload *w, const char *dir, en
                 engine_net_tap_done(&t);
                 return *ret_note ? 0 : -ENOMEM;
         }
-        r = guest_up(w, dir, kind, &t, s->net->n_networks == 1);
+        r = guest_up(dir, kind, &t, nic, s->net->n_networks == 1);
         engine_net_tap_done(&t);
         if (r < 0)
                 return err_prefix(
@@ -299,6 +361,10 @@ int vm_hotplug_disconnect(struct engine *e, struct workload *w, const char *dir,
         if (mac && w->image_id[0] &&
             vm_exec_nic(dir, kind, VMX_NIC_DOWN, mac, strlen(mac), GUEST_TIMEOUT_MS) < 0) {
                 log_debug("vm %s: taking the NIC %s down: %s", w->name, mac, err_msg(-EIO));
+                err_clear();
+        }
+        if (mac && config_disk_nic(w, dir, mac, NULL, NULL) < 0) {
+                log_debug("vm %s: the config disk still names the NIC %s: %s", w->name, mac, err_msg(-EIO));
                 err_clear();
         }
         kill_point("disconnect-down");

@@ -64,6 +64,9 @@ int vm_net_undo(struct engine *e, const char *id, const char *dir, int r);
  * detaches itself). */
 int vm_net_release(struct engine *e, const char *id, const char *dir, bool wait);
 
+/* *field becomes a copy of v (NULL: none). */
+int vm_set_str(char **field, const char *v);
+
 /* The row's spec becomes s (the workloads table and w->spec). */
 int vm_spec_save(struct engine *e, struct workload *w, const struct vm_spec *s);
 

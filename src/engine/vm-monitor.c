@@ -230,6 +230,23 @@ static int read_launch(struct vmon *m)
         return 0;
 }
 
+/* Before a restart: `network connect|disconnect` of the running VM (vm-hotplug.c) may have changed its
+ * NICs, and the launch file's command line with them. */
+static void reread_argv(struct vmon *m)
+{
+        _cleanup_json_ struct json_object *o = NULL;
+        char **argv = NULL;
+
+        if (json_parse_file(VM_LAUNCH_FILE, 1 << 20, &o) >= 0 &&
+            json_get_strv(o, "argv", "argv", &argv) >= 0 && argv && argv[0]) {
+                strv_free(m->argv);
+                m->argv = argv;
+                return;
+        }
+        strv_free(argv);
+        err_clear();
+}
+
 static int listen_console(void)
 {
         struct sockaddr_un a = {.sun_family = AF_UNIX, .sun_path = VM_CONSOLE_SOCK};
@@ -568,6 +585,7 @@ int vm_monitor_main(const char *dir, int console_fd)
                 if (access(VM_STOP_FILE, F_OK) == 0)
                         break;
                 m.st.restarts++;
+                reread_argv(&m);
         }
 final:
         remove_sockets();

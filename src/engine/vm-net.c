@@ -67,7 +67,7 @@ int vm_net_check(struct engine *e, const struct vm_spec *s)
         return engine_net_check(e, net);
 }
 
-static int replace(char **field, const char *v)
+int vm_set_str(char **field, const char *v)
 {
         char *c = v ? strdup(v) : NULL;
         if (v && !c)
@@ -101,16 +101,17 @@ int vm_net_attach(struct engine *e, const struct workload *w, const char *dir, s
                 return r;
         /* The first network gives eth0's address (for an older hull-init), the default route and
          * the /etc files; every NIC is named by its MAC. */
-        if ((r = replace(&s->conf.ip, t[0].ipv4)) < 0 || (r = replace(&s->conf.gateway, t[0].gateway4)) < 0 ||
-            (r = replace(&s->conf.gateway6, t[0].gateway6)) < 0 ||
-            (r = replace(&s->conf.resolv_conf, t[0].resolv_conf)) < 0 ||
-            (r = replace(&s->conf.hosts, t[0].hosts)) < 0)
+        if ((r = vm_set_str(&s->conf.ip, t[0].ipv4)) < 0 ||
+            (r = vm_set_str(&s->conf.gateway, t[0].gateway4)) < 0 ||
+            (r = vm_set_str(&s->conf.gateway6, t[0].gateway6)) < 0 ||
+            (r = vm_set_str(&s->conf.resolv_conf, t[0].resolv_conf)) < 0 ||
+            (r = vm_set_str(&s->conf.hosts, t[0].hosts)) < 0)
                 goto fail;
         strv_free(s->conf.nics);
         s->conf.nics = NULL;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *nic = strdup_printf("%s %s%s%s", t[i].mac, t[i].ipv4, t[i].ipv6 ? " " : "",
-                                                         t[i].ipv6 ?: "");
+                _cleanup_free_ char *nic = strdup_printf("%s %s%s%s", t[i].mac, t[i].ipv4,
+                                                         t[i].ipv6 ? " " : "", t[i].ipv6 ?: "");
                 if (!nic || strv_extend(&s->conf.nics, nic) < 0) {
                         r = -ENOMEM;
                         goto fail;

@@ -311,6 +311,16 @@ def test_vm_network_hotplug(net, tag):
         wait_until(lambda: guest_macs(h, vid) == before, f"round {round_}: the guest still has a NIC")
     mac, _ = connect_and_talk()
 
+    # A guest reboot (a new VMM from the launch file, the same config disk) keeps the hot-plugged NIC,
+    # configured.
+    h.run("vm", "exec", vid, "reboot", "-f", check=False)
+    wait_until(lambda: json.loads(h.run("vm", "inspect", vid).out)[0]["RestartCount"] >= 1,
+               "the guest's reboot did not restart the VM", timeout=60)
+    assert mac in guest_macs(h, vid)
+    out = retry(lambda: h.run("run", "--rm", "--network", n, "bb", "busybox", "nc", "-w", "3", f"{tag}v", "8080",
+                              check=False), "container -> rebooted vm", timeout=90)
+    assert "hi-from-vm" in out
+
     # A restart keeps the network (cold-plugged now); a cold-plugged NIC unplugs as well.
     ip = vm_nets(h, vid)[1][n]["IPAddress"]
     h.run("vm", "stop", "-t", "10", vid)
