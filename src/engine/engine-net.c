@@ -837,6 +837,26 @@ static void tap_name(const char *workload_id, size_t i, char ret[static 16])
                 snprintf(ret, 16, "ht%.10s-%zx", workload_id, i);
 }
 
+/* A tap for spec's network net (spec's own, or the default one when it names none), named tap. */
+static struct net_attach_options tap_options(const char *workload_id, const char *name,
+                                             const struct runspec *spec, const struct runspec_network *net,
+                                             char *tap, uid_t uid, gid_t gid)
+{
+        struct net_attach_options o = {
+                .network = net->name,
+                .endpoint = workload_id,
+                .kind = NET_ENDPOINT_TAP,
+                .netns_fd = -EBADF,
+                .ifname = tap,
+                .tap_uid = uid,
+                .tap_gid = gid,
+                .name = name,
+                .hostname = spec->hostname ?: name,
+        };
+        attach_options_fill(&o, spec, spec->n_networks ? net : NULL);
+        return o;
+}
+
 int engine_net_attach_taps(struct engine *e, const char *workload_id, const char *name,
                            const struct runspec *spec, const struct image_config *img, const char *dir,
                            uid_t tap_uid, gid_t tap_gid, struct engine_net_tap **ret, size_t *ret_n)
@@ -867,23 +887,12 @@ int engine_net_attach_taps(struct engine *e, const char *workload_id, const char
                 goto fail;
         }
         for (; n < s.n_networks; n++) {
-                const struct runspec_network *net = &s.networks[n];
                 char tap[16];
-                struct net_attach_options o = {
-                        .network = net->name,
-                        .endpoint = workload_id,
-                        .kind = NET_ENDPOINT_TAP,
-                        .netns_fd = -EBADF,
-                        .ifname = tap,
-                        .tap_uid = tap_uid,
-                        .tap_gid = tap_gid,
-                        .name = name,
-                        .hostname = spec->hostname ?: name,
-                        /* Ports are published once, through the first network (podman's rule). */
-                        .publish = n == 0 ? spec->publish : NULL,
-                        .expose = n == 0 && spec->publish_all && img ? img->exposed_ports : NULL,
-                };
-                attach_options_fill(&o, spec, spec->n_networks ? net : NULL);
+                struct net_attach_options o =
+                        tap_options(workload_id, name, spec, &s.networks[n], tap, tap_uid, tap_gid);
+                /* Ports are published once, through the first network (podman's rule). */
+                o.publish = n == 0 ? spec->publish : NULL;
+                o.expose = n == 0 && spec->publish_all && img ? img->exposed_ports : NULL;
                 tap_name(workload_id, n, tap);
                 if ((r = net_attach(ctx, &o, &l[n])) < 0)
                         goto fail;
@@ -955,18 +964,7 @@ int engine_net_attach_tap_one(struct engine *e, const char *workload_id, const c
         do
                 tap_name(workload_id, k++, tap);
         while (tap_taken(l, tap) && k < 256);
-        struct net_attach_options o = {
-                .network = net->name,
-                .endpoint = workload_id,
-                .kind = NET_ENDPOINT_TAP,
-                .netns_fd = -EBADF,
-                .ifname = tap,
-                .tap_uid = (uid_t)-1,
-                .tap_gid = (gid_t)-1,
-                .name = name,
-                .hostname = spec->hostname ?: name,
-        };
-        attach_options_fill(&o, spec, net);
+        struct net_attach_options o = tap_options(workload_id, name, spec, net, tap, (uid_t)-1, (gid_t)-1);
         if ((r = net_attach(ctx, &o, &a)) < 0)
                 return r;
         /* A connect never publishes: ports belong to the first network of a start. */
