@@ -641,18 +641,15 @@ int vm_net_change(struct engine *e, struct workload *w, const char *network, boo
                   w->state == WORKLOAD_RESTARTING;
         if (running) {
                 if (w->state != WORKLOAD_RUNNING)
-                        return err_set(
-                                -EBUSY,
-                                "vm '%s' is %s: its NICs change while it runs (or once it is stopped)",
-                                w->name, w->state == WORKLOAD_PAUSED ? "paused" : "restarting");
+                        return err_set(-EBUSY,
+                                       "vm '%s' is %s: NICs are plugged in or out while it runs (%s) or "
+                                       "while it is stopped",
+                                       w->name, w->state == WORKLOAD_PAUSED ? "paused" : "restarting",
+                                       w->state == WORKLOAD_PAUSED ? "unpause it" : "wait for its restart");
                 if ((r = vm_launch_kind(dir, &kind)) < 0)
                         return r;
-                if (kind == VMM_HULL)
-                        return err_set(
-                                -EOPNOTSUPP,
-                                "vm '%s' runs under hull-vmm, which cannot plug NICs in or out: stop it "
-                                "first (its networks change as of its next start)",
-                                w->name);
+                if ((r = vmm_backend_nic_hotplug(kind)) < 0)
+                        return r;
         }
         if ((r = vm_hotplug_repair(e, w, dir, kind, running)) < 0)
                 return r;

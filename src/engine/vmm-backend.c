@@ -228,6 +228,12 @@ static int no_hotplug(enum vmm_kind kind)
                        "stop it first (its networks change as of its next start)");
 }
 
+int vmm_backend_nic_hotplug(enum vmm_kind kind)
+{
+        const struct vmm_backend_ops *o = ops(kind);
+        return o && o->nic_plug ? 0 : no_hotplug(kind);
+}
+
 int vmm_backend_nic_plug(enum vmm_kind kind, const char *dir, char ***argv, const char *tap, const char *mac)
 {
         const struct vmm_backend_ops *o = ops(kind);

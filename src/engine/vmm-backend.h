@@ -143,6 +143,7 @@ enum vmm_exit vmm_backend_exit(enum vmm_kind kind, int wait_status, enum vmm_exi
  * after timeout_ms). argv is the VMM's command line as the launch file keeps it: it gains or loses
  * the NIC, so that a VMM the monitor restarts has the same NICs; the caller writes it back.
  */
+int vmm_backend_nic_hotplug(enum vmm_kind kind); /* 0 when kind can, else -EOPNOTSUPP and why */
 int vmm_backend_nic_plug(enum vmm_kind kind, const char *dir, char ***argv, const char *tap,
                          const char *mac);
 int vmm_backend_nic_unplug(enum vmm_kind kind, const char *dir, char ***argv, const char *tap,

@@ -182,6 +182,9 @@ TEST(nic_hotplug_refused_by_hull_vmm)
         _cleanup_strv_free_ char **argv = NULL;
 
         ASSERT_OK(strv_extend(&argv, "hull-vmm"));
+        ASSERT_OK(vmm_backend_nic_hotplug(VMM_QEMU));
+        ASSERT_ERR(vmm_backend_nic_hotplug(VMM_HULL), -EOPNOTSUPP);
+        err_clear();
         ASSERT_ERR(vmm_backend_nic_plug(VMM_HULL, "/nonexistent", &argv, "ht0", "02:42:0a:61:00:05"),
                    -EOPNOTSUPP);
         ASSERT_CONTAINS(err_msg(-EOPNOTSUPP), "hull-vmm");

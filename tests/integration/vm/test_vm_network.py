@@ -275,6 +275,9 @@ def test_vm_network_hotplug(net, tag):
     assert f"{tag}nonet" in h.fail("network", "connect", f"{tag}nonet", vid, env=h.genv)
     assert "not on network" in h.fail("network", "disconnect", "hull", vid, env=h.genv)
     assert vm_nets(h, vid)[0] == [n] and taps(h) == [f"ht{vid[:12]}"]
+    h.run("vm", "pause", vid)
+    assert "unpause it" in h.fail("network", "disconnect", n, vid, env=h.genv)
+    h.run("vm", "unpause", vid)
     disconnect_and_check(mac)
     # A second cycle: the freed root port and tap name serve again.
     mac, _ = connect_and_talk()
