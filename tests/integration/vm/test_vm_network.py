@@ -7,6 +7,7 @@ VM by address and by name, the VM reaches the container, a published port of the
 namespace's loopback, inspect), a second one the repairs (kill -9 of the monitor, of the VMM);
 after each, and after `vm rm`, no tap, lease, record or rule of the VM is left.
 """
+import base64
 import json
 import os
 import random
@@ -324,11 +325,20 @@ def test_vm_network_hotplug(net, tag):
                               check=False), "container -> rebooted vm", timeout=90)
     assert "hi-from-vm" in out
 
-    # A restart keeps the network (cold-plugged now); a cold-plugged NIC unplugs as well.
+    # A restart keeps the network (cold-plugged now); a cold-plugged NIC unplugs as well. Before it, a
+    # connect to a second network killed after the plug, which the stop itself cleans up.
+    m = f"{tag}m"
+    h.run("network", "create", "--subnet", "10.96.0.0/24", m)
+    p = subprocess.Popen(h.cmd("network", "connect", m, vid), env=dict(env, HULL_TEST_KILL_AT="connect-plugged"))
+    assert p.wait(timeout=60) == -signal.SIGKILL
+    assert len(taps(h)) == 2
     ip = vm_nets(h, vid)[1][n]["IPAddress"]
     h.run("vm", "stop", "-t", "10", vid)
     nothing_left(h, vid, n)
+    nothing_left(h, vid, m)
     h.run("vm", "start", vid, env=h.genv)
+    assert not os.path.exists(os.path.join(h.root, "vms", vid, "hotplug"))
+    assert taps(h) == [f"ht{vid[:12]}"]
     names, settings = vm_nets(h, vid)
     assert names == [n] and settings[n]["MacAddress"] == mac and settings[n]["IPAddress"] == ip, settings
     args = " ".join(json.loads(h.run("vm", "inspect", vid).out)[0]["Vmm"]["Args"])
@@ -342,6 +352,7 @@ def test_vm_network_hotplug(net, tag):
     h.run("vm", "stop", "-t", "10", vid)
     nothing_left(h, vid, n)
     h.run("vm", "rm", vid)
+    h.run("network", "rm", m)
 
 
 def test_vm_network_hotplug_refused_under_hull_vmm(net, tag):
@@ -361,3 +372,32 @@ def test_vm_network_hotplug_refused_under_hull_vmm(net, tag):
     assert "hull-vmm" in lines[0] and "next start" in lines[0], lines[0]
     assert vm_nets(h, vid)[0] == [] and not taps(h)
     h.run("vm", "rm", "-f", vid, env=h.genv)
+
+
+def test_vm_network_hotplug_without_hull_init(net, tag):
+    """A guest that does not run hull's guest init (here the guest assets' kernel and busybox initramfs,
+    whose script prints its NICs' MACs): the NIC is plugged in and out all the same, and one line says
+    that the guest configures it itself."""
+    h, n = net, f"{tag}n"
+    script = "while true; do echo NICS $(cat /sys/class/net/*/address); sleep 0.3; done"
+    b64 = base64.b64encode(script.encode()).decode()
+    vid = h.run("vm", "run", "-d", "--name", f"{tag}k", "--network", "none", "--memory", "256M", "--kernel",
+                os.path.join(vu.GUEST, "vmlinuz"), "--initrd", os.path.join(vu.GUEST, "initramfs.cpio.gz"),
+                "--cmdline", f"console=ttyS0 panic=-1 hull.run=b64:{b64}", env=h.genv).out.strip()
+
+    def last_nics():
+        lines = [l for l in h.run("vm", "logs", vid).out.splitlines() if l.startswith("NICS")]
+        return lines[-1] if lines else None
+
+    wait_until(lambda: last_nics() is not None, "the guest's script never ran", timeout=90)
+    p = h.run("network", "connect", n, vid, check=False, env=h.genv)
+    lines = [l for l in p.err.splitlines() if l.strip()]
+    assert p.returncode == 0 and len(lines) == 1 and "configures it itself" in lines[0], p.err
+    mac = vm_nets(h, vid)[1][n]["MacAddress"]
+    assert mac in lines[0] and taps(h) == [f"ht{vid[:12]}"]
+    wait_until(lambda: mac in last_nics(), "the guest never saw the NIC")
+    h.run("network", "disconnect", n, vid, env=h.genv)
+    assert not taps(h) and vm_nets(h, vid) == ([], {})
+    wait_until(lambda: mac not in last_nics(), "the guest still has the NIC")
+    h.run("vm", "rm", "-f", vid, env=h.genv)
+    assert not taps(h)
