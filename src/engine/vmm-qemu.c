@@ -334,12 +334,20 @@ static bool has_option(const char *arg, const char *opt)
 static int free_port(char **argv)
 {
         for (size_t p = 0; p < VMM_HOTPLUG_PORTS; p++) {
-                char opt[16];
-                bool used = false;
+                char opt[16], id[16];
+                bool used = false, exists = false;
 
                 snprintf(opt, sizeof(opt), "bus=hp%zu", p);
-                STRV_FOREACH (a, argv)
+                snprintf(id, sizeof(id), "id=hp%zu", p);
+                STRV_FOREACH (a, argv) {
                         used = used || (startswith(*a, "virtio-net-pci,") && has_option(*a, opt));
+                        exists = exists || (startswith(*a, "pcie-root-port,") && has_option(*a, id));
+                }
+                if (!exists)
+                        return err_set(
+                                -EOPNOTSUPP, "%s",
+                                "the VM was started without spare PCIe root ports (by an older hull): "
+                                "a restart gives it some");
                 if (!used)
                         return (int)p;
         }

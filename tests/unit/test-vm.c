@@ -437,6 +437,16 @@ TEST(qemu_nic_hotplug)
         ASSERT_OK(vmm_backend_nic_unplug(VMM_QEMU, dir, &a, "htaaaaaaaaaaaa", 5000));
         ASSERT_FALSE(has_arg(a, "tap,id=nd-htaaaaaaaaaaaa,ifname=htaaaaaaaaaaaa,script=no,downscript=no"));
         ASSERT_TRUE(has_arg(a, "pcie-root-port,id=np0,bus=pcie.0,addr=0x8,chassis=1"));
+        /* A VMM started without spare ports (an older hull): refused before QEMU is asked. */
+        {
+                char *old[] = {(char *)"qemu-system-x86_64", NULL};
+                char **o = strv_copy(old);
+                ASSERT_ERR(vmm_backend_nic_plug(VMM_QEMU, dir, &o, "htaaaaaaaaaa-9", "02:42:0a:61:00:0a"),
+                           -EOPNOTSUPP);
+                ASSERT_CONTAINS(err_msg(-EOPNOTSUPP), "without spare PCIe root ports");
+                err_clear();
+                strv_free(o);
+        }
         /* A NIC that QEMU does not know (an interrupted plug): nothing to unplug. */
         ASSERT_OK(vmm_backend_nic_unplug(VMM_QEMU, dir, &a, "gone", 5000));
         fake_qmp_stop(pid);
