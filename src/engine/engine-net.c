@@ -929,7 +929,7 @@ int engine_net_detach_tap(struct engine *e, const char *workload_id, const char 
 
 static const char *attachment_str(struct json_object *a, const char *k);
 
-/* Whether a recorded attachment (or, with a running VM, anything on the host) has the tap's name. */
+/* Whether a recorded attachment has the tap's name, or a link of that name exists on the host. */
 static bool tap_taken(struct json_object *l, const char *tap)
 {
         for (size_t i = 0; i < json_object_array_length(l); i++)

@@ -20,6 +20,9 @@
  * writes them for a container's first network) or, for a kernel boot, from the kernel's `ip=`
  * argument (Documentation/admin-guide/nfs/nfsroot.rst), which a guest kernel with CONFIG_IP_PNP
  * applies before init: the first network's only.
+ *
+ * A running VM's networks change with `network connect|disconnect` through NIC hot-plug
+ * (vm-hotplug.c): one tap more or less, with the same record.
  */
 #include <fcntl.h>
 #include <stdio.h>
