@@ -25,9 +25,7 @@ import tarfile
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HULL = os.path.join(ROOT, "build", "cmd", "hull", "hull")
-GUEST = os.path.join(ROOT, "assets", "guest")
+from benchlib import GUEST, ROOT, NetnsHull
 BUSYBOX = os.path.join(ROOT, "assets", "busybox-rootfs")
 
 
@@ -78,19 +76,7 @@ def bench_boot(tmp, rounds):
 
 
 def bench_connect(tmp, rounds):
-    holder = subprocess.Popen(["unshare", "-n", "sh", "-c", "ip link set lo up && echo ready && exec sleep 1d"],
-                              stdout=subprocess.PIPE, text=True)
-    holder.stdout.readline()
-    pre = ["nsenter", f"--net=/proc/{holder.pid}/ns/net"]
-    env = dict(os.environ, HULL_ROOT=os.path.join(tmp, "root"), HULL_GUEST_DIR=GUEST)
-
-    def hull(*args):
-        t0 = time.monotonic()
-        p = subprocess.run(pre + [HULL, *args], capture_output=True, text=True, env=env, timeout=180)
-        if p.returncode != 0:
-            raise SystemExit(f"hull {' '.join(args)} failed ({p.returncode}): {p.stderr[-500:]}")
-        return time.monotonic() - t0, p.stdout.strip()
-
+    hull = NetnsHull(os.path.join(tmp, "root"), timeout=180)
     try:
         tar = os.path.join(tmp, "bb.tar")
         with tarfile.open(tar, "w") as t:
@@ -116,8 +102,7 @@ def bench_connect(tmp, rounds):
         hull("rm", "-f", cid)
         hull("network", "rm", "benchnet")
     finally:
-        holder.kill()
-        holder.wait()
+        hull.close()
 
 
 def main():

@@ -16,14 +16,11 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import tarfile
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HULL = os.path.join(ROOT, "build", "cmd", "hull", "hull")
-GUEST = os.path.join(ROOT, "assets", "guest")
+from benchlib import ROOT, NetnsHull
 BUSYBOX = os.path.join(ROOT, "assets", "busybox-rootfs")
 
 
@@ -32,19 +29,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=9)
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="hull-vm-net-bench-")
-    holder = subprocess.Popen(["unshare", "-n", "sh", "-c", "ip link set lo up && echo ready && exec sleep 1d"],
-                              stdout=subprocess.PIPE, text=True)
-    holder.stdout.readline()
-    pre = ["nsenter", f"--net=/proc/{holder.pid}/ns/net"]
-    env = dict(os.environ, HULL_ROOT=os.path.join(tmp, "root"), HULL_GUEST_DIR=GUEST)
-
-    def hull(*args):
-        t0 = time.monotonic()
-        p = subprocess.run(pre + [HULL, *args], capture_output=True, text=True, env=env, timeout=120)
-        if p.returncode != 0:
-            raise SystemExit(f"hull {' '.join(args)} failed ({p.returncode}): {p.stderr[-500:]}")
-        return time.monotonic() - t0, p.stdout.strip()
-
+    hull = NetnsHull(os.path.join(tmp, "root"))
     try:
         tar = os.path.join(tmp, "bb.tar")
         with tarfile.open(tar, "w") as t:
@@ -76,10 +61,8 @@ def main():
         hull("network", "rm", "benchnet")
         hull("network", "prune")
     finally:
-        subprocess.run(pre + [HULL, "vm", "rm", "-f", *subprocess.run(pre + [HULL, "vm", "ls", "-a", "-q"],
-                       capture_output=True, text=True, env=env).stdout.split()], capture_output=True, env=env)
-        holder.kill()
-        holder.wait()
+        hull.try_run("vm", "rm", "-f", *hull.try_run("vm", "ls", "-a", "-q").split())
+        hull.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
