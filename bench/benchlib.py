@@ -5,11 +5,13 @@ namespace), so a benchmark on a user network cannot disturb, or be disturbed by,
 """
 import os
 import subprocess
+import tarfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HULL = os.path.join(ROOT, "build", "cmd", "hull", "hull")
 GUEST = os.path.join(ROOT, "assets", "guest")
+BUSYBOX = os.path.join(ROOT, "assets", "busybox-rootfs")
 
 
 class NetnsHull:
@@ -32,6 +34,13 @@ class NetnsHull:
         if p.returncode != 0:
             raise SystemExit(f"hull {' '.join(args)} failed ({p.returncode}): {p.stderr[-500:]}")
         return time.monotonic() - t0, p.stdout.strip()
+
+    def import_busybox(self, tmp, name="bb"):
+        """The busybox rootfs of the test assets as image NAME (through a tarball in TMP)."""
+        tar = os.path.join(tmp, name + ".tar")
+        with tarfile.open(tar, "w") as t:
+            t.add(BUSYBOX, arcname=".")
+        self("import", tar, name)
 
     def try_run(self, *args):
         """Run hull ARGS for cleaning up: no timing, failures ignored; returns stdout."""

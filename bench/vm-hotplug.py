@@ -21,12 +21,10 @@ import os
 import shutil
 import statistics
 import subprocess
-import tarfile
 import tempfile
 import time
 
-from benchlib import GUEST, ROOT, NetnsHull
-BUSYBOX = os.path.join(ROOT, "assets", "busybox-rootfs")
+from benchlib import GUEST, NetnsHull
 
 
 def stats(xs):
@@ -78,10 +76,7 @@ def bench_boot(tmp, rounds):
 def bench_connect(tmp, rounds):
     hull = NetnsHull(os.path.join(tmp, "root"), timeout=180)
     try:
-        tar = os.path.join(tmp, "bb.tar")
-        with tarfile.open(tar, "w") as t:
-            t.add(BUSYBOX, arcname=".")
-        hull("import", tar, "bb")
+        hull.import_busybox(tmp)
         hull("network", "create", "--subnet", "10.98.0.0/24", "benchnet")
         _, vid = hull("vm", "run", "-d", "--network", "none", "--memory", "256M", "bb", "sleep", "1d")
         # A container on no network cannot be connected (it has no bridged namespace): it starts on the

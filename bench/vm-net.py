@@ -16,12 +16,10 @@ import argparse
 import os
 import shutil
 import statistics
-import tarfile
 import tempfile
 import time
 
-from benchlib import ROOT, NetnsHull
-BUSYBOX = os.path.join(ROOT, "assets", "busybox-rootfs")
+from benchlib import NetnsHull
 
 
 def main():
@@ -31,10 +29,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="hull-vm-net-bench-")
     hull = NetnsHull(os.path.join(tmp, "root"))
     try:
-        tar = os.path.join(tmp, "bb.tar")
-        with tarfile.open(tar, "w") as t:
-            t.add(BUSYBOX, arcname=".")
-        hull("import", tar, "bb")
+        hull.import_busybox(tmp)
         hull("network", "create", "--subnet", "10.98.0.0/24", "benchnet")
         cases = {"none": ["--network", "none"], "network": ["--network", "benchnet", "-p", "18080:8080"]}
         # A first, unmeasured VM makes the cached image disk and initramfs.
