@@ -534,7 +534,8 @@ static int plan_create(const struct oci_config *cfg, const char *state_dir, stru
         if (r < 0)
                 return r;
         agent_buf_end(&p->frame);
-        if (p->frame.len > AGENT_MAX_FROM_HOST)
+        /* Room for the SEED and CLOCK fields that the shim puts in front (vm-shim.c). */
+        if (p->frame.len + 16 + AGENT_SEED_SIZE + AGENT_CLOCK_SIZE > AGENT_MAX_FROM_HOST)
                 return err_set(-E2BIG, "mounts: the files for the VM exceed %u bytes", AGENT_MAX_FROM_HOST);
         return 0;
 }

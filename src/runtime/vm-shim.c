@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -402,7 +403,29 @@ static void start_main(void)
  */
 static void send_create(void)
 {
-        agent_buf_put(&S.out, S.sh->create_frame.data, S.sh->create_frame.len);
+        const struct agent_buf *c = &S.sh->create_frame;
+
+        /*
+         * An agent of protocol 3 takes the wall clock and 64 bytes for its kernel's random pool
+         * first (docs/agent.md, "Templates"): taken now, as the frame leaves, so the guest's
+         * clock is the host's to within the stream's latency. Older agents refuse the fields;
+         * the shim knows the version only after HELLO, so an early CREATE goes without them.
+         */
+        if (S.agent_version >= 3) {
+                struct timespec now;
+                uint8_t seed[AGENT_SEED_SIZE];
+                if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+                        ready_fail("cannot draw the guest's random seed: %s", strerror(errno));
+                clock_gettime(CLOCK_REALTIME, &now);
+                if (agent_buf_begin(&S.out, AGENT_CREATE, 0) < 0 ||
+                    agent_buf_field(&S.out, AGENT_C_SEED, seed, sizeof(seed)) < 0 ||
+                    agent_clock_put(&S.out, &now) < 0 ||
+                    agent_buf_put(&S.out, c->data + AGENT_HDR_SIZE, c->len - AGENT_HDR_SIZE) < 0)
+                        ready_fail("cannot send the container's set-up to the agent: %s", strerror(ENOMEM));
+                agent_buf_end(&S.out);
+                explicit_bzero(seed, sizeof(seed));
+        } else
+                agent_buf_put(&S.out, c->data, c->len);
         if (S.sh->fifo_fd < 0 && !S.sh->terminal)
                 start_main();
         if (flush_agent(5000) < 0 || S.out.len)
