@@ -14,7 +14,8 @@
  * copied), fs-N.sock and fs-N.log (virtiofsd of shared volumes),
  * agent.sock / vsock.sock_1024 (the agent's connection), exec.sock (exec clients),
  * console.log (the guest's serial console), vmm (which VMM and why), isolation.json (the
- * guest's size and where it came from). The cgroup is the one an ordinary container would get
+ * guest's size and where it came from), template (how hull-vmm started: from a template, making
+ * one, or cold and why; the cache is <root>/.vm-templates, vm-template.c). The cgroup is the one an ordinary container would get
  * (vm-cgroup.c): the shim and the VMM run in it.
  */
 #pragma once
@@ -26,6 +27,7 @@
 #include "agent-proto.h"
 #include "container.h"
 #include "disk.h"
+#include "sha256.h"
 
 #define VMISO_ANNOTATION "io.hull.isolation"
 
@@ -66,6 +68,35 @@ int vmiso_root_disk(const char *rootfs, const char *base, const struct vmiso_dis
 int vmiso_disk_cache_evict(const struct vmiso_disk_cache *c, const char *keep);
 /* vm-disk.c: DISK_FORMAT_QCOW2 when path starts with qcow2's magic, else DISK_FORMAT_RAW. */
 enum disk_format vmiso_disk_format(const char *path);
+
+/* ------------------------------------------------------------------ templates (vm-template.c) */
+
+#define VMISO_TEMPLATE_DIR ".vm-templates"
+#define VMISO_TEMPLATE_MAX 4
+
+/* What a microVM template depends on: a change of any of it is another template. */
+struct vmiso_template_spec {
+        const char *vmm, *kernel, *initrd; /* files: identified by dev, inode, size, mtime */
+        const char *cmdline;
+        int cpus, memory_mib;
+        size_t n_disks, n_nics, n_shares; /* the devices, in hull-vmm's order */
+};
+
+/* The template's key (64 hex digits); -errno with a message when a file cannot be read. */
+int vmiso_template_key(const struct vmiso_template_spec *sp, char ret[SHA256_HEX_LEN + 1]);
+/*
+ * A hit: 1 and *ret_fd, the template's directory holding a shared flock that marks it in use
+ * while the fd is open (give it to the VM's shim); its mtime is refreshed. 0 on a miss (no
+ * template, or one being evicted), -errno on another failure.
+ */
+int vmiso_template_open(const char *cache_dir, const char *key, int *ret_fd);
+/* Remove the template key (one that failed to restore); 0 when it is not there. */
+int vmiso_template_remove(const char *cache_dir, const char *key);
+/*
+ * Remove the least recently used templates that no VM holds while there are more than max,
+ * never keep (a key, or NULL), and the left-overs of makers that died (NAME.tmp-<dead pid>).
+ */
+int vmiso_template_evict(const char *cache_dir, size_t max, const char *keep);
 
 /* ------------------------------------------------------------------ cgroup and size (vm-cgroup.c) */
 
@@ -213,6 +244,15 @@ struct vmiso_shim {
         int *tap_fds; /* handed to the VMM (not close-on-exec there), then closed by the shim */
         size_t n_taps;
         int boot_timeout_ms;
+        /*
+         * A VM restored from a template (vm-template.c): template_fd holds it in use for the VM's
+         * life; when the restoring VMM exits 125 before the agent connects, the shim removes the
+         * template (template_cache/template_key) and boots once more with vmm_argv_cold.
+         */
+        int template_fd;
+        char **vmm_argv_cold;
+        const char *template_cache;
+        const char *template_key;
 };
 
 /* The shim's life: boot, serve, and exit with the main process's status. Never returns. */

@@ -275,6 +275,12 @@ static void ready_fail(const char *fmt, ...)
         ready_fail_exit();
 }
 
+static void close_taps(void)
+{
+        for (size_t i = 0; i < S.sh->n_taps; i++)
+                S.sh->tap_fds[i] = safe_close(S.sh->tap_fds[i]);
+}
+
 static void vmm_start(void)
 {
         pid_t pid = fork();
@@ -299,9 +305,12 @@ static void vmm_start(void)
                 dprintf(2, "cannot execute '%s': %m\n", S.sh->vmm_argv[0]);
                 _exit(125);
         }
-        /* The VMM holds the taps now: they go with it (a kill -9 of the VMM leaves none behind). */
-        for (size_t i = 0; i < S.sh->n_taps; i++)
-                S.sh->tap_fds[i] = safe_close(S.sh->tap_fds[i]);
+        /*
+         * The VMM holds the taps now: they go with it (a kill -9 of the VMM leaves none behind).
+         * A restore that may fail keeps them for the cold boot behind it, until the agent connects.
+         */
+        if (!S.sh->vmm_argv_cold)
+                close_taps();
         S.vmm_pid = pid;
         S.vmm_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (S.vmm_pidfd < 0)
@@ -432,6 +441,40 @@ static void send_create(void)
                 ready_fail("cannot send the container's set-up to the agent");
 }
 
+/*
+ * The VMM ended before the agent connected. A restore that hull-vmm refused (exit 125: the
+ * template does not match this VMM, or a file of it is damaged) has not run the guest: the
+ * template goes and the VM boots cold once, making a new one. True when that boot started.
+ */
+static bool restore_failed_boot_cold(void)
+{
+        siginfo_t si = {};
+        char last[256];
+
+        if (!S.sh->vmm_argv_cold)
+                return false;
+        if (waitid(P_PID, (id_t)S.vmm_pid, &si, WEXITED | WNOWAIT) < 0 || si.si_code != CLD_EXITED ||
+            si.si_status != 125)
+                return false;
+        waitid(P_PID, (id_t)S.vmm_pid, &si, WEXITED);
+        S.vmm_pid = 0;
+        S.vmm_pidfd = safe_close(S.vmm_pidfd);
+        vmm_last_line(last, sizeof(last));
+        log_debug("vm templates: restore of '%s' failed (%s): removed, booting cold", S.sh->template_key, last);
+        vmiso_template_remove(S.sh->template_cache, S.sh->template_key);
+        S.sh->template_fd = safe_close(S.sh->template_fd);
+        {
+                _cleanup_close_ int fd = open("template", O_WRONLY | O_TRUNC | O_CLOEXEC);
+                if (fd >= 0)
+                        dprintf(fd, "snapshot %s (after a failed restore: %s)\n", S.sh->template_key, last);
+        }
+        S.sh->vmm_argv = S.sh->vmm_argv_cold;
+        S.sh->vmm_argv_cold = NULL;
+        stamp("VMM start (cold, after a failed restore)");
+        vmm_start();
+        return true;
+}
+
 static void boot(void)
 {
         long deadline = now_ms() + S.sh->boot_timeout_ms;
@@ -456,11 +499,14 @@ static void boot(void)
                 }
                 if (p[1].revents & POLLIN) {
                         char last[256];
+                        if (restore_failed_boot_cold())
+                                continue;
                         vmm_last_line(last, sizeof(last));
                         ready_fail("the VMM exited during boot%s%s", last[0] ? ": " : "", last);
                 }
         }
         S.sh->agent_listen = safe_close(S.sh->agent_listen);
+        close_taps();
         stamp("connected");
         /*
          * Over vsock the connection is the agent itself, so CREATE goes at once instead of a
