@@ -98,6 +98,14 @@ struct vm_config {
         bool seccomp;
         unsigned shutdown_grace_ms;
         char *kvm_path;
+        /*
+         * --snapshot-at-connect PORT,dir=DIR: write a template snapshot to snapshot_dir when the
+         * guest first connects to host vsock port snapshot_port (snapshot.h). --restore DIR:
+         * start from that snapshot instead of booting kernel/initrd/cmdline.
+         */
+        char *snapshot_dir;
+        uint32_t snapshot_port;
+        char *restore_dir;
 };
 
 void vm_config_done(struct vm_config *c);
