@@ -137,6 +137,8 @@ struct vm {
         int signal_fd;
         int grace_fd;
         int serial_fd; /* --serial file=PATH */
+        int snapshot_fd; /* --snapshot-at-connect: eventfd the held vsock request rings */
+        bool restored;   /* built from --restore: disks and the held request wait for vm_run() */
 
         pthread_mutex_t lock;
         pthread_cond_t cond;
