@@ -25,6 +25,7 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -327,7 +328,12 @@ static void vmm_last_line(char *buf, size_t size)
         size_t len = 0;
 
         buf[0] = 0;
+        struct stat st;
+
         if (vmiso_fs_failure(S.sh->shares, S.sh->n_shares, buf, size))
+                return;
+        /* io.hull.isolation.console may name a terminal (/dev/console): a read there waits for input. */
+        if (stat(S.sh->console, &st) < 0 || !S_ISREG(st.st_mode))
                 return;
         if (read_full_file(S.sh->console, 1 << 20, &all, &len) < 0 || len == 0)
                 return;
