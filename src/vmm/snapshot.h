@@ -95,7 +95,7 @@ struct snapshot {
         struct kvm_clock_data clock;
         struct snapshot_blob serial, i8042, acpi_pm, pci_host;
         struct snapshot_blob devices[SNAPSHOT_MAX_DEVICES];
-        uint32_t seen;      /* bit per VM-wide kind */
+        uint32_t seen; /* bit per VM-wide kind */
         uint32_t irqchip_seen;
 };
 

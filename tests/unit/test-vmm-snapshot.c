@@ -24,7 +24,8 @@ static void put_vcpu(struct snap_buf *b, uint32_t i)
         struct kvm_regs regs = {.rip = 0x1000 + i, .rax = 42};
         struct kvm_sregs sregs = {.cr0 = 0x80000011};
         struct kvm_fpu fpu = {.fcw = 0x37f};
-        struct kvm_msr_entry msrs[2] = {{.index = 0x10, .data = 12345}, {.index = 0x4b564d01, .data = 0x9000}};
+        struct kvm_msr_entry msrs[2] = {{.index = 0x10, .data = 12345},
+                                        {.index = 0x4b564d01, .data = 0x9000}};
         struct kvm_lapic_state lapic = {};
         struct kvm_vcpu_events events = {};
         struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};

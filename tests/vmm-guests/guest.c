@@ -321,8 +321,8 @@ struct vsock_hdr {
 
 static struct desc rx_desc[VQ] __attribute__((aligned(16))), tx_desc[VQ] __attribute__((aligned(16)));
 static uint16_t rx_avail[3 + VQ] __attribute__((aligned(2))), tx_avail[3 + VQ] __attribute__((aligned(2)));
-static uint32_t rx_used[1 + 2 * VQ + 1] __attribute__((aligned(4))), tx_used[1 + 2 * VQ + 1]
-        __attribute__((aligned(4)));
+static uint32_t rx_used[1 + 2 * VQ + 1] __attribute__((aligned(4))),
+        tx_used[1 + 2 * VQ + 1] __attribute__((aligned(4)));
 static uint8_t rx_buf[VQ][128], tx_buf[128];
 static uint16_t rx_seen;
 static uint32_t rx_bytes;

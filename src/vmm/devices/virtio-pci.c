@@ -743,8 +743,9 @@ static int restore_locked(struct virtio_dev *vd, uint32_t index, struct snap_rea
                 return e;
         /* The driver accepted features of the snapshot's device: this one must offer them all. */
         if (vd->s.driver_features & ~vd->s.device_features)
-                return err_set(-EINVAL, "%s: the driver uses features 0x%" PRIx64 " this device does not offer",
-                               what, vd->s.driver_features & ~vd->s.device_features);
+                return err_set(-EINVAL,
+                               "%s: the driver uses features 0x%" PRIx64 " this device does not offer", what,
+                               vd->s.driver_features & ~vd->s.device_features);
         if (!virtio_dev_running(vd)) {
                 /* Queues the driver set up but did not start yet are mapped at DRIVER_OK. */
                 for (unsigned q = 0; q < vd->ops->num_queues; q++)

@@ -28,8 +28,17 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { CREATE = 1, EXEC = 2, HELLO = 64, READY = 65, STARTED = 66, STDOUT_ = 67, STDERR_ = 68, EXIT_ = 69,
-       ERROR_ = 70 };
+enum {
+        CREATE = 1,
+        EXEC = 2,
+        HELLO = 64,
+        READY = 65,
+        STARTED = 66,
+        STDOUT_ = 67,
+        STDERR_ = 68,
+        EXIT_ = 69,
+        ERROR_ = 70
+};
 
 static double now_ms(void)
 {
@@ -125,8 +134,8 @@ static int talk(int fd, const char *command, double t0, double *ready_ms)
                 return -1;
         type = read_frame(fd, &len, &id);
         if (type != READY) {
-                fprintf(stderr, "snap-host: CREATE answered %d: %.*s\n", type, type == ERROR_ ? (int)len - 4 : 0,
-                        frame + 4);
+                fprintf(stderr, "snap-host: CREATE answered %d: %.*s\n", type,
+                        type == ERROR_ ? (int)len - 4 : 0, frame + 4);
                 return -1;
         }
         *ready_ms = now_ms() - t0;
@@ -198,6 +207,7 @@ int main(int argc, char **argv)
                 waitpid(pid, &ws, 0);
         }
         int vmm = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-        printf("HULL-SNAP connect_ms=%.0f ready_ms=%.0f exit=%d vmm=%d\n", connect_ms, ready_ms, status, vmm);
+        printf("HULL-SNAP connect_ms=%.0f ready_ms=%.0f exit=%d vmm=%d\n", connect_ms, ready_ms, status,
+               vmm);
         return status == 0 && vmm == 0 ? 0 : 1;
 }
