@@ -315,3 +315,71 @@ TEST(machine_mismatch_refused)
         ASSERT_CONTAINS(err_msg(-ENOENT), "cannot read");
         ASSERT_OK(rmdir(dir) < 0 ? -errno : 0);
 }
+
+TEST(memory_sparse_round_trip)
+{
+        struct guest_memory m, r;
+        char path[] = "/tmp/test-vmm-snapshot-mem.XXXXXX";
+        struct stat st;
+
+        ASSERT_OK(guest_memory_init(&m, 16ULL << 20));
+        ASSERT_OK(guest_memory_write(&m, 0x1000, "first", 5));
+        ASSERT_OK(guest_memory_write(&m, (15ULL << 20) + 8, "last", 4));
+        int fd = mkstemp(path);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(guest_memory_save(&m, fd));
+        ASSERT_OK(fstat(fd, &st) < 0 ? -errno : 0);
+        ASSERT_EQ((uint64_t)st.st_size, 16ULL << 20);
+        /* Only what was touched was written (a huge page at most each, with THP). */
+        ASSERT_TRUE((uint64_t)st.st_blocks * 512 <= 4ULL << 20);
+        ASSERT_OK(guest_memory_init_file(&r, 16ULL << 20, fd));
+        char buf[8] = {};
+        ASSERT_OK(guest_memory_read(&r, 0x1000, buf, 5));
+        ASSERT_STREQ(buf, "first");
+        ASSERT_OK(guest_memory_read(&r, (15ULL << 20) + 8, buf, 4));
+        ASSERT_TRUE(memcmp(buf, "last", 4) == 0);
+        ASSERT_OK(guest_memory_read(&r, 8ULL << 20, buf, 8));
+        ASSERT_TRUE(memcmp(buf, "\0\0\0\0\0\0\0\0", 8) == 0);
+        /* Writes are the mapping's own: the file keeps the snapshot. */
+        ASSERT_OK(guest_memory_write(&r, 0x1000, "FIRST", 5));
+        ASSERT_EQ(pread(fd, buf, 5, 0x1000), 5);
+        ASSERT_TRUE(memcmp(buf, "first", 5) == 0);
+        guest_memory_done(&r);
+        /* A file of another size is refused. */
+        ASSERT_ERR(guest_memory_init_file(&r, 32ULL << 20, fd), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "memory file of 16777216 bytes, the machine has 33554432");
+        guest_memory_done(&m);
+        close(fd);
+        unlink(path);
+}
+
+TEST(write_dir_another_maker_wins)
+{
+        char base[] = "/tmp/test-vmm-snapshot-dir.XXXXXX", d[128], tmp[160];
+        struct guest_memory m;
+        struct snap_buf b;
+        struct stat st;
+
+        ASSERT_TRUE(mkdtemp(base) != NULL);
+        snprintf(d, sizeof(d), "%s/tmpl", base);
+        snprintf(tmp, sizeof(tmp), "%s.tmp-%d", d, (int)getpid());
+        ASSERT_OK(guest_memory_init(&m, 16ULL << 20));
+        make_state(&b);
+        ASSERT_EQ(snapshot_write_dir(d, &b, &m), 0);
+        ASSERT_OK(stat(tmp, &st) == 0 ? -EEXIST : 0);
+        struct snapshot s;
+        ASSERT_OK(snapshot_load(d, &s));
+        ASSERT_EQ(s.cpus, 2u);
+        snapshot_done(&s);
+        /* A second maker finds the directory there: it keeps it and removes its own copy. */
+        ASSERT_EQ(snapshot_write_dir(d, &b, &m), 1);
+        ASSERT_OK(stat(tmp, &st) == 0 ? -EEXIST : 0);
+        /* A directory that cannot be made is an error with a message, and nothing left. */
+        char bad[160];
+        snprintf(bad, sizeof(bad), "%s/no/such", base);
+        ASSERT_ERR(snapshot_write_dir(bad, &b, &m), -ENOENT);
+        ASSERT_CONTAINS(err_msg(-ENOENT), "cannot create");
+        snap_buf_done(&b);
+        guest_memory_done(&m);
+        ASSERT_OK(rm_rf(base));
+}
