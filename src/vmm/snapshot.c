@@ -113,6 +113,15 @@ void snap_put_record(struct snap_buf *b, enum snapshot_kind kind, uint32_t index
         snap_put(b, p, n);
 }
 
+void snap_put_record_buf(struct snap_buf *b, enum snapshot_kind kind, uint32_t index, struct snap_buf *inner)
+{
+        if (inner->error && !b->error)
+                b->error = inner->error;
+        else
+                snap_put_record(b, kind, index, inner->data, inner->len);
+        snap_buf_done(inner);
+}
+
 void snap_buf_done(struct snap_buf *b)
 {
         free(b->data);
@@ -132,11 +141,7 @@ void snapshot_put_header(struct snap_buf *b, uint32_t cpus, uint64_t memory, con
         snap_put_u32(&m, n_types);
         for (uint32_t i = 0; i < n_types; i++)
                 snap_put_u16(&m, types[i]);
-        if (m.error)
-                b->error = m.error;
-        else
-                snap_put_record(b, SNAP_MACHINE, 0, m.data, m.len);
-        snap_buf_done(&m);
+        snap_put_record_buf(b, SNAP_MACHINE, 0, &m);
 }
 
 /* ---- reader ------------------------------------------------------------------------- */

@@ -69,16 +69,23 @@ def start(*args):
                             stderr=subprocess.PIPE, text=True)
 
 
-def test_snapshot_then_two_restores(workdir):
+def make_template(workdir, n):
+    """Boot the guest under --snapshot-at-connect and talk to it; returns the template, the
+    conversation's values and the VMM's end."""
     tmpl = os.path.join(workdir, "tmpl")
     server = listen(f"{workdir}/m.sock_{PORT}")
     maker = start("--kernel", GUEST, "--cmdline", "vsock", "--vsock", f"cid=3,uds={workdir}/m.sock",
                   "--snapshot-at-connect", f"{PORT},dir={tmpl}")
     try:
-        before, after = converse(server, 7)
+        values = converse(server, n)
     finally:
         out, err = maker.communicate(timeout=30)
         server.close()
+    return tmpl, values, maker, out, err
+
+
+def test_snapshot_then_two_restores(workdir):
+    tmpl, (before, after), maker, out, err = make_template(workdir, 7)
     assert (before, after) == (VALUE, VALUE + 7), out + err
     assert "HULL-PVM vsock ok" in out, out + err
     assert maker.returncode == 0, err
@@ -118,15 +125,7 @@ def test_snapshot_then_two_restores(workdir):
 
 
 def test_restore_refuses_another_machine(workdir):
-    tmpl = os.path.join(workdir, "tmpl")
-    server = listen(f"{workdir}/m.sock_{PORT}")
-    maker = start("--kernel", GUEST, "--cmdline", "vsock", "--vsock", f"cid=3,uds={workdir}/m.sock",
-                  "--snapshot-at-connect", f"{PORT},dir={tmpl}")
-    try:
-        converse(server, 1)
-    finally:
-        maker.communicate(timeout=30)
-        server.close()
+    tmpl = make_template(workdir, 1)[0]
     if not os.path.exists(f"{tmpl}/state"):
         pytest.skip("this host's KVM cannot save the state")
     cases = [
