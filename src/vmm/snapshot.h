@@ -115,7 +115,8 @@ void snap_put_u64(struct snap_buf *b, uint64_t v);
 /* Append one record (kind, index, the n bytes at p). */
 void snap_put_record(struct snap_buf *b, enum snapshot_kind kind, uint32_t index, const void *p, size_t n);
 /* Append inner as one record (or its allocation error), and free inner. */
-void snap_put_record_buf(struct snap_buf *b, enum snapshot_kind kind, uint32_t index, struct snap_buf *inner);
+void snap_put_record_buf(struct snap_buf *b, enum snapshot_kind kind, uint32_t index,
+                         struct snap_buf *inner);
 void snap_buf_done(struct snap_buf *b);
 
 /*
