@@ -269,14 +269,18 @@ int kvm_restore(struct kvm *k, const struct snapshot *s)
                 if (c.chip_id != chip)
                         return err_set(-EINVAL, "irqchip %u: the record names chip %u", chip, c.chip_id);
                 if (ioctl(k->vm_fd, KVM_SET_IRQCHIP, &c) < 0)
-                        return err_set(negative_errno(), "this host's KVM refuses the saved state "
-                                                         "(KVM_SET_IRQCHIP %u: %m)", chip);
+                        return err_set(negative_errno(),
+                                       "this host's KVM refuses the saved state "
+                                       "(KVM_SET_IRQCHIP %u: %m)",
+                                       chip);
         }
         if (ioctl(k->vm_fd, KVM_SET_PIT2, &s->pit) < 0)
-                return err_set(negative_errno(), "this host's KVM refuses the saved state (KVM_SET_PIT2: %m)");
+                return err_set(negative_errno(),
+                               "this host's KVM refuses the saved state (KVM_SET_PIT2: %m)");
         /* Only the clock value: the guest's time goes on from the snapshot, not the host's. */
         struct kvm_clock_data clock = {.clock = s->clock.clock};
         if (ioctl(k->vm_fd, KVM_SET_CLOCK, &clock) < 0)
-                return err_set(negative_errno(), "this host's KVM refuses the saved state (KVM_SET_CLOCK: %m)");
+                return err_set(negative_errno(),
+                               "this host's KVM refuses the saved state (KVM_SET_CLOCK: %m)");
         return 0;
 }

@@ -369,11 +369,7 @@ void pci_bus_save(struct pci_bus *b, struct snap_buf *out)
         snap_put_u32(&r, b->config_address);
         pthread_mutex_unlock(&b->lock);
         pci_device_save(b, &b->host, &r);
-        if (r.error)
-                out->error = r.error;
-        else
-                snap_put_record(out, SNAP_PCI_HOST, 0, r.data, r.len);
-        snap_buf_done(&r);
+        snap_put_record_buf(out, SNAP_PCI_HOST, 0, &r);
 }
 
 int pci_bus_restore(struct pci_bus *b, const struct snapshot_blob *blob)

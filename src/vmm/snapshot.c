@@ -113,6 +113,15 @@ void snap_put_record(struct snap_buf *b, enum snapshot_kind kind, uint32_t index
         snap_put(b, p, n);
 }
 
+void snap_put_record_buf(struct snap_buf *b, enum snapshot_kind kind, uint32_t index, struct snap_buf *inner)
+{
+        if (inner->error && !b->error)
+                b->error = inner->error;
+        else
+                snap_put_record(b, kind, index, inner->data, inner->len);
+        snap_buf_done(inner);
+}
+
 void snap_buf_done(struct snap_buf *b)
 {
         free(b->data);
@@ -132,11 +141,7 @@ void snapshot_put_header(struct snap_buf *b, uint32_t cpus, uint64_t memory, con
         snap_put_u32(&m, n_types);
         for (uint32_t i = 0; i < n_types; i++)
                 snap_put_u16(&m, types[i]);
-        if (m.error)
-                b->error = m.error;
-        else
-                snap_put_record(b, SNAP_MACHINE, 0, m.data, m.len);
-        snap_buf_done(&m);
+        snap_put_record_buf(b, SNAP_MACHINE, 0, &m);
 }
 
 /* ---- reader ------------------------------------------------------------------------- */
@@ -259,8 +264,8 @@ static int take_fixed(void *dst, size_t size, const uint8_t *p, uint32_t len, ui
                       const char *what, uint32_t index)
 {
         if (len != size)
-                return err_set(-EINVAL, "%s %" PRIu32 ": record of %" PRIu32 " bytes, expected %zu", what, index,
-                               len, size);
+                return err_set(-EINVAL, "%s %" PRIu32 ": record of %" PRIu32 " bytes, expected %zu", what,
+                               index, len, size);
         if (*seen & (1u << bit))
                 return err_set(-EINVAL, "%s %" PRIu32 ": the record is there twice", what, index);
         *seen |= 1u << bit;
@@ -272,7 +277,8 @@ static int parse_vcpu(struct snapshot *s, uint32_t kind, uint32_t index, const u
 {
         const char *what = kind_names[kind];
         if (index >= s->cpus)
-                return err_set(-EINVAL, "%s %" PRIu32 ": the machine has %" PRIu32 " vCPUs", what, index, s->cpus);
+                return err_set(-EINVAL, "%s %" PRIu32 ": the machine has %" PRIu32 " vCPUs", what, index,
+                               s->cpus);
         struct snapshot_vcpu *v = &s->vcpus[index];
 
         switch (kind) {
@@ -310,7 +316,8 @@ static int parse_vcpu(struct snapshot *s, uint32_t kind, uint32_t index, const u
                 v->seen |= 1u << kind;
                 return 0;
         case SNAP_VCPU_MSRS:
-                if (len % sizeof(struct kvm_msr_entry) || len / sizeof(struct kvm_msr_entry) > SNAPSHOT_MAX_MSRS)
+                if (len % sizeof(struct kvm_msr_entry) ||
+                    len / sizeof(struct kvm_msr_entry) > SNAPSHOT_MAX_MSRS)
                         return err_set(-EINVAL, "%s %" PRIu32 ": invalid size %" PRIu32, what, index, len);
                 if (v->seen & (1u << kind))
                         return err_set(-EINVAL, "%s %" PRIu32 ": the record is there twice", what, index);
@@ -335,7 +342,8 @@ static int parse_record(struct snapshot *s, uint32_t kind, uint32_t index, const
                 return parse_vcpu(s, kind, index, p, len);
         case SNAP_IRQCHIP:
                 if (index >= 3)
-                        return err_set(-EINVAL, "irqchip %" PRIu32 ": there are 3 (PIC master, slave, IOAPIC)",
+                        return err_set(-EINVAL,
+                                       "irqchip %" PRIu32 ": there are 3 (PIC master, slave, IOAPIC)",
                                        index);
                 return take_fixed(&s->irqchip[index], sizeof(s->irqchip[index]), p, len, &s->irqchip_seen,
                                   index, "irqchip", index);
@@ -353,8 +361,8 @@ static int parse_record(struct snapshot *s, uint32_t kind, uint32_t index, const
                 return blob_take(&s->pci_host, p, len, "pci host bridge");
         case SNAP_DEVICE:
                 if (index >= s->n_devices)
-                        return err_set(-EINVAL, "device %" PRIu32 ": the machine has %" PRIu32 " devices", index,
-                                       s->n_devices);
+                        return err_set(-EINVAL, "device %" PRIu32 ": the machine has %" PRIu32 " devices",
+                                       index, s->n_devices);
                 return blob_take(&s->devices[index], p, len, "device");
         default:
                 return err_set(-EINVAL, "unknown record kind %" PRIu32, kind);
@@ -364,9 +372,10 @@ static int parse_record(struct snapshot *s, uint32_t kind, uint32_t index, const
 static int check_complete(const struct snapshot *s)
 {
         /* XSAVE or FPU, XCRS where the host has them; everything else always. */
-        const uint32_t vcpu_required = (1u << SNAP_VCPU_REGS) | (1u << SNAP_VCPU_SREGS) | (1u << SNAP_VCPU_MSRS) |
-                                       (1u << SNAP_VCPU_LAPIC) | (1u << SNAP_VCPU_EVENTS) |
-                                       (1u << SNAP_VCPU_MP_STATE) | (1u << SNAP_VCPU_TSC_KHZ);
+        const uint32_t vcpu_required = (1u << SNAP_VCPU_REGS) | (1u << SNAP_VCPU_SREGS) |
+                                       (1u << SNAP_VCPU_MSRS) | (1u << SNAP_VCPU_LAPIC) |
+                                       (1u << SNAP_VCPU_EVENTS) | (1u << SNAP_VCPU_MP_STATE) |
+                                       (1u << SNAP_VCPU_TSC_KHZ);
 
         for (uint32_t i = 0; i < s->cpus; i++) {
                 const struct snapshot_vcpu *v = &s->vcpus[i];
@@ -383,7 +392,8 @@ static int check_complete(const struct snapshot *s)
                 return err_set(-EINVAL, "the %s record is missing",
                                s->seen & (1u << SNAP_PIT2) ? "clock" : "pit");
         if (!s->serial.data || !s->i8042.data || !s->acpi_pm.data || !s->pci_host.data)
-                return err_set(-EINVAL, "a legacy device record (serial, i8042, acpi pm, pci host) is missing");
+                return err_set(-EINVAL,
+                               "a legacy device record (serial, i8042, acpi pm, pci host) is missing");
         for (uint32_t i = 0; i < s->n_devices; i++)
                 if (!s->devices[i].data)
                         return err_set(-EINVAL, "device %" PRIu32 ": the record is missing", i);
@@ -399,7 +409,8 @@ static int parse(const uint8_t *data, size_t len, struct snapshot *s)
                 return err_set(-EINVAL, "not a hull-vmm snapshot (no HULLSNAP header)");
         memcpy(&version, data + 8, 4);
         if (version != SNAPSHOT_VERSION)
-                return err_set(-EINVAL, "snapshot format version %" PRIu32 ", this hull-vmm reads version %d",
+                return err_set(-EINVAL,
+                               "snapshot format version %" PRIu32 ", this hull-vmm reads version %d",
                                version, SNAPSHOT_VERSION);
         size_t off = HEADER_SIZE;
         bool first = true;
@@ -411,7 +422,8 @@ static int parse(const uint8_t *data, size_t len, struct snapshot *s)
                 memcpy(&rlen, data + off + 8, 4);
                 off += RECORD_HEAD;
                 if (rlen > len - off)
-                        return err_set(-EINVAL, "record at offset %zu: %" PRIu32 " bytes, the file ends first",
+                        return err_set(-EINVAL,
+                                       "record at offset %zu: %" PRIu32 " bytes, the file ends first",
                                        off - RECORD_HEAD, rlen);
                 if (first) {
                         if (kind != SNAP_MACHINE)

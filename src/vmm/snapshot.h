@@ -95,7 +95,7 @@ struct snapshot {
         struct kvm_clock_data clock;
         struct snapshot_blob serial, i8042, acpi_pm, pci_host;
         struct snapshot_blob devices[SNAPSHOT_MAX_DEVICES];
-        uint32_t seen;      /* bit per VM-wide kind */
+        uint32_t seen; /* bit per VM-wide kind */
         uint32_t irqchip_seen;
 };
 
@@ -114,6 +114,9 @@ void snap_put_u32(struct snap_buf *b, uint32_t v);
 void snap_put_u64(struct snap_buf *b, uint64_t v);
 /* Append one record (kind, index, the n bytes at p). */
 void snap_put_record(struct snap_buf *b, enum snapshot_kind kind, uint32_t index, const void *p, size_t n);
+/* Append inner as one record (or its allocation error), and free inner. */
+void snap_put_record_buf(struct snap_buf *b, enum snapshot_kind kind, uint32_t index,
+                         struct snap_buf *inner);
 void snap_buf_done(struct snap_buf *b);
 
 /*

@@ -518,16 +518,16 @@ static int save_msrs(struct vcpu *v, struct snap_buf *b)
         return 0;
 }
 
-#define GET_RECORD(v, b, req, kind, type)                                                                  \
-        ({                                                                                                 \
-                type _s;                                                                                   \
-                memset(&_s, 0, sizeof(_s));                                                                \
-                int _r = ioctl((v)->fd, req, &_s) < 0                                                      \
-                                 ? err_set(negative_errno(), "vcpu %u: " #req " failed: %m", (v)->index)   \
-                                 : 0;                                                                      \
-                if (_r >= 0)                                                                               \
-                        snap_put_record(b, kind, (v)->index, &_s, sizeof(_s));                             \
-                _r;                                                                                        \
+#define GET_RECORD(v, b, req, kind, type)                                                                \
+        ({                                                                                               \
+                type _s;                                                                                 \
+                memset(&_s, 0, sizeof(_s));                                                              \
+                int _r = ioctl((v)->fd, req, &_s) < 0                                                    \
+                                 ? err_set(negative_errno(), "vcpu %u: " #req " failed: %m", (v)->index) \
+                                 : 0;                                                                    \
+                if (_r >= 0)                                                                             \
+                        snap_put_record(b, kind, (v)->index, &_s, sizeof(_s));                           \
+                _r;                                                                                      \
         })
 
 int vcpu_save(struct vcpu *v, struct snap_buf *b)
@@ -545,7 +545,8 @@ int vcpu_save(struct vcpu *v, struct snap_buf *b)
                 _cleanup_free_ void *x = calloc(1, k->xsave_size);
                 if (!x)
                         return -ENOMEM;
-                unsigned long req = k->xsave_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
+                unsigned long req =
+                        k->xsave_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
                 if (ioctl(v->fd, req, x) < 0)
                         return err_set(negative_errno(), "vcpu %u: KVM_GET_XSAVE failed: %m", v->index);
                 snap_put_record(b, SNAP_VCPU_XSAVE, v->index, x, k->xsave_size);
@@ -573,8 +574,8 @@ static int set_one(struct vcpu *v, unsigned long req, const char *name, const vo
 {
         if (ioctl(v->fd, req, p) < 0) {
                 int r = negative_errno();
-                return err_set(r, "vcpu %u: this host's KVM refuses the saved state (%s: %s)", v->index, name,
-                               strerror(-r));
+                return err_set(r, "vcpu %u: this host's KVM refuses the saved state (%s: %s)", v->index,
+                               name, strerror(-r));
         }
         return 0;
 }
@@ -593,10 +594,12 @@ int vcpu_restore(struct vcpu *v, const struct snapshot_vcpu *s)
         if (r >= 0 && s->xsave) {
                 /* KVM_SET_XSAVE copies as much as KVM_CAP_XSAVE2 says: hand it a buffer that large. */
                 if (s->xsave_len > MAX(k->xsave_size, (uint32_t)sizeof(struct kvm_xsave)))
-                        return err_set(-EINVAL, "vcpu %u: this host's KVM refuses the saved state "
-                                                "(an XSAVE area of %u bytes, the host's has %u)",
+                        return err_set(-EINVAL,
+                                       "vcpu %u: this host's KVM refuses the saved state "
+                                       "(an XSAVE area of %u bytes, the host's has %u)",
                                        v->index, s->xsave_len, k->xsave_size);
-                _cleanup_free_ uint8_t *x = calloc(1, MAX(k->xsave_size, (uint32_t)sizeof(struct kvm_xsave)));
+                _cleanup_free_ uint8_t *x =
+                        calloc(1, MAX(k->xsave_size, (uint32_t)sizeof(struct kvm_xsave)));
                 if (!x)
                         return -ENOMEM;
                 memcpy(x, s->xsave, s->xsave_len);
@@ -621,7 +624,8 @@ int vcpu_restore(struct vcpu *v, const struct snapshot_vcpu *s)
                 if (n < 0)
                         return err_set(negative_errno(), "vcpu %u: KVM_SET_MSRS failed: %m", v->index);
                 if ((uint32_t)n != s->n_msrs)
-                        return err_set(-EINVAL, "vcpu %u: this host's KVM refuses the saved state (MSR 0x%x)",
+                        return err_set(-EINVAL,
+                                       "vcpu %u: this host's KVM refuses the saved state (MSR 0x%x)",
                                        v->index, s->msrs[n].index);
         }
         /* Pending exceptions and interrupts, then whether the vCPU runs or waits: last. */

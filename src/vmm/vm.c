@@ -342,10 +342,12 @@ static int check_machine(const struct vm_config *c, const struct snapshot *s)
         for (size_t i = 0; i < MIN(n, (size_t)s->n_devices); i++)
                 if (types[i] != s->device_types[i])
                         return err_set(-EINVAL, "device %zu is a %s, the snapshot's is a %s", i,
-                                       snapshot_device_name(types[i]), snapshot_device_name(s->device_types[i]));
+                                       snapshot_device_name(types[i]),
+                                       snapshot_device_name(s->device_types[i]));
         if (n != s->n_devices)
-                return err_set(-EINVAL, "%zu devices on the command line, the snapshot has %" PRIu32
-                                        " (disks, nets, fs, vsock, rng in that order)",
+                return err_set(-EINVAL,
+                               "%zu devices on the command line, the snapshot has %" PRIu32
+                               " (disks, nets, fs, vsock, rng in that order)",
                                n, s->n_devices);
         return 0;
 }
@@ -538,7 +540,8 @@ static int load_kernel(struct vm *vm)
         r = acpi_build(&vm->mem, c->cpus, &rsdp);
         if (r < 0)
                 return r;
-        struct boot_config bc = {.kernel = c->kernel, .initrd = c->initrd, .cmdline = c->cmdline, .rsdp = rsdp};
+        struct boot_config bc = {
+                .kernel = c->kernel, .initrd = c->initrd, .cmdline = c->cmdline, .rsdp = rsdp};
         r = boot_load(&vm->mem, &bc, &entry);
         if (r < 0)
                 return r;

@@ -136,7 +136,7 @@ struct vm {
         struct api *api;
         int signal_fd;
         int grace_fd;
-        int serial_fd; /* --serial file=PATH */
+        int serial_fd;   /* --serial file=PATH */
         int snapshot_fd; /* --snapshot-at-connect: eventfd the held vsock request rings */
         bool restored;   /* built from --restore: disks and the held request wait for vm_run() */
 

@@ -83,10 +83,10 @@ static const int snapshot_syscalls[] = {
 };
 
 static const unsigned long snapshot_ioctls[] = {
-        KVM_GET_REGS,     KVM_GET_SREGS,        KVM_GET_XSAVE,     KVM_GET_XSAVE2,   KVM_GET_FPU,
-        KVM_GET_XCRS,     KVM_GET_MSRS,         KVM_GET_LAPIC,     KVM_GET_VCPU_EVENTS,
-        KVM_GET_DEBUGREGS, KVM_GET_MP_STATE,    KVM_GET_TSC_KHZ,   KVM_GET_IRQCHIP,  KVM_GET_PIT2,
-        KVM_GET_CLOCK,    KVM_SET_CLOCK,
+        KVM_GET_REGS,        KVM_GET_SREGS,     KVM_GET_XSAVE,    KVM_GET_XSAVE2,
+        KVM_GET_FPU,         KVM_GET_XCRS,      KVM_GET_MSRS,     KVM_GET_LAPIC,
+        KVM_GET_VCPU_EVENTS, KVM_GET_DEBUGREGS, KVM_GET_MP_STATE, KVM_GET_TSC_KHZ,
+        KVM_GET_IRQCHIP,     KVM_GET_PIT2,      KVM_GET_CLOCK,    KVM_SET_CLOCK,
 };
 
 static const unsigned long io_ioctls[] = {

@@ -146,11 +146,7 @@ void acpi_pm_save(struct acpi_pm *pm, struct snap_buf *b)
         snap_put_u16(&r, pm->regs.pm1_en);
         snap_put_u16(&r, pm->regs.pm1_cnt);
         pthread_mutex_unlock(&pm->lock);
-        if (r.error)
-                b->error = r.error;
-        else
-                snap_put_record(b, SNAP_ACPI_PM, 0, r.data, r.len);
-        snap_buf_done(&r);
+        snap_put_record_buf(b, SNAP_ACPI_PM, 0, &r);
 }
 
 int acpi_pm_restore(struct acpi_pm *pm, const struct snapshot_blob *blob)

@@ -378,11 +378,7 @@ void serial_save(struct serial *s, struct snap_buf *b)
         for (uint32_t i = 0; i < g->rx_count; i++)
                 snap_put_u8(&r, g->rx[(g->rx_head + i) % SERIAL_RX_SIZE]);
         pthread_mutex_unlock(&s->lock);
-        if (r.error)
-                b->error = r.error;
-        else
-                snap_put_record(b, SNAP_SERIAL, 0, r.data, r.len);
-        snap_buf_done(&r);
+        snap_put_record_buf(b, SNAP_SERIAL, 0, &r);
 }
 
 int serial_restore(struct serial *s, const struct snapshot_blob *blob)

@@ -29,8 +29,9 @@ struct virtio_blk {
         struct virtio_blk_config config;
         struct virtqueue_chain chain;
         struct iovec data[VIRTQUEUE_MAX_IOV];
-        bool hidden; /* virtio_blk_hide(): capacity 0, the backend left alone */
         uint64_t reads, writes, flushes, errors; /* counters for stats */
+        /* virtio_blk_hide(): capacity 0, the backend left alone */
+        bool hidden;
 };
 
 static void blk_config_read(struct virtio_dev *vd, uint32_t offset, void *data, uint32_t len)

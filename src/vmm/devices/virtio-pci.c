@@ -676,12 +676,12 @@ int virtio_dev_save(struct virtio_dev *vd, uint32_t index, struct snap_buf *b)
         if (r >= 0 && vd->ops->save)
                 r = vd->ops->save(vd, &d);
         pthread_mutex_unlock(&vd->lock);
-        if (r >= 0 && d.error)
-                r = d.error;
-        if (r >= 0)
-                snap_put_record(b, SNAP_DEVICE, index, d.data, d.len);
-        snap_buf_done(&d);
-        return r;
+        if (r < 0) {
+                snap_buf_done(&d);
+                return r;
+        }
+        snap_put_record_buf(b, SNAP_DEVICE, index, &d);
+        return b->error;
 }
 
 static bool restore_queue(struct snap_reader *r, struct virtqueue *q)
@@ -743,8 +743,9 @@ static int restore_locked(struct virtio_dev *vd, uint32_t index, struct snap_rea
                 return e;
         /* The driver accepted features of the snapshot's device: this one must offer them all. */
         if (vd->s.driver_features & ~vd->s.device_features)
-                return err_set(-EINVAL, "%s: the driver uses features 0x%" PRIx64 " this device does not offer",
-                               what, vd->s.driver_features & ~vd->s.device_features);
+                return err_set(-EINVAL,
+                               "%s: the driver uses features 0x%" PRIx64 " this device does not offer", what,
+                               vd->s.driver_features & ~vd->s.device_features);
         if (!virtio_dev_running(vd)) {
                 /* Queues the driver set up but did not start yet are mapped at DRIVER_OK. */
                 for (unsigned q = 0; q < vd->ops->num_queues; q++)

@@ -660,7 +660,8 @@ static int vsock_restore(struct virtio_dev *vd, struct snap_reader *r)
                                v->guest_cid, cid);
         if (held && (h.op != VIRTIO_VSOCK_OP_REQUEST || h.src_cid != cid || h.dst_cid != VSOCK_HOST_CID ||
                      h.type != VIRTIO_VSOCK_TYPE_STREAM))
-                return err_set(-EINVAL, "the held connection request is not a stream request from the guest");
+                return err_set(-EINVAL,
+                               "the held connection request is not a stream request from the guest");
         v->has_held = held;
         v->held = h;
         return 0;
