@@ -960,11 +960,17 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         sh.ready_fd = ready[1];
         sh.create_frame = plan.frame;
         /*
-         * A template's agent is older or newer than its initramfs only when both changed (the key
-         * holds the initramfs), but CREATE's CLOCK and SEED must reach a restored guest: the shim
-         * waits for HELLO to know the agent speaks protocol 3 (vm-shim.c, send_create()).
+         * CREATE's CLOCK and SEED must reach a restored guest, and an agent older than protocol 3
+         * refuses them: with a template the shim sends CREATE early only when the template says
+         * which protocol its agent speaks, else after HELLO (vm-shim.c, send_create()).
          */
         sh.create_early = kind == VMM_HULL && !tmpl.key[0];
+        if (tmpl.fd >= 0) {
+                /* A hit whose agent is known to speak 3: CREATE as the connection arrives. */
+                sh.agent_version = vmiso_template_agent_version(tmpl.fd);
+                sh.create_early = sh.agent_version >= 3;
+        } else
+                sh.template_making = tmpl.key[0] != 0;
         sh.template_fd = tmpl.fd;
         sh.vmm_argv_cold = tmpl.cold_argv;
         sh.template_cache = tmpl.cache;

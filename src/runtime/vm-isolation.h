@@ -90,6 +90,11 @@ int vmiso_template_key(const struct vmiso_template_spec *sp, char ret[SHA256_HEX
  * template, or one being evicted), -errno on another failure.
  */
 int vmiso_template_open(const char *cache_dir, const char *key, int *ret_fd);
+/* The protocol of the template's agent (a file in its directory), 0 when not known. */
+#define VMISO_TEMPLATE_AGENT_FILE "agent-version"
+uint32_t vmiso_template_agent_version(int dir_fd);
+/* Record the agent's protocol in the template key, when there is one (HELLO of the VM that made it). */
+int vmiso_template_note_agent(const char *cache_dir, const char *key, uint32_t version);
 /* Remove the template key (one that failed to restore); 0 when it is not there. */
 int vmiso_template_remove(const char *cache_dir, const char *key);
 /*
@@ -250,6 +255,8 @@ struct vmiso_shim {
          * template (template_cache/template_key) and boots once more with vmm_argv_cold.
          */
         int template_fd;
+        bool template_making;   /* a miss: record the agent's protocol in the template after HELLO */
+        uint32_t agent_version; /* known before HELLO (a hit's agent-version), else 0 */
         char **vmm_argv_cold;
         const char *template_cache;
         const char *template_key;

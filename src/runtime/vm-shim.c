@@ -327,9 +327,9 @@ static void vmm_last_line(char *buf, size_t size)
         _cleanup_free_ char *all = NULL;
         size_t len = 0;
 
-        buf[0] = 0;
         struct stat st;
 
+        buf[0] = 0;
         if (vmiso_fs_failure(S.sh->shares, S.sh->n_shares, buf, size))
                 return;
         /* io.hull.isolation.console may name a terminal (/dev/console): a read there waits for input. */
@@ -476,6 +476,10 @@ static bool restore_failed_boot_cold(void)
         }
         S.sh->vmm_argv = S.sh->vmm_argv_cold;
         S.sh->vmm_argv_cold = NULL;
+        /* The agent is not known any more: CREATE after HELLO, which is recorded in the new template. */
+        S.sh->create_early = false;
+        S.sh->agent_version = 0;
+        S.sh->template_making = true;
         stamp("VMM start (cold, after a failed restore)");
         vmm_start();
         return true;
@@ -520,6 +524,7 @@ static void boot(void)
          * chardev connects when QEMU starts, long before the guest opens its port: there,
          * HELLO says the agent is listening.
          */
+        S.agent_version = S.sh->agent_version;
         if (S.sh->create_early)
                 send_create();
         boot_read(&m, deadline);
@@ -528,6 +533,9 @@ static void boot(void)
                            AGENT_PROTO_VERSION, agent_msg_type_to_string(m.type));
         S.agent_version = m.value;
         stamp("HELLO");
+        /* The template this VM made (it exists by now: hull-vmm saves it before the connection goes on). */
+        if (S.sh->template_making && m.value >= 3)
+                vmiso_template_note_agent(S.sh->template_cache, S.sh->template_key, m.value);
         if (!S.sh->create_early)
                 send_create();
         boot_read(&m, deadline);

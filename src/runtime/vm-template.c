@@ -23,9 +23,11 @@
  * refreshes the directory's mtime), never one in use. A template removed anyway (`rm -rf` of
  * the root) does not disturb its VMs: they map its files, and an unlinked file's inode and
  * pages live on until the last mapping goes (unlink(2)); only a write into a mapped file
- * would show through MAP_PRIVATE's pages not yet copied, and nothing writes into a template
- * after its rename. Left-over DIR.tmp-<pid> of a maker that died are removed when that pid is
- * gone.
+ * would show through MAP_PRIVATE's pages not yet copied, and nothing writes into hull-vmm's
+ * files after their rename. The only file added later is `agent-version` (the protocol of the
+ * template's agent, written by the shim of the VM that made it, once HELLO said it): a hit
+ * that finds it sends CREATE as the connection arrives instead of a round trip after HELLO.
+ * Left-over DIR.tmp-<pid> of a maker that died are removed when that pid is gone.
  *
  * Not thread-safe (no state); called by create in hull-runtime and by the shim.
  */
@@ -251,4 +253,38 @@ int vmiso_template_evict(const char *cache_dir, size_t max, const char *keep)
         }
         closedir(d);
         return r;
+}
+
+uint32_t vmiso_template_agent_version(int dir_fd)
+{
+        _cleanup_free_ char *v = NULL;
+        size_t len = 0;
+        unsigned long n;
+        char *end;
+
+        if (read_full_file_at(dir_fd, VMISO_TEMPLATE_AGENT_FILE, 32, &v, &len) < 0)
+                return 0;
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (errno || end == v || (*end && *end != '\n') || n > UINT32_MAX)
+                return 0;
+        return (uint32_t)n;
+}
+
+int vmiso_template_note_agent(const char *cache_dir, const char *key, uint32_t version)
+{
+        _cleanup_free_ char *dir = strdup_printf("%s/%s", cache_dir, key), *path = NULL;
+        char v[16];
+        struct stat st;
+
+        if (!dir)
+                return -ENOMEM;
+        /* No template: hull-vmm could not save it (a warning), or another maker's is there. */
+        if (stat(dir, &st) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        path = strdup_printf("%s/" VMISO_TEMPLATE_AGENT_FILE, dir);
+        if (!path)
+                return -ENOMEM;
+        snprintf(v, sizeof(v), "%u\n", version);
+        return write_file_atomic(path, v, strlen(v), 0600);
 }

@@ -4,7 +4,7 @@
  * changes with each thing a snapshot depends on and with nothing else; a hit holds its
  * template (a shared lock) and refreshes it; eviction keeps the most recently used, never
  * one in use nor the one asked to keep, and removes the left-overs of makers that died but
- * not those of a maker at work. No root, no KVM: templates here are directories made by hand,
+ * not those of a maker at work; the agent's protocol noted in a template reads back. No root, no KVM: templates here are directories made by hand,
  * as hull-vmm would make them.
  */
 #include <fcntl.h>
@@ -250,6 +250,27 @@ TEST(remove_failed_template)
         ASSERT_EQ(system(cmd), 0);
         /* Already gone (a concurrent shim removed it): fine. */
         ASSERT_OK(vmiso_template_remove(path("c4"), k));
+}
+
+TEST(agent_version_noted_and_read)
+{
+        char k[SHA256_HEX_LEN + 1];
+        int fd = -EBADF;
+
+        ASSERT_OK(mkdir_p(path("c5"), 0700));
+        make_template("c5", k, 5, 10);
+        ASSERT_EQ(vmiso_template_open(path("c5"), k, &fd), 1);
+        /* Not known until the maker's HELLO said it. */
+        ASSERT_EQ(vmiso_template_agent_version(fd), 0u);
+        ASSERT_OK(vmiso_template_note_agent(path("c5"), k, 3));
+        ASSERT_EQ(vmiso_template_agent_version(fd), 3u);
+        /* A damaged note is "not known", never a guess. */
+        touch(path("c5/%s/" VMISO_TEMPLATE_AGENT_FILE, k), "3x\n");
+        ASSERT_EQ(vmiso_template_agent_version(fd), 0u);
+        close(fd);
+        /* No template (hull-vmm could not save it): nothing is made. */
+        ASSERT_OK(vmiso_template_note_agent(path("c5"), "00000000000000000000000000000000000000000000000000000000000000aa", 3));
+        ASSERT_FALSE(exists(path("c5/00000000000000000000000000000000000000000000000000000000000000aa")));
 }
 
 TEST(cleanup)
