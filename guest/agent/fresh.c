@@ -8,9 +8,10 @@
  * any CREATE: every guest restored from it resumes with the template's clock (frozen at the
  * snapshot), the template's CRNG state (the same bytes from /dev/urandom in every sibling) and
  * disks that had capacity 0. The host's CREATE carries CLOCK and SEED (protocol 3); the agent
- * applies them before it mounts or runs anything. A cold boot takes the same path: its clock is
- * then set to the host's to the nanosecond (the RTC it booted from has one second's resolution)
- * and its pool gets 64 bytes more.
+ * applies them before it mounts or runs anything. A cold boot that gets them (the host sends
+ * them once it knows the agent's protocol) takes the same path: its clock is then the host's to
+ * within the stream's latency (the RTC it booted from has one second's resolution) and its pool
+ * gets 64 bytes more.
  *
  * Disks: hull-vmm presents each disk with capacity 0 while it makes a template and gives the
  * real size with a virtio configuration-change interrupt afterwards (virtio 1.2 §4.1.4.5,
@@ -51,8 +52,8 @@ int agent_reseed(const uint8_t *val, uint32_t len)
         int fd, e = 0;
 
         if (len < AGENT_SEED_MIN || len > AGENT_SEED_MAX)
-                return agent_send_error(0, EINVAL, "CREATE: SEED of %u bytes (%u to %u)", len, AGENT_SEED_MIN,
-                                        AGENT_SEED_MAX),
+                return agent_send_error(0, EINVAL, "CREATE: SEED of %u bytes (%u to %u)", len,
+                                        AGENT_SEED_MIN, AGENT_SEED_MAX),
                        -EINVAL;
         memcpy(info->buf, val, len);
         info->entropy_count = (int)(len * 8);
@@ -72,7 +73,9 @@ int agent_reseed(const uint8_t *val, uint32_t len)
         if (fd >= 0)
                 close(fd);
         if (e)
-                return agent_send_error(0, e, "cannot reseed the kernel's random generator: %s", strerror(e)), -e;
+                return agent_send_error(0, e, "cannot reseed the kernel's random generator: %s",
+                                        strerror(e)),
+                       -e;
         return 0;
 }
 

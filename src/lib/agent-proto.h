@@ -69,7 +69,7 @@ enum agent_create_field {
         AGENT_C_ADDR = 6,     /* name\0address/prefix-length */
         AGENT_C_ROUTE = 7,    /* name\0destination/prefix-length\0gateway (empty: on-link) */
         AGENT_C_CLOCK = 8,    /* version 3: u64 seconds, u32 nanoseconds of the host's CLOCK_REALTIME */
-        AGENT_C_SEED = 9,     /* version 3: AGENT_SEED_MIN to AGENT_SEED_MAX bytes of the host's getrandom() */
+        AGENT_C_SEED = 9, /* version 3: AGENT_SEED_MIN to AGENT_SEED_MAX bytes of the host's getrandom() */
         _AGENT_C_MAX,
         _AGENT_C_INVALID = -1,
 };

@@ -573,14 +573,16 @@ static int argv_plus(char **argv, const char *a, const char *b, char ***ret)
         return 0;
 }
 
-/* hull-vmm's command line for a restore: the snapshot holds the booted kernel, so no --kernel, --initrd, --cmdline. */
+/* hull-vmm's command line for a restore: the snapshot holds the booted kernel, so no --kernel, --initrd,
+ * --cmdline. */
 static int argv_restore(char **argv, const char *dir, char ***ret)
 {
         _cleanup_strv_free_ char **n = NULL;
         int r = 0;
 
         for (size_t i = 0; argv[i] && r >= 0; i++) {
-                if ((streq(argv[i], "--kernel") || streq(argv[i], "--initrd") || streq(argv[i], "--cmdline")) &&
+                if ((streq(argv[i], "--kernel") || streq(argv[i], "--initrd") ||
+                     streq(argv[i], "--cmdline")) &&
                     argv[i + 1]) {
                         i++;
                         continue;
@@ -602,10 +604,11 @@ static int argv_restore(char **argv, const char *dir, char ***ret)
  * that keeps templates out leaves *argv as it is (a cold boot) and says why in t->note.
  */
 static int plan_template(const struct oci_config *cfg, const char *root, const struct vmiso_size *sz,
-                         const char *kernel, const char *initrd, size_t n_disks, const struct create_plan *plan,
-                         char ***argv, struct template_plan *t)
+                         const char *kernel, const char *initrd, size_t n_disks,
+                         const struct create_plan *plan, char ***argv, struct template_plan *t)
 {
-        const char *a = config_annotation(cfg, "io.hull.isolation.template"), *env = getenv("HULL_ISOLATION_TEMPLATE");
+        const char *a = config_annotation(cfg, "io.hull.isolation.template"),
+                   *env = getenv("HULL_ISOLATION_TEMPLATE");
         const char *cmdline = NULL;
         _cleanup_free_ char *dir = NULL, *spec = NULL;
         char **n = NULL;
@@ -623,14 +626,16 @@ static int plan_template(const struct oci_config *cfg, const char *root, const s
         }
         /* virtiofsd's vhost-user state cannot be restored into a new daemon: such VMs boot. */
         if (plan->n_shares) {
-                snprintf(t->note, sizeof(t->note), "cold: shared directories are not restored from a template");
+                snprintf(t->note, sizeof(t->note),
+                         "cold: shared directories are not restored from a template");
                 return 0;
         }
         t->cache = strdup_printf("%s/" VMISO_TEMPLATE_DIR, root);
         if (!t->cache)
                 return -ENOMEM;
         if (strchr(t->cache, ',')) {
-                snprintf(t->note, sizeof(t->note), "cold: a ',' in the runtime root cannot be given to hull-vmm");
+                snprintf(t->note, sizeof(t->note),
+                         "cold: a ',' in the runtime root cannot be given to hull-vmm");
                 return 0;
         }
         for (size_t i = 0; (*argv)[i]; i++)
@@ -904,15 +909,18 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 r = vmm_argv(cfg, kind, kvm, &size, kernel, initrd, image, root_format, 1 + plan.n_volumes,
                              &plan.net, plan.shares, plan.n_shares, &argv);
         if (r >= 0 && kind == VMM_HULL)
-                r = plan_template(cfg, o->root, &size, kernel, initrd, 1 + plan.n_volumes, &plan, &argv, &tmpl);
+                r = plan_template(cfg, o->root, &size, kernel, initrd, 1 + plan.n_volumes, &plan, &argv,
+                                  &tmpl);
         else
-                snprintf(tmpl.note, sizeof(tmpl.note), "cold: templates are hull-vmm's (QEMU boots every VM)");
+                snprintf(tmpl.note, sizeof(tmpl.note),
+                         "cold: templates are hull-vmm's (QEMU boots every VM)");
         if (r < 0 || (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
         if (tmpl.note[0]) {
                 _cleanup_close_ int fd =
                         openat(s->dir_fd, "template", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-                if (fd < 0 || write_all(fd, tmpl.note, strlen(tmpl.note)) < 0 || write_all(fd, "\n", 1) < 0) {
+                if (fd < 0 || write_all(fd, tmpl.note, strlen(tmpl.note)) < 0 ||
+                    write_all(fd, "\n", 1) < 0) {
                         r = err_set(-EIO, "cannot record the VM template in the state directory");
                         goto undo;
                 }
@@ -993,8 +1001,8 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 goto undo;
         }
         if (pid == 0) {
-                int keep[6 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd, sh.fifo_fd,
-                                                slave, sh.template_fd};
+                int keep[6 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd,
+                                                sh.fifo_fd,      slave,          sh.template_fd};
                 for (size_t i = 0; i < sh.n_taps; i++)
                         keep[6 + i] = sh.tap_fds[i];
                 for (size_t i = 0; i < n_cg_fds; i++)

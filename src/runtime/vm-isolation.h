@@ -15,8 +15,8 @@
  * agent.sock / vsock.sock_1024 (the agent's connection), exec.sock (exec clients),
  * console.log (the guest's serial console), vmm (which VMM and why), isolation.json (the
  * guest's size and where it came from), template (how hull-vmm started: from a template, making
- * one, or cold and why; the cache is <root>/.vm-templates, vm-template.c). The cgroup is the one an ordinary container would get
- * (vm-cgroup.c): the shim and the VMM run in it.
+ * one, or cold and why; the cache is <root>/.vm-templates, vm-template.c). The cgroup is the one an ordinary
+ * container would get (vm-cgroup.c): the shim and the VMM run in it.
  */
 #pragma once
 

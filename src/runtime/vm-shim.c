@@ -466,7 +466,8 @@ static bool restore_failed_boot_cold(void)
         S.vmm_pid = 0;
         S.vmm_pidfd = safe_close(S.vmm_pidfd);
         vmm_last_line(last, sizeof(last));
-        log_debug("vm templates: restore of '%s' failed (%s): removed, booting cold", S.sh->template_key, last);
+        log_debug("vm templates: restore of '%s' failed (%s): removed, booting cold", S.sh->template_key,
+                  last);
         vmiso_template_remove(S.sh->template_cache, S.sh->template_key);
         S.sh->template_fd = safe_close(S.sh->template_fd);
         {

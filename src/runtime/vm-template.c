@@ -245,7 +245,8 @@ int vmiso_template_evict(const char *cache_dir, size_t max, const char *keep)
         if (r >= 0) {
                 qsort(e, n, sizeof(*e), entry_cmp);
                 for (size_t i = 0; i < n && count > max; i++) {
-                        if ((keep && streq(keep, e[i].name)) || remove_unused(dirfd(d), cache_dir, e[i].name) <= 0)
+                        if ((keep && streq(keep, e[i].name)) ||
+                            remove_unused(dirfd(d), cache_dir, e[i].name) <= 0)
                                 continue;
                         log_debug("vm templates: evicted '%s'", e[i].name);
                         count--;

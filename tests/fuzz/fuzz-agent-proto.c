@@ -59,7 +59,8 @@ static void check_msg(const struct agent_reader *r, const struct agent_msg *m)
                         abort();
                 /* CLOCK (the agent's side of CREATE): a time that parses is a valid timespec. */
                 struct timespec t;
-                if (agent_clock_parse(v, vl, &t) == 0 && (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= 1000000000L))
+                if (agent_clock_parse(v, vl, &t) == 0 &&
+                    (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= 1000000000L))
                         abort();
                 /* A process entry (PROCS, `hull top`): what comes out is terminated and printable. */
                 struct agent_proc p;

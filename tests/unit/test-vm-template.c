@@ -4,8 +4,8 @@
  * changes with each thing a snapshot depends on and with nothing else; a hit holds its
  * template (a shared lock) and refreshes it; eviction keeps the most recently used, never
  * one in use nor the one asked to keep, and removes the left-overs of makers that died but
- * not those of a maker at work; the agent's protocol noted in a template reads back. No root, no KVM: templates here are directories made by hand,
- * as hull-vmm would make them.
+ * not those of a maker at work; the agent's protocol noted in a template reads back. No root, no KVM:
+ * templates here are directories made by hand, as hull-vmm would make them.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -92,11 +92,11 @@ TEST(key_stable_and_changes_with_each_input)
         key_of(&sp, k);
         ASSERT_STREQ(k, k0);
 
-#define CHANGED(field, value)             \
-        do {                              \
-                v = sp;                   \
-                v.field = value;          \
-                key_of(&v, k);            \
+#define CHANGED(field, value)               \
+        do {                                \
+                v = sp;                     \
+                v.field = value;            \
+                key_of(&v, k);              \
                 ASSERT_FALSE(streq(k, k0)); \
         } while (0)
         CHANGED(cmdline, "console=ttyS0 quiet hull.agent=vsock:1024 hull.debug=1");
@@ -153,7 +153,8 @@ TEST(open_hit_miss_and_lock)
 
         ASSERT_OK(mkdir_p(path("c1"), 0700));
         make_template("c1", k, 1, 3600);
-        ASSERT_EQ(vmiso_template_open(path("c1"), "00000000000000000000000000000000000000000000000000000000000000ff",
+        ASSERT_EQ(vmiso_template_open(path("c1"),
+                                      "00000000000000000000000000000000000000000000000000000000000000ff",
                                       &fd),
                   0);
         ASSERT_EQ(fd, -EBADF);
@@ -269,7 +270,8 @@ TEST(agent_version_noted_and_read)
         ASSERT_EQ(vmiso_template_agent_version(fd), 0u);
         close(fd);
         /* No template (hull-vmm could not save it): nothing is made. */
-        ASSERT_OK(vmiso_template_note_agent(path("c5"), "00000000000000000000000000000000000000000000000000000000000000aa", 3));
+        ASSERT_OK(vmiso_template_note_agent(
+                path("c5"), "00000000000000000000000000000000000000000000000000000000000000aa", 3));
         ASSERT_FALSE(exists(path("c5/00000000000000000000000000000000000000000000000000000000000000aa")));
 }
 
