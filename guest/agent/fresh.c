@@ -14,8 +14,9 @@
  * gets 64 bytes more.
  *
  * Disks: hull-vmm presents each disk with capacity 0 while it makes a template and gives the
- * real size with a virtio configuration-change interrupt afterwards (virtio 1.2 §4.1.4.5,
- * §5.2.4: virtio_blk's config-change work item then updates the gendisk's capacity). The agent
+ * real size with a virtio configuration-change interrupt afterwards (virtio 1.2: virtio-pci's
+ * notification of a device configuration change, virtio-blk's `capacity` field; Linux's
+ * virtio_blk updates the gendisk's capacity in a work item). The agent
  * waits for that before it mounts, and drops any block cached from the empty view.
  */
 #include <errno.h>
