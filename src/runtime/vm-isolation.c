@@ -540,145 +540,6 @@ static int plan_create(const struct oci_config *cfg, const char *state_dir, stru
         return 0;
 }
 
-/* ------------------------------------------------------------------ templates */
-
-struct template_plan {
-        int fd; /* the template in use (a hit), else -EBADF */
-        char key[SHA256_HEX_LEN + 1];
-        char *cache;
-        char **cold_argv; /* a hit's fallback: the miss's command line */
-        char note[256];   /* <state>/template */
-};
-
-static void template_plan_done(struct template_plan *t)
-{
-        t->fd = safe_close(t->fd);
-        free(t->cache);
-        t->cache = NULL;
-        strv_free(t->cold_argv);
-        t->cold_argv = NULL;
-}
-
-/* argv (a strv) with two more arguments, in a new strv. */
-static int argv_plus(char **argv, const char *a, const char *b, char ***ret)
-{
-        _cleanup_strv_free_ char **n = strv_copy(argv);
-        int r;
-
-        if (!n)
-                return -ENOMEM;
-        if ((r = strv_extend(&n, a)) < 0 || (r = strv_extend(&n, b)) < 0)
-                return r;
-        *ret = TAKE_PTR(n);
-        return 0;
-}
-
-/* hull-vmm's command line for a restore: the snapshot holds the booted kernel, so no --kernel, --initrd,
- * --cmdline. */
-static int argv_restore(char **argv, const char *dir, char ***ret)
-{
-        _cleanup_strv_free_ char **n = NULL;
-        int r = 0;
-
-        for (size_t i = 0; argv[i] && r >= 0; i++) {
-                if ((streq(argv[i], "--kernel") || streq(argv[i], "--initrd") ||
-                     streq(argv[i], "--cmdline")) &&
-                    argv[i + 1]) {
-                        i++;
-                        continue;
-                }
-                r = strv_extend(&n, argv[i]);
-        }
-        if (r >= 0 && (r = strv_extend(&n, "--restore")) >= 0)
-                r = strv_extend(&n, dir);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(n);
-        return 0;
-}
-
-/*
- * hull-vmm from a template of the runtime's cache (vm-template.c, docs/agent.md "Templates"):
- * on a hit *argv gets --restore and t->cold_argv the miss's command line; on a miss *argv gets
- * --snapshot-at-connect, so this container's boot makes the template (and runs on). Anything
- * that keeps templates out leaves *argv as it is (a cold boot) and says why in t->note.
- */
-static int plan_template(const struct oci_config *cfg, const char *root, const struct vmiso_size *sz,
-                         const char *kernel, const char *initrd, size_t n_disks,
-                         const struct create_plan *plan, char ***argv, struct template_plan *t)
-{
-        const char *a = config_annotation(cfg, "io.hull.isolation.template"),
-                   *env = getenv("HULL_ISOLATION_TEMPLATE");
-        const char *cmdline = NULL;
-        _cleanup_free_ char *dir = NULL, *spec = NULL;
-        char **n = NULL;
-        int r;
-
-        if (a && !streq(a, "on") && !streq(a, "off"))
-                return err_set(-EINVAL, "io.hull.isolation.template: expected 'on' or 'off', not '%s'", a);
-        if (a && streq(a, "off")) {
-                snprintf(t->note, sizeof(t->note), "cold: io.hull.isolation.template=off");
-                return 0;
-        }
-        if (!a && env && streq(env, "0")) {
-                snprintf(t->note, sizeof(t->note), "cold: HULL_ISOLATION_TEMPLATE=0");
-                return 0;
-        }
-        /* virtiofsd's vhost-user state cannot be restored into a new daemon: such VMs boot. */
-        if (plan->n_shares) {
-                snprintf(t->note, sizeof(t->note),
-                         "cold: shared directories are not restored from a template");
-                return 0;
-        }
-        t->cache = strdup_printf("%s/" VMISO_TEMPLATE_DIR, root);
-        if (!t->cache)
-                return -ENOMEM;
-        if (strchr(t->cache, ',')) {
-                snprintf(t->note, sizeof(t->note),
-                         "cold: a ',' in the runtime root cannot be given to hull-vmm");
-                return 0;
-        }
-        for (size_t i = 0; (*argv)[i]; i++)
-                if (streq((*argv)[i], "--cmdline") && (*argv)[i + 1])
-                        cmdline = (*argv)[i + 1];
-        struct vmiso_template_spec sp = {.vmm = (*argv)[0],
-                                         .kernel = kernel,
-                                         .initrd = initrd,
-                                         .cmdline = cmdline ?: "",
-                                         .cpus = sz->cpus,
-                                         .memory_mib = sz->memory_mib,
-                                         .n_disks = n_disks,
-                                         .n_nics = plan->net.n,
-                                         .n_shares = plan->n_shares};
-        if ((r = mkdir_p(t->cache, 0700)) < 0)
-                return err_set(r, "cannot create '%s': %s", t->cache, strerror(-r));
-        if ((r = vmiso_template_key(&sp, t->key)) < 0)
-                return r;
-        r = vmiso_template_evict(t->cache, VMISO_TEMPLATE_MAX, t->key);
-        if (r < 0)
-                log_debug("vm templates: eviction in '%s' failed: %s", t->cache, strerror(-r));
-        dir = strdup_printf("%s/%s", t->cache, t->key);
-        spec = strdup_printf(AGENT_VSOCK_PORT ",dir=%s", dir);
-        if (!dir || !spec)
-                return -ENOMEM;
-        r = vmiso_template_open(t->cache, t->key, &t->fd);
-        if (r < 0)
-                return err_set(r, "cannot open the VM template '%s': %s", dir, strerror(-r));
-        if (r > 0) {
-                if ((r = argv_plus(*argv, "--snapshot-at-connect", spec, &t->cold_argv)) < 0 ||
-                    (r = argv_restore(*argv, dir, &n)) < 0)
-                        return r;
-                snprintf(t->note, sizeof(t->note), "restore %s", t->key);
-        } else {
-                if ((r = argv_plus(*argv, "--snapshot-at-connect", spec, &n)) < 0)
-                        return r;
-                snprintf(t->note, sizeof(t->note), "snapshot %s", t->key);
-        }
-        strv_free(*argv);
-        *argv = n;
-        return 0;
-}
-
 /* ------------------------------------------------------------------ processes */
 
 int vmiso_exec_fields(struct agent_buf *b, const struct oci_process *p)
@@ -799,7 +660,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
         struct create_plan plan = {};
-        struct template_plan tmpl = {.fd = -EBADF};
+        struct vmiso_template_plan tmpl = {.fd = -EBADF};
         struct vmiso_shim sh = {.agent_listen = -EBADF,
                                 .exec_listen = -EBADF,
                                 .ready_fd = -EBADF,
@@ -908,10 +769,16 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         if (r >= 0)
                 r = vmm_argv(cfg, kind, kvm, &size, kernel, initrd, image, root_format, 1 + plan.n_volumes,
                              &plan.net, plan.shares, plan.n_shares, &argv);
-        if (r >= 0 && kind == VMM_HULL)
-                r = plan_template(cfg, o->root, &size, kernel, initrd, 1 + plan.n_volumes, &plan, &argv,
-                                  &tmpl);
-        else
+        if (r >= 0 && kind == VMM_HULL) {
+                struct vmiso_template_spec sp = {.kernel = kernel,
+                                                 .initrd = initrd,
+                                                 .cpus = size.cpus,
+                                                 .memory_mib = size.memory_mib,
+                                                 .n_disks = 1 + plan.n_volumes,
+                                                 .n_nics = plan.net.n,
+                                                 .n_shares = plan.n_shares};
+                r = vmiso_template_plan(cfg, o->root, AGENT_VSOCK_PORT, &sp, &argv, &tmpl);
+        } else
                 snprintf(tmpl.note, sizeof(tmpl.note),
                          "cold: templates are hull-vmm's (QEMU boots every VM)");
         if (r < 0 || (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
@@ -1092,7 +959,7 @@ out:
         safe_close(sh.fifo_fd);
         agent_buf_free(&sh.main_fields);
         create_plan_done(&plan);
-        template_plan_done(&tmpl);
+        vmiso_template_plan_done(&tmpl);
         state_free(s);
         return r;
 }

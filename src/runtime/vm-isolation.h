@@ -90,6 +90,27 @@ int vmiso_template_key(const struct vmiso_template_spec *sp, char ret[SHA256_HEX
  * template, or one being evicted), -errno on another failure.
  */
 int vmiso_template_open(const char *cache_dir, const char *key, int *ret_fd);
+/* How one create uses the cache (vmiso_template_plan()). */
+struct vmiso_template_plan {
+        int fd; /* the template in use (a hit), else -EBADF */
+        char key[SHA256_HEX_LEN + 1];
+        char *cache;
+        char **cold_argv; /* a hit's fallback: the miss's command line */
+        char note[256];   /* <state>/template: "restore KEY", "snapshot KEY" or "cold: why" */
+};
+
+/*
+ * hull-vmm from a template of the cache under root (docs/agent.md, "Templates"). sp: the machine
+ * (vmm and cmdline are filled from *argv, hull-vmm's cold command line); port: the agent's vsock
+ * port. On a hit *argv becomes a --restore command line and t->cold_argv the miss's; on a miss
+ * *argv gets --snapshot-at-connect, so that this container's boot makes the template and runs
+ * on. io.hull.isolation.template=off, HULL_ISOLATION_TEMPLATE=0, shares or a ',' in the root
+ * leave *argv as it is (a cold boot) and say why in t->note. Evicts on the way.
+ */
+int vmiso_template_plan(const struct oci_config *cfg, const char *root, const char *port,
+                        struct vmiso_template_spec *sp, char ***argv, struct vmiso_template_plan *t);
+void vmiso_template_plan_done(struct vmiso_template_plan *t);
+
 /* The protocol of the template's agent (a file in its directory), 0 when not known. */
 #define VMISO_TEMPLATE_AGENT_FILE "agent-version"
 uint32_t vmiso_template_agent_version(int dir_fd);

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "config.h"
 #include "log.h"
 #include "sha256.h"
 #include "util.h"
@@ -242,7 +243,7 @@ int vmiso_template_evict(const char *cache_dir, size_t max, const char *keep)
                 n++;
         }
         count = n;
-        if (r >= 0) {
+        if (r >= 0 && n > 0) {
                 qsort(e, n, sizeof(*e), entry_cmp);
                 for (size_t i = 0; i < n && count > max; i++) {
                         if ((keep && streq(keep, e[i].name)) ||
@@ -288,4 +289,121 @@ int vmiso_template_note_agent(const char *cache_dir, const char *key, uint32_t v
                 return -ENOMEM;
         snprintf(v, sizeof(v), "%u\n", version);
         return write_file_atomic(path, v, strlen(v), 0600);
+}
+
+/* ------------------------------------------------------------------ hull-vmm's command line */
+
+void vmiso_template_plan_done(struct vmiso_template_plan *t)
+{
+        t->fd = safe_close(t->fd);
+        free(t->cache);
+        t->cache = NULL;
+        strv_free(t->cold_argv);
+        t->cold_argv = NULL;
+}
+
+/* argv (a strv) with two more arguments, in a new strv. */
+static int argv_plus(char **argv, const char *a, const char *b, char ***ret)
+{
+        _cleanup_strv_free_ char **n = strv_copy(argv);
+        int r;
+
+        if (!n)
+                return -ENOMEM;
+        if ((r = strv_extend(&n, a)) < 0 || (r = strv_extend(&n, b)) < 0)
+                return r;
+        *ret = TAKE_PTR(n);
+        return 0;
+}
+
+/* hull-vmm's command line for a restore: the snapshot holds the booted kernel, so no --kernel, --initrd,
+ * --cmdline. */
+static int argv_restore(char **argv, const char *dir, char ***ret)
+{
+        _cleanup_strv_free_ char **n = NULL;
+        int r = 0;
+
+        for (size_t i = 0; argv[i] && r >= 0; i++) {
+                if ((streq(argv[i], "--kernel") || streq(argv[i], "--initrd") ||
+                     streq(argv[i], "--cmdline")) &&
+                    argv[i + 1]) {
+                        i++;
+                        continue;
+                }
+                r = strv_extend(&n, argv[i]);
+        }
+        if (r >= 0 && (r = strv_extend(&n, "--restore")) >= 0)
+                r = strv_extend(&n, dir);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(n);
+        return 0;
+}
+
+int vmiso_template_plan(const struct oci_config *cfg, const char *root, const char *port,
+                        struct vmiso_template_spec *sp, char ***argv, struct vmiso_template_plan *t)
+{
+        const char *a = config_annotation(cfg, "io.hull.isolation.template"),
+                   *env = getenv("HULL_ISOLATION_TEMPLATE");
+        const char *cmdline = NULL;
+        _cleanup_free_ char *dir = NULL, *spec = NULL;
+        char **n = NULL;
+        int r;
+
+        if (a && !streq(a, "on") && !streq(a, "off"))
+                return err_set(-EINVAL, "io.hull.isolation.template: expected 'on' or 'off', not '%s'", a);
+        if (a && streq(a, "off")) {
+                snprintf(t->note, sizeof(t->note), "cold: io.hull.isolation.template=off");
+                return 0;
+        }
+        if (!a && env && streq(env, "0")) {
+                snprintf(t->note, sizeof(t->note), "cold: HULL_ISOLATION_TEMPLATE=0");
+                return 0;
+        }
+        /* virtiofsd's vhost-user state cannot be restored into a new daemon: such VMs boot. */
+        if (sp->n_shares) {
+                snprintf(t->note, sizeof(t->note),
+                         "cold: shared directories are not restored from a template");
+                return 0;
+        }
+        t->cache = strdup_printf("%s/" VMISO_TEMPLATE_DIR, root);
+        if (!t->cache)
+                return -ENOMEM;
+        if (strchr(t->cache, ',')) {
+                snprintf(t->note, sizeof(t->note),
+                         "cold: a ',' in the runtime root cannot be given to hull-vmm");
+                return 0;
+        }
+        for (size_t i = 0; (*argv)[i]; i++)
+                if (streq((*argv)[i], "--cmdline") && (*argv)[i + 1])
+                        cmdline = (*argv)[i + 1];
+        sp->vmm = (*argv)[0];
+        sp->cmdline = cmdline ?: "";
+        if ((r = mkdir_p(t->cache, 0700)) < 0)
+                return err_set(r, "cannot create '%s': %s", t->cache, strerror(-r));
+        if ((r = vmiso_template_key(sp, t->key)) < 0)
+                return r;
+        r = vmiso_template_evict(t->cache, VMISO_TEMPLATE_MAX, t->key);
+        if (r < 0)
+                log_debug("vm templates: eviction in '%s' failed: %s", t->cache, strerror(-r));
+        dir = strdup_printf("%s/%s", t->cache, t->key);
+        spec = strdup_printf("%s,dir=%s", port, dir);
+        if (!dir || !spec)
+                return -ENOMEM;
+        r = vmiso_template_open(t->cache, t->key, &t->fd);
+        if (r < 0)
+                return err_set(r, "cannot open the VM template '%s': %s", dir, strerror(-r));
+        if (r > 0) {
+                if ((r = argv_plus(*argv, "--snapshot-at-connect", spec, &t->cold_argv)) < 0 ||
+                    (r = argv_restore(*argv, dir, &n)) < 0)
+                        return r;
+                snprintf(t->note, sizeof(t->note), "restore %s", t->key);
+        } else {
+                if ((r = argv_plus(*argv, "--snapshot-at-connect", spec, &n)) < 0)
+                        return r;
+                snprintf(t->note, sizeof(t->note), "snapshot %s", t->key);
+        }
+        strv_free(*argv);
+        *argv = n;
+        return 0;
 }

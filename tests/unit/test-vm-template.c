@@ -4,7 +4,9 @@
  * changes with each thing a snapshot depends on and with nothing else; a hit holds its
  * template (a shared lock) and refreshes it; eviction keeps the most recently used, never
  * one in use nor the one asked to keep, and removes the left-overs of makers that died but
- * not those of a maker at work; the agent's protocol noted in a template reads back. No root, no KVM:
+ * not those of a maker at work; the agent's protocol noted in a template reads back; a create's
+ * plan boots with --snapshot-at-connect on a miss, --restore (its fallback the miss's command
+ * line) on a hit, and cold when the annotation, the environment or shares say so. No root, no KVM:
  * templates here are directories made by hand, as hull-vmm would make them.
  */
 #include <fcntl.h>
@@ -273,6 +275,107 @@ TEST(agent_version_noted_and_read)
         ASSERT_OK(vmiso_template_note_agent(
                 path("c5"), "00000000000000000000000000000000000000000000000000000000000000aa", 3));
         ASSERT_FALSE(exists(path("c5/00000000000000000000000000000000000000000000000000000000000000aa")));
+}
+
+/* hull-vmm's cold command line, as vm-isolation.c builds it (the parts the plan reads). */
+static char **cold_argv(void)
+{
+        char **a = NULL;
+        const char *args[] = {path("vmm"),
+                              "--kernel",
+                              path("vmlinuz"),
+                              "--initrd",
+                              path("agent.cpio"),
+                              "--cmdline",
+                              "console=ttyS0 quiet hull.agent=vsock:1024",
+                              "--memory",
+                              "256M",
+                              "--disk",
+                              "rootfs.qcow2,format=qcow2"};
+        for (size_t i = 0; i < ELEMENTSOF(args); i++)
+                ASSERT_OK(strv_extend(&a, args[i]));
+        return a;
+}
+
+static bool has(char **argv, const char *s)
+{
+        for (; *argv; argv++)
+                if (streq(*argv, s))
+                        return true;
+        return false;
+}
+
+static const char *last(char **argv)
+{
+        return argv[strv_length(argv) - 1];
+}
+
+TEST(plan_miss_then_hit_then_off)
+{
+        struct vmiso_template_spec sp = spec();
+        struct oci_key_value kv = {(char *)"io.hull.isolation.template", (char *)"off"};
+        struct oci_config cfg = {};
+        struct vmiso_template_plan t = {.fd = -EBADF};
+        _cleanup_strv_free_ char **a = cold_argv();
+        char dir[600], snap[700];
+
+        /* a miss: the boot makes the template */
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t));
+        snprintf(dir, sizeof(dir), "%s/.vm-templates/%s", path("r1"), t.key);
+        snprintf(snap, sizeof(snap), "1024,dir=%s", dir);
+        ASSERT_EQ(t.fd, -EBADF);
+        ASSERT_TRUE(t.cold_argv == NULL);
+        ASSERT_TRUE(has(a, "--kernel"));
+        ASSERT_STREQ(a[strv_length(a) - 2], "--snapshot-at-connect");
+        ASSERT_STREQ(last(a), snap);
+        ASSERT_TRUE(strncmp(t.note, "snapshot ", 9) == 0 && streq(t.note + 9, t.key));
+        vmiso_template_plan_done(&t);
+
+        /* hull-vmm left the template: a hit restores it (no kernel, initramfs or command line) */
+        ASSERT_OK(mkdir_p(dir, 0700));
+        strv_free(a);
+        a = cold_argv();
+        t = (struct vmiso_template_plan){.fd = -EBADF};
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t));
+        ASSERT_TRUE(t.fd >= 0);
+        ASSERT_FALSE(has(a, "--kernel") || has(a, "--initrd") || has(a, "--cmdline") ||
+                     has(a, "--snapshot-at-connect"));
+        ASSERT_TRUE(has(a, "--memory") && has(a, "--disk"));
+        ASSERT_STREQ(a[strv_length(a) - 2], "--restore");
+        ASSERT_STREQ(last(a), dir);
+        /* its fallback is the miss's command line */
+        ASSERT_TRUE(t.cold_argv && has(t.cold_argv, "--kernel"));
+        ASSERT_STREQ(last(t.cold_argv), snap);
+        ASSERT_TRUE(strncmp(t.note, "restore ", 8) == 0);
+        vmiso_template_plan_done(&t);
+
+        /* off by the annotation, by the environment, or with shares: the command line is left cold */
+        cfg.annotations = &kv;
+        cfg.n_annotations = 1;
+        strv_free(a);
+        a = cold_argv();
+        t = (struct vmiso_template_plan){.fd = -EBADF};
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t));
+        ASSERT_STREQ(t.note, "cold: io.hull.isolation.template=off");
+        ASSERT_STREQ(last(a), "rootfs.qcow2,format=qcow2");
+        vmiso_template_plan_done(&t);
+        cfg.n_annotations = 0;
+        ASSERT_OK(setenv("HULL_ISOLATION_TEMPLATE", "0", 1));
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t));
+        ASSERT_STREQ(t.note, "cold: HULL_ISOLATION_TEMPLATE=0");
+        ASSERT_OK(unsetenv("HULL_ISOLATION_TEMPLATE"));
+        sp.n_shares = 1;
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t));
+        ASSERT_STREQ(t.note, "cold: shared directories are not restored from a template");
+        ASSERT_STREQ(last(a), "rootfs.qcow2,format=qcow2");
+        vmiso_template_plan_done(&t);
+
+        /* a value that is neither on nor off names the annotation */
+        kv.value = (char *)"maybe";
+        cfg.n_annotations = 1;
+        ASSERT_ERR(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "io.hull.isolation.template");
+        vmiso_template_plan_done(&t);
 }
 
 TEST(cleanup)
