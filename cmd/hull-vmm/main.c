@@ -24,12 +24,13 @@
 
 static const char help_text[] =
         "Usage: hull-vmm --kernel PATH [OPTIONS]\n"
+        "       hull-vmm --restore DIR [OPTIONS]\n"
         "\n"
         "Boot a Linux kernel (bzImage, or ELF vmlinux with or without a PVH note) in a KVM\n"
         "virtual machine with virtio devices on PCI.\n"
         "\n"
         "Options:\n"
-        "  --kernel PATH              kernel image (required)\n"
+        "  --kernel PATH              kernel image (required unless --restore)\n"
         "  --initrd PATH              initial ramdisk\n"
         "  --cmdline STR              kernel command line (default \"console=ttyS0\")\n"
         "  --cpus N                   vCPUs, 1-254 (default 1)\n"
@@ -45,6 +46,15 @@ static const char help_text[] =
         "  --serial stdio|file=PATH|none\n"
         "                             where the COM1 console goes (default stdio)\n"
         "  --api-sock PATH            JSON control socket: status, pause, resume, shutdown\n"
+        "  --snapshot-at-connect PORT,dir=DIR\n"
+        "                             make a template: disks show capacity 0 until, when the guest\n"
+        "                             first connects to host vsock port PORT, the VM is snapshotted\n"
+        "                             into DIR (kept if DIR already exists); then disks get their\n"
+        "                             size and the connection goes on to PATH_PORT\n"
+        "  --restore DIR              start from a snapshot instead of --kernel/--initrd/--cmdline:\n"
+        "                             same --cpus, --memory and devices in the same order, with\n"
+        "                             this command line's disks, taps and sockets; the guest's\n"
+        "                             pending connection goes on to PATH_PORT (not with --fs)\n"
         "  --no-rng                   no virtio-rng device\n"
         "  --shutdown-grace MS        after SIGTERM or an API shutdown, how long the guest has to\n"
         "                             power off after the ACPI power button (default 5000)\n"
@@ -79,6 +89,8 @@ enum {
         OPT_KVM,
         OPT_DEBUG,
         OPT_VERSION,
+        OPT_SNAPSHOT_AT_CONNECT,
+        OPT_RESTORE,
 };
 
 static const struct option options[] = {
@@ -100,6 +112,8 @@ static const struct option options[] = {
         {"debug", no_argument, NULL, OPT_DEBUG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"snapshot-at-connect", required_argument, NULL, OPT_SNAPSHOT_AT_CONNECT},
+        {"restore", required_argument, NULL, OPT_RESTORE},
         {},
 };
 
@@ -226,6 +240,14 @@ static int parse_args(int argc, char **argv, struct vm_config *c)
                 case OPT_KVM:
                         r = set_string(&c->kvm_path, optarg);
                         break;
+                case OPT_SNAPSHOT_AT_CONNECT:
+                        free(c->snapshot_dir);
+                        c->snapshot_dir = NULL;
+                        r = vm_config_parse_snapshot(optarg, &c->snapshot_port, &c->snapshot_dir);
+                        break;
+                case OPT_RESTORE:
+                        r = set_string(&c->restore_dir, optarg);
+                        break;
                 case OPT_DEBUG:
                         log_set_level(LOG_LEVEL_DEBUG);
                         break;
@@ -243,7 +265,7 @@ static int parse_args(int argc, char **argv, struct vm_config *c)
         }
         if (optind < argc)
                 return err_set(-EINVAL, "unexpected argument '%s' (see hull-vmm --help)", argv[optind]);
-        if (!c->cmdline) {
+        if (!c->cmdline && !c->restore_dir) {
                 r = set_string(&c->cmdline, "console=ttyS0");
                 if (r < 0)
                         return r;

@@ -2,7 +2,7 @@
 /*
  * agent.h - the pieces of hull-agent: agent.c (the loop and the process table),
  * system.c (pid 1 duties, the host transport), spawn.c (CREATE and EXEC), net.c (the NICs),
- * fs.c (virtio-fs shares), ps.c (PS).
+ * fs.c (virtio-fs shares), ps.c (PS), fresh.c (clock, randomness and disks of a restored guest).
  */
 #pragma once
 
@@ -39,6 +39,18 @@ int agent_fs_mount(const char *tag, const char *target, unsigned long flags, con
 
 /* Wait up to 10 s for a device node that a driver is still probing; -ENOENT after that. */
 int agent_wait_path(const char *path);
+
+/*
+ * fresh.c, CREATE's CLOCK and SEED: set the wall clock; feed the kernel's pool and reseed its
+ * CRNG. 0, or -errno after an ERROR frame was sent.
+ */
+int agent_set_clock(const uint8_t *val, uint32_t len);
+int agent_reseed(const uint8_t *val, uint32_t len);
+/*
+ * fresh.c: wait (10 s at most) until the disk dev has a capacity above 0, then drop its cached
+ * blocks. 0, -ENOSPC when it stayed empty, or -errno.
+ */
+int agent_disk_ready(const char *dev);
 
 /* Sync and remount read-only every disk CREATE mounted, volumes first (best effort). */
 void agent_quiesce_disks(void);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * spawn.c - CREATE (the container's root, mounts, files, hostname) and EXEC (a
+ * spawn.c - CREATE (clock and seed, the container's root, mounts, files, hostname) and EXEC (a
  * process in it) of docs/agent.md.
  *
  * The container's root is a disk of the VM mounted on /ctr; processes are chrooted
@@ -126,6 +126,11 @@ static int mount_one(const char *root, const char *src, const char *dst, const c
                 if (agent_wait_path(dev) < 0)
                         return agent_send_error(0, ENOENT, "disk '%s' for '%s' did not appear", dev, dst),
                                -ENOENT;
+                r = agent_disk_ready(dev);
+                if (r < 0)
+                        return agent_send_error(0, -r, "disk '%s' for '%s' is not ready: %s", dev, dst,
+                                                r == -ENOSPC ? "it has no capacity" : strerror(-r)),
+                               r;
                 source = dev;
                 /*
                  * hull's ext4 disks are made with lazy_itable_init (vm-disk.c): without this, a rw
@@ -211,6 +216,17 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
         bool have_root = false, root_ro = false;
         int r;
 
+        /*
+         * The clock and the random state first, whatever the order of the fields: a guest restored
+         * from a template must not mount, name or write anything with its template's (fresh.c).
+         */
+        while ((r = agent_field_next(&it, &tag, &val, &vlen)) > 0) {
+                if (tag == AGENT_C_SEED && (r = agent_reseed(val, vlen)) < 0)
+                        return r;
+                if (tag == AGENT_C_CLOCK && (r = agent_set_clock(val, vlen)) < 0)
+                        return r;
+        }
+        it = (struct agent_field_iter){payload, len};
         while ((r = agent_field_next(&it, &tag, &val, &vlen)) > 0) {
                 static char buf[AGENT_MAX_FROM_HOST + 1];
                 char *parts[MAX_PARTS];
@@ -290,6 +306,9 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
                                 return agent_send_error(0, errno, "cannot set hostname '%s': %s", parts[0],
                                                         strerror(errno)),
                                        -errno;
+                        break;
+                case AGENT_C_CLOCK:
+                case AGENT_C_SEED:
                         break;
                 default:
                         return agent_send_error(0, EINVAL, "CREATE: unknown field %u", tag), -EINVAL;

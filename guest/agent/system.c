@@ -167,8 +167,17 @@ static int connect_vsock(unsigned port)
         struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = port};
         int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
+        /*
+         * The kernel gives a vsock connect 2 s (SO_VM_SOCKETS_CONNECT_TIMEOUT) by the guest's
+         * clock. A guest restored from a template resumes inside this connect, and under load
+         * the VMM's answer can come later than that: the guest would then reset the connection
+         * the host has just accepted and start another, which no one accepts. The host answers
+         * or refuses at once when it is there, so a long bound costs nothing.
+         */
+        struct timeval tv = {.tv_sec = 60};
         if (fd < 0)
                 return -errno;
+        (void)setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv));
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
                 int e = errno;
                 close(fd);

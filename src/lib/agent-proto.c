@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent-proto.h"
 
@@ -465,5 +466,33 @@ int agent_proc_parse(const uint8_t *val, uint32_t len, struct agent_proc *ret)
         copy_printable(p.comm, sizeof(p.comm), parts[10], strlen(parts[10]));
         copy_printable(p.args, sizeof(p.args), parts[11], len - (size_t)(parts[11] - buf));
         *ret = p;
+        return 0;
+}
+
+int agent_clock_put(struct agent_buf *b, const struct timespec *t)
+{
+        uint8_t v[AGENT_CLOCK_SIZE];
+        uint64_t sec = (uint64_t)t->tv_sec;
+
+        put_le32(v, (uint32_t)sec);
+        put_le32(v + 4, (uint32_t)(sec >> 32));
+        put_le32(v + 8, (uint32_t)t->tv_nsec);
+        return agent_buf_field(b, AGENT_C_CLOCK, v, sizeof(v));
+}
+
+int agent_clock_parse(const uint8_t *val, uint32_t len, struct timespec *ret)
+{
+        uint64_t sec;
+        uint32_t nsec;
+
+        if (len != AGENT_CLOCK_SIZE)
+                return -EBADMSG;
+        sec = (uint64_t)get_le32(val) | (uint64_t)get_le32(val + 4) << 32;
+        nsec = get_le32(val + 8);
+        /* time_t is signed 64-bit on every target hull builds for: a larger value would wrap. */
+        if (nsec >= 1000000000u || sec > (uint64_t)INT64_MAX)
+                return -EBADMSG;
+        ret->tv_sec = (time_t)sec;
+        ret->tv_nsec = (long)nsec;
         return 0;
 }

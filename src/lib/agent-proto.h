@@ -23,10 +23,12 @@
 #include <stdint.h>
 
 /*
- * 2 added PS/PROCS. The host accepts agents from AGENT_PROTO_VERSION_MIN on and sends an older
- * agent nothing it does not know (an unknown type ends the conversation).
+ * 2 added PS/PROCS; 3 the CLOCK and SEED fields of CREATE (a guest restored from a template
+ * takes its wall clock and its randomness from the host). The host accepts agents from
+ * AGENT_PROTO_VERSION_MIN on and sends an older agent nothing it does not know (an unknown type
+ * or CREATE field ends the conversation or fails the set-up).
  */
-#define AGENT_PROTO_VERSION     2
+#define AGENT_PROTO_VERSION     3
 #define AGENT_PROTO_VERSION_MIN 1
 #define AGENT_HDR_SIZE          12
 #define AGENT_MAX_FROM_AGENT    65536u
@@ -66,9 +68,16 @@ enum agent_create_field {
         AGENT_C_NET = 5,      /* name\0mac\0mtu: the NIC with that MAC becomes name, up */
         AGENT_C_ADDR = 6,     /* name\0address/prefix-length */
         AGENT_C_ROUTE = 7,    /* name\0destination/prefix-length\0gateway (empty: on-link) */
+        AGENT_C_CLOCK = 8,    /* version 3: u64 seconds, u32 nanoseconds of the host's CLOCK_REALTIME */
+        AGENT_C_SEED = 9, /* version 3: AGENT_SEED_MIN to AGENT_SEED_MAX bytes of the host's getrandom() */
         _AGENT_C_MAX,
         _AGENT_C_INVALID = -1,
 };
+
+#define AGENT_CLOCK_SIZE 12u
+#define AGENT_SEED_SIZE  64u /* what the host sends */
+#define AGENT_SEED_MIN   32u
+#define AGENT_SEED_MAX   512u
 
 /* Fields of EXEC. */
 enum agent_exec_field {
@@ -173,6 +182,15 @@ int agent_proc_put(struct agent_buf *b, const struct agent_proc *p, const char *
  * write terminal escapes through `hull top`.
  */
 int agent_proc_parse(const uint8_t *val, uint32_t len, struct agent_proc *ret);
+
+struct timespec;
+/* Append a CLOCK field of t (the host's side). 0 or -ENOMEM. */
+int agent_clock_put(struct agent_buf *b, const struct timespec *t);
+/*
+ * Decode a CLOCK field: 0, or -EBADMSG when it is not AGENT_CLOCK_SIZE bytes, the nanoseconds are
+ * not below 10^9 or the seconds do not fit a time_t.
+ */
+int agent_clock_parse(const uint8_t *val, uint32_t len, struct timespec *ret);
 
 /* Iterate over the fields of a CREATE or EXEC payload. */
 struct agent_field_iter {

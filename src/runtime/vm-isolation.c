@@ -534,7 +534,8 @@ static int plan_create(const struct oci_config *cfg, const char *state_dir, stru
         if (r < 0)
                 return r;
         agent_buf_end(&p->frame);
-        if (p->frame.len > AGENT_MAX_FROM_HOST)
+        /* Room for the SEED and CLOCK fields that the shim puts in front (vm-shim.c). */
+        if (p->frame.len + 16 + AGENT_SEED_SIZE + AGENT_CLOCK_SIZE > AGENT_MAX_FROM_HOST)
                 return err_set(-E2BIG, "mounts: the files for the VM exceed %u bytes", AGENT_MAX_FROM_HOST);
         return 0;
 }
@@ -659,6 +660,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
         struct create_plan plan = {};
+        struct vmiso_template_plan tmpl = {.fd = -EBADF};
         struct vmiso_shim sh = {.agent_listen = -EBADF,
                                 .exec_listen = -EBADF,
                                 .ready_fd = -EBADF,
@@ -666,6 +668,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                                 .in_fd = -EBADF,
                                 .out_fd = -EBADF,
                                 .err_fd = -EBADF,
+                                .template_fd = -EBADF,
                                 .boot_timeout_ms = 120000};
         struct container_state *s = NULL;
         _cleanup_free_ int *cg_fds = NULL;
@@ -766,8 +769,30 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         if (r >= 0)
                 r = vmm_argv(cfg, kind, kvm, &size, kernel, initrd, image, root_format, 1 + plan.n_volumes,
                              &plan.net, plan.shares, plan.n_shares, &argv);
+        if (r >= 0 && kind == VMM_HULL) {
+                struct vmiso_template_spec sp = {.kernel = kernel,
+                                                 .initrd = initrd,
+                                                 .cpus = size.cpus,
+                                                 .memory_mib = size.memory_mib,
+                                                 .n_disks = 1 + plan.n_volumes,
+                                                 .n_nics = plan.net.n,
+                                                 .n_shares = plan.n_shares};
+                r = vmiso_template_plan(cfg, o->root, AGENT_VSOCK_PORT, &sp, &argv, &tmpl);
+        } else
+                snprintf(tmpl.note, sizeof(tmpl.note),
+                         "cold: templates are hull-vmm's (QEMU boots every VM)");
         if (r < 0 || (r = vmiso_exec_fields(&sh.main_fields, cfg->process)) < 0)
                 goto undo;
+        if (tmpl.note[0]) {
+                _cleanup_close_ int fd =
+                        openat(s->dir_fd, "template", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd < 0 || write_all(fd, tmpl.note, strlen(tmpl.note)) < 0 ||
+                    write_all(fd, "\n", 1) < 0) {
+                        r = err_set(-EIO, "cannot record the VM template in the state directory");
+                        goto undo;
+                }
+                log_debug("vm isolation: %s", tmpl.note);
+        }
 
         sh.agent_listen = listen_in(
                 s->dir_fd, kind == VMM_HULL ? "vsock.sock_" AGENT_VSOCK_PORT : "agent.sock", SOCK_STREAM);
@@ -809,7 +834,22 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         }
         sh.ready_fd = ready[1];
         sh.create_frame = plan.frame;
-        sh.create_early = kind == VMM_HULL;
+        /*
+         * CREATE's CLOCK and SEED must reach a restored guest, and an agent older than protocol 3
+         * refuses them: with a template the shim sends CREATE early only when the template says
+         * which protocol its agent speaks, else after HELLO (vm-shim.c, send_create()).
+         */
+        sh.create_early = kind == VMM_HULL && !tmpl.key[0];
+        if (tmpl.fd >= 0) {
+                /* A hit whose agent is known to speak 3: CREATE as the connection arrives. */
+                sh.agent_version = vmiso_template_agent_version(tmpl.fd);
+                sh.create_early = sh.agent_version >= 3;
+        } else
+                sh.template_making = tmpl.key[0] != 0;
+        sh.template_fd = tmpl.fd;
+        sh.vmm_argv_cold = tmpl.cold_argv;
+        sh.template_cache = tmpl.cache;
+        sh.template_key = tmpl.key;
         sh.volumes = plan.volumes;
         sh.n_volumes = plan.n_volumes;
         sh.shares = plan.shares;
@@ -828,17 +868,17 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 goto undo;
         }
         if (pid == 0) {
-                int keep[5 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd, sh.fifo_fd,
-                                                slave};
+                int keep[6 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd,
+                                                sh.fifo_fd,      slave,          sh.template_fd};
                 for (size_t i = 0; i < sh.n_taps; i++)
-                        keep[5 + i] = sh.tap_fds[i];
+                        keep[6 + i] = sh.tap_fds[i];
                 for (size_t i = 0; i < n_cg_fds; i++)
                         if (write(cg_fds[i], "0", 1) != 1) {
                                 dprintf(sh.ready_fd, "cannot join the container's cgroup: %m");
                                 _exit(125);
                         }
                 /* The state directory's fd holds create's flock: the shim must not keep it. */
-                close_all_fds(3, keep, 5 + sh.n_taps);
+                close_all_fds(3, keep, 6 + sh.n_taps);
                 if (chdir(s->dir) < 0)
                         _exit(125);
                 if (sh.terminal)
@@ -919,6 +959,7 @@ out:
         safe_close(sh.fifo_fd);
         agent_buf_free(&sh.main_fields);
         create_plan_done(&plan);
+        vmiso_template_plan_done(&tmpl);
         state_free(s);
         return r;
 }

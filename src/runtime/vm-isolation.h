@@ -14,8 +14,9 @@
  * copied), fs-N.sock and fs-N.log (virtiofsd of shared volumes),
  * agent.sock / vsock.sock_1024 (the agent's connection), exec.sock (exec clients),
  * console.log (the guest's serial console), vmm (which VMM and why), isolation.json (the
- * guest's size and where it came from). The cgroup is the one an ordinary container would get
- * (vm-cgroup.c): the shim and the VMM run in it.
+ * guest's size and where it came from), template (how hull-vmm started: from a template, making
+ * one, or cold and why; the cache is <root>/.vm-templates, vm-template.c). The cgroup is the one an ordinary
+ * container would get (vm-cgroup.c): the shim and the VMM run in it.
  */
 #pragma once
 
@@ -26,6 +27,7 @@
 #include "agent-proto.h"
 #include "container.h"
 #include "disk.h"
+#include "sha256.h"
 
 #define VMISO_ANNOTATION "io.hull.isolation"
 
@@ -66,6 +68,61 @@ int vmiso_root_disk(const char *rootfs, const char *base, const struct vmiso_dis
 int vmiso_disk_cache_evict(const struct vmiso_disk_cache *c, const char *keep);
 /* vm-disk.c: DISK_FORMAT_QCOW2 when path starts with qcow2's magic, else DISK_FORMAT_RAW. */
 enum disk_format vmiso_disk_format(const char *path);
+
+/* ------------------------------------------------------------------ templates (vm-template.c) */
+
+#define VMISO_TEMPLATE_DIR ".vm-templates"
+#define VMISO_TEMPLATE_MAX 4
+
+/* What a microVM template depends on: a change of any of it is another template. */
+struct vmiso_template_spec {
+        const char *vmm, *kernel, *initrd; /* files: identified by dev, inode, size, mtime */
+        const char *cmdline;
+        int cpus, memory_mib;
+        size_t n_disks, n_nics, n_shares; /* the devices, in hull-vmm's order */
+};
+
+/* The template's key (64 hex digits); -errno with a message when a file cannot be read. */
+int vmiso_template_key(const struct vmiso_template_spec *sp, char ret[SHA256_HEX_LEN + 1]);
+/*
+ * A hit: 1 and *ret_fd, the template's directory holding a shared flock that marks it in use
+ * while the fd is open (give it to the VM's shim); its mtime is refreshed. 0 on a miss (no
+ * template, or one being evicted), -errno on another failure.
+ */
+int vmiso_template_open(const char *cache_dir, const char *key, int *ret_fd);
+/* How one create uses the cache (vmiso_template_plan()). */
+struct vmiso_template_plan {
+        int fd; /* the template in use (a hit), else -EBADF */
+        char key[SHA256_HEX_LEN + 1];
+        char *cache;
+        char **cold_argv; /* a hit's fallback: the miss's command line */
+        char note[256];   /* <state>/template: "restore KEY", "snapshot KEY" or "cold: why" */
+};
+
+/*
+ * hull-vmm from a template of the cache under root (docs/agent.md, "Templates"). sp: the machine
+ * (vmm and cmdline are filled from *argv, hull-vmm's cold command line); port: the agent's vsock
+ * port. On a hit *argv becomes a --restore command line and t->cold_argv the miss's; on a miss
+ * *argv gets --snapshot-at-connect, so that this container's boot makes the template and runs
+ * on. io.hull.isolation.template=off, HULL_ISOLATION_TEMPLATE=0, shares or a ',' in the root
+ * leave *argv as it is (a cold boot) and say why in t->note. Evicts on the way.
+ */
+int vmiso_template_plan(const struct oci_config *cfg, const char *root, const char *port,
+                        struct vmiso_template_spec *sp, char ***argv, struct vmiso_template_plan *t);
+void vmiso_template_plan_done(struct vmiso_template_plan *t);
+
+/* The protocol of the template's agent (a file in its directory), 0 when not known. */
+#define VMISO_TEMPLATE_AGENT_FILE "agent-version"
+uint32_t vmiso_template_agent_version(int dir_fd);
+/* Record the agent's protocol in the template key, when there is one (HELLO of the VM that made it). */
+int vmiso_template_note_agent(const char *cache_dir, const char *key, uint32_t version);
+/* Remove the template key (one that failed to restore); 0 when it is not there. */
+int vmiso_template_remove(const char *cache_dir, const char *key);
+/*
+ * Remove the least recently used templates that no VM holds while there are more than max,
+ * never keep (a key, or NULL), and the left-overs of makers that died (NAME.tmp-<dead pid>).
+ */
+int vmiso_template_evict(const char *cache_dir, size_t max, const char *keep);
 
 /* ------------------------------------------------------------------ cgroup and size (vm-cgroup.c) */
 
@@ -213,6 +270,17 @@ struct vmiso_shim {
         int *tap_fds; /* handed to the VMM (not close-on-exec there), then closed by the shim */
         size_t n_taps;
         int boot_timeout_ms;
+        /*
+         * A VM restored from a template (vm-template.c): template_fd holds it in use for the VM's
+         * life; when the restoring VMM exits 125 before the agent connects, the shim removes the
+         * template (template_cache/template_key) and boots once more with vmm_argv_cold.
+         */
+        int template_fd;
+        bool template_making;   /* a miss: record the agent's protocol in the template after HELLO */
+        uint32_t agent_version; /* known before HELLO (a hit's agent-version), else 0 */
+        char **vmm_argv_cold;
+        const char *template_cache;
+        const char *template_key;
 };
 
 /* The shim's life: boot, serve, and exit with the main process's status. Never returns. */

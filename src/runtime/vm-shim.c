@@ -22,8 +22,10 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -274,6 +276,12 @@ static void ready_fail(const char *fmt, ...)
         ready_fail_exit();
 }
 
+static void close_taps(void)
+{
+        for (size_t i = 0; i < S.sh->n_taps; i++)
+                S.sh->tap_fds[i] = safe_close(S.sh->tap_fds[i]);
+}
+
 static void vmm_start(void)
 {
         pid_t pid = fork();
@@ -298,9 +306,12 @@ static void vmm_start(void)
                 dprintf(2, "cannot execute '%s': %m\n", S.sh->vmm_argv[0]);
                 _exit(125);
         }
-        /* The VMM holds the taps now: they go with it (a kill -9 of the VMM leaves none behind). */
-        for (size_t i = 0; i < S.sh->n_taps; i++)
-                S.sh->tap_fds[i] = safe_close(S.sh->tap_fds[i]);
+        /*
+         * The VMM holds the taps now: they go with it (a kill -9 of the VMM leaves none behind).
+         * A restore that may fail keeps them for the cold boot behind it, until the agent connects.
+         */
+        if (!S.sh->vmm_argv_cold)
+                close_taps();
         S.vmm_pid = pid;
         S.vmm_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (S.vmm_pidfd < 0)
@@ -316,8 +327,13 @@ static void vmm_last_line(char *buf, size_t size)
         _cleanup_free_ char *all = NULL;
         size_t len = 0;
 
+        struct stat st;
+
         buf[0] = 0;
         if (vmiso_fs_failure(S.sh->shares, S.sh->n_shares, buf, size))
+                return;
+        /* io.hull.isolation.console may name a terminal (/dev/console): a read there waits for input. */
+        if (stat(S.sh->console, &st) < 0 || !S_ISREG(st.st_mode))
                 return;
         if (read_full_file(S.sh->console, 1 << 20, &all, &len) < 0 || len == 0)
                 return;
@@ -402,11 +418,72 @@ static void start_main(void)
  */
 static void send_create(void)
 {
-        agent_buf_put(&S.out, S.sh->create_frame.data, S.sh->create_frame.len);
+        const struct agent_buf *c = &S.sh->create_frame;
+
+        /*
+         * An agent of protocol 3 takes the wall clock and 64 bytes for its kernel's random pool
+         * first (docs/agent.md, "Templates"): taken now, as the frame leaves, so the guest's
+         * clock is the host's to within the stream's latency. Older agents refuse the fields;
+         * the shim knows the version only after HELLO, so an early CREATE goes without them.
+         */
+        if (S.agent_version >= 3) {
+                struct timespec now;
+                uint8_t seed[AGENT_SEED_SIZE];
+                if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+                        ready_fail("cannot draw the guest's random seed: %s", strerror(errno));
+                clock_gettime(CLOCK_REALTIME, &now);
+                if (agent_buf_begin(&S.out, AGENT_CREATE, 0) < 0 ||
+                    agent_buf_field(&S.out, AGENT_C_SEED, seed, sizeof(seed)) < 0 ||
+                    agent_clock_put(&S.out, &now) < 0 ||
+                    agent_buf_put(&S.out, c->data + AGENT_HDR_SIZE, c->len - AGENT_HDR_SIZE) < 0)
+                        ready_fail("cannot send the container's set-up to the agent: %s", strerror(ENOMEM));
+                agent_buf_end(&S.out);
+                explicit_bzero(seed, sizeof(seed));
+        } else
+                agent_buf_put(&S.out, c->data, c->len);
         if (S.sh->fifo_fd < 0 && !S.sh->terminal)
                 start_main();
         if (flush_agent(5000) < 0 || S.out.len)
                 ready_fail("cannot send the container's set-up to the agent");
+}
+
+/*
+ * The VMM ended before the agent connected. A restore that hull-vmm refused (exit 125: the
+ * template does not match this VMM, or a file of it is damaged) has not run the guest: the
+ * template goes and the VM boots cold once, making a new one. True when that boot started.
+ */
+static bool restore_failed_boot_cold(void)
+{
+        siginfo_t si = {};
+        char last[256];
+
+        if (!S.sh->vmm_argv_cold)
+                return false;
+        if (waitid(P_PID, (id_t)S.vmm_pid, &si, WEXITED | WNOWAIT) < 0 || si.si_code != CLD_EXITED ||
+            si.si_status != 125)
+                return false;
+        waitid(P_PID, (id_t)S.vmm_pid, &si, WEXITED);
+        S.vmm_pid = 0;
+        S.vmm_pidfd = safe_close(S.vmm_pidfd);
+        vmm_last_line(last, sizeof(last));
+        log_debug("vm templates: restore of '%s' failed (%s): removed, booting cold", S.sh->template_key,
+                  last);
+        vmiso_template_remove(S.sh->template_cache, S.sh->template_key);
+        S.sh->template_fd = safe_close(S.sh->template_fd);
+        {
+                _cleanup_close_ int fd = open("template", O_WRONLY | O_TRUNC | O_CLOEXEC);
+                if (fd >= 0)
+                        dprintf(fd, "snapshot %s (after a failed restore: %s)\n", S.sh->template_key, last);
+        }
+        S.sh->vmm_argv = S.sh->vmm_argv_cold;
+        S.sh->vmm_argv_cold = NULL;
+        /* The agent is not known any more: CREATE after HELLO, which is recorded in the new template. */
+        S.sh->create_early = false;
+        S.sh->agent_version = 0;
+        S.sh->template_making = true;
+        stamp("VMM start (cold, after a failed restore)");
+        vmm_start();
+        return true;
 }
 
 static void boot(void)
@@ -433,11 +510,14 @@ static void boot(void)
                 }
                 if (p[1].revents & POLLIN) {
                         char last[256];
+                        if (restore_failed_boot_cold())
+                                continue;
                         vmm_last_line(last, sizeof(last));
                         ready_fail("the VMM exited during boot%s%s", last[0] ? ": " : "", last);
                 }
         }
         S.sh->agent_listen = safe_close(S.sh->agent_listen);
+        close_taps();
         stamp("connected");
         /*
          * Over vsock the connection is the agent itself, so CREATE goes at once instead of a
@@ -445,6 +525,7 @@ static void boot(void)
          * chardev connects when QEMU starts, long before the guest opens its port: there,
          * HELLO says the agent is listening.
          */
+        S.agent_version = S.sh->agent_version;
         if (S.sh->create_early)
                 send_create();
         boot_read(&m, deadline);
@@ -453,6 +534,9 @@ static void boot(void)
                            AGENT_PROTO_VERSION, agent_msg_type_to_string(m.type));
         S.agent_version = m.value;
         stamp("HELLO");
+        /* The template this VM made (it exists by now: hull-vmm saves it before the connection goes on). */
+        if (S.sh->template_making && m.value >= 3)
+                vmiso_template_note_agent(S.sh->template_cache, S.sh->template_key, m.value);
         if (!S.sh->create_early)
                 send_create();
         boot_read(&m, deadline);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "snapshot.h"
 
 #define KVM_IRQCHIP_PINS 24
 #define KVM_MAX_ROUTES   1024
@@ -31,6 +32,9 @@ struct kvm {
         struct kvm_irq_routing *routes;
         uint32_t next_gsi;
         bool has_immediate_exit;
+        uint32_t xsave_size; /* bytes of KVM_GET_XSAVE(2), 0 without KVM_CAP_XSAVE */
+        bool has_xcrs;
+        bool has_tsc_control;
 };
 
 /*
@@ -52,3 +56,8 @@ int kvm_msi_route_set(struct kvm *k, uint32_t gsi, uint64_t addr, uint32_t data)
 int kvm_irqfd(struct kvm *k, int fd, uint32_t gsi, bool assign);
 /* Register fd for writes of len bytes at addr (port I/O when pio) with any value. */
 int kvm_ioeventfd(struct kvm *k, int fd, uint64_t addr, uint32_t len, bool pio, bool assign);
+
+/* Append the VM-wide records (irqchip, PIT, clock) to a snapshot. The vCPUs must be parked. */
+int kvm_save(struct kvm *k, struct snap_buf *b);
+/* Put them back, before the vCPUs' state. */
+int kvm_restore(struct kvm *k, const struct snapshot *s);

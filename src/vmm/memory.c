@@ -14,6 +14,7 @@
  */
 #include <inttypes.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -22,7 +23,9 @@
 
 #define HUGE_PAGE (2ULL << 20)
 
-static int region_map(struct guest_region *r, uint64_t gpa, uint64_t size, bool shared)
+/* shared: a memfd of its own; file >= 0: a private mapping of file at offset. */
+static int region_map(struct guest_region *r, uint64_t gpa, uint64_t size, bool shared, int file,
+                      uint64_t offset)
 {
         _cleanup_close_ int fd = -EBADF;
 
@@ -52,6 +55,12 @@ static int region_map(struct guest_region *r, uint64_t gpa, uint64_t size, bool 
                         munmap(a, size);
                         return e;
                 }
+        } else if (file >= 0 &&
+                   mmap(a, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, file,
+                        (off_t)offset) == MAP_FAILED) {
+                int e = negative_errno();
+                munmap(a, size);
+                return e;
         }
         (void)madvise(a, size, MADV_DONTFORK);
         if (size % HUGE_PAGE == 0)
@@ -63,7 +72,7 @@ static int region_map(struct guest_region *r, uint64_t gpa, uint64_t size, bool 
         return 0;
 }
 
-static int memory_init(struct guest_memory *m, uint64_t size, bool shared)
+static int memory_init(struct guest_memory *m, uint64_t size, bool shared, int file)
 {
         int r;
 
@@ -74,12 +83,12 @@ static int memory_init(struct guest_memory *m, uint64_t size, bool shared)
                                size);
         *m = (struct guest_memory){};
         uint64_t low = MIN(size, LAYOUT_LOWMEM_MAX);
-        r = region_map(&m->regions[0], 0, low, shared);
+        r = region_map(&m->regions[0], 0, low, shared, file, 0);
         if (r < 0)
                 return r;
         m->n_regions = 1;
         if (size > low) {
-                r = region_map(&m->regions[1], LAYOUT_HIGHMEM, size - low, shared);
+                r = region_map(&m->regions[1], LAYOUT_HIGHMEM, size - low, shared, file, low);
                 if (r < 0) {
                         guest_memory_done(m);
                         return r;
@@ -92,12 +101,81 @@ static int memory_init(struct guest_memory *m, uint64_t size, bool shared)
 
 int guest_memory_init(struct guest_memory *m, uint64_t size)
 {
-        return memory_init(m, size, false);
+        return memory_init(m, size, false, -EBADF);
 }
 
 int guest_memory_init_shared(struct guest_memory *m, uint64_t size)
 {
-        return memory_init(m, size, true);
+        return memory_init(m, size, true, -EBADF);
+}
+
+int guest_memory_init_file(struct guest_memory *m, uint64_t size, int fd)
+{
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        /* A shorter file would turn guest accesses past its end into SIGBUS. */
+        if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+                return err_set(-EINVAL, "memory file of %" PRIu64 " bytes, the machine has %" PRIu64,
+                               (uint64_t)st.st_size, size);
+        return memory_init(m, size, false, fd);
+}
+
+#define SAVE_CHUNK (64ULL << 20)
+
+static int save_range(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+        while (len > 0) {
+                ssize_t n = pwrite(fd, p, len, (off_t)off);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += n;
+                len -= (size_t)n;
+                off += (uint64_t)n;
+        }
+        return 0;
+}
+
+int guest_memory_save(const struct guest_memory *m, int fd)
+{
+        long page = sysconf(_SC_PAGESIZE);
+        _cleanup_free_ unsigned char *vec = malloc(SAVE_CHUNK / (uint64_t)page);
+        uint64_t base = 0;
+        int r;
+
+        if (!vec)
+                return -ENOMEM;
+        for (unsigned i = 0; i < m->n_regions; i++) {
+                const struct guest_region *g = &m->regions[i];
+                for (uint64_t c = 0; c < g->size; c += SAVE_CHUNK) {
+                        size_t len = (size_t)MIN(SAVE_CHUNK, g->size - c), pages = len / (size_t)page;
+                        if (mincore(g->hva + c, len, vec) < 0)
+                                return negative_errno();
+                        /* One write per run of resident pages. */
+                        for (size_t s = 0; s < pages;) {
+                                if (!(vec[s] & 1)) {
+                                        s++;
+                                        continue;
+                                }
+                                size_t e = s;
+                                while (e < pages && (vec[e] & 1))
+                                        e++;
+                                r = save_range(fd, g->hva + c + s * (size_t)page, (e - s) * (size_t)page,
+                                               base + c + s * (uint64_t)page);
+                                if (r < 0)
+                                        return r;
+                                s = e;
+                        }
+                }
+                base += g->size;
+        }
+        if (ftruncate(fd, (off_t)base) < 0)
+                return negative_errno();
+        return 0;
 }
 
 int guest_memory_init_flat(struct guest_memory *m, uint64_t size)
@@ -107,7 +185,7 @@ int guest_memory_init_flat(struct guest_memory *m, uint64_t size)
         if (size == 0 || size % 4096 != 0)
                 return -EINVAL;
         *m = (struct guest_memory){};
-        r = region_map(&m->regions[0], 0, size, false);
+        r = region_map(&m->regions[0], 0, size, false, -EBADF, 0);
         if (r < 0)
                 return r;
         m->n_regions = 1;

@@ -43,6 +43,18 @@ struct guest_memory {
 int guest_memory_init(struct guest_memory *m, uint64_t size);
 /* The same layout, each region a memfd mapped shared, for vhost-user backends (memory.c). */
 int guest_memory_init_shared(struct guest_memory *m, uint64_t size);
+/*
+ * The same layout mapped MAP_PRIVATE from fd, a snapshot's memory file of exactly size bytes
+ * (the regions one after the other): pages come from the page cache when the guest touches
+ * them, shared with every other mapping of the file; the guest's writes stay private.
+ */
+int guest_memory_init_file(struct guest_memory *m, uint64_t size, int fd);
+/*
+ * Write the pages of RAM that were ever touched (resident, mincore()) into fd at their offset
+ * in the regions-one-after-the-other layout, and size the file to the RAM's size: untouched
+ * pages stay holes, which read as zeros. The caller keeps the guest stopped.
+ */
+int guest_memory_save(const struct guest_memory *m, int fd);
 /* One region at gpa 0 of size bytes (unit tests, fuzzers: any size that is a page multiple). */
 int guest_memory_init_flat(struct guest_memory *m, uint64_t size);
 void guest_memory_done(struct guest_memory *m);

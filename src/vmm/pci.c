@@ -339,3 +339,50 @@ int pci_bus_add_device(struct pci_bus *b, struct pci_device *d)
         pthread_mutex_unlock(&b->lock);
         return 0;
 }
+
+void pci_device_save(struct pci_bus *b, struct pci_device *d, struct snap_buf *out)
+{
+        pthread_mutex_lock(&b->lock);
+        snap_put(out, d->cfg, PCI_CFG_SIZE);
+        pthread_mutex_unlock(&b->lock);
+}
+
+void pci_device_restore(struct pci_bus *b, struct pci_device *d, struct snap_reader *r)
+{
+        uint8_t cfg[PCI_CFG_SIZE];
+
+        snap_get(r, cfg, sizeof(cfg));
+        if (r->bad)
+                return;
+        pthread_mutex_lock(&b->lock);
+        for (unsigned i = 0; i < PCI_CFG_SIZE; i++)
+                d->cfg[i] = (uint8_t)((d->cfg[i] & ~d->wmask[i]) | (cfg[i] & d->wmask[i]));
+        update_mappings(d);
+        pthread_mutex_unlock(&b->lock);
+}
+
+void pci_bus_save(struct pci_bus *b, struct snap_buf *out)
+{
+        struct snap_buf r = {};
+
+        pthread_mutex_lock(&b->lock);
+        snap_put_u32(&r, b->config_address);
+        pthread_mutex_unlock(&b->lock);
+        pci_device_save(b, &b->host, &r);
+        snap_put_record_buf(out, SNAP_PCI_HOST, 0, &r);
+}
+
+int pci_bus_restore(struct pci_bus *b, const struct snapshot_blob *blob)
+{
+        struct snap_reader r = snap_reader_init(blob);
+        uint32_t addr = snap_get_u32(&r);
+
+        pci_device_restore(b, &b->host, &r);
+        int e = snap_reader_finish(&r, "pci host bridge");
+        if (e < 0)
+                return e;
+        pthread_mutex_lock(&b->lock);
+        b->config_address = addr;
+        pthread_mutex_unlock(&b->lock);
+        return 0;
+}

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "snapshot.h"
 
 #define PCI_MAX_DEVICES 32
 #define PCI_NUM_BARS    6
@@ -80,3 +81,14 @@ int pci_bus_add_device(struct pci_bus *b, struct pci_device *d);
 /* Configuration space access as through 0xcf8/0xcfc (also used by tests). */
 uint32_t pci_bus_config_read(struct pci_bus *b, unsigned slot, uint32_t offset, uint32_t len);
 void pci_bus_config_write(struct pci_bus *b, unsigned slot, uint32_t offset, uint32_t len, uint32_t value);
+
+/*
+ * Snapshots: a device's configuration space (the bytes of its record), and the bus's own
+ * record (the 0xcf8 address latch and the host bridge). A restore takes only the bits the
+ * guest could have written (the write mask), so ids, capabilities and BAR sizes stay those
+ * of this machine, then maps the BARs where the guest had put them.
+ */
+void pci_device_save(struct pci_bus *b, struct pci_device *d, struct snap_buf *out);
+void pci_device_restore(struct pci_bus *b, struct pci_device *d, struct snap_reader *r);
+void pci_bus_save(struct pci_bus *b, struct snap_buf *out);
+int pci_bus_restore(struct pci_bus *b, const struct snapshot_blob *blob);

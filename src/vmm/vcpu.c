@@ -351,6 +351,16 @@ static bool wait_runnable(struct vcpu *v)
 
         if (__atomic_load_n(&vm->state, __ATOMIC_SEQ_CST) == VM_STATE_RUNNING)
                 return true;
+        /*
+         * An I/O or MMIO exit is complete (a read's data in the registers, RIP past the
+         * instruction) only once KVM_RUN is entered again (KVM api.rst, "kvm_run"): do that
+         * with immediate_exit before parking, so that the state a snapshot reads is whole.
+         */
+        if (__atomic_load_n(&vm->state, __ATOMIC_SEQ_CST) == VM_STATE_PAUSED) {
+                __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+                (void)ioctl(v->fd, KVM_RUN, 0);
+                __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+        }
         pthread_mutex_lock(&vm->lock);
         while (vm->state == VM_STATE_PAUSED) {
                 vm->n_paused++;
@@ -471,4 +481,157 @@ void vcpu_join(struct vcpu *v)
                 pthread_join(v->thread, NULL);
                 v->started = false;
         }
+}
+
+/* ---- snapshots ---------------------------------------------------------------------- */
+
+/*
+ * Read every MSR of KVM_GET_MSR_INDEX_LIST that this vCPU lets us read. KVM_GET_MSRS stops
+ * at the first index it refuses (one that needs a CPUID feature the guest lacks, say) and
+ * returns how many it read: drop that one and go on from there.
+ */
+static int save_msrs(struct vcpu *v, struct snap_buf *b)
+{
+        const struct kvm_msr_list *l = v->vm->kvm.msr_list;
+        uint32_t n = MIN(l->nmsrs, (uint32_t)SNAPSHOT_MAX_MSRS);
+        _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + n * sizeof(struct kvm_msr_entry));
+        _cleanup_free_ struct kvm_msr_entry *out = calloc(MAX(n, 1u), sizeof(*out));
+        uint32_t n_out = 0;
+
+        if (!m || !out)
+                return -ENOMEM;
+        for (uint32_t next = 0; next < n;) {
+                m->nmsrs = n - next;
+                for (uint32_t i = 0; i < m->nmsrs; i++)
+                        m->entries[i] = (struct kvm_msr_entry){.index = l->indices[next + i]};
+                int r = ioctl(v->fd, KVM_GET_MSRS, m);
+                if (r < 0)
+                        return err_set(negative_errno(), "vcpu %u: KVM_GET_MSRS failed: %m", v->index);
+                memcpy(out + n_out, m->entries, (size_t)r * sizeof(*out));
+                n_out += (uint32_t)r;
+                if ((uint32_t)r < m->nmsrs)
+                        log_debug("vcpu %u: MSR 0x%x cannot be read, not saved", v->index,
+                                  m->entries[r].index);
+                next += (uint32_t)r + 1;
+        }
+        snap_put_record(b, SNAP_VCPU_MSRS, v->index, out, n_out * sizeof(*out));
+        return 0;
+}
+
+#define GET_RECORD(v, b, req, kind, type)                                                                \
+        ({                                                                                               \
+                type _s;                                                                                 \
+                memset(&_s, 0, sizeof(_s));                                                              \
+                int _r = ioctl((v)->fd, req, &_s) < 0                                                    \
+                                 ? err_set(negative_errno(), "vcpu %u: " #req " failed: %m", (v)->index) \
+                                 : 0;                                                                    \
+                if (_r >= 0)                                                                             \
+                        snap_put_record(b, kind, (v)->index, &_s, sizeof(_s));                           \
+                _r;                                                                                      \
+        })
+
+int vcpu_save(struct vcpu *v, struct snap_buf *b)
+{
+        struct kvm *k = &v->vm->kvm;
+        int r;
+
+        /* KVM_GET_MP_STATE first: it also flushes a pending INIT/SIPI into the state. */
+        r = GET_RECORD(v, b, KVM_GET_MP_STATE, SNAP_VCPU_MP_STATE, struct kvm_mp_state);
+        if (r >= 0)
+                r = GET_RECORD(v, b, KVM_GET_REGS, SNAP_VCPU_REGS, struct kvm_regs);
+        if (r >= 0)
+                r = GET_RECORD(v, b, KVM_GET_SREGS, SNAP_VCPU_SREGS, struct kvm_sregs);
+        if (r >= 0 && k->xsave_size > 0) {
+                _cleanup_free_ void *x = calloc(1, k->xsave_size);
+                if (!x)
+                        return -ENOMEM;
+                unsigned long req =
+                        k->xsave_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
+                if (ioctl(v->fd, req, x) < 0)
+                        return err_set(negative_errno(), "vcpu %u: KVM_GET_XSAVE failed: %m", v->index);
+                snap_put_record(b, SNAP_VCPU_XSAVE, v->index, x, k->xsave_size);
+        } else if (r >= 0)
+                r = GET_RECORD(v, b, KVM_GET_FPU, SNAP_VCPU_FPU, struct kvm_fpu);
+        if (r >= 0 && k->has_xcrs)
+                r = GET_RECORD(v, b, KVM_GET_XCRS, SNAP_VCPU_XCRS, struct kvm_xcrs);
+        if (r >= 0)
+                r = GET_RECORD(v, b, KVM_GET_LAPIC, SNAP_VCPU_LAPIC, struct kvm_lapic_state);
+        if (r >= 0)
+                r = GET_RECORD(v, b, KVM_GET_VCPU_EVENTS, SNAP_VCPU_EVENTS, struct kvm_vcpu_events);
+        if (r >= 0)
+                r = GET_RECORD(v, b, KVM_GET_DEBUGREGS, SNAP_VCPU_DEBUGREGS, struct kvm_debugregs);
+        if (r >= 0)
+                r = save_msrs(v, b);
+        if (r >= 0) {
+                int khz = k->has_tsc_control ? ioctl(v->fd, KVM_GET_TSC_KHZ, 0) : 0;
+                uint32_t u = khz > 0 ? (uint32_t)khz : 0;
+                snap_put_record(b, SNAP_VCPU_TSC_KHZ, v->index, &u, sizeof(u));
+        }
+        return r;
+}
+
+static int set_one(struct vcpu *v, unsigned long req, const char *name, const void *p)
+{
+        if (ioctl(v->fd, req, p) < 0) {
+                int r = negative_errno();
+                return err_set(r, "vcpu %u: this host's KVM refuses the saved state (%s: %s)", v->index,
+                               name, strerror(-r));
+        }
+        return 0;
+}
+
+int vcpu_restore(struct vcpu *v, const struct snapshot_vcpu *s)
+{
+        struct kvm *k = &v->vm->kvm;
+        int r = 0;
+
+        if (s->tsc_khz && k->has_tsc_control)
+                r = set_one(v, KVM_SET_TSC_KHZ, "KVM_SET_TSC_KHZ", (void *)(uintptr_t)s->tsc_khz);
+        if (r >= 0)
+                r = set_one(v, KVM_SET_REGS, "KVM_SET_REGS", &s->regs);
+        if (r >= 0)
+                r = set_one(v, KVM_SET_SREGS, "KVM_SET_SREGS", &s->sregs);
+        if (r >= 0 && s->xsave) {
+                /* KVM_SET_XSAVE copies as much as KVM_CAP_XSAVE2 says: hand it a buffer that large. */
+                if (s->xsave_len > MAX(k->xsave_size, (uint32_t)sizeof(struct kvm_xsave)))
+                        return err_set(-EINVAL,
+                                       "vcpu %u: this host's KVM refuses the saved state "
+                                       "(an XSAVE area of %u bytes, the host's has %u)",
+                                       v->index, s->xsave_len, k->xsave_size);
+                _cleanup_free_ uint8_t *x =
+                        calloc(1, MAX(k->xsave_size, (uint32_t)sizeof(struct kvm_xsave)));
+                if (!x)
+                        return -ENOMEM;
+                memcpy(x, s->xsave, s->xsave_len);
+                r = set_one(v, KVM_SET_XSAVE, "KVM_SET_XSAVE", x);
+        } else if (r >= 0)
+                r = set_one(v, KVM_SET_FPU, "KVM_SET_FPU", &s->fpu);
+        if (r >= 0 && s->has_xcrs)
+                r = set_one(v, KVM_SET_XCRS, "KVM_SET_XCRS", &s->xcrs);
+        if (r >= 0)
+                r = set_one(v, KVM_SET_DEBUGREGS, "KVM_SET_DEBUGREGS", &s->debugregs);
+        /* The LAPIC before the MSRs: MSR_IA32_TSC_DEADLINE only takes in TSC-deadline mode. */
+        if (r >= 0)
+                r = set_one(v, KVM_SET_LAPIC, "KVM_SET_LAPIC", &s->lapic);
+        if (r >= 0 && s->n_msrs) {
+                _cleanup_free_ struct kvm_msrs *m =
+                        calloc(1, sizeof(*m) + s->n_msrs * sizeof(struct kvm_msr_entry));
+                if (!m)
+                        return -ENOMEM;
+                m->nmsrs = s->n_msrs;
+                memcpy(m->entries, s->msrs, s->n_msrs * sizeof(struct kvm_msr_entry));
+                int n = ioctl(v->fd, KVM_SET_MSRS, m);
+                if (n < 0)
+                        return err_set(negative_errno(), "vcpu %u: KVM_SET_MSRS failed: %m", v->index);
+                if ((uint32_t)n != s->n_msrs)
+                        return err_set(-EINVAL,
+                                       "vcpu %u: this host's KVM refuses the saved state (MSR 0x%x)",
+                                       v->index, s->msrs[n].index);
+        }
+        /* Pending exceptions and interrupts, then whether the vCPU runs or waits: last. */
+        if (r >= 0)
+                r = set_one(v, KVM_SET_VCPU_EVENTS, "KVM_SET_VCPU_EVENTS", &s->events);
+        if (r >= 0)
+                r = set_one(v, KVM_SET_MP_STATE, "KVM_SET_MP_STATE", &s->mp_state);
+        return r;
 }

@@ -16,6 +16,7 @@
 #include <signal.h>
 
 #include "boot/boot.h"
+#include "snapshot.h"
 #include "vm.h"
 
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
@@ -37,6 +38,13 @@ int vcpu_set_boot_regs(struct vcpu *v, const struct boot_entry *e);
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
+/*
+ * Append the vCPU's records to a snapshot; the vCPU must be parked (vm_pause()), having
+ * completed its last exit. Any thread but the vCPU's own.
+ */
+int vcpu_save(struct vcpu *v, struct snap_buf *b);
+/* Put back the state of a snapshot into a vCPU that has not run. */
+int vcpu_restore(struct vcpu *v, const struct snapshot_vcpu *s);
 /* Install the (no-op) handler of VCPU_KICK_SIGNAL; once per process. */
 int vcpu_signal_setup(void);
 

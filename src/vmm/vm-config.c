@@ -51,6 +51,8 @@ void vm_config_done(struct vm_config *c)
         free(c->serial_path);
         free(c->api_sock);
         free(c->kvm_path);
+        free(c->snapshot_dir);
+        free(c->restore_dir);
         *c = (struct vm_config){};
 }
 
@@ -261,9 +263,66 @@ int vm_config_parse_serial(const char *spec, enum serial_mode *ret_mode, char **
         return 0;
 }
 
+int vm_config_parse_snapshot(const char *spec, uint32_t *ret_port, char **ret_dir)
+{
+        _cleanup_strv_free_ char **items = NULL;
+        const char *dir = NULL;
+        uint32_t port = 0;
+        bool has_port = false;
+        int r;
+
+        r = split(spec, &items);
+        if (r < 0)
+                return r;
+        STRV_FOREACH (i, items) {
+                const char *v;
+                if ((v = startswith(*i, "dir="))) {
+                        if (!*v)
+                                return err_set(-EINVAL, "--snapshot-at-connect: dir= is empty");
+                        dir = v;
+                } else if (!has_port && i == items) {
+                        /* VMADDR_PORT_ANY (-1U) is never a port a guest connects to. */
+                        if (parse_u32(*i, &port) < 0 || port == UINT32_MAX)
+                                return err_set(-EINVAL, "--snapshot-at-connect: invalid port '%s'", *i);
+                        has_port = true;
+                } else
+                        return err_set(-EINVAL, "--snapshot-at-connect: unknown option '%s'", *i);
+        }
+        if (!has_port || !dir)
+                return err_set(-EINVAL, "--snapshot-at-connect: expected PORT,dir=DIR, got '%s'", spec);
+        char *d = strdup(dir);
+        if (!d)
+                return -ENOMEM;
+        *ret_port = port;
+        *ret_dir = d;
+        return 0;
+}
+
+static int check_snapshot_options(const struct vm_config *c)
+{
+        if (c->restore_dir) {
+                if (c->kernel || c->initrd || c->cmdline)
+                        return err_set(-EINVAL,
+                                       "--restore: the snapshot holds the booted kernel: drop --kernel, "
+                                       "--initrd and --cmdline");
+                if (c->snapshot_dir)
+                        return err_set(-EINVAL, "--restore and --snapshot-at-connect cannot be combined");
+                /* A vhost-user backend must map guest RAM, which a restore maps from the snapshot file. */
+                if (c->n_fs)
+                        return err_set(-EINVAL, "--restore: not supported with --fs (boot the VM instead)");
+                return 0;
+        }
+        if (c->snapshot_dir && !c->has_vsock)
+                return err_set(-EINVAL, "--snapshot-at-connect: needs a --vsock device");
+        return 0;
+}
+
 int vm_config_check(const struct vm_config *c)
 {
-        if (!c->kernel)
+        int r = check_snapshot_options(c);
+        if (r < 0)
+                return r;
+        if (!c->kernel && !c->restore_dir)
                 return err_set(-EINVAL, "--kernel is required");
         if (c->cpus == 0 || c->cpus > 254)
                 return err_set(-EINVAL, "--cpus: %u is out of range (1-254)", c->cpus);

@@ -6,6 +6,7 @@
  *   --vsock cid=N,uds=PATH
  *   --fs socket=PATH,tag=TAG
  *   --serial stdio|file=PATH|none
+ *   --snapshot-at-connect PORT,dir=DIR
  * Each parser fills its result only on success, and on failure records one line that
  * names the option and the offending part ("--disk: unknown option 'rw'").
  */
@@ -18,6 +19,7 @@ int vm_config_parse_net(const char *spec, struct vm_net_config *ret);
 int vm_config_parse_fs(const char *spec, struct vm_fs_config *ret);
 int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds);
 int vm_config_parse_serial(const char *spec, enum serial_mode *ret_mode, char **ret_path);
+int vm_config_parse_snapshot(const char *spec, uint32_t *ret_port, char **ret_dir);
 int vm_config_parse_mac(const char *s, uint8_t mac[6]);
 /* Check the whole configuration (kernel given, sizes in range...). */
 int vm_config_check(const struct vm_config *c);

@@ -16,6 +16,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <termios.h>
@@ -37,6 +39,7 @@
 #include "layout.h"
 #include "log.h"
 #include "pci.h"
+#include "snapshot.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -201,6 +204,185 @@ static int on_grace(void *opaque, int fd, uint32_t events)
         return 0;
 }
 
+/* ---- snapshots ---------------------------------------------------------------------- */
+
+static void for_each_virtio(struct vm *vm, uint16_t type, void (*fn)(struct virtio_dev *vd))
+{
+        for (size_t i = 0; i < vm->n_virtio; i++)
+                if (vm->virtio[i]->ops->type == type)
+                        fn(vm->virtio[i]);
+}
+
+#define VIRTIO_TYPE_NET   1
+#define VIRTIO_TYPE_BLK   2
+#define VIRTIO_TYPE_RNG   4
+#define VIRTIO_TYPE_VSOCK 19
+#define VIRTIO_TYPE_FS    26
+
+/* Every record of the machine into b; the vCPUs are parked. */
+static int save_state(struct vm *vm, struct snap_buf *b)
+{
+        uint16_t types[SNAPSHOT_MAX_DEVICES];
+        int r;
+
+        if (vm->n_virtio > SNAPSHOT_MAX_DEVICES)
+                return -E2BIG;
+        for (size_t i = 0; i < vm->n_virtio; i++)
+                types[i] = vm->virtio[i]->ops->type;
+        snapshot_put_header(b, vm->n_vcpus, vm->mem.size, types, (uint32_t)vm->n_virtio);
+        r = kvm_save(&vm->kvm, b);
+        for (unsigned i = 0; r >= 0 && i < vm->n_vcpus; i++)
+                r = vcpu_save(vm->vcpus[i], b);
+        if (r < 0)
+                return r;
+        serial_save(vm->serial, b);
+        i8042_save(vm->i8042, b);
+        acpi_pm_save(vm->pm, b);
+        pci_bus_save(vm->pci, b);
+        for (size_t i = 0; r >= 0 && i < vm->n_virtio; i++)
+                r = virtio_dev_save(vm->virtio[i], (uint32_t)i, b);
+        return r < 0 ? r : b->error;
+}
+
+/*
+ * The held vsock request rang (I/O thread, no device lock): stop the vCPUs, write the
+ * snapshot, then go on as a normal VM. Failing to save costs the template only.
+ */
+static int on_snapshot(void *opaque, int fd, uint32_t events)
+{
+        struct vm *vm = opaque;
+        struct snap_buf b = {};
+        struct kvm_clock_data clock = {};
+        uint64_t ticks;
+        int r;
+
+        (void)!read(fd, &ticks, sizeof(ticks));
+        if (vm_pause(vm) < 0)
+                return 0; /* stopping anyway */
+        uint64_t start = now_usec();
+        /* The guest must not see the pause: its clock goes on from where it stopped (as after a restore). */
+        bool have_clock = ioctl(vm->kvm.vm_fd, KVM_GET_CLOCK, &clock) == 0;
+        serial_flush(vm->serial);
+        r = save_state(vm, &b);
+        if (r >= 0)
+                r = snapshot_write_dir(vm->cfg->snapshot_dir, &b, &vm->mem);
+        if (r < 0)
+                log_warning("cannot write the snapshot '%s': %s", vm->cfg->snapshot_dir, err_msg(r));
+        else if (r > 0)
+                log_debug("snapshot '%s' exists already: kept it", vm->cfg->snapshot_dir);
+        else
+                log_debug("snapshot '%s' written in %" PRIu64 " ms", vm->cfg->snapshot_dir,
+                          (now_usec() - start) / 1000);
+        snap_buf_done(&b);
+        if (have_clock) {
+                struct kvm_clock_data c = {.clock = clock.clock};
+                (void)ioctl(vm->kvm.vm_fd, KVM_SET_CLOCK, &c);
+        }
+        for_each_virtio(vm, VIRTIO_TYPE_BLK, virtio_blk_reveal);
+        (void)vm_resume(vm);
+        for_each_virtio(vm, VIRTIO_TYPE_VSOCK, virtio_vsock_release);
+        return 0;
+}
+
+static void ring_snapshot(void *opaque)
+{
+        struct vm *vm = opaque;
+        uint64_t one = 1;
+        (void)!write(vm->snapshot_fd, &one, sizeof(one));
+}
+
+static int setup_snapshot(struct vm *vm)
+{
+        int r;
+
+        vm->snapshot_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (vm->snapshot_fd < 0)
+                return negative_errno();
+        r = event_loop_add(vm->loop, vm->snapshot_fd, EPOLLIN, on_snapshot, vm);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < vm->n_virtio; i++)
+                if (vm->virtio[i]->ops->type == VIRTIO_TYPE_VSOCK)
+                        virtio_vsock_hold_port(vm->virtio[i], vm->cfg->snapshot_port, ring_snapshot, vm);
+        return 0;
+}
+
+static const char *size_str(uint64_t v, char buf[static 32])
+{
+        if (v % (1ULL << 30) == 0)
+                snprintf(buf, 32, "%" PRIu64 "G", v >> 30);
+        else
+                snprintf(buf, 32, "%" PRIu64 "M", v >> 20);
+        return buf;
+}
+
+/* The machine of the command line against the snapshot's, before anything is built. */
+static int check_machine(const struct vm_config *c, const struct snapshot *s)
+{
+        uint16_t types[SNAPSHOT_MAX_DEVICES];
+        size_t n = 0;
+        char a[32], b[32];
+
+        if (c->cpus != s->cpus)
+                return err_set(-EINVAL, "--cpus is %u, the snapshot has %" PRIu32, c->cpus, s->cpus);
+        if (c->memory != s->memory)
+                return err_set(-EINVAL, "--memory is %s, the snapshot has %s", size_str(c->memory, a),
+                               size_str(s->memory, b));
+        /* The order of setup_devices(). */
+        for (size_t i = 0; i < c->n_disks && n < SNAPSHOT_MAX_DEVICES; i++)
+                types[n++] = VIRTIO_TYPE_BLK;
+        for (size_t i = 0; i < c->n_nets && n < SNAPSHOT_MAX_DEVICES; i++)
+                types[n++] = VIRTIO_TYPE_NET;
+        for (size_t i = 0; i < c->n_fs && n < SNAPSHOT_MAX_DEVICES; i++)
+                types[n++] = VIRTIO_TYPE_FS;
+        if (c->has_vsock && n < SNAPSHOT_MAX_DEVICES)
+                types[n++] = VIRTIO_TYPE_VSOCK;
+        if (c->rng && n < SNAPSHOT_MAX_DEVICES)
+                types[n++] = VIRTIO_TYPE_RNG;
+        for (size_t i = 0; i < MIN(n, (size_t)s->n_devices); i++)
+                if (types[i] != s->device_types[i])
+                        return err_set(-EINVAL, "device %zu is a %s, the snapshot's is a %s", i,
+                                       snapshot_device_name(types[i]),
+                                       snapshot_device_name(s->device_types[i]));
+        if (n != s->n_devices)
+                return err_set(-EINVAL,
+                               "%zu devices on the command line, the snapshot has %" PRIu32
+                               " (disks, nets, fs, vsock, rng in that order)",
+                               n, s->n_devices);
+        return 0;
+}
+
+static int restore_memory(struct vm *vm, const char *dir)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/memory", dir) < 0)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return err_set(negative_errno(), "cannot open '%s': %m", path);
+        /* The mapping keeps the file; the descriptor is not needed after it. */
+        return guest_memory_init_file(&vm->mem, vm->cfg->memory, fd);
+}
+
+static int restore_state(struct vm *vm, const struct snapshot *s)
+{
+        int r = kvm_restore(&vm->kvm, s);
+        for (unsigned i = 0; r >= 0 && i < vm->n_vcpus; i++)
+                r = vcpu_restore(vm->vcpus[i], &s->vcpus[i]);
+        if (r >= 0)
+                r = serial_restore(vm->serial, &s->serial);
+        if (r >= 0)
+                r = i8042_restore(vm->i8042, &s->i8042);
+        if (r >= 0)
+                r = acpi_pm_restore(vm->pm, &s->acpi_pm);
+        if (r >= 0)
+                r = pci_bus_restore(vm->pci, &s->pci_host);
+        for (size_t i = 0; r >= 0 && i < vm->n_virtio; i++)
+                r = virtio_dev_restore(vm->virtio[i], (uint32_t)i, &s->devices[i]);
+        return r;
+}
+
 /* ---- building ----------------------------------------------------------------------- */
 
 static int add_virtio(struct vm *vm, struct virtio_dev *vd)
@@ -348,10 +530,27 @@ static void log_shmem_hugepages(void)
                           "'advise' in /sys/kernel/mm/transparent_hugepage/shmem_enabled makes it faster");
 }
 
-int vm_create(const struct vm_config *c, struct vm **ret)
+static int load_kernel(struct vm *vm)
 {
+        const struct vm_config *c = vm->cfg;
         struct boot_entry entry;
         uint64_t rsdp;
+        int r;
+
+        r = acpi_build(&vm->mem, c->cpus, &rsdp);
+        if (r < 0)
+                return r;
+        struct boot_config bc = {
+                .kernel = c->kernel, .initrd = c->initrd, .cmdline = c->cmdline, .rsdp = rsdp};
+        r = boot_load(&vm->mem, &bc, &entry);
+        if (r < 0)
+                return r;
+        return vcpu_set_boot_regs(vm->vcpus[0], &entry);
+}
+
+int vm_create(const struct vm_config *c, struct vm **ret)
+{
+        struct snapshot snap = {};
         int r;
 
         struct vm *vm = calloc(1, sizeof(*vm));
@@ -359,17 +558,29 @@ int vm_create(const struct vm_config *c, struct vm **ret)
                 return -ENOMEM;
         vm->cfg = c;
         vm->exit_code = -1;
-        vm->signal_fd = vm->grace_fd = vm->serial_fd = -EBADF;
+        vm->signal_fd = vm->grace_fd = vm->serial_fd = vm->snapshot_fd = -EBADF;
         vm->kvm.vm_fd = vm->kvm.sys_fd = -EBADF;
         pthread_mutex_init(&vm->lock, NULL);
         pthread_cond_init(&vm->cond, NULL);
         set_state(vm, VM_STATE_CREATED);
 
+        if (c->restore_dir) {
+                r = snapshot_load(c->restore_dir, &snap);
+                if (r >= 0)
+                        r = check_machine(c, &snap);
+                if (r < 0)
+                        goto fail;
+        }
         r = kvm_open(&vm->kvm, c->kvm_path);
         if (r < 0)
                 goto fail;
         /* A vhost-user backend maps guest RAM itself: it must be shared memory. */
-        r = c->n_fs ? guest_memory_init_shared(&vm->mem, c->memory) : guest_memory_init(&vm->mem, c->memory);
+        if (c->restore_dir)
+                r = restore_memory(vm, c->restore_dir);
+        else if (c->n_fs)
+                r = guest_memory_init_shared(&vm->mem, c->memory);
+        else
+                r = guest_memory_init(&vm->mem, c->memory);
         if (r >= 0 && c->n_fs)
                 log_shmem_hugepages();
         if (r < 0)
@@ -389,6 +600,8 @@ int vm_create(const struct vm_config *c, struct vm **ret)
         r = setup_devices(vm);
         if (r < 0)
                 goto fail;
+        if (c->snapshot_dir || c->restore_dir)
+                for_each_virtio(vm, VIRTIO_TYPE_BLK, virtio_blk_hide);
 
         vm->n_vcpus = c->cpus;
         vm->vcpus = calloc(c->cpus, sizeof(*vm->vcpus));
@@ -402,15 +615,13 @@ int vm_create(const struct vm_config *c, struct vm **ret)
                         goto fail;
         }
 
-        r = acpi_build(&vm->mem, c->cpus, &rsdp);
-        if (r < 0)
-                goto fail;
-        struct boot_config bc = {
-                .kernel = c->kernel, .initrd = c->initrd, .cmdline = c->cmdline, .rsdp = rsdp};
-        r = boot_load(&vm->mem, &bc, &entry);
-        if (r < 0)
-                goto fail;
-        r = vcpu_set_boot_regs(vm->vcpus[0], &entry);
+        if (c->restore_dir) {
+                r = restore_state(vm, &snap);
+                vm->restored = r >= 0;
+        } else
+                r = load_kernel(vm);
+        if (r >= 0 && c->snapshot_dir)
+                r = setup_snapshot(vm);
         if (r < 0)
                 goto fail;
 
@@ -419,9 +630,13 @@ int vm_create(const struct vm_config *c, struct vm **ret)
                 if (r < 0)
                         goto fail;
         }
+        snapshot_done(&snap);
         *ret = vm;
         return 0;
 fail:
+        if (c->restore_dir)
+                r = err_prefix(r, "snapshot '%s'", c->restore_dir);
+        snapshot_done(&snap);
         vm_free(vm);
         return r;
 }
@@ -432,6 +647,11 @@ int vm_run(struct vm *vm)
 
         vm->start_usec = now_usec();
         set_state(vm, VM_STATE_RUNNING);
+        if (vm->restored) {
+                /* The interrupt and the connection's packets wait in the LAPIC and the rings. */
+                for_each_virtio(vm, VIRTIO_TYPE_BLK, virtio_blk_reveal);
+                for_each_virtio(vm, VIRTIO_TYPE_VSOCK, virtio_vsock_release);
+        }
         for (unsigned i = 0; i < vm->n_vcpus; i++) {
                 r = vcpu_start(vm->vcpus[i]);
                 if (r < 0) {
@@ -441,7 +661,7 @@ int vm_run(struct vm *vm)
                 }
         }
         if (vm->cfg->seccomp) {
-                r = vmm_seccomp_install(VMM_THREAD_IO);
+                r = vmm_seccomp_install(vm->cfg->snapshot_dir ? VMM_THREAD_IO_SNAPSHOT : VMM_THREAD_IO);
                 if (r < 0) {
                         log_error("cannot install the I/O thread's seccomp filter: %s", strerror(-r));
                         vm_request_exit(vm, VM_EXIT_ERROR);
@@ -481,11 +701,14 @@ void vm_free(struct vm *vm)
                         (void)event_loop_remove(vm->loop, vm->signal_fd);
                 if (vm->grace_fd >= 0)
                         (void)event_loop_remove(vm->loop, vm->grace_fd);
+                if (vm->snapshot_fd >= 0)
+                        (void)event_loop_remove(vm->loop, vm->snapshot_fd);
         }
         event_loop_free(vm->loop);
         safe_close(vm->signal_fd);
         safe_close(vm->grace_fd);
         safe_close(vm->serial_fd);
+        safe_close(vm->snapshot_fd);
         bus_done(&vm->pio);
         bus_done(&vm->mmio);
         guest_memory_done(&vm->mem);

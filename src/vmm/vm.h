@@ -98,6 +98,14 @@ struct vm_config {
         bool seccomp;
         unsigned shutdown_grace_ms;
         char *kvm_path;
+        /*
+         * --snapshot-at-connect PORT,dir=DIR: write a template snapshot to snapshot_dir when the
+         * guest first connects to host vsock port snapshot_port (snapshot.h). --restore DIR:
+         * start from that snapshot instead of booting kernel/initrd/cmdline.
+         */
+        char *snapshot_dir;
+        uint32_t snapshot_port;
+        char *restore_dir;
 };
 
 void vm_config_done(struct vm_config *c);
@@ -128,7 +136,9 @@ struct vm {
         struct api *api;
         int signal_fd;
         int grace_fd;
-        int serial_fd; /* --serial file=PATH */
+        int serial_fd;   /* --serial file=PATH */
+        int snapshot_fd; /* --snapshot-at-connect: eventfd the held vsock request rings */
+        bool restored;   /* built from --restore: disks and the held request wait for vm_run() */
 
         pthread_mutex_t lock;
         pthread_cond_t cond;

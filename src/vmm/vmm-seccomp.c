@@ -77,6 +77,18 @@ static const unsigned long vcpu_ioctls[] = {
         KVM_IOEVENTFD,
 };
 
+/* Writing a snapshot directory (snapshot.c) and reading the state of parked vCPUs and the VM. */
+static const int snapshot_syscalls[] = {
+        A(mkdir), A(openat), A(rename), A(rmdir), A(mincore),
+};
+
+static const unsigned long snapshot_ioctls[] = {
+        KVM_GET_REGS,        KVM_GET_SREGS,     KVM_GET_XSAVE,    KVM_GET_XSAVE2,
+        KVM_GET_FPU,         KVM_GET_XCRS,      KVM_GET_MSRS,     KVM_GET_LAPIC,
+        KVM_GET_VCPU_EVENTS, KVM_GET_DEBUGREGS, KVM_GET_MP_STATE, KVM_GET_TSC_KHZ,
+        KVM_GET_IRQCHIP,     KVM_GET_PIT2,      KVM_GET_CLOCK,    KVM_SET_CLOCK,
+};
+
 static const unsigned long io_ioctls[] = {
         KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, KVM_IOEVENTFD, KVM_IRQFD, TCSETS, TCGETS, FIONBIO, FIONREAD,
 };
@@ -119,7 +131,12 @@ int vmm_seccomp_install(enum vmm_thread t)
                 if (r >= 0)
                         r = allow_ioctls(ctx, vcpu_ioctls, ELEMENTSOF(vcpu_ioctls));
         }
-        if (r >= 0 && t == VMM_THREAD_IO) {
+        if (r >= 0 && t == VMM_THREAD_IO_SNAPSHOT) {
+                r = allow_list(ctx, snapshot_syscalls, ELEMENTSOF(snapshot_syscalls));
+                if (r >= 0)
+                        r = allow_ioctls(ctx, snapshot_ioctls, ELEMENTSOF(snapshot_ioctls));
+        }
+        if (r >= 0 && (t == VMM_THREAD_IO || t == VMM_THREAD_IO_SNAPSHOT)) {
                 r = allow_list(ctx, io_syscalls, ELEMENTSOF(io_syscalls));
                 if (r >= 0)
                         r = allow_ioctls(ctx, io_ioctls, ELEMENTSOF(io_ioctls));

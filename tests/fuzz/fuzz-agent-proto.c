@@ -8,12 +8,14 @@
  * most 65536 bytes; only agent message types come out, with the payload size each has; an
  * ERROR's text is inside the payload and holds no NUL; after an error the reader stays
  * failed and says why; the fields of a payload never run past it; a process entry of PROCS
- * that parses has a terminated, printable name and arguments (`hull top` prints them).
+ * that parses has a terminated, printable name and arguments (`hull top` prints them); a CLOCK
+ * field that parses is a valid time.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent-proto.h"
 
@@ -54,6 +56,11 @@ static void check_msg(const struct agent_reader *r, const struct agent_msg *m)
         uint16_t tag;
         while (agent_field_next(&it, &tag, &v, &vl) > 0) {
                 if (v < m->data || v + vl > m->data + m->len)
+                        abort();
+                /* CLOCK (the agent's side of CREATE): a time that parses is a valid timespec. */
+                struct timespec t;
+                if (agent_clock_parse(v, vl, &t) == 0 &&
+                    (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= 1000000000L))
                         abort();
                 /* A process entry (PROCS, `hull top`): what comes out is terminated and printable. */
                 struct agent_proc p;

@@ -129,8 +129,9 @@ def _descendants():
 
 
 # hull-runtime's caches in its state directory (compiled seccomp filters, the cgroup lines of
-# mountinfo, the root disks of VM-isolated containers): kept between containers by design, so not leaks.
-RUNTIME_CACHES = {".seccomp-cache", ".cgroup-layout", ".vm-disks"}
+# mountinfo, the root disks and microVM templates of VM-isolated containers): kept between
+# containers by design, so not leaks.
+RUNTIME_CACHES = {".seccomp-cache", ".cgroup-layout", ".vm-disks", ".vm-templates"}
 
 
 def _files_under(dirs):
@@ -139,7 +140,12 @@ def _files_under(dirs):
         if not os.path.isdir(d):
             continue
         for dirpath, dirnames, filenames in os.walk(d):
-            dirnames[:] = [n for n in dirnames if n not in RUNTIME_CACHES]
+            # a template half made (hull-vmm's DIR.tmp-<pid>) or half removed is a leak
+            if os.path.basename(dirpath) == ".vm-templates":
+                found += [os.path.join(dirpath, n) for n in dirnames + filenames if ".tmp-" in n]
+                dirnames[:] = []
+                continue
+            dirnames[:] = [n for n in dirnames if n not in RUNTIME_CACHES or n == ".vm-templates"]
             for n in dirnames + filenames:
                 if n not in RUNTIME_CACHES:
                     found.append(os.path.join(dirpath, n))

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test-agent-proto.c - frames of docs/agent.md: encoding, the bounded reader, fields. */
+#include <time.h>
+
 #include "agent-proto.h"
 #include "test.h"
 
@@ -252,4 +254,32 @@ TEST(procs_round_trip_and_hostile_entries)
                 memset(big, 'a', sizeof(big));
                 ASSERT_EQ(agent_proc_parse(big, sizeof(big), &got), -EBADMSG);
         }
+}
+
+TEST(clock_round_trip_and_hostile_values)
+{
+        struct agent_buf b = {};
+        struct agent_field_iter it;
+        struct timespec in = {.tv_sec = 1796040000, .tv_nsec = 999999999}, out;
+        const uint8_t *v;
+        uint32_t vl;
+        uint16_t tag;
+        uint8_t bad[AGENT_CLOCK_SIZE];
+
+        ASSERT_OK(agent_clock_put(&b, &in));
+        it = (struct agent_field_iter){b.data, b.len};
+        ASSERT_EQ(agent_field_next(&it, &tag, &v, &vl), 1);
+        ASSERT_EQ(tag, AGENT_C_CLOCK);
+        ASSERT_OK(agent_clock_parse(v, vl, &out));
+        ASSERT_EQ(out.tv_sec, in.tv_sec);
+        ASSERT_EQ(out.tv_nsec, in.tv_nsec);
+        /* a size other than 12 bytes, nanoseconds of a second or more, seconds past time_t */
+        ASSERT_EQ(agent_clock_parse(v, vl - 1, &out), -EBADMSG);
+        memcpy(bad, v, sizeof(bad));
+        memcpy(bad + 8, &(uint32_t){1000000000u}, 4);
+        ASSERT_EQ(agent_clock_parse(bad, sizeof(bad), &out), -EBADMSG);
+        memcpy(bad, v, sizeof(bad));
+        memcpy(bad + 4, &(uint32_t){0x80000000u}, 4);
+        ASSERT_EQ(agent_clock_parse(bad, sizeof(bad), &out), -EBADMSG);
+        agent_buf_free(&b);
 }

@@ -112,6 +112,44 @@ TEST(config_check)
         ASSERT_ERR(vm_config_check(&c), -EINVAL);
 }
 
+TEST(snapshot_options)
+{
+        struct vm_config c = {.cpus = 1, .memory = 256ULL << 20, .kernel = (char *)"k"};
+        uint32_t port;
+        char *dir = NULL;
+
+        ASSERT_OK(vm_config_parse_snapshot("1024,dir=/tmp/t", &port, &dir));
+        ASSERT_EQ(port, 1024u);
+        ASSERT_STREQ(dir, "/tmp/t");
+        free(dir);
+        ASSERT_ERR(vm_config_parse_snapshot("dir=/tmp/t", &port, &dir), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "expected PORT,dir=DIR");
+        ASSERT_ERR(vm_config_parse_snapshot("x,dir=/tmp/t", &port, &dir), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "invalid port 'x'");
+        ASSERT_ERR(vm_config_parse_snapshot("1,dir=", &port, &dir), -EINVAL);
+        ASSERT_ERR(vm_config_parse_snapshot("1,dir=a,keep", &port, &dir), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "unknown option 'keep'");
+
+        c.snapshot_dir = (char *)"/tmp/t";
+        ASSERT_ERR(vm_config_check(&c), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "needs a --vsock device");
+        c.has_vsock = true;
+        ASSERT_OK(vm_config_check(&c));
+        c.restore_dir = (char *)"/tmp/t";
+        ASSERT_ERR(vm_config_check(&c), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "drop --kernel");
+        c.kernel = NULL;
+        ASSERT_ERR(vm_config_check(&c), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "cannot be combined");
+        c.snapshot_dir = NULL;
+        ASSERT_OK(vm_config_check(&c));
+        struct vm_fs_config fs = {.socket = (char *)"s", .tag = (char *)"t"};
+        c.fs = &fs;
+        c.n_fs = 1;
+        ASSERT_ERR(vm_config_check(&c), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "not supported with --fs");
+}
+
 TEST(api_replies)
 {
         struct vm vm = {.n_vcpus = 2, .state = VM_STATE_CREATED, .exit_code = -1};

@@ -12,6 +12,8 @@
  *   reboot     i8042 reset (exit 1)          triple    fault with no IDT (exit 2)
  *   button     wait for the ACPI power button, then power off (SIGTERM test, exit 0)
  *   spin       print a counter forever (pause/resume, grace-time tests)
+ *   vsock      compute a value, connect to host vsock port 5000 (where hull-vmm may take a
+ *              snapshot), send "before=V", read a number N, send "after=V+N" (snapshot tests)
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -302,6 +304,134 @@ static bool check_msi(void)
         return irq_count == 1 && used_idx() == 1;
 }
 
+/* ---- virtio-vsock: one connection to the host, polled ------------------------------- */
+
+struct vsock_hdr {
+        uint64_t src_cid, dst_cid;
+        uint32_t src_port, dst_port, len;
+        uint16_t type, op;
+        uint32_t flags, buf_alloc, fwd_cnt;
+} __attribute__((packed));
+
+#define VQ          4
+#define VSOCK_PORT  5000
+#define OP_REQUEST  1
+#define OP_RESPONSE 2
+#define OP_RW       5
+
+static struct desc rx_desc[VQ] __attribute__((aligned(16))), tx_desc[VQ] __attribute__((aligned(16)));
+static uint16_t rx_avail[3 + VQ] __attribute__((aligned(2))), tx_avail[3 + VQ] __attribute__((aligned(2)));
+static uint32_t rx_used[1 + 2 * VQ + 1] __attribute__((aligned(4))),
+        tx_used[1 + 2 * VQ + 1] __attribute__((aligned(4)));
+static uint8_t rx_buf[VQ][128], tx_buf[128];
+static uint16_t rx_seen;
+static uint32_t rx_bytes;
+static uint64_t vsock_bar;
+
+static void queue_setup(uint64_t c, uint16_t q, void *desc, void *avail, void *used)
+{
+        MMIO16(c + 0x16) = q;
+        MMIO16(c + 0x18) = VQ;
+        MMIO16(c + 0x1a) = 0xffff;
+        MMIO64(c + 0x20) = (uintptr_t)desc;
+        MMIO64(c + 0x28) = (uintptr_t)avail;
+        MMIO64(c + 0x30) = (uintptr_t)used;
+        MMIO16(c + 0x1c) = 1;
+}
+
+static void rx_post(uint16_t i)
+{
+        rx_desc[i] = (struct desc){(uintptr_t)rx_buf[i], sizeof(rx_buf[i]), 2, 0};
+        rx_avail[2 + rx_avail[1] % VQ] = i;
+        __atomic_store_n(&rx_avail[1], (uint16_t)(rx_avail[1] + 1), __ATOMIC_RELEASE);
+        MMIO16(vsock_bar + 0x3000) = 0;
+}
+
+static bool vsock_setup(void)
+{
+        int s = find_virtio(0x1040 + 19);
+        uint64_t c = s < 0 ? 0 : common_cfg(s);
+        if (!c)
+                return false;
+        vsock_bar = pci_read((unsigned)s, 0x10) & ~0xfull;
+        MMIO8(c + 0x14) = 0;
+        MMIO8(c + 0x14) = 1 | 2;
+        MMIO32(c + 0x08) = 1;
+        MMIO32(c + 0x0c) = 1; /* VIRTIO_F_VERSION_1 */
+        MMIO8(c + 0x14) = 1 | 2 | 8;
+        queue_setup(c, 0, rx_desc, rx_avail, rx_used);
+        queue_setup(c, 1, tx_desc, tx_avail, tx_used);
+        MMIO8(c + 0x14) = 1 | 2 | 4 | 8;
+        for (uint16_t i = 0; i < VQ; i++)
+                rx_post(i);
+        return true;
+}
+
+static void vsock_send(uint16_t op, const char *data, uint32_t len)
+{
+        struct vsock_hdr h = {3, 2, 1025, VSOCK_PORT, len, 1, op, 0, 4096, rx_bytes};
+        uint16_t idx = tx_avail[1];
+        __builtin_memcpy(tx_buf, &h, sizeof(h));
+        for (uint32_t i = 0; i < len; i++)
+                tx_buf[sizeof(h) + i] = (uint8_t)data[i];
+        tx_desc[0] = (struct desc){(uintptr_t)tx_buf, (uint32_t)sizeof(h) + len, 0, 0};
+        tx_avail[2 + idx % VQ] = 0;
+        __atomic_store_n(&tx_avail[1], (uint16_t)(idx + 1), __ATOMIC_RELEASE);
+        MMIO16(vsock_bar + 0x3004) = 1;
+        while (__atomic_load_n((volatile uint16_t *)tx_used + 1, __ATOMIC_ACQUIRE) != (uint16_t)(idx + 1))
+                __asm__ volatile("pause");
+}
+
+/* The next packet with op from the host (others, such as credit updates, are skipped). */
+static struct vsock_hdr *vsock_wait(uint16_t op, char *payload, uint32_t size)
+{
+        static struct vsock_hdr h;
+        for (;;) {
+                while (__atomic_load_n((volatile uint16_t *)rx_used + 1, __ATOMIC_ACQUIRE) == rx_seen)
+                        __asm__ volatile("pause");
+                uint16_t id = (uint16_t)rx_used[1 + 2 * (rx_seen % VQ)];
+                rx_seen++;
+                __builtin_memcpy(&h, rx_buf[id % VQ], sizeof(h));
+                for (uint32_t i = 0; i < h.len && i < size; i++)
+                        payload[i] = (char)rx_buf[id % VQ][sizeof(h) + i];
+                rx_bytes += h.op == OP_RW ? h.len : 0;
+                rx_post(id % VQ);
+                if (h.op == op)
+                        return &h;
+        }
+}
+
+static uint32_t format_hex(char *out, const char *prefix, uint64_t v)
+{
+        uint32_t n = 0;
+        while (*prefix)
+                out[n++] = *prefix++;
+        for (int i = 60; i >= 0; i -= 4)
+                out[n++] = "0123456789abcdef"[(v >> i) & 0xf];
+        out[n++] = '\n';
+        return n;
+}
+
+static bool check_vsock(void)
+{
+        char line[64] = {0};
+        uint64_t value = 0, n = 0;
+
+        /* State the guest has before the snapshot: in RAM and in registers. */
+        for (uint64_t i = 1; i <= 1000; i++)
+                value += i * i;
+        if (!vsock_setup())
+                return false;
+        vsock_send(OP_REQUEST, "", 0);
+        vsock_wait(OP_RESPONSE, line, 0);
+        vsock_send(OP_RW, line, format_hex(line, "before=", value));
+        struct vsock_hdr *h = vsock_wait(OP_RW, line, sizeof(line) - 1);
+        for (uint32_t i = 0; i < h->len && line[i] >= '0' && line[i] <= '9'; i++)
+                n = n * 10 + (uint64_t)(line[i] - '0');
+        vsock_send(OP_RW, line, format_hex(line, "after=", value + n));
+        return true;
+}
+
 /* ---- entry --------------------------------------------------------------------------- */
 
 void guest_main(uint64_t boot_params)
@@ -334,6 +464,8 @@ void guest_main(uint64_t boot_params)
                 report("virtqueue", check_virtqueue());
         else if (streq_(cmdline, "msi"))
                 report("msi", check_msi());
+        else if (streq_(cmdline, "vsock"))
+                report("vsock", check_vsock());
         else if (streq_(cmdline, "broken"))
                 report("broken", check_broken());
         else if (streq_(cmdline, "reboot"))

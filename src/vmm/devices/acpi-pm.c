@@ -136,3 +136,33 @@ void acpi_pm_power_button(struct acpi_pm *pm)
         update_sci(pm);
         pthread_mutex_unlock(&pm->lock);
 }
+
+void acpi_pm_save(struct acpi_pm *pm, struct snap_buf *b)
+{
+        struct snap_buf r = {};
+
+        pthread_mutex_lock(&pm->lock);
+        snap_put_u16(&r, pm->regs.pm1_sts);
+        snap_put_u16(&r, pm->regs.pm1_en);
+        snap_put_u16(&r, pm->regs.pm1_cnt);
+        pthread_mutex_unlock(&pm->lock);
+        snap_put_record_buf(b, SNAP_ACPI_PM, 0, &r);
+}
+
+int acpi_pm_restore(struct acpi_pm *pm, const struct snapshot_blob *blob)
+{
+        struct snap_reader r = snap_reader_init(blob);
+        struct acpi_pm_regs g;
+
+        g.pm1_sts = snap_get_u16(&r);
+        g.pm1_en = snap_get_u16(&r);
+        g.pm1_cnt = snap_get_u16(&r);
+        int e = snap_reader_finish(&r, "acpi pm");
+        if (e < 0)
+                return e;
+        pthread_mutex_lock(&pm->lock);
+        pm->regs = g;
+        update_sci(pm);
+        pthread_mutex_unlock(&pm->lock);
+        return 0;
+}

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "snapshot.h"
 
 struct acpi_pm_regs {
         uint16_t pm1_sts;
@@ -41,3 +42,6 @@ void acpi_pm_free(struct acpi_pm *pm);
 void acpi_pm_power_button(struct acpi_pm *pm);
 /* A byte written to the reset register (port 0xcf9, which shares the PCI address dword). */
 void acpi_pm_reset_write(struct acpi_pm *pm, uint8_t value);
+
+void acpi_pm_save(struct acpi_pm *pm, struct snap_buf *b);
+int acpi_pm_restore(struct acpi_pm *pm, const struct snapshot_blob *blob);

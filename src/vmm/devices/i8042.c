@@ -71,3 +71,22 @@ void i8042_free(struct i8042 *k)
 {
         free(k);
 }
+
+void i8042_save(struct i8042 *k, struct snap_buf *b)
+{
+        const uint8_t r[2] = {k->command_byte, k->pending_cmd};
+        snap_put_record(b, SNAP_I8042, 0, r, sizeof(r));
+}
+
+int i8042_restore(struct i8042 *k, const struct snapshot_blob *blob)
+{
+        struct snap_reader r = snap_reader_init(blob);
+        uint8_t cmd = snap_get_u8(&r), pending = snap_get_u8(&r);
+        int e = snap_reader_finish(&r, "i8042");
+        if (e < 0)
+                return e;
+        k->command_byte = cmd;
+        /* Only the commands this model knows may be waiting for their data byte. */
+        k->pending_cmd = (pending == I8042_CMD_READ_CTR || pending == I8042_CMD_WRITE_CTR) ? pending : 0;
+        return 0;
+}

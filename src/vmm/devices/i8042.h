@@ -7,6 +7,8 @@
  */
 #pragma once
 
+#include "snapshot.h"
+
 #include "bus.h"
 
 typedef void (*i8042_reset_fn)(void *opaque);
@@ -20,3 +22,6 @@ struct i8042 {
 
 int i8042_new(struct bus *pio, i8042_reset_fn reset, void *opaque, struct i8042 **ret);
 void i8042_free(struct i8042 *k);
+
+void i8042_save(struct i8042 *k, struct snap_buf *b);
+int i8042_restore(struct i8042 *k, const struct snapshot_blob *blob);

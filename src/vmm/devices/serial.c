@@ -363,3 +363,45 @@ void serial_free(struct serial *s)
         pthread_mutex_destroy(&s->lock);
         free(s);
 }
+
+void serial_save(struct serial *s, struct snap_buf *b)
+{
+        struct snap_buf r = {};
+        const struct serial_regs *g = &s->regs;
+
+        pthread_mutex_lock(&s->lock);
+        const uint8_t regs[] = {g->ier, g->lcr, g->mcr, g->lsr, g->msr, g->scr, g->dll, g->dlm, g->fcr};
+        snap_put(&r, regs, sizeof(regs));
+        snap_put_u8(&r, g->thr_ipending);
+        snap_put_u32(&r, g->rx_count);
+        /* The bytes waiting for the guest, oldest first. */
+        for (uint32_t i = 0; i < g->rx_count; i++)
+                snap_put_u8(&r, g->rx[(g->rx_head + i) % SERIAL_RX_SIZE]);
+        pthread_mutex_unlock(&s->lock);
+        snap_put_record_buf(b, SNAP_SERIAL, 0, &r);
+}
+
+int serial_restore(struct serial *s, const struct snapshot_blob *blob)
+{
+        struct snap_reader r = snap_reader_init(blob);
+        struct serial_regs g = {};
+        uint8_t regs[9];
+
+        snap_get(&r, regs, sizeof(regs));
+        g.ier = regs[0], g.lcr = regs[1], g.mcr = regs[2], g.lsr = regs[3], g.msr = regs[4];
+        g.scr = regs[5], g.dll = regs[6], g.dlm = regs[7], g.fcr = regs[8];
+        g.thr_ipending = snap_get_bool(&r);
+        g.rx_count = snap_get_u32(&r);
+        if (g.rx_count > SERIAL_RX_SIZE)
+                r.bad = true;
+        else
+                snap_get(&r, g.rx, g.rx_count);
+        int e = snap_reader_finish(&r, "serial");
+        if (e < 0)
+                return e;
+        pthread_mutex_lock(&s->lock);
+        s->regs = g;
+        update_irq(s);
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+}

@@ -15,6 +15,7 @@
 
 #include "bus.h"
 #include "event-loop.h"
+#include "snapshot.h"
 
 #define SERIAL_RX_SIZE  4096
 #define SERIAL_OUT_SIZE 4096
@@ -54,3 +55,7 @@ void serial_free(struct serial *s);
 void serial_flush(struct serial *s);
 /* Feed bytes as if received on the line (event loop thread, tests). Returns bytes taken. */
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
+
+/* The register file as a snapshot record, and back (the interrupt line follows it). */
+void serial_save(struct serial *s, struct snap_buf *b);
+int serial_restore(struct serial *s, const struct snapshot_blob *blob);

@@ -30,6 +30,8 @@ struct virtio_blk {
         struct virtqueue_chain chain;
         struct iovec data[VIRTQUEUE_MAX_IOV];
         uint64_t reads, writes, flushes, errors; /* counters for stats */
+        /* virtio_blk_hide(): capacity 0, the backend left alone */
+        bool hidden;
 };
 
 static void blk_config_read(struct virtio_dev *vd, uint32_t offset, void *data, uint32_t len)
@@ -48,6 +50,8 @@ static uint8_t handle_request(struct virtio_blk *b, struct virtqueue_chain *c, s
 
         iovec_to_buf(out, c->n_out, 0, &h, sizeof(h));
         *ret_written = 0;
+        if (b->hidden)
+                return VIRTIO_BLK_S_IOERR;
         switch (h.type) {
         case VIRTIO_BLK_T_IN: {
                 size_t len = c->in_len - 1;
@@ -156,4 +160,28 @@ int virtio_blk_new(struct vm *vm, const struct vm_disk_config *c, struct virtio_
         b->config.seg_max = BLK_SEG_MAX;
         b->config.blk_size = SECTOR_SIZE;
         return virtio_dev_new(vm, &blk_ops, features, b, ret);
+}
+
+void virtio_blk_hide(struct virtio_dev *vd)
+{
+        struct virtio_blk *b = vd->priv;
+
+        virtio_dev_lock(vd);
+        b->hidden = true;
+        b->config.capacity = 0;
+        virtio_dev_unlock(vd);
+}
+
+void virtio_blk_reveal(struct virtio_dev *vd)
+{
+        struct virtio_blk *b = vd->priv;
+
+        virtio_dev_lock(vd);
+        if (b->hidden) {
+                b->hidden = false;
+                b->config.capacity = disk_size(b->disk) / SECTOR_SIZE;
+                if (vd->s.status & VIRTIO_CONFIG_S_DRIVER_OK)
+                        virtio_dev_config_changed(vd);
+        }
+        virtio_dev_unlock(vd);
 }

@@ -10,3 +10,11 @@
 
 /* Open the image of c and create the device. */
 int virtio_blk_new(struct vm *vm, const struct vm_disk_config *c, struct virtio_dev **ret);
+
+/*
+ * Snapshot templates: show the guest a capacity of 0 and refuse every request until
+ * virtio_blk_reveal() gives the disk's real size with a configuration-change interrupt
+ * (virtio 1.2 §4.1.4.3, §5.2.6), which Linux handles by re-reading the capacity.
+ */
+void virtio_blk_hide(struct virtio_dev *vd);
+void virtio_blk_reveal(struct virtio_dev *vd);

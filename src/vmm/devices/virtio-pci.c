@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <sys/eventfd.h>
 
+#include "error.h"
 #include "log.h"
 #include "virtio-pci.h"
 #include "vm.h"
@@ -624,4 +625,155 @@ void virtio_dev_free(struct virtio_dev *vd)
         }
         pthread_mutex_destroy(&vd->lock);
         free(vd);
+}
+
+/* ---- snapshots ------------------------------------------------------------------- */
+
+static void save_queue(struct snap_buf *b, const struct virtqueue_state *s)
+{
+        snap_put_u16(b, s->size);
+        snap_put_u8(b, s->ready);
+        snap_put_u16(b, s->msix_vector);
+        snap_put_u64(b, s->desc_addr);
+        snap_put_u64(b, s->avail_addr);
+        snap_put_u64(b, s->used_addr);
+        snap_put_u16(b, s->last_avail);
+        snap_put_u16(b, s->used_idx);
+        snap_put_u16(b, s->signalled_used);
+        snap_put_u8(b, s->signalled_used_valid);
+}
+
+int virtio_dev_save(struct virtio_dev *vd, uint32_t index, struct snap_buf *b)
+{
+        struct snap_buf d = {};
+        int r = 0;
+
+        pci_device_save(vd->vm->pci, &vd->pci, &d);
+        pthread_mutex_lock(&vd->lock);
+        /* Another process serves these queues: what it has in flight is not ours to save. */
+        if (vd->ops->external_queues && vd->s.status != 0)
+                r = err_set(-EBUSY, "%s: its driver is running on an external backend", vd->ops->name);
+        snap_put_u64(&d, vd->s.driver_features);
+        snap_put_u32(&d, vd->s.device_feature_select);
+        snap_put_u32(&d, vd->s.driver_feature_select);
+        snap_put_u16(&d, vd->s.msix_config);
+        snap_put_u16(&d, vd->s.queue_select);
+        snap_put_u8(&d, vd->s.status);
+        snap_put_u8(&d, vd->s.config_generation);
+        snap_put_u8(&d, vd->s.isr);
+        snap_put_u8(&d, vd->broken);
+        snap_put_u16(&d, vd->ops->num_queues);
+        for (unsigned q = 0; q < vd->ops->num_queues; q++)
+                save_queue(&d, &vd->queues[q].s);
+        snap_put_u16(&d, (uint16_t)vd->n_vectors);
+        for (unsigned v = 0; v < vd->n_vectors; v++) {
+                snap_put_u32(&d, vd->msix[v].addr_lo);
+                snap_put_u32(&d, vd->msix[v].addr_hi);
+                snap_put_u32(&d, vd->msix[v].data);
+                snap_put_u32(&d, vd->msix[v].ctrl);
+        }
+        snap_put_u64(&d, vd->msix_pba);
+        if (r >= 0 && vd->ops->save)
+                r = vd->ops->save(vd, &d);
+        pthread_mutex_unlock(&vd->lock);
+        if (r < 0) {
+                snap_buf_done(&d);
+                return r;
+        }
+        snap_put_record_buf(b, SNAP_DEVICE, index, &d);
+        return b->error;
+}
+
+static bool restore_queue(struct snap_reader *r, struct virtqueue *q)
+{
+        struct virtqueue_state s = q->s;
+
+        s.size = snap_get_u16(r);
+        s.ready = snap_get_bool(r);
+        s.msix_vector = snap_get_u16(r);
+        s.desc_addr = snap_get_u64(r);
+        s.avail_addr = snap_get_u64(r);
+        s.used_addr = snap_get_u64(r);
+        s.last_avail = snap_get_u16(r);
+        s.used_idx = snap_get_u16(r);
+        s.signalled_used = snap_get_u16(r);
+        s.signalled_used_valid = snap_get_bool(r);
+        if (s.size == 0 || s.size > s.max_size || (s.size & (s.size - 1)))
+                return false;
+        q->s = s;
+        return true;
+}
+
+static int restore_locked(struct virtio_dev *vd, uint32_t index, struct snap_reader *r)
+{
+        char what[64];
+        snprintf(what, sizeof(what), "device %" PRIu32 " (%s)", index, vd->ops->name);
+
+        pci_device_restore(vd->vm->pci, &vd->pci, r);
+        vd->s.driver_features = snap_get_u64(r);
+        vd->s.device_feature_select = snap_get_u32(r);
+        vd->s.driver_feature_select = snap_get_u32(r);
+        vd->s.msix_config = snap_get_u16(r);
+        vd->s.queue_select = snap_get_u16(r);
+        vd->s.status = snap_get_u8(r);
+        vd->s.config_generation = snap_get_u8(r);
+        vd->s.isr = snap_get_u8(r);
+        vd->broken = snap_get_bool(r);
+        if (snap_get_u16(r) != vd->ops->num_queues)
+                r->bad = true;
+        for (unsigned q = 0; q < vd->ops->num_queues && !r->bad; q++)
+                if (!restore_queue(r, &vd->queues[q]))
+                        r->bad = true;
+        if (snap_get_u16(r) != vd->n_vectors)
+                r->bad = true;
+        for (unsigned v = 0; v < vd->n_vectors && !r->bad; v++) {
+                vd->msix[v].addr_lo = snap_get_u32(r);
+                vd->msix[v].addr_hi = snap_get_u32(r);
+                vd->msix[v].data = snap_get_u32(r);
+                vd->msix[v].ctrl = snap_get_u32(r) & 1;
+        }
+        vd->msix_pba = snap_get_u64(r) & ((1ULL << vd->n_vectors) - 1);
+        if (!r->bad && vd->ops->restore) {
+                int e = vd->ops->restore(vd, r);
+                if (e < 0)
+                        return err_prefix(e, "%s", what);
+        }
+        int e = snap_reader_finish(r, what);
+        if (e < 0)
+                return e;
+        /* The driver accepted features of the snapshot's device: this one must offer them all. */
+        if (vd->s.driver_features & ~vd->s.device_features)
+                return err_set(-EINVAL,
+                               "%s: the driver uses features 0x%" PRIx64 " this device does not offer", what,
+                               vd->s.driver_features & ~vd->s.device_features);
+        if (!virtio_dev_running(vd)) {
+                /* Queues the driver set up but did not start yet are mapped at DRIVER_OK. */
+                for (unsigned q = 0; q < vd->ops->num_queues; q++)
+                        vd->queues[q].s.ready = false;
+                return 0;
+        }
+        bool event_idx = virtio_dev_has_feature(vd, VIRTIO_RING_F_EVENT_IDX);
+        for (unsigned q = 0; q < vd->ops->num_queues; q++)
+                if (vd->queues[q].s.ready && virtqueue_activate(&vd->queues[q], &vd->vm->mem, event_idx) < 0)
+                        return err_set(-EINVAL, "%s: queue %u is not in guest RAM", what, q);
+        if (vd->ops->activate) {
+                e = vd->ops->activate(vd);
+                if (e < 0)
+                        return err_prefix(e, "%s: cannot start it", what);
+        }
+        msix_update(vd);
+        for (unsigned q = 0; q < vd->ops->num_queues; q++)
+                if (vd->queues[q].s.ready)
+                        kick_queue(vd, q);
+        return 0;
+}
+
+int virtio_dev_restore(struct virtio_dev *vd, uint32_t index, const struct snapshot_blob *blob)
+{
+        struct snap_reader r = snap_reader_init(blob);
+
+        pthread_mutex_lock(&vd->lock);
+        int e = restore_locked(vd, index, &r);
+        pthread_mutex_unlock(&vd->lock);
+        return e;
 }

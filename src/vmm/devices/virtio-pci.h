@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "pci.h"
+#include "snapshot.h"
 #include "virtqueue.h"
 
 #define VIRTIO_MAX_QUEUES  8
@@ -68,6 +69,14 @@ struct virtio_dev_ops {
         int (*activate)(struct virtio_dev *vd);
         /* The driver reset the device (or it failed): stop I/O and forget queue state. */
         void (*reset)(struct virtio_dev *vd);
+        /*
+         * Snapshots (optional: a device without them keeps no state of its own). save appends
+         * the model's state, or refuses with a message when it has work that cannot be saved;
+         * restore reads it back from r (bounds-checked) before the transport is started again.
+         * Both with vd->lock held.
+         */
+        int (*save)(struct virtio_dev *vd, struct snap_buf *b);
+        int (*restore)(struct virtio_dev *vd, struct snap_reader *r);
         /* Free priv and everything the device model owns (no lock held). */
         void (*free)(struct virtio_dev *vd);
 };
@@ -162,3 +171,13 @@ static inline void virtio_dev_unlock(struct virtio_dev *vd)
 {
         pthread_mutex_unlock(&vd->lock);
 }
+
+/*
+ * Snapshots: the device's record (configuration space, transport registers, queues, MSI-X
+ * table and pending bits, then the model's own state), for the vCPUs parked. The restore
+ * puts it back into a device of the same kind that the guest has not seen, re-activates the
+ * queues of a running driver, re-routes the unmasked MSI-X vectors, and kicks the ready
+ * queues so that buffers made available before the snapshot are served. I/O thread.
+ */
+int virtio_dev_save(struct virtio_dev *vd, uint32_t index, struct snap_buf *b);
+int virtio_dev_restore(struct virtio_dev *vd, uint32_t index, const struct snapshot_blob *blob);

@@ -86,6 +86,13 @@ struct virtio_vsock {
         struct virtio_vsock_config config;
         struct virtqueue_chain chain;
         struct iovec slice[VIRTQUEUE_MAX_IOV];
+        /* virtio_vsock_hold_port(): the port whose first request waits, and that request. */
+        bool hold_armed;
+        uint32_t hold_port;
+        void (*hold_fn)(void *opaque);
+        void *hold_opaque;
+        bool has_held;
+        struct virtio_vsock_hdr held;
 };
 
 static void conn_close(struct vsock_conn *c);
@@ -492,7 +499,12 @@ static void handle_packet(struct virtio_vsock *v, const struct virtio_vsock_hdr 
         }
         struct vsock_conn *c = find_conn(v, h->dst_port, h->src_port);
         if (!c) {
-                if (h->op == VIRTIO_VSOCK_OP_REQUEST)
+                if (h->op == VIRTIO_VSOCK_OP_REQUEST && v->hold_armed && h->dst_port == v->hold_port) {
+                        v->hold_armed = false;
+                        v->held = *h;
+                        v->has_held = true;
+                        v->hold_fn(v->hold_opaque);
+                } else if (h->op == VIRTIO_VSOCK_OP_REQUEST)
                         guest_connect(v, h);
                 else if (h->op != VIRTIO_VSOCK_OP_RST)
                         send_rst(v, h);
@@ -594,6 +606,7 @@ static void vsock_reset(struct virtio_dev *vd)
         while (v->conns)
                 conn_close(v->conns);
         v->ctrl_head = v->ctrl_len = 0;
+        v->has_held = false;
 }
 
 static void vsock_free(struct virtio_dev *vd)
@@ -614,6 +627,71 @@ static void vsock_free(struct virtio_dev *vd)
         vd->priv = NULL;
 }
 
+/*
+ * The snapshot state beyond the transport: the guest's CID (its driver read it once, at probe)
+ * and the held request. Connections cannot be saved (their host ends are sockets of this
+ * process), so a snapshot with any is refused, as with control packets still queued.
+ */
+static int vsock_save(struct virtio_dev *vd, struct snap_buf *b)
+{
+        struct virtio_vsock *v = vd->priv;
+
+        if (v->n_conns > 0 || v->ctrl_len > 0)
+                return err_set(-EBUSY, "virtio-vsock: %u connections and %u control packets are in flight",
+                               v->n_conns, v->ctrl_len);
+        snap_put_u64(b, v->guest_cid);
+        snap_put_u8(b, v->has_held);
+        snap_put(b, &v->held, sizeof(v->held));
+        return 0;
+}
+
+static int vsock_restore(struct virtio_dev *vd, struct snap_reader *r)
+{
+        struct virtio_vsock *v = vd->priv;
+        struct virtio_vsock_hdr h;
+
+        uint64_t cid = snap_get_u64(r);
+        bool held = snap_get_bool(r);
+        snap_get(r, &h, sizeof(h));
+        if (r->bad)
+                return err_set(-EINVAL, "the record is truncated or holds an invalid value");
+        if (cid != v->guest_cid)
+                return err_set(-EINVAL, "--vsock cid=%" PRIu64 ", the snapshot's guest has cid %" PRIu64,
+                               v->guest_cid, cid);
+        if (held && (h.op != VIRTIO_VSOCK_OP_REQUEST || h.src_cid != cid || h.dst_cid != VSOCK_HOST_CID ||
+                     h.type != VIRTIO_VSOCK_TYPE_STREAM))
+                return err_set(-EINVAL,
+                               "the held connection request is not a stream request from the guest");
+        v->has_held = held;
+        v->held = h;
+        return 0;
+}
+
+void virtio_vsock_hold_port(struct virtio_dev *vd, uint32_t port, void (*fn)(void *opaque), void *opaque)
+{
+        struct virtio_vsock *v = vd->priv;
+
+        virtio_dev_lock(vd);
+        v->hold_armed = true;
+        v->hold_port = port;
+        v->hold_fn = fn;
+        v->hold_opaque = opaque;
+        virtio_dev_unlock(vd);
+}
+
+void virtio_vsock_release(struct virtio_dev *vd)
+{
+        struct virtio_vsock *v = vd->priv;
+
+        virtio_dev_lock(vd);
+        if (v->has_held && virtio_dev_running(vd)) {
+                v->has_held = false;
+                guest_connect(v, &v->held);
+                rx_flush(v);
+        }
+        virtio_dev_unlock(vd);
+}
+
 static const struct virtio_dev_ops vsock_ops = {
         .name = "virtio-vsock",
         .type = 19,
@@ -624,6 +702,8 @@ static const struct virtio_dev_ops vsock_ops = {
         .config_read = vsock_config_read,
         .queue_notify = vsock_queue_notify,
         .reset = vsock_reset,
+        .save = vsock_save,
+        .restore = vsock_restore,
         .free = vsock_free,
 };
 

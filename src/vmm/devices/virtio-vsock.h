@@ -14,3 +14,13 @@
 
 /* Listen on uds (which must not exist yet; it is removed at free) for guest cid. */
 int virtio_vsock_new(struct vm *vm, uint64_t cid, const char *uds, struct virtio_dev **ret);
+
+/*
+ * Snapshot templates: the guest's first connection request to host port `port` is not
+ * connected but held, and fn(opaque) is called (I/O thread, device lock held: fn must only
+ * schedule work). virtio_vsock_release() later connects the held request to <uds>_<port> as
+ * if it had just arrived; a held request is part of the device's snapshot state, so a
+ * restored device releases the request its snapshot held. Both on the I/O thread.
+ */
+void virtio_vsock_hold_port(struct virtio_dev *vd, uint32_t port, void (*fn)(void *opaque), void *opaque);
+void virtio_vsock_release(struct virtio_dev *vd);
