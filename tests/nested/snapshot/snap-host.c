@@ -6,11 +6,12 @@
  *   snap-host SOCK 'SHELL COMMAND' -- VMM ARGS...
  *
  * Listens on SOCK (the <uds>_<port> of the VMM's vsock device), starts the VMM, and measures
- * the time until the guest's agent connects (the figure the snapshot benchmark compares).
+ * the times until the guest's agent is connected (connect: the VMM connected the guest's
+ * request; hello: the agent's first frame arrived, so it runs) and until it is READY.
  * Then it talks the agent protocol (docs/agent.md): HELLO, CREATE with the root disk vda
  * (ext4), EXEC of `sh -c COMMAND` whose output it prints, EXIT; the agent then powers off. It
  * prints one summary line:
- *   HULL-SNAP connect_ms=N ready_ms=N exit=STATUS vmm=VMM_EXIT
+ *   HULL-SNAP connect_ms=N hello_ms=N ready_ms=N exit=STATUS vmm=VMM_EXIT
  * and exits 0 when the command exited 0 and the VMM 0.
  *
  * Written against the frame format only (12-byte header, fields), as a static binary.
@@ -111,7 +112,7 @@ static int send_frame(int fd, uint16_t type, uint32_t id, const uint8_t *p, uint
         return 0;
 }
 
-static int talk(int fd, const char *command, double t0, double *ready_ms)
+static int talk(int fd, const char *command, double t0, double *hello_ms, double *ready_ms)
 {
         static uint8_t out[8192];
         uint32_t len, id;
@@ -123,6 +124,7 @@ static int talk(int fd, const char *command, double t0, double *ready_ms)
                 fprintf(stderr, "snap-host: expected HELLO, got %d\n", type);
                 return -1;
         }
+        *hello_ms = now_ms() - t0;
         /*
          * A restored guest learns its disks' sizes from a configuration-change interrupt that
          * its driver handles in a work item; an agent without the wait for it (before protocol
@@ -168,7 +170,7 @@ static int talk(int fd, const char *command, double t0, double *ready_ms)
 int main(int argc, char **argv)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        double ready_ms = -1;
+        double hello_ms = -1, ready_ms = -1;
 
         if (argc < 5 || strcmp(argv[3], "--") != 0) {
                 fprintf(stderr, "usage: snap-host SOCK 'COMMAND' -- VMM ARGS...\n");
@@ -193,7 +195,7 @@ int main(int argc, char **argv)
         double connect_ms = -1;
         if (poll(&pfd, 1, 120000) == 1 && (fd = accept(lfd, NULL, NULL)) >= 0) {
                 connect_ms = now_ms() - t0;
-                status = talk(fd, argv[2], t0, &ready_ms);
+                status = talk(fd, argv[2], t0, &hello_ms, &ready_ms);
                 close(fd);
         } else
                 fprintf(stderr, "snap-host: the agent did not connect\n");
@@ -207,7 +209,7 @@ int main(int argc, char **argv)
                 waitpid(pid, &ws, 0);
         }
         int vmm = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-        printf("HULL-SNAP connect_ms=%.0f ready_ms=%.0f exit=%d vmm=%d\n", connect_ms, ready_ms, status,
-               vmm);
+        printf("HULL-SNAP connect_ms=%.0f hello_ms=%.0f ready_ms=%.0f exit=%d vmm=%d\n", connect_ms,
+               hello_ms, ready_ms, status, vmm);
         return status == 0 && vmm == 0 ? 0 : 1;
 }
