@@ -12,6 +12,14 @@
  * Stopping: vm_request_exit() records the exit code, sets STOPPING, kicks every vCPU
  * and ends the event loop; vm_run() then joins the vCPU threads. vm_free() releases
  * everything in reverse order and removes the control socket.
+ *
+ * Snapshots (docs/vmm.md, "Snapshots for microVM templates"; the format is snapshot.c's):
+ * --snapshot-at-connect arms the vsock device to hold the guest's first request to the port;
+ * the device rings an eventfd, and on_snapshot() runs on the I/O thread with no device lock
+ * held (vm_pause() waits for vCPUs that may be waiting for a device lock). --restore parses
+ * and checks the state file before anything is built, maps RAM from the memory file instead
+ * of loading a kernel, and puts the state back once the devices and vCPUs exist; vm_run()
+ * then reveals the disks and releases the held request before the vCPUs start.
  */
 #include <fcntl.h>
 #include <inttypes.h>
