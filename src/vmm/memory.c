@@ -122,6 +122,43 @@ int guest_memory_init_file(struct guest_memory *m, uint64_t size, int fd)
         return memory_init(m, size, false, fd);
 }
 
+int guest_memory_load(const struct guest_memory *m, int fd)
+{
+        struct stat st;
+        uint64_t base = 0;
+        int r;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != m->size)
+                return err_set(-EINVAL, "memory file of %" PRIu64 " bytes, the machine has %" PRIu64,
+                               (uint64_t)st.st_size, m->size);
+        for (unsigned i = 0; i < m->n_regions; i++) {
+                const struct guest_region *g = &m->regions[i];
+                uint64_t end = base + g->size;
+                for (uint64_t off = base; off < end;) {
+                        off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+                        if (d < 0 && errno == ENXIO)
+                                break; /* only a hole up to the end of the file */
+                        if (d < 0)
+                                return negative_errno();
+                        if ((uint64_t)d >= end)
+                                break;
+                        off_t h = lseek(fd, d, SEEK_HOLE);
+                        if (h < 0)
+                                return negative_errno();
+                        uint64_t stop = MIN((uint64_t)h, end);
+                        r = guest_memory_pread(m, fd, g->gpa + ((uint64_t)d - base),
+                                               (size_t)(stop - (uint64_t)d), (uint64_t)d);
+                        if (r < 0)
+                                return r;
+                        off = stop;
+                }
+                base = end;
+        }
+        return 0;
+}
+
 #define SAVE_CHUNK (64ULL << 20)
 
 static int save_range(int fd, const uint8_t *p, size_t len, uint64_t off)

@@ -370,7 +370,16 @@ static int restore_memory(struct vm *vm, const char *dir)
         if (fd < 0)
                 return err_set(negative_errno(), "cannot open '%s': %m", path);
         /* The mapping keeps the file; the descriptor is not needed after it. */
-        return guest_memory_init_file(&vm->mem, vm->cfg->memory, fd);
+        if (!vm->cfg->n_fs)
+                return guest_memory_init_file(&vm->mem, vm->cfg->memory, fd);
+        /*
+         * A vhost-user backend maps guest RAM from the memfds it is sent: a private mapping of
+         * the snapshot cannot be shared with it, so the saved pages are copied into shared RAM.
+         */
+        int r = guest_memory_init_shared(&vm->mem, vm->cfg->memory);
+        if (r >= 0)
+                r = guest_memory_load(&vm->mem, fd);
+        return r;
 }
 
 static int restore_state(struct vm *vm, const struct snapshot *s)
