@@ -265,8 +265,14 @@ static int on_snapshot(void *opaque, int fd, uint32_t events)
         int r;
 
         (void)!read(fd, &ticks, sizeof(ticks));
-        if (vm_pause(vm) < 0)
-                return 0; /* stopping anyway */
+        if (vm_pause(vm) < 0) {
+                /* Paused through the API, or stopping: no template, but the guest's request goes on. */
+                log_warning("cannot write the snapshot '%s': the VM is %s", vm->cfg->snapshot_dir,
+                            vm_state_to_string(vm_get_state(vm)));
+                for_each_virtio(vm, VIRTIO_TYPE_BLK, virtio_blk_reveal);
+                for_each_virtio(vm, VIRTIO_TYPE_VSOCK, virtio_vsock_release);
+                return 0;
+        }
         uint64_t start = now_usec();
         /* The guest must not see the pause: its clock goes on from where it stopped (as after a restore). */
         bool have_clock = ioctl(vm->kvm.vm_fd, KVM_GET_CLOCK, &clock) == 0;
