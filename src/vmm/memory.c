@@ -20,6 +20,7 @@
 #include "error.h"
 #include "layout.h"
 #include "memory.h"
+#include "util.h"
 
 #define HUGE_PAGE (2ULL << 20)
 
@@ -163,18 +164,9 @@ int guest_memory_load(const struct guest_memory *m, int fd)
 
 static int save_range(int fd, const uint8_t *p, size_t len, uint64_t off)
 {
-        while (len > 0) {
-                ssize_t n = pwrite(fd, p, len, (off_t)off);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                len -= (size_t)n;
-                off += (uint64_t)n;
-        }
-        return 0;
+        if (lseek(fd, (off_t)off, SEEK_SET) < 0)
+                return negative_errno();
+        return write_all(fd, p, len);
 }
 
 int guest_memory_save(const struct guest_memory *m, int fd)
