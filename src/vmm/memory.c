@@ -110,30 +110,33 @@ int guest_memory_init_shared(struct guest_memory *m, uint64_t size)
         return memory_init(m, size, true, -EBADF);
 }
 
-int guest_memory_init_file(struct guest_memory *m, uint64_t size, int fd)
+/* A snapshot's memory file must be a regular file of exactly the machine's RAM size. */
+static int check_file(int fd, uint64_t size)
 {
         struct stat st;
 
         if (fstat(fd, &st) < 0)
                 return negative_errno();
-        /* A shorter file would turn guest accesses past its end into SIGBUS. */
         if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
                 return err_set(-EINVAL, "memory file of %" PRIu64 " bytes, the machine has %" PRIu64,
                                (uint64_t)st.st_size, size);
-        return memory_init(m, size, false, fd);
+        return 0;
+}
+
+int guest_memory_init_file(struct guest_memory *m, uint64_t size, int fd)
+{
+        /* A shorter file would turn guest accesses past its end into SIGBUS. */
+        int r = check_file(fd, size);
+        return r < 0 ? r : memory_init(m, size, false, fd);
 }
 
 int guest_memory_load(const struct guest_memory *m, int fd)
 {
-        struct stat st;
         uint64_t base = 0;
-        int r;
+        int r = check_file(fd, m->size);
 
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != m->size)
-                return err_set(-EINVAL, "memory file of %" PRIu64 " bytes, the machine has %" PRIu64,
-                               (uint64_t)st.st_size, m->size);
+        if (r < 0)
+                return r;
         for (unsigned i = 0; i < m->n_regions; i++) {
                 const struct guest_region *g = &m->regions[i];
                 uint64_t end = base + g->size;
