@@ -54,7 +54,7 @@ static const char help_text[] =
         "  --restore DIR              start from a snapshot instead of --kernel/--initrd/--cmdline:\n"
         "                             same --cpus, --memory and devices in the same order, with\n"
         "                             this command line's disks, taps and sockets; the guest's\n"
-        "                             pending connection goes on to PATH_PORT (not with --fs)\n"
+        "                             pending connection goes on to PATH_PORT\n"
         "  --no-rng                   no virtio-rng device\n"
         "  --shutdown-grace MS        after SIGTERM or an API shutdown, how long the guest has to\n"
         "                             power off after the ACPI power button (default 5000)\n"

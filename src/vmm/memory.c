@@ -20,6 +20,7 @@
 #include "error.h"
 #include "layout.h"
 #include "memory.h"
+#include "util.h"
 
 #define HUGE_PAGE (2ULL << 20)
 
@@ -109,35 +110,66 @@ int guest_memory_init_shared(struct guest_memory *m, uint64_t size)
         return memory_init(m, size, true, -EBADF);
 }
 
-int guest_memory_init_file(struct guest_memory *m, uint64_t size, int fd)
+/* A snapshot's memory file must be a regular file of exactly the machine's RAM size. */
+static int check_file(int fd, uint64_t size)
 {
         struct stat st;
 
         if (fstat(fd, &st) < 0)
                 return negative_errno();
-        /* A shorter file would turn guest accesses past its end into SIGBUS. */
         if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
                 return err_set(-EINVAL, "memory file of %" PRIu64 " bytes, the machine has %" PRIu64,
                                (uint64_t)st.st_size, size);
-        return memory_init(m, size, false, fd);
+        return 0;
+}
+
+int guest_memory_init_file(struct guest_memory *m, uint64_t size, int fd)
+{
+        /* A shorter file would turn guest accesses past its end into SIGBUS. */
+        int r = check_file(fd, size);
+        return r < 0 ? r : memory_init(m, size, false, fd);
+}
+
+int guest_memory_load(const struct guest_memory *m, int fd)
+{
+        uint64_t base = 0;
+        int r = check_file(fd, m->size);
+
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < m->n_regions; i++) {
+                const struct guest_region *g = &m->regions[i];
+                uint64_t end = base + g->size;
+                for (uint64_t off = base; off < end;) {
+                        off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+                        if (d < 0 && errno == ENXIO)
+                                break; /* only a hole up to the end of the file */
+                        if (d < 0)
+                                return negative_errno();
+                        if ((uint64_t)d >= end)
+                                break;
+                        off_t h = lseek(fd, d, SEEK_HOLE);
+                        if (h < 0)
+                                return negative_errno();
+                        uint64_t stop = MIN((uint64_t)h, end);
+                        r = guest_memory_pread(m, fd, g->gpa + ((uint64_t)d - base),
+                                               (size_t)(stop - (uint64_t)d), (uint64_t)d);
+                        if (r < 0)
+                                return r;
+                        off = stop;
+                }
+                base = end;
+        }
+        return 0;
 }
 
 #define SAVE_CHUNK (64ULL << 20)
 
 static int save_range(int fd, const uint8_t *p, size_t len, uint64_t off)
 {
-        while (len > 0) {
-                ssize_t n = pwrite(fd, p, len, (off_t)off);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                len -= (size_t)n;
-                off += (uint64_t)n;
-        }
-        return 0;
+        if (lseek(fd, (off_t)off, SEEK_SET) < 0)
+                return negative_errno();
+        return write_all(fd, p, len);
 }
 
 int guest_memory_save(const struct guest_memory *m, int fd)

@@ -50,6 +50,12 @@ int guest_memory_init_shared(struct guest_memory *m, uint64_t size);
  */
 int guest_memory_init_file(struct guest_memory *m, uint64_t size, int fd);
 /*
+ * Copy a snapshot's memory file (as for guest_memory_init_file()) into RAM that is already
+ * mapped (shared memory for vhost-user): only its data extents are read (SEEK_DATA), the holes
+ * stay the zeros that new RAM reads as.
+ */
+int guest_memory_load(const struct guest_memory *m, int fd);
+/*
  * Write the pages of RAM that were ever touched (resident, mincore()) into fd at their offset
  * in the regions-one-after-the-other layout, and size the file to the RAM's size: untouched
  * pages stay holes, which read as zeros. The caller keeps the guest stopped.

@@ -307,9 +307,6 @@ static int check_snapshot_options(const struct vm_config *c)
                                        "--initrd and --cmdline");
                 if (c->snapshot_dir)
                         return err_set(-EINVAL, "--restore and --snapshot-at-connect cannot be combined");
-                /* A vhost-user backend must map guest RAM, which a restore maps from the snapshot file. */
-                if (c->n_fs)
-                        return err_set(-EINVAL, "--restore: not supported with --fs (boot the VM instead)");
                 return 0;
         }
         if (c->snapshot_dir && !c->has_vsock)

@@ -12,6 +12,14 @@
  * Stopping: vm_request_exit() records the exit code, sets STOPPING, kicks every vCPU
  * and ends the event loop; vm_run() then joins the vCPU threads. vm_free() releases
  * everything in reverse order and removes the control socket.
+ *
+ * Snapshots (docs/vmm.md, "Snapshots for microVM templates"; the format is snapshot.c's):
+ * --snapshot-at-connect arms the vsock device to hold the guest's first request to the port;
+ * the device rings an eventfd, and on_snapshot() runs on the I/O thread with no device lock
+ * held (vm_pause() waits for vCPUs that may be waiting for a device lock). --restore parses
+ * and checks the state file before anything is built, maps RAM from the memory file instead
+ * of loading a kernel, and puts the state back once the devices and vCPUs exist; vm_run()
+ * then reveals the disks and releases the held request before the vCPUs start.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -257,8 +265,14 @@ static int on_snapshot(void *opaque, int fd, uint32_t events)
         int r;
 
         (void)!read(fd, &ticks, sizeof(ticks));
-        if (vm_pause(vm) < 0)
-                return 0; /* stopping anyway */
+        if (vm_pause(vm) < 0) {
+                /* Paused through the API, or stopping: no template, but the guest's request goes on. */
+                log_warning("cannot write the snapshot '%s': the VM is %s", vm->cfg->snapshot_dir,
+                            vm_state_to_string(vm_get_state(vm)));
+                for_each_virtio(vm, VIRTIO_TYPE_BLK, virtio_blk_reveal);
+                for_each_virtio(vm, VIRTIO_TYPE_VSOCK, virtio_vsock_release);
+                return 0;
+        }
         uint64_t start = now_usec();
         /* The guest must not see the pause: its clock goes on from where it stopped (as after a restore). */
         bool have_clock = ioctl(vm->kvm.vm_fd, KVM_GET_CLOCK, &clock) == 0;
@@ -362,7 +376,16 @@ static int restore_memory(struct vm *vm, const char *dir)
         if (fd < 0)
                 return err_set(negative_errno(), "cannot open '%s': %m", path);
         /* The mapping keeps the file; the descriptor is not needed after it. */
-        return guest_memory_init_file(&vm->mem, vm->cfg->memory, fd);
+        if (!vm->cfg->n_fs)
+                return guest_memory_init_file(&vm->mem, vm->cfg->memory, fd);
+        /*
+         * A vhost-user backend maps guest RAM from the memfds it is sent: a private mapping of
+         * the snapshot cannot be shared with it, so the saved pages are copied into shared RAM.
+         */
+        int r = guest_memory_init_shared(&vm->mem, vm->cfg->memory);
+        if (r >= 0)
+                r = guest_memory_load(&vm->mem, fd);
+        return r;
 }
 
 static int restore_state(struct vm *vm, const struct snapshot *s)

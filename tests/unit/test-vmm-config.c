@@ -143,11 +143,6 @@ TEST(snapshot_options)
         ASSERT_CONTAINS(err_msg(-EINVAL), "cannot be combined");
         c.snapshot_dir = NULL;
         ASSERT_OK(vm_config_check(&c));
-        struct vm_fs_config fs = {.socket = (char *)"s", .tag = (char *)"t"};
-        c.fs = &fs;
-        c.n_fs = 1;
-        ASSERT_ERR(vm_config_check(&c), -EINVAL);
-        ASSERT_CONTAINS(err_msg(-EINVAL), "not supported with --fs");
 }
 
 TEST(api_replies)

@@ -3,7 +3,8 @@
  * test-vmm-snapshot.c - hull-vmm's snapshot state file without KVM: a complete file parses
  * back to what was written; every truncation, a wrong magic or version, a record of the wrong
  * size, twice, out of range, unknown or missing is refused with one line; the legacy devices'
- * records round-trip and refuse short or invalid ones; a restore onto another machine (vCPUs,
+ * records round-trip and refuse short or invalid ones; the memory file is sparse, mapped
+ * privately or copied into shared RAM; a restore onto another machine (vCPUs,
  * memory, device kinds) is refused before anything is built.
  */
 #include <fcntl.h>
@@ -343,6 +344,14 @@ TEST(memory_sparse_round_trip)
         /* Writes are the mapping's own: the file keeps the snapshot. */
         ASSERT_OK(guest_memory_write(&r, 0x1000, "FIRST", 5));
         ASSERT_EQ(pread(fd, buf, 5, 0x1000), 5);
+        ASSERT_TRUE(memcmp(buf, "first", 5) == 0);
+        guest_memory_done(&r);
+        /* Shared RAM (--fs) gets a copy of the data extents. */
+        ASSERT_OK(guest_memory_init_shared(&r, 16ULL << 20));
+        ASSERT_OK(guest_memory_load(&r, fd));
+        ASSERT_OK(guest_memory_read(&r, (15ULL << 20) + 8, buf, 4));
+        ASSERT_TRUE(memcmp(buf, "last", 4) == 0);
+        ASSERT_OK(guest_memory_read(&r, 0x1000, buf, 5));
         ASSERT_TRUE(memcmp(buf, "first", 5) == 0);
         guest_memory_done(&r);
         /* A file of another size is refused. */

@@ -650,8 +650,12 @@ int virtio_dev_save(struct virtio_dev *vd, uint32_t index, struct snap_buf *b)
 
         pci_device_save(vd->vm->pci, &vd->pci, &d);
         pthread_mutex_lock(&vd->lock);
-        /* Another process serves these queues: what it has in flight is not ours to save. */
-        if (vd->ops->external_queues && vd->s.status != 0)
+        /*
+         * Another process serves these queues once DRIVER_OK started it: what it has in flight is
+         * not ours to save. Before that (Linux leaves a device without its driver at ACKNOWLEDGE)
+         * there is nothing to lose.
+         */
+        if (vd->ops->external_queues && (vd->s.status & VIRTIO_CONFIG_S_DRIVER_OK))
                 r = err_set(-EBUSY, "%s: its driver is running on an external backend", vd->ops->name);
         snap_put_u64(&d, vd->s.driver_features);
         snap_put_u32(&d, vd->s.device_feature_select);

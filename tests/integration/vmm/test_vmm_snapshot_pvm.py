@@ -4,13 +4,15 @@ The guest (tests/vmm-guests/guest.c, mode "vsock") computes a value, connects to
 port 5000, sends "before=V", reads a number N and sends "after=V+N". Under
 --snapshot-at-connect 5000 hull-vmm snapshots it at that connection request; two copies
 restored from the snapshot at once, each with its own vsock socket, must go on from the
-request: each answers with the value it had before the snapshot plus its own N. Real Linux
-guests are snapshotted in tests/nested/snapshot.
+request: each answers with the value it had before the snapshot plus its own N; with --fs
+(guest RAM a shared memfd) the restore copies the saved pages instead of mapping them. Real
+Linux guests are snapshotted in tests/nested/snapshot.
 """
 import os
 import shutil
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -69,13 +71,13 @@ def start(*args):
                             stderr=subprocess.PIPE, text=True)
 
 
-def make_template(workdir, n):
+def make_template(workdir, n, *extra):
     """Boot the guest under --snapshot-at-connect and talk to it; returns the template, the
     conversation's values and the VMM's end."""
     tmpl = os.path.join(workdir, "tmpl")
     server = listen(f"{workdir}/m.sock_{PORT}")
     maker = start("--kernel", GUEST, "--cmdline", "vsock", "--vsock", f"cid=3,uds={workdir}/m.sock",
-                  "--snapshot-at-connect", f"{PORT},dir={tmpl}")
+                  "--snapshot-at-connect", f"{PORT},dir={tmpl}", *extra)
     try:
         values = converse(server, n)
     finally:
@@ -157,3 +159,42 @@ def test_restore_refuses_another_machine(workdir):
     p = subprocess.run([binary("hull-vmm"), "--restore", tmpl, "--vsock", f"cid=3,uds={workdir}/x.sock"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 125 and "memory file of 1048576 bytes" in p.stderr, p.stderr
+
+
+VIRTIOFSD = os.environ.get("HULL_VIRTIOFSD", "/usr/lib/qemu/virtiofsd")
+
+
+def virtiofsd(workdir, name):
+    """A virtiofsd serving workdir/share on workdir/NAME.fs (it ends when the VMM hangs up)."""
+    sock = f"{workdir}/{name}.fs"
+    os.makedirs(f"{workdir}/share", exist_ok=True)
+    p = subprocess.Popen([VIRTIOFSD, f"--socket-path={sock}", "-o", f"source={workdir}/share",
+                          "-o", "cache=none", "--rlimit-nofile=0"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    for _ in range(100):
+        if os.path.exists(sock):
+            return p, sock
+        time.sleep(0.05)
+    p.kill()
+    pytest.fail(f"virtiofsd did not listen: {p.communicate()[1]}")
+
+
+@pytest.mark.skipif(not os.access(VIRTIOFSD, os.X_OK), reason=f"no virtiofsd at {VIRTIOFSD} (qemu-system-common)")
+def test_restore_with_fs(workdir):
+    """With --fs guest RAM is a shared memfd: the restore copies the saved pages into it."""
+    fsd, sock = virtiofsd(workdir, "m")
+    tmpl, values, maker, out, err = make_template(workdir, 3, "--fs", f"socket={sock},tag=share")
+    fsd.wait(timeout=30)
+    assert values == (VALUE, VALUE + 3) and maker.returncode == 0, out + err
+    assert os.path.exists(f"{tmpl}/state"), err
+    fsd, sock = virtiofsd(workdir, "r")
+    server = listen(f"{workdir}/r.sock_{PORT}")
+    vm = start("--restore", tmpl, "--vsock", f"cid=3,uds={workdir}/r.sock", "--fs", f"socket={sock},tag=share")
+    try:
+        values = converse(server, 40)
+    finally:
+        out, err = vm.communicate(timeout=30)
+        server.close()
+        fsd.wait(timeout=30)
+    assert values == (VALUE, VALUE + 40), out + err
+    assert vm.returncode == 0 and "HULL-PVM vsock ok" in out, out + err

@@ -6,11 +6,13 @@
  *   snap-host SOCK 'SHELL COMMAND' -- VMM ARGS...
  *
  * Listens on SOCK (the <uds>_<port> of the VMM's vsock device), starts the VMM, and measures
- * the time until the guest's agent connects (the figure the snapshot benchmark compares).
+ * the times until the guest's agent is connected (connect: the VMM connected the guest's
+ * request; hello: the agent's first frame arrived, so it runs) and until it is READY.
  * Then it talks the agent protocol (docs/agent.md): HELLO, CREATE with the root disk vda
- * (ext4), EXEC of `sh -c COMMAND` whose output it prints, EXIT; the agent then powers off. It
+ * (ext4) and, with SNAP_SHARE=TAG:DEST in the environment, a virtio-fs share mounted at DEST,
+ * EXEC of `sh -c COMMAND` whose output it prints, EXIT; the agent then powers off. It
  * prints one summary line:
- *   HULL-SNAP connect_ms=N ready_ms=N exit=STATUS vmm=VMM_EXIT
+ *   HULL-SNAP connect_ms=N hello_ms=N ready_ms=N exit=STATUS vmm=VMM_EXIT
  * and exits 0 when the command exited 0 and the VMM 0.
  *
  * Written against the frame format only (12-byte header, fields), as a static binary.
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +114,7 @@ static int send_frame(int fd, uint16_t type, uint32_t id, const uint8_t *p, uint
         return 0;
 }
 
-static int talk(int fd, const char *command, double t0, double *ready_ms)
+static int talk(int fd, const char *command, double t0, double *hello_ms, double *ready_ms)
 {
         static uint8_t out[8192];
         uint32_t len, id;
@@ -123,6 +126,7 @@ static int talk(int fd, const char *command, double t0, double *ready_ms)
                 fprintf(stderr, "snap-host: expected HELLO, got %d\n", type);
                 return -1;
         }
+        *hello_ms = now_ms() - t0;
         /*
          * A restored guest learns its disks' sizes from a configuration-change interrupt that
          * its driver handles in a work item; an agent without the wait for it (before protocol
@@ -130,6 +134,16 @@ static int talk(int fd, const char *command, double t0, double *ready_ms)
          */
         usleep(100000);
         n = put_field(out, 1, "vda\0ext4\0", 9);
+        /* SNAP_SHARE=TAG:DEST: a MOUNT of the virtio-fs device TAG at DEST (docs/agent.md). */
+        const char *share = getenv("SNAP_SHARE");
+        if (share && strchr(share, ':') && strlen(share) < 200) {
+                char m[256];
+                int k = snprintf(m, sizeof(m), "%s", share);
+                char *colon = strchr(m, ':');
+                *colon = 0;
+                memcpy(m + k + 1, "virtiofs\0", 10); /* source\0dest\0virtiofs\0(no options) */
+                n += put_field(out + n, 3, m, (uint32_t)k + 10);
+        }
         if (send_frame(fd, CREATE, 0, out, (uint32_t)n) < 0)
                 return -1;
         type = read_frame(fd, &len, &id);
@@ -168,7 +182,7 @@ static int talk(int fd, const char *command, double t0, double *ready_ms)
 int main(int argc, char **argv)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        double ready_ms = -1;
+        double hello_ms = -1, ready_ms = -1;
 
         if (argc < 5 || strcmp(argv[3], "--") != 0) {
                 fprintf(stderr, "usage: snap-host SOCK 'COMMAND' -- VMM ARGS...\n");
@@ -189,25 +203,35 @@ int main(int argc, char **argv)
                 _exit(127);
         }
         struct pollfd pfd = {.fd = lfd, .events = POLLIN};
-        int status = -1, fd = -1;
+        int status = -1, fd = -1, ws = 0, n = 0;
         double connect_ms = -1;
-        if (poll(&pfd, 1, 120000) == 1 && (fd = accept(lfd, NULL, NULL)) >= 0) {
+        bool ended = false;
+        /* Up to 120 s, but not past the VMM's end (it failed to start, or the guest did). */
+        while ((n = poll(&pfd, 1, 100)) == 0 && now_ms() - t0 < 120000)
+                if (waitpid(pid, &ws, WNOHANG) == pid) {
+                        ended = true;
+                        break;
+                }
+        if (n == 1 && (fd = accept(lfd, NULL, NULL)) >= 0) {
                 connect_ms = now_ms() - t0;
-                status = talk(fd, argv[2], t0, &ready_ms);
+                status = talk(fd, argv[2], t0, &hello_ms, &ready_ms);
                 close(fd);
         } else
                 fprintf(stderr, "snap-host: the agent did not connect\n");
         unlink(argv[1]);
         /* The agent powers the VM off after EXIT; a VMM that lingers is killed after 60 s. */
-        int ws = 0;
-        for (int i = 0; i < 600 && waitpid(pid, &ws, WNOHANG) == 0; i++)
-                usleep(100000);
-        if (waitpid(pid, &ws, WNOHANG) == 0) {
+        for (int i = 0; !ended && i < 600; i++) {
+                if (waitpid(pid, &ws, WNOHANG) == pid)
+                        ended = true;
+                else
+                        usleep(100000);
+        }
+        if (!ended) {
                 kill(pid, SIGKILL);
                 waitpid(pid, &ws, 0);
         }
         int vmm = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-        printf("HULL-SNAP connect_ms=%.0f ready_ms=%.0f exit=%d vmm=%d\n", connect_ms, ready_ms, status,
-               vmm);
+        printf("HULL-SNAP connect_ms=%.0f hello_ms=%.0f ready_ms=%.0f exit=%d vmm=%d\n", connect_ms,
+               hello_ms, ready_ms, status, vmm);
         return status == 0 && vmm == 0 ? 0 : 1;
 }
