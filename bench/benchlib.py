@@ -47,5 +47,9 @@ class NetnsHull:
         return subprocess.run(self.pre + [HULL, *args], capture_output=True, text=True, env=self.env).stdout
 
     def close(self):
+        """Remove every VM and container the benchmark left (a failed or interrupted run), then
+        the namespace: a monitor or a VMM must not outlive the benchmark."""
+        self.try_run("vm", "rm", "-f", *self.try_run("vm", "ls", "-a", "-q").split())
+        self.try_run("rm", "-f", *self.try_run("ps", "-a", "-q").split())
         self.holder.kill()
         self.holder.wait()

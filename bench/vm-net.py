@@ -56,7 +56,6 @@ def main():
         hull("network", "rm", "benchnet")
         hull("network", "prune")
     finally:
-        hull.try_run("vm", "rm", "-f", *hull.try_run("vm", "ls", "-a", "-q").split())
         hull.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
