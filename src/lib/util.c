@@ -427,6 +427,59 @@ int rm_rf(const char *path)
         return r;
 }
 
+static int entry_use_cmp(const void *a, const void *b)
+{
+        const struct dir_entry_use *x = a, *y = b;
+        if (x->st.st_mtim.tv_sec != y->st.st_mtim.tv_sec)
+                return x->st.st_mtim.tv_sec < y->st.st_mtim.tv_sec ? -1 : 1;
+        if (x->st.st_mtim.tv_nsec != y->st.st_mtim.tv_nsec)
+                return x->st.st_mtim.tv_nsec < y->st.st_mtim.tv_nsec ? -1 : 1;
+        return strcmp(x->name, y->name);
+}
+
+void dir_entries_free(struct dir_entry_use *e, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(e[i].name);
+        free(e);
+}
+
+int dir_list_by_use(DIR *d, bool (*want)(DIR *d, const char *name, const struct stat *st, void *userdata),
+                    void *userdata, struct dir_entry_use **ret, size_t *ret_n)
+{
+        struct dir_entry_use *e = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+
+        while ((de = readdir(d))) {
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !want(d, de->d_name, &st, userdata))
+                        continue;
+                if (n == cap) {
+                        struct dir_entry_use *m = reallocarray(e, cap = cap ? cap * 2 : 16, sizeof(*e));
+                        if (!m)
+                                goto nomem;
+                        e = m;
+                }
+                e[n] = (struct dir_entry_use){.name = strdup(de->d_name), .st = st};
+                if (!e[n].name)
+                        goto nomem;
+                n++;
+        }
+        if (n)
+                qsort(e, n, sizeof(*e), entry_use_cmp);
+        *ret = e;
+        *ret_n = n;
+        return 0;
+nomem:
+        dir_entries_free(e, n);
+        return -ENOMEM;
+}
+
 int fd_cloexec(int fd, bool on)
 {
         int f = fcntl(fd, F_GETFD);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * util.h - strings, number parsing and whole-file I/O.
+ * util.h - strings, number parsing, whole-file I/O and cache directories listed by last use.
  *
  * Every function returns 0 (or a documented non-negative value) on success and
  * -errno on failure; results go through ret_ parameters, written only on success.
  */
 #pragma once
 
+#include <dirent.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -52,6 +54,21 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 int mkdir_p(const char *path, mode_t mode);
 /* Remove path and everything below it without following symlinks or crossing mounts. */
 int rm_rf(const char *path);
+
+/* An entry of a cache directory, as dir_list_by_use() lists it. */
+struct dir_entry_use {
+        char *name;
+        struct stat st; /* lstat; st_mtim is the entry's last use */
+};
+/*
+ * The entries of the open directory d (not "." or "..") that want() accepts, least recently
+ * used first: oldest mtime first, ties by name, so that caches evict in a stable order. want()
+ * sees each name with its lstat and may remove what it rejects (a dead maker's left-over).
+ * *ret is freed with dir_entries_free().
+ */
+int dir_list_by_use(DIR *d, bool (*want)(DIR *d, const char *name, const struct stat *st, void *userdata),
+                    void *userdata, struct dir_entry_use **ret, size_t *ret_n);
+void dir_entries_free(struct dir_entry_use *e, size_t n);
 
 int fd_cloexec(int fd, bool on);
 int fd_nonblock(int fd, bool on);

@@ -233,81 +233,46 @@ fail:
         return r;
 }
 
-struct cache_entry {
-        char *name;
-        struct timespec used;
-        uint64_t bytes;
-        bool held;
-};
-
-static int entry_cmp(const void *a, const void *b)
+/* The cache's disks, and the left-overs of makers that died: removed once they are stale. */
+static bool cached_disk(DIR *d, const char *name, const struct stat *st, void *userdata)
 {
-        const struct cache_entry *x = a, *y = b;
-        if (x->used.tv_sec != y->used.tv_sec)
-                return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
-        if (x->used.tv_nsec != y->used.tv_nsec)
-                return x->used.tv_nsec < y->used.tv_nsec ? -1 : 1;
-        return strcmp(x->name, y->name);
+        size_t len = strlen(name);
+
+        if (!S_ISREG(st->st_mode))
+                return false;
+        if (strncmp(name, ".tmp-", 5) == 0) {
+                if (time(NULL) - st->st_mtim.tv_sec > STALE_TMP_SECONDS)
+                        unlinkat(dirfd(d), name, 0);
+                return false;
+        }
+        return len >= 5 && streq(name + len - 5, ".ext4");
 }
 
 int vmiso_disk_cache_evict(const struct vmiso_disk_cache *c, const char *keep)
 {
-        _cleanup_free_ struct cache_entry *e = NULL;
-        size_t n = 0, cap = 0, count = 0;
+        struct dir_entry_use *e = NULL;
+        size_t n = 0, count;
         uint64_t total = 0;
-        struct dirent *de;
         DIR *d = opendir(c->dir);
-        int r = 0;
+        int r;
 
         if (!d)
                 return errno == ENOENT ? 0 : negative_errno();
-        while ((de = readdir(d))) {
-                struct stat st;
-                size_t len = strlen(de->d_name);
-
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-                        continue;
-                if (strncmp(de->d_name, ".tmp-", 5) == 0) {
-                        if (time(NULL) - st.st_mtim.tv_sec > STALE_TMP_SECONDS)
-                                unlinkat(dirfd(d), de->d_name, 0);
-                        continue;
-                }
-                if (len < 5 || !streq(de->d_name + len - 5, ".ext4"))
-                        continue;
-                if (n == cap) {
-                        struct cache_entry *m = reallocarray(e, cap = cap ? cap * 2 : 16, sizeof(*e));
-                        if (!m) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        e = m;
-                }
-                e[n] = (struct cache_entry){.name = strdup(de->d_name),
-                                            .used = st.st_mtim,
-                                            .bytes = (uint64_t)st.st_blocks * 512,
-                                            .held = st.st_nlink > 1 || (keep && streq(keep, de->d_name))};
-                if (!e[n].name) {
-                        r = -ENOMEM;
-                        break;
-                }
-                total += e[n].bytes;
-                n++;
-        }
-        count = n;
-        if (r >= 0) {
-                qsort(e, n, sizeof(*e), entry_cmp);
-                for (size_t i = 0; i < n && (count > c->max_entries || total > c->max_bytes); i++) {
-                        if (e[i].held)
-                                continue;
-                        /* ENOENT: a concurrent eviction took it first. */
-                        if (unlinkat(dirfd(d), e[i].name, 0) < 0 && errno != ENOENT)
-                                continue;
-                        count--;
-                        total -= e[i].bytes;
-                }
-        }
+        r = dir_list_by_use(d, cached_disk, NULL, &e, &n);
         for (size_t i = 0; i < n; i++)
-                free(e[i].name);
+                total += (uint64_t)e[i].st.st_blocks * 512;
+        count = n;
+        for (size_t i = 0; i < n && (count > c->max_entries || total > c->max_bytes); i++) {
+                /* Held: a container's overlay links it (nlink > 1), or this create uses it. */
+                if (e[i].st.st_nlink > 1 || (keep && streq(keep, e[i].name)))
+                        continue;
+                /* ENOENT: a concurrent eviction took it first. */
+                if (unlinkat(dirfd(d), e[i].name, 0) < 0 && errno != ENOENT)
+                        continue;
+                count--;
+                total -= (uint64_t)e[i].st.st_blocks * 512;
+        }
+        dir_entries_free(e, n);
         closedir(d);
         return r;
 }

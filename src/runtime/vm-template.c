@@ -161,21 +161,6 @@ static bool stale_tmp(const char *name)
         return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-struct template_entry {
-        char name[SHA256_HEX_LEN + 1];
-        struct timespec used;
-};
-
-static int entry_cmp(const void *a, const void *b)
-{
-        const struct template_entry *x = a, *y = b;
-        if (x->used.tv_sec != y->used.tv_sec)
-                return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
-        if (x->used.tv_nsec != y->used.tv_nsec)
-                return x->used.tv_nsec < y->used.tv_nsec ? -1 : 1;
-        return strcmp(x->name, y->name);
-}
-
 static bool is_key(const char *name)
 {
         size_t n = strlen(name);
@@ -205,54 +190,41 @@ static int remove_unused(int dir_fd, const char *dir, const char *name)
         return r < 0 ? r : 1;
 }
 
+/* The templates, and the left-overs of makers that died (removed). userdata: the cache's path. */
+static bool template_dir(DIR *d, const char *name, const struct stat *st, void *userdata)
+{
+        const char *cache_dir = userdata;
+
+        if (!S_ISDIR(st->st_mode))
+                return false;
+        if (is_key(name))
+                return true;
+        if (stale_tmp(name)) {
+                _cleanup_free_ char *p = strdup_printf("%s/%s", cache_dir, name);
+                if (p && rm_rf(p) == 0)
+                        log_debug("vm templates: removed the left-over '%s'", name);
+        }
+        return false;
+}
+
 int vmiso_template_evict(const char *cache_dir, size_t max, const char *keep)
 {
-        _cleanup_free_ struct template_entry *e = NULL;
-        size_t n = 0, cap = 0, count;
-        struct dirent *de;
+        struct dir_entry_use *e = NULL;
+        size_t n = 0, count;
         DIR *d = opendir(cache_dir);
-        int r = 0;
+        int r;
 
         if (!d)
                 return errno == ENOENT ? 0 : negative_errno();
-        while ((de = readdir(d))) {
-                struct stat st;
-
-                if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
-                        continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-                        continue;
-                if (!is_key(de->d_name)) {
-                        if (stale_tmp(de->d_name)) {
-                                _cleanup_free_ char *p = strdup_printf("%s/%s", cache_dir, de->d_name);
-                                if (p && rm_rf(p) == 0)
-                                        log_debug("vm templates: removed the left-over '%s'", de->d_name);
-                        }
-                        continue;
-                }
-                if (n == cap) {
-                        struct template_entry *m = reallocarray(e, cap = cap ? cap * 2 : 8, sizeof(*e));
-                        if (!m) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        e = m;
-                }
-                memcpy(e[n].name, de->d_name, SHA256_HEX_LEN + 1);
-                e[n].used = st.st_mtim;
-                n++;
-        }
+        r = dir_list_by_use(d, template_dir, (void *)cache_dir, &e, &n);
         count = n;
-        if (r >= 0 && n > 0) {
-                qsort(e, n, sizeof(*e), entry_cmp);
-                for (size_t i = 0; i < n && count > max; i++) {
-                        if ((keep && streq(keep, e[i].name)) ||
-                            remove_unused(dirfd(d), cache_dir, e[i].name) <= 0)
-                                continue;
-                        log_debug("vm templates: evicted '%s'", e[i].name);
-                        count--;
-                }
+        for (size_t i = 0; i < n && count > max; i++) {
+                if ((keep && streq(keep, e[i].name)) || remove_unused(dirfd(d), cache_dir, e[i].name) <= 0)
+                        continue;
+                log_debug("vm templates: evicted '%s'", e[i].name);
+                count--;
         }
+        dir_entries_free(e, n);
         closedir(d);
         return r;
 }

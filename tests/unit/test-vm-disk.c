@@ -26,29 +26,7 @@ static void need_mke2fs(void)
                 SKIP("mke2fs (e2fsprogs) is not on PATH");
 }
 
-static char *path(const char *fmt, ...) _printf_(1, 2);
-/* tmp/<fmt...>, in one of 8 rotating buffers. */
-static char *path(const char *fmt, ...)
-{
-        static char buf[8][512];
-        static int i;
-        char *b = buf[i++ % 8], rel[256];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(rel, sizeof(rel), fmt, ap);
-        va_end(ap);
-        snprintf(b, 512, "%s/%s", tmp, rel);
-        return b;
-}
-
-static void write_text(const char *p, const char *text)
-{
-        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        ASSERT_TRUE(fd >= 0);
-        ASSERT_OK(write_all(fd, text, strlen(text)));
-        close(fd);
-}
+#define path(...) test_path(tmp, __VA_ARGS__)
 
 /* A small root file system named name: a directory, a file, a symlink. The path stays valid. */
 static const char *make_tree(const char *name)
@@ -58,7 +36,7 @@ static const char *make_tree(const char *name)
         char *t = trees[n++ % 4];
 
         ASSERT_OK(mkdir_p(path("%s/etc", name), 0755));
-        write_text(path("%s/etc/hostname", name), name);
+        test_write_text(path("%s/etc/hostname", name), name);
         unlink(path("%s/etc/link", name));
         ASSERT_OK(symlink("hostname", path("%s/etc/link", name)));
         snprintf(t, 512, "%s", path("%s", name));
@@ -127,7 +105,7 @@ TEST(hit_on_unchanged_tree_miss_after_change)
         ASSERT_EQ(links_of(path("%s/rootfs.qcow2.base", "c1")), 3u);
 
         /* A changed file gives a new key. */
-        write_text(path("%s/etc/hostname", "t1"), "changed");
+        test_write_text(path("%s/etc/hostname", "t1"), "changed");
         ASSERT_EQ(vmiso_root_disk(root, NULL, &c, path("%s/rootfs.qcow2", "c3")), 1);
         ASSERT_EQ(count_entries(c.dir, ".ext4"), 2u);
         ASSERT_EQ(links_of(path("%s/rootfs.qcow2.base", "c3")), 2u);
@@ -266,7 +244,7 @@ TEST(eviction_spares_entries_in_use_and_delete_leaves_nothing_held)
                 ASSERT_EQ(links_of(path("cache/%s", last)), 0u);
         }
         /* A miss makes an entry and evicts down to the bound, sparing the new one. */
-        write_text(path("%s/etc/hostname", "t1"), "changed again");
+        test_write_text(path("%s/etc/hostname", "t1"), "changed again");
         container_dir("c4");
         ASSERT_EQ(vmiso_root_disk(path("%s", "t1"), NULL, &c, path("%s/rootfs.qcow2", "c4")), 1);
         ASSERT_EQ(count_entries(c.dir, ".ext4"), 1u);

@@ -25,33 +25,17 @@
 static char tmp[] = "/tmp/hull-test-vm-template.XXXXXX";
 static bool made;
 
-static char *path(const char *fmt, ...) _printf_(1, 2);
-/* tmp/<fmt...>, in one of 8 rotating buffers. */
-static char *path(const char *fmt, ...)
+/* The test's directory, made on first use. */
+static const char *tmpdir(void)
 {
-        static char buf[8][512];
-        static int i;
-        char *b = buf[i++ % 8], rel[256];
-        va_list ap;
-
         if (!made) {
                 ASSERT_TRUE(mkdtemp(tmp) != NULL);
                 made = true;
         }
-        va_start(ap, fmt);
-        vsnprintf(rel, sizeof(rel), fmt, ap);
-        va_end(ap);
-        snprintf(b, 512, "%s/%s", tmp, rel);
-        return b;
+        return tmp;
 }
 
-static void touch(const char *p, const char *text)
-{
-        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        ASSERT_TRUE(fd >= 0);
-        ASSERT_OK(write_all(fd, text, strlen(text)));
-        close(fd);
-}
+#define path(...) test_path(tmpdir(), __VA_ARGS__)
 
 static void set_mtime(const char *p, time_t sec)
 {
@@ -66,9 +50,9 @@ static bool exists(const char *p)
 
 static struct vmiso_template_spec spec(void)
 {
-        touch(path("vmm"), "hull-vmm");
-        touch(path("vmlinuz"), "kernel");
-        touch(path("agent.cpio"), "initrd");
+        test_write_text(path("vmm"), "hull-vmm");
+        test_write_text(path("vmlinuz"), "kernel");
+        test_write_text(path("agent.cpio"), "initrd");
         return (struct vmiso_template_spec){.vmm = path("vmm"),
                                             .kernel = path("vmlinuz"),
                                             .initrd = path("agent.cpio"),
@@ -108,7 +92,7 @@ TEST(key_stable_and_changes_with_each_input)
         CHANGED(n_nics, 1);
         CHANGED(n_shares, 1);
         /* Another file of the same content is another kernel. */
-        touch(path("vmlinuz2"), "kernel");
+        test_write_text(path("vmlinuz2"), "kernel");
         CHANGED(kernel, path("vmlinuz2"));
 #undef CHANGED
         /* A device moved from one kind to another is another machine, though the total is the same. */
@@ -119,7 +103,7 @@ TEST(key_stable_and_changes_with_each_input)
         ASSERT_FALSE(streq(k, k0));
 
         /* A rebuilt initramfs (new mtime and size) is a new template; so is a touched VMM. */
-        touch(path("agent.cpio"), "initrd, rebuilt");
+        test_write_text(path("agent.cpio"), "initrd, rebuilt");
         key_of(&sp, k);
         ASSERT_FALSE(streq(k, k0));
         key_of(&sp, k0);
@@ -143,7 +127,7 @@ static void make_template(const char *cache, char key[SHA256_HEX_LEN + 1], int n
 {
         snprintf(key, SHA256_HEX_LEN + 1, "%064x", n);
         ASSERT_OK(mkdir_p(path("%s/%s", cache, key), 0700));
-        touch(path("%s/%s/memory", cache, key), "guest RAM");
+        test_write_text(path("%s/%s/memory", cache, key), "guest RAM");
         set_mtime(path("%s/%s", cache, key), time(NULL) - age);
 }
 
@@ -229,7 +213,7 @@ TEST(evict_removes_dead_makers_left_overs_only)
         snprintf(name, sizeof(name), "%s.tmp-%d", k, (int)dead);
         snprintf(live, sizeof(live), "%s.tmp-%d", k, (int)getpid());
         ASSERT_OK(mkdir_p(path("c3/%s", name), 0700));
-        touch(path("c3/%s/memory", name), "half written");
+        test_write_text(path("c3/%s/memory", name), "half written");
         ASSERT_OK(mkdir_p(path("c3/%s", live), 0700));
         /* Not a template and not a maker's: left alone (the cache removes only what it knows). */
         ASSERT_OK(mkdir_p(path("c3/other"), 0700));
@@ -268,7 +252,7 @@ TEST(agent_version_noted_and_read)
         ASSERT_OK(vmiso_template_note_agent(path("c5"), k, 3));
         ASSERT_EQ(vmiso_template_agent_version(fd), 3u);
         /* A damaged note is "not known", never a guess. */
-        touch(path("c5/%s/" VMISO_TEMPLATE_AGENT_FILE, k), "3x\n");
+        test_write_text(path("c5/%s/" VMISO_TEMPLATE_AGENT_FILE, k), "3x\n");
         ASSERT_EQ(vmiso_template_agent_version(fd), 0u);
         close(fd);
         /* No template (hull-vmm could not save it): nothing is made. */

@@ -10,12 +10,15 @@
 #pragma once
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 struct test_case {
         const char *name;
@@ -94,6 +97,32 @@ static const char *test_skip_reason;
                 if (!_h || !strstr(_h, _n))                                                                       \
                         TEST_FAIL("\"%s\" does not contain \"%s\"", _h ? _h : "(null)", _n);                      \
         } while (0)
+
+/* dir/<fmt...>, in one of 8 rotating buffers, so that a call can build several paths. */
+__attribute__((unused, format(printf, 2, 3))) static char *test_path(const char *dir, const char *fmt, ...)
+{
+        static char buf[8][512];
+        static int i;
+        char *b = buf[i++ % 8], rel[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(rel, sizeof(rel), fmt, ap);
+        va_end(ap);
+        snprintf(b, 512, "%s/%s", dir, rel);
+        return b;
+}
+
+/* path made (or truncated) holding text; a failure fails the test. */
+__attribute__((unused)) static void test_write_text(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        size_t len = strlen(text);
+
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(write(fd, text, len) == (ssize_t)len);
+        close(fd);
+}
 
 int main(int argc, char **argv)
 {
