@@ -28,12 +28,6 @@
 #define EXEC_BOOT_TIMEOUT_MS 180000
 #define HELLO_INTERVAL_MS    500
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The vsock handshake of hull-vmm's Unix socket: one line each way. */
 static int vsock_connect(int fd, unsigned port)
@@ -72,7 +66,7 @@ static int exec_connect(const char *dir, enum vmm_kind kind, int64_t deadline, i
                         return 0;
                 }
                 /* hull-vmm resets a port nobody listens on: the guest init is not there yet. */
-                if (mono_ms() > deadline)
+                if (now_ms() > deadline)
                         return err_set(-ETIMEDOUT,
                                        "the VM's guest init does not answer on its exec channel");
                 err_clear();
@@ -90,16 +84,16 @@ static int handshake(int fd, struct vmx_reader *rd, int64_t deadline)
                 char type;
                 int r;
 
-                if (mono_ms() >= next) {
+                if (now_ms() >= next) {
                         if ((r = vmx_send_str(fd, VMX_HELLO, VMX_MAGIC)) < 0)
                                 return r;
-                        next = mono_ms() + HELLO_INTERVAL_MS;
+                        next = now_ms() + HELLO_INTERVAL_MS;
                 }
                 /* Whatever came before the guest's HELLO is not this session's. */
                 if (vmx_skip_to_hello(rd) && vmx_next(rd, &type, &p, &len) > 0)
                         return 0;
                 struct pollfd pf = {.fd = fd, .events = POLLIN};
-                if (mono_ms() > deadline)
+                if (now_ms() > deadline)
                         return err_set(-ETIMEDOUT,
                                        "the VM's guest init does not answer on its exec channel");
                 if (poll(&pf, 1, HELLO_INTERVAL_MS) > 0) {
@@ -129,7 +123,7 @@ static int session_open(const char *dir, enum vmm_kind kind, int64_t deadline, s
                 }
                 /* hull-vmm may take the connection and then reset it while the guest's init is not
                  * listening yet: start over on a new one. */
-                if ((r != -ECONNRESET && r != -EPIPE) || mono_ms() > deadline)
+                if ((r != -ECONNRESET && r != -EPIPE) || now_ms() > deadline)
                         return r;
                 err_clear();
                 rd->len = rd->consumed = 0;
@@ -142,7 +136,7 @@ int vm_exec_nic(const char *dir, enum vmm_kind kind, char type, const void *payl
 {
         _cleanup_free_ struct vmx_reader *rd = calloc(1, sizeof(*rd));
         _cleanup_close_ int fd = -EBADF;
-        int64_t deadline = mono_ms() + timeout_ms;
+        int64_t deadline = now_ms() + timeout_ms;
         int r, failed = 0;
 
         if (!rd)
@@ -169,7 +163,7 @@ int vm_exec_nic(const char *dir, enum vmm_kind kind, char type, const void *payl
                 }
                 if (r < 0)
                         return err_set(r, "the VM's exec channel sent a malformed frame");
-                int64_t left = deadline - mono_ms();
+                int64_t left = deadline - now_ms();
                 if (left <= 0)
                         return err_set(-ETIMEDOUT,
                                        "the guest init did not answer the NIC request within %d s",
@@ -186,7 +180,7 @@ int vm_exec(struct engine *e, const struct workload *w, const struct vm_exec_opt
         _cleanup_free_ char *dir = vm_dir(e, w->id);
         _cleanup_free_ struct vmx_reader *rd = calloc(1, sizeof(*rd));
         _cleanup_close_ int fd = -EBADF;
-        int64_t deadline = mono_ms() + EXEC_BOOT_TIMEOUT_MS;
+        int64_t deadline = now_ms() + EXEC_BOOT_TIMEOUT_MS;
         bool in_open = o->interactive;
         int signal_fd = o->signal_fd;
         enum vmm_kind kind;

@@ -77,12 +77,6 @@ int vm_restart_parse(const char *s, bool *ret_always, unsigned *ret_max_failures
         return 0;
 }
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct vmon {
         struct monitor_status st;
@@ -556,7 +550,7 @@ int vm_monitor_main(const char *dir, int console_fd)
                 goto final;
         }
         for (;;) {
-                int64_t t0 = mono_ms();
+                int64_t t0 = now_ms();
                 int wstatus;
                 enum vmm_exit how = run_once(&m, sfd, &wstatus);
                 bool stop = access(VM_STOP_FILE, F_OK) == 0, restart;
@@ -576,10 +570,10 @@ int vm_monitor_main(const char *dir, int console_fd)
                 if (!restart)
                         break;
                 (void)monitor_status_write(".", &m.st);
-                backoff = mono_ms() - t0 >= BACKOFF_RESET ? BACKOFF_START : backoff;
+                backoff = now_ms() - t0 >= BACKOFF_RESET ? BACKOFF_START : backoff;
                 /* In steps, so that a stop during the backoff (up to a minute) is seen at once. */
-                for (int64_t until = mono_ms() + backoff;
-                     mono_ms() < until && access(VM_STOP_FILE, F_OK) < 0;)
+                for (int64_t until = now_ms() + backoff;
+                     now_ms() < until && access(VM_STOP_FILE, F_OK) < 0;)
                         usleep(50000);
                 backoff = MIN(backoff * 2, (int64_t)BACKOFF_MAX);
                 if (access(VM_STOP_FILE, F_OK) == 0)

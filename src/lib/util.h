@@ -72,6 +72,10 @@ void dir_entries_free(struct dir_entry_use *e, size_t n);
 
 int fd_cloexec(int fd, bool on);
 int fd_nonblock(int fd, bool on);
+
+/* CLOCK_MONOTONIC in milliseconds and in microseconds. */
+int64_t now_ms(void);
+uint64_t now_usec(void);
 /* Close every fd >= from except those listed in keep (sorted not required). */
 int close_all_fds(int from, const int *keep, size_t n_keep);
 

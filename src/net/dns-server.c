@@ -85,12 +85,6 @@ static void on_signal(int sig)
         stop_requested = 1;
 }
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static socklen_t sa_from_ip(const struct ipaddr *a, uint16_t port, union sa *ret)
 {

@@ -17,12 +17,6 @@ bool hooks_any(const struct oci_config *cfg, enum hook_kind k)
         return cfg->n_hooks[k] > 0;
 }
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int run_one(const struct oci_hook *h, const char *state_json, int *ret_status)
 {

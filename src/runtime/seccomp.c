@@ -56,11 +56,15 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h> /* libseccomp: our own seccomp.h is included with quotes below */
+#include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include "error.h"
 #include "json.h"
@@ -433,6 +437,137 @@ static int compile(const struct oci_seccomp *s, struct sock_filter **ret, size_t
         return export_bpf(ctx, ret, ret_n);
 }
 
+/*
+ * compile() in a child process, waited for at most compile_timeout_ms. libseccomp 2.5's rule
+ * database can loop for minutes, or for ever, on a handful of rules with two or three argument
+ * conditions each whose ranges overlap under different actions (four rules of three conditions
+ * are enough), and leaks on some of those paths: no bound on the profile's size avoids it. The
+ * child sends back one struct compile_reply and then the program or the error message; a
+ * child that is killed, crashes or runs out of time is an error naming linux.seccomp, and
+ * nothing of it stays behind. Compiled programs are cached, so the fork (about a millisecond)
+ * is paid on a cache miss only.
+ */
+struct compile_reply {
+        int32_t r;
+        uint32_t len; /* bytes that follow: instructions, or the message when r < 0 */
+};
+
+static unsigned compile_timeout_ms = 10000;
+
+void seccomp_set_compile_timeout(unsigned ms)
+{
+        compile_timeout_ms = ms;
+}
+
+_noreturn_ static void compile_child(int fd, const struct oci_seccomp *s)
+{
+        struct sock_filter *insns = NULL;
+        struct compile_reply rep = {};
+        const char *msg = "";
+        size_t n = 0;
+        int r;
+
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        err_clear();
+        r = compile(s, &insns, &n);
+        rep.r = r;
+        if (r < 0) {
+                msg = err_msg(r);
+                rep.len = (uint32_t)strlen(msg);
+        } else
+                rep.len = (uint32_t)(n * sizeof(*insns));
+        if (write_all(fd, &rep, sizeof(rep)) < 0 || write_all(fd, r < 0 ? (const void *)msg : insns, rep.len) < 0)
+                _exit(1);
+        _exit(0);
+}
+
+/* Read exactly len bytes from fd before the monotonic deadline; -ETIMEDOUT after it, -EPIPE at EOF. */
+static int read_by(int fd, void *buf, size_t len, uint64_t deadline)
+{
+        size_t done = 0;
+
+        while (done < len) {
+                uint64_t now = now_usec();
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                ssize_t k;
+                int p;
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                p = poll(&pfd, 1, (int)((deadline - now + 999) / 1000));
+                if (p < 0 && errno != EINTR)
+                        return negative_errno();
+                if (p <= 0)
+                        continue;
+                k = read(fd, (char *)buf + done, len - done);
+                if (k < 0 && errno != EINTR && errno != EAGAIN)
+                        return negative_errno();
+                if (k == 0)
+                        return -EPIPE;
+                if (k > 0)
+                        done += (size_t)k;
+        }
+        return 0;
+}
+
+static int compile_bounded(const struct oci_seccomp *s, struct sock_filter **ret, size_t *ret_n)
+{
+        uint64_t deadline = now_usec() + (uint64_t)compile_timeout_ms * 1000;
+        _cleanup_free_ char *buf = NULL;
+        struct compile_reply rep;
+        int fds[2], status = 0, r;
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return negative_errno();
+        pid = fork();
+        if (pid < 0) {
+                r = negative_errno();
+                close(fds[0]);
+                close(fds[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(fds[0]);
+                compile_child(fds[1], s);
+        }
+        close(fds[1]);
+        r = read_by(fds[0], &rep, sizeof(rep), deadline);
+        if (r >= 0 && rep.len > (rep.r < 0 ? 4096u : BPF_MAXINSNS * sizeof(struct sock_filter)))
+                r = -EPROTO;
+        if (r >= 0 && !(buf = malloc(rep.len + 1)))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = read_by(fds[0], buf, rep.len, deadline);
+        close(fds[0]);
+        if (r < 0)
+                (void)kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (r == -ETIMEDOUT)
+                return err_set(-ETIMEDOUT,
+                               "linux.seccomp: libseccomp did not compile the filter within %u ms; the rules' "
+                               "argument conditions are too intricate (fewer rules with conditions on one "
+                               "syscall, or fewer conditions per rule, compile)",
+                               compile_timeout_ms);
+        if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                if (WIFSIGNALED(status))
+                        return err_set(-EIO, "linux.seccomp: compiling the filter failed: the compiler "
+                                             "process died of signal %d", WTERMSIG(status));
+                return err_set(r < 0 ? r : -EIO, "linux.seccomp: compiling the filter failed: %s",
+                               strerror(r < 0 ? -r : EIO));
+        }
+        if (rep.r < 0) {
+                buf[rep.len] = '\0';
+                return rep.len ? err_set(rep.r, "%s", buf) : rep.r;
+        }
+        if (rep.len == 0 || rep.len % sizeof(struct sock_filter) != 0)
+                return err_set(-EIO, "linux.seccomp: the compiler process sent %u bytes", rep.len);
+        *ret_n = rep.len / sizeof(struct sock_filter);
+        *ret = (struct sock_filter *)TAKE_PTR(buf);
+        return 0;
+}
+
 /* ------------------------------------------------------------------ cache */
 
 struct cache_header {
@@ -702,7 +837,7 @@ int seccomp_prepare(const struct oci_seccomp *s, const char *cache_dir, struct s
                         log_debug("seccomp: ignoring cache file '%s': %s", path, strerror(-r));
         }
 
-        r = compile(s, &p->insns, &p->n_insns);
+        r = compile_bounded(s, &p->insns, &p->n_insns);
         if (r < 0)
                 return r;
         if (path) {

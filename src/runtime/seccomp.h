@@ -46,6 +46,12 @@ struct seccomp_prog {
  * architecture or flag fails with a message naming the field.
  */
 int seccomp_prepare(const struct oci_seccomp *s, const char *cache_dir, struct seccomp_prog **ret);
+/*
+ * libseccomp compiles in a child process that seccomp_prepare() waits for at most this long
+ * (10000 ms unless set): some small rule sets make libseccomp 2.5 loop for ever. Past it, the
+ * child is killed and seccomp_prepare() fails with -ETIMEDOUT and a message.
+ */
+void seccomp_set_compile_timeout(unsigned ms);
 void seccomp_prog_free(struct seccomp_prog *p);
 static inline void seccomp_prog_freep(struct seccomp_prog **p)
 {

@@ -230,23 +230,17 @@ bool vmiso_fs_failure(struct vmiso_share *shares, size_t n, char *buf, size_t si
         return false;
 }
 
-static long ms_now(void)
-{
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 void vmiso_fs_stop(struct vmiso_share *shares, size_t n, int grace_ms)
 {
-        long end = ms_now() + grace_ms;
+        long end = now_ms() + grace_ms;
 
         for (size_t i = 0; i < n; i++) {
                 if (shares[i].pid <= 0)
                         continue;
                 /* The VMM is gone, so is the vhost-user connection: virtiofsd ends on its own. */
                 while (waitpid(shares[i].pid, NULL, WNOHANG) == 0) {
-                        if (ms_now() >= end) {
+                        if (now_ms() >= end) {
                                 kill(shares[i].pid, SIGKILL);
                                 waitpid(shares[i].pid, NULL, 0);
                                 break;

@@ -65,12 +65,6 @@ static struct {
         size_t n_ps;
 } S = {.agent_fd = -EBADF, .vmm_pidfd = -EBADF, .sfd = -EBADF, .next_id = 2};
 
-static long now_ms(void)
-{
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void say(const char *fmt, ...) _printf_(1, 2);
 /* One line on the container's stderr: the only place its user looks. */

@@ -34,12 +34,6 @@ struct api {
         struct api_client *clients[API_MAX_CLIENTS];
 };
 
-static uint64_t now_usec(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static char *reply(bool ok, const char *state, const char *error)
 {

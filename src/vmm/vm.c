@@ -68,12 +68,6 @@ const char *vm_state_to_string(enum vm_state s)
 static struct termios saved_termios;
 static bool termios_saved;
 
-static uint64_t now_usec(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
 
 enum vm_state vm_get_state(struct vm *vm)
 {

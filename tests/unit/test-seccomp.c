@@ -483,6 +483,46 @@ TEST(errors_name_the_field)
         rules[1].n_args = 0;
 }
 
+/* Four rules of three overlapping conditions under different actions: libseccomp 2.5 loops. */
+TEST(libseccomp_loop_is_bounded)
+{
+        struct oci_seccomp_arg a0[] = {{.index = 0, .value = 1, .op = SECCOMP_OP_LE},
+                                       {.index = 1, .value = 0, .op = SECCOMP_OP_LT},
+                                       {.index = 2, .value = 0, .op = SECCOMP_OP_GT}};
+        struct oci_seccomp_arg a1[] = {{.index = 0, .value = 3, .op = SECCOMP_OP_GE},
+                                       {.index = 1, .value = 3, .op = SECCOMP_OP_NE},
+                                       {.index = 2, .value = 0, .op = SECCOMP_OP_GT}};
+        struct oci_seccomp_arg a2[] = {{.index = 0, .value = 3, .op = SECCOMP_OP_GT},
+                                       {.index = 1, .value = 0, .op = SECCOMP_OP_GE},
+                                       {.index = 2, .value = 3, .op = SECCOMP_OP_LT}};
+        struct oci_seccomp_arg a3[] = {{.index = 0, .value = 1, .op = SECCOMP_OP_LE},
+                                       {.index = 1, .value = 0, .op = SECCOMP_OP_LT},
+                                       {.index = 2, .value = 0, .op = SECCOMP_OP_EQ}};
+        struct oci_seccomp_rule rules[] = {
+                {.names = (char *[]){"ioctl", NULL}, .action = SECCOMP_ACT_KILL_THREAD, .args = a0, .n_args = 3},
+                {.names = (char *[]){"ioctl", NULL}, .action = SECCOMP_ACT_ALLOW, .args = a1, .n_args = 3},
+                {.names = (char *[]){"ioctl", NULL}, .action = SECCOMP_ACT_LOG, .args = a2, .n_args = 3},
+                {.names = (char *[]){"ioctl", NULL}, .action = SECCOMP_ACT_ALLOW, .args = a3, .n_args = 3},
+        };
+        struct oci_seccomp s = {.default_action = SECCOMP_ACT_ERRNO, .syscalls = rules, .n_syscalls = 4};
+        int64_t t0 = now_ms();
+
+        seccomp_set_compile_timeout(300);
+        compile_fails(&s, -ETIMEDOUT,
+                      "linux.seccomp: libseccomp did not compile the filter within 300 ms; the rules' "
+                      "argument conditions are too intricate (fewer rules with conditions on one syscall, "
+                      "or fewer conditions per rule, compile)");
+        ASSERT_TRUE(now_ms() - t0 < 5000);
+        ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD); /* the compiler was reaped */
+
+        /* The same profile without the rule that makes the overlap compiles within the bound. */
+        s.n_syscalls = 3;
+        _cleanup_seccomp_prog_ struct seccomp_prog *p = compile_ok(&s);
+        ASSERT_EQ(verdict(p, __NR_ioctl, 5, 5, 5), SECCOMP_RET_ALLOW);
+        ASSERT_EQ(verdict(p, __NR_getpid, 0, 0, 0), SECCOMP_RET_ERRNO | EPERM);
+        seccomp_set_compile_timeout(10000);
+}
+
 TEST(notify_rules)
 {
         struct oci_seccomp_rule rules[] = {RULE(SECCOMP_ACT_NOTIFY, "mkdir", "write")};

@@ -327,7 +327,7 @@ static void profile_done(struct profile *p)
 
 /* ---------------------------------------------------------------- bench */
 
-static double now_ms(void)
+static double now_msf(void)
 {
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
@@ -349,10 +349,10 @@ static double median(double *v, size_t n)
 static double timed_prepare(const struct oci_seccomp *s, const char *cache_dir, size_t *n_insns)
 {
         struct seccomp_prog *prog = NULL;
-        double t0 = now_ms(), t;
+        double t0 = now_msf(), t;
         int r = seccomp_prepare(s, cache_dir, &prog);
 
-        t = now_ms() - t0;
+        t = now_msf() - t0;
         if (r < 0)
                 die(r, "seccomp_prepare");
         *n_insns = prog->n_insns;
@@ -385,10 +385,10 @@ static double syscall_ns(const struct seccomp_prog *prog, long nr, long a0, long
                         _exit(1);
                 for (int i = 0; i < SYSCALL_LOOPS / 10; i++)
                         syscall(nr, a0, a1, a2);
-                t0 = now_ms();
+                t0 = now_msf();
                 for (int i = 0; i < SYSCALL_LOOPS; i++)
                         syscall(nr, a0, a1, a2);
-                ns = (now_ms() - t0) * 1e6 / SYSCALL_LOOPS;
+                ns = (now_msf() - t0) * 1e6 / SYSCALL_LOOPS;
                 _exit(write(fds[1], &ns, sizeof(ns)) == sizeof(ns) ? 0 : 1);
         }
         safe_close(fds[1]);

@@ -104,3 +104,15 @@ def test_failure_after_clone_leaves_nothing(rt, bundle):
     msg = fails(rt, "create", "--bundle", bundle.path, bundle.id)
     assert "mounts[" in msg and "nosuchfs" in msg
     assert [e for e in os.listdir(rt.root) if not e.startswith(".")] == []
+
+
+def test_seccomp_profile_libseccomp_cannot_compile(rt, bundle):
+    # Four rules of three overlapping argument conditions under different actions make
+    # libseccomp 2.5 loop; hull-runtime compiles in a child bounded by 10 s and says so.
+    here = os.path.dirname(os.path.abspath(__file__))
+    seed = os.path.join(here, "..", "..", "fuzz", "corpus", "seccomp", "libseccomp-loops.json")
+    with open(seed) as f:
+        bundle.config["linux"]["seccomp"] = json.load(f)["linux"]["seccomp"]
+    bundle.save()
+    msg = fails(rt, "run", "--bundle", bundle.path, bundle.id)
+    assert "linux.seccomp: libseccomp did not compile the filter within 10000 ms" in msg
