@@ -144,6 +144,9 @@ int cmd_vm_exec(struct cmd_context *c)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGQUIT);
+        /* A resize of this terminal resizes the guest's (vm_exec() sends it, not the signal). */
+        if (cmd_flag(c, "tty"))
+                sigaddset(&mask, SIGWINCH);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
         struct vm_exec_options o = {.argv = c->argv + 1,

@@ -165,11 +165,11 @@ static int send_status(int io, int status)
 }
 
 /*
- * Stdin data, its end and signals from the host, for the session's process. True when a HELLO
+ * Stdin data, its end, signals and terminal sizes from the host, for the session's process. True when a HELLO
  * came: on the serial line that is a new session, the host gave up on this one (a killed
  * `hull vm exec`), whose process must not keep the line.
  */
-static bool handle_input(struct vmx_reader *rd, pid_t pid, int in[2], bool terminal)
+static bool handle_input(struct vmx_reader *rd, pid_t pid, int in[2], bool terminal, int master)
 {
         const uint8_t *pl;
         uint32_t len;
@@ -186,6 +186,13 @@ static bool handle_input(struct vmx_reader *rd, pid_t pid, int in[2], bool termi
                                 (void)!write(in[1], "\x04", 1);
                         close(in[1]);
                         in[1] = -1;
+                } else if (type == VMX_RESIZE && master >= 0 && len < 32) {
+                        /* On the master: the kernel sends SIGWINCH to the terminal's foreground group. */
+                        char s[32] = {};
+                        unsigned short rows, cols;
+                        memcpy(s, pl, len);
+                        if (sscanf(s, "%hu %hu", &rows, &cols) == 2)
+                                (void)ioctl(master, TIOCSWINSZ, &(struct winsize){.ws_row = rows, .ws_col = cols});
                 } else if (type == VMX_SIGNAL && len > 0 && len < 8) {
                         char s[8] = {};
                         memcpy(s, pl, len);
@@ -293,7 +300,7 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                 uint8_t buf[16384];
 
                 /* Frames that came with the request (stdin, its end) are already in the buffer. */
-                if (!abandoned && handle_input(rd, pid, in, q->terminal)) {
+                if (!abandoned && handle_input(rd, pid, in, q->terminal, q->terminal ? out[0] : -1)) {
                         kill(pid, SIGKILL);
                         abandoned = true;
                 }
@@ -320,7 +327,7 @@ static int run_session(int io, struct vmx_reader *rd, const struct request *q)
                                 /* The host went away: the session's process goes with it. */
                                 kill(pid, SIGKILL);
                                 io = -1;
-                        } else if (!abandoned && handle_input(rd, pid, in, q->terminal)) {
+                        } else if (!abandoned && handle_input(rd, pid, in, q->terminal, q->terminal ? out[0] : -1)) {
                                 kill(pid, SIGKILL);
                                 abandoned = true;
                         }

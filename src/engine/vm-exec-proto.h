@@ -38,6 +38,7 @@
 #define VMX_STDIN       'i'
 #define VMX_STDIN_CLOSE 'c'
 #define VMX_SIGNAL      'k' /* decimal signal number */
+#define VMX_RESIZE      'z' /* "ROWS COLS": the terminal's new size (an older guest ignores it) */
 #define VMX_STDOUT      'o'
 #define VMX_STDERR      'x'
 #define VMX_STATUS      's'

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <stdio.h>
 #include <time.h>
@@ -175,6 +176,18 @@ int vm_exec_nic(const char *dir, enum vmm_kind kind, char type, const void *payl
         }
 }
 
+/* This terminal's size as the guest terminal's new size (after SIGWINCH); nothing if it has none. */
+static int send_size(int fd)
+{
+        struct winsize ws;
+        char size[32];
+
+        if (ioctl(1, TIOCGWINSZ, &ws) < 0 && ioctl(0, TIOCGWINSZ, &ws) < 0)
+                return 0;
+        snprintf(size, sizeof(size), "%u %u", ws.ws_row, ws.ws_col);
+        return vmx_send_str(fd, VMX_RESIZE, size);
+}
+
 int vm_exec(struct engine *e, const struct workload *w, const struct vm_exec_options *o, int *ret_code)
 {
         _cleanup_free_ char *dir = vm_dir(e, w->id);
@@ -247,9 +260,12 @@ int vm_exec(struct engine *e, const struct workload *w, const struct vm_exec_opt
                 if (poll(p, 3, -1) < 0 && errno != EINTR)
                         return -errno;
                 if (p[2].revents) {
-                        struct signalfd_siginfo si;
+                        struct signalfd_siginfo si = {};
                         char num[16];
-                        if (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                        if (read(signal_fd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGWINCH) {
+                                if (o->tty && (r = send_size(fd)) < 0)
+                                        return r;
+                        } else if (si.ssi_signo > 0) {
                                 snprintf(num, sizeof(num), "%u", si.ssi_signo);
                                 if ((r = vmx_send_str(fd, VMX_SIGNAL, num)) < 0)
                                         return r;

@@ -4,11 +4,15 @@ Boots are the expensive part under TCG (2-4 s each), so each test shares its boo
 several checks. The store is per module (the image's ext4 disk is made once); every test
 removes its VMs, and the leak check verifies that no VM file, process or socket is left.
 """
+import fcntl
 import os
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import tarfile
+import termios
 import time
 
 import pytest
@@ -61,6 +65,40 @@ def test_run_rm_survives_a_killed_cli(hull, tag):
     assert not os.listdir(os.path.join(hull.root, "vms"))
 
 
+def exec_follows_terminal_size(hull, tag):
+    """`vm exec -t` on a terminal: its size at the start, then each resize (SIGWINCH) in the guest."""
+    def set_size(fd, rows, cols):
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    master, slave = os.openpty()
+    set_size(master, 24, 80)
+    script = "trap 'echo size $(stty size)' WINCH; echo size $(stty size); while :; do sleep 0.1; done"
+    ex = subprocess.Popen(hull.cmd("vm", "exec", "-t", "-i", tag, "sh", "-c", script), stdin=slave,
+                          stdout=slave, stderr=slave, env=hull.env(), start_new_session=True,
+                          preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    seen = b""
+
+    def wait_for(text):
+        nonlocal seen
+        end = time.time() + 60
+        while text not in seen:
+            assert time.time() < end and ex.poll() is None, seen
+            if select.select([master], [], [], 1)[0]:
+                seen += os.read(master, 4096)
+
+    try:
+        wait_for(b"size 24 80")
+        set_size(master, 30, 100)  # the kernel sends SIGWINCH to hull, which tells the guest
+        wait_for(b"size 30 100")
+        set_size(master, 40, 132)
+        wait_for(b"size 40 132")
+    finally:
+        ex.kill()
+        ex.wait()
+        os.close(master)
+
+
 def test_lifecycle_config_exec_volume(hull, tag, tmp_path):
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHull test@hull"
     ud = tmp_path / "user-data"
@@ -84,6 +122,7 @@ def test_lifecycle_config_exec_volume(hull, tag, tmp_path):
     assert p.out == "1\n"  # exec gets its own environment, not the main process's
     p = hull.run("vm", "exec", "-t", tag, "sh", "-c", "tty; exit 3", check=False)
     assert p.returncode == 3 and p.out.startswith("/dev/pts/") and p.out.endswith("\r\n")
+    exec_follows_terminal_size(hull, tag)
     p = hull.run("vm", "exec", tag, "/no/such/program", check=False)
     assert p.returncode == 127 and "No such file" in p.err
     # A killed exec does not keep the serial line: the next session ends the abandoned process.
