@@ -332,12 +332,6 @@ int vmiso_template_plan(const struct oci_config *cfg, const char *root, const ch
                 snprintf(t->note, sizeof(t->note), "cold: HULL_ISOLATION_TEMPLATE=0");
                 return 0;
         }
-        /* virtiofsd's vhost-user state cannot be restored into a new daemon: such VMs boot. */
-        if (sp->n_shares) {
-                snprintf(t->note, sizeof(t->note),
-                         "cold: shared directories are not restored from a template");
-                return 0;
-        }
         t->cache = strdup_printf("%s/" VMISO_TEMPLATE_DIR, root);
         if (!t->cache)
                 return -ENOMEM;
