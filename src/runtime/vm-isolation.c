@@ -59,15 +59,6 @@
  * kvm-clock, and the guest's clock, stamps and timers then run at the wrong rate.
  */
 #define GUEST_BOOT_ARGS "cryptomgr.notests rcupdate.rcu_expedited=1"
-/*
- * With shared directories guest RAM is shared memory, and a restore from a template copies
- * every saved page into it (docs/vmm.md): a guest that zeroes what it frees leaves its boot's
- * garbage (the decompressed initramfs, init memory, freed buffers) as zero pages, which the
- * snapshot does not save. In the nested test host this took the agent's template from 94 to
- * 55 MiB of data and the copy from 0.9 to 0.2 s, for no measurable cost to a cold boot
- * (docs/benchmarks.md, "Restores with shared directories").
- */
-#define SHARE_BOOT_ARGS " init_on_free=1"
 
 int vmiso_requested(const struct oci_config *cfg)
 {
@@ -245,8 +236,8 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("--initrd");
                 ADD(initrd);
                 ADD("--cmdline");
-                ADDF("console=ttyS0 panic=-1 " GUEST_BOOT_ARGS "%s hull.agent=vsock:" AGENT_VSOCK_PORT "%s",
-                     n_shares ? SHARE_BOOT_ARGS : "", dbg);
+                ADDF("console=ttyS0 panic=-1 " GUEST_BOOT_ARGS " hull.agent=vsock:" AGENT_VSOCK_PORT "%s",
+                     dbg);
                 ADD("--memory");
                 ADDF("%dM", m);
                 ADD("--cpus");

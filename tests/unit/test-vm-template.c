@@ -309,7 +309,7 @@ TEST(plan_miss_then_hit_then_off)
         snprintf(snap, sizeof(snap), "1024,dir=%s", dir);
         ASSERT_EQ(t.fd, -EBADF);
         ASSERT_TRUE(t.cold_argv == NULL);
-        ASSERT_TRUE(has(a, "--kernel"));
+        ASSERT_TRUE(has(a, "--kernel") && has(a, "console=ttyS0 quiet hull.agent=vsock:1024"));
         ASSERT_STREQ(a[strv_length(a) - 2], "--snapshot-at-connect");
         ASSERT_STREQ(last(a), snap);
         ASSERT_TRUE(strncmp(t.note, "snapshot ", 9) == 0 && streq(t.note + 9, t.key));
@@ -382,6 +382,8 @@ TEST(plan_shares_miss_then_hit)
         ASSERT_FALSE(streq(t.key, plain));
         ASSERT_TRUE(has(a, "--kernel") && has(a, "socket=fs-0.sock,tag=hullfs0"));
         ASSERT_STREQ(a[strv_length(a) - 2], "--snapshot-at-connect");
+        /* the template's guest zeroes what it frees: less for each restore to copy */
+        ASSERT_TRUE(has(a, "console=ttyS0 quiet hull.agent=vsock:1024 init_on_free=1"));
         snprintf(dir, sizeof(dir), "%s/.vm-templates/%s", path("r2"), t.key);
         vmiso_template_plan_done(&t);
 
@@ -398,6 +400,18 @@ TEST(plan_shares_miss_then_hit)
         ASSERT_TRUE(has(a, "--fs") && has(a, "socket=fs-0.sock,tag=hullfs0"));
         ASSERT_STREQ(last(a), dir);
         ASSERT_TRUE(t.cold_argv && has(t.cold_argv, "--kernel") && has(t.cold_argv, "--fs"));
+        ASSERT_TRUE(has(t.cold_argv, "console=ttyS0 quiet hull.agent=vsock:1024 init_on_free=1"));
+        vmiso_template_plan_done(&t);
+
+        /* a share that boots cold on purpose keeps the command line it was given */
+        struct oci_key_value kv = {(char *)"io.hull.isolation.template", (char *)"off"};
+        cfg.annotations = &kv;
+        cfg.n_annotations = 1;
+        strv_free(a);
+        a = cold_argv();
+        t = (struct vmiso_template_plan){.fd = -EBADF};
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r2"), "1024", &sp, &a, &t));
+        ASSERT_TRUE(has(a, "console=ttyS0 quiet hull.agent=vsock:1024"));
         vmiso_template_plan_done(&t);
 }
 
