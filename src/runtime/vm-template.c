@@ -317,7 +317,7 @@ static int argv_restore(char **argv, const char *dir, char ***ret)
  * memory, so each restore copies every saved page into it (docs/vmm.md); a guest that zeroes
  * what it frees leaves its boot's garbage (the unpacked initramfs, init memory, freed buffers)
  * as zero pages, which the snapshot does not save. In the nested test host this took the
- * agent's template from 94 to 54 MiB of data and the copy from 0.9 to 0.2 s. The price is the
+ * agent's template from 92 to 53 MiB of data and the copy from 0.47 to 0.17 s. The price is the
  * miss's: its kernel zeroes all of RAM as it frees it at boot, which faults in every 4 KiB page
  * of the shared memory (seconds in the nested host) and keeps them resident, so only the
  * template path has it, not containers that boot cold on purpose.
