@@ -104,8 +104,9 @@ struct vmiso_template_plan {
  * (vmm and cmdline are filled from *argv, hull-vmm's cold command line); port: the agent's vsock
  * port. On a hit *argv becomes a --restore command line and t->cold_argv the miss's; on a miss
  * *argv gets --snapshot-at-connect, so that this container's boot makes the template and runs
- * on. io.hull.isolation.template=off, HULL_ISOLATION_TEMPLATE=0, shares or a ',' in the root
- * leave *argv as it is (a cold boot) and say why in t->note. Evicts on the way.
+ * on. Shares (--fs) are kept on both: hull-vmm copies a hit's saved RAM into shared memory.
+ * io.hull.isolation.template=off, HULL_ISOLATION_TEMPLATE=0 or a ',' in the root leave *argv
+ * as it is (a cold boot) and say why in t->note. Evicts on the way.
  */
 int vmiso_template_plan(const struct oci_config *cfg, const char *root, const char *port,
                         struct vmiso_template_spec *sp, char ***argv, struct vmiso_template_plan *t);

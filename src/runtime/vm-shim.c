@@ -469,6 +469,17 @@ static bool restore_failed_boot_cold(void)
                 if (fd >= 0)
                         dprintf(fd, "snapshot %s (after a failed restore: %s)\n", S.sh->template_key, last);
         }
+        /*
+         * virtiofsd serves one vhost-user connection and ends when it hangs up: a refused restore
+         * that got as far as connecting has used it up, one that did not left it listening.
+         * Either way the cold boot gets daemons of its own on the same sockets.
+         */
+        if (S.sh->n_shares) {
+                vmiso_fs_stop(S.sh->shares, S.sh->n_shares, 0);
+                int r = vmiso_fs_start(S.sh->shares, S.sh->n_shares);
+                if (r < 0)
+                        ready_fail("%s", err_msg(r));
+        }
         S.sh->vmm_argv = S.sh->vmm_argv_cold;
         S.sh->vmm_argv_cold = NULL;
         /* The agent is not known any more: CREATE after HELLO, which is recorded in the new template. */

@@ -16,6 +16,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -52,13 +53,17 @@ int guest_memory_init_file(struct guest_memory *m, uint64_t size, int fd);
 /*
  * Copy a snapshot's memory file (as for guest_memory_init_file()) into RAM that is already
  * mapped (shared memory for vhost-user): only its data extents are read (SEEK_DATA), the holes
- * stay the zeros that new RAM reads as.
+ * stay the zeros that new RAM reads as. Into the mapping when memfds get huge pages
+ * (guest_memory_shmem_huge()), else into the memfds with sendfile(2).
  */
 int guest_memory_load(const struct guest_memory *m, int fd);
+/* Do MADV_HUGEPAGE memfd mappings get transparent huge pages (shmem_enabled)? */
+bool guest_memory_shmem_huge(void);
 /*
- * Write the pages of RAM that were ever touched (resident, mincore()) into fd at their offset
- * in the regions-one-after-the-other layout, and size the file to the RAM's size: untouched
- * pages stay holes, which read as zeros. The caller keeps the guest stopped.
+ * Write the pages of RAM that were ever touched (resident, mincore()) and hold anything but
+ * zeros into fd at their offset in the regions-one-after-the-other layout, and size the file to
+ * the RAM's size: the other pages stay holes, which read as zeros. The caller keeps the guest
+ * stopped.
  */
 int guest_memory_save(const struct guest_memory *m, int fd);
 /* One region at gpa 0 of size bytes (unit tests, fuzzers: any size that is a page multiple). */

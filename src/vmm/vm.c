@@ -376,9 +376,13 @@ static int restore_memory(struct vm *vm, const char *dir)
          * A vhost-user backend maps guest RAM from the memfds it is sent: a private mapping of
          * the snapshot cannot be shared with it, so the saved pages are copied into shared RAM.
          */
+        uint64_t t0 = now_usec();
         int r = guest_memory_init_shared(&vm->mem, vm->cfg->memory);
         if (r >= 0)
                 r = guest_memory_load(&vm->mem, fd);
+        if (r >= 0)
+                log_debug("restore: saved RAM copied into shared memory in %" PRIu64 " ms",
+                          (now_usec() - t0) / 1000);
         return r;
 }
 
@@ -538,11 +542,7 @@ static int setup_devices(struct vm *vm)
  */
 static void log_shmem_hugepages(void)
 {
-        _cleanup_free_ char *v = NULL;
-        size_t n = 0;
-
-        if (read_full_file("/sys/kernel/mm/transparent_hugepage/shmem_enabled", 4096, &v, &n) >= 0 &&
-            (strstr(v, "[never]") || strstr(v, "[deny]")))
+        if (!guest_memory_shmem_huge())
                 log_debug("guest RAM is shared memory without huge pages (shmem_enabled is never): "
                           "'advise' in /sys/kernel/mm/transparent_hugepage/shmem_enabled makes it faster");
 }

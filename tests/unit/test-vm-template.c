@@ -309,7 +309,7 @@ TEST(plan_miss_then_hit_then_off)
         snprintf(snap, sizeof(snap), "1024,dir=%s", dir);
         ASSERT_EQ(t.fd, -EBADF);
         ASSERT_TRUE(t.cold_argv == NULL);
-        ASSERT_TRUE(has(a, "--kernel"));
+        ASSERT_TRUE(has(a, "--kernel") && has(a, "console=ttyS0 quiet hull.agent=vsock:1024"));
         ASSERT_STREQ(a[strv_length(a) - 2], "--snapshot-at-connect");
         ASSERT_STREQ(last(a), snap);
         ASSERT_TRUE(strncmp(t.note, "snapshot ", 9) == 0 && streq(t.note + 9, t.key));
@@ -333,7 +333,7 @@ TEST(plan_miss_then_hit_then_off)
         ASSERT_TRUE(strncmp(t.note, "restore ", 8) == 0);
         vmiso_template_plan_done(&t);
 
-        /* off by the annotation, by the environment, or with shares: the command line is left cold */
+        /* off by the annotation or by the environment: the command line is left cold */
         cfg.annotations = &kv;
         cfg.n_annotations = 1;
         strv_free(a);
@@ -348,9 +348,6 @@ TEST(plan_miss_then_hit_then_off)
         ASSERT_OK(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t));
         ASSERT_STREQ(t.note, "cold: HULL_ISOLATION_TEMPLATE=0");
         ASSERT_OK(unsetenv("HULL_ISOLATION_TEMPLATE"));
-        sp.n_shares = 1;
-        ASSERT_OK(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t));
-        ASSERT_STREQ(t.note, "cold: shared directories are not restored from a template");
         ASSERT_STREQ(last(a), "rootfs.qcow2,format=qcow2");
         vmiso_template_plan_done(&t);
 
@@ -359,6 +356,62 @@ TEST(plan_miss_then_hit_then_off)
         cfg.n_annotations = 1;
         ASSERT_ERR(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "io.hull.isolation.template");
+        vmiso_template_plan_done(&t);
+}
+
+/*
+ * Shares (virtio-fs) take templates too: a template of their own (the key counts them), made by
+ * a miss that keeps its --fs devices, restored by a hit that keeps them as well (the share's
+ * socket and tag come from the restoring command line, docs/vmm.md).
+ */
+TEST(plan_shares_miss_then_hit)
+{
+        struct vmiso_template_spec sp = spec();
+        struct oci_config cfg = {};
+        struct vmiso_template_plan t = {.fd = -EBADF};
+        _cleanup_strv_free_ char **a = cold_argv();
+        char plain[SHA256_HEX_LEN + 1], dir[600];
+
+        ASSERT_OK(vmiso_template_key(&sp, plain));
+        sp.n_shares = 1;
+        ASSERT_OK(strv_extend(&a, "--fs"));
+        ASSERT_OK(strv_extend(&a, "socket=fs-0.sock,tag=hullfs0"));
+
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r2"), "1024", &sp, &a, &t));
+        ASSERT_TRUE(strncmp(t.note, "snapshot ", 9) == 0);
+        ASSERT_FALSE(streq(t.key, plain));
+        ASSERT_TRUE(has(a, "--kernel") && has(a, "socket=fs-0.sock,tag=hullfs0"));
+        ASSERT_STREQ(a[strv_length(a) - 2], "--snapshot-at-connect");
+        /* the template's guest zeroes what it frees: less for each restore to copy */
+        ASSERT_TRUE(has(a, "console=ttyS0 quiet hull.agent=vsock:1024 init_on_free=1"));
+        snprintf(dir, sizeof(dir), "%s/.vm-templates/%s", path("r2"), t.key);
+        vmiso_template_plan_done(&t);
+
+        ASSERT_OK(mkdir_p(dir, 0700));
+        strv_free(a);
+        a = cold_argv();
+        ASSERT_OK(strv_extend(&a, "--fs"));
+        ASSERT_OK(strv_extend(&a, "socket=fs-0.sock,tag=hullfs0"));
+        t = (struct vmiso_template_plan){.fd = -EBADF};
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r2"), "1024", &sp, &a, &t));
+        ASSERT_TRUE(t.fd >= 0);
+        ASSERT_TRUE(strncmp(t.note, "restore ", 8) == 0);
+        ASSERT_FALSE(has(a, "--kernel"));
+        ASSERT_TRUE(has(a, "--fs") && has(a, "socket=fs-0.sock,tag=hullfs0"));
+        ASSERT_STREQ(last(a), dir);
+        ASSERT_TRUE(t.cold_argv && has(t.cold_argv, "--kernel") && has(t.cold_argv, "--fs"));
+        ASSERT_TRUE(has(t.cold_argv, "console=ttyS0 quiet hull.agent=vsock:1024 init_on_free=1"));
+        vmiso_template_plan_done(&t);
+
+        /* a share that boots cold on purpose keeps the command line it was given */
+        struct oci_key_value kv = {(char *)"io.hull.isolation.template", (char *)"off"};
+        cfg.annotations = &kv;
+        cfg.n_annotations = 1;
+        strv_free(a);
+        a = cold_argv();
+        t = (struct vmiso_template_plan){.fd = -EBADF};
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r2"), "1024", &sp, &a, &t));
+        ASSERT_TRUE(has(a, "console=ttyS0 quiet hull.agent=vsock:1024"));
         vmiso_template_plan_done(&t);
 }
 

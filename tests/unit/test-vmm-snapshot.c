@@ -326,6 +326,8 @@ TEST(memory_sparse_round_trip)
         ASSERT_OK(guest_memory_init(&m, 16ULL << 20));
         ASSERT_OK(guest_memory_write(&m, 0x1000, "first", 5));
         ASSERT_OK(guest_memory_write(&m, (15ULL << 20) + 8, "last", 4));
+        /* Touched but zero: resident, not saved. */
+        ASSERT_OK(guest_memory_write(&m, 8ULL << 20, "\0\0\0\0", 4));
         int fd = mkstemp(path);
         ASSERT_TRUE(fd >= 0);
         ASSERT_OK(guest_memory_save(&m, fd));
@@ -333,6 +335,9 @@ TEST(memory_sparse_round_trip)
         ASSERT_EQ((uint64_t)st.st_size, 16ULL << 20);
         /* Only what was touched was written (a huge page at most each, with THP). */
         ASSERT_TRUE((uint64_t)st.st_blocks * 512 <= 4ULL << 20);
+        /* Nor were zero pages, even those in a huge page with data (THP). */
+        ASSERT_EQ(lseek(fd, 0, SEEK_DATA), (off_t)0x1000);
+        ASSERT_EQ(lseek(fd, 0x2000, SEEK_DATA), (off_t)(15ULL << 20));
         ASSERT_OK(guest_memory_init_file(&r, 16ULL << 20, fd));
         char buf[8] = {};
         ASSERT_OK(guest_memory_read(&r, 0x1000, buf, 5));
