@@ -312,18 +312,6 @@ static int argv_restore(char **argv, const char *dir, char ***ret)
         return 0;
 }
 
-/*
- * The guest of a template with shared directories zeroes the pages it frees. Its RAM is shared
- * memory, so each restore copies every saved page into it (docs/vmm.md); a guest that zeroes
- * what it frees leaves its boot's garbage (the unpacked initramfs, init memory, freed buffers)
- * as zero pages, which the snapshot does not save. In the nested test host this took the
- * agent's template from 92 to 53 MiB of data and the copy from 0.47 to 0.17 s. The price is the
- * miss's: its kernel zeroes all of RAM as it frees it at boot, which faults in every 4 KiB page
- * of the shared memory (seconds in the nested host) and keeps them resident, so only the
- * template path has it, not containers that boot cold on purpose.
- */
-#define SHARE_BOOT_ARGS "init_on_free=1"
-
 int vmiso_template_plan(const struct oci_config *cfg, const char *root, const char *port,
                         struct vmiso_template_spec *sp, char ***argv, struct vmiso_template_plan *t)
 {
@@ -353,16 +341,8 @@ int vmiso_template_plan(const struct oci_config *cfg, const char *root, const ch
                 return 0;
         }
         for (size_t i = 0; (*argv)[i]; i++) {
-                if (!streq((*argv)[i], "--cmdline") || !(*argv)[i + 1])
-                        continue;
-                if (sp->n_shares) {
-                        char *c = strdup_printf("%s " SHARE_BOOT_ARGS, (*argv)[i + 1]);
-                        if (!c)
-                                return -ENOMEM;
-                        free((*argv)[i + 1]);
-                        (*argv)[i + 1] = c;
-                }
-                cmdline = (*argv)[i + 1];
+                if (streq((*argv)[i], "--cmdline") && (*argv)[i + 1])
+                        cmdline = (*argv)[i + 1];
         }
         sp->vmm = (*argv)[0];
         sp->cmdline = cmdline ?: "";

@@ -382,8 +382,7 @@ TEST(plan_shares_miss_then_hit)
         ASSERT_FALSE(streq(t.key, plain));
         ASSERT_TRUE(has(a, "--kernel") && has(a, "socket=fs-0.sock,tag=hullfs0"));
         ASSERT_STREQ(a[strv_length(a) - 2], "--snapshot-at-connect");
-        /* the template's guest zeroes what it frees: less for each restore to copy */
-        ASSERT_TRUE(has(a, "console=ttyS0 quiet hull.agent=vsock:1024 init_on_free=1"));
+        ASSERT_TRUE(has(a, "console=ttyS0 quiet hull.agent=vsock:1024"));
         snprintf(dir, sizeof(dir), "%s/.vm-templates/%s", path("r2"), t.key);
         vmiso_template_plan_done(&t);
 
@@ -400,10 +399,10 @@ TEST(plan_shares_miss_then_hit)
         ASSERT_TRUE(has(a, "--fs") && has(a, "socket=fs-0.sock,tag=hullfs0"));
         ASSERT_STREQ(last(a), dir);
         ASSERT_TRUE(t.cold_argv && has(t.cold_argv, "--kernel") && has(t.cold_argv, "--fs"));
-        ASSERT_TRUE(has(t.cold_argv, "console=ttyS0 quiet hull.agent=vsock:1024 init_on_free=1"));
+        ASSERT_TRUE(has(t.cold_argv, "console=ttyS0 quiet hull.agent=vsock:1024"));
         vmiso_template_plan_done(&t);
 
-        /* a share that boots cold on purpose keeps the command line it was given */
+        /* a share that boots cold on purpose: no template options */
         struct oci_key_value kv = {(char *)"io.hull.isolation.template", (char *)"off"};
         cfg.annotations = &kv;
         cfg.n_annotations = 1;
@@ -411,7 +410,7 @@ TEST(plan_shares_miss_then_hit)
         a = cold_argv();
         t = (struct vmiso_template_plan){.fd = -EBADF};
         ASSERT_OK(vmiso_template_plan(&cfg, path("r2"), "1024", &sp, &a, &t));
-        ASSERT_TRUE(has(a, "console=ttyS0 quiet hull.agent=vsock:1024"));
+        ASSERT_FALSE(has(a, "--snapshot-at-connect") || has(a, "--restore"));
         vmiso_template_plan_done(&t);
 }
 
