@@ -362,6 +362,40 @@ TEST(plan_miss_then_hit_then_off)
         vmiso_template_plan_done(&t);
 }
 
+TEST(plan_restore_timeout)
+{
+        struct vmiso_template_spec sp = spec();
+        struct oci_key_value kv = {(char *)"io.hull.isolation.template.timeout", (char *)"5"};
+        struct oci_config cfg = {};
+        struct vmiso_template_plan t = {.fd = -EBADF};
+        _cleanup_strv_free_ char **a = cold_argv();
+        const char *bad[] = {"0", "601", "-1", "5s", "", " 5", "0x10"};
+
+        /* the default bound of a restored guest, to READY */
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r2"), "1024", &sp, &a, &t));
+        ASSERT_EQ(t.restore_timeout_ms, VMISO_RESTORE_TIMEOUT_MS);
+        vmiso_template_plan_done(&t);
+
+        /* seconds from the annotation */
+        cfg.annotations = &kv;
+        cfg.n_annotations = 1;
+        strv_free(a);
+        a = cold_argv();
+        t = (struct vmiso_template_plan){.fd = -EBADF};
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r2"), "1024", &sp, &a, &t));
+        ASSERT_EQ(t.restore_timeout_ms, 5000);
+        vmiso_template_plan_done(&t);
+
+        /* anything else is refused, naming the annotation and the value */
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                kv.value = (char *)bad[i];
+                t = (struct vmiso_template_plan){.fd = -EBADF};
+                ASSERT_ERR(vmiso_template_plan(&cfg, path("r2"), "1024", &sp, &a, &t), -EINVAL);
+                ASSERT_CONTAINS(err_msg(-EINVAL), "io.hull.isolation.template.timeout");
+                vmiso_template_plan_done(&t);
+        }
+}
+
 TEST(cleanup)
 {
         char cmd[600];
