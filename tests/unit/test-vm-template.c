@@ -294,6 +294,16 @@ static const char *last(char **argv)
         return argv[strv_length(argv) - 1];
 }
 
+/* A new plan of the cold command line under root. */
+static void replan(const struct oci_config *cfg, const char *root, struct vmiso_template_spec *sp, char ***a,
+                   struct vmiso_template_plan *t)
+{
+        strv_free(*a);
+        *a = cold_argv();
+        *t = (struct vmiso_template_plan){.fd = -EBADF};
+        ASSERT_OK(vmiso_template_plan(cfg, root, "1024", sp, a, t));
+}
+
 TEST(plan_miss_then_hit_then_off)
 {
         struct vmiso_template_spec sp = spec();
@@ -336,10 +346,7 @@ TEST(plan_miss_then_hit_then_off)
         /* off by the annotation, by the environment, or with shares: the command line is left cold */
         cfg.annotations = &kv;
         cfg.n_annotations = 1;
-        strv_free(a);
-        a = cold_argv();
-        t = (struct vmiso_template_plan){.fd = -EBADF};
-        ASSERT_OK(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t));
+        replan(&cfg, path("r1"), &sp, &a, &t);
         ASSERT_STREQ(t.note, "cold: io.hull.isolation.template=off");
         ASSERT_STREQ(last(a), "rootfs.qcow2,format=qcow2");
         vmiso_template_plan_done(&t);
@@ -379,10 +386,7 @@ TEST(plan_restore_timeout)
         /* seconds from the annotation */
         cfg.annotations = &kv;
         cfg.n_annotations = 1;
-        strv_free(a);
-        a = cold_argv();
-        t = (struct vmiso_template_plan){.fd = -EBADF};
-        ASSERT_OK(vmiso_template_plan(&cfg, path("r2"), "1024", &sp, &a, &t));
+        replan(&cfg, path("r2"), &sp, &a, &t);
         ASSERT_EQ(t.restore_timeout_ms, 5000);
         vmiso_template_plan_done(&t);
 
