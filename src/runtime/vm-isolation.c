@@ -794,8 +794,9 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 log_debug("vm isolation: %s", tmpl.note);
         }
 
-        sh.agent_listen = listen_in(
-                s->dir_fd, kind == VMM_HULL ? VMISO_VSOCK_UDS "_" AGENT_VSOCK_PORT : "agent.sock", SOCK_STREAM);
+        sh.agent_listen =
+                listen_in(s->dir_fd, kind == VMM_HULL ? VMISO_VSOCK_UDS "_" AGENT_VSOCK_PORT : "agent.sock",
+                          SOCK_STREAM);
         if (sh.agent_listen < 0) {
                 r = sh.agent_listen;
                 goto undo;
