@@ -245,7 +245,7 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("--serial");
                 ADD("stdio");
                 ADD("--vsock");
-                ADD("cid=3,uds=vsock.sock");
+                ADD("cid=3,uds=" VMISO_VSOCK_UDS);
                 ADD("--no-rng");
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("--disk");
@@ -794,8 +794,9 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 log_debug("vm isolation: %s", tmpl.note);
         }
 
-        sh.agent_listen = listen_in(
-                s->dir_fd, kind == VMM_HULL ? "vsock.sock_" AGENT_VSOCK_PORT : "agent.sock", SOCK_STREAM);
+        sh.agent_listen =
+                listen_in(s->dir_fd, kind == VMM_HULL ? VMISO_VSOCK_UDS "_" AGENT_VSOCK_PORT : "agent.sock",
+                          SOCK_STREAM);
         if (sh.agent_listen < 0) {
                 r = sh.agent_listen;
                 goto undo;
@@ -848,6 +849,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 sh.template_making = tmpl.key[0] != 0;
         sh.template_fd = tmpl.fd;
         sh.vmm_argv_cold = tmpl.cold_argv;
+        sh.restore_timeout_ms = tmpl.restore_timeout_ms;
         sh.template_cache = tmpl.cache;
         sh.template_key = tmpl.key;
         sh.volumes = plan.volumes;

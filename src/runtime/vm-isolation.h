@@ -95,9 +95,17 @@ struct vmiso_template_plan {
         int fd; /* the template in use (a hit), else -EBADF */
         char key[SHA256_HEX_LEN + 1];
         char *cache;
-        char **cold_argv; /* a hit's fallback: the miss's command line */
-        char note[256];   /* <state>/template: "restore KEY", "snapshot KEY" or "cold: why" */
+        char **cold_argv;       /* a hit's fallback: the miss's command line */
+        char note[256];         /* <state>/template: "restore KEY", "snapshot KEY" or "cold: why" */
+        int restore_timeout_ms; /* a hit's bound from hull-vmm's start to the agent's READY */
 };
+/*
+ * hull-vmm's vsock socket in the state directory (its guest's connections come to
+ * VMISO_VSOCK_UDS "_<port>"); a VMM killed leaves it behind.
+ */
+#define VMISO_VSOCK_UDS "vsock.sock"
+/* A restored guest gets to READY in 0.1-1 s in the nested test host, a cold boot in 3-5 s. */
+#define VMISO_RESTORE_TIMEOUT_MS 15000
 
 /*
  * hull-vmm from a template of the cache under root (docs/agent.md, "Templates"). sp: the machine
@@ -107,6 +115,8 @@ struct vmiso_template_plan {
  * on. Shares (--fs) are kept on both: hull-vmm copies a hit's saved RAM into shared memory.
  * io.hull.isolation.template=off, HULL_ISOLATION_TEMPLATE=0 or a ',' in the root leave *argv
  * as it is (a cold boot) and say why in t->note. Evicts on the way.
+ * t->restore_timeout_ms: io.hull.isolation.template.timeout (seconds, 1 to 600), else
+ * VMISO_RESTORE_TIMEOUT_MS.
  */
 int vmiso_template_plan(const struct oci_config *cfg, const char *root, const char *port,
                         struct vmiso_template_spec *sp, char ***argv, struct vmiso_template_plan *t);
@@ -273,9 +283,11 @@ struct vmiso_shim {
         int boot_timeout_ms;
         /*
          * A VM restored from a template (vm-template.c): template_fd holds it in use for the VM's
-         * life; when the restoring VMM exits 125 before the agent connects, the shim removes the
-         * template (template_cache/template_key) and boots once more with vmm_argv_cold.
+         * life; when the restored guest has not got to READY within restore_timeout_ms, or its
+         * VMM or agent failed before, the shim removes the template (template_cache/template_key)
+         * and boots once more with vmm_argv_cold (vm-shim.c, restore_fallback()).
          */
+        int restore_timeout_ms;
         int template_fd;
         bool template_making;   /* a miss: record the agent's protocol in the template after HELLO */
         uint32_t agent_version; /* known before HELLO (a hit's agent-version), else 0 */

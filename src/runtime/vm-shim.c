@@ -61,6 +61,9 @@ static struct {
         int sfd;
         bool main_started;
         uint32_t agent_version;         /* from HELLO */
+        int bound_ms;                   /* of the boot under way: VMM start to READY */
+        bool console_append;            /* a cold boot after a failed restore keeps its console */
+        char boot_why[512];             /* why the boot under way failed (boot_fail()) */
         int ps_clients[MAX_PS_CLIENTS]; /* waiting for PROCS, in the order their PS went out */
         size_t n_ps;
 } S = {.agent_fd = -EBADF, .vmm_pidfd = -EBADF, .sfd = -EBADF, .next_id = 2};
@@ -283,7 +286,8 @@ static void vmm_start(void)
         if (pid < 0)
                 ready_fail("cannot start the VMM: %s", strerror(errno));
         if (pid == 0) {
-                int fd = open(S.sh->console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (S.console_append ? O_APPEND : O_TRUNC);
+                int fd = open(S.sh->console, flags, 0600);
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 sigset_t none;
 
@@ -302,7 +306,7 @@ static void vmm_start(void)
         }
         /*
          * The VMM holds the taps now: they go with it (a kill -9 of the VMM leaves none behind).
-         * A restore that may fail keeps them for the cold boot behind it, until the agent connects.
+         * A restore that may fail keeps them for the cold boot behind it, until READY.
          */
         if (!S.sh->vmm_argv_cold)
                 close_taps();
@@ -337,42 +341,75 @@ static void vmm_last_line(char *buf, size_t size)
         snprintf(buf, size, "%s", nl ? nl + 1 : all);
 }
 
-/* Read one frame from the agent during boot; the VMM ending or the time running out fails create. */
-static void boot_read(struct agent_msg *m, long deadline)
+/* How the VMM ended ("exit status 2", "signal 9"), or "" while it runs; it stays a zombie. */
+static void vmm_status(char *buf, size_t size)
+{
+        siginfo_t si = {};
+
+        buf[0] = 0;
+        if (S.vmm_pid <= 0 || waitid(P_PID, (id_t)S.vmm_pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+            si.si_pid != S.vmm_pid)
+                return;
+        snprintf(buf, size, si.si_code == CLD_EXITED ? "exit status %d" : "signal %d", si.si_status);
+}
+
+/*
+ * A boot that failed before READY. A restore (its cold command line still waits) returns -1,
+ * the reason kept for restore_fallback(); any other boot fails create with it.
+ */
+static int boot_fail(const char *fmt, ...) _printf_(1, 2);
+static int boot_fail(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(S.boot_why, sizeof(S.boot_why), fmt, ap);
+        va_end(ap);
+        if (!S.sh->vmm_argv_cold)
+                ready_fail("%s", S.boot_why);
+        return -1;
+}
+
+/* The VMM ended before READY: its status and its last words say why. */
+static int boot_fail_vmm(const char *what)
+{
+        char last[256], st[64];
+
+        vmm_status(st, sizeof(st));
+        vmm_last_line(last, sizeof(last));
+        return boot_fail("%s%s%s%s%s%s", what, st[0] ? " (VMM " : "", st, st[0] ? ")" : "",
+                         last[0] ? "; the VM's console ends with: " : "", last);
+}
+
+/* Read one frame from the agent during boot: 0, or boot_fail() when the VMM ends or time runs out. */
+static int boot_read(struct agent_msg *m, long deadline)
 {
         for (;;) {
                 int k = agent_reader_next(&S.rd, m);
                 if (k > 0)
-                        return;
+                        return 0;
                 if (k < 0)
-                        ready_fail("%s", S.rd.error);
+                        return boot_fail("%s", S.rd.error);
                 struct pollfd p[2] = {{.fd = S.agent_fd, .events = POLLIN},
                                       {.fd = S.vmm_pidfd, .events = POLLIN}};
                 long left = deadline - now_ms();
                 if (left <= 0 || poll(p, 2, (int)left) == 0)
-                        ready_fail("the VM's agent did not answer within %d s",
-                                   S.sh->boot_timeout_ms / 1000);
+                        return boot_fail("the VM's agent did not answer within %d s", S.bound_ms / 1000);
                 if (p[0].revents & (POLLIN | POLLHUP)) {
                         uint8_t buf[65536];
                         ssize_t n = read(S.agent_fd, buf, sizeof(buf));
                         if (n <= 0) {
                                 /* The VMM closes the stream as it exits: its last words say why. */
-                                char last[256];
                                 struct pollfd d = {.fd = S.vmm_pidfd, .events = POLLIN};
                                 poll(&d, 1, 2000);
-                                vmm_last_line(last, sizeof(last));
-                                ready_fail("the VM's agent closed its connection during boot%s%s",
-                                           last[0] ? "; the VM's console ends with: " : "", last);
+                                return boot_fail_vmm("the VM's agent closed its connection during boot");
                         }
                         if (agent_reader_feed(&S.rd, buf, (size_t)n) < 0)
-                                ready_fail("%s", S.rd.error);
+                                return boot_fail("%s", S.rd.error);
                         continue;
                 }
-                if (p[1].revents & POLLIN) {
-                        char last[256];
-                        vmm_last_line(last, sizeof(last));
-                        ready_fail("the VMM exited during boot%s%s", last[0] ? ": " : "", last);
-                }
+                if (p[1].revents & POLLIN)
+                        return boot_fail_vmm("the VMM exited during boot");
         }
 }
 
@@ -435,40 +472,62 @@ static void send_create(void)
                 explicit_bzero(seed, sizeof(seed));
         } else
                 agent_buf_put(&S.out, c->data, c->len);
-        if (S.sh->fifo_fd < 0 && !S.sh->terminal)
+        /*
+         * Not while a restore may still fall back to a cold boot: then no process of the container
+         * may have run when the VM is thrown away (restore_fallback()), and the stream is in order,
+         * so EXEC(1) after READY has arrived is the proof.
+         */
+        if (S.sh->fifo_fd < 0 && !S.sh->terminal && !S.sh->vmm_argv_cold)
                 start_main();
         if (flush_agent(5000) < 0 || S.out.len)
                 ready_fail("cannot send the container's set-up to the agent");
 }
 
 /*
- * The VMM ended before the agent connected. A restore that hull-vmm refused (exit 125: the
- * template does not match this VMM, or a file of it is damaged) has not run the guest: the
- * template goes and the VM boots cold once, making a new one. True when that boot started.
+ * A restored guest that did not get to READY within its bound, or whose VMM ended or whose
+ * agent broke the conversation before READY (hull-vmm refusing the template with exit 125, a
+ * triple fault, a closed connection, a hang): the VMM goes, and so does the template (it may
+ * be the cause), and the container boots cold once, making a new one (docs/agent.md,
+ * "Templates"). Safe: EXEC(1) waits for READY while this may happen (send_create()), exec
+ * clients are served only after boot, so no process of the container has run; what the guest
+ * did to the container's disks is the agent's CREATE (mounts, the files of /etc), which the
+ * cold boot does again on the same fresh disks. The taps and the agent's listening socket
+ * were kept for this boot (vmm_start()).
  */
-static bool restore_failed_boot_cold(void)
+static void restore_fallback(void)
 {
-        siginfo_t si = {};
-        char last[256];
-
-        if (!S.sh->vmm_argv_cold)
-                return false;
-        if (waitid(P_PID, (id_t)S.vmm_pid, &si, WEXITED | WNOWAIT) < 0 || si.si_code != CLD_EXITED ||
-            si.si_status != 125)
-                return false;
-        waitid(P_PID, (id_t)S.vmm_pid, &si, WEXITED);
-        S.vmm_pid = 0;
+        kill_vmm();
         S.vmm_pidfd = safe_close(S.vmm_pidfd);
-        vmm_last_line(last, sizeof(last));
+        S.agent_fd = safe_close(S.agent_fd);
+        agent_reader_free(&S.rd);
+        agent_reader_init(&S.rd, true);
+        agent_buf_consume(&S.out, S.out.len);
+        /* A connection the dead VMM made after the one accepted must not be taken for the new guest's. */
+        for (;;) {
+                struct pollfd p = {.fd = S.sh->agent_listen, .events = POLLIN};
+                if (poll(&p, 1, 0) <= 0)
+                        break;
+                safe_close(accept4(S.sh->agent_listen, NULL, NULL, SOCK_CLOEXEC));
+        }
+        /* hull-vmm removes its listening socket as it exits, not when killed: the next could not listen. */
+        if (unlink(VMISO_VSOCK_UDS) < 0 && errno != ENOENT)
+                log_debug("vm templates: cannot remove '%s': %m", VMISO_VSOCK_UDS);
         log_debug("vm templates: restore of '%s' failed (%s): removed, booting cold", S.sh->template_key,
-                  last);
+                  S.boot_why);
         vmiso_template_remove(S.sh->template_cache, S.sh->template_key);
         S.sh->template_fd = safe_close(S.sh->template_fd);
         {
                 _cleanup_close_ int fd = open("template", O_WRONLY | O_TRUNC | O_CLOEXEC);
                 if (fd >= 0)
-                        dprintf(fd, "snapshot %s (after a failed restore: %s)\n", S.sh->template_key, last);
+                        dprintf(fd, "snapshot %s (after a failed restore: %s)\n", S.sh->template_key,
+                                S.boot_why);
         }
+        {
+                _cleanup_close_ int fd = open(S.sh->console, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
+                if (fd >= 0)
+                        dprintf(fd, "\nhull: the restored VM failed (%s); booting cold\n", S.boot_why);
+        }
+        S.console_append = true;
         /*
          * virtiofsd serves one vhost-user connection and ends when it hangs up: a refused restore
          * that got as far as connecting has used it up, one that did not left it listening.
@@ -486,43 +545,36 @@ static bool restore_failed_boot_cold(void)
         S.sh->create_early = false;
         S.sh->agent_version = 0;
         S.sh->template_making = true;
+        S.bound_ms = S.sh->boot_timeout_ms;
         stamp("VMM start (cold, after a failed restore)");
-        vmm_start();
-        return true;
 }
 
-static void boot(void)
+/* One boot: the VMM, the agent's connection, HELLO, CREATE, READY. 0, or -1 (boot_fail()). */
+static int boot_once(void)
 {
-        long deadline = now_ms() + S.sh->boot_timeout_ms;
+        long deadline = now_ms() + S.bound_ms;
         struct agent_msg m;
 
-        stamp("VMM start");
-        int r = vmiso_fs_start(S.sh->shares, S.sh->n_shares);
-        if (r < 0)
-                ready_fail("%s", err_msg(r));
         vmm_start();
         for (;;) {
                 struct pollfd p[2] = {{.fd = S.sh->agent_listen, .events = POLLIN},
                                       {.fd = S.vmm_pidfd, .events = POLLIN}};
                 long left = deadline - now_ms();
                 if (left <= 0 || poll(p, 2, (int)left) == 0)
-                        ready_fail("the VM's agent did not connect within %d s",
-                                   S.sh->boot_timeout_ms / 1000);
+                        return boot_fail("the VM's agent did not connect within %d s", S.bound_ms / 1000);
                 if (p[0].revents & POLLIN) {
                         S.agent_fd = accept4(S.sh->agent_listen, NULL, NULL, SOCK_CLOEXEC);
                         if (S.agent_fd >= 0)
                                 break;
                 }
-                if (p[1].revents & POLLIN) {
-                        char last[256];
-                        if (restore_failed_boot_cold())
-                                continue;
-                        vmm_last_line(last, sizeof(last));
-                        ready_fail("the VMM exited during boot%s%s", last[0] ? ": " : "", last);
-                }
+                if (p[1].revents & POLLIN)
+                        return boot_fail_vmm("the VMM exited during boot");
         }
-        S.sh->agent_listen = safe_close(S.sh->agent_listen);
-        close_taps();
+        /* Kept while a restore may fall back to a cold boot (restore_fallback()). */
+        if (!S.sh->vmm_argv_cold) {
+                S.sh->agent_listen = safe_close(S.sh->agent_listen);
+                close_taps();
+        }
         stamp("connected");
         /*
          * Over vsock the connection is the agent itself, so CREATE goes at once instead of a
@@ -533,10 +585,12 @@ static void boot(void)
         S.agent_version = S.sh->agent_version;
         if (S.sh->create_early)
                 send_create();
-        boot_read(&m, deadline);
+        if (boot_read(&m, deadline) < 0)
+                return -1;
         if (m.type != AGENT_HELLO || m.value < AGENT_PROTO_VERSION_MIN || m.value > AGENT_PROTO_VERSION)
-                ready_fail("agent: expected HELLO with version %d to %d, got %s", AGENT_PROTO_VERSION_MIN,
-                           AGENT_PROTO_VERSION, agent_msg_type_to_string(m.type));
+                return boot_fail("agent: expected HELLO with version %d to %d, got %s",
+                                 AGENT_PROTO_VERSION_MIN, AGENT_PROTO_VERSION,
+                                 agent_msg_type_to_string(m.type));
         S.agent_version = m.value;
         stamp("HELLO");
         /* The template this VM made (it exists by now: hull-vmm saves it before the connection goes on). */
@@ -544,12 +598,37 @@ static void boot(void)
                 vmiso_template_note_agent(S.sh->template_cache, S.sh->template_key, m.value);
         if (!S.sh->create_early)
                 send_create();
-        boot_read(&m, deadline);
+        if (boot_read(&m, deadline) < 0)
+                return -1;
+        /* The agent's answer to this container's set-up: a cold boot would get the same. */
         if (m.type == AGENT_ERROR)
                 ready_fail("in the VM: %.*s", (int)m.text_len, m.text);
         if (m.type != AGENT_READY)
-                ready_fail("agent: expected READY, got %s", agent_msg_type_to_string(m.type));
+                return boot_fail("agent: expected READY, got %s", agent_msg_type_to_string(m.type));
         stamp("READY");
+        return 0;
+}
+
+/*
+ * A restore is bounded by io.hull.isolation.template.timeout (VMISO_RESTORE_TIMEOUT_MS): it
+ * gets to READY in a fraction of a second, a cold boot in seconds, so a restored guest still
+ * short of READY then has gone wrong; the cold boot behind it has the boot's bound.
+ */
+static void boot(void)
+{
+        int r = vmiso_fs_start(S.sh->shares, S.sh->n_shares);
+        if (r < 0)
+                ready_fail("%s", err_msg(r));
+        S.bound_ms = S.sh->vmm_argv_cold ? S.sh->restore_timeout_ms : S.sh->boot_timeout_ms;
+        stamp("VMM start");
+        if (boot_once() < 0) {
+                restore_fallback();
+                /* Nothing to fall back to any more: a failure fails create. */
+                boot_once();
+        }
+        S.sh->vmm_argv_cold = NULL;
+        S.sh->agent_listen = safe_close(S.sh->agent_listen);
+        close_taps();
         fd_nonblock(S.agent_fd, true);
         if (write(S.sh->ready_fd, "ok", 2) != 2)
                 ready_fail_exit();

@@ -316,7 +316,8 @@ int vmiso_template_plan(const struct oci_config *cfg, const char *root, const ch
                         struct vmiso_template_spec *sp, char ***argv, struct vmiso_template_plan *t)
 {
         const char *a = config_annotation(cfg, "io.hull.isolation.template"),
-                   *env = getenv("HULL_ISOLATION_TEMPLATE");
+                   *env = getenv("HULL_ISOLATION_TEMPLATE"),
+                   *timeout = config_annotation(cfg, "io.hull.isolation.template.timeout");
         const char *cmdline = NULL;
         _cleanup_free_ char *dir = NULL, *spec = NULL;
         char **n = NULL;
@@ -324,6 +325,16 @@ int vmiso_template_plan(const struct oci_config *cfg, const char *root, const ch
 
         if (a && !streq(a, "on") && !streq(a, "off"))
                 return err_set(-EINVAL, "io.hull.isolation.template: expected 'on' or 'off', not '%s'", a);
+        t->restore_timeout_ms = VMISO_RESTORE_TIMEOUT_MS;
+        if (timeout) {
+                uint32_t s;
+                if (parse_u32(timeout, &s) < 0 || s < 1 || s > 600)
+                        return err_set(-EINVAL,
+                                       "io.hull.isolation.template.timeout: "
+                                       "expected seconds from 1 to 600, not '%s'",
+                                       timeout);
+                t->restore_timeout_ms = (int)s * 1000;
+        }
         if (a && streq(a, "off")) {
                 snprintf(t->note, sizeof(t->note), "cold: io.hull.isolation.template=off");
                 return 0;

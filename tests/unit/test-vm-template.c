@@ -294,6 +294,16 @@ static const char *last(char **argv)
         return argv[strv_length(argv) - 1];
 }
 
+/* A new plan of the cold command line under root. */
+static void replan(const struct oci_config *cfg, const char *root, struct vmiso_template_spec *sp, char ***a,
+                   struct vmiso_template_plan *t)
+{
+        strv_free(*a);
+        *a = cold_argv();
+        *t = (struct vmiso_template_plan){.fd = -EBADF};
+        ASSERT_OK(vmiso_template_plan(cfg, root, "1024", sp, a, t));
+}
+
 TEST(plan_miss_then_hit_then_off)
 {
         struct vmiso_template_spec sp = spec();
@@ -336,10 +346,7 @@ TEST(plan_miss_then_hit_then_off)
         /* off by the annotation or by the environment: the command line is left cold */
         cfg.annotations = &kv;
         cfg.n_annotations = 1;
-        strv_free(a);
-        a = cold_argv();
-        t = (struct vmiso_template_plan){.fd = -EBADF};
-        ASSERT_OK(vmiso_template_plan(&cfg, path("r1"), "1024", &sp, &a, &t));
+        replan(&cfg, path("r1"), &sp, &a, &t);
         ASSERT_STREQ(t.note, "cold: io.hull.isolation.template=off");
         ASSERT_STREQ(last(a), "rootfs.qcow2,format=qcow2");
         vmiso_template_plan_done(&t);
@@ -406,12 +413,40 @@ TEST(plan_shares_miss_then_hit)
         struct oci_key_value kv = {(char *)"io.hull.isolation.template", (char *)"off"};
         cfg.annotations = &kv;
         cfg.n_annotations = 1;
-        strv_free(a);
-        a = cold_argv();
-        t = (struct vmiso_template_plan){.fd = -EBADF};
-        ASSERT_OK(vmiso_template_plan(&cfg, path("r2"), "1024", &sp, &a, &t));
+        replan(&cfg, path("r2"), &sp, &a, &t);
         ASSERT_FALSE(has(a, "--snapshot-at-connect") || has(a, "--restore"));
         vmiso_template_plan_done(&t);
+}
+
+TEST(plan_restore_timeout)
+{
+        struct vmiso_template_spec sp = spec();
+        struct oci_key_value kv = {(char *)"io.hull.isolation.template.timeout", (char *)"5"};
+        struct oci_config cfg = {};
+        struct vmiso_template_plan t = {.fd = -EBADF};
+        _cleanup_strv_free_ char **a = cold_argv();
+        const char *bad[] = {"0", "601", "-1", "5s", "", " 5", "0x10"};
+
+        /* the default bound of a restored guest, to READY */
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r3"), "1024", &sp, &a, &t));
+        ASSERT_EQ(t.restore_timeout_ms, VMISO_RESTORE_TIMEOUT_MS);
+        vmiso_template_plan_done(&t);
+
+        /* seconds from the annotation */
+        cfg.annotations = &kv;
+        cfg.n_annotations = 1;
+        replan(&cfg, path("r3"), &sp, &a, &t);
+        ASSERT_EQ(t.restore_timeout_ms, 5000);
+        vmiso_template_plan_done(&t);
+
+        /* anything else is refused, naming the annotation and the value */
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                kv.value = (char *)bad[i];
+                t = (struct vmiso_template_plan){.fd = -EBADF};
+                ASSERT_ERR(vmiso_template_plan(&cfg, path("r3"), "1024", &sp, &a, &t), -EINVAL);
+                ASSERT_CONTAINS(err_msg(-EINVAL), "io.hull.isolation.template.timeout");
+                vmiso_template_plan_done(&t);
+        }
 }
 
 TEST(cleanup)
