@@ -321,6 +321,7 @@ int vmiso_template_plan(const struct oci_config *cfg, const char *root, const ch
         const char *cmdline = NULL;
         _cleanup_free_ char *dir = NULL, *spec = NULL;
         char **n = NULL;
+        bool limited;
         int r;
 
         if (a && !streq(a, "on") && !streq(a, "off"))
@@ -371,11 +372,30 @@ int vmiso_template_plan(const struct oci_config *cfg, const char *root, const ch
         r = vmiso_template_open(t->cache, t->key, &t->fd);
         if (r < 0)
                 return err_set(r, "cannot open the VM template '%s': %s", dir, strerror(-r));
+        /*
+         * hull-vmm writes a template's memory file (about half the guest's RAM, on the runtime
+         * root's tmpfs as a rule) from inside the container's cgroup, which is charged for those
+         * pages for as long as the template lives: under a memory limit, which the guest is sized
+         * to fill, that is an OOM kill waiting to happen. Such a container restores a template
+         * of its size when one exists (a restore is charged for the pages it writes only) but
+         * never makes one, nor does the cold boot behind its failed restore.
+         */
+        limited = cfg->linux_cfg && cfg->linux_cfg->resources && cfg->linux_cfg->resources->has_memory_limit &&
+                  cfg->linux_cfg->resources->memory_limit > 0;
         if (r > 0) {
-                if ((r = argv_plus(*argv, "--snapshot-at-connect", spec, &t->cold_argv)) < 0 ||
-                    (r = argv_restore(*argv, dir, &n)) < 0)
+                if (limited)
+                        r = (t->cold_argv = strv_copy(*argv)) ? 0 : -ENOMEM;
+                else
+                        r = argv_plus(*argv, "--snapshot-at-connect", spec, &t->cold_argv);
+                if (r < 0 || (r = argv_restore(*argv, dir, &n)) < 0)
                         return r;
                 snprintf(t->note, sizeof(t->note), "restore %s", t->key);
+        } else if (limited) {
+                snprintf(t->note, sizeof(t->note),
+                         "cold: a container with a memory limit makes no template (its cgroup would be "
+                         "charged for the template's memory)");
+                t->key[0] = 0;
+                return 0;
         } else {
                 if ((r = argv_plus(*argv, "--snapshot-at-connect", spec, &n)) < 0)
                         return r;

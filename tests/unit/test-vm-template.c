@@ -418,6 +418,40 @@ TEST(plan_shares_miss_then_hit)
         vmiso_template_plan_done(&t);
 }
 
+/* A memory limit: the template's memory would be charged to the container's cgroup. */
+TEST(plan_memory_limit_makes_no_template)
+{
+        struct vmiso_template_spec sp = spec();
+        struct oci_resources res = {.has_memory_limit = true, .memory_limit = 256 << 20};
+        struct oci_linux lin = {.resources = &res};
+        struct oci_config cfg = {.linux_cfg = &lin};
+        struct vmiso_template_plan t = {.fd = -EBADF};
+        _cleanup_strv_free_ char **a = cold_argv();
+        char dir[600];
+
+        /* a miss boots cold and makes nothing */
+        ASSERT_OK(vmiso_template_plan(&cfg, path("r4"), "1024", &sp, &a, &t));
+        ASSERT_TRUE(strncmp(t.note, "cold: a container with a memory limit", 37) == 0);
+        ASSERT_STREQ(t.key, "");
+        ASSERT_FALSE(has(a, "--snapshot-at-connect") || has(a, "--restore"));
+        vmiso_template_plan_done(&t);
+
+        /* a hit (the template of a container of the same size without a limit) restores, and the
+         * cold boot behind a failed restore makes nothing either */
+        struct oci_config unlimited = {};
+        replan(&unlimited, path("r4"), &sp, &a, &t);
+        ASSERT_TRUE(strncmp(t.note, "snapshot ", 9) == 0);
+        snprintf(dir, sizeof(dir), "%s/.vm-templates/%s", path("r4"), t.key);
+        vmiso_template_plan_done(&t);
+        ASSERT_OK(mkdir_p(dir, 0700));
+        replan(&cfg, path("r4"), &sp, &a, &t);
+        ASSERT_TRUE(strncmp(t.note, "restore ", 8) == 0 && t.fd >= 0);
+        ASSERT_STREQ(last(a), dir);
+        ASSERT_TRUE(t.cold_argv && has(t.cold_argv, "--kernel"));
+        ASSERT_FALSE(has(t.cold_argv, "--snapshot-at-connect"));
+        vmiso_template_plan_done(&t);
+}
+
 TEST(plan_restore_timeout)
 {
         struct vmiso_template_spec sp = spec();
