@@ -516,11 +516,13 @@ static void restore_fallback(void)
                   S.boot_why);
         vmiso_template_remove(S.sh->template_cache, S.sh->template_key);
         S.sh->template_fd = safe_close(S.sh->template_fd);
+        /* The cold boot makes a new template unless the plan said not to (a memory limit). */
+        bool making = strv_contains(S.sh->vmm_argv_cold, "--snapshot-at-connect");
         {
                 _cleanup_close_ int fd = open("template", O_WRONLY | O_TRUNC | O_CLOEXEC);
                 if (fd >= 0)
-                        dprintf(fd, "snapshot %s (after a failed restore: %s)\n", S.sh->template_key,
-                                S.boot_why);
+                        dprintf(fd, "%s %s (after a failed restore: %s)\n", making ? "snapshot" : "cold",
+                                S.sh->template_key, S.boot_why);
         }
         {
                 _cleanup_close_ int fd = open(S.sh->console, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
@@ -544,7 +546,7 @@ static void restore_fallback(void)
         /* The agent is not known any more: CREATE after HELLO, which is recorded in the new template. */
         S.sh->create_early = false;
         S.sh->agent_version = 0;
-        S.sh->template_making = true;
+        S.sh->template_making = making;
         S.bound_ms = S.sh->boot_timeout_ms;
         stamp("VMM start (cold, after a failed restore)");
 }
