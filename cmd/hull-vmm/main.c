@@ -35,7 +35,7 @@ static const char help_text[] =
         "  --cmdline STR              kernel command line (default \"console=ttyS0\")\n"
         "  --cpus N                   vCPUs, 1-254 (default 1)\n"
         "  --memory SIZE              guest RAM, e.g. 256M, 1G (default 256M)\n"
-        "  --disk PATH[,ro][,direct][,format=raw|qcow2|vhd]\n"
+        "  --disk PATH[,ro][,direct][,format=raw|qcow2|vhd][,io=thread|vcpu]\n"
         "                             a virtio-blk disk (repeatable; format detected if not given)\n"
         "  --net tap=NAME[,mac=MAC]   a virtio-net device on an existing tap device (repeatable)\n"
         "  --net fd=N[,mac=MAC]       the same on a tap opened by the caller and inherited as fd N\n"

@@ -96,6 +96,12 @@ int vm_config_parse_disk(const char *spec, struct vm_disk_config *ret)
                         d.readonly = true;
                 else if (streq(*i, "direct"))
                         d.direct = true;
+                else if ((v = startswith(*i, "io="))) {
+                        if (streq(v, "vcpu") || streq(v, "thread"))
+                                d.io_vcpu = streq(v, "vcpu");
+                        else
+                                return err_set(-EINVAL, "--disk: unknown io mode '%s' (thread, vcpu)", v);
+                }
                 else if ((v = startswith(*i, "format="))) {
                         if (streq(v, "raw"))
                                 d.format = DISK_FORMAT_RAW;

@@ -61,6 +61,7 @@ struct vm_disk_config {
         char *path;
         bool readonly;
         bool direct;
+        bool io_vcpu; /* io=vcpu: requests are served on the vCPU thread that notified */
         int format; /* enum disk_format; _DISK_FORMAT_INVALID (-EINVAL) to detect */
 };
 

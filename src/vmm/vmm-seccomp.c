@@ -70,6 +70,11 @@ static const int vcpu_syscalls[] = {
         A(recvmsg),
 };
 
+/* A disk with io=vcpu: its requests go through the disk backends on the vCPU thread (disk/). */
+static const int vcpu_disk_syscalls[] = {
+        A(pread64), A(pwrite64), A(preadv), A(pwritev), A(fdatasync), A(fsync), A(fallocate), A(ftruncate),
+};
+
 static const unsigned long vcpu_ioctls[] = {
         KVM_RUN,
         KVM_IRQ_LINE,
@@ -126,11 +131,13 @@ int vmm_seccomp_install(enum vmm_thread t)
         if (!ctx)
                 return -ENOMEM;
         r = allow_list(ctx, common_syscalls, ELEMENTSOF(common_syscalls));
-        if (r >= 0 && t == VMM_THREAD_VCPU) {
+        if (r >= 0 && (t == VMM_THREAD_VCPU || t == VMM_THREAD_VCPU_DISK)) {
                 r = allow_list(ctx, vcpu_syscalls, ELEMENTSOF(vcpu_syscalls));
                 if (r >= 0)
                         r = allow_ioctls(ctx, vcpu_ioctls, ELEMENTSOF(vcpu_ioctls));
         }
+        if (r >= 0 && t == VMM_THREAD_VCPU_DISK)
+                r = allow_list(ctx, vcpu_disk_syscalls, ELEMENTSOF(vcpu_disk_syscalls));
         if (r >= 0 && t == VMM_THREAD_IO_SNAPSHOT) {
                 r = allow_list(ctx, snapshot_syscalls, ELEMENTSOF(snapshot_syscalls));
                 if (r >= 0)

@@ -19,7 +19,16 @@ TEST(disk_specs)
         vm_disk_config_done(&d);
         ASSERT_OK(vm_config_parse_disk("b.img", &d));
         ASSERT_EQ(d.format, _DISK_FORMAT_INVALID);
+        ASSERT_FALSE(d.io_vcpu);
         vm_disk_config_done(&d);
+        ASSERT_OK(vm_config_parse_disk("b.img,io=vcpu,format=raw", &d));
+        ASSERT_TRUE(d.io_vcpu);
+        vm_disk_config_done(&d);
+        ASSERT_OK(vm_config_parse_disk("b.img,io=thread", &d));
+        ASSERT_FALSE(d.io_vcpu);
+        vm_disk_config_done(&d);
+        ASSERT_ERR(vm_config_parse_disk("b.img,io=uring", &d), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "unknown io mode 'uring'");
         ASSERT_ERR(vm_config_parse_disk("b.img,rw", &d), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "unknown option 'rw'");
         ASSERT_ERR(vm_config_parse_disk("b.img,format=vmdk", &d), -EINVAL);
