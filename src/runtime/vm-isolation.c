@@ -244,15 +244,16 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADDF("%d", c);
                 ADD("--serial");
                 ADD("stdio");
-                ADD("--vsock");
-                ADD("cid=3,uds=" VMISO_VSOCK_UDS);
-                ADD("--no-rng");
                 /*
-                 * io=vcpu: each request is served on the vCPU thread that notified, which goes
-                 * back into the guest with the completion; the guest's synchronous reads (the root
-                 * mount, exec's page-ins) then cost one exit each instead of a hand-over to the
-                 * I/O thread and back (docs/vmm.md, docs/benchmarks.md).
+                 * io=vcpu: the guest's vsock packets and disk requests are served on the vCPU
+                 * thread that notified, which goes back into the guest with the completion; the
+                 * guest's synchronous reads (the root mount, exec's page-ins) and the agent's
+                 * messages then cost one exit each instead of a hand-over to the I/O thread and
+                 * back (docs/vmm.md, docs/benchmarks.md).
                  */
+                ADD("--vsock");
+                ADD("cid=3,uds=" VMISO_VSOCK_UDS ",io=vcpu");
+                ADD("--no-rng");
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("--disk");
                         if (i == 0)

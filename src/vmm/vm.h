@@ -92,6 +92,7 @@ struct vm_config {
         bool has_vsock;
         uint64_t vsock_cid;
         char *vsock_uds;
+        bool vsock_io_vcpu; /* io=vcpu: the guest's packets are handled on the vCPU thread that notified */
         enum serial_mode serial;
         char *serial_path;
         char *api_sock;
