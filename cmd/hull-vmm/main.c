@@ -35,11 +35,13 @@ static const char help_text[] =
         "  --cmdline STR              kernel command line (default \"console=ttyS0\")\n"
         "  --cpus N                   vCPUs, 1-254 (default 1)\n"
         "  --memory SIZE              guest RAM, e.g. 256M, 1G (default 256M)\n"
-        "  --disk PATH[,ro][,direct][,format=raw|qcow2|vhd]\n"
-        "                             a virtio-blk disk (repeatable; format detected if not given)\n"
+        "  --disk PATH[,ro][,direct][,format=raw|qcow2|vhd][,io=thread|vcpu]\n"
+        "                             a virtio-blk disk (repeatable; format detected if not given;\n"
+        "                             io=vcpu: requests served on the vCPU thread that notified)\n"
         "  --net tap=NAME[,mac=MAC]   a virtio-net device on an existing tap device (repeatable)\n"
         "  --net fd=N[,mac=MAC]       the same on a tap opened by the caller and inherited as fd N\n"
-        "  --vsock cid=N,uds=PATH     a virtio-vsock device; the host connects to PATH and sends\n"
+        "  --vsock cid=N,uds=PATH[,io=thread|vcpu]\n"
+        "                             a virtio-vsock device; the host connects to PATH and sends\n"
         "                             \"CONNECT <port>\\n\"; guest connections to port P reach PATH_P\n"
         "  --fs socket=PATH,tag=TAG   a virtio-fs device served by the vhost-user backend listening\n"
         "                             at PATH (virtiofsd); the guest mounts it by TAG (repeatable)\n"
@@ -199,7 +201,7 @@ static int parse_args(int argc, char **argv, struct vm_config *c)
                 case OPT_VSOCK:
                         if (c->has_vsock)
                                 return err_set(-EINVAL, "--vsock: only one vsock device is supported");
-                        r = vm_config_parse_vsock(optarg, &c->vsock_cid, &c->vsock_uds);
+                        r = vm_config_parse_vsock(optarg, &c->vsock_cid, &c->vsock_uds, &c->vsock_io_vcpu);
                         if (r < 0)
                                 return r;
                         c->has_vsock = true;

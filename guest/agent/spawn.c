@@ -131,6 +131,7 @@ static int mount_one(const char *root, const char *src, const char *dst, const c
                         return agent_send_error(0, -r, "disk '%s' for '%s' is not ready: %s", dev, dst,
                                                 r == -ENOSPC ? "it has no capacity" : strerror(-r)),
                                r;
+                agent_stamp("disk ready");
                 source = dev;
                 /*
                  * hull's ext4 disks are made with lazy_itable_init (vm-disk.c): without this, a rw
@@ -151,8 +152,13 @@ static int mount_one(const char *root, const char *src, const char *dst, const c
                 agent_send_error(0, -r, "cannot mount %s '%s' on '%s': %s", type, src, dst, strerror(-r));
                 return r;
         }
-        /* mke2fs -d makes lost+found; a container's disk shows what the container had, no more. */
+        /*
+         * mke2fs -d makes lost+found; a container's disk shows what the container had, no more.
+         * hull-runtime removes it where it makes the image (vm-disk.c); a disk made elsewhere
+         * (an engine's kept disk from before that) still has one.
+         */
         if (source == dev) {
+                agent_stamp("disk mounted");
                 char lf[4096 + 16];
                 snprintf(lf, sizeof(lf), "%s/lost+found", target);
                 rmdir(lf);
@@ -255,6 +261,7 @@ int agent_create(const uint8_t *payload, size_t len, const char *root)
                         if (r < 0)
                                 return r;
                         setup_dev(root);
+                        agent_stamp("root's /dev set up");
                         have_root = true;
                         break;
                 }

@@ -24,6 +24,9 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/sched.h>
 
 #include "cgroup-internal.h"
 #include "error.h"
@@ -134,6 +137,40 @@ int cgroup_enter_fds(const struct cgroup *cg, bool skip_v2, int **ret, size_t *r
 int cgroup_enter_fds_exec(const struct cgroup *cg, pid_t init_pid, int **ret, size_t *ret_n)
 {
         return enter_fds(cg, init_pid, false, ret, ret_n);
+}
+
+pid_t cgroup_clone(const struct cgroup *cg, bool into, uint64_t flags, int **ret_fds, size_t *ret_n)
+{
+        int cgfd = into ? cgroup_clone_fd(cg) : -EOPNOTSUPP;
+        pid_t pid = -1;
+        int r;
+
+        r = cgroup_enter_fds(cg, cgfd >= 0, ret_fds, ret_n);
+        if (r < 0)
+                return r;
+        if (cgfd >= 0) {
+                struct clone_args ca = {
+                        .flags = flags | CLONE_INTO_CGROUP,
+                        .exit_signal = SIGCHLD,
+                        .cgroup = (uint64_t)cgfd,
+                };
+                pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+                if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) {
+                        /* No clone3: the child joins the cgroup2 hierarchy through an fd too. */
+                        for (size_t i = 0; i < *ret_n; i++)
+                                safe_close((*ret_fds)[i]);
+                        free(*ret_fds);
+                        *ret_fds = NULL;
+                        *ret_n = 0;
+                        r = cgroup_enter_fds(cg, false, ret_fds, ret_n);
+                        if (r < 0)
+                                return r;
+                        cgfd = -EOPNOTSUPP;
+                }
+        }
+        if (cgfd < 0)
+                pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+        return pid < 0 ? err_set(negative_errno(), "%m") : pid;
 }
 
 int cgroup_enter(const struct cgroup *cg, pid_t pid)

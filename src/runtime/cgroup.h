@@ -81,6 +81,14 @@ const char *cgroup_get_path(const struct cgroup *cg);
  */
 int cgroup_enter_fds(const struct cgroup *cg, bool skip_v2, int **ret, size_t *ret_n);
 /*
+ * Create a child process (clone flags plus SIGCHLD; returns like fork(), or a negative errno)
+ * that is in cg from its first instruction where the kernel allows: with into, clone3 with
+ * CLONE_INTO_CGROUP puts it in the cgroup2 hierarchy (see cgroup_clone_fd()), and *ret_fds are
+ * cgroup_enter_fds()'s for the hierarchies left, which the child joins by writing "0" to each.
+ * Without into, or without clone3, every hierarchy is an fd. Caller owns *ret_fds.
+ */
+pid_t cgroup_clone(const struct cgroup *cg, bool into, uint64_t flags, int **ret_fds, size_t *ret_n);
+/*
  * The same for a process that joins a running container (exec). On cgroup2, a container cgroup
  * that hands controllers down to cgroups of its own (systemd or a nested runtime inside) can hold
  * no process itself (EBUSY, "no internal processes"): the fd is then that of the cgroup of

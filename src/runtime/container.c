@@ -703,7 +703,7 @@ int container_create(const struct create_options *o, int *ret_exit)
                                  .pty_master = -EBADF };
         int sp[2] = { -EBADF, -EBADF }, console_pair[2] = { -EBADF, -EBADF };
         size_t config_len;
-        int cgfd = -EOPNOTSUPP, r;
+        int r;
 
         for (int t = 0; t < _NS_TYPE_MAX; t++)
                 cr.c.ns_fds[t] = -EBADF;
@@ -775,18 +775,6 @@ int container_create(const struct create_options *o, int *ret_exit)
                 err_prefix(r, "linux.cgroupsPath");
                 goto undo;
         }
-        /*
-         * No move that takes the cgroup threadgroup lock (its writer waits for an RCU grace
-         * period, milliseconds): the one-clone path creates the child inside its cgroup2 cgroup
-         * (clone3 with CLONE_INTO_CGROUP, Linux 5.7; on a hybrid host the cgroup2 hierarchy beside
-         * the v1 ones), and the child joins the v1 hierarchies itself through these fds, by
-         * writing "0" to their `tasks` files (cgroup.h).
-         */
-        cgfd = cr.c.two_stage ? -EOPNOTSUPP : cgroup_clone_fd(cr.state->cgroup);
-        r = cgroup_enter_fds(cr.state->cgroup, cgfd >= 0, &cr.c.cg_fds, &cr.c.n_cg_fds);
-        if (r < 0)
-                goto undo;
-
         if (o->mode == CREATE_ONLY) {
                 if (mkfifoat(cr.state->dir_fd, "exec.fifo", 0600) < 0) {
                         r = err_set(negative_errno(), "cannot create exec.fifo: %m");
@@ -831,32 +819,18 @@ int container_create(const struct create_options *o, int *ret_exit)
         if (cr.c.new_mntns && (r = mount_idmap_prepare(cfg, cr.state->bundle, &cr.c.idmap_fds)) < 0)
                 goto undo;
 
+        /*
+         * No move that takes the cgroup threadgroup lock (its writer waits for an RCU grace
+         * period, milliseconds): the one-clone path creates the child inside its cgroup2 cgroup
+         * (clone3 with CLONE_INTO_CGROUP, Linux 5.7; on a hybrid host the cgroup2 hierarchy beside
+         * the v1 ones), and the child joins the v1 hierarchies itself through fds, by writing "0"
+         * to their `tasks` files (cgroup.h).
+         */
         fflush(NULL);
-        cr.child = -1;
-        if (cgfd >= 0) {
-                struct clone_args ca = {
-                        .flags = cr.c.clone_flags | CLONE_INTO_CGROUP,
-                        .exit_signal = SIGCHLD,
-                        .cgroup = (uint64_t)cgfd,
-                };
-                cr.child = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-                if (cr.child < 0 && (errno == ENOSYS || errno == E2BIG)) {
-                        /* No clone3: the child joins the cgroup2 hierarchy through an fd too. */
-                        for (size_t i = 0; i < cr.c.n_cg_fds; i++)
-                                safe_close(cr.c.cg_fds[i]);
-                        free(cr.c.cg_fds);
-                        cr.c.cg_fds = NULL;
-                        cr.c.n_cg_fds = 0;
-                        r = cgroup_enter_fds(cr.state->cgroup, false, &cr.c.cg_fds, &cr.c.n_cg_fds);
-                        if (r < 0)
-                                goto undo;
-                        cgfd = -EOPNOTSUPP;
-                }
-        }
-        if (cgfd < 0)
-                cr.child = (pid_t)syscall(SYS_clone, cr.c.clone_flags | SIGCHLD, NULL, NULL, NULL, 0);
+        cr.child = cgroup_clone(cr.state->cgroup, !cr.c.two_stage, cr.c.clone_flags, &cr.c.cg_fds,
+                                &cr.c.n_cg_fds);
         if (cr.child < 0) {
-                r = err_set(negative_errno(), "cannot create the container process: %m");
+                r = err_prefix(cr.child, "cannot create the container process");
                 goto undo;
         }
         if (cr.child == 0) {

@@ -244,15 +244,22 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADDF("%d", c);
                 ADD("--serial");
                 ADD("stdio");
+                /*
+                 * io=vcpu: the guest's vsock packets and disk requests are served on the vCPU
+                 * thread that notified, which goes back into the guest with the completion; the
+                 * guest's synchronous reads (the root mount, exec's page-ins) and the agent's
+                 * messages then cost one exit each instead of a hand-over to the I/O thread and
+                 * back (docs/vmm.md, docs/benchmarks.md).
+                 */
                 ADD("--vsock");
-                ADD("cid=3,uds=" VMISO_VSOCK_UDS);
+                ADD("cid=3,uds=" VMISO_VSOCK_UDS ",io=vcpu");
                 ADD("--no-rng");
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("--disk");
                         if (i == 0)
-                                ADDF("%s,format=%s", root_disk, disk_format_to_string(root_format));
+                                ADDF("%s,format=%s,io=vcpu", root_disk, disk_format_to_string(root_format));
                         else
-                                ADDF("vol-%zu.ext4,format=raw", i - 1);
+                                ADDF("vol-%zu.ext4,format=raw,io=vcpu", i - 1);
                 }
                 for (size_t i = 0; i < net->n; i++) {
                         char mac[MAC_STRLEN];
@@ -726,12 +733,12 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 }
         }
         /*
-         * The shim joins the cgroup first thing (before it starts the VMM): every process of the
-         * container's host side is born in it. A move of itself, "0" in each hierarchy's file, takes
-         * no threadgroup lock (cgroup.h).
+         * Every process of the container's host side is born in its cgroup: the shim is created in
+         * the cgroup2 hierarchy (cgroup_clone(): a move there would wait for an RCU grace period,
+         * 15 ms here) and joins the v1 ones first thing, before it starts the VMM, by writing "0"
+         * to their `tasks` files, which takes no threadgroup lock (cgroup.h).
          */
-        if ((r = vmiso_cgroup_create(cfg, o->id, &s->cgroup)) < 0 ||
-            (r = cgroup_enter_fds(s->cgroup, false, &cg_fds, &n_cg_fds)) < 0)
+        if ((r = vmiso_cgroup_create(cfg, o->id, &s->cgroup)) < 0)
                 goto undo;
         /*
          * io.hull.isolation.rootfs-disk names a disk that outlives the runtime's container (hull's
@@ -864,9 +871,10 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         sh.console = config_annotation(cfg, "io.hull.isolation.console") ?: "console.log";
 
         fflush(NULL);
-        pid = fork();
+        pid = cgroup_clone(s->cgroup, true, 0, &cg_fds, &n_cg_fds);
         if (pid < 0) {
-                r = err_set(negative_errno(), "cannot start the VM's shim: %m");
+                r = err_prefix(pid, "cannot start the VM's shim");
+                pid = 0;
                 goto undo;
         }
         if (pid == 0) {

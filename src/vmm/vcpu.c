@@ -384,7 +384,11 @@ static void *vcpu_thread(void *arg)
         sigaddset(&mask, VCPU_KICK_SIGNAL);
         pthread_sigmask(SIG_UNBLOCK, &mask, NULL);
         if (vm->cfg->seccomp) {
-                r = vmm_seccomp_install(VMM_THREAD_VCPU);
+                enum vmm_thread t = vm->cfg->vsock_io_vcpu ? VMM_THREAD_VCPU_IO : VMM_THREAD_VCPU;
+                for (size_t i = 0; i < vm->cfg->n_disks; i++)
+                        if (vm->cfg->disks[i].io_vcpu)
+                                t = VMM_THREAD_VCPU_IO;
+                r = vmm_seccomp_install(t);
                 if (r < 0) {
                         log_error("vcpu %u: cannot install its seccomp filter: %s", v->index, strerror(-r));
                         vm_request_exit(vm, VM_EXIT_ERROR);

@@ -96,6 +96,12 @@ int vm_config_parse_disk(const char *spec, struct vm_disk_config *ret)
                         d.readonly = true;
                 else if (streq(*i, "direct"))
                         d.direct = true;
+                else if ((v = startswith(*i, "io="))) {
+                        if (streq(v, "vcpu") || streq(v, "thread"))
+                                d.io_vcpu = streq(v, "vcpu");
+                        else
+                                return err_set(-EINVAL, "--disk: unknown io mode '%s' (thread, vcpu)", v);
+                }
                 else if ((v = startswith(*i, "format="))) {
                         if (streq(v, "raw"))
                                 d.format = DISK_FORMAT_RAW;
@@ -206,12 +212,12 @@ int vm_config_parse_fs(const char *spec, struct vm_fs_config *ret)
         return 0;
 }
 
-int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds)
+int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds, bool *ret_io_vcpu)
 {
         _cleanup_strv_free_ char **items = NULL;
         const char *uds = NULL;
         uint64_t cid = 0;
-        bool has_cid = false;
+        bool has_cid = false, io_vcpu = false;
         int r;
 
         r = split(spec, &items);
@@ -229,6 +235,10 @@ int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds)
                         if (!*v || strlen(v) + 11 >= UNIX_PATH_MAX)
                                 return err_set(-EINVAL, "--vsock: uds path '%s' is empty or too long", v);
                         uds = v;
+                } else if ((v = startswith(*i, "io="))) {
+                        if (!streq(v, "vcpu") && !streq(v, "thread"))
+                                return err_set(-EINVAL, "--vsock: unknown io mode '%s' (thread, vcpu)", v);
+                        io_vcpu = streq(v, "vcpu");
                 } else
                         return err_set(-EINVAL, "--vsock: unknown option '%s'", *i);
         }
@@ -239,6 +249,7 @@ int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds)
                 return -ENOMEM;
         *ret_cid = cid;
         *ret_uds = u;
+        *ret_io_vcpu = io_vcpu;
         return 0;
 }
 

@@ -17,7 +17,7 @@
 int vm_config_parse_disk(const char *spec, struct vm_disk_config *ret);
 int vm_config_parse_net(const char *spec, struct vm_net_config *ret);
 int vm_config_parse_fs(const char *spec, struct vm_fs_config *ret);
-int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds);
+int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds, bool *ret_io_vcpu);
 int vm_config_parse_serial(const char *spec, enum serial_mode *ret_mode, char **ret_path);
 int vm_config_parse_snapshot(const char *spec, uint32_t *ret_port, char **ret_dir);
 int vm_config_parse_mac(const char *s, uint8_t mac[6]);

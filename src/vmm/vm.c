@@ -518,7 +518,7 @@ static int setup_devices(struct vm *vm)
                         return r;
         }
         if (vm->cfg->has_vsock) {
-                r = virtio_vsock_new(vm, vm->cfg->vsock_cid, vm->cfg->vsock_uds, &vd);
+                r = virtio_vsock_new(vm, vm->cfg->vsock_cid, vm->cfg->vsock_uds, vm->cfg->vsock_io_vcpu, &vd);
                 if (r < 0)
                         return r;
                 r = add_virtio(vm, vd);

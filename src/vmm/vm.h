@@ -61,6 +61,7 @@ struct vm_disk_config {
         char *path;
         bool readonly;
         bool direct;
+        bool io_vcpu; /* io=vcpu: requests are served on the vCPU thread that notified */
         int format; /* enum disk_format; _DISK_FORMAT_INVALID (-EINVAL) to detect */
 };
 
@@ -91,6 +92,7 @@ struct vm_config {
         bool has_vsock;
         uint64_t vsock_cid;
         char *vsock_uds;
+        bool vsock_io_vcpu; /* io=vcpu: the guest's packets are handled on the vCPU thread that notified */
         enum serial_mode serial;
         char *serial_path;
         char *api_sock;

@@ -70,6 +70,16 @@ static const int vcpu_syscalls[] = {
         A(recvmsg),
 };
 
+/*
+ * Queues served on the vCPU thread (io=vcpu): a disk's requests go through the disk backends
+ * (disk/), the guest's vsock packets to their Unix sockets (and socket() for Unix stream
+ * sockets, below).
+ */
+static const int vcpu_io_syscalls[] = {
+        A(pread64), A(pwrite64), A(preadv),  A(pwritev),   A(fdatasync), A(fsync),
+        A(fallocate), A(ftruncate), A(connect), A(sendto), A(recvfrom), A(shutdown),
+};
+
 static const unsigned long vcpu_ioctls[] = {
         KVM_RUN,
         KVM_IRQ_LINE,
@@ -126,11 +136,13 @@ int vmm_seccomp_install(enum vmm_thread t)
         if (!ctx)
                 return -ENOMEM;
         r = allow_list(ctx, common_syscalls, ELEMENTSOF(common_syscalls));
-        if (r >= 0 && t == VMM_THREAD_VCPU) {
+        if (r >= 0 && (t == VMM_THREAD_VCPU || t == VMM_THREAD_VCPU_IO)) {
                 r = allow_list(ctx, vcpu_syscalls, ELEMENTSOF(vcpu_syscalls));
                 if (r >= 0)
                         r = allow_ioctls(ctx, vcpu_ioctls, ELEMENTSOF(vcpu_ioctls));
         }
+        if (r >= 0 && t == VMM_THREAD_VCPU_IO)
+                r = allow_list(ctx, vcpu_io_syscalls, ELEMENTSOF(vcpu_io_syscalls));
         if (r >= 0 && t == VMM_THREAD_IO_SNAPSHOT) {
                 r = allow_list(ctx, snapshot_syscalls, ELEMENTSOF(snapshot_syscalls));
                 if (r >= 0)
@@ -140,11 +152,10 @@ int vmm_seccomp_install(enum vmm_thread t)
                 r = allow_list(ctx, io_syscalls, ELEMENTSOF(io_syscalls));
                 if (r >= 0)
                         r = allow_ioctls(ctx, io_ioctls, ELEMENTSOF(io_ioctls));
-                /* vsock's guest-initiated connections: Unix stream sockets only. */
-                if (r >= 0)
-                        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-                                             SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
         }
+        /* vsock's guest-initiated connections: Unix stream sockets only. */
+        if (r >= 0 && (t == VMM_THREAD_IO || t == VMM_THREAD_IO_SNAPSHOT || t == VMM_THREAD_VCPU_IO))
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
         if (r >= 0)
                 r = seccomp_load(ctx);
         seccomp_release(ctx);

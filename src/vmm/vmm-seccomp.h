@@ -16,6 +16,7 @@
 
 enum vmm_thread {
         VMM_THREAD_VCPU,
+        VMM_THREAD_VCPU_IO, /* a vCPU thread that also serves device queues (io=vcpu) */
         VMM_THREAD_IO,
         VMM_THREAD_IO_SNAPSHOT, /* the I/O thread of --snapshot-at-connect: it also writes the snapshot */
         _VMM_THREAD_MAX,

@@ -98,6 +98,18 @@ TEST(hit_on_unchanged_tree_miss_after_change)
         ASSERT_EQ(count_entries(c.dir, ".ext4"), 1u);
         ASSERT_EQ(links_of(path("%s/rootfs.qcow2.base", "c1")), 2u);
         ASSERT_EQ(vmiso_disk_format(path("%s/rootfs.qcow2.base", "c1")), DISK_FORMAT_RAW);
+        /* mke2fs's lost+found is removed where the base is made, and the file system stays clean. */
+        if (system("command -v debugfs >/dev/null 2>&1 && command -v e2fsck >/dev/null 2>&1") == 0) {
+                char cmd[1024];
+                snprintf(cmd, sizeof(cmd), "debugfs -R 'ls /' %s 2>/dev/null | grep -q lost+found",
+                         path("%s/rootfs.qcow2.base", "c1"));
+                ASSERT_TRUE(system(cmd) != 0);
+                snprintf(cmd, sizeof(cmd), "debugfs -R 'ls /' %s 2>/dev/null | grep -q etc",
+                         path("%s/rootfs.qcow2.base", "c1"));
+                ASSERT_EQ(system(cmd), 0);
+                snprintf(cmd, sizeof(cmd), "e2fsck -fn %s >/dev/null 2>&1", path("%s/rootfs.qcow2.base", "c1"));
+                ASSERT_EQ(system(cmd), 0);
+        }
 
         /* Unchanged: the same base, held twice now. */
         ASSERT_EQ(vmiso_root_disk(root, NULL, &c, path("%s/rootfs.qcow2", "c2")), 0);

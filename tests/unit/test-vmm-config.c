@@ -19,7 +19,16 @@ TEST(disk_specs)
         vm_disk_config_done(&d);
         ASSERT_OK(vm_config_parse_disk("b.img", &d));
         ASSERT_EQ(d.format, _DISK_FORMAT_INVALID);
+        ASSERT_FALSE(d.io_vcpu);
         vm_disk_config_done(&d);
+        ASSERT_OK(vm_config_parse_disk("b.img,io=vcpu,format=raw", &d));
+        ASSERT_TRUE(d.io_vcpu);
+        vm_disk_config_done(&d);
+        ASSERT_OK(vm_config_parse_disk("b.img,io=thread", &d));
+        ASSERT_FALSE(d.io_vcpu);
+        vm_disk_config_done(&d);
+        ASSERT_ERR(vm_config_parse_disk("b.img,io=uring", &d), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "unknown io mode 'uring'");
         ASSERT_ERR(vm_config_parse_disk("b.img,rw", &d), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "unknown option 'rw'");
         ASSERT_ERR(vm_config_parse_disk("b.img,format=vmdk", &d), -EINVAL);
@@ -57,15 +66,22 @@ TEST(vsock_and_serial_specs)
 {
         uint64_t cid;
         char *uds;
+        bool io_vcpu;
         enum serial_mode mode;
         char *path;
 
-        ASSERT_OK(vm_config_parse_vsock("cid=3,uds=/run/v.sock", &cid, &uds));
+        ASSERT_OK(vm_config_parse_vsock("cid=3,uds=/run/v.sock", &cid, &uds, &io_vcpu));
         ASSERT_EQ(cid, 3);
         ASSERT_STREQ(uds, "/run/v.sock");
+        ASSERT_FALSE(io_vcpu);
         free(uds);
-        ASSERT_ERR(vm_config_parse_vsock("cid=2,uds=/x", &cid, &uds), -EINVAL);
-        ASSERT_ERR(vm_config_parse_vsock("cid=3", &cid, &uds), -EINVAL);
+        ASSERT_OK(vm_config_parse_vsock("cid=3,uds=/run/v.sock,io=vcpu", &cid, &uds, &io_vcpu));
+        ASSERT_TRUE(io_vcpu);
+        free(uds);
+        ASSERT_ERR(vm_config_parse_vsock("cid=3,uds=/x,io=irq", &cid, &uds, &io_vcpu), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "unknown io mode 'irq'");
+        ASSERT_ERR(vm_config_parse_vsock("cid=2,uds=/x", &cid, &uds, &io_vcpu), -EINVAL);
+        ASSERT_ERR(vm_config_parse_vsock("cid=3", &cid, &uds, &io_vcpu), -EINVAL);
         ASSERT_OK(vm_config_parse_serial("file=/tmp/console", &mode, &path));
         ASSERT_EQ(mode, SERIAL_MODE_FILE);
         ASSERT_STREQ(path, "/tmp/console");

@@ -159,7 +159,10 @@ int virtio_blk_new(struct vm *vm, const struct vm_disk_config *c, struct virtio_
         b->config.capacity = disk_size(b->disk) / SECTOR_SIZE;
         b->config.seg_max = BLK_SEG_MAX;
         b->config.blk_size = SECTOR_SIZE;
-        return virtio_dev_new(vm, &blk_ops, features, b, ret);
+        r = virtio_dev_new(vm, &blk_ops, features, b, ret);
+        if (r >= 0)
+                (*ret)->notify_on_vcpu = c->io_vcpu;
+        return r;
 }
 
 void virtio_blk_hide(struct virtio_dev *vd)

@@ -368,8 +368,21 @@ static void bar_write(struct pci_device *d, unsigned bar, uint64_t off, const vo
         struct virtio_dev *vd = (struct virtio_dev *)d;
 
         if (off >= VIRTIO_BAR_NOTIFY && off < VIRTIO_BAR_NOTIFY + VIRTIO_NOTIFY_MULT * VIRTIO_MAX_QUEUES) {
+                uint64_t q = (off - VIRTIO_BAR_NOTIFY) / VIRTIO_NOTIFY_MULT;
+                /*
+                 * notify_on_vcpu: served here, on the vCPU thread that wrote, which re-enters
+                 * the guest with the completion's interrupt pending (no ioeventfd, no wake-up
+                 * of the I/O thread and no second exit to deliver the interrupt).
+                 */
+                if (vd->notify_on_vcpu && q < vd->ops->num_queues) {
+                        pthread_mutex_lock(&vd->lock);
+                        if (virtio_dev_running(vd) && vd->queues[q].s.ready && vd->ops->queue_notify)
+                                vd->ops->queue_notify(vd, (unsigned)q);
+                        pthread_mutex_unlock(&vd->lock);
+                        return;
+                }
                 /* Reached only when no ioeventfd caught the write (other widths, no KVM). */
-                kick_queue(vd, (off - VIRTIO_BAR_NOTIFY) / VIRTIO_NOTIFY_MULT);
+                kick_queue(vd, q);
                 return;
         }
         pthread_mutex_lock(&vd->lock);
@@ -391,7 +404,7 @@ static void bar_remap(struct pci_device *d, unsigned bar, uint64_t addr)
         if (bar != 0 || !have_kvm(vd))
                 return;
         pthread_mutex_lock(&vd->lock);
-        for (unsigned q = 0; q < vd->ops->num_queues; q++) {
+        for (unsigned q = 0; q < vd->ops->num_queues && !vd->notify_on_vcpu; q++) {
                 if (vd->notify_base)
                         (void)kvm_ioeventfd(&vd->vm->kvm, vd->notify[q].fd,
                                             vd->notify_base + VIRTIO_BAR_NOTIFY + VIRTIO_NOTIFY_MULT * q, 2,
@@ -610,7 +623,7 @@ void virtio_dev_free(struct virtio_dev *vd)
                         continue;
                 if (vd->vm->loop && !vd->ops->external_queues)
                         (void)event_loop_remove(vd->vm->loop, vd->notify[q].fd);
-                if (vd->notify_base && have_kvm(vd))
+                if (vd->notify_base && have_kvm(vd) && !vd->notify_on_vcpu)
                         (void)kvm_ioeventfd(&vd->vm->kvm, vd->notify[q].fd,
                                             vd->notify_base + VIRTIO_BAR_NOTIFY + VIRTIO_NOTIFY_MULT * q, 2,
                                             false, false);

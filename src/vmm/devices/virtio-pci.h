@@ -63,7 +63,8 @@ struct virtio_dev_ops {
         bool external_queues;
         void (*config_read)(struct virtio_dev *vd, uint32_t offset, void *data, uint32_t len);
         void (*config_write)(struct virtio_dev *vd, uint32_t offset, const void *data, uint32_t len);
-        /* The driver made buffers available on queue q (event loop thread). */
+        /* The driver made buffers available on queue q (event loop thread; with notify_on_vcpu, the
+         * vCPU thread that wrote the notification). Called with vd->lock held. */
         void (*queue_notify)(struct virtio_dev *vd, unsigned q);
         /* DRIVER_OK: queues are set up; start I/O. A negative return marks the device broken. */
         int (*activate)(struct virtio_dev *vd);
@@ -128,6 +129,8 @@ struct virtio_dev {
         uint8_t msix_cap;
         uint8_t cfg_cap;
         bool broken;
+        /* Queue notifications are served on the vCPU thread that wrote them (no ioeventfd). */
+        bool notify_on_vcpu;
 };
 
 /*

@@ -5,8 +5,11 @@
  *
  * Queues: 0 rx (to the guest), 1 tx (from the guest), 2 events (unused: no migration).
  * Every packet starts with the 44-byte struct virtio_vsock_hdr. Each connection is a
- * struct vsock_conn with its Unix socket; all run on the event loop thread under the
- * device lock.
+ * struct vsock_conn with its Unix socket; everything runs under the device lock, on the
+ * event loop thread and, with io=vcpu, the guest's packets on the vCPU thread that notified.
+ * A connection may thus be closed on one thread while the loop holds an event for its socket:
+ * the loop's handler is given the device, not the connection, and finds the connection by
+ * its descriptor under the lock (on_conn()).
  *
  * Flow control (§5.10.6.3): we advertise buf_alloc = VSOCK_BUF_ALLOC and fwd_cnt = the
  * guest bytes written to the Unix socket so far. Bytes the socket does not take at once
@@ -115,7 +118,7 @@ static void conn_set_polling(struct vsock_conn *c, uint32_t events)
         } else if (c->registered)
                 (void)event_loop_modify(l, c->fd, events);
         else
-                c->registered = event_loop_add(l, c->fd, events, on_conn, c) >= 0;
+                c->registered = event_loop_add(l, c->fd, events, on_conn, c->v) >= 0;
         c->polling = events & EPOLLIN;
 }
 
@@ -338,10 +341,14 @@ static int host_handshake(struct vsock_conn *c)
 
 static int on_conn(void *opaque, int fd, uint32_t events)
 {
-        struct vsock_conn *c = opaque;
-        struct virtio_vsock *v = c->v;
+        struct virtio_vsock *v = opaque;
+        struct vsock_conn *c;
 
         virtio_dev_lock(v->vd);
+        for (c = v->conns; c && c->fd != fd; c = c->next)
+                ;
+        if (!c)
+                goto out; /* closed since the loop read the event (by a vCPU, or a reset) */
         if (c->state != CONN_ESTABLISHED && (events & (EPOLLHUP | EPOLLERR))) {
                 /* The host side went away before the guest answered: tell the guest. */
                 if (c->state == CONN_CONNECTING)
@@ -707,7 +714,7 @@ static const struct virtio_dev_ops vsock_ops = {
         .free = vsock_free,
 };
 
-int virtio_vsock_new(struct vm *vm, uint64_t cid, const char *uds, struct virtio_dev **ret)
+int virtio_vsock_new(struct vm *vm, uint64_t cid, const char *uds, bool io_vcpu, struct virtio_dev **ret)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         struct virtio_dev *vd;
@@ -753,6 +760,7 @@ int virtio_vsock_new(struct vm *vm, uint64_t cid, const char *uds, struct virtio
         if (r < 0)
                 return r;
         v->vd = vd;
+        vd->notify_on_vcpu = io_vcpu;
         if (vm->loop) {
                 r = event_loop_add(vm->loop, v->listen_fd, EPOLLIN, on_listen, v);
                 if (r < 0) {

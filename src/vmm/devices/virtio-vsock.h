@@ -12,13 +12,16 @@
 #include "virtio-pci.h"
 #include "vm.h"
 
-/* Listen on uds (which must not exist yet; it is removed at free) for guest cid. */
-int virtio_vsock_new(struct vm *vm, uint64_t cid, const char *uds, struct virtio_dev **ret);
+/*
+ * Listen on uds (which must not exist yet; it is removed at free) for guest cid. io_vcpu: the
+ * transmit queue is served on the vCPU thread that notified (docs/vmm.md, "io=").
+ */
+int virtio_vsock_new(struct vm *vm, uint64_t cid, const char *uds, bool io_vcpu, struct virtio_dev **ret);
 
 /*
  * Snapshot templates: the guest's first connection request to host port `port` is not
- * connected but held, and fn(opaque) is called (I/O thread, device lock held: fn must only
- * schedule work). virtio_vsock_release() later connects the held request to <uds>_<port> as
+ * connected but held, and fn(opaque) is called (the thread serving the transmit queue, the
+ * device lock held: fn must only schedule work). virtio_vsock_release() later connects the held request to <uds>_<port> as
  * if it had just arrived; a held request is part of the device's snapshot state, so a
  * restored device releases the request its snapshot held. Both on the I/O thread.
  */
