@@ -113,6 +113,11 @@ int kvm_open(struct kvm *k, const char *path)
         k->has_immediate_exit = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) > 0;
         k->has_xcrs = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
         k->has_tsc_control = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_CONTROL) > 0;
+        {
+                int s = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+                unsigned want = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+                k->has_sync_regs = s > 0 && ((unsigned)s & want) == want;
+        }
         if (ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
                 /* KVM_CAP_XSAVE2 answers the size of the whole area, features past 4 KiB included. */
                 int n = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);

@@ -35,6 +35,7 @@ struct kvm {
         uint32_t xsave_size; /* bytes of KVM_GET_XSAVE(2), 0 without KVM_CAP_XSAVE */
         bool has_xcrs;
         bool has_tsc_control;
+        bool has_sync_regs; /* KVM_CAP_SYNC_REGS with regs, sregs and events */
 };
 
 /*

@@ -373,6 +373,27 @@ static bool wait_runnable(struct vcpu *v)
         return ok;
 }
 
+/*
+ * The registers KVM synced into the run page at a triple fault (--debug). On AMD, KVM resets
+ * the vCPU before it reports the shutdown, so the registers are the reset state there and only
+ * the numbers of the last exception and interrupt (which the reset leaves) tell something.
+ */
+static void log_shutdown_state(const struct vcpu *v)
+{
+        const struct kvm_sync_regs *s = &v->run->s.regs;
+
+        log_debug("vcpu %u: rip 0x%llx rsp 0x%llx rflags 0x%llx cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx "
+                  "efer 0x%llx cs 0x%x idt 0x%llx/%u",
+                  v->index, s->regs.rip, s->regs.rsp, s->regs.rflags, s->sregs.cr0, s->sregs.cr2, s->sregs.cr3,
+                  s->sregs.cr4, s->sregs.efer, s->sregs.cs.selector, s->sregs.idt.base, s->sregs.idt.limit);
+        log_debug("vcpu %u: exception injected %u pending %u nr %u error 0x%x; interrupt injected %u nr %u; "
+                  "nmi injected %u pending %u masked %u; shadow %u",
+                  v->index, s->events.exception.injected, s->events.exception.pending, s->events.exception.nr,
+                  s->events.exception.error_code, s->events.interrupt.injected, s->events.interrupt.nr,
+                  s->events.nmi.injected, s->events.nmi.pending, s->events.nmi.masked,
+                  s->events.interrupt.shadow);
+}
+
 static void *vcpu_thread(void *arg)
 {
         struct vcpu *v = arg;
@@ -396,6 +417,12 @@ static void *vcpu_thread(void *arg)
                 }
         }
 
+        /*
+         * With --debug, KVM copies the registers into the run page at every exit (KVM_CAP_SYNC_REGS),
+         * so that a triple fault can say where the guest was without an ioctl the filter refuses.
+         */
+        if (log_get_level() >= LOG_LEVEL_DEBUG && vm->kvm.has_sync_regs)
+                v->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
         while (wait_runnable(v)) {
                 r = ioctl(v->fd, KVM_RUN, 0);
                 if (r < 0) {
@@ -423,6 +450,8 @@ static void *vcpu_thread(void *arg)
                         break;
                 case KVM_EXIT_SHUTDOWN:
                         log_debug("vcpu %u: triple fault", v->index);
+                        if (run->kvm_valid_regs & KVM_SYNC_X86_SREGS)
+                                log_shutdown_state(v);
                         vm_request_exit(vm, VM_EXIT_CRASH);
                         break;
                 case KVM_EXIT_SYSTEM_EVENT:
