@@ -79,6 +79,15 @@ static int split(const char *s, char ***ret)
         return 0;
 }
 
+/* "io=MODE" of --disk and --vsock: where the device's queues are served (docs/vmm.md). */
+static int parse_io(const char *opt, const char *v, bool *ret_vcpu)
+{
+        if (!streq(v, "vcpu") && !streq(v, "thread"))
+                return err_set(-EINVAL, "%s: unknown io mode '%s' (thread, vcpu)", opt, v);
+        *ret_vcpu = streq(v, "vcpu");
+        return 0;
+}
+
 int vm_config_parse_disk(const char *spec, struct vm_disk_config *ret)
 {
         _cleanup_strv_free_ char **items = NULL;
@@ -97,12 +106,9 @@ int vm_config_parse_disk(const char *spec, struct vm_disk_config *ret)
                 else if (streq(*i, "direct"))
                         d.direct = true;
                 else if ((v = startswith(*i, "io="))) {
-                        if (streq(v, "vcpu") || streq(v, "thread"))
-                                d.io_vcpu = streq(v, "vcpu");
-                        else
-                                return err_set(-EINVAL, "--disk: unknown io mode '%s' (thread, vcpu)", v);
-                }
-                else if ((v = startswith(*i, "format="))) {
+                        if ((r = parse_io("--disk", v, &d.io_vcpu)) < 0)
+                                return r;
+                } else if ((v = startswith(*i, "format="))) {
                         if (streq(v, "raw"))
                                 d.format = DISK_FORMAT_RAW;
                         else if (streq(v, "qcow2"))
@@ -236,9 +242,8 @@ int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds, b
                                 return err_set(-EINVAL, "--vsock: uds path '%s' is empty or too long", v);
                         uds = v;
                 } else if ((v = startswith(*i, "io="))) {
-                        if (!streq(v, "vcpu") && !streq(v, "thread"))
-                                return err_set(-EINVAL, "--vsock: unknown io mode '%s' (thread, vcpu)", v);
-                        io_vcpu = streq(v, "vcpu");
+                        if ((r = parse_io("--vsock", v, &io_vcpu)) < 0)
+                                return r;
                 } else
                         return err_set(-EINVAL, "--vsock: unknown option '%s'", *i);
         }

@@ -166,6 +166,15 @@ void virtio_dev_fail(struct virtio_dev *vd, const char *why)
 
 /* ---- common configuration -------------------------------------------------------- */
 
+/* The driver notified queue q: serve it, under the device lock, if the device and queue are live. */
+static void serve_notify(struct virtio_dev *vd, unsigned q)
+{
+        pthread_mutex_lock(&vd->lock);
+        if (virtio_dev_running(vd) && vd->queues[q].s.ready && vd->ops->queue_notify)
+                vd->ops->queue_notify(vd, q);
+        pthread_mutex_unlock(&vd->lock);
+}
+
 static void kick_queue(struct virtio_dev *vd, uint64_t q)
 {
         uint64_t one = 1;
@@ -375,10 +384,7 @@ static void bar_write(struct pci_device *d, unsigned bar, uint64_t off, const vo
                  * of the I/O thread and no second exit to deliver the interrupt).
                  */
                 if (vd->notify_on_vcpu && q < vd->ops->num_queues) {
-                        pthread_mutex_lock(&vd->lock);
-                        if (virtio_dev_running(vd) && vd->queues[q].s.ready && vd->ops->queue_notify)
-                                vd->ops->queue_notify(vd, (unsigned)q);
-                        pthread_mutex_unlock(&vd->lock);
+                        serve_notify(vd, (unsigned)q);
                         return;
                 }
                 /* Reached only when no ioeventfd caught the write (other widths, no KVM). */
@@ -499,10 +505,7 @@ static int on_notify(void *opaque, int fd, uint32_t events)
         uint64_t v;
 
         (void)!read(fd, &v, sizeof(v));
-        pthread_mutex_lock(&vd->lock);
-        if (virtio_dev_running(vd) && vd->queues[n->queue].s.ready && vd->ops->queue_notify)
-                vd->ops->queue_notify(vd, n->queue);
-        pthread_mutex_unlock(&vd->lock);
+        serve_notify(vd, n->queue);
         return 0;
 }
 
