@@ -92,12 +92,16 @@ char *api_handle_request(struct vm *vm, const char *line)
                 return r < 0 ? reply(false, vm_state_to_string(vm_get_state(vm)), "the VM is not paused")
                              : reply(true, "running", NULL);
         }
+        if (streq(cmd, "attach-disks")) {
+                r = vm_attach_disks(vm);
+                return reply(r >= 0, vm_state_to_string(vm_get_state(vm)), r < 0 ? err_msg(r) : NULL);
+        }
         if (streq(cmd, "shutdown")) {
                 vm_request_shutdown(vm);
                 return reply(true, vm_state_to_string(vm_get_state(vm)), NULL);
         }
-        _cleanup_free_ char *msg =
-                strdup_printf("command: unknown command '%s' (status, pause, resume, shutdown)", cmd);
+        _cleanup_free_ char *msg = strdup_printf(
+                "command: unknown command '%s' (status, pause, resume, attach-disks, shutdown)", cmd);
         return reply(false, NULL, msg ?: "command: unknown");
 }
 

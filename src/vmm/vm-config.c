@@ -105,6 +105,8 @@ int vm_config_parse_disk(const char *spec, struct vm_disk_config *ret)
                         d.readonly = true;
                 else if (streq(*i, "direct"))
                         d.direct = true;
+                else if (streq(*i, "late"))
+                        d.late = true;
                 else if ((v = startswith(*i, "io="))) {
                         if ((r = parse_io("--disk", v, &d.io_vcpu)) < 0)
                                 return r;
@@ -350,6 +352,12 @@ int vm_config_check(const struct vm_config *c)
         if (c->n_disks + c->n_nets + c->n_fs + (c->has_vsock ? 1 : 0) + (c->rng ? 1 : 0) > 30)
                 return err_set(-EINVAL,
                                "too many devices: at most 30 disks, network and other devices in all");
+        for (size_t i = 0; i < c->n_disks; i++)
+                if (c->disks[i].late && !c->api_sock)
+                        return err_set(
+                                -EINVAL,
+                                "--disk %s,late: needs --api-sock (the image is opened by attach-disks)",
+                                c->disks[i].path);
         if (c->api_sock && strlen(c->api_sock) >= UNIX_PATH_MAX)
                 return err_set(-EINVAL, "--api-sock: path '%s' is too long for a Unix socket", c->api_sock);
         return 0;

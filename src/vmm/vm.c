@@ -658,6 +658,32 @@ fail:
         return r;
 }
 
+bool vm_disks_pending(struct vm *vm)
+{
+        for (size_t i = 0; i < vm->n_virtio; i++)
+                if (vm->virtio[i]->ops->type == VIRTIO_TYPE_BLK && virtio_blk_pending(vm->virtio[i]))
+                        return true;
+        return false;
+}
+
+int vm_attach_disks(struct vm *vm)
+{
+        for (size_t i = 0; i < vm->n_virtio; i++)
+                if (vm->virtio[i]->ops->type == VIRTIO_TYPE_BLK) {
+                        int r = virtio_blk_attach(vm->virtio[i]);
+                        if (r < 0)
+                                return r;
+                }
+        /* Every image is open: this thread opens nothing any more (vmm-seccomp.h). */
+        if (vm->io_opens_disks) {
+                int r = vmm_seccomp_forbid_open();
+                if (r < 0)
+                        return err_set(r, "cannot narrow the I/O thread's seccomp filter: %s", strerror(-r));
+                vm->io_opens_disks = false;
+        }
+        return 0;
+}
+
 int vm_run(struct vm *vm)
 {
         int r;
@@ -678,7 +704,14 @@ int vm_run(struct vm *vm)
                 }
         }
         if (vm->cfg->seccomp) {
-                r = vmm_seccomp_install(vm->cfg->snapshot_dir ? VMM_THREAD_IO_SNAPSHOT : VMM_THREAD_IO);
+                enum vmm_thread t = VMM_THREAD_IO;
+                if (vm->cfg->snapshot_dir)
+                        t = VMM_THREAD_IO_SNAPSHOT;
+                else if (vm_disks_pending(vm)) {
+                        t = VMM_THREAD_IO_LATE_DISKS;
+                        vm->io_opens_disks = true;
+                }
+                r = vmm_seccomp_install(t);
                 if (r < 0) {
                         log_error("cannot install the I/O thread's seccomp filter: %s", strerror(-r));
                         vm_request_exit(vm, VM_EXIT_ERROR);

@@ -62,6 +62,7 @@ struct vm_disk_config {
         bool readonly;
         bool direct;
         bool io_vcpu; /* io=vcpu: requests are served on the vCPU thread that notified */
+        bool late;    /* opened by the API's attach-disks, not at start (docs/vmm.md) */
         int format; /* enum disk_format; _DISK_FORMAT_INVALID (-EINVAL) to detect */
 };
 
@@ -141,6 +142,7 @@ struct vm {
         int serial_fd;   /* --serial file=PATH */
         int snapshot_fd; /* --snapshot-at-connect: eventfd the held vsock request rings */
         bool restored;   /* built from --restore: disks and the held request wait for vm_run() */
+        bool io_opens_disks; /* the I/O thread's filter still lets it open `late` disks' images */
 
         pthread_mutex_t lock;
         pthread_cond_t cond;
@@ -163,3 +165,10 @@ void vm_request_shutdown(struct vm *vm);
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 enum vm_state vm_get_state(struct vm *vm);
+/*
+ * `late` disks (--disk PATH,late): open their images and show them to the guest (the API's
+ * attach-disks). The I/O thread only. 0, or an error naming the image that could not be
+ * opened (the others stay as they are; a later call tries again).
+ */
+int vm_attach_disks(struct vm *vm);
+bool vm_disks_pending(struct vm *vm);

@@ -7,10 +7,16 @@
  * is limited to the request numbers each thread uses: KVM_RUN is only needed on vCPU
  * threads, and neither thread may create VMs, vCPUs or memory slots once running.
  */
-#include <sys/ioctl.h>
+#include <errno.h>
+#include <linux/filter.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "vmm-seccomp.h"
 
@@ -99,6 +105,17 @@ static const unsigned long snapshot_ioctls[] = {
         KVM_GET_IRQCHIP,     KVM_GET_PIT2,      KVM_GET_CLOCK,    KVM_SET_CLOCK,
 };
 
+/*
+ * Opening a `late` disk's images (disk/: open, realpath() for the disk's serial), and the
+ * seccomp() of vmm_seccomp_forbid_open() afterwards.
+ */
+static const int late_disk_syscalls[] = {
+        A(openat),
+        A(readlink),
+        A(getcwd),
+        A(seccomp),
+};
+
 static const unsigned long io_ioctls[] = {
         KVM_IRQ_LINE, KVM_SET_GSI_ROUTING, KVM_IOEVENTFD, KVM_IRQFD, TCSETS, TCGETS, FIONBIO, FIONREAD,
 };
@@ -148,16 +165,39 @@ int vmm_seccomp_install(enum vmm_thread t)
                 if (r >= 0)
                         r = allow_ioctls(ctx, snapshot_ioctls, ELEMENTSOF(snapshot_ioctls));
         }
-        if (r >= 0 && (t == VMM_THREAD_IO || t == VMM_THREAD_IO_SNAPSHOT)) {
+        /* The snapshot writer opens files anyway: it may open a late disk's images too. */
+        if (r >= 0 && (t == VMM_THREAD_IO_LATE_DISKS || t == VMM_THREAD_IO_SNAPSHOT))
+                r = allow_list(ctx, late_disk_syscalls, ELEMENTSOF(late_disk_syscalls));
+        if (r >= 0 && (t == VMM_THREAD_IO || t == VMM_THREAD_IO_SNAPSHOT || t == VMM_THREAD_IO_LATE_DISKS)) {
                 r = allow_list(ctx, io_syscalls, ELEMENTSOF(io_syscalls));
                 if (r >= 0)
                         r = allow_ioctls(ctx, io_ioctls, ELEMENTSOF(io_ioctls));
         }
         /* vsock's guest-initiated connections: Unix stream sockets only. */
-        if (r >= 0 && (t == VMM_THREAD_IO || t == VMM_THREAD_IO_SNAPSHOT || t == VMM_THREAD_VCPU_IO))
+        if (r >= 0 && (t == VMM_THREAD_IO || t == VMM_THREAD_IO_SNAPSHOT || t == VMM_THREAD_IO_LATE_DISKS ||
+                       t == VMM_THREAD_VCPU_IO))
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
         if (r >= 0)
                 r = seccomp_load(ctx);
         seccomp_release(ctx);
         return r;
+}
+
+int vmm_seccomp_forbid_open(void)
+{
+        /* Four syscall numbers to refuse, everything else to the filter below: no libseccomp needed. */
+        struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 3, 0),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_readlink, 2, 0),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getcwd, 1, 0),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {.len = ELEMENTSOF(f), .filter = f};
+
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+                return -errno;
+        return 0;
 }

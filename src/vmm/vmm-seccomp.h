@@ -18,10 +18,20 @@ enum vmm_thread {
         VMM_THREAD_VCPU,
         VMM_THREAD_VCPU_IO, /* a vCPU thread that also serves device queues (io=vcpu) */
         VMM_THREAD_IO,
-        VMM_THREAD_IO_SNAPSHOT, /* the I/O thread of --snapshot-at-connect: it also writes the snapshot */
+        VMM_THREAD_IO_SNAPSHOT,   /* the I/O thread of --snapshot-at-connect: it also writes the snapshot
+                                     (and may open late disks) */
+        VMM_THREAD_IO_LATE_DISKS, /* the I/O thread while a `late` disk waits: it also opens images */
         _VMM_THREAD_MAX,
         _VMM_THREAD_INVALID = -EINVAL,
 };
 
 /* Install the filter for the calling thread. Returns 0 or -errno. */
 int vmm_seccomp_install(enum vmm_thread t);
+
+/*
+ * VMM_THREAD_IO_LATE_DISKS once its disks are attached: a second filter on the calling
+ * thread takes away what opening images needed (filters stack; the stricter answer wins),
+ * so that the thread is VMM_THREAD_IO's again before anything but the guest's own kernel
+ * and agent has run. Returns 0 or -errno.
+ */
+int vmm_seccomp_forbid_open(void);

@@ -4,12 +4,13 @@
  * directory: reads and writes reach the file, flush and GET_ID answer, a write to a
  * read-only disk and an unaligned or out-of-range request get VIRTIO_BLK_S_IOERR,
  * an unknown type VIRTIO_BLK_S_UNSUPP, and a request without a status byte puts the
- * device in DEVICE_NEEDS_RESET.
+ * device in DEVICE_NEEDS_RESET; a `late` disk is empty until attached.
  */
 #include <fcntl.h>
 #include <linux/virtio_blk.h>
 
 #include "disk/disk.h"
+#include "error.h"
 #include "pci.h"
 #include "virtio-blk.h"
 #include "vm.h"
@@ -32,11 +33,11 @@ static struct vm *fake_vm(void)
         return v;
 }
 
-static struct virtio_dev *open_blk(bool ro)
+/* c must outlive the device (a late disk's attach reads it). */
+static struct virtio_dev *open_blk_config(const struct vm_disk_config *c)
 {
-        struct vm_disk_config c = {.path = image, .readonly = ro, .format = DISK_FORMAT_RAW};
         struct virtio_dev *vd;
-        ASSERT_OK(virtio_blk_new(vm, &c, &vd));
+        ASSERT_OK(virtio_blk_new(vm, c, &vd));
         struct virtqueue *q = &vd->queues[0];
         q->s.size = QS;
         q->s.desc_addr = 0x1000;
@@ -47,6 +48,20 @@ static struct virtio_dev *open_blk(bool ro)
         vd->s.status = 0xf & ~0x80;
         avail = 0;
         return vd;
+}
+
+static struct virtio_dev *open_blk(bool ro)
+{
+        static struct vm_disk_config c;
+        c = (struct vm_disk_config){.path = image, .readonly = ro, .format = DISK_FORMAT_RAW};
+        return open_blk_config(&c);
+}
+
+static uint64_t capacity(struct virtio_dev *vd)
+{
+        struct virtio_blk_config cfg;
+        vd->ops->config_read(vd, 0, &cfg, sizeof(cfg));
+        return cfg.capacity;
 }
 
 /* Submit header + data (+ status) as a 3-descriptor chain; returns the status byte. */
@@ -155,6 +170,60 @@ TEST(missing_image)
         struct vm_disk_config c = {.path = (char *)"/nonexistent/disk.img", .format = DISK_FORMAT_RAW};
         struct virtio_dev *vd;
         ASSERT_TRUE(virtio_blk_new(vm, &c, &vd) < 0);
+}
+
+/*
+ * --disk PATH,late: the device is there with capacity 0 and answers every request with an
+ * error until attach opens the image; the size then comes with a configuration change.
+ */
+TEST(late_disk)
+{
+        struct vm_disk_config c = {.path = image, .format = DISK_FORMAT_RAW, .late = true};
+        struct virtio_dev *vd = open_blk_config(&c);
+        char buf[16] = {};
+
+        ASSERT_EQ(capacity(vd), 0);
+        ASSERT_TRUE(virtio_blk_pending(vd));
+        ASSERT_EQ(request(vd, VIRTIO_BLK_T_IN, 2, 512, true, true, NULL), VIRTIO_BLK_S_IOERR);
+        ASSERT_EQ(request(vd, VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES, true, true, NULL),
+                  VIRTIO_BLK_S_IOERR);
+        uint8_t gen = vd->s.config_generation;
+        ASSERT_OK(virtio_blk_attach(vd));
+        ASSERT_FALSE(virtio_blk_pending(vd));
+        ASSERT_EQ(capacity(vd), 2048);
+        ASSERT_EQ(vd->s.config_generation, (uint8_t)(gen + 1));
+        ASSERT_EQ(request(vd, VIRTIO_BLK_T_IN, 2, 512, true, true, NULL), VIRTIO_BLK_S_OK);
+        ASSERT_OK(guest_memory_read(&vm->mem, 0x20000, buf, 10));
+        ASSERT_STREQ(buf, "sector-two");
+        /* Once is enough: a second attach changes nothing. */
+        ASSERT_OK(virtio_blk_attach(vd));
+        ASSERT_EQ(vd->s.config_generation, (uint8_t)(gen + 1));
+        virtio_dev_free(vd);
+
+        /* Hidden for a template and late: the size shows once both are over, in either order. */
+        vd = open_blk_config(&c);
+        virtio_blk_hide(vd);
+        ASSERT_OK(virtio_blk_attach(vd));
+        ASSERT_EQ(capacity(vd), 0);
+        virtio_blk_reveal(vd);
+        ASSERT_EQ(capacity(vd), 2048);
+        virtio_dev_free(vd);
+
+        /* Read-only is offered before the image is open: by the option. */
+        struct vm_disk_config ro = {
+                .path = image, .format = DISK_FORMAT_RAW, .late = true, .readonly = true};
+        vd = open_blk_config(&ro);
+        ASSERT_TRUE(vd->s.device_features & (1ULL << VIRTIO_BLK_F_RO));
+        virtio_dev_free(vd);
+
+        /* An image that is not there: the attach fails naming it, the device stays empty. */
+        struct vm_disk_config gone = {.path = (char *)"/nonexistent/late.img", .late = true};
+        vd = open_blk_config(&gone);
+        ASSERT_TRUE(virtio_blk_attach(vd) < 0);
+        ASSERT_CONTAINS(err_msg(-ENOENT), "/nonexistent/late.img");
+        ASSERT_TRUE(virtio_blk_pending(vd));
+        ASSERT_EQ(capacity(vd), 0);
+        virtio_dev_free(vd);
 }
 
 TEST(teardown)

@@ -27,6 +27,10 @@ TEST(disk_specs)
         ASSERT_OK(vm_config_parse_disk("b.img,io=thread", &d));
         ASSERT_FALSE(d.io_vcpu);
         vm_disk_config_done(&d);
+        ASSERT_OK(vm_config_parse_disk("b.img,late,io=vcpu", &d));
+        ASSERT_TRUE(d.late);
+        ASSERT_TRUE(d.io_vcpu);
+        vm_disk_config_done(&d);
         ASSERT_ERR(vm_config_parse_disk("b.img,io=uring", &d), -EINVAL);
         ASSERT_CONTAINS(err_msg(-EINVAL), "unknown io mode 'uring'");
         ASSERT_ERR(vm_config_parse_disk("b.img,rw", &d), -EINVAL);
@@ -126,6 +130,15 @@ TEST(config_check)
         c.memory = 256ULL << 20;
         c.cpus = 255;
         ASSERT_ERR(vm_config_check(&c), -EINVAL);
+        c.cpus = 1;
+        /* A late disk is opened through the API only: without one it could never be. */
+        struct vm_disk_config late = {.path = (char *)"root.qcow2", .late = true};
+        c.disks = &late;
+        c.n_disks = 1;
+        ASSERT_ERR(vm_config_check(&c), -EINVAL);
+        ASSERT_CONTAINS(err_msg(-EINVAL), "--disk root.qcow2,late: needs --api-sock");
+        c.api_sock = (char *)"api.sock";
+        ASSERT_OK(vm_config_check(&c));
 }
 
 TEST(snapshot_options)

@@ -25,7 +25,8 @@
 #define BLK_QUEUE_SIZE 256
 
 struct virtio_blk {
-        struct disk *disk;
+        struct disk *disk; /* NULL until virtio_blk_attach() for a late disk */
+        const struct vm_disk_config *cfg;
         struct virtio_blk_config config;
         struct virtqueue_chain chain;
         struct iovec data[VIRTQUEUE_MAX_IOV];
@@ -50,7 +51,7 @@ static uint8_t handle_request(struct virtio_blk *b, struct virtqueue_chain *c, s
 
         iovec_to_buf(out, c->n_out, 0, &h, sizeof(h));
         *ret_written = 0;
-        if (b->hidden)
+        if (b->hidden || !b->disk)
                 return VIRTIO_BLK_S_IOERR;
         switch (h.type) {
         case VIRTIO_BLK_T_IN: {
@@ -139,9 +140,25 @@ static const struct virtio_dev_ops blk_ops = {
         .free = blk_free,
 };
 
+static struct disk_open_options open_options(const struct vm_disk_config *c)
+{
+        return (struct disk_open_options){.format = c->format, .readonly = c->readonly, .direct = c->direct};
+}
+
+/* The size the guest sees: none while hidden or not attached. Under the device lock. */
+static void set_capacity(struct virtio_dev *vd, struct virtio_blk *b)
+{
+        uint64_t c = !b->hidden && b->disk ? disk_size(b->disk) / SECTOR_SIZE : 0;
+        if (c == b->config.capacity)
+                return;
+        b->config.capacity = c;
+        if (vd->s.status & VIRTIO_CONFIG_S_DRIVER_OK)
+                virtio_dev_config_changed(vd);
+}
+
 int virtio_blk_new(struct vm *vm, const struct vm_disk_config *c, struct virtio_dev **ret)
 {
-        struct disk_open_options o = {.format = c->format, .readonly = c->readonly, .direct = c->direct};
+        struct disk_open_options o = open_options(c);
         uint64_t features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
                             (1ULL << VIRTIO_BLK_F_FLUSH);
         int r;
@@ -149,14 +166,19 @@ int virtio_blk_new(struct vm *vm, const struct vm_disk_config *c, struct virtio_
         struct virtio_blk *b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
-        r = disk_open(c->path, &o, &b->disk);
-        if (r < 0) {
-                free(b);
-                return err_prefix(r, "disk '%s'", c->path);
-        }
-        if (disk_is_readonly(b->disk))
+        b->cfg = c;
+        /* A late disk is read-only by its option alone: the feature is offered before it is open. */
+        if (!c->late) {
+                r = disk_open(c->path, &o, &b->disk);
+                if (r < 0) {
+                        free(b);
+                        return err_prefix(r, "disk '%s'", c->path);
+                }
+                if (disk_is_readonly(b->disk))
+                        features |= 1ULL << VIRTIO_BLK_F_RO;
+                b->config.capacity = disk_size(b->disk) / SECTOR_SIZE;
+        } else if (c->readonly)
                 features |= 1ULL << VIRTIO_BLK_F_RO;
-        b->config.capacity = disk_size(b->disk) / SECTOR_SIZE;
         b->config.seg_max = BLK_SEG_MAX;
         b->config.blk_size = SECTOR_SIZE;
         r = virtio_dev_new(vm, &blk_ops, features, b, ret);
@@ -180,11 +202,32 @@ void virtio_blk_reveal(struct virtio_dev *vd)
         struct virtio_blk *b = vd->priv;
 
         virtio_dev_lock(vd);
-        if (b->hidden) {
-                b->hidden = false;
-                b->config.capacity = disk_size(b->disk) / SECTOR_SIZE;
-                if (vd->s.status & VIRTIO_CONFIG_S_DRIVER_OK)
-                        virtio_dev_config_changed(vd);
-        }
+        b->hidden = false;
+        set_capacity(vd, b);
         virtio_dev_unlock(vd);
+}
+
+int virtio_blk_attach(struct virtio_dev *vd)
+{
+        struct virtio_blk *b = vd->priv;
+        struct disk_open_options o = open_options(b->cfg);
+        struct disk *d = NULL;
+
+        if (b->disk)
+                return 0;
+        /* Opened outside the lock: the queue sees no disk until it is whole. */
+        int r = disk_open(b->cfg->path, &o, &d);
+        if (r < 0)
+                return err_prefix(r, "disk '%s'", b->cfg->path);
+        virtio_dev_lock(vd);
+        b->disk = d;
+        set_capacity(vd, b);
+        virtio_dev_unlock(vd);
+        return 0;
+}
+
+bool virtio_blk_pending(struct virtio_dev *vd)
+{
+        struct virtio_blk *b = vd->priv;
+        return b->cfg->late && !b->disk;
 }

@@ -8,7 +8,7 @@
 #include "virtio-pci.h"
 #include "vm.h"
 
-/* Open the image of c and create the device. */
+/* Open the image of c (unless c->late) and create the device. */
 int virtio_blk_new(struct vm *vm, const struct vm_disk_config *c, struct virtio_dev **ret);
 
 /*
@@ -18,3 +18,13 @@ int virtio_blk_new(struct vm *vm, const struct vm_disk_config *c, struct virtio_
  */
 void virtio_blk_hide(struct virtio_dev *vd);
 void virtio_blk_reveal(struct virtio_dev *vd);
+
+/*
+ * A disk given with `late` (docs/vmm.md, "Disks attached late"): the device is there from
+ * the start, with capacity 0 and no image, so that the VM can boot while its image is still
+ * being made; virtio_blk_attach() (the API's attach-disks, on the I/O thread) opens the image
+ * and gives its size with a configuration-change interrupt, as a reveal does. 0 (also when
+ * attached already) or an error naming the image. virtio_blk_pending(): late and not yet open.
+ */
+int virtio_blk_attach(struct virtio_dev *vd);
+bool virtio_blk_pending(struct virtio_dev *vd);

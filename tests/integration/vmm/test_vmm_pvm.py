@@ -157,6 +157,53 @@ def test_control_api(workdir):
     assert not os.path.exists(api), "the API socket was left behind"
 
 
+def _seccomp_filters(pid):
+    """Seccomp_filters of the main thread, hull-vmm's I/O thread."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Seccomp_filters:"):
+                return int(line.split()[1])
+    return None
+
+
+def test_late_disk_attached_through_the_api(workdir):
+    """--disk PATH,late: not opened at start; attach-disks opens it (a qcow2 overlay and its
+    backing file, under the I/O thread's seccomp filter), names an image it cannot open and
+    leaves the VM running, and once every late disk is open stacks the filter that takes
+    opening files away again."""
+    api = os.path.join(workdir, "api.sock")
+    base = os.path.join(workdir, "base.raw")
+    overlay = os.path.join(workdir, "root.qcow2")
+    made = os.path.join(workdir, "made.qcow2")
+    with open(base, "wb") as f:
+        f.truncate(1 << 20)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", made],
+                   check=True)
+    proc = _start(["--cmdline", "spin", "--api-sock", api, "--shutdown-grace", "200",
+                   "--disk", f"{overlay},late,format=qcow2"])
+    try:
+        _wait_line(proc, "tick")
+        filters = _seccomp_filters(proc.pid)
+        r = _api(api, "attach-disks")
+        assert r["ok"] is False and overlay in r["error"] and "No such file" in r["error"]
+        assert _api(api, "status")["state"] == "running"
+        os.rename(made, overlay)  # the disk is whole now
+        assert _api(api, "attach-disks") == {"ok": True, "state": "running"}
+        assert _seccomp_filters(proc.pid) == filters + 1
+        assert _api(api, "attach-disks") == {"ok": True, "state": "running"}  # once is enough
+        assert _seccomp_filters(proc.pid) == filters + 1
+        assert _api(api, "shutdown")["ok"]
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 3, proc.stderr
+    assert not os.path.exists(api), "the API socket was left behind"
+    os.unlink(overlay)
+    os.unlink(base)
+
+
 def test_existing_api_socket_path_is_not_taken(workdir):
     api = os.path.join(workdir, "taken")
     open(api, "w").close()
@@ -171,6 +218,7 @@ def test_existing_api_socket_path_is_not_taken(workdir):
     (["--cpus", "0"], "--cpus: expected a number from 1 to 254"),
     (["--memory", "12Q"], "--memory: expected a size"),
     (["--disk", "x.img,rw"], "--disk: unknown option 'rw'"),
+    (["--disk", "x.img,late"], "--disk x.img,late: needs --api-sock"),
     (["--net", "mac=02:00:00:00:00:01"], "--net: needs one of tap=NAME or fd=N"),
     (["--net", "fd=250"], "--net: fd 250 is not open (it must be inherited)"),
     (["--vsock", "cid=1,uds=/tmp/x"], "--vsock: invalid cid '1'"),
