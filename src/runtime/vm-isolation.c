@@ -202,9 +202,10 @@ static struct vmiso_overhead vmm_overhead(enum vmm_kind kind, bool kvm)
 }
 
 static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const struct vmiso_size *sz,
-                    const char *kernel, const char *initrd, const char *root_disk, enum disk_format root_format,
-                    size_t n_disks, const struct vmiso_net *net, const struct vmiso_share *shares,
-                    size_t n_shares, char ***ret)
+                    const char *kernel, const char *initrd, const char *root_disk,
+                    enum disk_format root_format, bool root_late, size_t n_disks,
+                    const struct vmiso_net *net, const struct vmiso_share *shares, size_t n_shares,
+                    char ***ret)
 {
         const char *debug = config_annotation(cfg, "io.hull.isolation.debug");
         _cleanup_strv_free_ char **a = NULL;
@@ -254,10 +255,15 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("--vsock");
                 ADD("cid=3,uds=" VMISO_VSOCK_UDS ",io=vcpu");
                 ADD("--no-rng");
+                if (root_late) {
+                        ADD("--api-sock");
+                        ADD(VMISO_API_SOCK);
+                }
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("--disk");
                         if (i == 0)
-                                ADDF("%s,format=%s,io=vcpu", root_disk, disk_format_to_string(root_format));
+                                ADDF("%s,format=%s,io=vcpu%s", root_disk, disk_format_to_string(root_format),
+                                     root_late ? ",late" : "");
                         else
                                 ADDF("vol-%zu.ext4,format=raw,io=vcpu", i - 1);
                 }
@@ -660,6 +666,23 @@ static void stamp_create(const struct vmiso_shim *sh, const char *step)
         fprintf(stderr, "hull-shim: T+%ld %s\n", t.tv_sec * 1000 + t.tv_nsec / 1000000 - sh->t0_ms, step);
 }
 
+/* The container's root disk at image: an overlay on the tree's cached base (vm-disk.c). */
+static int make_root_disk(const struct create_options *o, const struct oci_config *cfg, const char *rootfs,
+                          const char *image)
+{
+        _cleanup_free_ char *cache_dir = strdup_printf("%s/" VMISO_DISK_CACHE_DIR, o->root);
+        if (!cache_dir)
+                return -ENOMEM;
+        struct vmiso_disk_cache cache = {.dir = cache_dir,
+                                         .max_entries = VMISO_DISK_CACHE_MAX_ENTRIES,
+                                         .max_bytes = VMISO_DISK_CACHE_MAX_BYTES};
+        int r = vmiso_root_disk(rootfs, config_annotation(cfg, "io.hull.isolation.rootfs-base"), &cache,
+                                image);
+        if (r < 0)
+                return err_prefix(r, "root.path: cannot make the VM's root disk of '%s'", rootfs);
+        return 0;
+}
+
 int vmiso_create(const struct create_options *o, const struct oci_config *cfg, const char *config_buf,
                  size_t config_len, const char *bundle, const char *rootfs, int *ret_exit)
 {
@@ -676,6 +699,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                                 .out_fd = -EBADF,
                                 .err_fd = -EBADF,
                                 .template_fd = -EBADF,
+                                .disk_fd = -EBADF,
                                 .boot_timeout_ms = 120000};
         struct container_state *s = NULL;
         _cleanup_free_ int *cg_fds = NULL;
@@ -685,7 +709,9 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         int ready[2] = {-EBADF, -EBADF};
         enum vmm_kind kind = VMM_QEMU;
         enum disk_format root_format = DISK_FORMAT_RAW;
-        bool kvm = false;
+        const char *keep;
+        bool kvm = false, root_late = false;
+        int disk_ready[2] = {-EBADF, -EBADF};
         pid_t pid = 0;
         int r;
 
@@ -746,36 +772,36 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
          * the first time only. Otherwise the disk is the state's. Either way a qcow2 overlay on
          * a base that is made once (vm-disk.c); a kept disk from before overlays stays raw.
          */
-        {
-                const char *keep = config_annotation(cfg, "io.hull.isolation.rootfs-disk");
-                _cleanup_free_ char *cache_dir = strdup_printf("%s/" VMISO_DISK_CACHE_DIR, o->root);
-                image = keep ? strdup(keep) : strdup_printf("%s/rootfs.qcow2", s->dir);
-                if (!image || !cache_dir) {
-                        r = -ENOMEM;
-                        goto undo;
-                }
-                if (strchr(image, ',')) {
-                        r = err_set(-EINVAL,
-                                    "io.hull.isolation.rootfs-disk: a ',' in '%s' cannot be given to a VMM",
-                                    image);
-                        goto undo;
-                }
-                struct vmiso_disk_cache cache = {.dir = cache_dir,
-                                                 .max_entries = VMISO_DISK_CACHE_MAX_ENTRIES,
-                                                 .max_bytes = VMISO_DISK_CACHE_MAX_BYTES};
-                if ((!keep || access(image, F_OK) < 0) &&
-                    (r = vmiso_root_disk(rootfs, config_annotation(cfg, "io.hull.isolation.rootfs-base"),
-                                         &cache, image)) < 0) {
-                        err_prefix(r, "root.path: cannot make the VM's root disk of '%s'", rootfs);
-                        goto undo;
-                }
-                root_format = vmiso_disk_format(image);
-                stamp_create(&sh, "root disk ready");
+        keep = config_annotation(cfg, "io.hull.isolation.rootfs-disk");
+        image = keep ? strdup(keep) : strdup_printf("%s/rootfs.qcow2", s->dir);
+        if (!image) {
+                r = -ENOMEM;
+                goto undo;
         }
+        if (strchr(image, ',')) {
+                r = err_set(-EINVAL, "io.hull.isolation.rootfs-disk: a ',' in '%s' cannot be given to a VMM",
+                            image);
+                goto undo;
+        }
+        /*
+         * A disk still to be made is made while hull-vmm boots the VM (`late`: the VMM opens it
+         * when the shim says so, before the agent gets CREATE): the walk of the tree for the disk
+         * cache's key, and mke2fs on a miss, are then off the container's path. QEMU opens its
+         * disks as it starts: made first.
+         */
+        if (!keep || access(image, F_OK) < 0) {
+                if (kind == VMM_HULL)
+                        root_late = true;
+                else if ((r = make_root_disk(o, cfg, rootfs, image)) < 0)
+                        goto undo;
+                else
+                        stamp_create(&sh, "root disk ready");
+        }
+        root_format = root_late ? DISK_FORMAT_QCOW2 : vmiso_disk_format(image);
         r = plan_create(cfg, s->dir, &plan);
         if (r >= 0)
-                r = vmm_argv(cfg, kind, kvm, &size, kernel, initrd, image, root_format, 1 + plan.n_volumes,
-                             &plan.net, plan.shares, plan.n_shares, &argv);
+                r = vmm_argv(cfg, kind, kvm, &size, kernel, initrd, image, root_format, root_late,
+                             1 + plan.n_volumes, &plan.net, plan.shares, plan.n_shares, &argv);
         if (r >= 0 && kind == VMM_HULL) {
                 struct vmiso_template_spec sp = {.kernel = kernel,
                                                  .initrd = initrd,
@@ -841,6 +867,14 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 goto undo;
         }
         sh.ready_fd = ready[1];
+        if (root_late) {
+                if (pipe2(disk_ready, O_CLOEXEC) < 0) {
+                        r = negative_errno();
+                        goto undo;
+                }
+                sh.disk_fd = disk_ready[0];
+                sh.root_late = true;
+        }
         sh.create_frame = plan.frame;
         /*
          * CREATE's CLOCK and SEED must reach a restored guest, and an agent older than protocol 3
@@ -878,17 +912,17 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 goto undo;
         }
         if (pid == 0) {
-                int keep[6 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd,
-                                                sh.fifo_fd,      slave,          sh.template_fd};
+                int keep_fds[7 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd, sh.fifo_fd,
+                                                    slave,           sh.template_fd, sh.disk_fd};
                 for (size_t i = 0; i < sh.n_taps; i++)
-                        keep[6 + i] = sh.tap_fds[i];
+                        keep_fds[7 + i] = sh.tap_fds[i];
                 for (size_t i = 0; i < n_cg_fds; i++)
                         if (write(cg_fds[i], "0", 1) != 1) {
                                 dprintf(sh.ready_fd, "cannot join the container's cgroup: %m");
                                 _exit(125);
                         }
                 /* The state directory's fd holds create's flock: the shim must not keep it. */
-                close_all_fds(3, keep, 6 + sh.n_taps);
+                close_all_fds(3, keep_fds, 7 + sh.n_taps);
                 if (chdir(s->dir) < 0)
                         _exit(125);
                 if (sh.terminal)
@@ -898,10 +932,21 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 vmiso_shim_main(&sh);
         }
         ready[1] = safe_close(ready[1]);
+        disk_ready[0] = safe_close(disk_ready[0]);
         for (; n_cg_fds > 0; n_cg_fds--)
                 safe_close(cg_fds[n_cg_fds - 1]);
         /* The shim has the taps: a foreground run must not keep them past the VMM. */
         vmiso_net_done(&plan.net);
+        if (root_late) {
+                if ((r = make_root_disk(o, cfg, rootfs, image)) < 0)
+                        goto undo;
+                stamp_create(&sh, "root disk ready");
+                if (write(disk_ready[1], "ok", 2) != 2) {
+                        r = err_set(-EIO, "cannot tell the VM's shim that the root disk is ready: %m");
+                        goto undo;
+                }
+                disk_ready[1] = safe_close(disk_ready[1]);
+        }
         {
                 char msg[1024];
                 ssize_t k;
@@ -964,6 +1009,8 @@ out:
                 safe_close(cg_fds[i]);
         safe_close(ready[0]);
         safe_close(ready[1]);
+        safe_close(disk_ready[0]);
+        safe_close(disk_ready[1]);
         safe_close(sh.agent_listen);
         safe_close(sh.exec_listen);
         safe_close(sh.fifo_fd);

@@ -104,6 +104,8 @@ struct vmiso_template_plan {
  * VMISO_VSOCK_UDS "_<port>"); a VMM killed leaves it behind.
  */
 #define VMISO_VSOCK_UDS "vsock.sock"
+/* hull-vmm's API socket in the state directory (with a late root disk); a VMM killed leaves it behind. */
+#define VMISO_API_SOCK "api.sock"
 /* A restored guest gets to READY in 0.1-1 s in the nested test host, a cold boot in 3-5 s. */
 #define VMISO_RESTORE_TIMEOUT_MS 15000
 
@@ -281,6 +283,14 @@ struct vmiso_shim {
         int *tap_fds; /* handed to the VMM (not close-on-exec there), then closed by the shim */
         size_t n_taps;
         int boot_timeout_ms;
+        /*
+         * A root disk that create is still making when the VM starts (hull-vmm's `--disk
+         * ...,late`): create writes "ok" to disk_fd once it is whole (or kills the shim); the shim
+         * then has the VMM open it through its API (attach-disks on VMISO_API_SOCK), at the latest
+         * before it sends CREATE. -EBADF when the disk was made before the VM started.
+         */
+        int disk_fd;
+        bool root_late;
         /*
          * A VM restored from a template (vm-template.c): template_fd holds it in use for the VM's
          * life; when the restored guest has not got to READY within restore_timeout_ms, or its

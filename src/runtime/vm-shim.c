@@ -27,11 +27,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 
 #include "error.h"
+#include "json.h"
 #include "log.h"
 #include "util.h"
 #include "vm-isolation.h"
@@ -66,6 +68,7 @@ static struct {
         char boot_why[512];             /* why the boot under way failed (boot_fail()) */
         int ps_clients[MAX_PS_CLIENTS]; /* waiting for PROCS, in the order their PS went out */
         size_t n_ps;
+        bool disk_attached; /* a late root disk: the VMM under way has it open */
 } S = {.agent_fd = -EBADF, .vmm_pidfd = -EBADF, .sfd = -EBADF, .next_id = 2};
 
 
@@ -509,9 +512,11 @@ static void restore_fallback(void)
                         break;
                 safe_close(accept4(S.sh->agent_listen, NULL, NULL, SOCK_CLOEXEC));
         }
-        /* hull-vmm removes its listening socket as it exits, not when killed: the next could not listen. */
+        /* hull-vmm removes its listening sockets as it exits, not when killed: the next could not listen. */
         if (unlink(VMISO_VSOCK_UDS) < 0 && errno != ENOENT)
                 log_debug("vm templates: cannot remove '%s': %m", VMISO_VSOCK_UDS);
+        if (S.sh->root_late && unlink(VMISO_API_SOCK) < 0 && errno != ENOENT)
+                log_debug("vm templates: cannot remove '%s': %m", VMISO_API_SOCK);
         log_debug("vm templates: restore of '%s' failed (%s): removed, booting cold", S.sh->template_key,
                   S.boot_why);
         vmiso_template_remove(S.sh->template_cache, S.sh->template_key);
@@ -551,19 +556,92 @@ static void restore_fallback(void)
         stamp("VMM start (cold, after a failed restore)");
 }
 
+/*
+ * Have the VMM open the late root disk (hull-vmm's API: one request line, one reply line).
+ * 0 when attached; with !must, 1 while the VMM is not listening yet (it is by the time its
+ * guest connects); else -1 (boot_fail()).
+ */
+static int attach_disks(bool must, long deadline)
+{
+        static const char req[] = "{\"command\":\"attach-disks\"}\n";
+        struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = VMISO_API_SOCK};
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        char reply[1024];
+        size_t len = 0;
+
+        if (fd < 0)
+                return boot_fail("cannot reach the VMM's API: %s", strerror(errno));
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                if (!must && (errno == ENOENT || errno == ECONNREFUSED))
+                        return 1;
+                return boot_fail("cannot reach the VMM's API: %s", strerror(errno));
+        }
+        if (write_all(fd, req, sizeof(req) - 1) < 0)
+                return boot_fail("cannot ask the VMM to open the root disk: %s", strerror(errno));
+        while (!memchr(reply, '\n', len)) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                long left = deadline - now_ms();
+                if (len == sizeof(reply) - 1 || left <= 0 || poll(&p, 1, (int)left) <= 0)
+                        return boot_fail("the VMM did not answer its API's attach-disks");
+                ssize_t n = read(fd, reply + len, sizeof(reply) - 1 - len);
+                if (n <= 0)
+                        return boot_fail_vmm("the VMM closed its API during attach-disks");
+                len += (size_t)n;
+        }
+        reply[len] = 0;
+        _cleanup_json_ struct json_object *o = json_tokener_parse(reply);
+        struct json_object *ok = NULL, *e = NULL;
+        if (!o || !json_object_object_get_ex(o, "ok", &ok) || !json_object_get_boolean(ok)) {
+                const char *why =
+                        o && json_object_object_get_ex(o, "error", &e) ? json_object_get_string(e) : reply;
+                return boot_fail("the VMM cannot open the root disk: %s", why);
+        }
+        S.disk_attached = true;
+        stamp("root disk attached");
+        return 0;
+}
+
+/* create's word on the late root disk: "ok" when whole; anything else, it failed and ends the shim. */
+static void read_disk_ready(void)
+{
+        char buf[8];
+        ssize_t n;
+
+        do
+                n = read(S.sh->disk_fd, buf, sizeof(buf));
+        while (n < 0 && errno == EINTR);
+        if (n != 2 || memcmp(buf, "ok", 2) != 0)
+                ready_fail("create ended before the VM's root disk was made");
+        S.sh->disk_fd = safe_close(S.sh->disk_fd);
+}
+
 /* One boot: the VMM, the agent's connection, HELLO, CREATE, READY. 0, or -1 (boot_fail()). */
 static int boot_once(void)
 {
         long deadline = now_ms() + S.bound_ms;
         struct agent_msg m;
 
+        S.disk_attached = false;
         vmm_start();
         for (;;) {
-                struct pollfd p[2] = {{.fd = S.sh->agent_listen, .events = POLLIN},
-                                      {.fd = S.vmm_pidfd, .events = POLLIN}};
-                long left = deadline - now_ms();
-                if (left <= 0 || poll(p, 2, (int)left) == 0)
+                struct pollfd p[3] = {{.fd = S.sh->agent_listen, .events = POLLIN},
+                                      {.fd = S.vmm_pidfd, .events = POLLIN},
+                                      {.fd = S.sh->disk_fd, .events = POLLIN}};
+                long left = deadline - now_ms(), wait = left;
+                /* The disk is whole: the VMM opens it as soon as it listens (tried every 2 ms). */
+                if (S.sh->root_late && S.sh->disk_fd < 0 && !S.disk_attached) {
+                        int k = attach_disks(false, deadline);
+                        if (k < 0)
+                                return -1;
+                        if (k > 0)
+                                wait = MIN(left, 2);
+                }
+                if (left <= 0)
                         return boot_fail("the VM's agent did not connect within %d s", S.bound_ms / 1000);
+                if (poll(p, S.sh->disk_fd >= 0 ? 3 : 2, (int)wait) == 0)
+                        continue;
+                if (p[2].revents & (POLLIN | POLLHUP) && S.sh->disk_fd >= 0)
+                        read_disk_ready();
                 if (p[0].revents & POLLIN) {
                         S.agent_fd = accept4(S.sh->agent_listen, NULL, NULL, SOCK_CLOEXEC);
                         if (S.agent_fd >= 0)
@@ -578,6 +656,22 @@ static int boot_once(void)
                 close_taps();
         }
         stamp("connected");
+        /* The VMM listens on its API by now: the guest gets CREATE once its root disk is there. */
+        if (S.sh->root_late) {
+                while (S.sh->disk_fd >= 0) {
+                        struct pollfd p[2] = {{.fd = S.sh->disk_fd, .events = POLLIN},
+                                              {.fd = S.vmm_pidfd, .events = POLLIN}};
+                        long left = deadline - now_ms();
+                        if (left <= 0 || poll(p, 2, (int)left) == 0)
+                                return boot_fail("the VM's root disk was not made within %d s",
+                                                 S.bound_ms / 1000);
+                        if (p[1].revents & POLLIN)
+                                return boot_fail_vmm("the VMM exited during boot");
+                        read_disk_ready();
+                }
+                if (!S.disk_attached && attach_disks(true, deadline) < 0)
+                        return -1;
+        }
         /*
          * Over vsock the connection is the agent itself, so CREATE goes at once instead of a
          * round trip after HELLO (the agent reads it after sending HELLO). A virtio-serial
