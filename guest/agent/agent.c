@@ -60,6 +60,7 @@ static struct {
         bool create_failed; /* EXECs that the host sent behind a failed CREATE must not run in "/" */
         bool debug;
         bool is_init;
+        bool batch; /* answering the frames of one read: flushed together after the last */
 } A = {.host_fd = -1};
 
 void agent_log(const char *fmt, ...)
@@ -158,7 +159,7 @@ static int flush_out(void)
 static int send_frame(uint16_t type, uint32_t id, const void *p, size_t n)
 {
         int r = agent_buf_frame(&A.out, type, id, p, n);
-        return r < 0 ? r : flush_out();
+        return r < 0 || A.batch ? r : flush_out();
 }
 
 static int send_u32(uint16_t type, uint32_t id, uint32_t v)
@@ -462,6 +463,7 @@ static void handle_msg(const struct agent_msg *m)
                 return;
         }
         case AGENT_SHUTDOWN:
+                (void)flush_out();
                 if (A.is_init)
                         kill(-1, SIGKILL);
                 power_off();
@@ -521,8 +523,19 @@ static int serve(int sfd)
                                 return -EBADMSG;
                         }
                         int r;
+                        /*
+                         * The answers to one read go out in one write: READY to CREATE and
+                         * STARTED to the EXEC(1) behind it are one packet to the host, and the
+                         * process starts without waiting for READY's (an ERROR still goes at once,
+                         * behind what was queued).
+                         */
+                        A.batch = true;
                         while ((r = agent_reader_next(&A.rd, &m)) > 0)
                                 handle_msg(&m);
+                        A.batch = false;
+                        int f = flush_out();
+                        if (f < 0)
+                                agent_log("cannot answer the host: %s", strerror(-f));
                         if (r < 0) {
                                 agent_log("%s", A.rd.error);
                                 return r;

@@ -137,11 +137,14 @@ static int mount_one(const char *root, const char *src, const char *dst, const c
                  * hull's ext4 disks are made with lazy_itable_init (vm-disk.c): without this, a rw
                  * mount starts ext4lazyinit, which zeroes every inode table in the background, on the
                  * VM's one vCPU and into the root disk's overlay. Unused inode tables are flagged
-                 * uninitialized, so leaving them is safe (ext4(5), noinit_itable).
+                 * uninitialized, so leaving them is safe (ext4(5), noinit_itable). The same thread
+                 * would also read every group's block bitmap ahead of the allocator (Linux 5.9 on)
+                 * while the container's process starts; the allocator reads the ones it needs.
                  */
                 if (strcmp(type, "ext4") == 0) {
                         size_t dl = strlen(data);
-                        snprintf(data + dl, sizeof(data) - dl, "%snoinit_itable", dl ? "," : "");
+                        snprintf(data + dl, sizeof(data) - dl, "%snoinit_itable,no_prefetch_block_bitmaps",
+                                 dl ? "," : "");
                 }
         }
         if (strcmp(type, "virtiofs") == 0)
