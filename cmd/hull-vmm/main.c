@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <malloc.h>
+#include <sys/socket.h>
 
 #include "hull-build.h"
 #include "error.h"
@@ -35,9 +36,10 @@ static const char help_text[] =
         "  --cmdline STR              kernel command line (default \"console=ttyS0\")\n"
         "  --cpus N                   vCPUs, 1-254 (default 1)\n"
         "  --memory SIZE              guest RAM, e.g. 256M, 1G (default 256M)\n"
-        "  --disk PATH[,ro][,direct][,format=raw|qcow2|vhd][,io=thread|vcpu]\n"
+        "  --disk PATH[,ro][,direct][,format=raw|qcow2|vhd][,io=thread|vcpu][,late]\n"
         "                             a virtio-blk disk (repeatable; format detected if not given;\n"
-        "                             io=vcpu: requests served on the vCPU thread that notified)\n"
+        "                             io=vcpu: requests served on the vCPU thread that notified;\n"
+        "                             late: empty until the API's attach-disks opens PATH)\n"
         "  --net tap=NAME[,mac=MAC]   a virtio-net device on an existing tap device (repeatable)\n"
         "  --net fd=N[,mac=MAC]       the same on a tap opened by the caller and inherited as fd N\n"
         "  --vsock cid=N,uds=PATH[,io=thread|vcpu]\n"
@@ -47,7 +49,8 @@ static const char help_text[] =
         "                             at PATH (virtiofsd); the guest mounts it by TAG (repeatable)\n"
         "  --serial stdio|file=PATH|none\n"
         "                             where the COM1 console goes (default stdio)\n"
-        "  --api-sock PATH            JSON control socket: status, pause, resume, shutdown\n"
+        "  --api-sock PATH|fd=N       JSON control socket (status, pause, resume, attach-disks,\n"
+        "                             shutdown); fd=N: a listening Unix socket inherited as fd N\n"
         "  --snapshot-at-connect PORT,dir=DIR\n"
         "                             make a template: disks show capacity 0 until, when the guest\n"
         "                             first connects to host vsock port PORT, the VM is snapshotted\n"
@@ -225,9 +228,24 @@ static int parse_args(int argc, char **argv, struct vm_config *c)
                         c->serial_path = NULL;
                         r = vm_config_parse_serial(optarg, &c->serial, &c->serial_path);
                         break;
-                case OPT_API_SOCK:
+                case OPT_API_SOCK: {
+                        int fd, v = 0, dom = 0, type = 0;
+                        socklen_t l = sizeof(v);
+                        if ((r = vm_config_parse_api_sock(optarg, &fd)) < 0)
+                                return r;
+                        /* Checked before hull-vmm opens anything that could take the number. */
+                        if (fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+                                return err_set(-EBADF,
+                                               "--api-sock: fd %d is not open (it must be inherited)", fd);
+                        if (fd >= 0 &&
+                            (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) < 0 || !v ||
+                             getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || dom != AF_UNIX ||
+                             getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_STREAM))
+                                return err_set(-EINVAL,
+                                               "--api-sock fd=%d: not a listening Unix stream socket", fd);
                         r = set_string(&c->api_sock, optarg);
                         break;
+                }
                 case OPT_NO_RNG:
                         c->rng = false;
                         break;

@@ -203,9 +203,8 @@ static struct vmiso_overhead vmm_overhead(enum vmm_kind kind, bool kvm)
 
 static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, const struct vmiso_size *sz,
                     const char *kernel, const char *initrd, const char *root_disk,
-                    enum disk_format root_format, bool root_late, size_t n_disks,
-                    const struct vmiso_net *net, const struct vmiso_share *shares, size_t n_shares,
-                    char ***ret)
+                    enum disk_format root_format, int api_fd, size_t n_disks, const struct vmiso_net *net,
+                    const struct vmiso_share *shares, size_t n_shares, char ***ret)
 {
         const char *debug = config_annotation(cfg, "io.hull.isolation.debug");
         _cleanup_strv_free_ char **a = NULL;
@@ -255,15 +254,16 @@ static int vmm_argv(const struct oci_config *cfg, enum vmm_kind kind, bool kvm, 
                 ADD("--vsock");
                 ADD("cid=3,uds=" VMISO_VSOCK_UDS ",io=vcpu");
                 ADD("--no-rng");
-                if (root_late) {
+                /* A root disk still being made (`late`): the shim's API socket asks hull-vmm to open it. */
+                if (api_fd >= 0) {
                         ADD("--api-sock");
-                        ADD(VMISO_API_SOCK);
+                        ADDF("fd=%d", api_fd);
                 }
                 for (size_t i = 0; i < n_disks; i++) {
                         ADD("--disk");
                         if (i == 0)
                                 ADDF("%s,format=%s,io=vcpu%s", root_disk, disk_format_to_string(root_format),
-                                     root_late ? ",late" : "");
+                                     api_fd >= 0 ? ",late" : "");
                         else
                                 ADDF("vol-%zu.ext4,format=raw,io=vcpu", i - 1);
                 }
@@ -609,7 +609,10 @@ int vmiso_connect_in(int dir_fd, const char *name, int type)
 
         if (fd < 0)
                 return negative_errno();
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir_fd, name);
+        if (dir_fd == AT_FDCWD)
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", name);
+        else
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir_fd, name);
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return negative_errno();
         return TAKE_FD(fd);
@@ -700,6 +703,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                                 .err_fd = -EBADF,
                                 .template_fd = -EBADF,
                                 .disk_fd = -EBADF,
+                                .api_listen = -EBADF,
                                 .boot_timeout_ms = 120000};
         struct container_state *s = NULL;
         _cleanup_free_ int *cg_fds = NULL;
@@ -710,7 +714,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
         enum vmm_kind kind = VMM_QEMU;
         enum disk_format root_format = DISK_FORMAT_RAW;
         const char *keep;
-        bool kvm = false, root_late = false;
+        bool kvm = false;
         int disk_ready[2] = {-EBADF, -EBADF};
         pid_t pid = 0;
         int r;
@@ -790,17 +794,21 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
          * disks as it starts: made first.
          */
         if (!keep || access(image, F_OK) < 0) {
-                if (kind == VMM_HULL)
-                        root_late = true;
-                else if ((r = make_root_disk(o, cfg, rootfs, image)) < 0)
+                if (kind == VMM_HULL) {
+                        sh.api_listen = listen_in(s->dir_fd, VMISO_API_SOCK, SOCK_STREAM);
+                        if (sh.api_listen < 0) {
+                                r = sh.api_listen;
+                                goto undo;
+                        }
+                } else if ((r = make_root_disk(o, cfg, rootfs, image)) < 0)
                         goto undo;
                 else
                         stamp_create(&sh, "root disk ready");
         }
-        root_format = root_late ? DISK_FORMAT_QCOW2 : vmiso_disk_format(image);
+        root_format = sh.api_listen >= 0 ? DISK_FORMAT_QCOW2 : vmiso_disk_format(image);
         r = plan_create(cfg, s->dir, &plan);
         if (r >= 0)
-                r = vmm_argv(cfg, kind, kvm, &size, kernel, initrd, image, root_format, root_late,
+                r = vmm_argv(cfg, kind, kvm, &size, kernel, initrd, image, root_format, sh.api_listen,
                              1 + plan.n_volumes, &plan.net, plan.shares, plan.n_shares, &argv);
         if (r >= 0 && kind == VMM_HULL) {
                 struct vmiso_template_spec sp = {.kernel = kernel,
@@ -867,13 +875,12 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 goto undo;
         }
         sh.ready_fd = ready[1];
-        if (root_late) {
+        if (sh.api_listen >= 0) {
                 if (pipe2(disk_ready, O_CLOEXEC) < 0) {
                         r = negative_errno();
                         goto undo;
                 }
                 sh.disk_fd = disk_ready[0];
-                sh.root_late = true;
         }
         sh.create_frame = plan.frame;
         /*
@@ -912,17 +919,18 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 goto undo;
         }
         if (pid == 0) {
-                int keep_fds[7 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd, sh.fifo_fd,
-                                                    slave,           sh.template_fd, sh.disk_fd};
+                int keep_fds[8 + VMISO_MAX_NICS] = {sh.agent_listen, sh.exec_listen, sh.ready_fd,
+                                                    sh.fifo_fd,      slave,          sh.template_fd,
+                                                    sh.disk_fd,      sh.api_listen};
                 for (size_t i = 0; i < sh.n_taps; i++)
-                        keep_fds[7 + i] = sh.tap_fds[i];
+                        keep_fds[8 + i] = sh.tap_fds[i];
                 for (size_t i = 0; i < n_cg_fds; i++)
                         if (write(cg_fds[i], "0", 1) != 1) {
                                 dprintf(sh.ready_fd, "cannot join the container's cgroup: %m");
                                 _exit(125);
                         }
                 /* The state directory's fd holds create's flock: the shim must not keep it. */
-                close_all_fds(3, keep_fds, 7 + sh.n_taps);
+                close_all_fds(3, keep_fds, 8 + sh.n_taps);
                 if (chdir(s->dir) < 0)
                         _exit(125);
                 if (sh.terminal)
@@ -937,7 +945,7 @@ int vmiso_create(const struct create_options *o, const struct oci_config *cfg, c
                 safe_close(cg_fds[n_cg_fds - 1]);
         /* The shim has the taps: a foreground run must not keep them past the VMM. */
         vmiso_net_done(&plan.net);
-        if (root_late) {
+        if (sh.api_listen >= 0) {
                 if ((r = make_root_disk(o, cfg, rootfs, image)) < 0)
                         goto undo;
                 stamp_create(&sh, "root disk ready");
@@ -1013,6 +1021,7 @@ out:
         safe_close(disk_ready[1]);
         safe_close(sh.agent_listen);
         safe_close(sh.exec_listen);
+        safe_close(sh.api_listen);
         safe_close(sh.fifo_fd);
         agent_buf_free(&sh.main_fields);
         create_plan_done(&plan);

@@ -104,7 +104,7 @@ struct vmiso_template_plan {
  * VMISO_VSOCK_UDS "_<port>"); a VMM killed leaves it behind.
  */
 #define VMISO_VSOCK_UDS "vsock.sock"
-/* hull-vmm's API socket in the state directory (with a late root disk); a VMM killed leaves it behind. */
+/* hull-vmm's API socket in the state directory (with a late root disk), made and kept by the shim. */
 #define VMISO_API_SOCK "api.sock"
 /* A restored guest gets to READY in 0.1-1 s in the nested test host, a cold boot in 3-5 s. */
 #define VMISO_RESTORE_TIMEOUT_MS 15000
@@ -224,7 +224,7 @@ int vmiso_net_setup(const struct oci_config *cfg, struct agent_buf *b, struct vm
 void vmiso_net_done(struct vmiso_net *n);
 
 /* A connected socket to the Unix socket name in the directory dir_fd (through /proc: state paths can be
- * long). */
+ * long; AT_FDCWD: name as it is). */
 int vmiso_connect_in(int dir_fd, const char *name, int type);
 
 /* EXEC fields of a process (args, env, cwd, user, groups, rlimits, terminal). */
@@ -286,11 +286,13 @@ struct vmiso_shim {
         /*
          * A root disk that create is still making when the VM starts (hull-vmm's `--disk
          * ...,late`): create writes "ok" to disk_fd once it is whole (or kills the shim); the shim
-         * then has the VMM open it through its API (attach-disks on VMISO_API_SOCK), at the latest
-         * before it sends CREATE. -EBADF when the disk was made before the VM started.
+         * then has the VMM open it through its API (attach-disks), at the latest before it sends
+         * CREATE. api_listen is that API's socket, VMISO_API_SOCK, listening before any VMM
+         * starts and handed to each (--api-sock fd=N), so the shim connects without waiting for
+         * hull-vmm to be up. Both -EBADF when the disk was made before the VM started.
          */
         int disk_fd;
-        bool root_late;
+        int api_listen;
         /*
          * A VM restored from a template (vm-template.c): template_fd holds it in use for the VM's
          * life; when the restored guest has not got to READY within restore_timeout_ms, or its

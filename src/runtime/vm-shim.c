@@ -27,7 +27,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -68,7 +67,6 @@ static struct {
         char boot_why[512];             /* why the boot under way failed (boot_fail()) */
         int ps_clients[MAX_PS_CLIENTS]; /* waiting for PROCS, in the order their PS went out */
         size_t n_ps;
-        bool disk_attached; /* a late root disk: the VMM under way has it open */
 } S = {.agent_fd = -EBADF, .vmm_pidfd = -EBADF, .sfd = -EBADF, .next_id = 2};
 
 
@@ -303,6 +301,9 @@ static void vmm_start(void)
                 for (size_t i = 0; i < S.sh->n_taps; i++)
                         if (fcntl(S.sh->tap_fds[i], F_SETFD, 0) < 0)
                                 _exit(125);
+                /* --api-sock fd=N: the shim's listening socket (vm-isolation.h, api_listen). */
+                if (S.sh->api_listen >= 0 && fcntl(S.sh->api_listen, F_SETFD, 0) < 0)
+                        _exit(125);
                 execvp(S.sh->vmm_argv[0], S.sh->vmm_argv);
                 dprintf(2, "cannot execute '%s': %m\n", S.sh->vmm_argv[0]);
                 _exit(125);
@@ -512,11 +513,9 @@ static void restore_fallback(void)
                         break;
                 safe_close(accept4(S.sh->agent_listen, NULL, NULL, SOCK_CLOEXEC));
         }
-        /* hull-vmm removes its listening sockets as it exits, not when killed: the next could not listen. */
+        /* hull-vmm removes its listening socket as it exits, not when killed: the next could not listen. */
         if (unlink(VMISO_VSOCK_UDS) < 0 && errno != ENOENT)
                 log_debug("vm templates: cannot remove '%s': %m", VMISO_VSOCK_UDS);
-        if (S.sh->root_late && unlink(VMISO_API_SOCK) < 0 && errno != ENOENT)
-                log_debug("vm templates: cannot remove '%s': %m", VMISO_API_SOCK);
         log_debug("vm templates: restore of '%s' failed (%s): removed, booting cold", S.sh->template_key,
                   S.boot_why);
         vmiso_template_remove(S.sh->template_cache, S.sh->template_key);
@@ -557,32 +556,27 @@ static void restore_fallback(void)
 }
 
 /*
- * Have the VMM open the late root disk (hull-vmm's API: one request line, one reply line).
- * 0 when attached; with !must, 1 while the VMM is not listening yet (it is by the time its
- * guest connects); else -1 (boot_fail()).
+ * Have the VMM open the late root disk: one request line on the API socket the shim holds
+ * (a connection waits there until hull-vmm's event loop runs) and one reply line. 0, or -1
+ * (boot_fail()).
  */
-static int attach_disks(bool must, long deadline)
+static int attach_disks(long deadline)
 {
         static const char req[] = "{\"command\":\"attach-disks\"}\n";
-        struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = VMISO_API_SOCK};
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        _cleanup_close_ int fd = vmiso_connect_in(AT_FDCWD, VMISO_API_SOCK, SOCK_STREAM);
+        int k = fd < 0 ? fd : write_all(fd, req, sizeof(req) - 1);
         char reply[1024];
         size_t len = 0;
 
-        if (fd < 0)
-                return boot_fail("cannot reach the VMM's API: %s", strerror(errno));
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                if (!must && (errno == ENOENT || errno == ECONNREFUSED))
-                        return 1;
-                return boot_fail("cannot reach the VMM's API: %s", strerror(errno));
-        }
-        if (write_all(fd, req, sizeof(req) - 1) < 0)
-                return boot_fail("cannot ask the VMM to open the root disk: %s", strerror(errno));
+        if (k < 0)
+                return boot_fail("cannot ask the VMM to open the root disk: %s", strerror(-k));
         while (!memchr(reply, '\n', len)) {
-                struct pollfd p = {.fd = fd, .events = POLLIN};
+                struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = S.vmm_pidfd, .events = POLLIN}};
                 long left = deadline - now_ms();
-                if (len == sizeof(reply) - 1 || left <= 0 || poll(&p, 1, (int)left) <= 0)
+                if (len == sizeof(reply) - 1 || left <= 0 || poll(p, 2, (int)left) <= 0)
                         return boot_fail("the VMM did not answer its API's attach-disks");
+                if (!(p[0].revents & (POLLIN | POLLHUP)))
+                        return boot_fail_vmm("the VMM exited before it opened the root disk");
                 ssize_t n = read(fd, reply + len, sizeof(reply) - 1 - len);
                 if (n <= 0)
                         return boot_fail_vmm("the VMM closed its API during attach-disks");
@@ -596,13 +590,15 @@ static int attach_disks(bool must, long deadline)
                         o && json_object_object_get_ex(o, "error", &e) ? json_object_get_string(e) : reply;
                 return boot_fail("the VMM cannot open the root disk: %s", why);
         }
-        S.disk_attached = true;
         stamp("root disk attached");
         return 0;
 }
 
-/* create's word on the late root disk: "ok" when whole; anything else, it failed and ends the shim. */
-static void read_disk_ready(void)
+/*
+ * create's word on the late root disk, then the attach: "ok" when whole; anything else, create
+ * failed and ends the shim. 0, or -1 (boot_fail()).
+ */
+static int disk_ready(long deadline)
 {
         char buf[8];
         ssize_t n;
@@ -613,6 +609,7 @@ static void read_disk_ready(void)
         if (n != 2 || memcmp(buf, "ok", 2) != 0)
                 ready_fail("create ended before the VM's root disk was made");
         S.sh->disk_fd = safe_close(S.sh->disk_fd);
+        return attach_disks(deadline);
 }
 
 /* One boot: the VMM, the agent's connection, HELLO, CREATE, READY. 0, or -1 (boot_fail()). */
@@ -621,27 +618,20 @@ static int boot_once(void)
         long deadline = now_ms() + S.bound_ms;
         struct agent_msg m;
 
-        S.disk_attached = false;
         vmm_start();
+        /* A late root disk made before this VMM started (a cold boot after a failed restore). */
+        if (S.sh->api_listen >= 0 && S.sh->disk_fd < 0 && attach_disks(deadline) < 0)
+                return -1;
         for (;;) {
                 struct pollfd p[3] = {{.fd = S.sh->agent_listen, .events = POLLIN},
                                       {.fd = S.vmm_pidfd, .events = POLLIN},
                                       {.fd = S.sh->disk_fd, .events = POLLIN}};
-                long left = deadline - now_ms(), wait = left;
-                /* The disk is whole: the VMM opens it as soon as it listens (tried every 2 ms). */
-                if (S.sh->root_late && S.sh->disk_fd < 0 && !S.disk_attached) {
-                        int k = attach_disks(false, deadline);
-                        if (k < 0)
-                                return -1;
-                        if (k > 0)
-                                wait = MIN(left, 2);
-                }
-                if (left <= 0)
+                long left = deadline - now_ms();
+                if (left <= 0 || poll(p, S.sh->disk_fd >= 0 ? 3 : 2, (int)left) == 0)
                         return boot_fail("the VM's agent did not connect within %d s", S.bound_ms / 1000);
-                if (poll(p, S.sh->disk_fd >= 0 ? 3 : 2, (int)wait) == 0)
-                        continue;
-                if (p[2].revents & (POLLIN | POLLHUP) && S.sh->disk_fd >= 0)
-                        read_disk_ready();
+                /* The disk is whole while the guest boots: the VMM opens it now. */
+                if (S.sh->disk_fd >= 0 && (p[2].revents & (POLLIN | POLLHUP)) && disk_ready(deadline) < 0)
+                        return -1;
                 if (p[0].revents & POLLIN) {
                         S.agent_fd = accept4(S.sh->agent_listen, NULL, NULL, SOCK_CLOEXEC);
                         if (S.agent_fd >= 0)
@@ -656,20 +646,16 @@ static int boot_once(void)
                 close_taps();
         }
         stamp("connected");
-        /* The VMM listens on its API by now: the guest gets CREATE once its root disk is there. */
-        if (S.sh->root_late) {
-                while (S.sh->disk_fd >= 0) {
-                        struct pollfd p[2] = {{.fd = S.sh->disk_fd, .events = POLLIN},
-                                              {.fd = S.vmm_pidfd, .events = POLLIN}};
-                        long left = deadline - now_ms();
-                        if (left <= 0 || poll(p, 2, (int)left) == 0)
-                                return boot_fail("the VM's root disk was not made within %d s",
-                                                 S.bound_ms / 1000);
-                        if (p[1].revents & POLLIN)
-                                return boot_fail_vmm("the VMM exited during boot");
-                        read_disk_ready();
-                }
-                if (!S.disk_attached && attach_disks(true, deadline) < 0)
+        /* The guest gets CREATE once its root disk is there (it booted faster than create made it). */
+        if (S.sh->disk_fd >= 0) {
+                struct pollfd p[2] = {{.fd = S.sh->disk_fd, .events = POLLIN},
+                                      {.fd = S.vmm_pidfd, .events = POLLIN}};
+                long left = deadline - now_ms();
+                if (left <= 0 || poll(p, 2, (int)left) == 0)
+                        return boot_fail("the VM's root disk was not made within %d s", S.bound_ms / 1000);
+                if (!(p[0].revents & (POLLIN | POLLHUP)))
+                        return boot_fail_vmm("the VMM exited during boot");
+                if (disk_ready(deadline) < 0)
                         return -1;
         }
         /*
@@ -724,6 +710,7 @@ static void boot(void)
         }
         S.sh->vmm_argv_cold = NULL;
         S.sh->agent_listen = safe_close(S.sh->agent_listen);
+        S.sh->api_listen = safe_close(S.sh->api_listen); /* the VMM has its copy */
         close_taps();
         fd_nonblock(S.agent_fd, true);
         if (write(S.sh->ready_fd, "ok", 2) != 2)

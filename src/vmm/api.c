@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "util.h"
+#include "vm-config.h"
 
 #define API_LINE_MAX    4096
 #define API_MAX_CLIENTS 16
@@ -179,11 +180,37 @@ static int on_accept(void *opaque, int fd, uint32_t events)
         return 0;
 }
 
+/* fd=N: the caller's listening socket (checked in main); its path is the caller's, never unlinked. */
+static int api_new_inherited(struct vm *vm, int fd, struct api **ret)
+{
+        struct api *a = calloc(1, sizeof(*a));
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        a->vm = vm;
+        a->fd = fd;
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+                r = negative_errno();
+        else
+                r = event_loop_add(vm->loop, fd, EPOLLIN, on_accept, a);
+        if (r < 0) {
+                free(a);
+                return r;
+        }
+        *ret = a;
+        return 0;
+}
+
 int api_new(struct vm *vm, const char *path, struct api **ret)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        int r;
+        int r, fd;
 
+        if ((r = vm_config_parse_api_sock(path, &fd)) < 0)
+                return r;
+        if (fd >= 0)
+                return api_new_inherited(vm, fd, ret);
         if (strlen(path) >= sizeof(sa.sun_path))
                 return err_set(-ENAMETOOLONG, "api-sock: path '%s' is too long", path);
         strcpy(sa.sun_path, path);

@@ -6,11 +6,14 @@
  *   {"command":"status"}   -> {"ok":true,"state":"running","vcpus":2,"memory":268435456,"uptime_ms":1234}
  *   {"command":"pause"}    -> {"ok":true,"state":"paused"}
  *   {"command":"resume"}   -> {"ok":true,"state":"running"}
+ *   {"command":"attach-disks"} -> {"ok":true,"state":"running"}  (opens the `late` disks)
  *   {"command":"shutdown"} -> {"ok":true,"state":"stopping"}  (ACPI power button, then the grace time)
  *   anything else          -> {"ok":false,"error":"..."}
  *
  * The socket is created (mode 0600) when the VM is built and removed when it is freed;
- * an existing file at the path is an error, not something to delete. Clients are
+ * an existing file at the path is an error, not something to delete. With "fd=N" the
+ * socket is the caller's, listening already and inherited across exec: a client may
+ * connect before hull-vmm is up, and its request is answered once the event loop runs. Clients are
  * served on the event loop thread; a request line longer than 4 KiB closes the client.
  */
 #pragma once

@@ -129,6 +129,16 @@ int vm_config_parse_disk(const char *spec, struct vm_disk_config *ret)
         return 0;
 }
 
+int vm_config_parse_api_sock(const char *spec, int *ret_fd)
+{
+        const char *v = startswith(spec, "fd=");
+
+        *ret_fd = -EBADF;
+        if (v && (parse_int(v, ret_fd) < 0 || *ret_fd < 3))
+                return err_set(-EINVAL, "--api-sock: invalid file descriptor '%s' (3 or more)", v);
+        return 0;
+}
+
 int vm_config_parse_mac(const char *s, uint8_t mac[6])
 {
         unsigned v[6];
@@ -358,7 +368,7 @@ int vm_config_check(const struct vm_config *c)
                                 -EINVAL,
                                 "--disk %s,late: needs --api-sock (the image is opened by attach-disks)",
                                 c->disks[i].path);
-        if (c->api_sock && strlen(c->api_sock) >= UNIX_PATH_MAX)
+        if (c->api_sock && !startswith(c->api_sock, "fd=") && strlen(c->api_sock) >= UNIX_PATH_MAX)
                 return err_set(-EINVAL, "--api-sock: path '%s' is too long for a Unix socket", c->api_sock);
         return 0;
 }

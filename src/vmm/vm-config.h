@@ -20,6 +20,12 @@ int vm_config_parse_fs(const char *spec, struct vm_fs_config *ret);
 int vm_config_parse_vsock(const char *spec, uint64_t *ret_cid, char **ret_uds, bool *ret_io_vcpu);
 int vm_config_parse_serial(const char *spec, enum serial_mode *ret_mode, char **ret_path);
 int vm_config_parse_snapshot(const char *spec, uint32_t *ret_port, char **ret_dir);
+/*
+ * --api-sock PATH, or fd=N: a listening Unix stream socket that the caller made and left open
+ * across exec (hull-runtime's shim, so that it can connect before hull-vmm is up). *ret_fd is
+ * N, or -EBADF for a path.
+ */
+int vm_config_parse_api_sock(const char *spec, int *ret_fd);
 int vm_config_parse_mac(const char *s, uint8_t mac[6]);
 /* Check the whole configuration (kernel given, sizes in range...). */
 int vm_config_check(const struct vm_config *c);

@@ -8,7 +8,7 @@
 #include "virtio-pci.h"
 #include "vm.h"
 
-/* Open the image of c (unless c->late) and create the device. */
+/* Open the image of c (unless c->late) and create the device; c must outlive it (attach reads it). */
 int virtio_blk_new(struct vm *vm, const struct vm_disk_config *c, struct virtio_dev **ret);
 
 /*

@@ -204,6 +204,54 @@ def test_late_disk_attached_through_the_api(workdir):
     os.unlink(base)
 
 
+def test_api_socket_inherited(workdir):
+    """--api-sock fd=N: the caller's listening socket. A request sent before hull-vmm runs is
+    answered once it does (hull-runtime's shim attaches a late disk that way), and the socket
+    file is the caller's: hull-vmm leaves it."""
+    api = os.path.join(workdir, "api.sock")
+    image = os.path.join(workdir, "disk.raw")
+    with open(image, "wb") as f:
+        f.truncate(1 << 20)
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(api)
+    lsock.listen(4)
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.connect(api)  # queued on the caller's socket: no hull-vmm yet
+    client.sendall(b'{"command":"attach-disks"}\n')
+    proc = subprocess.Popen([binary("hull-vmm"), "--kernel", GUEST, "--cmdline", "spin", "--shutdown-grace", "200",
+                             "--api-sock", f"fd={lsock.fileno()}", "--disk", f"{image},late,format=raw"],
+                            pass_fds=(lsock.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lsock.close()
+    try:
+        client.settimeout(20)
+        assert json.loads(client.makefile().readline()) == {"ok": True, "state": "running"}
+        client.close()
+        assert _api(api, "shutdown")["ok"]
+        proc.communicate(timeout=20)
+    finally:
+        client.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 3, proc.stderr
+    assert os.path.exists(api), "hull-vmm removed a socket file it did not make"
+    os.unlink(api)
+    os.unlink(image)
+
+
+def test_api_socket_fd_must_be_a_listening_socket():
+    r, w = os.pipe()
+    try:
+        p = subprocess.run([binary("hull-vmm"), "--kernel", GUEST, "--api-sock", f"fd={r}"], pass_fds=(r,),
+                           capture_output=True, text=True, timeout=30)
+    finally:
+        os.close(r)
+        os.close(w)
+    assert p.returncode == 125
+    assert f"--api-sock fd={r}: not a listening Unix stream socket" in p.stderr and p.stderr.count("\n") == 1
+
+
 def test_existing_api_socket_path_is_not_taken(workdir):
     api = os.path.join(workdir, "taken")
     open(api, "w").close()
@@ -219,6 +267,8 @@ def test_existing_api_socket_path_is_not_taken(workdir):
     (["--memory", "12Q"], "--memory: expected a size"),
     (["--disk", "x.img,rw"], "--disk: unknown option 'rw'"),
     (["--disk", "x.img,late"], "--disk x.img,late: needs --api-sock"),
+    (["--api-sock", "fd=250"], "--api-sock: fd 250 is not open (it must be inherited)"),
+    (["--api-sock", "fd=1"], "--api-sock: invalid file descriptor '1' (3 or more)"),
     (["--net", "mac=02:00:00:00:00:01"], "--net: needs one of tap=NAME or fd=N"),
     (["--net", "fd=250"], "--net: fd 250 is not open (it must be inherited)"),
     (["--vsock", "cid=1,uds=/tmp/x"], "--vsock: invalid cid '1'"),
