@@ -240,18 +240,6 @@ def test_api_socket_inherited(workdir):
     os.unlink(image)
 
 
-def test_api_socket_fd_must_be_a_listening_socket():
-    r, w = os.pipe()
-    try:
-        p = subprocess.run([binary("hull-vmm"), "--kernel", GUEST, "--api-sock", f"fd={r}"], pass_fds=(r,),
-                           capture_output=True, text=True, timeout=30)
-    finally:
-        os.close(r)
-        os.close(w)
-    assert p.returncode == 125
-    assert f"--api-sock fd={r}: not a listening Unix stream socket" in p.stderr and p.stderr.count("\n") == 1
-
-
 def test_existing_api_socket_path_is_not_taken(workdir):
     api = os.path.join(workdir, "taken")
     open(api, "w").close()
@@ -281,17 +269,22 @@ def test_bad_arguments(args, message):
     assert p.stderr.count("\n") == 1  # one line, said once
 
 
-def test_net_fd_must_be_a_tap():
-    """--net fd=N takes an inherited tap (hull-runtime's, opened in a container's namespace); a pipe is refused."""
+@pytest.mark.parametrize("option,message", [
+    ("--net", "not a tap device"),
+    ("--api-sock", "not a listening Unix stream socket"),
+])
+def test_inherited_fd_of_the_wrong_kind(option, message):
+    """--net fd=N takes an inherited tap (hull-runtime's, opened in a container's namespace),
+    --api-sock fd=N an inherited listening socket (the shim's); a pipe is refused."""
     r, w = os.pipe()
     try:
-        p = subprocess.run([binary("hull-vmm"), "--kernel", GUEST, "--net", f"fd={r}"], pass_fds=(r,),
+        p = subprocess.run([binary("hull-vmm"), "--kernel", GUEST, option, f"fd={r}"], pass_fds=(r,),
                            capture_output=True, text=True, timeout=30)
     finally:
         os.close(r)
         os.close(w)
     assert p.returncode == 125
-    assert f"--net fd={r}: not a tap device" in p.stderr and p.stderr.count("\n") == 1
+    assert f"{option} fd={r}: {message}" in p.stderr and p.stderr.count("\n") == 1
 
 
 def test_missing_kernel():
